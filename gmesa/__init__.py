@@ -1,0 +1,32 @@
+"""gmesa: waveforms (ECG beats first of all) as sums of asymmetric Gaussian mesa functions.
+
+A mesa component is ``A * exp(-D**2/2)`` with the mesa Mahalanobis distance
+``D = relu(x - mu - delta)/sigma_right + relu(mu - x - delta)/sigma_left``.
+"""
+from __future__ import annotations
+
+from .core import (
+    baseline_size,
+    check_params,
+    gmf,
+    gmf_jacobian,
+    layout,
+    mesa_distance,
+    mesa_sum,
+    mesa_sum_and_jacobian,
+    mesa_sum_jacobian,
+    smooth_gmf,
+    smooth_gmf_jacobian,
+    tanh_step,
+    tanh_step_jacobian,
+)
+from .notation import from_gaussian, from_original, to_gaussian, to_original
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "baseline_size", "check_params", "gmf", "gmf_jacobian", "layout", "mesa_distance",
+    "mesa_sum", "mesa_sum_and_jacobian", "mesa_sum_jacobian", "smooth_gmf",
+    "smooth_gmf_jacobian", "tanh_step", "tanh_step_jacobian", "from_gaussian",
+    "from_original", "to_gaussian", "to_original",
+]

@@ -1,0 +1,239 @@
+"""Public shape functions: validate, then call the compiled kernels.
+
+``x`` is the independent variable (seconds for ECG), widths share its unit and
+``amplitude`` is in the signal's unit (mV for ECG).  Every function accepts arrays
+of any shape for ``x`` and returns the same shape.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _kernels as K
+from .lineshapes import GMF_PARAMS, STEP_PARAMS
+
+_BASELINES = {"none": 0, "constant": 1, "linear": 2, "quadratic": 3}
+
+
+def baseline_size(baseline) -> int:
+    """Number of baseline coefficients for a baseline spec.
+
+    ``baseline`` is ``"none"``, ``"constant"``, ``"linear"``, ``"quadratic"``, ``None``
+    (same as "none") or an integer polynomial degree d >= 0 (d + 1 coefficients).
+    The baseline is ``sum_j c_j * x**j``.
+    """
+    if baseline is None:
+        return 0
+    if isinstance(baseline, str):
+        try:
+            return _BASELINES[baseline.lower()]
+        except KeyError:
+            raise ValueError(f"baseline={baseline!r} is not known; use one of "
+                             f"{sorted(_BASELINES)} or an integer degree >= 0") from None
+    if isinstance(baseline, numbers.Integral) and not isinstance(baseline, bool) and baseline >= 0:
+        return int(baseline) + 1
+    raise ValueError(f"baseline={baseline!r} is not valid; use one of {sorted(_BASELINES)} "
+                     "or an integer polynomial degree >= 0")
+
+
+def layout(n_params: int, baseline="constant", steps: int = 0) -> int:
+    """Number of GMF components K in a flat vector of ``n_params`` values.
+
+    Raises ValueError when ``n_params`` is not 5*K + 3*steps + baseline_size.
+    """
+    nb = baseline_size(baseline)
+    if not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"steps={steps!r} must be an integer >= 0")
+    rest = n_params - nb - 3 * steps
+    if rest < 0 or rest % 5:
+        raise ValueError(
+            f"params has {n_params} values, which does not fit K mesa components "
+            f"(5 values each: {', '.join(GMF_PARAMS)}) plus {steps} tanh step(s) "
+            f"(3 values each) plus {nb} baseline coefficient(s) for baseline={baseline!r}")
+    return rest // 5
+
+
+def _as_x(x):
+    arr = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        bad = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
+        raise ValueError(f"x must be finite; x[{bad}] = {arr.ravel()[bad]!r}")
+    return arr, np.ascontiguousarray(arr.ravel())
+
+
+def _scalar(name, value):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    return v
+
+
+def _check_gmf(amplitude, center, half_width, sigma_left, sigma_right, where=""):
+    vals = [_scalar(where + n, v) for n, v in
+            zip(GMF_PARAMS, (amplitude, center, half_width, sigma_left, sigma_right))]
+    if vals[2] < 0:
+        raise ValueError(f"{where}half_width must be >= 0 (plateau half-width), got {vals[2]!r}")
+    for n, v in zip(GMF_PARAMS[3:], vals[3:]):
+        if v <= 0:
+            raise ValueError(f"{where}{n} must be > 0 (a tail width), got {v!r}")
+    return vals
+
+
+def _check_step(amplitude, center, scale, where=""):
+    vals = [_scalar(where + n, v) for n, v in zip(STEP_PARAMS, (amplitude, center, scale))]
+    if vals[2] <= 0:
+        raise ValueError(f"{where}scale must be > 0, got {vals[2]!r}")
+    return vals
+
+
+def mesa_distance(x, center=0.0, half_width=0.0, sigma_left=1.0, sigma_right=1.0):
+    """Mesa Mahalanobis distance relu(x-mu-delta)/sigma_right + relu(mu-x-delta)/sigma_left."""
+    shape, xf = _as_x(x)
+    _, c, h, sl, sr = _check_gmf(1.0, center, half_width, sigma_left, sigma_right)
+    out = np.empty_like(xf)
+    K.mesa_distance_into(xf, c, h, sl, sr, out)
+    return out.reshape(shape.shape)
+
+
+def gmf(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0, sigma_right=1.0):
+    """Asymmetric Gaussian mesa function A * exp(-D**2/2), D the mesa distance.
+
+    Flat at ``amplitude`` on [center - half_width, center + half_width]; Gaussian
+    tails of width ``sigma_left`` (x below the plateau) and ``sigma_right`` (above).
+    """
+    shape, xf = _as_x(x)
+    a, c, h, sl, sr = _check_gmf(amplitude, center, half_width, sigma_left, sigma_right)
+    out = np.empty_like(xf)
+    K.gmf_value_into(xf, a, c, h, sl, sr, out)
+    return out.reshape(shape.shape)
+
+
+def gmf_jacobian(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0,
+                 sigma_right=1.0):
+    """Derivatives of :func:`gmf` w.r.t. (amplitude, center, half_width, sigma_left,
+    sigma_right): array of shape x.shape + (5,)."""
+    shape, xf = _as_x(x)
+    p = np.array(_check_gmf(amplitude, center, half_width, sigma_left, sigma_right))
+    out = np.empty_like(xf)
+    jt = np.empty((5, xf.size))
+    K.mesa_sum_jac_into(xf, p, 1, 0, 0, out, jt)
+    return jt.T.reshape(shape.shape + (5,))
+
+
+def _check_sharpness(sharpness):
+    k = _scalar("sharpness", sharpness)
+    if k <= 0:
+        raise ValueError(f"sharpness must be > 0 (units 1/x), got {k!r}")
+    return k
+
+
+def smooth_gmf(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0,
+               sigma_right=1.0, sharpness=50.0):
+    """GMF with softplus(k z)/k in place of relu: smooth everywhere, -> gmf as k grows.
+
+    ``sharpness`` k is in 1/x units (1/s for ECG); corners are rounded over ~1/k.
+    """
+    shape, xf = _as_x(x)
+    a, c, h, sl, sr = _check_gmf(amplitude, center, half_width, sigma_left, sigma_right)
+    out = np.empty_like(xf)
+    K.smooth_gmf_into(xf, a, c, h, sl, sr, _check_sharpness(sharpness), out,
+                      np.empty((0, xf.size)))
+    return out.reshape(shape.shape)
+
+
+def smooth_gmf_jacobian(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0,
+                        sigma_right=1.0, sharpness=50.0):
+    """Derivatives of :func:`smooth_gmf` w.r.t. its five shape parameters, x.shape + (5,)."""
+    shape, xf = _as_x(x)
+    a, c, h, sl, sr = _check_gmf(amplitude, center, half_width, sigma_left, sigma_right)
+    out = np.empty_like(xf)
+    jt = np.empty((5, xf.size))
+    K.smooth_gmf_into(xf, a, c, h, sl, sr, _check_sharpness(sharpness), out, jt)
+    return jt.T.reshape(shape.shape + (5,))
+
+
+def tanh_step(x, amplitude=1.0, center=0.0, scale=1.0):
+    """Level shift A * tanh((x - center)/scale), from -A to +A.
+
+    The posterior mean of a signed Gaussian (seed 000) scaled by A: use it with a
+    constant baseline as a smooth step, e.g. an ST-segment shift.  ``scale`` in x units.
+    """
+    shape, xf = _as_x(x)
+    a, c, s = _check_step(amplitude, center, scale)
+    out = np.empty_like(xf)
+    K.tanh_step_into(xf, a, c, s, out, np.empty((0, xf.size)))
+    return out.reshape(shape.shape)
+
+
+def tanh_step_jacobian(x, amplitude=1.0, center=0.0, scale=1.0):
+    """Derivatives of :func:`tanh_step` w.r.t. (amplitude, center, scale), x.shape + (3,)."""
+    shape, xf = _as_x(x)
+    a, c, s = _check_step(amplitude, center, scale)
+    out = np.empty_like(xf)
+    jt = np.empty((3, xf.size))
+    K.tanh_step_into(xf, a, c, s, out, jt)
+    return jt.T.reshape(shape.shape + (3,))
+
+
+def check_params(params, baseline="constant", steps=0):
+    """Validate a flat parameter vector; return it as float64 and the number K of GMFs."""
+    p = np.ascontiguousarray(np.asarray(params, dtype=np.float64).ravel())
+    k = layout(p.size, baseline, steps)
+    for i in range(k):
+        _check_gmf(*p[5 * i:5 * i + 5], where=f"component {i} ")
+    for j in range(steps):
+        o = 5 * k + 3 * j
+        _check_step(*p[o:o + 3], where=f"step {j} ")
+    nb = baseline_size(baseline)
+    for j in range(nb):
+        _scalar(f"baseline coefficient c{j}", p[p.size - nb + j])
+    return p, k
+
+
+def mesa_sum(x, params, baseline="constant", steps=0):
+    """Sum of K mesa components (+ ``steps`` tanh steps) + polynomial baseline.
+
+    ``params`` is ``[amplitude, center, half_width, sigma_left, sigma_right] * K``,
+    then ``[amplitude, center, scale] * steps``, then the baseline coefficients
+    ``c0, c1, ...`` of ``sum_j c_j x**j`` (see :func:`baseline_size`).
+    """
+    shape, xf = _as_x(x)
+    p, k = check_params(params, baseline, steps)
+    out = np.empty_like(xf)
+    K.mesa_sum_into(xf, p, k, steps, baseline_size(baseline), out)
+    return out.reshape(shape.shape)
+
+
+def mesa_sum_and_jacobian(x, params, baseline="constant", steps=0):
+    """Value and Jacobian of :func:`mesa_sum` in one pass: (f, J), J of shape (n, P)."""
+    shape, xf = _as_x(x)
+    p, k = check_params(params, baseline, steps)
+    out = np.empty_like(xf)
+    jt = np.empty((p.size, xf.size))
+    K.mesa_sum_jac_into(xf, p, k, steps, baseline_size(baseline), out, jt)
+    return out.reshape(shape.shape), jt.T.reshape(shape.shape + (p.size,))
+
+
+def mesa_sum_jacobian(x, params, baseline="constant", steps=0):
+    """Jacobian of :func:`mesa_sum` w.r.t. every parameter, shape x.shape + (P,)."""
+    return mesa_sum_and_jacobian(x, params, baseline, steps)[1]
+
+
+def param_labels(n_gmf: int, steps: int = 0, baseline="constant", names=None):
+    """Readable names of every entry of a flat parameter vector, e.g. ``R_amplitude``.
+
+    ``names`` labels the GMF components (default ``g0, g1, ...``); steps are
+    ``step0, ...``; baseline coefficients ``c0, c1, ...``.
+    """
+    names = list(names) if names is not None else [f"g{i}" for i in range(n_gmf)]
+    if len(names) != n_gmf:
+        raise ValueError(f"{len(names)} component names given for {n_gmf} components")
+    out = [f"{nm}_{p}" for nm in names for p in GMF_PARAMS]
+    out += [f"step{j}_{p}" for j in range(steps) for p in STEP_PARAMS]
+    out += [f"c{j}" for j in range(baseline_size(baseline))]
+    return out

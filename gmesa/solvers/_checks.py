@@ -1,0 +1,62 @@
+"""Validation shared by the fitting engines (public boundary only)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import baseline_size, layout, param_labels
+
+#: default lower bound of a tail width or step scale when the caller gives none
+MIN_WIDTH = 1e-9
+
+
+def default_bounds(n_params, baseline="constant", steps=0):
+    """Bounds that only keep a model valid: widths > 0, half-widths >= 0."""
+    k = layout(n_params, baseline, steps)
+    lo = np.full(n_params, -np.inf)
+    hi = np.full(n_params, np.inf)
+    for i in range(k):
+        lo[5 * i + 2] = 0.0
+        lo[5 * i + 3] = lo[5 * i + 4] = MIN_WIDTH
+    for j in range(steps):
+        lo[5 * k + 3 * j + 2] = MIN_WIDTH
+    return lo, hi
+
+
+def check_bounds(p0, lower, upper, baseline="constant", steps=0, curve=None):
+    """Check p0 (N, P) against lower/upper (N or 1, P); raise ValueError naming the curve."""
+    n_params = p0.shape[-1]
+    k = layout(n_params, baseline, steps)
+    labels = param_labels(k, steps, baseline)
+    where = (lambda c: "" if curve is None and c == 0 and p0.shape[0] == 1 else f"curve {c}: ")
+    lo_b = np.broadcast_to(lower, p0.shape)
+    hi_b = np.broadcast_to(upper, p0.shape)
+    checks = (
+        (~np.isfinite(p0), lambda c, j: f"p0[{j}] ({labels[j]}) = {p0[c, j]!r} is not finite"),
+        (np.isnan(lo_b) | np.isnan(hi_b),
+         lambda c, j: f"bound of {labels[j]} is NaN; use -inf/inf for no bound"),
+        (lo_b > hi_b, lambda c, j: f"lower > upper for {labels[j]}: "
+                                   f"{lo_b[c, j]!r} > {hi_b[c, j]!r}"),
+        ((p0 < lo_b) | (p0 > hi_b),
+         lambda c, j: f"p0[{j}] ({labels[j]}) = {p0[c, j]!r} is outside its bounds "
+                      f"[{lo_b[c, j]!r}, {hi_b[c, j]!r}]"),
+    )
+    for bad, message in checks:
+        if bad.any():
+            c, j = np.argwhere(bad)[0]
+            raise ValueError(where(c if curve is None else curve) + message(c, j))
+    width_cols = [5 * i + q for i in range(k) for q in (3, 4)]
+    width_cols += [5 * k + 3 * j + 2 for j in range(steps)]
+    for j in width_cols:
+        if np.any(lo_b[:, j] <= 0):
+            c = int(np.argmax(lo_b[:, j] <= 0))
+            raise ValueError(where(c if curve is None else curve)
+                             + f"lower bound of {labels[j]} is {lo_b[c, j]!r}; widths must "
+                             f"stay > 0, so give a positive lower bound (e.g. {MIN_WIDTH})")
+    for i in range(k):
+        j = 5 * i + 2
+        if np.any(lo_b[:, j] < 0):
+            c = int(np.argmax(lo_b[:, j] < 0))
+            raise ValueError(where(c if curve is None else curve)
+                             + f"lower bound of {labels[j]} is {lo_b[c, j]!r}; a half-width "
+                             "must stay >= 0")
+    return k

@@ -1,0 +1,287 @@
+"""Compiled box-constrained Levenberg-Marquardt for many independent curves.
+
+Private kernel behind :func:`gmesa.fit_many`; inputs are validated there.
+
+Per curve: residual ``r = w * (model - y)``, cost ``0.5 * sum r**2``.  Each iteration
+solves ``(A + lam * diag(A)) step = -g`` on the free parameters (A = J^T J, g = J^T r),
+projects ``p + step`` onto the box, and accepts it when the cost falls (Nielsen's
+damping update).  Parameters sitting on a bound whose gradient points out of the box
+are held for that iteration (active set), so optima on a bound converge cleanly.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._kernels import mesa_sum_into, mesa_sum_jac_into
+from ..config import njit
+
+# status codes (documented in gmesa.solvers.batch.STATUS)
+GTOL = 1
+FTOL = 2
+XTOL = 3
+MAX_ITER = -1
+NONFINITE_INPUT = -2
+NONFINITE_MODEL = -3
+TOO_FEW_SAMPLES = -4
+NO_PROGRESS = -5
+
+
+@njit
+def _cholesky_solve(a, b, n, lt):
+    """Solve a x = b for the leading n x n block (SPD); False when not positive definite."""
+    for j in range(n):
+        s = a[j, j]
+        for k in range(j):
+            s -= lt[j, k] * lt[j, k]
+        if not (s > 0.0) or not math.isfinite(s):
+            return False
+        d = math.sqrt(s)
+        lt[j, j] = d
+        for i in range(j + 1, n):
+            s = a[i, j]
+            for k in range(j):
+                s -= lt[i, k] * lt[j, k]
+            lt[i, j] = s / d
+    for i in range(n):
+        s = b[i]
+        for k in range(i):
+            s -= lt[i, k] * b[k]
+        b[i] = s / lt[i, i]
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, n):
+            s -= lt[k, i] * b[k]
+        b[i] = s / lt[i, i]
+    return True
+
+
+@njit
+def _normal_matrix(jt, w, n, free, nfree, a, first, last):
+    """Weight the free rows of jt by w in place and write J^T J into a.
+
+    Rows are zero outside [first, last) (components' far tails are skipped by the
+    kernel), so each product only runs over the overlap of two rows' supports.
+    """
+    for jj in range(nfree):
+        row = jt[free[jj]]
+        lo = n
+        hi = 0
+        for i in range(n):
+            v = row[i] * w[i]
+            row[i] = v
+            if v != 0.0:
+                if lo == n:
+                    lo = i
+                hi = i + 1
+        first[jj] = lo
+        last[jj] = hi
+    for aa in range(nfree):
+        ra = jt[free[aa]]
+        for bb in range(aa + 1):
+            rb = jt[free[bb]]
+            s = 0.0
+            for i in range(max(first[aa], first[bb]), min(last[aa], last[bb])):
+                s += ra[i] * rb[i]
+            a[aa, bb] = s
+            a[bb, aa] = s
+
+
+@njit
+def _residual(x, y, w, n, p, k, m, nb, f):
+    mesa_sum_into(x[:n], p, k, m, nb, f)
+    c = 0.0
+    for i in range(n):
+        r = w[i] * (f[i] - y[i])
+        f[i] = r
+        c += r * r
+    return 0.5 * c
+
+
+@njit
+def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
+    """Fit one curve in place (``p`` holds p0 on entry, the optimum on exit).
+
+    Returns (cost, iterations, status); writes standard errors into ``se``.
+    """
+    npar = p.shape[0]
+    for j in range(npar):
+        se[j] = np.nan
+    for i in range(n):
+        if not (math.isfinite(x[i]) and math.isfinite(y[i]) and math.isfinite(w[i])):
+            return np.nan, 0, NONFINITE_INPUT
+    free = np.empty(npar, dtype=np.int64)
+    nfree = 0
+    for j in range(npar):
+        if not math.isfinite(p[j]):
+            return np.nan, 0, NONFINITE_INPUT
+        if hi[j] > lo[j]:
+            free[nfree] = j
+            nfree += 1
+    nvalid = 0
+    for i in range(n):
+        if w[i] != 0.0:
+            nvalid += 1
+    if nvalid <= nfree:
+        return np.nan, 0, TOO_FEW_SAMPLES
+
+    f = np.empty(n)
+    r = np.empty(n)
+    jt = np.empty((npar, n))
+    a = np.empty((nfree, nfree))
+    g = np.empty(nfree)
+    lhs = np.empty((nfree, nfree))
+    lt = np.empty((nfree, nfree))
+    step = np.empty(nfree)
+    act = np.empty(nfree, dtype=np.int64)
+    first = np.empty(nfree, dtype=np.int64)
+    last = np.empty(nfree, dtype=np.int64)
+    pnew = p.copy()
+
+    lam = 1.0e-3
+    nu = 2.0
+    status = MAX_ITER
+    it = 0
+    cost = 0.0
+    need_jac = True
+    stale = False
+    while True:
+        if need_jac:
+            mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
+            cost = 0.0
+            for i in range(n):
+                r[i] = w[i] * (f[i] - y[i])
+                cost += r[i] * r[i]
+            cost *= 0.5
+            if not math.isfinite(cost):
+                return cost, it, NONFINITE_MODEL
+            _normal_matrix(jt, w, n, free, nfree, a, first, last)
+            for jj in range(nfree):
+                row = jt[free[jj]]
+                s = 0.0
+                for i in range(first[jj], last[jj]):
+                    s += row[i] * r[i]
+                g[jj] = s
+            for jj in range(nfree):
+                if not (math.isfinite(g[jj]) and math.isfinite(a[jj, jj])):
+                    return cost, it, NONFINITE_MODEL
+            # active set and projected-gradient convergence test
+            nact = 0
+            gmax = 0.0
+            for jj in range(nfree):
+                j = free[jj]
+                at_lo = p[j] <= lo[j] and g[jj] > 0.0
+                at_hi = p[j] >= hi[j] and g[jj] < 0.0
+                if at_lo or at_hi:
+                    continue
+                act[nact] = jj
+                nact += 1
+                if a[jj, jj] > 0.0 and cost > 0.0:
+                    gmax = max(gmax, abs(g[jj]) / math.sqrt(a[jj, jj] * 2.0 * cost))
+            if gmax <= gtol or nact == 0:
+                status = GTOL
+                break
+            need_jac = False
+        if it >= max_iter:
+            status = MAX_ITER
+            break
+        it += 1
+        # damped normal equations on the active parameters
+        for u in range(nact):
+            for v in range(nact):
+                lhs[u, v] = a[act[u], act[v]]
+            lhs[u, u] += lam * max(a[act[u], act[u]], 1e-12)
+            step[u] = -g[act[u]]
+        if not _cholesky_solve(lhs, step, nact, lt):
+            lam *= nu
+            nu *= 2.0
+            if lam > 1e16:
+                status = NO_PROGRESS
+                break
+            continue
+        for j in range(npar):
+            pnew[j] = p[j]
+        for u in range(nact):
+            j = free[act[u]]
+            v = p[j] + step[u]
+            pnew[j] = min(max(v, lo[j]), hi[j])
+        # predicted reduction for the projected step d = pnew - p
+        pred = 0.0
+        dnorm = 0.0
+        pnorm = 0.0
+        for u in range(nact):
+            ju = act[u]
+            du = pnew[free[ju]] - p[free[ju]]
+            ad = 0.0
+            for v in range(nact):
+                ad += a[ju, act[v]] * (pnew[free[act[v]]] - p[free[act[v]]])
+            pred -= g[ju] * du + 0.5 * du * ad
+            dnorm += du * du
+            pnorm += p[free[ju]] * p[free[ju]]
+        dnorm = math.sqrt(dnorm)
+        pnorm = math.sqrt(pnorm)
+        new_cost = _residual(x, y, w, n, pnew, k, m, nb, f)
+        small_step = dnorm <= xtol * (pnorm + xtol)
+        if math.isfinite(new_cost) and new_cost < cost:
+            rho = (cost - new_cost) / pred if pred > 0.0 else 0.0
+            t = 2.0 * rho - 1.0
+            lam *= max(1.0 / 3.0, 1.0 - t * t * t)
+            nu = 2.0
+            old = cost
+            for j in range(npar):
+                p[j] = pnew[j]
+            need_jac = True
+            if old - new_cost <= ftol * old:
+                mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
+                stale = True
+                cost = new_cost
+                status = FTOL
+                break
+            if small_step:
+                mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
+                stale = True
+                cost = new_cost
+                status = XTOL
+                break
+        else:
+            if small_step:
+                status = XTOL
+                break
+            lam *= nu
+            nu *= 2.0
+            if lam > 1e16:
+                status = NO_PROGRESS
+                break
+
+    # standard errors from the final J^T J (free parameters) and the residual variance
+    if stale:
+        _normal_matrix(jt, w, n, free, nfree, a, first, last)
+    dof = nvalid - nfree
+    s2 = 2.0 * cost / dof
+    for jj in range(nfree):
+        for u in range(nfree):
+            step[u] = 0.0
+        step[jj] = 1.0
+        if not _cholesky_solve(a, step, nfree, lt):
+            break
+        se[free[jj]] = math.sqrt(max(step[jj], 0.0) * s2)
+    return cost, it, status
+
+
+@njit(parallel=True)
+def lm_fit_batch(x, y, w, lengths, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol,
+                 se, cost, nit, status):
+    """Fit every row of ``y`` in parallel; ``x``/``w``/``lo``/``hi`` have 1 or N rows."""
+    ncurve = y.shape[0]
+    for c in prange(ncurve):
+        xi = x[0] if x.shape[0] == 1 else x[c]
+        wi = w[0] if w.shape[0] == 1 else w[c]
+        li = lo[0] if lo.shape[0] == 1 else lo[c]
+        hi_ = hi[0] if hi.shape[0] == 1 else hi[c]
+        cst, it, st = lm_fit_one(xi, y[c], wi, lengths[c], p[c], li, hi_, k, m, nb,
+                                 max_iter, ftol, xtol, gtol, se[c])
+        cost[c] = cst
+        nit[c] = it
+        status[c] = st

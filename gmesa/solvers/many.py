@@ -1,0 +1,151 @@
+"""``fit_many``: the compiled batch Levenberg-Marquardt for thousands of curves."""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..core import baseline_size, layout
+from . import _lm
+from ._checks import check_bounds, default_bounds
+
+#: status code -> meaning, for ``ManyFit.status``
+STATUS = {
+    _lm.GTOL: "converged: gradient below gtol (projected, scaled)",
+    _lm.FTOL: "converged: relative cost reduction below ftol",
+    _lm.XTOL: "converged: relative step below xtol",
+    _lm.MAX_ITER: "iteration limit reached before convergence",
+    _lm.NONFINITE_INPUT: "non-finite x, y, weight or p0 in the curve's window",
+    _lm.NONFINITE_MODEL: "model or Jacobian became non-finite during the fit",
+    _lm.TOO_FEW_SAMPLES: "fewer samples (non-zero weights) than free parameters + 1",
+    _lm.NO_PROGRESS: "no step reduced the cost (damping overflow); parameters are the best found",
+}
+
+
+@dataclass
+class ManyFit:
+    """Result of :func:`fit_many`: one row per curve.
+
+    ``params``/``stderr`` (N, P); ``cost`` = 0.5 * sum of squared weighted residuals;
+    ``nit`` iterations; ``status`` codes documented in :data:`STATUS` (> 0 converged).
+    """
+    params: np.ndarray
+    stderr: np.ndarray
+    cost: np.ndarray
+    nit: np.ndarray
+    status: np.ndarray
+
+    @property
+    def success(self):
+        """Boolean mask of curves that converged (status > 0)."""
+        return self.status > 0
+
+    def message(self, i):
+        """Meaning of curve ``i``'s status code."""
+        return STATUS[int(self.status[i])]
+
+
+@contextlib.contextmanager
+def numba_threads(n):
+    """Run the block with ``n`` Numba threads (None: leave the setting alone)."""
+    if n is None:
+        yield
+        return
+    old = numba.get_num_threads()
+    numba.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def _rows(a, n_curves, width, name, dtype=np.float64):
+    a = np.asarray(a, dtype=dtype)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, n_curves):
+        raise ValueError(f"{name} has shape {np.shape(a)}; expected ({width},) or "
+                         f"({n_curves}, {width})")
+    return np.ascontiguousarray(a)
+
+
+def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
+             weights=None, lengths=None, mask=None, max_iter=200, ftol=1e-8, xtol=1e-8,
+             gtol=1e-8, threads=None, check=True):
+    """Fit the same mesa-sum model to every row of ``Y`` with a compiled, parallel LM.
+
+    Parameters
+    ----------
+    x : (n,) shared sample positions (seconds) or (N, n) one row per curve.
+    Y : (N, n) data, one curve per row (a 1-D array is one curve).
+    p0 : (P,) or (N, P) start values in the layout of :func:`gmesa.mesa_sum`.
+    lower, upper : (P,) or (N, P) bounds; ``lower == upper`` fixes a parameter.
+        Default: widths > 0, half-widths >= 0, everything else free.
+    weights : (n,) or (N, n) residual weights (residual = w * (model - y)).
+    lengths : (N,) use only the first ``lengths[i]`` samples of curve i.
+    mask : (n,) or (N, n) boolean, False samples are ignored (weight 0).
+    max_iter, ftol, xtol, gtol : iteration limit and convergence tolerances.
+    threads : Numba threads for this call (None: Numba's current setting).
+    check : validate inputs and raise ValueError naming the curve (default).  With
+        ``check=False`` a bad curve gets a status code instead and the rest still fit.
+
+    Returns :class:`ManyFit`.  The result does not depend on the thread count.
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y[None, :]
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise ValueError(f"Y has shape {Y.shape}; expected (n_curves, n_samples)")
+    n_curves, n = Y.shape
+    p0 = np.asarray(p0, dtype=np.float64)
+    n_params = p0.shape[-1] if p0.ndim else 0
+    k = layout(n_params, baseline, steps)
+    nb = baseline_size(baseline)
+    P = _rows(p0, n_curves, n_params, "p0")
+    P = np.array(np.broadcast_to(P, (n_curves, n_params)), order="C")  # a copy: solved in place
+    dlo, dhi = default_bounds(n_params, baseline, steps)
+    lo = _rows(dlo if lower is None else lower, n_curves, n_params, "lower")
+    hi = _rows(dhi if upper is None else upper, n_curves, n_params, "upper")
+    X = _rows(x, n_curves, n, "x")
+    W = _rows(np.ones(n) if weights is None else weights, n_curves, n, "weights")
+    if lengths is None:
+        L = np.full(n_curves, n, dtype=np.int64)
+    else:
+        L = np.asarray(lengths, dtype=np.int64).reshape(-1)
+        if L.shape != (n_curves,) or np.any(L < 1) or np.any(L > n):
+            raise ValueError(f"lengths must hold {n_curves} integers in [1, {n}], "
+                             f"got shape {L.shape}, range [{L.min()}, {L.max()}]")
+    if mask is not None:
+        M = _rows(mask, n_curves, n, "mask", dtype=bool)
+        W = np.ascontiguousarray(np.broadcast_to(W, (n_curves, n)) * M)
+        Y = np.where(M, Y, 0.0)
+        X = np.ascontiguousarray(np.where(M & ~np.isfinite(X), 0.0, X))
+    if check:
+        check_bounds(P, lo, hi, baseline, steps)
+        n_free = (np.broadcast_to(hi, P.shape) > np.broadcast_to(lo, P.shape)).sum(axis=1)
+        for c in range(n_curves):
+            m = slice(0, L[c])
+            xc = X[0 if X.shape[0] == 1 else c, m]
+            wc = W[0 if W.shape[0] == 1 else c, m]
+            live = wc != 0
+            yc = Y[c, m][live]
+            for name, arr in (("x", xc[live]), ("y", yc), ("weights", wc)):
+                bad = ~np.isfinite(arr)
+                if bad.any():
+                    raise ValueError(f"curve {c}: {name} has a non-finite value "
+                                     f"({arr[np.argmax(bad)]!r}); mask it, or pass "
+                                     "check=False to get status -2 for this curve")
+            if live.sum() <= n_free[c]:
+                raise ValueError(f"curve {c}: {live.sum()} usable samples are too few for "
+                                 f"{n_free[c]} free parameters")
+    Y = np.ascontiguousarray(Y)
+    se = np.full((n_curves, n_params), np.nan)
+    cost = np.empty(n_curves)
+    nit = np.empty(n_curves, dtype=np.int64)
+    status = np.empty(n_curves, dtype=np.int64)
+    with numba_threads(threads):
+        _lm.lm_fit_batch(X, Y, W, L, P, lo, hi, k, steps, nb, int(max_iter), float(ftol),
+                         float(xtol), float(gtol), se, cost, nit, status)
+    return ManyFit(P, se, cost, nit, status)
