@@ -29,6 +29,11 @@ only when it falls inside the scored intervals of the record:
   fixed sample tolerance does not work. Without ``.atr`` (sel233, sel30-sel52), consecutive means
   a QRS-to-QRS gap of at most 1.5 x the record's median annotated gap. That rule alone would be wrong
   for sel213, where the annotator marked every other beat.
+* Both: where a wave is annotated but one of its boundaries is not (QTDB marks T onset on ~40% of T
+  waves; LUDB 104 lead ii has no QRS onsets), unmatched detections of that boundary between the
+  neighbouring mark and the wave's peak are ignored rather than counted false (:func:`unmarked_zones`).
+  A wave that is not annotated at all inside the scored intervals is taken as absent (no P marks in
+  atrial fibrillation), so detections of it are false positives.
 
 Matching and statistics
 -----------------------
@@ -79,6 +84,8 @@ class Wave:
     onset: int | None = None
     offset: int | None = None
     symbol: str = ""
+    before: int | None = None  # the mark just before this wave's first mark (any symbol)
+    after: int | None = None  # the mark just after its last mark
 
     @property
     def first(self) -> int:
@@ -119,21 +126,29 @@ def group_waves(samples, symbols) -> tuple[list[Wave], list[str]]:
             notes.append(f"ignored mark {sym!r} at sample {samples[i]}")
             continue
         wave = Wave(kind, samples[i], symbol=sym)
+        first = last = i
         if i > 0 and symbols[i - 1] == "(":
-            wave.onset = samples[i - 1]
-            used[i - 1] = True
+            wave.onset, first = samples[i - 1], i - 1
         if i + 1 < n and symbols[i + 1] == ")":
-            wave.offset = samples[i + 1]
-            used[i + 1] = True
+            wave.offset, last = samples[i + 1], i + 1
         elif (wave.onset is None and i + 2 < n and symbols[i + 1] == "(" and symbols[i + 2] == ")"):
-            wave.onset, wave.offset = samples[i + 1], samples[i + 2]
-            used[i + 1] = used[i + 2] = True
+            wave.onset, wave.offset, last = samples[i + 1], samples[i + 2], i + 2
             notes.append(f"{kind} peak at sample {samples[i]} precedes its own '(' at {samples[i + 1]}: "
                          f"took the following '(' ')' as its boundaries")
+        for k in range(first, last + 1):
+            used[k] = True
+        wave.before = samples[first - 1] if first > 0 else None
+        wave.after = samples[last + 1] if last + 1 < n else None
         waves.append(wave)
     for i in range(n):
         if not used[i]:
             notes.append(f"orphan {symbols[i]!r} at sample {samples[i]}")
+    for kind in ("P", "QRS", "T"):
+        no_on = sum(w.onset is None for w in waves if w.kind == kind)
+        no_off = sum(w.offset is None for w in waves if w.kind == kind)
+        n_kind = sum(w.kind == kind for w in waves)
+        if no_on or no_off:
+            notes.append(f"{kind}: {no_on} of {n_kind} without onset mark, {no_off} without offset mark")
     return waves, notes
 
 
@@ -150,6 +165,28 @@ def reference_times(waves: list[Wave], fs: float) -> dict[str, np.ndarray]:
         if w.offset is not None:
             out[off].append(w.offset / fs)
     return {f: np.sort(np.asarray(v, dtype=float)) for f, v in out.items()}
+
+
+def unmarked_zones(waves: list[Wave], fs: float, tol_s: float = MATCH_TOLERANCE_S) -> dict[str, np.ndarray]:
+    """Where a boundary of an annotated wave was left unmarked, per fiducial, in seconds.
+
+    For a wave with a peak mark but no onset mark, the zone runs from the previous mark to its peak
+    (no offset: from the peak to the next mark; ``tol_s`` when there is no such mark). Unmatched
+    detections there are neither matched nor false: the annotator marked the wave but not that
+    boundary (QTDB T onsets, which are marked on ~40% of T waves only; LUDB 104 lead ii paced QRS).
+    """
+    zones: dict[str, list[tuple[float, float]]] = {f: [] for f in ALL_FIDUCIALS}
+    for w in waves:
+        if w.kind not in _WAVE_FIDUCIALS:
+            continue
+        on, _, off = _WAVE_FIDUCIALS[w.kind]
+        if w.onset is None:
+            lo = w.before if w.before is not None else w.peak - tol_s * fs
+            zones[on].append((lo / fs, w.peak / fs))
+        if w.offset is None:
+            hi = w.after if w.after is not None else w.peak + tol_s * fs
+            zones[off].append((w.peak / fs, hi / fs))
+    return {f: merge_intervals(z) for f, z in zones.items()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,6 +294,7 @@ class Case:
     intervals: np.ndarray
     offset_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    unmarked: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def list_records(dataset: str, data_dir: Path | None = None) -> list[str]:
@@ -278,7 +316,7 @@ def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii") -> Ca
     waves, notes = group_waves(ann.sample, ann.symbol)
     intervals = np.array([[ann.sample.min() / fs, ann.sample.max() / fs]])
     return Case("ludb", record, lead, fs, rec.p_signal[:, 0].astype(float), reference_times(waves, fs),
-                intervals, 0.0, notes)
+                intervals, 0.0, notes, unmarked_zones(waves, fs))
 
 
 def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
@@ -312,7 +350,7 @@ def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
         x, offset = x[lo:hi], lo
     x = x - np.nanmedian(x)
     return Case("qtdb", record, rec.sig_name[0], fs, x, reference_times(waves, fs), intervals,
-                offset / fs, notes)
+                offset / fs, notes, unmarked_zones(waves, fs))
 
 
 def read_case(dataset: str, record: str, data_dir: Path | None = None, *, lead: str = "ii",
@@ -377,9 +415,10 @@ class FiducialScore:
         return (self.det_matched - self.ref_matched) * 1000.0
 
 
-def score_fiducial(reference, detected, intervals, tol: float = MATCH_TOLERANCE_S) -> FiducialScore:
+def score_fiducial(reference, detected, intervals, tol: float = MATCH_TOLERANCE_S,
+                   exclude=None) -> FiducialScore:
     """Match ``detected`` to ``reference`` (both seconds); unmatched detections inside ``intervals``
-    are false positives, unmatched ones outside are ignored."""
+    and outside ``exclude`` (see :func:`unmarked_zones`) are false positives, the others are ignored."""
     ref = np.asarray(reference, dtype=float)
     ref = ref[np.isfinite(ref)]
     det = np.asarray(detected, dtype=float)
@@ -387,9 +426,11 @@ def score_fiducial(reference, detected, intervals, tol: float = MATCH_TOLERANCE_
     ri, di = match(ref, det, tol)
     ref_left = np.setdiff1d(np.arange(len(ref)), ri)
     det_left = np.setdiff1d(np.arange(len(det)), di)
-    false = det[det_left][in_intervals(det[det_left], intervals)]
-    return FiducialScore(ref[ri], det[di], ref[ref_left], np.sort(false), len(ref),
-                         int(in_intervals(det, intervals).sum()))
+    scored = in_intervals(det, intervals)
+    if exclude is not None and len(exclude):
+        scored &= ~in_intervals(det, exclude)
+    false = det[det_left][scored[det_left]]
+    return FiducialScore(ref[ri], det[di], ref[ref_left], np.sort(false), len(ref), int(scored.sum()))
 
 
 def error_stats(errors_ms) -> dict[str, float]:

@@ -222,3 +222,13 @@ def warm_up():
     mesa_distance_into(x, 0.0, 0.1, 0.2, 0.3, out)
     smooth_gmf_into(x, 1.0, 0.0, 0.1, 0.2, 0.3, 50.0, out, np.empty((5, 4)))
     tanh_step_into(x, 1.0, 0.0, 0.1, out, np.empty((3, 4)))
+
+
+@njit
+def mesa_sum_rows_into(x, p, lengths, start, n_gmf, n_steps, n_base, out):
+    """Evaluate one model per row: rows of x (or one shared row), parameters
+    ``p[row, start:]`` in the usual layout, the first lengths[row] samples of out[row]."""
+    for r in range(p.shape[0]):
+        xr = x[0] if x.shape[0] == 1 else x[r]
+        n = lengths[r]
+        mesa_sum_into(xr[:n], p[r, start:], n_gmf, n_steps, n_base, out[r, :n])

@@ -379,7 +379,7 @@ def test_identity_rotation_changes_nothing():
 # --------------------------------------------------------------------------- the theory figure
 
 def test_construction_figure_smoke():
-    matplotlib = pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
     from gmesa import plot
@@ -392,4 +392,3 @@ def test_construction_figure_smoke():
     assert plot.construction(axes) is axes
     assert all(ax.lines for ax in axes)
     assert set(plot.WAVE_COLORS) >= {"P", "Q", "R", "S", "T", "ST", "baseline"}
-    del matplotlib

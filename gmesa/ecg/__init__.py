@@ -1,1 +1,17 @@
-"""ECG layer of gmesa: reading, cleaning and R-peak detection (more to come)."""
+"""ECG layer of gmesa: read a record, clean it, find R peaks, fit P/Q/R/S/T mesa
+components to every beat and read wave boundaries and intervals off the fit."""
+from .clean import clean, notch, remove_baseline
+from .fiducials import RULE, intervals, wave_fiducials
+from .fit import STATUS, BeatFit, FitOptions, RecordFit, fit_record
+from .init import guess_beat
+from .io import Record, RecordError, read_record
+from .rpeaks import detect_rpeaks, rpeaks_from_annotations
+from .synth import Synthetic, synthesize
+from .waves import WAVES
+
+__all__ = [
+    "Record", "RecordError", "read_record", "clean", "notch", "remove_baseline",
+    "detect_rpeaks", "rpeaks_from_annotations", "fit_record", "RecordFit", "BeatFit",
+    "FitOptions", "STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
+    "synthesize", "Synthetic", "WAVES",
+]

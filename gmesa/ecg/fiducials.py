@@ -1,0 +1,147 @@
+"""Wave onsets, peaks and offsets read off fitted mesa parameters, and the intervals.
+
+The rule (documented in docs/ecg.md):
+
+* **P and T** come from their own component.  A GMF falls to a fraction ``f`` of its
+  amplitude at ``D = sqrt(2 ln(1/f))``, so
+  ``onset = center - half_width - sigma_left * sqrt(2 ln(1/f))`` and
+  ``offset = center + half_width + sigma_right * sqrt(2 ln(1/f))``; the peak is
+  ``center``.  A constant shift per boundary is added (see :data:`RULE`).
+* **QRS** comes from the fitted sum of Q, R and S (they overlap and partly cancel, so a
+  single component's edge is not the complex's edge): walking out from the largest
+  |Q+R+S| in 0.25 ms steps, the onset/offset is where |Q+R+S| first falls below
+  ``f`` times that maximum, plus a constant shift.
+
+The fractions and shifts in :data:`RULE` were calibrated on half of the LUDB records
+(lead ii, odd record numbers) by ``benchmarks/calibrate_fiducials.py`` and are scored
+on the rest by ``benchmarks/delineation.py``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._kernels import mesa_sum_into
+from ..config import njit
+
+#: boundary -> (amplitude fraction f, constant shift in seconds)
+RULE = {
+    "P_on": (0.10, 0.0),
+    "P_off": (0.10, 0.0),
+    "QRS_on": (0.05, 0.0),
+    "QRS_off": (0.05, 0.0),
+    "T_on": (0.10, 0.0),
+    "T_off": (0.10, 0.0),
+}
+
+
+def reach(frac):
+    """Mesa distance at which a GMF has fallen to ``frac`` of its amplitude."""
+    return math.sqrt(2.0 * math.log(1.0 / frac))
+
+
+def component_edges(center, half_width, sigma_left, sigma_right, frac_on, frac_off):
+    """(onset, offset) where one GMF falls to the given fractions of its amplitude."""
+    on = np.asarray(center) - half_width - np.asarray(sigma_left) * reach(frac_on)
+    off = np.asarray(center) + half_width + np.asarray(sigma_right) * reach(frac_off)
+    return on, off
+
+
+@njit
+def _complex_edges(params, frac_on, frac_off, step, limit, out):
+    """For each row of GMF params (K components), walk out from the largest |sum|."""
+    n_beats = params.shape[0]
+    k = params.shape[1] // 5
+    one = np.empty(1)
+    t = np.empty(1)
+    for b in range(n_beats):
+        p = params[b]
+        # the peak of |sum|: search a grid around each component's plateau
+        best = 0.0
+        tpk = p[1]
+        for c in range(k):
+            for s in range(-8, 9):
+                t[0] = p[5 * c + 1] + s * step
+                mesa_sum_into(t, p, k, 0, 0, one)
+                if abs(one[0]) > best:
+                    best = abs(one[0])
+                    tpk = t[0]
+        out[b, 1] = tpk
+        if not (best > 0.0):
+            out[b, 0] = np.nan
+            out[b, 2] = np.nan
+            continue
+        for side in range(2):
+            direction = -1.0 if side == 0 else 1.0
+            frac = frac_on if side == 0 else frac_off
+            tt = tpk
+            found = np.nan
+            nstep = int(limit / step)
+            for _ in range(nstep):
+                tt += direction * step
+                t[0] = tt
+                mesa_sum_into(t, p, k, 0, 0, one)
+                if abs(one[0]) < frac * best:
+                    found = tt
+                    break
+            out[b, 0 if side == 0 else 2] = found
+
+
+def complex_edges(params, frac_on, frac_off, step=0.00025, limit=0.25):
+    """(onset, peak, offset) of a sum of GMFs per row of ``params`` (N, 5K), seconds.
+
+    The peak is the time of the largest |sum|; the edges are where |sum| first falls
+    below ``frac`` of it walking outwards in ``step`` seconds (NaN beyond ``limit``).
+    """
+    params = np.ascontiguousarray(np.atleast_2d(params), dtype=np.float64)
+    out = np.empty((params.shape[0], 3))
+    _complex_edges(params, float(frac_on), float(frac_off), float(step), float(limit), out)
+    return out[:, 0], out[:, 1], out[:, 2]
+
+
+def wave_fiducials(params, names, rule=None):
+    """Fiducials (seconds, same time origin as the centers) for each beat.
+
+    ``params`` is (N, 5K) in gmesa layout, ``names`` the K wave names (P, Q, R, S, T,
+    and optionally more such as T2).  Returns a dict of arrays: P_on, P_peak, P_off,
+    QRS_on, QRS_peak, QRS_off, T_on, T_peak, T_off (NaN where a wave is not modelled).
+    """
+    rule = {**RULE, **(rule or {})}
+    params = np.atleast_2d(np.asarray(params, dtype=float))
+    idx = {n: i for i, n in enumerate(names)}
+    nan = np.full(params.shape[0], np.nan)
+    out = {}
+    for wave in ("P", "T"):
+        if wave not in idx:
+            out.update({f"{wave}_on": nan, f"{wave}_peak": nan, f"{wave}_off": nan})
+            continue
+        o = 5 * idx[wave]
+        c, h, sl, sr = (params[:, o + j] for j in range(1, 5))
+        (fon, son), (foff, soff) = rule[f"{wave}_on"], rule[f"{wave}_off"]
+        on, off = component_edges(c, h, sl, sr, fon, foff)
+        out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on + son, c.copy(), off + soff
+    qrs = [idx[n] for n in ("Q", "R", "S") if n in idx]
+    if qrs:
+        sub = np.concatenate([params[:, 5 * i:5 * i + 5] for i in qrs], axis=1)
+        (fon, son), (foff, soff) = rule["QRS_on"], rule["QRS_off"]
+        on, pk, off = complex_edges(sub, fon, foff)
+        out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
+    else:
+        out.update(QRS_on=nan, QRS_peak=nan, QRS_off=nan)
+    return out
+
+
+def intervals(fid, rr_s):
+    """PR, QRS, QT (ms) and QTc by Bazett and Fridericia from fiducials in seconds."""
+    rr_s = np.asarray(rr_s, dtype=float)
+    qt = (fid["T_off"] - fid["QRS_on"]) * 1000.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "rr_ms": rr_s * 1000.0,
+            "pr_ms": (fid["QRS_on"] - fid["P_on"]) * 1000.0,
+            "qrs_ms": (fid["QRS_off"] - fid["QRS_on"]) * 1000.0,
+            "qt_ms": qt,
+            "qtc_ms": qt / np.sqrt(rr_s),
+            "qtc_fridericia_ms": qt / np.cbrt(rr_s),
+        }

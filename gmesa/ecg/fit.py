@@ -1,0 +1,570 @@
+"""Fit P, Q, R, S, T mesa components to every beat of a record.
+
+Pipeline: lead -> zero-phase cleaning -> R peaks -> RR-adaptive beat windows ->
+median template and its fit -> every beat warm-started from the template fit (beats
+unlike the template start from their own guess) -> compiled batch solver ->
+fiducials, intervals, fit quality and a status per beat.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from .._atomic import atomic_path, write_text
+from .._kernels import mesa_sum_rows_into
+from ..core import param_labels
+from ..lineshapes import GMF_PARAMS, STEP_PARAMS
+from ..solvers import fit_least_squares, fit_many
+from ..solvers.many import STATUS as SOLVER_STATUS
+from .clean import clean as clean_signal
+from .fiducials import intervals, wave_fiducials
+from .init import clip_into, guess_beat
+from .io import Record
+from .rpeaks import detect_rpeaks, rpeaks_from_annotations
+from .waves import REGIONS, WAVES, bounds, observed_extrema
+
+#: per-beat ``status`` values and what they mean
+STATUS = {
+    "ok": "fitted; the solver converged",
+    "max_iter": "fitted, but the iteration limit came first: parameters are the best found",
+    "poor_fit": "fitted, but the PRD is above the limit: the model does not describe the beat",
+    "failed": "the solver stopped on a non-finite model; no parameters",
+    "nan": "NaN samples in the beat window; not fitted",
+    "flat": "flat signal in the beat window; not fitted",
+    "edge": "the beat window runs past the start or end of the signal; not fitted",
+}
+
+#: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
+ST_REGION = (0.03, 0.25, 0.004, 0.08)
+
+
+@dataclass
+class FitOptions:
+    """Settings of :func:`fit_record` (seconds, Hz, mV)."""
+    waves: tuple = WAVES
+    st_step: bool = False
+    engine: str = "batch"
+    clean: str | None = "highpass"
+    powerline: float | None = None
+    lowpass: float | None = None
+    max_iter: int = 100
+    tol: float = 1e-7
+    template_corr: float = 0.90
+    premature: float = 0.80
+    prd_limit: float = 30.0
+    chunk_s: float = 600.0
+    threads: int | None = None
+
+    def __post_init__(self):
+        self.waves = tuple(self.waves)
+        unknown = [w for w in self.waves if w not in REGIONS]
+        if unknown or "R" not in self.waves:
+            raise ValueError(f"waves={self.waves!r}: each must be one of {sorted(REGIONS)} "
+                             "and R must be among them")
+        if self.engine not in ("batch", "scipy", "lmfit"):
+            raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
+
+    @property
+    def steps(self):
+        return ("ST",) if self.st_step else ()
+
+
+@dataclass
+class BeatFit:
+    """One fitted beat: ``t`` seconds from its R peak, ``y`` the cleaned samples (mV),
+    ``fit`` the model, ``components`` one array per wave (+ ``baseline``),
+    ``fiducials`` seconds from the R peak, ``row`` the beat's table row."""
+    t: np.ndarray
+    y: np.ndarray
+    fit: np.ndarray
+    components: dict
+    fiducials: dict
+    row: pd.Series
+
+    @property
+    def residual(self):
+        return self.y - self.fit
+
+
+@dataclass
+class RecordFit:
+    """Result of :func:`fit_record`.
+
+    ``beats``: one row per beat (``{wave}_{param}`` with centers in seconds from the
+    beat's R peak; fiducials ``*_s`` in seconds from the record start; intervals in
+    ms; ``rmse`` mV, ``prd`` %, ``r2``; ``status``/``reason``, see :data:`STATUS`).
+    ``signal``: the cleaned lead that was fitted; ``info``: settings and summary.
+    """
+    beats: pd.DataFrame
+    signal: np.ndarray
+    fs: float
+    info: dict
+    waves: tuple = WAVES
+    steps: tuple = ()
+    params: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def param_names(self):
+        return param_labels(len(self.waves), len(self.steps), "constant", self.waves)
+
+    def __len__(self):
+        return len(self.beats)
+
+    def beat(self, i):
+        """The fitted beat ``i`` (row position) with its components."""
+        row = self.beats.iloc[i]
+        r = int(round(row["r_peak_s"] * self.fs))
+        a = int(round(row["window_start_s"] * self.fs))
+        b = int(round(row["window_end_s"] * self.fs))
+        a, b = max(a, 0), min(b, self.signal.size)
+        t = (np.arange(a, b) - r) / self.fs
+        y = self.signal[a:b]
+        vec = np.array([row[n] for n in _vector_columns(self.waves, self.steps)], dtype=float)
+        comps = {}
+        fit = np.full(t.size, np.nan)
+        if np.all(np.isfinite(vec)):
+            from ..core import mesa_sum
+            k = len(self.waves)
+            for i_w, w in enumerate(self.waves):
+                comps[w] = mesa_sum(t, vec[5 * i_w:5 * i_w + 5], baseline="none")
+            for j, s in enumerate(self.steps):
+                o = 5 * k + 3 * j
+                comps[s] = mesa_sum(t, vec[o:o + 3], baseline="none", steps=1)
+            comps["baseline"] = np.full(t.size, vec[-1])
+            fit = mesa_sum(t, vec, baseline="constant", steps=len(self.steps))
+        fid = {c[:-2]: row[c] - row["r_peak_s"] for c in FIDUCIAL_COLUMNS}
+        return BeatFit(t, y, fit, comps, fid, row)
+
+    # -- files -------------------------------------------------------------
+    def save(self, folder, stem=None, fmt="parquet"):
+        """Write ``{stem}.beats.{parquet|csv}``, ``{stem}.signal.parquet`` and
+        ``{stem}.info.json`` into ``folder`` (each atomically); return the paths."""
+        folder = Path(folder)
+        stem = stem or self.info.get("record", "record")
+        if fmt not in ("parquet", "csv"):
+            raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
+        paths = {"beats": folder / f"{stem}.beats.{fmt}",
+                 "signal": folder / f"{stem}.signal.parquet",
+                 "info": folder / f"{stem}.info.json"}
+        with atomic_path(paths["signal"]) as tmp:
+            pd.DataFrame({"signal": self.signal}).to_parquet(tmp, index=False)
+        with atomic_path(paths["beats"]) as tmp:
+            if fmt == "parquet":
+                self.beats.to_parquet(tmp, index=False)
+            else:
+                self.beats.to_csv(tmp, index=False)
+        info = dict(self.info, waves=list(self.waves), steps=list(self.steps), fs=self.fs,
+                    beats_file=paths["beats"].name, signal_file=paths["signal"].name)
+        write_text(paths["info"], json.dumps(_jsonable(info), indent=1))
+        return paths
+
+    @classmethod
+    def load(cls, path):
+        """Read a result written by :meth:`save` (path to its ``.info.json``, or to the
+        folder when it holds exactly one result)."""
+        path = Path(path)
+        if path.is_dir():
+            infos = sorted(path.glob("*.info.json"))
+            if len(infos) != 1:
+                raise ValueError(f"{path}: expected one *.info.json, found {len(infos)}; "
+                                 "give the .info.json of the record to load")
+            path = infos[0]
+        if not path.name.endswith(".info.json"):
+            raise ValueError(f"{path}: give the .info.json written beside the beats table")
+        info = json.loads(path.read_text())
+        folder = path.parent
+        bf = folder / info["beats_file"]
+        beats = pd.read_parquet(bf) if bf.suffix == ".parquet" else pd.read_csv(bf)
+        signal = pd.read_parquet(folder / info["signal_file"])["signal"].to_numpy()
+        waves, steps = tuple(info["waves"]), tuple(info["steps"])
+        cols = _vector_columns(waves, steps)
+        return cls(beats, signal, float(info["fs"]), info, waves, steps,
+                   beats[cols].to_numpy(dtype=float))
+
+
+FIDUCIAL_COLUMNS = ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_peak_s", "QRS_off_s",
+                    "T_on_s", "T_peak_s", "T_off_s")
+INTERVAL_COLUMNS = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms")
+
+
+def _vector_columns(waves, steps):
+    return ([f"{w}_{p}" for w in waves for p in GMF_PARAMS]
+            + [f"{s}_{p}" for s in steps for p in STEP_PARAMS] + ["baseline_c0"])
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(obj) else float(obj)
+    return obj
+
+
+# ---------------------------------------------------------------------------------
+def _windows(r, n, fs):
+    """RR-adaptive windows [start, end) in samples: 0.4 RR before (0.2-0.4 s) and
+    0.62 RR after (0.3-0.75 s), so the T wave is not cut at a fixed offset."""
+    rr = np.diff(r) / fs
+    med = float(np.median(rr)) if rr.size else 1.0
+    rr_prev = np.concatenate([[med], rr]) if rr.size else np.array([med])
+    rr_next = np.concatenate([rr, [med]]) if rr.size else np.array([med])
+    pre = np.clip(0.40 * rr_prev, 0.20, 0.40)
+    post = np.clip(0.62 * rr_next, 0.30, 0.75)
+    start = r - np.round(pre * fs).astype(np.int64)
+    end = r + np.round(post * fs).astype(np.int64) + 1
+    rr_out = np.concatenate([[np.nan], rr]) if rr.size else np.array([np.nan])
+    return start, end, rr_out, med
+
+
+def _template(sig, r, start, end, usable, fs):
+    """Median beat on the median window, from up to 400 usable beats."""
+    idx = np.flatnonzero(usable)
+    if idx.size == 0:
+        return None
+    if idx.size > 400:
+        idx = idx[np.linspace(0, idx.size - 1, 400).astype(int)]
+    pre = int(np.median(r[idx] - start[idx]))
+    post = int(np.median(end[idx] - r[idx]))
+    keep = idx[(r[idx] - pre >= 0) & (r[idx] + post <= sig.size)]
+    if keep.size == 0:
+        return None
+    offs = np.arange(-pre, post)
+    segs = sig[r[keep, None] + offs[None, :]]
+    tmpl = np.nanmedian(segs, axis=0)
+    return offs / fs, tmpl
+
+
+def _corr_rows(segs, tmpl):
+    a = segs - np.nanmean(segs, axis=1, keepdims=True)
+    b = tmpl - np.mean(tmpl)
+    num = np.nansum(a * b, axis=1)
+    den = np.sqrt(np.nansum(a * a, axis=1) * np.sum(b * b)) + 1e-30
+    return num / den
+
+
+def _beat_bounds(opts, extrema, t0, t1, rr):
+    r_amp, q, s = extrema
+    lo, hi = bounds(opts.waves, r_amp, t0, t1, n_base=0, q_depth=q, s_depth=s)
+    if "T" in opts.waves:  # T stays before the next beat's P
+        j = 5 * opts.waves.index("T") + 1
+        hi[j] = min(hi[j], max(0.6 * rr, lo[j] + 0.05))
+    if opts.st_step:
+        cmin, cmax, smin, smax = ST_REGION
+        amp = abs(r_amp) * 0.5 + 0.1
+        lo = np.concatenate([lo, [-amp, cmin, smin]])
+        hi = np.concatenate([hi, [amp, cmax, smax]])
+    return np.concatenate([lo, [-np.inf]]), np.concatenate([hi, [np.inf]])
+
+
+def _with_steps(vec, opts):
+    """Insert the ST step's start values (no shift) before the baseline coefficient."""
+    if not opts.st_step:
+        return vec
+    return np.concatenate([vec[:-1], [0.0, 0.12, 0.02], vec[-1:]])
+
+
+def _solve(opts, X, Y, L, P0, LO, HI):
+    k, m = len(opts.waves), len(opts.steps)
+    if opts.engine == "batch":
+        res = fit_many(X, Y, P0, LO, HI, steps=m, lengths=L, max_iter=opts.max_iter,
+                       ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
+                       check=False)
+        return res.params, res.cost, res.nit, res.status
+    params = P0.copy()
+    cost = np.full(len(Y), np.nan)
+    nit = np.zeros(len(Y), dtype=np.int64)
+    status = np.full(len(Y), -3, dtype=np.int64)
+    if opts.engine == "lmfit":
+        from ..models import MesaSumModel
+        model = MesaSumModel(names=opts.waves, steps=opts.steps)
+    for i in range(len(Y)):
+        x, y = X[i, :L[i]], Y[i, :L[i]]
+        try:
+            if opts.engine == "scipy":
+                r = fit_least_squares(x, y, P0[i], LO[i], HI[i], steps=m, ftol=opts.tol,
+                                      xtol=opts.tol, gtol=opts.tol, max_nfev=opts.max_iter * 5)
+                params[i], cost[i], nit[i] = r.params, r.cost, r.nfev
+                status[i] = 1 if r.status > 0 else -1
+            else:
+                pars = model.params_from_vector(P0[i])
+                for name, lo_, hi_ in zip(model.param_names, LO[i], HI[i]):
+                    pars[name].set(min=lo_, max=hi_)
+                r = model.fit(y, pars, x=x, method="least_squares", max_nfev=opts.max_iter * 5)
+                params[i] = model.vector(r.params)
+                cost[i], nit[i] = 0.5 * r.chisqr, r.nfev
+                status[i] = 1 if r.success else -1
+        except (ValueError, np.linalg.LinAlgError):
+            status[i] = -3
+    return params, cost, nit, status
+
+
+def _fit_segment(sig, fs, r, opts, offset):
+    """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table
+    and the parameter matrix.  ``offset`` (samples) is added to every time column."""
+    names = _vector_columns(opts.waves, opts.steps)
+    n = sig.size
+    start, end, rr, rr_med = _windows(r, n, fs)
+    nb = r.size
+    status = np.array(["ok"] * nb, dtype=object)
+    reason = np.array([""] * nb, dtype=object)
+    edge = (start < 0) | (end > n)
+    status[edge] = "edge"
+    reason[edge] = "beat window runs past the signal's start or end"
+    st, en = np.clip(start, 0, n), np.clip(end, 0, n)
+    lengths = (en - st).astype(np.int64)
+    width = int(lengths.max()) if nb else 1
+    X = np.zeros((nb, width))
+    Y = np.zeros((nb, width))
+    cols = np.arange(width)
+    idx = np.minimum(st[:, None] + cols[None, :], n - 1)
+    valid = cols[None, :] < lengths[:, None]
+    Y[:] = np.where(valid, sig[idx], 0.0)
+    X[:] = (st[:, None] + cols[None, :] - r[:, None]) / fs
+    nan_count = np.sum(valid & ~np.isfinite(Y), axis=1)
+    bad_nan = (nan_count > 0) & ~edge
+    status[bad_nan] = "nan"
+    reason[bad_nan] = [f"{c} NaN samples in the beat window" for c in nan_count[bad_nan]]
+    Y[~np.isfinite(Y)] = 0.0
+    spread = np.where(valid, Y, np.nan)
+    flat = (np.nanmax(spread, axis=1) - np.nanmin(spread, axis=1) < 1e-3) & (status == "ok")
+    status[flat] = "flat"
+    reason[flat] = "signal range below 0.001 in the beat window"
+    fit_me = status == "ok"
+
+    rr_prev = np.where(np.isfinite(rr), rr, rr_med)
+    regular = np.abs(rr_prev / rr_med - 1.0) < 0.2
+    tmpl = _template(sig, r, start, end, fit_me & regular, fs)
+    if tmpl is None:
+        tmpl = _template(sig, r, start, end, fit_me, fs)
+    n_p = len(names)
+    P0 = np.zeros((nb, n_p))
+    LO = np.zeros((nb, n_p))
+    HI = np.zeros((nb, n_p))
+    flagged = np.zeros(nb, dtype=bool)
+    corr = np.full(nb, np.nan)
+    template_vec = None
+    if tmpl is not None:
+        tt, ty = tmpl
+        tv = _with_steps(guess_beat(tt, ty, opts.waves), opts)
+        ext = [v[0] for v in observed_extrema(tt, ty - np.median(ty))]
+        lo, hi = _beat_bounds(opts, ext, tt[0], tt[-1], rr_med)
+        tv = clip_into(tv, lo, hi)
+        res = fit_many(tt, ty, tv, lo, hi, steps=len(opts.steps), max_iter=400,
+                       ftol=1e-10, xtol=1e-10, gtol=1e-10, check=False)
+        template_vec = res.params[0]
+        # QRS morphology against the template: +-100 ms around R
+        core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
+        ci = np.clip(r[:, None] + core[None, :], 0, n - 1)
+        core_t = np.clip(core + int(round(-tt[0] * fs)), 0, ty.size - 1)
+        corr = _corr_rows(np.where(np.isfinite(sig[ci]), sig[ci], np.nan), ty[core_t])
+        flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
+    ext = observed_extrema(np.where(valid, X, np.nan),
+                           np.where(valid, Y, np.nan) - np.median(Y, axis=1, keepdims=True))
+    for i in np.flatnonzero(fit_me):
+        t0, t1 = X[i, 0], X[i, lengths[i] - 1]
+        own = template_vec is None or flagged[i]
+        if own:
+            vec = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves), opts)
+        else:
+            vec = template_vec.copy()
+            vec[-1] = float(np.median(Y[i, :lengths[i]])) - (
+                np.median(tmpl[1]) - template_vec[-1])
+        lo, hi = _beat_bounds(opts, (ext[0][i], ext[1][i], ext[2][i]), t0, t1, rr_prev[i])
+        LO[i], HI[i] = lo, hi
+        P0[i] = clip_into(vec, lo, hi)
+    fi = np.flatnonzero(fit_me)
+    params = np.full((nb, n_p), np.nan)
+    cost = np.full(nb, np.nan)
+    nit = np.zeros(nb, dtype=np.int64)
+    code = np.zeros(nb, dtype=np.int64)
+    if fi.size:
+        p, c, it, s = _solve(opts, X[fi], Y[fi], lengths[fi], P0[fi], LO[fi], HI[fi])
+        params[fi], cost[fi], nit[fi], code[fi] = p, c, it, s
+    # fit quality
+    k, m = len(opts.waves), len(opts.steps)
+    model = np.zeros_like(Y)
+    good = fit_me & np.all(np.isfinite(params), axis=1)
+    if good.any():
+        sub = np.zeros((good.sum(), width))
+        mesa_sum_rows_into(np.ascontiguousarray(X[good]), np.ascontiguousarray(params[good]),
+                           lengths[good], 0, k, m, 1, sub)
+        model[good] = sub
+    res = np.where(valid, Y - model, 0.0)
+    nval = np.maximum(lengths, 1)
+    sse = np.sum(res ** 2, axis=1)
+    base = params[:, -1]
+    ydm = np.where(valid, Y - base[:, None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rmse = np.sqrt(sse / nval)
+        prd = 100.0 * np.sqrt(sse / np.sum(ydm ** 2, axis=1))
+        ym = np.sum(np.where(valid, Y, 0), axis=1) / nval
+        sst = np.sum(np.where(valid, (Y - ym[:, None]) ** 2, 0), axis=1)
+        r2 = 1.0 - sse / sst
+    failed = fit_me & (code == -3)
+    status[failed] = "failed"
+    reason[failed] = SOLVER_STATUS[-3]
+    maxit = fit_me & (code == -1)
+    status[maxit] = "max_iter"
+    reason[maxit] = SOLVER_STATUS[-1]
+    poor = (status == "ok") & (prd > opts.prd_limit)
+    status[poor] = "poor_fit"
+    reason[poor] = [f"PRD {v:.1f}% above {opts.prd_limit:g}%" for v in prd[poor]]
+    for i in np.flatnonzero(~good):
+        rmse[i] = prd[i] = r2[i] = np.nan
+    # presence of P and T: BIC evidence of the component against the residual noise
+    dof = np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
+    sigma2 = sse / dof
+    present = {}
+    for w in ("P", "T"):
+        if w not in opts.waves or not good.any():
+            present[w] = np.zeros(nb, dtype=bool)
+            continue
+        o = 5 * opts.waves.index(w)
+        comp = np.zeros((good.sum(), width))
+        mesa_sum_rows_into(np.ascontiguousarray(X[good]),
+                           np.ascontiguousarray(params[good][:, o:o + 5]),
+                           lengths[good], 0, 1, 0, 0, comp)
+        energy = np.zeros(nb)
+        energy[good] = np.sum(comp ** 2, axis=1)
+        amp = np.abs(params[:, o])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            evidence = energy / sigma2
+        present[w] = good & (evidence > 5.0 * np.log(np.maximum(lengths, 2))) & (
+            amp > 2.0 * rmse)
+    fid = wave_fiducials(params[:, :5 * k], opts.waves)
+    for w in ("P", "T"):
+        for part in ("on", "peak", "off"):
+            fid[f"{w}_{part}"] = np.where(present[w], fid[f"{w}_{part}"], np.nan)
+    t_r = (r + offset) / fs
+    table = {"beat": np.arange(nb), "r_peak_s": t_r, "rr_s": rr}
+    for j, name in enumerate(names):
+        table[name] = params[:, j]
+    for key, v in fid.items():
+        table[f"{key}_s"] = v + t_r
+    for key, v in intervals(fid, rr).items():
+        table[key] = v
+    table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,
+                 cost=cost, nit=nit, solver_status=code, flagged=flagged,
+                 template_corr=corr, start=np.where(flagged, "own", "template"),
+                 window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
+                 status=status, reason=reason)
+    return pd.DataFrame(table), params, template_vec
+
+
+def _lead_signal(record, lead):
+    if record.signal.ndim == 1 or record.signal.shape[1] == 1:
+        if lead not in (None, 0, -1) and record.lead_index(lead) != 0:
+            record.lead(lead)
+        return record.lead(0), record.leads[0]
+    if lead is None:
+        lead = 0
+    i = record.lead_index(lead)
+    return record.lead(i), record.leads[i]
+
+
+def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=False,
+               engine="batch", clean="highpass", powerline=None, lowpass=None,
+               max_iter=100, tol=1e-7, threads=None, chunk_s=600.0, **options):
+    """Fit P, Q, R, S, T mesa components to every beat of one lead of ``record``.
+
+    Parameters
+    ----------
+    record : :class:`~gmesa.ecg.io.Record` (from ``read_record`` or ``Record(signal, fs)``)
+    lead : lead name or index (default: the first lead).
+    waves : wave names to model, from P, Q, R, S, T, T2 (a second T lobe).
+    rpeaks : None (detect), ``"annotations"`` (the record's beat annotations) or an
+        array of R-peak sample indices.
+    st_step : add a tanh level shift (ST segment) component.
+    engine : ``"batch"`` (compiled batch solver), ``"scipy"`` or ``"lmfit"`` (per beat).
+    clean, powerline, lowpass : cleaning (see :func:`gmesa.ecg.clean.clean`).
+    max_iter, tol : solver iteration limit and tolerance.
+    threads : Numba threads for the batch solver.
+    chunk_s : records longer than this are processed in chunks of this many seconds,
+        each beat in exactly one chunk (its R peak decides), with 10 s of overlap.
+
+    Returns :class:`RecordFit`.
+    """
+    if not isinstance(record, Record):
+        raise TypeError(f"record must be a gmesa.ecg.Record, got {type(record).__name__}; "
+                        "use read_record(path) or Record(signal, fs)")
+    opts = FitOptions(waves=waves, st_step=st_step, engine=engine, clean=clean,
+                      powerline=powerline, lowpass=lowpass, max_iter=max_iter, tol=tol,
+                      threads=threads, chunk_s=chunk_s, **options)
+    raw, lead_name = _lead_signal(record, lead)
+    fs = float(record.fs)
+    if not np.any(np.isfinite(raw)):
+        raise ValueError(f"{record.name}: lead {lead_name!r} holds no finite samples")
+    if isinstance(rpeaks, str):
+        if rpeaks != "annotations":
+            raise ValueError(f"rpeaks={rpeaks!r}; use None, 'annotations' or an array")
+        if record.annotations is None:
+            raise ValueError(f"{record.name}: rpeaks='annotations' but the record has none")
+        given = rpeaks_from_annotations(record.annotations)
+    elif rpeaks is not None:
+        given = np.unique(np.asarray(rpeaks, dtype=np.int64))
+        if given.size and (given[0] < 0 or given[-1] >= raw.size):
+            raise ValueError(f"rpeaks must be sample indices in [0, {raw.size}), got "
+                             f"[{given[0]}, {given[-1]}]")
+    else:
+        given = None
+    n = raw.size
+    chunk = max(int(opts.chunk_s * fs), int(60 * fs))
+    pad = int(10 * fs)
+    tables, params = [], []
+    clean_sig = np.empty(n)
+    template = None
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        lo, hi = max(a - pad, 0), min(b + pad, n)
+        seg = raw[lo:hi]
+        cs = clean_signal(seg, fs, baseline=opts.clean, powerline=opts.powerline,
+                          lowpass=opts.lowpass) if (opts.clean or opts.powerline
+                                                    or opts.lowpass) else seg.copy()
+        clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
+        if given is None:
+            r = detect_rpeaks(cs, fs) if np.any(np.isfinite(cs)) else np.zeros(0, np.int64)
+        else:
+            r = given[(given >= lo) & (given < hi)] - lo
+        r = np.asarray(r, dtype=np.int64)
+        if r.size == 0:
+            continue
+        table, p, tv = _fit_segment(cs, fs, r, opts, lo)
+        own = (r + lo >= a) & (r + lo < b)
+        tables.append(table[own])
+        params.append(p[own])
+        template = tv if template is None else template
+    names = _vector_columns(opts.waves, opts.steps)
+    if tables:
+        beats = pd.concat(tables, ignore_index=True)
+        beats["beat"] = np.arange(len(beats))
+        rr = np.diff(beats["r_peak_s"].to_numpy())
+        beats["rr_s"] = np.concatenate([[np.nan], rr])
+        pmat = np.concatenate(params)
+    else:
+        beats = pd.DataFrame(columns=["beat", "r_peak_s", "rr_s"] + names + [
+            f + "" for f in FIDUCIAL_COLUMNS] + list(INTERVAL_COLUMNS) + ["status", "reason"])
+        pmat = np.zeros((0, len(names)))
+    n_ok = int((beats["status"] == "ok").sum()) if len(beats) else 0
+    info = {
+        "record": record.name, "path": record.path, "lead": lead_name,
+        "sampling_rate": fs, "method": f"gmesa-{opts.engine}", "gmesa_version": __version__,
+        "n_beats": int(len(beats)), "n_ok": n_ok,
+        "rpeaks": "given" if given is not None else "detected",
+        "waves": list(opts.waves), "st_step": opts.st_step, "clean": opts.clean,
+        "powerline": opts.powerline, "lowpass": opts.lowpass,
+        "duration_s": n / fs,
+        "template_params": None if template is None else dict(zip(names, map(float, template))),
+    }
+    if len(beats) == 0:
+        info["warning"] = "no beats detected"
+    return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat)

@@ -1,0 +1,75 @@
+"""Start values for the P, Q, R, S, T components read off one beat (or a template)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..guess import peak_params
+from .waves import REGIONS, TYPICAL_BEAT
+
+
+def _region(t, lo, hi):
+    return (t >= lo) & (t <= hi)
+
+
+def _bump(t, y, lo, hi, polarity=0.0, default=None):
+    """peak_params of y inside [lo, hi]; polarity +1/-1 keeps only that sign."""
+    m = _region(t, lo, hi)
+    if m.sum() < 3:
+        return default
+    yy = y[m]
+    if polarity:
+        yy = np.where(polarity * yy > 0, yy, 0.0)
+    if not np.any(yy):
+        return default
+    return list(peak_params(t[m], yy))
+
+
+def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1):
+    """Flat start vector for ``names`` + a constant baseline from one beat.
+
+    ``t`` is seconds relative to the R peak, ``y`` the cleaned beat (mV).  R is the
+    extremum within 30 ms of t = 0, Q and S the largest deflections of opposite sign
+    just before and after it, P the largest bump 60-350 ms before R and T the largest
+    bump after S.  A wave that is not visible starts small at its typical place.
+    """
+    t = np.asarray(t, dtype=float)
+    y = np.asarray(y, dtype=float)
+    base = float(np.median(y))
+    y0 = y - base
+    r = _bump(t, y0, -0.03, 0.03)
+    if r is None:
+        r = list(TYPICAL_BEAT["R"])
+    ra = r[0]
+    sign = 1.0 if ra >= 0 else -1.0
+    small = 0.05 * abs(ra)
+    # Q/S: only opposite-polarity deflections, searched between R's half-max edge and the region limit
+    r_left = r[1] - r[2] - 0.6 * r[3]
+    r_right = r[1] + r[2] + 0.6 * r[4]
+    rows = {"R": r}
+    q = _bump(t, y0, REGIONS["Q"][0], r_left, polarity=-sign)
+    rows["Q"] = q if q is not None else [-sign * small, r[1] - r[2] - 2.5 * r[3], 0.0, 0.006, 0.006]
+    s = _bump(t, y0, r_right, REGIONS["S"][1] * 0.8, polarity=-sign)
+    rows["S"] = s if s is not None else [-sign * small, r[1] + r[2] + 2.5 * r[4], 0.0, 0.006, 0.006]
+    qrs_start = rows["Q"][1] - rows["Q"][2] - 2.0 * rows["Q"][3]
+    qrs_end = rows["S"][1] + rows["S"][2] + 2.0 * rows["S"][4]
+    p = _bump(t, y0, max(t[0] + 0.02, REGIONS["P"][0]), min(qrs_start - 0.02, REGIONS["P"][1]))
+    rows["P"] = p if p is not None else [0.05 * abs(ra), -0.16, 0.005, 0.02, 0.02]
+    t_hi = min(t[-1] - 0.03, REGIONS["T"][1])
+    tw = _bump(t, y0, max(qrs_end + 0.04, REGIONS["T"][0]), t_hi)
+    rows["T"] = tw if tw is not None else [0.1 * abs(ra), min(0.25, t_hi), 0.01, 0.05, 0.04]
+    if "T2" in names:
+        rows["T2"] = [0.0, rows["T"][1] + 0.06, 0.0, 0.03, 0.03]
+    out = []
+    for n in names:
+        a, c, h, sl, sr = rows[n]
+        # start plateaus small: on a plateau only the amplitude has a gradient
+        out += [a, c, min(h, 0.3 * min(sl, sr)), sl, sr]
+    out += [base] + [0.0] * (n_base - 1)
+    return np.array(out, dtype=float)
+
+
+def clip_into(p0, lower, upper, margin=1e-6):
+    """p0 moved just inside [lower, upper] (fixed parameters keep their bound)."""
+    span = upper - lower
+    pad = np.where(np.isfinite(span), np.minimum(margin, 0.01 * span), margin)
+    return np.clip(p0, lower + pad, upper - pad)

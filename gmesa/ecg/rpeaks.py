@@ -1,0 +1,498 @@
+"""R-peak detection.
+
+``detect_rpeaks(signal, fs)`` returns the sample index of each beat's R peak: the
+extremum of the QRS complex in the cleaned signal (0.5 Hz zero-phase high-pass and
+40 Hz low-pass), positive or negative according to ``polarity``.
+
+The default ``method="gmesa"`` is a Pan-Tompkins-style detector:
+
+1. samples that carry no signal (NaN, or constant for >= 0.25 s) are bridged by
+   linear interpolation and masked: nothing is detected inside them;
+2. zero-phase 5-20 Hz Butterworth band-pass, derivative, square, centred moving-window
+   integration (120 ms);
+3. local maxima at least ``refractory_s`` apart are candidates; adaptive signal/noise
+   levels decide which are beats, with a T-wave check (a candidate within 360 ms of
+   the last beat whose steepest slope is less than half that beat's is a T wave) and a
+   search-back at half the threshold when no beat came for 1.66 mean RR intervals;
+4. each beat is moved to the extremum of the cleaned signal within +-``search_s``.
+
+Everything but the sequential threshold loop (a small ``@njit`` kernel over the
+candidates) is vectorised: about 0.1 s for 30 minutes at 360 Hz.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage, signal as sps
+
+from gmesa.config import njit
+from gmesa.ecg.clean import clean, fill_gaps
+
+__all__ = [
+    "WFDB_BEAT_SYMBOLS",
+    "METHODS",
+    "POLARITIES",
+    "detect_rpeaks",
+    "rpeaks_from_annotations",
+    "score_rpeaks",
+]
+
+#: WFDB annotation symbols that mark a beat (QRS complex)
+WFDB_BEAT_SYMBOLS = ("N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e", "j", "n", "E",
+                     "/", "f", "Q", "?")
+#: valid ``method`` names of :func:`detect_rpeaks`
+METHODS = ("gmesa", "xqrs")
+#: valid ``polarity`` names of :func:`detect_rpeaks`
+POLARITIES = ("auto", "beat", "positive", "negative")
+
+MIN_FS = 100.0
+
+# detector constants (seconds / Hz / fractions)
+_BAND_HZ = (5.0, 20.0)
+_MWI_S = 0.12
+_FLAT_S = 0.25
+_TWAVE_S = 0.36
+_INIT_S = 2.0  # block length for the initial signal level
+_FEATURE_POWER = 1.0
+
+
+# ---------------------------------------------------------------------------------
+# compiled kernels
+# ---------------------------------------------------------------------------------
+@njit
+def _max_abs_around(d, pos, half):
+    """Steepest |slope| within +-half samples of each candidate."""
+    n = d.size
+    out = np.empty(pos.size)
+    for k in range(pos.size):
+        lo = max(pos[k] - half, 0)
+        hi = min(pos[k] + half + 1, n)
+        m = 0.0
+        for i in range(lo, hi):
+            v = abs(d[i])
+            if v > m:
+                m = v
+        out[k] = m
+    return out
+
+
+@njit
+def _search_back(pos, val, slope, keep, last, upto, thr2, refractory, twave):
+    """Best (highest) rejected candidate in (last, upto) above thr2, or -1."""
+    best = -1
+    best_val = thr2
+    for j in range(last + 1, upto):
+        if keep[j]:
+            continue
+        dt = pos[j] - pos[last]
+        if dt < refractory:
+            continue
+        if dt < twave and slope[j] < 0.5 * slope[last]:
+            continue
+        if val[j] > best_val:
+            best_val = val[j]
+            best = j
+    return best
+
+
+@njit
+def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, refractory, twave):
+    """Pan-Tompkins decision over candidates (sorted); returns a keep mask."""
+    n = pos.size
+    keep = np.zeros(n, dtype=np.bool_)
+    rr_buf = np.zeros(8)
+    rr_n = 0
+    rr_avg = fs  # 1 s until 8 intervals are known
+    last = -1
+    thr = npk + 0.25 * (spk - npk)
+    i = 0
+    while i <= n:
+        # the position up to which a gap after the last beat is examined
+        if i < n:
+            p = pos[i]
+            new_segment = last >= 0 and seg[i] != seg[last]
+        else:
+            p = 0
+            new_segment = last >= 0
+        if last >= 0:
+            limit = seg_end[seg[last]] if new_segment else p
+            upto = i
+            while limit - pos[last] > 1.66 * rr_avg:
+                j = _search_back(pos, val, slope, keep, last, upto, 0.5 * thr, refractory, twave)
+                if j < 0:
+                    break
+                keep[j] = True
+                spk = 0.25 * val[j] + 0.75 * spk
+                rr = pos[j] - pos[last]
+                if rr < 3.0 * fs:
+                    rr_buf[rr_n % 8] = rr
+                    rr_n += 1
+                    rr_avg = rr_buf[: min(rr_n, 8)].mean() if rr_n >= 2 else max(rr, 0.3 * fs)
+                last = j
+                thr = npk + 0.25 * (spk - npk)
+            if new_segment:
+                last = -1
+        if i == n:
+            break
+        if last >= 0 and p - pos[last] < refractory:
+            i += 1
+            continue
+        v = val[i]
+        if v > thr:
+            if last >= 0 and p - pos[last] < twave and slope[i] < 0.5 * slope[last]:
+                npk = 0.125 * v + 0.875 * npk  # T wave
+            else:
+                keep[i] = True
+                spk = 0.125 * v + 0.875 * spk
+                if last >= 0:
+                    rr = p - pos[last]
+                    if rr < 3.0 * fs:
+                        rr_buf[rr_n % 8] = rr
+                        rr_n += 1
+                        rr_avg = rr_buf[: min(rr_n, 8)].mean() if rr_n >= 2 else max(rr, 0.3 * fs)
+                last = i
+        else:
+            npk = 0.125 * v + 0.875 * npk
+        thr = npk + 0.25 * (spk - npk)
+        i += 1
+    return keep
+
+
+@njit
+def _refine(c, pos, half, polarity):
+    """Extremum of c within +-half samples of each position.
+
+    polarity: +1 maximum, -1 minimum, 0 whichever has the larger magnitude. The
+    middle of a flat (clipped) top is returned. -1 where the window holds no finite
+    sample.
+    """
+    n = c.size
+    out = np.empty(pos.size, dtype=np.int64)
+    for k in range(pos.size):
+        lo = max(pos[k] - half, 0)
+        hi = min(pos[k] + half + 1, n)
+        imax = -1
+        imin = -1
+        vmax = -np.inf
+        vmin = np.inf
+        for i in range(lo, hi):
+            v = c[i]
+            if v != v:
+                continue
+            if v > vmax:
+                vmax = v
+                imax = i
+            if v < vmin:
+                vmin = v
+                imin = i
+        if imax < 0:
+            out[k] = -1
+            continue
+        if polarity > 0:
+            use_max = True
+        elif polarity < 0:
+            use_max = False
+        else:
+            use_max = abs(vmax) >= abs(vmin)
+        j = imax if use_max else imin
+        target = vmax if use_max else vmin
+        # plateau: walk to the end of the run of equal values and take the middle
+        e = j
+        while e + 1 < hi and c[e + 1] == target:
+            e += 1
+        out[k] = (j + e) // 2
+    return out
+
+
+@njit
+def _extrema(c, pos, half):
+    """Largest and (minus) smallest value of c within +-half samples of each position."""
+    n = c.size
+    hi_v = np.zeros(pos.size)
+    lo_v = np.zeros(pos.size)
+    for k in range(pos.size):
+        lo = max(pos[k] - half, 0)
+        hi = min(pos[k] + half + 1, n)
+        vmax = -np.inf
+        vmin = np.inf
+        for i in range(lo, hi):
+            v = c[i]
+            if v != v:
+                continue
+            if v > vmax:
+                vmax = v
+            if v < vmin:
+                vmin = v
+        if vmax >= vmin:
+            hi_v[k] = vmax
+            lo_v[k] = -vmin
+    return hi_v, lo_v
+
+
+# ---------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and stop (exclusive) indices of the True runs of a boolean array."""
+    d = np.diff(np.concatenate(([0], mask.view(np.int8), [0])))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def _no_signal_mask(x: np.ndarray, fs: float, flat_s: float) -> np.ndarray:
+    """True where x is not finite or constant for at least flat_s seconds."""
+    bad = ~np.isfinite(x)
+    if x.size < 2:
+        return bad
+    same = np.zeros(x.size, dtype=bool)
+    eq = x[1:] == x[:-1]
+    same[1:] |= eq
+    same[:-1] |= eq
+    starts, stops = _runs(same)
+    long_ = (stops - starts) >= max(2, int(round(flat_s * fs)))
+    for a, b in zip(starts[long_], stops[long_]):
+        bad[a:b] = True
+    return bad
+
+
+def _validate(signal, fs) -> tuple[np.ndarray, float]:
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.ravel()
+    if x.ndim != 1:
+        raise ValueError(
+            f"detect_rpeaks needs one lead (1-D signal), got shape {x.shape}; pass record.lead(name)"
+        )
+    try:
+        fs = float(fs)
+    except (TypeError, ValueError):
+        raise ValueError(f"fs={fs!r} is not a number (Hz)") from None
+    if not math.isfinite(fs) or fs < MIN_FS:
+        raise ValueError(f"sampling rate fs={fs!r} Hz is not supported: gmesa needs >= {MIN_FS:g} Hz")
+    return x, fs
+
+
+def _polarity_code(polarity: str, c: np.ndarray, pos: np.ndarray, half: int) -> int:
+    if polarity == "positive":
+        return 1
+    if polarity == "negative":
+        return -1
+    if polarity == "beat":
+        return 0
+    hi_v, lo_v = _extrema(c, pos, half)
+    return 1 if np.median(hi_v) >= np.median(lo_v) else -1
+
+
+# ---------------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------------
+def detect_rpeaks(
+    signal,
+    fs: float,
+    method: str = "gmesa",
+    *,
+    polarity: str = "auto",
+    search_s: float = 0.06,
+    refractory_s: float = 0.2,
+) -> np.ndarray:
+    """Detect R peaks in one ECG lead.
+
+    Parameters
+    ----------
+    signal : array (n,)
+        One ECG lead in its unit (mV); NaN marks missing samples, where nothing is
+        detected. Flat stretches (constant for >= 0.25 s) count as missing too.
+    fs : float
+        Sampling rate in Hz (>= 100 Hz).
+    method : {"gmesa", "xqrs"}
+        ``"gmesa"``: the compiled Pan-Tompkins-style detector of this module.
+        ``"xqrs"``: ``wfdb.processing.xqrs_detect`` (slower), refined the same way.
+    polarity : {"auto", "beat", "positive", "negative"}
+        Which extremum of each QRS is returned. ``"auto"``: the record's dominant
+        polarity (median over beats of the largest positive vs negative deflection),
+        so an inverted ECG gives the same beats; ``"beat"``: per beat, the extremum
+        with the larger magnitude; ``"positive"``/``"negative"``: maximum/minimum.
+    search_s : float
+        Half-width in seconds of the window in which a detection is moved to the
+        QRS extremum of the cleaned signal.
+    refractory_s : float
+        Shortest RR interval in seconds: no second beat within it.
+
+    Returns
+    -------
+    ndarray of int64: sorted sample indices of the R peaks.
+    """
+    x, fs = _validate(signal, fs)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
+    if polarity not in POLARITIES:
+        raise ValueError(f"unknown polarity {polarity!r}; valid: {', '.join(POLARITIES)}")
+    n = x.size
+    empty = np.zeros(0, dtype=np.int64)
+    if n < int(0.3 * fs):
+        return empty
+    invalid = _no_signal_mask(x, fs, _FLAT_S)
+    if invalid.all():
+        return empty
+    xf = x.copy()
+    if invalid.any():
+        xf[invalid] = np.nan
+    xf, _ = fill_gaps(xf)
+
+    refractory = max(1, int(round(refractory_s * fs)))
+    if method == "gmesa":
+        pos = _detect_pt(xf, fs, invalid, refractory)
+    else:
+        pos = _detect_xqrs(xf, fs, invalid)
+    if pos.size == 0:
+        return empty
+
+    # move each detection to the QRS extremum of the cleaned signal
+    c = clean(xf, fs, baseline="highpass", lowpass=40.0)
+    c[invalid] = np.nan
+    half = max(1, int(round(search_s * fs)))
+    code = _polarity_code(polarity, c, pos, half)
+    peaks = _refine(c, pos, half, code)
+    peaks = peaks[peaks >= 0]
+    peaks = np.unique(peaks)
+    if peaks.size > 1:
+        # two detections refined onto nearly the same QRS: keep the first
+        close = np.flatnonzero(np.diff(peaks) < max(1, refractory // 2))
+        if close.size:
+            peaks = np.delete(peaks, close + 1)
+    return peaks.astype(np.int64)
+
+
+def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, refractory: int) -> np.ndarray:
+    n = xf.size
+    hi = min(_BAND_HZ[1], 0.45 * fs)
+    sos = sps.butter(2, [_BAND_HZ[0], hi], btype="bandpass", fs=fs, output="sos")
+    bp = sps.sosfiltfilt(sos, xf, padlen=min(n - 1, int(fs)))
+    d = np.gradient(bp)
+    w = max(1, int(round(_MWI_S * fs)))
+    mwi = ndimage.uniform_filter1d(d * d, w, mode="nearest")
+    if _FEATURE_POWER != 1.0:
+        mwi = np.power(np.maximum(mwi, 0.0), _FEATURE_POWER)
+    if invalid.any():
+        # no candidates in or right beside a stretch without signal
+        grown = ndimage.binary_dilation(invalid, iterations=max(1, w // 2)) if w > 2 else invalid
+        mwi[grown] = 0.0
+        d = d.copy()
+        d[grown] = 0.0
+    else:
+        grown = invalid
+    top = float(mwi.max())
+    if not top > 0:
+        return np.zeros(0, dtype=np.int64)
+    pos, _ = sps.find_peaks(mwi, height=top * 1e-9, distance=refractory)
+    if pos.size == 0:
+        return pos.astype(np.int64)
+    pos = pos.astype(np.int64)
+    val = mwi[pos]
+    slope = _max_abs_around(d, pos, w // 2)
+
+    # segments of valid signal: a beat never pairs with one across a gap
+    starts, stops = _runs(~grown)
+    seg_of_sample = np.cumsum(np.concatenate(([0], (np.diff(grown.view(np.int8)) == -1))))
+    seg = seg_of_sample[pos].astype(np.int64)
+    # index seg_end by the same numbering (a segment's id = number of gap ends before it)
+    seg_end = np.full(int(seg_of_sample[-1]) + 1, n, dtype=np.int64)
+    for a, b in zip(starts, stops):
+        seg_end[seg_of_sample[a]] = b
+
+    # initial levels: the median of 2 s block maxima over the first ~20 s with signal
+    blk = max(1, int(_INIT_S * fs))
+    valid_idx = np.flatnonzero(~grown)
+    span = mwi[valid_idx[: 10 * blk]] if valid_idx.size else mwi[:0]
+    if span.size >= blk:
+        nb = span.size // blk
+        spk = float(np.median(span[: nb * blk].reshape(nb, blk).max(axis=1)))
+    else:
+        spk = float(span.max()) if span.size else top
+    npk = 0.5 * float(span.mean()) if span.size else 0.0
+    spk = max(spk, npk * 4.0, top * 1e-6)
+    keep = _decide(pos, val, slope, seg, seg_end, float(fs), spk, npk, refractory,
+                   int(round(_TWAVE_S * fs)))
+    return pos[keep]
+
+
+def _detect_xqrs(xf: np.ndarray, fs: float, invalid: np.ndarray) -> np.ndarray:
+    from wfdb import processing
+
+    pos = np.asarray(processing.xqrs_detect(sig=xf, fs=fs, verbose=False), dtype=np.int64)
+    return pos[~invalid[pos]] if pos.size else pos
+
+
+def rpeaks_from_annotations(annotations, beat_symbols=WFDB_BEAT_SYMBOLS) -> np.ndarray:
+    """Sample indices of the beats in annotations (sorted, unique, int64).
+
+    ``annotations`` is a DataFrame with ``sample`` and ``symbol`` columns (as in
+    ``Record.annotations``), a :class:`~gmesa.ecg.io.Record`, or a
+    ``wfdb.Annotation``. A beat is an annotation whose symbol is in ``beat_symbols``
+    (default: the standard WFDB beat symbols).
+    """
+    if annotations is None:
+        raise ValueError("no annotations (None): the record has no annotation file")
+    if hasattr(annotations, "annotations") and hasattr(annotations, "signal"):
+        if annotations.annotations is None:
+            raise ValueError(f"record {getattr(annotations, 'name', '')!r} has no annotations")
+        annotations = annotations.annotations
+    if isinstance(annotations, pd.DataFrame):
+        if not {"sample", "symbol"} <= set(annotations.columns):
+            raise ValueError("annotations need columns 'sample' and 'symbol'")
+        sample = annotations["sample"].to_numpy()
+        symbol = annotations["symbol"].astype(str).to_numpy()
+    elif hasattr(annotations, "sample") and hasattr(annotations, "symbol"):
+        sample = np.asarray(annotations.sample)
+        symbol = np.asarray(annotations.symbol, dtype=str)
+    else:
+        raise TypeError(f"cannot read beats from {type(annotations).__name__}")
+    if isinstance(beat_symbols, str):
+        beat_symbols = tuple(beat_symbols)
+    is_beat = np.isin(symbol, np.asarray(list(beat_symbols), dtype=str))
+    return np.unique(np.asarray(sample, dtype=np.int64)[is_beat])
+
+
+def score_rpeaks(detected, reference, fs: float, tolerance_s: float = 0.05,
+                 start: int | None = None, stop: int | None = None) -> dict:
+    """Match detections to reference beats one-to-one within ``tolerance_s`` seconds.
+
+    Only reference beats in ``[start, stop]`` (sample indices) count; detections
+    count within the same range widened by the tolerance. Returns a dict with
+    ``tp``, ``fp``, ``fn``, ``se`` (sensitivity), ``ppv`` (positive predictive
+    value), ``f1`` and ``error_ms`` (median detected - reference in ms).
+    """
+    det = np.sort(np.asarray(detected, dtype=np.int64))
+    ref = np.sort(np.asarray(reference, dtype=np.int64))
+    tol = int(round(tolerance_s * fs))
+    if start is not None:
+        ref = ref[ref >= start]
+        det = det[det >= start - tol]
+    if stop is not None:
+        ref = ref[ref <= stop]
+        det = det[det <= stop + tol]
+    i = j = tp = 0
+    errors = []
+    while i < ref.size and j < det.size:
+        dt = det[j] - ref[i]
+        if abs(dt) <= tol:
+            # prefer the closer of this detection and the next one
+            if j + 1 < det.size and abs(det[j + 1] - ref[i]) < abs(dt):
+                j += 1
+                continue
+            tp += 1
+            errors.append(dt)
+            i += 1
+            j += 1
+        elif dt < 0:
+            j += 1
+        else:
+            i += 1
+    fn = ref.size - tp
+    fp = det.size - tp
+    se = tp / ref.size if ref.size else float("nan")
+    ppv = tp / det.size if det.size else float("nan")
+    f1 = 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else float("nan")
+    err = float(np.median(errors)) * 1000.0 / fs if errors else float("nan")
+    return {"tp": tp, "fp": fp, "fn": fn, "se": se, "ppv": ppv, "f1": f1, "error_ms": err}

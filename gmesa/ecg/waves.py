@@ -1,0 +1,98 @@
+"""The ECG beat model: wave names, a typical lead-II beat, and physiological bounds.
+
+Times are seconds relative to the R peak, amplitudes in mV (scaled by the beat's own
+R amplitude where noted).  Layout per wave: [amplitude, center, half_width,
+sigma_left, sigma_right].
+"""
+from __future__ import annotations
+
+import numpy as np
+
+WAVES = ("P", "Q", "R", "S", "T")
+
+#: a typical lead-II beat at 60 beats/min (mV, s relative to R)
+TYPICAL_BEAT = {
+    "P": (0.15, -0.165, 0.010, 0.022, 0.020),
+    "Q": (-0.10, -0.026, 0.000, 0.007, 0.006),
+    "R": (1.20, 0.000, 0.002, 0.009, 0.009),
+    "S": (-0.25, 0.024, 0.000, 0.006, 0.010),
+    "T": (0.30, 0.270, 0.020, 0.055, 0.035),
+}
+
+#: (center_min, center_max, sigma_min, sigma_max, half_width_max), seconds from R;
+#: the T center range scales with the RR interval (see :func:`bounds`).
+REGIONS = {
+    "P": (-0.38, -0.05, 0.004, 0.080, 0.060),
+    "Q": (-0.09, -0.008, 0.0015, 0.030, 0.020),
+    "R": (-0.03, 0.03, 0.0015, 0.050, 0.030),
+    "S": (0.008, 0.12, 0.0015, 0.040, 0.030),
+    "T": (0.08, 0.70, 0.006, 0.200, 0.200),
+    "T2": (0.10, 0.75, 0.006, 0.200, 0.200),
+}
+
+
+def typical_vector(names=WAVES, rr=1.0):
+    """Flat vector (no baseline) of the typical beat; T moves with sqrt(RR)."""
+    rows = []
+    for n in names:
+        a, c, h, sl, sr = TYPICAL_BEAT[n]
+        if n == "T":
+            c = c * np.sqrt(rr)
+        rows += [a, c, h, sl, sr]
+    return np.array(rows, dtype=float)
+
+
+def observed_extrema(t, y, sign=None):
+    """(r, q, s): the R extremum within 30 ms of t = 0 and the deepest opposite-sign
+    deflections 3-90 ms before and 3-120 ms after it, per row of ``y`` (mV, baseline
+    removed).  ``t`` (s from R) and ``y`` are (N, n) or (n,); NaN marks unused samples.
+    ``sign`` is the R polarity per row (default: the sign of the larger extremum)."""
+    t = np.atleast_2d(t)
+    y = np.atleast_2d(y)
+    near = np.abs(t) <= 0.03
+    top = np.nanmax(np.where(near, y, -np.inf), axis=1)
+    bottom = np.nanmin(np.where(near, y, np.inf), axis=1)
+    if sign is None:
+        sign = np.where(np.abs(top) >= np.abs(bottom), 1.0, -1.0)
+    sign = np.broadcast_to(np.asarray(sign, dtype=float), top.shape)
+    ys = y * sign[:, None]
+    r = np.where(sign > 0, top, bottom)
+    q = np.nanmin(np.where((t >= -0.09) & (t <= -0.003), ys, np.inf), axis=1)
+    s = np.nanmin(np.where((t >= 0.003) & (t <= 0.12), ys, np.inf), axis=1)
+    q = np.where(np.isfinite(q), np.minimum(q, 0.0), 0.0) * sign
+    s = np.where(np.isfinite(s), np.minimum(s, 0.0), 0.0) * sign
+    return r, q, s
+
+
+def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
+           s_depth=None):
+    """Lower/upper bound vectors for one beat window [window_start, window_end] (s).
+
+    Amplitudes are tied to what the beat shows, so components cannot cancel each
+    other: R keeps the sign of ``r_amplitude`` (the observed R extremum) and stays
+    within 0.5-1.4 times it; Q and S take the opposite sign and at most 1.5 times the
+    observed depth (``q_depth``/``s_depth``, mV) + 5% of R; P and T may take either
+    sign, at most |R| + 0.2 mV.  Centers stay in their physiological region clipped
+    to the window.
+    """
+    ra = abs(r_amplitude) + 1e-3
+    sign = 1.0 if r_amplitude >= 0 else -1.0
+    lo, hi = [], []
+    for n in names:
+        cmin, cmax, smin, smax, hmax = REGIONS[n]
+        cmin, cmax = max(cmin, window_start + smin), min(cmax, window_end - smin)
+        if n == "R":
+            alo, ahi = 0.5 * ra, 1.4 * ra
+        elif n in ("Q", "S"):
+            depth = q_depth if n == "Q" else s_depth
+            cap = 1.5 * ra if depth is None else 1.5 * abs(depth) + 0.05 * ra
+            alo, ahi = -cap, 0.0
+        else:
+            alo, ahi = -(ra + 0.2), ra + 0.2
+        if n in ("R", "Q", "S") and sign < 0:
+            alo, ahi = -ahi, -alo
+        lo += [alo, cmin, 0.0, smin, smin]
+        hi += [ahi, cmax, hmax, smax, smax]
+    lo += [-np.inf] * n_base
+    hi += [np.inf] * n_base
+    return np.array(lo), np.array(hi)
