@@ -162,7 +162,7 @@ def _lowpass(y: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
 
 
 def clean(signal, fs: float, baseline: str | None = "highpass", powerline: float | None = None,
-          lowpass: float | None = None) -> np.ndarray:
+          lowpass: float | None = None, cutoff: float = 0.5) -> np.ndarray:
     """Clean an ECG: baseline removal, optional power-line notch and low-pass, all zero-phase.
 
     Parameters
@@ -172,12 +172,14 @@ def clean(signal, fs: float, baseline: str | None = "highpass", powerline: float
     fs : float
         Sampling rate, Hz.
     baseline : {"highpass", "median", None}
-        Baseline method of :func:`remove_baseline` (0.5 Hz for ``"highpass"``);
+        Baseline method of :func:`remove_baseline` (``cutoff`` Hz for ``"highpass"``);
         ``None`` keeps the baseline.
     powerline : float, optional
         Mains frequency to notch out (50 or 60 Hz); skipped when >= fs/2.
     lowpass : float, optional
         Low-pass corner in Hz (e.g. 40); skipped when >= 0.45 fs.
+    cutoff : float
+        High-pass corner in Hz for ``baseline="highpass"`` (default 0.5).
 
     Returns
     -------
@@ -192,7 +194,7 @@ def clean(signal, fs: float, baseline: str | None = "highpass", powerline: float
     if y is x:
         y = x.copy()
     if baseline is not None:
-        y = remove_baseline(y, fs, method=baseline)
+        y = remove_baseline(y, fs, method=baseline, cutoff=cutoff)
     if powerline is not None and float(powerline) < fs / 2:
         y = notch(y, fs, freq=float(powerline))
     if lowpass is not None:

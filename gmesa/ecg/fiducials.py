@@ -112,13 +112,16 @@ def wave_fiducials(params, names, rule=None):
     idx = {n: i for i, n in enumerate(names)}
     nan = np.full(params.shape[0], np.nan)
     out = {}
-    for wave in ("P", "T"):
+    for wave in ("P", "T", "T2"):
         if wave not in idx:
+            if wave == "T2":
+                continue
             out.update({f"{wave}_on": nan, f"{wave}_peak": nan, f"{wave}_off": nan})
             continue
         o = 5 * idx[wave]
         c, h, sl, sr = (params[:, o + j] for j in range(1, 5))
-        (fon, son), (foff, soff) = rule[f"{wave}_on"], rule[f"{wave}_off"]
+        key = "T" if wave == "T2" else wave
+        (fon, son), (foff, soff) = rule[f"{key}_on"], rule[f"{key}_off"]
         on, off = component_edges(c, h, sl, sr, fon, foff)
         out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on + son, c.copy(), off + soff
     qrs = [idx[n] for n in ("Q", "R", "S") if n in idx]
@@ -129,6 +132,23 @@ def wave_fiducials(params, names, rule=None):
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
     else:
         out.update(QRS_on=nan, QRS_peak=nan, QRS_off=nan)
+    return out
+
+
+def merge_t_lobes(fid, t_present, t2_present, t_amp, t2_amp):
+    """T wave from two lobes (T and T2): onset of the earlier, offset of the later,
+    peak of the larger |amplitude|; a lobe judged absent is ignored."""
+    out = dict(fid)
+    on = np.where(t_present, fid["T_on"], np.nan)
+    on2 = np.where(t2_present, fid["T2_on"], np.nan)
+    off = np.where(t_present, fid["T_off"], np.nan)
+    off2 = np.where(t2_present, fid["T2_off"], np.nan)
+    out["T_on"] = np.fmin(on, on2)
+    out["T_off"] = np.fmax(off, off2)
+    big2 = t2_present & (~t_present | (np.abs(t2_amp) > np.abs(t_amp)))
+    out["T_peak"] = np.where(big2, fid["T2_peak"], np.where(t_present, fid["T_peak"], np.nan))
+    for part in ("on", "peak", "off"):
+        out.pop(f"T2_{part}")
     return out
 
 

@@ -23,7 +23,7 @@ from ..lineshapes import GMF_PARAMS, STEP_PARAMS
 from ..solvers import fit_least_squares, fit_many
 from ..solvers.many import STATUS as SOLVER_STATUS
 from .clean import clean as clean_signal
-from .fiducials import intervals, wave_fiducials
+from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
 from .io import Record
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
@@ -53,7 +53,9 @@ class FitOptions:
     clean: str | None = "highpass"
     powerline: float | None = None
     lowpass: float | None = None
-    max_iter: int = 100
+    highpass_hz: float = 0.3
+    baseline: str = "linear"
+    max_iter: int = 200
     tol: float = 1e-7
     template_corr: float = 0.90
     premature: float = 0.80
@@ -67,12 +69,18 @@ class FitOptions:
         if unknown or "R" not in self.waves:
             raise ValueError(f"waves={self.waves!r}: each must be one of {sorted(REGIONS)} "
                              "and R must be among them")
+        if self.baseline not in ("constant", "linear"):
+            raise ValueError(f"baseline={self.baseline!r}; use 'constant' or 'linear'")
         if self.engine not in ("batch", "scipy", "lmfit"):
             raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
 
     @property
     def steps(self):
         return ("ST",) if self.st_step else ()
+
+    @property
+    def n_base(self):
+        return {"constant": 1, "linear": 2}[self.baseline]
 
 
 @dataclass
@@ -108,10 +116,11 @@ class RecordFit:
     waves: tuple = WAVES
     steps: tuple = ()
     params: np.ndarray = field(default=None, repr=False)
+    n_base: int = 2
 
     @property
     def param_names(self):
-        return param_labels(len(self.waves), len(self.steps), "constant", self.waves)
+        return param_labels(len(self.waves), len(self.steps), self.n_base - 1, self.waves)
 
     def __len__(self):
         return len(self.beats)
@@ -125,7 +134,8 @@ class RecordFit:
         a, b = max(a, 0), min(b, self.signal.size)
         t = (np.arange(a, b) - r) / self.fs
         y = self.signal[a:b]
-        vec = np.array([row[n] for n in _vector_columns(self.waves, self.steps)], dtype=float)
+        vec = np.array([row[n] for n in _vector_columns(self.waves, self.steps, self.n_base)],
+                       dtype=float)
         comps = {}
         fit = np.full(t.size, np.nan)
         if np.all(np.isfinite(vec)):
@@ -136,8 +146,9 @@ class RecordFit:
             for j, s in enumerate(self.steps):
                 o = 5 * k + 3 * j
                 comps[s] = mesa_sum(t, vec[o:o + 3], baseline="none", steps=1)
-            comps["baseline"] = np.full(t.size, vec[-1])
-            fit = mesa_sum(t, vec, baseline="constant", steps=len(self.steps))
+            nb = self.n_base
+            comps["baseline"] = mesa_sum(t, vec[vec.size - nb:], baseline=nb - 1)
+            fit = mesa_sum(t, vec, baseline=nb - 1, steps=len(self.steps))
         fid = {c[:-2]: row[c] - row["r_peak_s"] for c in FIDUCIAL_COLUMNS}
         return BeatFit(t, y, fit, comps, fid, row)
 
@@ -160,6 +171,7 @@ class RecordFit:
             else:
                 self.beats.to_csv(tmp, index=False)
         info = dict(self.info, waves=list(self.waves), steps=list(self.steps), fs=self.fs,
+                    n_base=self.n_base,
                     beats_file=paths["beats"].name, signal_file=paths["signal"].name)
         write_text(paths["info"], json.dumps(_jsonable(info), indent=1))
         return paths
@@ -183,9 +195,10 @@ class RecordFit:
         beats = pd.read_parquet(bf) if bf.suffix == ".parquet" else pd.read_csv(bf)
         signal = pd.read_parquet(folder / info["signal_file"])["signal"].to_numpy()
         waves, steps = tuple(info["waves"]), tuple(info["steps"])
-        cols = _vector_columns(waves, steps)
+        nb = int(info.get("n_base", 1))
+        cols = _vector_columns(waves, steps, nb)
         return cls(beats, signal, float(info["fs"]), info, waves, steps,
-                   beats[cols].to_numpy(dtype=float))
+                   beats[cols].to_numpy(dtype=float), nb)
 
 
 FIDUCIAL_COLUMNS = ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_peak_s", "QRS_off_s",
@@ -193,9 +206,10 @@ FIDUCIAL_COLUMNS = ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_peak_s", "
 INTERVAL_COLUMNS = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms")
 
 
-def _vector_columns(waves, steps):
+def _vector_columns(waves, steps, n_base):
     return ([f"{w}_{p}" for w in waves for p in GMF_PARAMS]
-            + [f"{s}_{p}" for s in steps for p in STEP_PARAMS] + ["baseline_c0"])
+            + [f"{s}_{p}" for s in steps for p in STEP_PARAMS]
+            + [f"baseline_c{j}" for j in range(n_base)])
 
 
 def _jsonable(obj):
@@ -263,20 +277,22 @@ def _beat_bounds(opts, extrema, t0, t1, rr):
         amp = abs(r_amp) * 0.5 + 0.1
         lo = np.concatenate([lo, [-amp, cmin, smin]])
         hi = np.concatenate([hi, [amp, cmax, smax]])
-    return np.concatenate([lo, [-np.inf]]), np.concatenate([hi, [np.inf]])
+    nb = opts.n_base
+    return np.concatenate([lo, [-np.inf] * nb]), np.concatenate([hi, [np.inf] * nb])
 
 
 def _with_steps(vec, opts):
     """Insert the ST step's start values (no shift) before the baseline coefficient."""
     if not opts.st_step:
         return vec
-    return np.concatenate([vec[:-1], [0.0, 0.12, 0.02], vec[-1:]])
+    nb = opts.n_base
+    return np.concatenate([vec[:-nb], [0.0, 0.12, 0.02], vec[-nb:]])
 
 
 def _solve(opts, X, Y, L, P0, LO, HI):
     k, m = len(opts.waves), len(opts.steps)
     if opts.engine == "batch":
-        res = fit_many(X, Y, P0, LO, HI, steps=m, lengths=L, max_iter=opts.max_iter,
+        res = fit_many(X, Y, P0, LO, HI, steps=m, lengths=L, baseline=opts.n_base - 1, max_iter=opts.max_iter,
                        ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
                        check=False)
         return res.params, res.cost, res.nit, res.status
@@ -286,12 +302,13 @@ def _solve(opts, X, Y, L, P0, LO, HI):
     status = np.full(len(Y), -3, dtype=np.int64)
     if opts.engine == "lmfit":
         from ..models import MesaSumModel
-        model = MesaSumModel(names=opts.waves, steps=opts.steps)
+        model = MesaSumModel(names=opts.waves, steps=opts.steps, baseline=opts.n_base - 1)
     for i in range(len(Y)):
         x, y = X[i, :L[i]], Y[i, :L[i]]
         try:
             if opts.engine == "scipy":
                 r = fit_least_squares(x, y, P0[i], LO[i], HI[i], steps=m, ftol=opts.tol,
+                                      baseline=opts.n_base - 1,
                                       xtol=opts.tol, gtol=opts.tol, max_nfev=opts.max_iter * 5)
                 params[i], cost[i], nit[i] = r.params, r.cost, r.nfev
                 status[i] = 1 if r.status > 0 else -1
@@ -311,7 +328,8 @@ def _solve(opts, X, Y, L, P0, LO, HI):
 def _fit_segment(sig, fs, r, opts, offset):
     """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table
     and the parameter matrix.  ``offset`` (samples) is added to every time column."""
-    names = _vector_columns(opts.waves, opts.steps)
+    names = _vector_columns(opts.waves, opts.steps, opts.n_base)
+    nb_ = opts.n_base
     n = sig.size
     start, end, rr, rr_med = _windows(r, n, fs)
     nb = r.size
@@ -355,11 +373,12 @@ def _fit_segment(sig, fs, r, opts, offset):
     template_vec = None
     if tmpl is not None:
         tt, ty = tmpl
-        tv = _with_steps(guess_beat(tt, ty, opts.waves), opts)
+        tv = _with_steps(guess_beat(tt, ty, opts.waves, nb_), opts)
         ext = [v[0] for v in observed_extrema(tt, ty - np.median(ty))]
         lo, hi = _beat_bounds(opts, ext, tt[0], tt[-1], rr_med)
         tv = clip_into(tv, lo, hi)
         res = fit_many(tt, ty, tv, lo, hi, steps=len(opts.steps), max_iter=400,
+                       baseline=nb_ - 1,
                        ftol=1e-10, xtol=1e-10, gtol=1e-10, check=False)
         template_vec = res.params[0]
         # QRS morphology against the template: +-100 ms around R
@@ -374,11 +393,13 @@ def _fit_segment(sig, fs, r, opts, offset):
         t0, t1 = X[i, 0], X[i, lengths[i] - 1]
         own = template_vec is None or flagged[i]
         if own:
-            vec = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves), opts)
+            vec = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves,
+                                         nb_), opts)
         else:
             vec = template_vec.copy()
-            vec[-1] = float(np.median(Y[i, :lengths[i]])) - (
-                np.median(tmpl[1]) - template_vec[-1])
+            vec[-nb_:] = 0.0
+            vec[-nb_] = float(np.median(Y[i, :lengths[i]])) - (
+                np.median(tmpl[1]) - template_vec[-nb_])
         lo, hi = _beat_bounds(opts, (ext[0][i], ext[1][i], ext[2][i]), t0, t1, rr_prev[i])
         LO[i], HI[i] = lo, hi
         P0[i] = clip_into(vec, lo, hi)
@@ -397,13 +418,13 @@ def _fit_segment(sig, fs, r, opts, offset):
     if good.any():
         sub = np.zeros((good.sum(), width))
         mesa_sum_rows_into(np.ascontiguousarray(X[good]), np.ascontiguousarray(params[good]),
-                           lengths[good], 0, k, m, 1, sub)
+                           lengths[good], 0, k, m, nb_, sub)
         model[good] = sub
     res = np.where(valid, Y - model, 0.0)
     nval = np.maximum(lengths, 1)
     sse = np.sum(res ** 2, axis=1)
-    base = params[:, -1]
-    ydm = np.where(valid, Y - base[:, None], 0.0)
+    base = params[:, -nb_][:, None] + (params[:, -1][:, None] * X if nb_ == 2 else 0.0)
+    ydm = np.where(valid, Y - base, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rmse = np.sqrt(sse / nval)
         prd = 100.0 * np.sqrt(sse / np.sum(ydm ** 2, axis=1))
@@ -425,7 +446,7 @@ def _fit_segment(sig, fs, r, opts, offset):
     dof = np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
     sigma2 = sse / dof
     present = {}
-    for w in ("P", "T"):
+    for w in ("P", "T", "T2"):
         if w not in opts.waves or not good.any():
             present[w] = np.zeros(nb, dtype=bool)
             continue
@@ -442,6 +463,10 @@ def _fit_segment(sig, fs, r, opts, offset):
         present[w] = good & (evidence > 5.0 * np.log(np.maximum(lengths, 2))) & (
             amp > 2.0 * rmse)
     fid = wave_fiducials(params[:, :5 * k], opts.waves)
+    if "T2" in opts.waves:
+        amp_of = {w: params[:, 5 * opts.waves.index(w)] for w in ("T", "T2")}
+        fid = merge_t_lobes(fid, present["T"], present["T2"], amp_of["T"], amp_of["T2"])
+        present["T"] = present["T"] | present["T2"]
     for w in ("P", "T"):
         for part in ("on", "peak", "off"):
             fid[f"{w}_{part}"] = np.where(present[w], fid[f"{w}_{part}"], np.nan)
@@ -474,7 +499,7 @@ def _lead_signal(record, lead):
 
 def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=False,
                engine="batch", clean="highpass", powerline=None, lowpass=None,
-               max_iter=100, tol=1e-7, threads=None, chunk_s=600.0, **options):
+               max_iter=200, tol=1e-7, threads=None, chunk_s=600.0, **options):
     """Fit P, Q, R, S, T mesa components to every beat of one lead of ``record``.
 
     Parameters
@@ -528,7 +553,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=False,
         lo, hi = max(a - pad, 0), min(b + pad, n)
         seg = raw[lo:hi]
         cs = clean_signal(seg, fs, baseline=opts.clean, powerline=opts.powerline,
-                          lowpass=opts.lowpass) if (opts.clean or opts.powerline
+                          lowpass=opts.lowpass, cutoff=opts.highpass_hz) if (opts.clean or opts.powerline
                                                     or opts.lowpass) else seg.copy()
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
         if given is None:
@@ -543,7 +568,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=False,
         tables.append(table[own])
         params.append(p[own])
         template = tv if template is None else template
-    names = _vector_columns(opts.waves, opts.steps)
+    names = _vector_columns(opts.waves, opts.steps, opts.n_base)
     if tables:
         beats = pd.concat(tables, ignore_index=True)
         beats["beat"] = np.arange(len(beats))
@@ -561,10 +586,11 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=False,
         "n_beats": int(len(beats)), "n_ok": n_ok,
         "rpeaks": "given" if given is not None else "detected",
         "waves": list(opts.waves), "st_step": opts.st_step, "clean": opts.clean,
+        "highpass_hz": opts.highpass_hz, "baseline": opts.baseline, "n_base": opts.n_base,
         "powerline": opts.powerline, "lowpass": opts.lowpass,
         "duration_s": n / fs,
         "template_params": None if template is None else dict(zip(names, map(float, template))),
     }
     if len(beats) == 0:
         info["warning"] = "no beats detected"
-    return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat)
+    return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat, opts.n_base)

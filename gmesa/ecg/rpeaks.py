@@ -55,7 +55,8 @@ _MWI_S = 0.12
 _FLAT_S = 0.25
 _TWAVE_S = 0.36
 _INIT_S = 2.0  # block length for the initial signal level
-_FEATURE_POWER = 1.0
+_DECAY_S = 2.5  # no beat for this long (and > 3 RR): lower the levels
+_FEATURE_POWER = 0.75  # compresses the range: wide ectopic beats still pass
 
 
 # ---------------------------------------------------------------------------------
@@ -98,18 +99,34 @@ def _search_back(pos, val, slope, keep, last, upto, thr2, refractory, twave):
 
 
 @njit
-def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, refractory, twave):
-    """Pan-Tompkins decision over candidates (sorted); returns a keep mask."""
+def _push_rr(rr_buf, rr_n, rr, fs):
+    """Add an RR interval (samples) to the ring buffer; return count and new mean."""
+    rr_buf[rr_n % 8] = rr
+    rr_n += 1
+    k = min(rr_n, 8)
+    return rr_n, rr_buf[:k].mean()
+
+
+@njit
+def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, floor, refractory, twave, decay_after):
+    """Pan-Tompkins decision over sorted candidates; returns a keep mask.
+
+    A candidate within ``twave`` of the last beat is a T wave when its steepest slope
+    is under half the beat's, and replaces the beat when it is over twice as steep.
+    Signal/noise levels (spk/npk) follow accepted/rejected peaks; a peak raises spk
+    by at most 3x its current value (one artefact does not blind the detector).
+    When no beat is found for ``decay_after`` samples (and > 3 mean RR), the levels
+    halve, down to ``floor``, and the search-back is repeated.
+    """
     n = pos.size
     keep = np.zeros(n, dtype=np.bool_)
     rr_buf = np.zeros(8)
     rr_n = 0
-    rr_avg = fs  # 1 s until 8 intervals are known
+    rr_avg = fs  # 1 s until intervals are known
     last = -1
     thr = npk + 0.25 * (spk - npk)
     i = 0
     while i <= n:
-        # the position up to which a gap after the last beat is examined
         if i < n:
             p = pos[i]
             new_segment = last >= 0 and seg[i] != seg[last]
@@ -117,19 +134,22 @@ def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, refractory, twave):
             p = 0
             new_segment = last >= 0
         if last >= 0:
+            # search back over the candidates since the last beat
             limit = seg_end[seg[last]] if new_segment else p
-            upto = i
             while limit - pos[last] > 1.66 * rr_avg:
-                j = _search_back(pos, val, slope, keep, last, upto, 0.5 * thr, refractory, twave)
+                j = _search_back(pos, val, slope, keep, last, i, 0.5 * thr, refractory, twave)
                 if j < 0:
+                    if limit - pos[last] > max(decay_after, 3.0 * rr_avg) and spk > floor:
+                        spk = max(0.5 * spk, floor)
+                        npk = min(0.5 * npk, 0.5 * spk)
+                        thr = npk + 0.25 * (spk - npk)
+                        continue
                     break
                 keep[j] = True
-                spk = 0.25 * val[j] + 0.75 * spk
+                spk = 0.25 * min(val[j], 3.0 * spk) + 0.75 * spk
                 rr = pos[j] - pos[last]
                 if rr < 3.0 * fs:
-                    rr_buf[rr_n % 8] = rr
-                    rr_n += 1
-                    rr_avg = rr_buf[: min(rr_n, 8)].mean() if rr_n >= 2 else max(rr, 0.3 * fs)
+                    rr_n, rr_avg = _push_rr(rr_buf, rr_n, rr, fs)
                 last = j
                 thr = npk + 0.25 * (spk - npk)
             if new_segment:
@@ -142,16 +162,23 @@ def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, refractory, twave):
         v = val[i]
         if v > thr:
             if last >= 0 and p - pos[last] < twave and slope[i] < 0.5 * slope[last]:
-                npk = 0.125 * v + 0.875 * npk  # T wave
+                npk = 0.125 * v + 0.875 * npk  # a T wave
+            elif last >= 0 and p - pos[last] < twave and slope[i] > 2.0 * slope[last]:
+                # the last "beat" was a P wave or a bump before this QRS: replace it
+                keep[last] = False
+                keep[i] = True
+                spk = 0.125 * min(v, 3.0 * spk) + 0.875 * spk
+                if rr_n > 0:
+                    rr_buf[(rr_n - 1) % 8] += p - pos[last]
+                    rr_avg = rr_buf[: min(rr_n, 8)].mean()
+                last = i
             else:
                 keep[i] = True
-                spk = 0.125 * v + 0.875 * spk
+                spk = 0.125 * min(v, 3.0 * spk) + 0.875 * spk
                 if last >= 0:
                     rr = p - pos[last]
                     if rr < 3.0 * fs:
-                        rr_buf[rr_n % 8] = rr
-                        rr_n += 1
-                        rr_avg = rr_buf[: min(rr_n, 8)].mean() if rr_n >= 2 else max(rr, 0.3 * fs)
+                        rr_n, rr_avg = _push_rr(rr_buf, rr_n, rr, fs)
                 last = i
         else:
             npk = 0.125 * v + 0.875 * npk
@@ -401,19 +428,23 @@ def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, refractory: int) 
     for a, b in zip(starts, stops):
         seg_end[seg_of_sample[a]] = b
 
-    # initial levels: the median of 2 s block maxima over the first ~20 s with signal
+    # initial levels: median of 2 s block maxima over the first ~20 s with signal;
+    # the floor for decaying levels: 5 % of that median over the whole record
     blk = max(1, int(_INIT_S * fs))
     valid_idx = np.flatnonzero(~grown)
-    span = mwi[valid_idx[: 10 * blk]] if valid_idx.size else mwi[:0]
-    if span.size >= blk:
-        nb = span.size // blk
-        spk = float(np.median(span[: nb * blk].reshape(nb, blk).max(axis=1)))
+    vals = mwi[valid_idx]
+    nb_all = vals.size // blk
+    if nb_all >= 1:
+        block_max = vals[: nb_all * blk].reshape(nb_all, blk).max(axis=1)
+        spk = float(np.median(block_max[:10]))
+        level = float(np.median(block_max))
     else:
-        spk = float(span.max()) if span.size else top
-    npk = 0.5 * float(span.mean()) if span.size else 0.0
-    spk = max(spk, npk * 4.0, top * 1e-6)
-    keep = _decide(pos, val, slope, seg, seg_end, float(fs), spk, npk, refractory,
-                   int(round(_TWAVE_S * fs)))
+        spk = level = float(vals.max())
+    npk = 0.5 * float(vals[: 10 * blk].mean())
+    spk = max(spk, 2.0 * npk, top * 1e-9)
+    floor = 0.05 * max(level, top * 1e-9)
+    keep = _decide(pos, val, slope, seg, seg_end, float(fs), spk, npk, floor, refractory,
+                   int(round(_TWAVE_S * fs)), float(_DECAY_S * fs))
     return pos[keep]
 
 
