@@ -27,12 +27,12 @@ from ..config import njit
 
 #: boundary -> (amplitude fraction f, constant shift in seconds)
 RULE = {
-    "P_on": (0.10, 0.0),
-    "P_off": (0.10, 0.0),
-    "QRS_on": (0.05, 0.0),
-    "QRS_off": (0.05, 0.0),
-    "T_on": (0.10, 0.0),
-    "T_off": (0.10, 0.0),
+    "P_on": (0.2, -0.0126),
+    "P_off": (0.3, 0.0135),
+    "QRS_on": (0.08, -0.0244),
+    "QRS_off": (0.5, 0.0342),
+    "T_on": (0.5, -0.054),
+    "T_off": (0.3, 0.0316),
 }
 
 

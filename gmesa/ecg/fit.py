@@ -48,15 +48,15 @@ ST_REGION = (0.03, 0.25, 0.004, 0.08)
 class FitOptions:
     """Settings of :func:`fit_record` (seconds, Hz, mV)."""
     waves: tuple = WAVES
-    st_step: bool = False
+    st_step: bool = True
     engine: str = "batch"
     clean: str | None = "highpass"
     powerline: float | None = None
-    lowpass: float | None = None
+    lowpass: float | None = 40.0
     highpass_hz: float = 0.3
     baseline: str = "linear"
     max_iter: int = 200
-    tol: float = 1e-7
+    tol: float = 1e-6
     template_corr: float = 0.90
     premature: float = 0.80
     prd_limit: float = 30.0
@@ -445,6 +445,7 @@ def _fit_segment(sig, fs, r, opts, offset):
     # presence of P and T: BIC evidence of the component against the residual noise
     dof = np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
     sigma2 = sse / dof
+    bw = min(1.0, 2.0 * opts.lowpass / fs) if opts.lowpass else 1.0
     present = {}
     for w in ("P", "T", "T2"):
         if w not in opts.waves or not good.any():
@@ -458,10 +459,11 @@ def _fit_segment(sig, fs, r, opts, offset):
         energy = np.zeros(nb)
         energy[good] = np.sum(comp ** 2, axis=1)
         amp = np.abs(params[:, o])
+        # low-passed noise is correlated: count independent samples, not samples
         with np.errstate(invalid="ignore", divide="ignore"):
-            evidence = energy / sigma2
-        present[w] = good & (evidence > 5.0 * np.log(np.maximum(lengths, 2))) & (
-            amp > 2.0 * rmse)
+            evidence = energy / sigma2 * bw
+        n_eff = np.maximum(lengths * bw, 2.0)
+        present[w] = good & (evidence > 5.0 * np.log(n_eff)) & (amp > 3.0 * rmse)
     fid = wave_fiducials(params[:, :5 * k], opts.waves)
     if "T2" in opts.waves:
         amp_of = {w: params[:, 5 * opts.waves.index(w)] for w in ("T", "T2")}
@@ -497,9 +499,9 @@ def _lead_signal(record, lead):
     return record.lead(i), record.leads[i]
 
 
-def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=False,
-               engine="batch", clean="highpass", powerline=None, lowpass=None,
-               max_iter=200, tol=1e-7, threads=None, chunk_s=600.0, **options):
+def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
+               engine="batch", clean="highpass", powerline=None, lowpass=40.0,
+               max_iter=200, tol=1e-6, threads=None, chunk_s=600.0, **options):
     """Fit P, Q, R, S, T mesa components to every beat of one lead of ``record``.
 
     Parameters

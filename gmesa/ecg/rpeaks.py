@@ -54,8 +54,10 @@ _BAND_HZ = (5.0, 20.0)
 _MWI_S = 0.12
 _FLAT_S = 0.25
 _TWAVE_S = 0.36
+_PR_S = 0.25
 _INIT_S = 2.0  # block length for the initial signal level
 _DECAY_S = 2.5  # no beat for this long (and > 3 RR): lower the levels
+_FLOOR = 0.2  # ... down to this fraction of the record's typical QRS level
 _FEATURE_POWER = 0.75  # compresses the range: wide ectopic beats still pass
 
 
@@ -108,11 +110,12 @@ def _push_rr(rr_buf, rr_n, rr, fs):
 
 
 @njit
-def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, floor, refractory, twave, decay_after):
+def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, floor, refractory, twave, preq, decay_after):
     """Pan-Tompkins decision over sorted candidates; returns a keep mask.
 
     A candidate within ``twave`` of the last beat is a T wave when its steepest slope
-    is under half the beat's, and replaces the beat when it is over twice as steep.
+    is under half the beat's; one within ``preq`` (P-to-R distance) replaces the beat
+    when it is over twice as steep (the "beat" was a P wave).
     Signal/noise levels (spk/npk) follow accepted/rejected peaks; a peak raises spk
     by at most 3x its current value (one artefact does not blind the detector).
     When no beat is found for ``decay_after`` samples (and > 3 mean RR), the levels
@@ -163,7 +166,7 @@ def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, floor, refractory, twav
         if v > thr:
             if last >= 0 and p - pos[last] < twave and slope[i] < 0.5 * slope[last]:
                 npk = 0.125 * v + 0.875 * npk  # a T wave
-            elif last >= 0 and p - pos[last] < twave and slope[i] > 2.0 * slope[last]:
+            elif last >= 0 and p - pos[last] < preq and slope[i] > 2.0 * slope[last]:
                 # the last "beat" was a P wave or a bump before this QRS: replace it
                 keep[last] = False
                 keep[i] = True
@@ -231,6 +234,23 @@ def _refine(c, pos, half, polarity):
             e += 1
         out[k] = (j + e) // 2
     return out
+
+
+@njit
+def _enforce_refractory(peaks, size, refractory):
+    """Keep mask so that kept peaks are >= refractory apart, the larger one winning."""
+    keep = np.ones(peaks.size, dtype=np.bool_)
+    last = 0
+    for k in range(1, peaks.size):
+        if peaks[k] - peaks[last] < refractory:
+            if size[k] > size[last]:
+                keep[last] = False
+                last = k
+            else:
+                keep[k] = False
+        else:
+            last = k
+    return keep
 
 
 @njit
@@ -308,7 +328,11 @@ def _polarity_code(polarity: str, c: np.ndarray, pos: np.ndarray, half: int) -> 
     if polarity == "beat":
         return 0
     hi_v, lo_v = _extrema(c, pos, half)
-    return 1 if np.median(hi_v) >= np.median(lo_v) else -1
+    # majority vote over beats (robust to amplitude changes); ties by total size
+    votes = int(np.sum(hi_v > lo_v)) - int(np.sum(lo_v > hi_v))
+    if votes == 0:
+        return 1 if hi_v.sum() >= lo_v.sum() else -1
+    return 1 if votes > 0 else -1
 
 
 # ---------------------------------------------------------------------------------
@@ -381,13 +405,12 @@ def detect_rpeaks(
     half = max(1, int(round(search_s * fs)))
     code = _polarity_code(polarity, c, pos, half)
     peaks = _refine(c, pos, half, code)
-    peaks = peaks[peaks >= 0]
-    peaks = np.unique(peaks)
-    if peaks.size > 1:
-        # two detections refined onto nearly the same QRS: keep the first
-        close = np.flatnonzero(np.diff(peaks) < max(1, refractory // 2))
-        if close.size:
-            peaks = np.delete(peaks, close + 1)
+    peaks = np.unique(peaks[peaks >= 0])
+    if peaks.size > 1 and np.any(np.diff(peaks) < refractory):
+        # refinement moved two detections closer than the refractory period:
+        # keep the larger deflection of each such pair
+        size = np.abs(c[peaks])
+        peaks = peaks[_enforce_refractory(peaks, size, refractory)]
     return peaks.astype(np.int64)
 
 
@@ -440,11 +463,11 @@ def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, refractory: int) 
         level = float(np.median(block_max))
     else:
         spk = level = float(vals.max())
-    npk = 0.5 * float(vals[: 10 * blk].mean())
+    npk = float(np.median(vals[: 10 * blk]))
     spk = max(spk, 2.0 * npk, top * 1e-9)
-    floor = 0.05 * max(level, top * 1e-9)
+    floor = _FLOOR * max(level, top * 1e-9)
     keep = _decide(pos, val, slope, seg, seg_end, float(fs), spk, npk, floor, refractory,
-                   int(round(_TWAVE_S * fs)), float(_DECAY_S * fs))
+                   int(round(_TWAVE_S * fs)), int(round(_PR_S * fs)), float(_DECAY_S * fs))
     return pos[keep]
 
 

@@ -1,0 +1,91 @@
+"""Calibrate the fiducial rule (amplitude fraction f and a constant shift per boundary).
+
+Fits every LUDB record of the calibration half (odd record numbers, lead ii) once,
+then, without refitting, recomputes each boundary from the fitted parameters for a
+grid of fractions f, matches to the cardiologists' marks (+-150 ms) and keeps the f
+with the smallest robust spread (1.4826 MAD); the shift is minus the median error at
+that f.  Prints the rule to paste into ``gmesa/ecg/fiducials.py`` (RULE).  The other
+half (even numbers) and QTDB are held out for ``benchmarks/delineation.py``.
+
+    python benchmarks/calibrate_fiducials.py [--limit N]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._annotations import list_records, match, read_ludb  # noqa: E402
+from gmesa.ecg import Record, fit_record  # noqa: E402
+from gmesa.ecg.fiducials import RULE, wave_fiducials  # noqa: E402
+
+FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
+
+
+def collect(records):
+    """Per record: fitted params, waves, R times (s), P/T presence, reference marks."""
+    out = []
+    for rec in records:
+        case = read_ludb(rec)
+        fit = fit_record(Record(case.signal, case.fs))
+        b = fit.beats
+        ok = (b["status"] == "ok").to_numpy()
+        out.append(dict(params=fit.params[ok][:, :5 * len(fit.waves)], waves=fit.waves,
+                        r=b["r_peak_s"].to_numpy()[ok] + case.offset_s,
+                        P=b["P_present"].to_numpy()[ok], T=b["T_present"].to_numpy()[ok],
+                        ref=case.reference))
+    return out
+
+
+def errors_for(data, boundary, frac):
+    errs = []
+    wave = boundary.split("_")[0]
+    for d in data:
+        rule = {boundary: (frac, 0.0)}
+        fid = wave_fiducials(d["params"], d["waves"], rule)
+        det = fid[boundary] + d["r"]
+        if wave in ("P", "T"):
+            det = np.where(d[wave], det, np.nan)
+        ref = d["ref"][boundary]
+        ri, di = match(ref, det, 0.15)
+        errs.append((det[di] - ref[ri]) * 1e3)
+    return np.concatenate(errs) if errs else np.zeros(0)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, default=None, help="first N calibration records")
+    args = ap.parse_args(argv)
+    records = [r for r in list_records("ludb") if int(Path(r).name) % 2 == 1]
+    records = records[: args.limit] if args.limit else records
+    data = collect(records)
+    print(f"calibration: {len(records)} LUDB records (odd numbers), lead ii")
+    print(f"{'boundary':9s} {'f':>5s} {'n':>5s} {'median':>7s} {'rSD':>6s}  shift(ms)")
+    rule = {}
+    for bnd in BOUNDARIES:
+        best = None
+        for f in FRACTIONS:
+            e = errors_for(data, bnd, f)
+            if e.size < 20:
+                continue
+            med = float(np.median(e))
+            rsd = float(1.4826 * np.median(np.abs(e - med)))
+            if best is None or rsd < best[2]:
+                best = (f, med, rsd, e.size)
+        f, med, rsd, n = best
+        rule[bnd] = (f, round(-med / 1e3, 4))
+        print(f"{bnd:9s} {f:5.2f} {n:5d} {med:+7.1f} {rsd:6.1f}  {-med:+.1f}")
+    print("\nRULE = {")
+    for k, (f, s) in rule.items():
+        print(f'    "{k}": ({f}, {s}),')
+    print("}")
+    print("current RULE:", RULE)
+
+
+if __name__ == "__main__":
+    main()

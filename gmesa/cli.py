@@ -1,0 +1,342 @@
+"""The ``gmesa`` command: ``gmesa fit``, ``gmesa batch``, ``gmesa demo``, ``gmesa plot``.
+
+A thin layer over the Python API (:func:`gmesa.batch.fit_files`,
+:func:`gmesa.ecg.fit_record`): it parses, calls the API and prints.  Exit codes:
+0 all inputs fitted, 1 one or more inputs failed (their count is printed), 2 a bad
+command line (a one-line error that says how to fix it), 130 interrupted (Ctrl-C).
+Run as ``gmesa ...`` or ``python -m gmesa.cli ...``.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EXIT_CODES = ("Exit codes: 0 every input was fitted (or skipped as already done); "
+              "1 one or more inputs failed (the count is printed, the reasons are in "
+              "OUT/log.jsonl and OUT/index.csv); 2 bad command line; 130 interrupted.")
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    """Usage errors as one line, ``gmesa batch: error: ... (see 'gmesa batch --help')``,
+    exit 2; Ctrl-C exits 130 with one line."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name or "gmesa", complete_var,
+                              standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+                click.echo(exc.ctx.get_help(), err=True)
+                sys.exit(EXIT_USAGE)
+            cmd = exc.ctx.command_path if exc.ctx is not None else "gmesa"
+            msg = " ".join(exc.format_message().split())
+            click.echo(f"{cmd}: error: {msg} (see '{cmd} --help')", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            click.echo(f"gmesa: error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            click.echo("gmesa: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+@click.group(cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES)
+@click.version_option(package_name="gmesa", prog_name="gmesa",
+                      message="%(prog)s %(version)s")
+def app():
+    """gmesa: fit ECG beats as sums of Gaussian mesa functions.
+
+    \b
+      gmesa fit FILE            fit one record, print a summary, write its tables
+      gmesa batch PATH... --out DIR
+                                fit many records (folders, globs), resumable
+      gmesa demo                the main job on bundled data: fit, table, figures
+      gmesa plot RESULTS        figure of a fitted beat
+    """
+
+
+# ---------------------------------------------------------------------------------
+# shared options
+# ---------------------------------------------------------------------------------
+def _lead_option(f):
+    return click.option(
+        "--lead", metavar="NAME",
+        help="Lead to fit, by name (case-insensitive, e.g. MLII, II, V5) or index. "
+             "Default: the first lead whose name looks like an ECG lead, else the "
+             "first lead.")(f)
+
+
+def _format_option(f):
+    return click.option(
+        "--format", "fmt", type=click.Choice(["parquet", "csv"], case_sensitive=False),
+        default="parquet", show_default=True,
+        help="File format of the per-beat tables.")(f)
+
+
+def _fs_option(f):
+    return click.option(
+        "--fs", type=click.FloatRange(min=100.0), metavar="HZ",
+        help="Sampling rate in Hz for files that carry none (CSV, TSV, TXT, NPY); "
+             "WFDB and EDF files keep their own rate. At least 100 Hz.")(f)
+
+
+def _lead_value(lead):
+    if lead is None:
+        return None
+    s = lead.strip()
+    if not s:
+        raise click.BadParameter("give a lead name such as II or MLII, or an index",
+                                 param_hint="'--lead'")
+    return int(s) if s.lstrip("+-").isdigit() else s
+
+
+def _fmt_num(v, unit="", digits=1):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.{digits}f}{unit}"
+
+
+def _table(pairs):
+    width = max(len(k) for k, _ in pairs)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in pairs)
+
+
+# ---------------------------------------------------------------------------------
+# gmesa fit
+# ---------------------------------------------------------------------------------
+@app.command("fit", context_settings=CONTEXT, epilog="Exit codes: 0 fitted; 1 the record "
+             "could not be fitted (the reason is printed); 2 bad command line.")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
+@_lead_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, metavar="DIR",
+              help="Folder for RECORD.beats.*, RECORD.signal.parquet and RECORD.info.json "
+                   "(and the figures); created if missing.")
+@_format_option
+@_fs_option
+@click.option("--figures/--no-figures", default=False, show_default=True,
+              help="Also write figures of the fit into --out.")
+@click.option("--threads", type=click.IntRange(min=1), metavar="N",
+              help="Numba threads for the fit (default: all cores).")
+def fit_cmd(file, lead, out, fmt, fs, figures, threads):
+    """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
+
+    Writes one row per beat (wave parameters, fiducials, intervals, fit quality,
+    status) to OUT/RECORD.beats.parquet (or .csv) and prints beats, beats fitted
+    ok, the median PRD and the median RR, PR, QRS, QT and QTc intervals.
+    """
+    from .batch import _fit_one, _fingerprint, _safe_stem, _record_name
+
+    lead_v = _lead_value(lead)
+    if not file.exists() and not Path(str(file) + ".hea").is_file():
+        raise click.BadParameter(f"{file} does not exist; give the path of a record file",
+                                 param_hint="'FILE'")
+    stem = _safe_stem(_record_name(file))
+    out = out.expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    fmt = fmt.lower()
+    task = {"path": str(file), "record": stem, "lead": lead_v, "fs": fs, "fmt": fmt,
+            "fit_options": {}, "fingerprint": _fingerprint(str(file), lead_v, fs, fmt, {}),
+            "out": str(out), "threads": threads, "warm_up": False, "return_fit": figures}
+    row = _fit_one(task)
+    if row["status"] != "ok":
+        click.echo(f"gmesa fit: {row['reason']}", err=True)
+        return EXIT_FAILED
+    n, n_ok = row["n_beats"], row["n_ok"]
+    click.echo(f"{stem}: lead {row['lead']}, {row['fs']:g} Hz, {row['duration_s']:.1f} s, "
+               f"fitted in {row['seconds']:.2f} s")
+    click.echo(_table([
+        ("beats", f"{n}"),
+        ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
+        ("median PRD", _fmt_num(row["median_prd"], " %")),
+        ("median RR", _fmt_num(row["median_rr_ms"], " ms", 0)),
+        ("median PR", _fmt_num(row["median_pr_ms"], " ms", 0)),
+        ("median QRS", _fmt_num(row["median_qrs_ms"], " ms", 0)),
+        ("median QT", _fmt_num(row["median_qt_ms"], " ms", 0)),
+        ("median QTc", _fmt_num(row["median_qtc_ms"], " ms", 0)),
+    ]))
+    click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
+    if row.get("warnings"):
+        click.echo(f"warnings: {row['warnings']}", err=True)
+    if figures:
+        try:
+            from .demo import write_figures
+        except ImportError as exc:
+            click.echo(f"gmesa fit: figures skipped: gmesa.demo is not available ({exc})",
+                       err=True)
+        else:
+            written = write_figures(row["_fit"], out)
+            for p in _paths(written):
+                click.echo(f"wrote {p}")
+    return EXIT_OK
+
+
+def _paths(obj):
+    if obj is None:
+        return []
+    if isinstance(obj, dict):
+        return [p for v in obj.values() for p in _paths(v)]
+    if isinstance(obj, (list, tuple)):
+        return [p for v in obj for p in _paths(v)]
+    return [obj]
+
+
+# ---------------------------------------------------------------------------------
+# gmesa batch
+# ---------------------------------------------------------------------------------
+@app.command("batch", context_settings=CONTEXT, epilog=EXIT_CODES)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              metavar="DIR",
+              help="Output folder: one result set per record, index.parquet/index.csv "
+                   "(every input's outcome) and log.jsonl (appended by every run).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Local worker processes, each with one Numba thread "
+                   "(default: the number of cores; 1 runs in this process).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Send the records to a running Dask cluster, e.g. tcp://host:8786 "
+                   "(workers need gmesa installed and the files on a shared filesystem).")
+@click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
+              help="Start a local Dask cluster of N single-threaded worker processes.")
+@click.option("--resume/--no-resume", default=True, show_default=True,
+              help="Skip records whose complete results (same input, same options) are "
+                   "already in --out; --no-resume fits and overwrites everything.")
+@_lead_option
+@_format_option
+@_fs_option
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show a progress bar (records, beats, ETA) on stderr.")
+def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs, progress):
+    """Fit every record in PATH... (files, folders searched recursively, glob patterns).
+
+    Folders contribute .hea (WFDB, with its .dat), .edf, .bdf, .csv, .tsv and .npy
+    files. A file that cannot be fitted (missing, unreadable, truncated, no beats,
+    all-NaN or missing lead ...) is reported with its reason; the others go on.
+    Killed and started again with the same command, the batch skips finished
+    records and ends with the output of an uninterrupted run.
+    """
+    from .batch import fit_files
+
+    if scheduler is not None and dask_local is not None:
+        raise click.UsageError("use --scheduler ADDRESS or --dask-local N, not both")
+    if workers is not None and (scheduler is not None or dask_local is not None):
+        raise click.UsageError("--workers is for local processes; with Dask the cluster's "
+                               "workers do the work: drop --workers")
+    lead_v = _lead_value(lead)
+    with _dask_client(scheduler, dask_local) as client:
+        try:
+            summary = fit_files(list(paths), out=out, executor=client, workers=workers,
+                                progress=progress, resume=resume, lead=lead_v,
+                                fmt=fmt.lower(), fs=fs)
+        except RuntimeError as exc:  # another batch holds the output folder
+            raise click.ClickException(str(exc)) from None
+    counts = summary["status"].value_counts()
+    n_ok, n_skip, n_fail = (int(counts.get(k, 0)) for k in ("ok", "skipped", "failed"))
+    beats = int(summary.loc[summary["status"] != "failed", "n_beats"].fillna(0).sum())
+    click.echo(f"{len(summary)} inputs: {n_ok} fitted, {n_skip} skipped (already done), "
+               f"{n_fail} failed; {beats:,} beats; {summary.attrs['seconds']:.1f} s")
+    click.echo(f"index: {summary.attrs['index']}  log: {summary.attrs['log']}")
+    if n_fail:
+        for _, r in summary[summary["status"] == "failed"].iterrows():
+            click.echo(f"  failed: {r['reason']}", err=True)
+        click.echo(f"gmesa batch: {n_fail} of {len(summary)} inputs failed", err=True)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+class _dask_client:
+    """Context manager: None, a Client on ``scheduler``, or a local cluster's Client."""
+
+    def __init__(self, scheduler, n_local):
+        self.scheduler, self.n_local = scheduler, n_local
+        self.client = self.cluster = None
+
+    def __enter__(self):
+        if self.scheduler is None and self.n_local is None:
+            return None
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            flag = "--scheduler" if self.scheduler is not None else "--dask-local"
+            raise click.UsageError(f"{flag} needs Dask: pip install 'gmesa[dask]', or drop "
+                                   f"{flag} to use local processes") from None
+        if self.scheduler is not None:
+            try:
+                self.client = Client(self.scheduler, timeout="20s")
+            except (OSError, ValueError, TypeError) as exc:
+                raise click.BadParameter(
+                    f"cannot reach a Dask scheduler at {self.scheduler!r} "
+                    f"({' '.join(str(exc).split())}); check the address, e.g. tcp://host:8786",
+                    param_hint="'--scheduler'") from None
+        else:
+            self.cluster = LocalCluster(n_workers=self.n_local, threads_per_worker=1,
+                                        processes=True, dashboard_address=None)
+            self.client = Client(self.cluster)
+        return self.client
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        return False
+
+
+# ---------------------------------------------------------------------------------
+# gmesa demo / gmesa plot
+# ---------------------------------------------------------------------------------
+@app.command("demo", context_settings=CONTEXT)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("gmesa-demo"), show_default=True, metavar="DIR",
+              help="Folder for the demo's tables and figures; created if missing.")
+def demo_cmd(out):
+    """Fit the bundled example record, print the summary table and write figures."""
+    try:
+        from .demo import run_demo
+    except ImportError as exc:
+        raise click.ClickException(f"gmesa demo is not available in this installation "
+                                   f"({exc})") from None
+    result = run_demo(out)
+    summary = result.get("summary") if isinstance(result, dict) else None
+    if summary is not None:
+        click.echo(summary.to_string() if hasattr(summary, "to_string") else str(summary))
+    paths = result.get("paths", result) if isinstance(result, dict) else result
+    for p in _paths({k: v for k, v in paths.items() if k != "summary"}
+                    if isinstance(paths, dict) else paths):
+        click.echo(f"wrote {p}")
+    return EXIT_OK
+
+
+@app.command("plot", context_settings=CONTEXT)
+@click.argument("results", type=click.Path(exists=True, path_type=Path), metavar="RESULTS")
+@click.option("--beat", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Row number of the beat to draw (default: a representative beat).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="PNG", help="Image file to write (default: beside RESULTS).")
+def plot_cmd(results, beat, out):
+    """Draw a fitted beat from RESULTS (a RECORD.info.json written by fit or batch, or
+    the folder holding exactly one)."""
+    try:
+        from .demo import plot_results
+    except ImportError as exc:
+        raise click.ClickException(f"gmesa plot is not available in this installation "
+                                   f"({exc})") from None
+    written = plot_results(results, beat, out)
+    for p in _paths(written):
+        click.echo(f"wrote {p}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    app()
