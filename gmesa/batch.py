@@ -209,9 +209,10 @@ def _safe_stem(name):
 
 def _record_name(path):
     p = Path(path)
-    if p.suffix.lower() in (".hea", ".dat", ".edf", ".bdf", ".csv", ".tsv", ".txt", ".npy"):
+    if p.suffix.lower() in (".hea", ".dat", ".edf", ".bdf", ".csv", ".tsv", ".txt", ".npy") \
+            or (p.suffix and p.is_file()):
         return p.stem
-    return p.name
+    return p.name  # a WFDB record named without extension (or a pattern)
 
 
 def _stems(inputs):
@@ -254,7 +255,7 @@ def _init_worker():
 
 def _warm_up():
     """Compile (or load from Numba's cache) every kernel the ECG pipeline uses, once
-    per process, by fitting a 12-s synthetic record."""
+    per process, by fitting an 8-s synthetic record."""
     global _worker_ready
     with _worker_lock:
         if _worker_ready:
@@ -264,7 +265,7 @@ def _warm_up():
         _kernels.warm_up()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit_record(synthesize(duration=12.0, fs=250.0, seed=1).record)
+            fit_record(synthesize(duration=8.0, fs=250.0, seed=1).record)
         _worker_ready = True
 
 

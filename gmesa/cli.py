@@ -16,9 +16,13 @@ import click
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-EXIT_CODES = ("Exit codes: 0 every input was fitted (or skipped as already done); "
-              "1 one or more inputs failed (the count is printed, the reasons are in "
-              "OUT/log.jsonl and OUT/index.csv); 2 bad command line; 130 interrupted.")
+EXIT_CODES = """\b
+Exit codes:
+  0    every input was fitted (or skipped: already done)
+  1    one or more inputs failed: the count is printed, the reasons are
+       in OUT/log.jsonl and OUT/index.csv
+  2    bad command line (a one-line error says how to fix it)
+  130  interrupted (Ctrl-C); run the same command again to resume"""
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -51,7 +55,7 @@ class _Group(click.Group):
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
 
-@click.group(cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES)
+@click.group(name="gmesa", cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES)
 @click.version_option(package_name="gmesa", prog_name="gmesa",
                       message="%(prog)s %(version)s")
 def app():
@@ -115,8 +119,11 @@ def _table(pairs):
 # ---------------------------------------------------------------------------------
 # gmesa fit
 # ---------------------------------------------------------------------------------
-@app.command("fit", context_settings=CONTEXT, epilog="Exit codes: 0 fitted; 1 the record "
-             "could not be fitted (the reason is printed); 2 bad command line.")
+@app.command("fit", context_settings=CONTEXT, epilog="""\b
+Exit codes:
+  0  fitted
+  1  the record could not be fitted (the reason is printed)
+  2  bad command line""")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
 @_lead_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),

@@ -121,15 +121,16 @@ def _units(record):
 # ---------------------------------------------------------------------------------
 def summarize(fit):
     """Medians and interquartile ranges of the intervals, amplitudes and fit quality over
-    the beats with status ``ok`` that are not flagged.
+    the beats with status ``ok`` that are not flagged (over every ok beat when all of
+    them are flagged).
 
     Returns a DataFrame indexed by quantity with columns ``unit``, ``median``, ``q25``,
     ``q75`` and ``beats`` (how many beats had a value).
     """
-    from .plot import _ok_mask, unit
+    from .plot import _trusted_mask, unit
 
     b = fit.beats
-    ok = _ok_mask(b) if len(b) else np.zeros(0, bool)
+    ok = _trusted_mask(b) if len(b) else np.zeros(0, bool)
     u = unit(fit)
     rows = []
     for name, col, unit_, _ in _SUMMARY_ROWS:
@@ -211,14 +212,17 @@ def format_summary(fit, summary=None):
     lines = [f"beats: {n} found, {n_ok} fitted ok"
              + (f" ({not_ok} not ok)" if not_ok else "")
              + f", {flagged} flagged as unlike the template"]
+    from .plot import _ok_mask, _trusted_mask
+    if n and n_ok and not _ok_mask(b).any():
+        lines.append("every ok beat is flagged as unlike the template: the numbers below "
+                     "are over all ok beats")
     if n and "P_present" in b and "T_present" in b:
-        from .plot import _ok_mask
-        ok = _ok_mask(b)
+        ok = _trusted_mask(b)
         if ok.any():
             p = 100.0 * b["P_present"].fillna(False).astype(bool)[ok].mean()
             t = 100.0 * b["T_present"].fillna(False).astype(bool)[ok].mean()
-            lines.append(f"P wave found in {p:.0f}% and T wave in {t:.0f}% of the ok, "
-                         "unflagged beats")
+            which = "ok, unflagged" if _ok_mask(b).any() else "ok"
+            lines.append(f"P wave found in {p:.0f}% and T wave in {t:.0f}% of the {which} beats")
     decimals = {name: d for name, _, _, d in _SUMMARY_ROWS}
     lines.append("")
     lines.append(f"  {'':<18}{'median':>9}   {'IQR':<17}{'unit':<7}{'beats':>6}")
@@ -298,16 +302,18 @@ def plot_results(results, beat=None, out=None, start=None, duration=10):
     ``beat``: None -> one figure with a record strip (``start``, ``duration`` s) on top
     and a typical beat with its residual below; a beat number (the table's ``beat``
     column) -> that beat with its components, fiducials and residual.
-    ``out``: PNG path; default beside the result, ``{record}.overview.png`` or
-    ``{record}.beat{N}.png``.  Returns the path written.
+    ``out``: PNG path; default beside the result, ``{stem}.overview.png`` or
+    ``{stem}.beat{N}.png`` for ``{stem}.info.json``.  Returns the path written.
     """
     from . import plot
     from .ecg import RecordFit
 
     path = Path(results)
     fit = RecordFit.load(path)
-    stem = fit.info.get("record", "record")
-    folder = path if path.is_dir() else path.parent
+    info = path if not path.is_dir() else next(iter(sorted(path.glob("*.info.json"))), path)
+    stem = info.name[:-len(".info.json")] if info.name.endswith(".info.json") \
+        else str(fit.info.get("record", "record"))
+    folder = info.parent
     if beat is None:
         fig = plot.overview(fit, start=start, duration=duration)
         default, dpi = folder / f"{stem}.overview.png", DPI["overview"]
@@ -341,9 +347,9 @@ def run_demo(out="gmesa-demo", source=None, *, seed=DEMO_SEED, max_minutes=60.0,
     ``gmesa plot``), and ``beat.png``, ``record.png``, ``template.png``, ``trends.png``,
     ``construction.png``.
 
-    Returns ``{"fit": RecordFit, "summary": DataFrame, "files": [Path, ...],
-    "errors": DataFrame or None (synthetic record: fitted minus true fiducials),
-    "source": str}``.
+    Returns ``{"fit": RecordFit, "summary": DataFrame (:func:`summarize`), "files":
+    [Path, ...], "paths": the same list, "errors": DataFrame (:func:`truth_errors`, the
+    synthetic record only) or None, "source": str}``.
     """
     from . import plot
     from .ecg import fit_record
@@ -390,7 +396,8 @@ def run_demo(out="gmesa-demo", source=None, *, seed=DEMO_SEED, max_minutes=60.0,
         say(f"  {Path(f).name:<28}{Path(f).stat().st_size / 1024:8.0f} kB")
     say(f"redraw without refitting: gmesa plot {Path(saved['info'])} --beat N "
         f"(done in {time.perf_counter() - t_start:.1f} s)")
-    return {"fit": fit, "summary": summary, "files": [Path(f) for f in files],
+    files = [Path(f) for f in files]
+    return {"fit": fit, "summary": summary, "files": files, "paths": files,
             "errors": errors, "source": desc}
 
 
@@ -406,8 +413,8 @@ def readme_figures(out_dir=None, source="synthetic", seed=DEMO_SEED, max_kb=120)
     record, _, _ = demo_record(source, seed=seed, max_minutes=1.0)
     fit = fit_record(record)
     fit.info.setdefault("units", _units(record))
-    figs = {"demo_beat.png": (plot.beat(fit, plot.typical_beat(fit)).figure, 100),
-            "demo_record.png": (plot.record(fit, duration=10, grid=True).figure, 110)}
+    figs = {"demo_beat.png": (plot.beat(fit, plot.typical_beat(fit)).figure, 120),
+            "demo_record.png": (plot.record(fit, duration=10, grid=True).figure, 130)}
     paths = []
     for name, (fig, dpi) in figs.items():
         paths.append(_save_small(fig, Path(out_dir) / name, dpi, max_kb))

@@ -189,10 +189,18 @@ def _record_name(fit):
 
 def _ok_mask(beats, flagged=False):
     """Rows fitted with status ``ok`` (and, unless ``flagged``, not flagged)."""
-    ok = (beats["status"] == "ok").to_numpy() if "status" in beats else np.ones(len(beats), bool)
+    ok = (beats["status"] == "ok").to_numpy(dtype=bool) if "status" in beats \
+        else np.ones(len(beats), bool)
     if not flagged and "flagged" in beats:
-        ok &= ~beats["flagged"].fillna(False).astype(bool).to_numpy()
+        ok = ok & ~beats["flagged"].fillna(False).astype(bool).to_numpy()
     return ok
+
+
+def _trusted_mask(beats):
+    """The beats figures and summaries rely on: status ok and not flagged -- or, when
+    every ok beat is flagged (no usable template), the ok beats."""
+    m = _ok_mask(beats)
+    return m if m.any() else _ok_mask(beats, flagged=True)
 
 
 def _position(fit, i):
@@ -335,20 +343,25 @@ def _draw_beat(fit, i, ax, rax, components=True, fiducials=True, legend=True):
     t = bf.t * 1e3
     has_fit = bf.fit.size > 0 and bool(np.all(np.isfinite(bf.fit)))
     if has_fit and "baseline" in bf.components:
-        base = np.broadcast_to(np.asarray(bf.components["baseline"], dtype=float), t.shape)
+        poly = np.broadcast_to(np.asarray(bf.components["baseline"], dtype=float), t.shape)
     else:
-        base = np.full(t.shape, float(np.nanmedian(bf.y)) if bf.y.size else 0.0)
+        poly = np.full(t.shape, float(np.nanmedian(bf.y)) if bf.y.size else 0.0)
+    # the waves sit on the baseline plus the level-shift steps (ST): a tanh step moves
+    # the level by -A before its center and +A after it, under every wave
+    steps = [w for w in getattr(fit, "steps", ()) if w in bf.components]
+    base = poly + sum((np.asarray(bf.components[w], dtype=float) for w in steps),
+                      np.zeros(t.shape))
 
     ax.plot(t, bf.y, ls="none", marker="o", ms=2.6, mew=0, color=SAMPLE_COLOR, alpha=0.75,
             label="samples", gid="samples", zorder=3)
     if has_fit:
         ax.plot(t, bf.fit, color=FIT_COLOR, lw=1.5, label="fitted sum", gid="fit", zorder=4)
-    ax.plot(t, base, color=WAVE_COLORS["baseline"], lw=0.8, ls=":", zorder=0.5, gid="baseline",
+    ax.plot(t, poly, color=WAVE_COLORS["baseline"], lw=0.8, ls=":", zorder=0.5, gid="baseline",
             label="baseline" if has_fit else None)
 
     absent, small, extremes = [], [], []
     if components and has_fit:
-        names = [w for w in bf.components if w != "baseline"]
+        names = [w for w in bf.components if w != "baseline" and w not in steps]
         peak = {w: float(np.max(np.abs(bf.components[w]))) if bf.components[w].size else 0.0
                 for w in names}
         biggest = max(peak.values()) if peak else 0.0
@@ -365,10 +378,6 @@ def _draw_beat(fit, i, ax, rax, components=True, fiducials=True, legend=True):
             comp = bf.components[w]
             c, style = wave_color(w), _wave_style(w)
             visible = np.abs(comp) > 0.003 * peak[w]
-            if w in fit.steps:           # a level shift: outline only
-                ax.plot(t, base + comp, color=c, lw=1.2, ls=style["linestyle"], label=w,
-                        gid=f"component-{w}", zorder=2.5)
-                continue
             ax.fill_between(t, base, base + comp, where=visible, interpolate=True,
                             facecolor=to_rgba(c, 0.30), edgecolor=c, linewidth=0,
                             hatch=style["hatch"], label=w, gid=f"component-{w}", zorder=2)
@@ -381,6 +390,15 @@ def _draw_beat(fit, i, ax, rax, components=True, fiducials=True, legend=True):
             ax.annotate(w, (t[k], base[k] + comp[k]), xytext=(dx, 5 if up else -5),
                         textcoords="offset points", ha="center", va="bottom" if up else "top",
                         color=c, fontsize=11, fontweight="bold", gid=f"label-{w}", zorder=6)
+
+    if components and has_fit:
+        for w in steps:       # a level shift: drawn as the line the waves sit on
+            size = float(np.ptp(bf.components[w])) if bf.components[w].size else 0.0
+            if size < 0.01 * max(float(np.ptp(bf.fit)), 1e-12):
+                small.append(w)
+                continue
+            ax.plot(t, base, color=wave_color(w), lw=1.2, ls=_wave_style(w)["linestyle"],
+                    label=f"baseline + {w} step", gid=f"component-{w}", zorder=2.5)
 
     if fiducials:
         fid_ms = {k: v * 1e3 for k, v in bf.fiducials.items()}
@@ -401,7 +419,7 @@ def _draw_beat(fit, i, ax, rax, components=True, fiducials=True, legend=True):
     if absent:
         notes.append(f"{'/'.join(absent)} absent")
     if small:
-        notes.append(f"{'/'.join(small)} negligible")
+        notes.append(f"{'/'.join(small)} negligible (not drawn)")
     if not has_fit:
         reason = str(row.get("reason", "")) or "no fit"
         notes.append(f"not fitted: {reason}")
@@ -481,7 +499,7 @@ def record(fit, start=None, duration=10, ax=None, grid=False):
         # at 25 mm/s and 10 mm/mV the strip is 0.4 * span / duration as high as wide
         if grid:   # squares stay square: the axes is 0.4 * (mV range) / (s range) as high as wide
             yr = (np.ceil((hi + 0.24 * span) / 0.5) - np.floor((lo - 0.06 * span) / 0.5)) * 0.5
-            height = 1.25 + 0.4 * yr / max(t1 - t0, 1e-3) * (width - 1.0)
+            height = 1.05 + 0.4 * yr / max(t1 - t0, 1e-3) * (width - 1.0)
         else:
             height = 3.2
         fig = _figure(figsize=(width, float(np.clip(height, 1.8, 8.0))), layout="constrained")
@@ -549,7 +567,7 @@ def record(fit, start=None, duration=10, ax=None, grid=False):
     else:
         ax.spines[["top", "right"]].set_visible(False)
     ax.set_ylim(bottom, top)
-    ax.set_xlabel("time (s)")
+    ax.set_xlabel("time (s)", loc="left")
     ax.set_ylabel(f"amplitude ({u})")
     n_in = inside.size
     title = (f"{_record_name(fit)} — {t1 - t0:.0f} s from {t0:.1f} s: {n_in} beats"
@@ -557,8 +575,11 @@ def record(fit, start=None, duration=10, ax=None, grid=False):
     if grid:
         title += "   (25 mm/s, 10 mm/mV)"
     ax.set_title(title, fontsize=10, loc="left")
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncol=4,
-              frameon=False, borderaxespad=0.1, handlelength=1.8)
+    # the legend sits below the tick labels, on the row of the (left-aligned) x label
+    from matplotlib.transforms import ScaledTranslation
+    below = ax.transAxes + ScaledTranslation(0, -0.24, ax.figure.dpi_scale_trans)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, 0.0), bbox_transform=below, fontsize=8,
+              ncol=4, frameon=False, borderaxespad=0.0, handlelength=1.8)
     return ax
 
 
@@ -571,7 +592,8 @@ def template(fit, ax=None, max_beats=300):
 
     Each beat is drawn minus its fitted baseline (the ``baseline_c*`` polynomial) so the
     beats share a zero line: thin grey lines for ok beats, thin red ones for flagged or not-ok beats.
-    On top: the pointwise median of the fitted curves of the ok, unflagged beats (black)
+    On top: the pointwise median of the fitted curves of the ok, unflagged beats (all ok
+    beats when every one is flagged) (black)
     with their interquartile band, and the median onsets/offsets (dashed/dotted lines).
     x is ms from the R peak.  Returns the Axes.
     """
@@ -600,7 +622,7 @@ def template(fit, ax=None, max_beats=300):
     t_s = offs / fs
     powers = t_s[None, :] ** np.arange(nb)[:, None]          # (nb, n)
     inside = (r - pre >= 0) & (r + post <= sig.size)
-    ok = _ok_mask(beats) & fitted
+    ok = _trusted_mask(beats) & fitted
     draw = np.flatnonzero(inside)
     if draw.size > max_beats:
         draw = draw[np.linspace(0, draw.size - 1, max_beats).astype(int)]
@@ -641,11 +663,13 @@ def template(fit, ax=None, max_beats=300):
                 # a wave found in fewer than half of the beats gets no median boundary
                 fid[name] = np.median(v) * 1e3 if v.size >= 0.5 * use.size else np.nan
         _mark_fiducials(ax, fid)
-        everything = np.concatenate([curves.ravel()] + [s[:, 1] for s in segs_ok[:50]])
+    # limits: the ok beats' 1-99% envelope and the whole median fit
+    if segs_ok:
+        env = np.percentile(np.array([seg[:, 1] for seg in segs_ok]), [1, 99], axis=0)
+        everything = np.concatenate([env.ravel(), med if use.size else []])
     else:
-        everything = np.concatenate([s[:, 1] for s in segs_ok + segs_bad]) if draw.size \
-            else np.zeros(1)
-    lim = _robust_limits(everything, 0.2, 99.8, 0.08)
+        everything = np.concatenate([seg[:, 1] for seg in segs_bad]) if segs_bad else np.zeros(1)
+    lim = _robust_limits(everything, 0, 100, 0.06)
     if lim is not None:
         ax.set_ylim(*lim)
     ax.set_xlim(t_ms[0], t_ms[-1])
@@ -657,7 +681,9 @@ def template(fit, ax=None, max_beats=300):
     ax.spines[["top", "right"]].set_visible(False)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    handles = [Line2D([], [], color="0.55", lw=1.0, label=f"{len(segs_ok)} ok beats")]
+    fallback = not _ok_mask(beats).any()
+    handles = [Line2D([], [], color="0.55", lw=1.0, label=f"{len(segs_ok)} ok beats"
+                      + (" (every one flagged)" if fallback and segs_ok else ""))]
     if segs_bad:
         handles.append(Line2D([], [], color=FLAG_COLOR, lw=1.0, alpha=0.6,
                               label=f"{len(segs_bad)} flagged or not ok"))
@@ -712,11 +738,11 @@ def trends(fit, columns=("qt_ms", "T_amplitude", "rr_s"), ax=None, window=None):
     ax : None -> a new Figure with one panel per column sharing the time axis, and the
         **Figure** is returned; a sequence of Axes (one per column) -> drawn into and
         returned as a list; a single Axes (one column only) -> that Axes is returned.
-    window : rolling-median length in beats (default: about 1/30 of the ok beats,
-        between 5 and 301).
+    window : rolling-median length in beats (default: the odd number nearest the square
+        root of the number of ok beats, between 5 and 301).
 
     Only beats with status ``ok`` that are not flagged (unlike the template, e.g.
-    ectopic) are shown.  Time runs in s for records up to 10 min, in min up to 3 h and
+    ectopic) are shown (all ok beats when every one is flagged).  Time runs in s for records up to 10 min, in min up to 3 h and
     in h beyond.  Axis limits follow the 0.5-99.5 percentiles so a few wild beats do
     not flatten the panel (the count left outside is noted in the panel).
     """
@@ -745,10 +771,10 @@ def trends(fit, columns=("qt_ms", "T_amplitude", "rr_s"), ax=None, window=None):
     total = fit.signal.size / float(fit.fs) if fit.signal is not None else 0.0
     scale, tunit = (1.0, "s") if total <= 600 else (60.0, "min") if total <= 3 * 3600 \
         else (3600.0, "h")
-    ok = _ok_mask(beats)
+    ok = _trusted_mask(beats)
     x = beats["r_peak_s"].to_numpy(dtype=float)[ok] / scale
     n_ok = int(ok.sum())
-    w = int(window) if window else int(np.clip(n_ok // 30, 5, 301))
+    w = int(window) if window else int(np.clip(round(np.sqrt(n_ok)), 5, 301)) | 1
     u = unit(fit)
     for a, col in zip(axes, columns):
         v = pd.to_numeric(beats[col], errors="coerce").to_numpy(dtype=float)[ok]
@@ -779,10 +805,14 @@ def trends(fit, columns=("qt_ms", "T_amplitude", "rr_s"), ax=None, window=None):
     axes[-1].set_xlabel(f"time ({tunit})")
     if x.size:
         axes[-1].set_xlim(0, total / scale if total else x.max())
-    axes[0].legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.85,
-                   edgecolor="none", ncol=2, markerscale=2)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.85,
+                       edgecolor="none", ncol=2, markerscale=2)
     if ax is None:
-        out.suptitle(f"{_record_name(fit)} — {n_ok} ok beats of {len(beats)}", fontsize=10)
+        every_flagged = n_ok and not _ok_mask(beats).any()
+        out.suptitle(f"{_record_name(fit)} — {n_ok} ok beats of {len(beats)}"
+                     + (" (all flagged as unlike the template)" if every_flagged else ""),
+                     fontsize=10)
     return out
 
 

@@ -29,7 +29,7 @@ from gmesa import notation
 
 RTOL = 1e-12
 FD_RTOL = 1e-6
-HYPO = settings(max_examples=60, deadline=None,
+HYPO = settings(max_examples=80, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 BASELINES = {"none": 0, "constant": 1, "linear": 2, 3: 4}   # spec -> number of coefficients

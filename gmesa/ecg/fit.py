@@ -55,7 +55,7 @@ class FitOptions:
     lowpass: float | None = 40.0
     highpass_hz: float = 0.3
     baseline: str = "linear"
-    max_iter: int = 200
+    max_iter: int = 400
     tol: float = 1e-6
     template_corr: float = 0.90
     premature: float = 0.80
@@ -267,18 +267,23 @@ def _corr_rows(segs, tmpl):
 
 
 def _beat_bounds(opts, extrema, t0, t1, rr):
+    """Bounds for beats (scalars -> (P,), arrays of N beats -> (N, P))."""
     r_amp, q, s = extrema
     lo, hi = bounds(opts.waves, r_amp, t0, t1, n_base=0, q_depth=q, s_depth=s)
+    lo, hi = np.atleast_2d(lo), np.atleast_2d(hi)
     if "T" in opts.waves:  # T stays before the next beat's P
         j = 5 * opts.waves.index("T") + 1
-        hi[j] = min(hi[j], max(0.6 * rr, lo[j] + 0.05))
+        hi[:, j] = np.minimum(hi[:, j], np.maximum(0.6 * np.asarray(rr), lo[:, j] + 0.05))
+    cols_lo, cols_hi = [lo], [hi]
     if opts.st_step:
         cmin, cmax, smin, smax = ST_REGION
-        amp = abs(r_amp) * 0.5 + 0.1
-        lo = np.concatenate([lo, [-amp, cmin, smin]])
-        hi = np.concatenate([hi, [amp, cmax, smax]])
-    nb = opts.n_base
-    return np.concatenate([lo, [-np.inf] * nb]), np.concatenate([hi, [np.inf] * nb])
+        amp = np.atleast_1d(np.abs(r_amp) * 0.5 + 0.1)[:, None]
+        one = np.ones_like(amp)
+        cols_lo.append(np.hstack([-amp, cmin * one, smin * one]))
+        cols_hi.append(np.hstack([amp, cmax * one, smax * one]))
+    inf = np.full((lo.shape[0], opts.n_base), np.inf)
+    lo, hi = np.hstack(cols_lo + [-inf]), np.hstack(cols_hi + [inf])
+    return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
 
 
 def _with_steps(vec, opts):
@@ -366,8 +371,6 @@ def _fit_segment(sig, fs, r, opts, offset):
         tmpl = _template(sig, r, start, end, fit_me, fs)
     n_p = len(names)
     P0 = np.zeros((nb, n_p))
-    LO = np.zeros((nb, n_p))
-    HI = np.zeros((nb, n_p))
     flagged = np.zeros(nb, dtype=bool)
     corr = np.full(nb, np.nan)
     template_vec = None
@@ -389,21 +392,21 @@ def _fit_segment(sig, fs, r, opts, offset):
         flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
     ext = observed_extrema(np.where(valid, X, np.nan),
                            np.where(valid, Y, np.nan) - np.median(Y, axis=1, keepdims=True))
-    for i in np.flatnonzero(fit_me):
-        t0, t1 = X[i, 0], X[i, lengths[i] - 1]
-        own = template_vec is None or flagged[i]
-        if own:
-            vec = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves,
-                                         nb_), opts)
-        else:
-            vec = template_vec.copy()
-            vec[-nb_:] = 0.0
-            vec[-nb_] = float(np.median(Y[i, :lengths[i]])) - (
-                np.median(tmpl[1]) - template_vec[-nb_])
-        lo, hi = _beat_bounds(opts, (ext[0][i], ext[1][i], ext[2][i]), t0, t1, rr_prev[i])
-        LO[i], HI[i] = lo, hi
-        P0[i] = clip_into(vec, lo, hi)
     fi = np.flatnonzero(fit_me)
+    t_first = X[:, 0]
+    t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
+    LO, HI = _beat_bounds(opts, ext, t_first, t_last, rr_prev)
+    own = fit_me & (flagged if template_vec is not None else True)
+    for i in np.flatnonzero(own):
+        P0[i] = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves, nb_),
+                            opts)
+    warm = fit_me & ~own
+    if warm.any():
+        level = np.nanmedian(np.where(valid, Y, np.nan)[warm], axis=1)
+        P0[warm] = template_vec
+        P0[warm, n_p - nb_:] = 0.0
+        P0[warm, n_p - nb_] = level - (np.median(tmpl[1]) - template_vec[n_p - nb_])
+    P0[fit_me] = clip_into(P0[fit_me], LO[fit_me], HI[fit_me])
     params = np.full((nb, n_p), np.nan)
     cost = np.full(nb, np.nan)
     nit = np.zeros(nb, dtype=np.int64)
@@ -501,7 +504,7 @@ def _lead_signal(record, lead):
 
 def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
                engine="batch", clean="highpass", powerline=None, lowpass=40.0,
-               max_iter=200, tol=1e-6, threads=None, chunk_s=600.0, **options):
+               max_iter=400, tol=1e-6, threads=None, chunk_s=600.0, **options):
     """Fit P, Q, R, S, T mesa components to every beat of one lead of ``record``.
 
     Parameters

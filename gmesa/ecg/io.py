@@ -203,7 +203,9 @@ class Record:
         return _lead_index(self.leads, name_or_index, self.path)
 
     def lead(self, name_or_index: str | int = 0) -> np.ndarray:
-        """One lead as a contiguous 1-D float64 array (physical units)."""
+        """One lead as a contiguous 1-D float64 array (physical units).
+
+        For a single-lead record this is ``signal`` itself (no copy)."""
         i = self.lead_index(name_or_index)
         if self.signal.ndim == 1:
             return self.signal
@@ -335,7 +337,7 @@ def read_record(
     kind, target = _resolve(p)
     if kind != "text" and column is not None:
         lead, column = column, None
-    if fs is not None and kind in ("text", "npy"):
+    if fs is not None:
         fs = _check_fs_arg(fs, p)
 
     if kind == "wfdb":
@@ -367,7 +369,7 @@ def _check_fs_agrees(fs_arg: float | None, fs_file: float, p: Any) -> None:
     if fs_arg is None:
         return
     if not math.isclose(float(fs_arg), fs_file, rel_tol=1e-6):
-        raise RecordError(f"{p}: fs={fs_arg!r} Hz was given but the file says {fs_file:g} Hz")
+        raise RecordError(f"{p}: fs={float(fs_arg):g} Hz was given but the file says {fs_file:g} Hz")
 
 
 def _check_file_fs(fs_file: float, p: Any, what: str = "") -> None:
@@ -382,7 +384,7 @@ def _check_not_all_nan(rec: Record) -> None:
     sig = rec.signal if rec.signal.ndim == 2 else rec.signal[:, None]
     good = np.isfinite(sig).any(axis=0)
     if not good.any():
-        which = "lead " + repr(rec.leads[0]) if rec.n_leads == 1 else f"all {rec.n_leads} leads"
+        which = f"lead {rec.leads[0]!r} is" if rec.n_leads == 1 else f"all {rec.n_leads} leads are"
         raise RecordError(f"{rec.path}: {which} all NaN: no valid sample to work with")
     if not good.all():
         bad = [rec.leads[i] for i in np.flatnonzero(~good)]
@@ -435,6 +437,7 @@ def _resolve(p: Path) -> tuple[str, Path]:
 # ---------------------------------------------------------------------------------
 _FMT_BITS = {"8": 8, "80": 8, "16": 16, "61": 16, "160": 16, "212": 12, "24": 24, "32": 32,
              "310": 32 / 3, "311": 32 / 3}
+_WFDB_FORMATS = ("8", "16", "24", "32", "61", "80", "160", "212", "310", "311", "508", "516", "524")
 _NUM = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 _FS_FIELD = re.compile(rf"^{_NUM}(/{_NUM}(\({_NUM}\))?)?$")
 
@@ -518,6 +521,11 @@ def _check_wfdb_data_files(h: Any, base: Path, hea: Path) -> None:
     files: dict[str, dict] = {}
     spf = h.samps_per_frame or [1] * h.n_sig
     for i, fname in enumerate(h.file_name):
+        if str(h.fmt[i]) not in _WFDB_FORMATS:
+            raise RecordError(
+                f"{hea}: malformed WFDB header: unknown storage format {h.fmt[i]!r} for signal "
+                f"{h.sig_name[i]!r} (WFDB formats: {', '.join(_WFDB_FORMATS)})"
+            )
         d = files.setdefault(fname, {"bits": 0.0, "offset": 0, "known": True})
         bits = _FMT_BITS.get(str(h.fmt[i]))
         if bits is None:
@@ -735,8 +743,8 @@ def _edf_numpy(p: Path) -> _EdfContents:
     if data_bytes < n_records * rec_size:
         raise RecordError(f"{p}: truncated EDF data: {data_bytes} bytes, the header implies "
                           f"{n_records * rec_size} ({n_records} records of {rec_size} bytes)")
-    raw = np.fromfile(p, dtype=np.uint8, count=n_records * rec_size, offset=header_bytes)
-    raw = raw.reshape(n_records, rec_size)
+    # memory-mapped: only the samples of the signals that are read get loaded
+    raw = np.memmap(p, dtype=np.uint8, mode="r", offset=header_bytes, shape=(n_records, rec_size))
     offsets = np.concatenate([[0], np.cumsum(nsamp)[:-1]]) * bps
     ann_label = "BDF Annotations" if bdf else "EDF Annotations"
     is_ann = [lab == ann_label for lab in fields["label"]]
@@ -864,7 +872,7 @@ def _read_text(p: Path, lead: Any, fs: float | None, column: Any, delimiter: str
     try:
         df = pd.read_csv(p, sep=sep, header=0 if has_header else None, comment="#",
                          skiprows=[1] if units_row else None, skipinitialspace=True,
-                         dtype=str, keep_default_na=False, engine="python" if delim is None else "c")
+                         dtype=str, keep_default_na=False, engine="c")
     except Exception as exc:
         raise RecordError(f"{p}: malformed {ext} file ({type(exc).__name__}: {exc})") from None
     if df.shape[0] == 0:

@@ -393,7 +393,7 @@ def detect_rpeaks(
 
     refractory = max(1, int(round(refractory_s * fs)))
     if method == "gmesa":
-        pos = _detect_pt(xf, fs, invalid, refractory)
+        pos = _detect_pt(xf, fs, invalid, ~np.isfinite(x), refractory)
     else:
         pos = _detect_xqrs(xf, fs, invalid)
     if pos.size == 0:
@@ -414,7 +414,15 @@ def detect_rpeaks(
     return peaks.astype(np.int64)
 
 
-def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, refractory: int) -> np.ndarray:
+def _grow(mask: np.ndarray, k: int) -> np.ndarray:
+    """Widen the True runs of mask by k samples on each side."""
+    if k < 1 or not mask.any():
+        return mask
+    return ndimage.maximum_filter1d(mask.view(np.uint8), 2 * k + 1, mode="constant").astype(bool)
+
+
+def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, missing: np.ndarray,
+               refractory: int) -> np.ndarray:
     n = xf.size
     hi = min(_BAND_HZ[1], 0.45 * fs)
     sos = sps.butter(2, [_BAND_HZ[0], hi], btype="bandpass", fs=fs, output="sos")
@@ -425,8 +433,10 @@ def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, refractory: int) 
     if _FEATURE_POWER != 1.0:
         mwi = np.power(np.maximum(mwi, 0.0), _FEATURE_POWER)
     if invalid.any():
-        # no candidates in or right beside a stretch without signal
-        grown = ndimage.binary_dilation(invalid, iterations=max(1, w // 2)) if w > 2 else invalid
+        # no candidates in a stretch without signal, nor within half an integration
+        # window of a NaN gap (20 ms of a flat run: a QRS may follow a flat line)
+        flat = invalid & ~missing
+        grown = _grow(missing, w // 2) | _grow(flat, int(round(0.02 * fs)))
         mwi[grown] = 0.0
         d = d.copy()
         d[grown] = 0.0

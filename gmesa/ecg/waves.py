@@ -66,33 +66,39 @@ def observed_extrema(t, y, sign=None):
 
 def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
            s_depth=None):
-    """Lower/upper bound vectors for one beat window [window_start, window_end] (s).
+    """Lower/upper bounds for beat windows [window_start, window_end] (s).
 
     Amplitudes are tied to what the beat shows, so components cannot cancel each
     other: R keeps the sign of ``r_amplitude`` (the observed R extremum) and stays
     within 0.5-1.4 times it; Q and S take the opposite sign and at most 1.5 times the
     observed depth (``q_depth``/``s_depth``, mV) + 5% of R; P and T may take either
     sign, at most |R| + 0.2 mV.  Centers stay in their physiological region clipped
-    to the window.
+    to the window.  Scalars give (P,) vectors; arrays of N beats give (N, P).
     """
-    ra = abs(r_amplitude) + 1e-3
-    sign = 1.0 if r_amplitude >= 0 else -1.0
+    r_amplitude = np.asarray(r_amplitude, dtype=float)
+    scalar = r_amplitude.ndim == 0
+    r = np.atleast_1d(r_amplitude)
+    t0 = np.broadcast_to(np.asarray(window_start, dtype=float), r.shape)
+    t1 = np.broadcast_to(np.asarray(window_end, dtype=float), r.shape)
+    ra = np.abs(r) + 1e-3
+    neg = r < 0
+    zero = np.zeros_like(r)
     lo, hi = [], []
     for n in names:
         cmin, cmax, smin, smax, hmax = REGIONS[n]
-        cmin, cmax = max(cmin, window_start + smin), min(cmax, window_end - smin)
         if n == "R":
             alo, ahi = 0.5 * ra, 1.4 * ra
         elif n in ("Q", "S"):
             depth = q_depth if n == "Q" else s_depth
-            cap = 1.5 * ra if depth is None else 1.5 * abs(depth) + 0.05 * ra
-            alo, ahi = -cap, 0.0
+            cap = 1.5 * ra if depth is None else 1.5 * np.abs(depth) + 0.05 * ra
+            alo, ahi = -cap, zero
         else:
             alo, ahi = -(ra + 0.2), ra + 0.2
-        if n in ("R", "Q", "S") and sign < 0:
-            alo, ahi = -ahi, -alo
-        lo += [alo, cmin, 0.0, smin, smin]
-        hi += [ahi, cmax, hmax, smax, smax]
-    lo += [-np.inf] * n_base
-    hi += [np.inf] * n_base
-    return np.array(lo), np.array(hi)
+        if n in ("R", "Q", "S"):
+            alo, ahi = np.where(neg, -ahi, alo), np.where(neg, -alo, ahi)
+        lo += [alo, np.maximum(cmin, t0 + smin), zero, zero + smin, zero + smin]
+        hi += [ahi, np.minimum(cmax, t1 - smin), zero + hmax, zero + smax, zero + smax]
+    lo += [zero - np.inf] * n_base
+    hi += [zero + np.inf] * n_base
+    lo, hi = np.stack(lo, axis=-1), np.stack(hi, axis=-1)
+    return (lo[0], hi[0]) if scalar else (lo, hi)

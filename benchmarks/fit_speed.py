@@ -1,0 +1,332 @@
+"""Fit speed and quality of every engine on the same ECG beats (issue 3).
+
+Run:  python benchmarks/fit_speed.py            (300 beats per set, as in the issue)
+      python benchmarks/fit_speed.py --beats 100
+      python benchmarks/fit_speed.py --quick    (30 beats, fewer repeats: a smoke run)
+
+Two sets of beats, each fitted by every engine from the same p0 and bounds:
+(a) synthetic ECG-like beats: 5 GMFs + a constant, 360 Hz, -0.25 s .. +0.45 s around R,
+    per-beat P/Q/R/S/T parameters varied around a template, white noise 0.02 mV;
+(b) where ``../shared/data/physionet`` is present: the first N normal ('N') beats of
+    MIT-BIH record 100, lead MLII (mV), cut from R - 0.25 s to R + 0.45 s around the
+    annotated R peaks, each minus its window median (the model's constant term fits
+    what is left of the baseline).
+
+Engines (model: 5 GMFs + constant, 26 parameters):
+  lmfit peer        five ``lmfit.Model(gmf_numpy, prefix=...)`` + ``ConstantModel``,
+                    method leastsq, finite-difference Jacobian: what a user would write;
+  MesaSumModel      ``gmesa.MesaSumModel()``, method leastsq with the analytic Jacobian;
+  fit_least_squares SciPy least_squares (trf) on the compiled kernels;
+  fit_many 1t / 2t  compiled batch LM with threads=1 / threads=2 (whole-batch time / N;
+                    the first compile is excluded by a warm-up call).
+Every engine uses its own default tolerances.
+
+Per engine: median and p90 time per beat (fit_many: batch time / N, over repeats of the
+batch), beats per second (1 / mean time per beat), median iterations (nfev for
+lmfit/SciPy, nit for fit_many), median PRD = 100 * sqrt(sum(residual^2) / sum(yb^2)) with
+yb = y - fitted constant, and the fraction of beats whose cost is within 1% (and 1e-6) of
+the best engine's cost for that beat.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import lmfit  # noqa: E402
+import numba  # noqa: E402
+
+import gmesa  # noqa: E402
+from gmesa.models import MesaSumModel  # noqa: E402
+from gmesa.solvers import fit_least_squares, fit_many  # noqa: E402
+
+PHYSIONET = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet"
+FS = 360
+WINDOW = (-0.25, 0.45)                       # seconds around R
+NAMES = ("P", "Q", "R", "S", "T")
+FIELDS = ("amplitude", "center", "half_width", "sigma_left", "sigma_right")
+
+# generic ECG template (mV, s): the same p0 for every engine and every beat
+TEMPLATE = np.array([
+    0.10, -0.17, 0.010, 0.020, 0.020,        # P
+    -0.10, -0.03, 0.002, 0.008, 0.006,       # Q
+    1.00, 0.00, 0.004, 0.010, 0.010,         # R
+    -0.20, 0.03, 0.002, 0.006, 0.010,        # S
+    0.30, 0.25, 0.020, 0.050, 0.040,         # T
+    0.0,                                     # constant baseline
+])
+# bounds that keep each wave in its time region (and widths > 0, half-widths >= 0)
+LOWER = np.array([
+    -0.5, -0.24, 0.0, 0.005, 0.005,
+    -3.0, -0.07, 0.0, 0.002, 0.002,
+    0.0, -0.03, 0.0, 0.002, 0.002,
+    -3.0, 0.005, 0.0, 0.002, 0.002,
+    -1.5, 0.12, 0.0, 0.010, 0.010,
+    -2.0,
+])
+UPPER = np.array([
+    1.0, -0.08, 0.04, 0.08, 0.08,
+    0.0, -0.005, 0.02, 0.04, 0.04,
+    6.0, 0.03, 0.02, 0.04, 0.04,
+    0.0, 0.07, 0.02, 0.04, 0.04,
+    1.5, 0.42, 0.08, 0.15, 0.15,
+    2.0,
+])
+
+
+# --------------------------------------------------------------------------- beats
+
+def beat_x():
+    n0, n1 = round(WINDOW[0] * FS), round(WINDOW[1] * FS)
+    return np.arange(n0, n1) / FS
+
+
+def synthetic_beats(n, seed=0):
+    """ECG-like beats: template waves varied per beat, plus white noise 0.02 mV."""
+    rng = np.random.default_rng(seed)
+    x = beat_x()
+    truth = np.array([
+        0.15, -0.17, 0.015, 0.025, 0.020,
+        -0.15, -0.035, 0.003, 0.008, 0.006,
+        1.30, 0.00, 0.005, 0.010, 0.011,
+        -0.30, 0.035, 0.003, 0.006, 0.010,
+        0.35, 0.26, 0.030, 0.050, 0.045,
+        0.05,
+    ])
+    P = np.tile(truth, (n, 1))
+    P[:, 0::5][:, :5] *= rng.uniform(0.8, 1.2, (n, 5))          # amplitudes
+    P[:, 1::5][:, :5] += rng.uniform(-0.008, 0.008, (n, 5))     # centres
+    for q in (2, 3, 4):
+        P[:, q::5][:, :5] *= rng.uniform(0.8, 1.2, (n, 5))      # half-widths, widths
+    P[:, -1] = rng.normal(0.0, 0.05, n)
+    Y = np.stack([gmesa.mesa_sum(x, p) for p in P]) + rng.normal(0.0, 0.02, (n, x.size))
+    return x, Y, P
+
+
+def record_100_beats(n):
+    """First n 'N' beats of MIT-BIH 100 (MLII, mV) whose window lies in the record."""
+    import wfdb
+
+    path = str(PHYSIONET / "100")
+    rec = wfdb.rdrecord(path, channel_names=["MLII"])
+    ann = wfdb.rdann(path, "atr")
+    sig = rec.p_signal[:, 0]
+    x = beat_x()
+    n0 = round(WINDOW[0] * FS)
+    beats = []
+    for r, s in zip(ann.sample, ann.symbol):
+        if s != "N" or r + n0 < 0 or r + n0 + x.size > sig.size:
+            continue
+        seg = sig[r + n0:r + n0 + x.size]
+        beats.append(seg - np.median(seg))
+        if len(beats) == n:
+            break
+    return x, np.array(beats)
+
+
+# --------------------------------------------------------------------------- engines
+
+def gmf_numpy(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=0.01,
+              sigma_right=0.01):
+    """A plain numpy GMF, as a user would write it for lmfit."""
+    d = (np.maximum(x - center - half_width, 0.0) / sigma_right
+         + np.maximum(center - x - half_width, 0.0) / sigma_left)
+    return amplitude * np.exp(-0.5 * d * d)
+
+
+def peer_model():
+    model = lmfit.models.ConstantModel(prefix="base_")
+    for name in NAMES:
+        model = model + lmfit.Model(gmf_numpy, prefix=f"{name}_")
+    return model
+
+
+def peer_params(model):
+    pars = model.make_params()
+    for i, name in enumerate(NAMES):
+        for j, f in enumerate(FIELDS):
+            k = 5 * i + j
+            pars[f"{name}_{f}"].set(value=TEMPLATE[k], min=LOWER[k], max=UPPER[k])
+    pars["base_c"].set(value=TEMPLATE[-1], min=LOWER[-1], max=UPPER[-1])
+    return pars
+
+
+def peer_vector(params):
+    return np.array([params[f"{n}_{f}"].value for n in NAMES for f in FIELDS]
+                    + [params["base_c"].value])
+
+
+def mesa_params(model):
+    pars = model.params_from_vector(TEMPLATE)
+    for k, a in enumerate(model._arg_names):
+        pars[a].set(min=LOWER[k], max=UPPER[k])
+    return pars
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def run_peer(x, Y):
+    model = peer_model()
+    times, vecs, iters = [], [], []
+    for y in Y:
+        pars = peer_params(model)
+        dt, res = _timed(lambda: model.fit(y, pars, x=x, method="leastsq"))
+        times.append(dt)
+        vecs.append(peer_vector(res.params))
+        iters.append(res.nfev)
+    return dict(time=np.array(times), params=np.array(vecs), iters=np.array(iters))
+
+
+def run_mesa_model(x, Y):
+    model = MesaSumModel(names=NAMES)
+    times, vecs, iters = [], [], []
+    for y in Y:
+        pars = mesa_params(model)
+        dt, res = _timed(lambda: model.fit(y, pars, x=x, method="leastsq"))
+        times.append(dt)
+        vecs.append(model.vector(res.params))
+        iters.append(res.nfev)
+    return dict(time=np.array(times), params=np.array(vecs), iters=np.array(iters))
+
+
+def run_least_squares(x, Y):
+    times, vecs, iters = [], [], []
+    for y in Y:
+        dt, res = _timed(lambda: fit_least_squares(x, y, TEMPLATE, LOWER, UPPER))
+        times.append(dt)
+        vecs.append(res.params)
+        iters.append(res.nfev)
+    return dict(time=np.array(times), params=np.array(vecs), iters=np.array(iters))
+
+
+def run_fit_many(x, Y, threads, repeats):
+    fit_many(x, Y[:4], TEMPLATE, LOWER, UPPER, threads=threads)        # warm-up / compile
+    per_beat, res = [], None
+    for _ in range(repeats):
+        dt, res = _timed(lambda: fit_many(x, Y, TEMPLATE, LOWER, UPPER, threads=threads))
+        per_beat.append(dt / len(Y))
+    return dict(time=np.array(per_beat), params=res.params, iters=res.nit,
+                status=res.status, batch=True)
+
+
+# --------------------------------------------------------------------------- report
+
+def quality(x, Y, params):
+    cost, prd = np.empty(len(Y)), np.empty(len(Y))
+    for i, (y, p) in enumerate(zip(Y, params)):
+        r = y - gmesa.mesa_sum(x, p)
+        yb = y - p[-1]
+        cost[i] = 0.5 * r @ r
+        prd[i] = 100.0 * np.sqrt((r @ r) / (yb @ yb))
+    return cost, prd
+
+
+def report(title, x, Y, results):
+    n = len(Y)
+    costs = {}
+    prds = {}
+    for name, res in results.items():
+        costs[name], prds[name] = quality(x, Y, res["params"])
+    best = np.min(np.stack(list(costs.values())), axis=0)
+    print(f"\n== {title}: {n} beats, {x.size} samples each, 26 parameters ==")
+    head = (f"{'engine':<19}{'median ms':>10}{'p90 ms':>9}{'beats/s':>10}{'iters':>7}"
+            f"{'PRD %':>8}{'<=1% best':>10}{'<=1e-6':>8}")
+    print(head)
+    print("-" * len(head))
+    rows = {}
+    for name, res in results.items():
+        t = res["time"]
+        rate = 1.0 / np.mean(t)
+        within = np.mean(costs[name] <= best * 1.01)
+        within6 = np.mean(costs[name] <= best * (1 + 1e-6))
+        rows[name] = dict(median=np.median(t), rate=rate, prd=np.median(prds[name]),
+                          within=within)
+        print(f"{name:<19}{1e3 * np.median(t):>10.3f}{1e3 * np.percentile(t, 90):>9.3f}"
+              f"{rate:>10.0f}{np.median(res['iters']):>7.0f}{np.median(prds[name]):>8.2f}"
+              f"{within:>10.3f}{within6:>8.3f}")
+        if "status" in res:
+            codes, counts = np.unique(res["status"], return_counts=True)
+            rows[name]["status"] = dict(zip(codes.tolist(), counts.tolist()))
+    for name, res in results.items():
+        if "status" in rows[name]:
+            print(f"  {name} status counts: {rows[name]['status']}")
+    print("  (fit_many rows: time per beat = whole-batch time / N; median and p90 over "
+          "repeats of the batch)")
+    return rows
+
+
+def targets(title, rows):
+    peer = rows["lmfit peer"]
+    print(f"-- targets ({title}) --")
+    speedup = peer["median"] / rows["MesaSumModel"]["median"]
+    _target(f"MesaSumModel >= 5x faster than the lmfit peer (median time): {speedup:.1f}x",
+            speedup >= 5)
+    r2, r1 = rows["fit_many 2t"]["rate"], rows["fit_many 1t"]["rate"]
+    _target(f"fit_many >= 2,500 beats/s on 2 threads: {r2:,.0f}", r2 >= 2500)
+    _target(f"fit_many >= 1,250 beats/s on 1 thread: {r1:,.0f}", r1 >= 1250)
+    for name, row in rows.items():
+        if name == "lmfit peer":
+            continue
+        ok_prd = row["prd"] <= peer["prd"] * 1.001
+        ok_within = row["within"] >= peer["within"]
+        _target(f"{name} quality no worse than the peer: median PRD {row['prd']:.3f} vs "
+                f"{peer['prd']:.3f}, within 1% of best {row['within']:.3f} vs "
+                f"{peer['within']:.3f}", ok_prd and ok_within)
+
+
+def _target(text, ok):
+    print(f"  [{'met' if ok else 'MISSED'}] {text}")
+
+
+def run_set(title, x, Y, repeats):
+    results = {}
+    t0 = time.perf_counter()
+    results["lmfit peer"] = run_peer(x, Y)
+    results["MesaSumModel"] = run_mesa_model(x, Y)
+    results["fit_least_squares"] = run_least_squares(x, Y)
+    results["fit_many 1t"] = run_fit_many(x, Y, 1, repeats)
+    results["fit_many 2t"] = run_fit_many(x, Y, 2, repeats)
+    rows = report(title, x, Y, results)
+    targets(title, rows)
+    print(f"  ({time.perf_counter() - t0:.0f} s for this set)")
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--beats", type=int, default=None, help="beats per set (default 300)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a smoke run: 30 beats per set, 3 repeats of the batch fits")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="repeats of each fit_many batch (default 9, --quick 3)")
+    args = ap.parse_args(argv)
+    n = args.beats or (30 if args.quick else 300)
+    repeats = args.repeats or (3 if args.quick else 9)
+
+    print(f"gmesa {gmesa.__version__}, numpy {np.__version__}, lmfit {lmfit.__version__}, "
+          f"numba {numba.__version__}, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, numba threads {numba.config.NUMBA_NUM_THREADS}")
+    x, Y, _ = synthetic_beats(n)
+    run_set("synthetic ECG-like beats", x, Y, repeats)
+    if (PHYSIONET / "100.hea").exists():
+        x, Y = record_100_beats(n)
+        run_set("MIT-BIH 100 MLII, normal beats", x, Y, repeats)
+    else:
+        print(f"\n(record 100 not found at {PHYSIONET}: real-beat set skipped)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""gmesa.batch: finding records, bad input, resume after kill -9, Dask = local."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gmesa.batch import (SUMMARY_COLUMNS, TIMING_COLUMNS, _safe_stem, _stems, find_records,
+                         fit_files, read_index, read_log)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet"
+REPO = Path(__file__).resolve().parents[1]
+
+#: short copies keep the tests fast: (record, seconds kept or None for a plain copy)
+GOOD = (("03700181", 120.0), ("100", 90.0), ("s0010_re", None), ("test_generator_2.edf", None))
+GOOD_STEMS = ("03700181", "100", "s0010_re", "test_generator_2")
+
+
+# ---------------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------------
+def _shared_physionet(request):
+    """The ``physionet`` fixture of tests/conftest.py when there is one, else
+    ../shared/data/physionet beside the repository; skip when absent."""
+    folder = None
+    try:
+        value = request.getfixturevalue("physionet")
+        if isinstance(value, (str, os.PathLike)) and Path(value).is_dir():
+            folder = Path(value)
+    except pytest.FixtureLookupError:
+        pass
+    except Exception:  # a fixture of another shape or scope: use the path below
+        pass
+    folder = folder or SHARED
+    if not (folder / "s0010_re.hea").is_file():
+        pytest.skip(f"PhysioNet sample records not found in {folder} (../shared/data/physionet)")
+    return folder
+
+
+def copy_record(src_dir, name, dst_dir, seconds=None):
+    """Copy a record (WFDB: its .hea/.dat; else the file) into dst_dir, keeping only the
+    first ``seconds`` of a WFDB record (rewritten with wfdb.wrsamp)."""
+    dst_dir = Path(dst_dir)
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    if name.endswith(".edf"):
+        shutil.copy(src_dir / name, dst_dir / name)
+        return
+    if seconds is None:
+        for f in Path(src_dir).glob(f"{name}.*"):
+            shutil.copy(f, dst_dir / f.name)
+        return
+    import wfdb
+    h = wfdb.rdheader(str(src_dir / name))
+    rec = wfdb.rdrecord(str(src_dir / name), sampto=int(seconds * h.fs), physical=False)
+    wfdb.wrsamp(name, fs=rec.fs, units=rec.units, sig_name=rec.sig_name,
+                d_signal=rec.d_signal, fmt=rec.fmt, adc_gain=rec.adc_gain,
+                baseline=rec.baseline, write_dir=str(dst_dir))
+
+
+def add_bad_files(folder, src_dir):
+    """What users put into folders: a corrupt WFDB pair, an empty EDF, a text file
+    renamed .dat with no header, and one renamed .dat beside a copied header."""
+    folder = Path(folder)
+    rng = np.random.default_rng(5)
+    (folder / "x.hea").write_bytes(rng.integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    (folder / "x.dat").write_bytes(rng.integers(0, 256, 30000, dtype=np.uint8).tobytes())
+    (folder / "empty.edf").write_bytes(b"")
+    text = "time,ecg\n" + "".join(f"{i / 250:.3f},{np.sin(i / 9):.4f}\n" for i in range(500))
+    (folder / "notes.dat").write_text(text)
+    hea = (src_dir / "s0010_re.hea").read_text().replace("s0010_re", "export")
+    (folder / "export.hea").write_text(hea)
+    (folder / "export.dat").write_text(text)
+    return {"x": "malformed WFDB header", "empty": "empty file", "notes": "needs its header",
+            "export": "truncated"}
+
+
+@pytest.fixture(scope="session")
+def physionet_dir(request):
+    return _shared_physionet(request)
+
+
+@pytest.fixture(scope="session")
+def good_dir(physionet_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("good")
+    for name, seconds in GOOD:
+        copy_record(physionet_dir, name, d, seconds)
+    return d
+
+
+@pytest.fixture(scope="session")
+def reference(good_dir, tmp_path_factory):
+    """An uninterrupted in-process run over good_dir: (out folder, summary)."""
+    out = tmp_path_factory.mktemp("reference")
+    summary = fit_files([good_dir], out=out, workers=1, progress=False)
+    return out, summary
+
+
+def without_timing(df):
+    return df.drop(columns=list(TIMING_COLUMNS)).reset_index(drop=True)
+
+
+def assert_same_output(out_a, out_b, stems=GOOD_STEMS, fmt="parquet"):
+    """Index (timing aside) and every per-record beat and signal table are equal."""
+    pd.testing.assert_frame_equal(without_timing(read_index(out_a)),
+                                  without_timing(read_index(out_b)))
+    for stem in stems:
+        read = pd.read_parquet if fmt == "parquet" else pd.read_csv
+        pd.testing.assert_frame_equal(read(Path(out_a) / f"{stem}.beats.{fmt}"),
+                                      read(Path(out_b) / f"{stem}.beats.{fmt}"))
+        pd.testing.assert_frame_equal(pd.read_parquet(Path(out_a) / f"{stem}.signal.parquet"),
+                                      pd.read_parquet(Path(out_b) / f"{stem}.signal.parquet"))
+        a = json.loads((Path(out_a) / f"{stem}.info.json").read_text())
+        b = json.loads((Path(out_b) / f"{stem}.info.json").read_text())
+        for info in (a, b):
+            info["batch"]["summary"] = {k: v for k, v in info["batch"]["summary"].items()
+                                        if k not in TIMING_COLUMNS}
+        assert a == b
+
+
+# ---------------------------------------------------------------------------------
+# finding records and naming results
+# ---------------------------------------------------------------------------------
+def test_find_records_folders_globs_and_companions(tmp_path):
+    d = tmp_path / "data"
+    (d / "sub").mkdir(parents=True)
+    (d / ".hidden").mkdir()
+    for f in ("a.hea", "a.dat", "a.atr", "b.edf", "c.csv", "d.npy", "README.md", "lone.dat",
+              "sub/e.hea", "sub/e.dat", ".hidden/h.edf", "notes.txt"):
+        (d / f).write_text("x")
+    out = d / "results"
+    out.mkdir()
+    (out / "index.csv").write_text("x")   # an earlier run's output is not an input
+    found = find_records([d], exclude=[out])
+    names = [Path(p).name for p, problem in found]
+    assert names == ["a.hea", "b.edf", "c.csv", "d.npy", "lone.dat", "e.hea"]
+    assert all(problem is None for _, problem in found)
+    # a .dat or a bare record name stands for its .hea; each record once
+    again = find_records([d / "a.dat", d / "a", d / "a.hea", str(d / "*.dat")])
+    assert [Path(p).name for p, _ in again] == ["a.hea", "lone.dat"]
+    (tmp_path / "empty_folder").mkdir()
+    nothing = find_records([str(d / "*.xyz"), tmp_path / "empty_folder"])
+    assert [problem is not None for _, problem in nothing] == [True, True]
+    assert "no file matches" in nothing[0][1] and "no ECG record" in nothing[1][1]
+    # a missing file is an input: the reader says "file not found"
+    assert find_records([tmp_path / "missing.hea"]) == [(str(tmp_path / "missing.hea"), None)]
+
+
+def test_output_names_are_safe_and_unique(tmp_path):
+    for bad in ("../../etc/passwd", "..", "/abs/path", "a/../../b", "con", "-rf", "", "名前"):
+        stem = _safe_stem(bad)
+        assert stem and "/" not in stem and "\\" not in stem and not stem.startswith((".", "-"))
+        assert (tmp_path / f"{stem}.info.json").resolve().parent == tmp_path.resolve()
+    assert _safe_stem("con").lower() != "con"
+    inputs = [("/a/100.hea", None), ("/b/100.hea", None), ("/c/100.EDF", None), ("/d/x.csv", None)]
+    stems = _stems(inputs)
+    assert len({s.casefold() for s in stems}) == 4 and stems[3] == "x"
+    assert all(s.startswith("100-") for s in stems[:3])
+    assert _stems(inputs) == stems  # deterministic: resume finds the same names
+
+
+# ---------------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------------
+def test_bad_inputs_are_reported_and_the_rest_goes_on(tmp_path, physionet_dir):
+    d = tmp_path / "in"
+    copy_record(physionet_dir, "s0010_re", d)
+    fs = 250.0
+    t = np.arange(int(20 * fs)) / fs
+    np.save(d / "allnan.npy", np.full(t.size, np.nan))
+    np.save(d / "flat.npy", np.zeros(t.size))
+    np.save(d / "sine.npy", 0.5 * np.sin(2 * np.pi * 0.3 * t))
+    out = tmp_path / "out"
+    paths = [d / "s0010_re.hea", d / "allnan.npy", d / "flat.npy",
+             tmp_path / "missing.hea", str(tmp_path / "*.nothing"), d / "unsupported.xyz"]
+    (d / "unsupported.xyz").write_text("hello")
+    summary = fit_files(paths, out=out, workers=1, progress=False, fs=fs)
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+    status = dict(zip(summary["record"], summary["status"]))
+    reason = dict(zip(summary["record"], summary["reason"]))
+    assert status["s0010_re"] == "ok" and summary.attrs["n_failed"] == 5
+    assert "NaN" in reason["allnan"]
+    assert "no beats" in reason["flat"]
+    assert "not found" in reason["missing"]
+    assert "no file matches" in reason["nothing"]
+    assert "unsupported" in reason["unsupported"]
+    # nothing written for a failed input; everything in the log with its reason
+    assert sorted(p.name for p in out.glob("*.info.json")) == ["s0010_re.info.json"]
+    log = read_log(out)
+    recs = log[log["event"] == "record"].set_index("record")
+    assert set(recs.index) == set(summary["record"])
+    assert all(recs.loc[r, "reason"] for r in status if status[r] == "failed")
+    # a text file and no sampling rate
+    (d / "nofs.csv").write_text("ecg\n" + "\n".join("0.1" for _ in range(300)))
+    nofs = fit_files([d / "nofs.csv"], workers=1, progress=False)
+    assert nofs["status"][0] == "failed" and "fs=" in nofs["reason"][0]
+    # a lead the record lacks
+    wrong = fit_files([d / "s0010_re.hea"], out=out, workers=1, progress=False, lead="MLII",
+                      resume=False)
+    assert wrong["status"][0] == "failed" and "MLII" in wrong["reason"][0]
+    assert "available leads" in wrong["reason"][0]
+
+
+def test_options_are_checked_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="fmt"):
+        fit_files([tmp_path], out=tmp_path, fmt="xlsx")
+    with pytest.raises(ValueError, match="workers"):
+        fit_files([tmp_path], out=tmp_path, workers=0)
+    with pytest.raises(ValueError, match="engine"):
+        fit_files([tmp_path], out=tmp_path, engine="magic")
+    with pytest.raises(TypeError, match="executor"):
+        fit_files([tmp_path], out=tmp_path, executor=object())
+
+
+# ---------------------------------------------------------------------------------
+# resume
+# ---------------------------------------------------------------------------------
+def test_resume_skips_complete_results_and_refits_incomplete(good_dir, reference, tmp_path):
+    ref_out, ref_summary = reference
+    assert list(ref_summary["status"]) == ["ok"] * len(GOOD)
+    assert list(ref_summary["record"]) == list(GOOD_STEMS)
+    out = tmp_path / "out"
+    shutil.copytree(ref_out, out)
+    (out / "s0010_re.beats.parquet").unlink()        # an incomplete result
+    (out / ".100.beats.parquet.abc.tmp").write_text("left by a killed run")
+    again = fit_files([good_dir], out=out, workers=1, progress=False)
+    assert dict(zip(again["record"], again["status"])) == {
+        "03700181": "skipped", "100": "skipped", "s0010_re": "ok", "test_generator_2": "skipped"}
+    assert not list(out.glob(".*.tmp"))
+    assert_same_output(ref_out, out)
+    # other options: not the same result, fitted again
+    other = fit_files([good_dir / "100.hea"], out=out, workers=1, progress=False, max_iter=50)
+    assert other["status"][0] == "ok"
+    # resume=False fits everything again
+    redo = fit_files([good_dir / "s0010_re.hea"], out=tmp_path / "o2", workers=1,
+                     progress=False)
+    redo2 = fit_files([good_dir / "s0010_re.hea"], out=tmp_path / "o2", workers=1,
+                      progress=False, resume=False)
+    assert redo["status"][0] == "ok" and redo2["status"][0] == "ok"
+    runs = read_log(tmp_path / "o2").query("event == 'start'")
+    assert len(runs) == 2
+
+
+def _wait_for(pred, timeout, proc=None):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return True
+        if proc is not None and proc.poll() is not None:
+            return pred()
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_killed_batch_resumes_to_the_uninterrupted_output(good_dir, reference, tmp_path):
+    ref_out, _ = reference
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "gmesa.cli", "batch", str(good_dir), "--out", str(out),
+           "--workers", "1", "--no-progress"]
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = _wait_for(lambda: any(out.glob("*.info.json")), 120, proc)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert first, "the batch wrote no result before it ended"
+    assert proc.returncode == -signal.SIGKILL
+    done = sorted(p.name for p in out.glob("*.info.json"))
+    assert 1 <= len(done) < len(GOOD), f"killed too late to test anything: {done}"
+    # what a killed run leaves is consistent: every index row is true
+    if (out / "index.parquet").is_file():
+        idx = read_index(out)
+        assert set(idx["status"]) <= {"ok", "failed"}
+        for _, row in idx[idx["status"] == "ok"].iterrows():
+            assert (out / row["info_file"]).is_file()
+    # the same command again
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "skipped" in res.stdout
+    assert_same_output(ref_out, out)
+    log = read_log(out)
+    assert (log["event"] == "start").sum() == 2 and (log["event"] == "end").sum() == 1
+    last = log[log["run"] == log["run"].iloc[-1]]
+    assert set(last.loc[last["event"] == "record", "status"]) == {"ok", "skipped"}
+
+
+# ---------------------------------------------------------------------------------
+# executors
+# ---------------------------------------------------------------------------------
+def test_dask_local_cluster_gives_the_local_tables(good_dir, reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    ref_out, _ = reference
+    out = tmp_path / "dask"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        summary = fit_files([good_dir], out=out, executor=client, progress=False)
+    assert list(summary["status"]) == ["ok"] * len(GOOD)
+    assert_same_output(ref_out, out)
+
+
+def test_concurrent_futures_executor_and_in_memory_results(good_dir, reference):
+    from concurrent.futures import ThreadPoolExecutor
+    ref_out, _ = reference
+    with ThreadPoolExecutor(2) as pool:
+        summary = fit_files([good_dir / "s0010_re.hea", good_dir / "100.hea"], executor=pool,
+                            progress=False)
+    assert summary.attrs["out"] is None and list(summary["status"]) == ["ok", "ok"]
+    beats = summary.attrs["beats"]
+    for stem in ("s0010_re", "100"):
+        pd.testing.assert_frame_equal(beats[stem].reset_index(drop=True),
+                                      pd.read_parquet(ref_out / f"{stem}.beats.parquet"))

@@ -1,0 +1,254 @@
+"""The gmesa command through click's test runner (and once as ``python -m gmesa.cli``)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from gmesa.batch import read_index, read_log
+from gmesa.cli import app
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def physionet_dir(request):
+    """The ``physionet`` fixture of tests/conftest.py when there is one, else
+    ../shared/data/physionet; skip when absent."""
+    folder = None
+    try:
+        value = request.getfixturevalue("physionet")
+        if isinstance(value, (str, os.PathLike)) and Path(value).is_dir():
+            folder = Path(value)
+    except Exception:
+        pass
+    folder = folder or SHARED
+    if not (folder / "s0010_re.hea").is_file():
+        pytest.skip(f"PhysioNet sample records not found in {folder} (../shared/data/physionet)")
+    return folder
+
+
+@pytest.fixture
+def runner():
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # click >= 8.2 keeps stderr apart already
+        return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small_record(physionet_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("rec")
+    for f in physionet_dir.glob("s0010_re.*"):
+        shutil.copy(f, d / f.name)
+    return d / "s0010_re.hea"
+
+
+def _commands():
+    return [(name, cmd) for name, cmd in app.commands.items()]
+
+
+# ---------------------------------------------------------------------------------
+# help and the command line
+# ---------------------------------------------------------------------------------
+def test_every_option_has_help_text():
+    for name, cmd in _commands():
+        assert cmd.help, f"gmesa {name} has no help"
+        for p in cmd.params:
+            if isinstance(p, click.Option):
+                assert p.help and len(p.help) > 15, f"gmesa {name} {p.opts} lacks help text"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["batch", "--help"], ["fit", "--help"],
+                                  ["demo", "--help"], ["plot", "--help"], ["-h"]])
+def test_help(runner, args):
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "Usage: gmesa" in text
+    if args[0] == "batch":
+        for word in ("--workers", "--scheduler", "--dask-local", "--resume", "--lead",
+                     "--format", "Exit codes:", "0 every input", "1 one or more", "2 bad"):
+            assert word in text
+    if args[0] == "fit":
+        for word in ("--lead", "--out", "--format", "--fs", "--figures", "Exit codes:"):
+            assert word in text
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["batch"], "Missing argument"),
+    (["batch", "x"], "--out"),
+    (["batch", "x", "--out", "o", "--wrkers", "2"], "--workers"),
+    (["batch", "x", "--out", "o", "--workers", "0"], "--workers"),
+    (["batch", "x", "--out", "o", "--format", "xlsx"], "parquet"),
+    (["batch", "x", "--out", "o", "--scheduler", "tcp://h:8786", "--dask-local", "2"], "not both"),
+    (["batch", "x", "--out", "o", "--workers", "2", "--dask-local", "2"], "--workers"),
+    (["batch", "x", "--out", "o", "--fs", "20"], "--fs"),
+    (["fit"], "Missing argument"),
+    (["fit", "no_such_file.hea"], "does not exist"),
+    (["fit", "x.hea", "--lead", " "], "--lead"),
+    (["plot", "no_such_result.info.json"], "RESULTS"),
+    (["frobnicate"], "No such command"),
+])
+def test_bad_command_line_is_one_line_and_exit_2(runner, args, hint, tmp_path):
+    if args[:2] == ["fit", "x.hea"]:
+        (tmp_path / "x.hea").write_text("x")
+        args = ["fit", str(tmp_path / "x.hea")] + args[2:]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, (res.output, res.stderr)
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert hint in err and "--help" in err and "error:" in err
+
+
+def test_python_dash_m(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    res = subprocess.run([sys.executable, "-m", "gmesa.cli", "--help"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "batch" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "gmesa.cli", "batch", "--workers", "x"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------
+# gmesa fit
+# ---------------------------------------------------------------------------------
+def test_fit_prints_a_summary_and_writes_tables(runner, small_record, tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["fit", str(small_record), "--out", str(out), "--lead", "ii",
+                              "--format", "csv"])
+    assert res.exit_code == 0, (res.output, res.stderr)
+    for word in ("s0010_re", "lead ii", "beats", "ok", "median PRD", "median RR", "median PR",
+                 "median QRS", "median QT", "median QTc"):
+        assert word in res.output
+    beats = pd.read_csv(out / "s0010_re.beats.csv")
+    assert len(beats) > 30 and {"status", "reason", "prd", "qt_ms"} <= set(beats.columns)
+    assert (out / "s0010_re.info.json").is_file() and (out / "s0010_re.signal.parquet").is_file()
+    from gmesa.ecg import RecordFit
+    fit = RecordFit.load(out / "s0010_re.info.json")
+    assert fit.info["lead"] == "ii" and len(fit) == len(beats)
+
+
+def test_fit_bad_record_exits_1_with_the_reason(runner, tmp_path):
+    bad = tmp_path / "broken.edf"
+    bad.write_bytes(b"0       " + bytes(100))
+    res = runner.invoke(app, ["fit", str(bad), "--out", str(tmp_path)])
+    assert res.exit_code == 1
+    assert "broken.edf" in res.stderr and "EDF" in res.stderr
+    missing_lead = runner.invoke(app, ["fit", str(bad.with_name("x.npy")), "--fs", "250"])
+    assert missing_lead.exit_code == 2  # does not exist
+
+
+def test_fit_wrong_lead_lists_the_leads(runner, small_record, tmp_path):
+    res = runner.invoke(app, ["fit", str(small_record), "--out", str(tmp_path), "--lead", "MLII"])
+    assert res.exit_code == 1 and "available leads" in res.stderr
+
+
+@pytest.fixture
+def fake_demo(monkeypatch):
+    """gmesa.demo stands in for the plotting issue's module: record the calls."""
+    calls = {}
+    mod = types.ModuleType("gmesa.demo")
+
+    def run_demo(out):
+        calls["run_demo"] = out
+        Path(out).mkdir(parents=True, exist_ok=True)
+        return {"paths": {"table": Path(out) / "demo.csv"},
+                "summary": pd.DataFrame({"beats": [10]})}
+
+    def plot_results(results, beat, out):
+        calls["plot_results"] = (results, beat, out)
+        return out
+
+    def write_figures(fit, out_dir):
+        calls["write_figures"] = (len(fit), out_dir)
+        return [Path(out_dir) / "fig.png"]
+
+    mod.run_demo, mod.plot_results, mod.write_figures = run_demo, plot_results, write_figures
+    monkeypatch.setitem(sys.modules, "gmesa.demo", mod)
+    return calls
+
+
+def test_demo_plot_and_figures_call_gmesa_demo(runner, fake_demo, small_record, tmp_path):
+    res = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.stderr
+    assert fake_demo["run_demo"] == tmp_path / "demo" and "demo.csv" in res.output
+    info = tmp_path / "r.info.json"
+    info.write_text("{}")
+    res = runner.invoke(app, ["plot", str(info), "--beat", "3", "--out", str(tmp_path / "b.png")])
+    assert res.exit_code == 0, res.stderr
+    assert fake_demo["plot_results"] == (info, 3, tmp_path / "b.png")
+    res = runner.invoke(app, ["fit", str(small_record), "--out", str(tmp_path), "--figures"])
+    assert res.exit_code == 0, res.stderr
+    assert fake_demo["write_figures"][1] == tmp_path and "fig.png" in res.output
+
+
+# ---------------------------------------------------------------------------------
+# gmesa batch
+# ---------------------------------------------------------------------------------
+def test_batch_exit_codes_results_index_and_log(runner, physionet_dir, tmp_path):
+    import wfdb
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for f in physionet_dir.glob("s0010_re.*"):
+        shutil.copy(f, d / f.name)
+    shutil.copy(physionet_dir / "test_generator_2.edf", d / "test_generator_2.edf")
+    rec = wfdb.rdrecord(str(physionet_dir / "03700181"), sampto=125 * 60, physical=False)
+    wfdb.wrsamp("03700181", fs=rec.fs, units=rec.units, sig_name=rec.sig_name,
+                d_signal=rec.d_signal, fmt=rec.fmt, adc_gain=rec.adc_gain,
+                baseline=rec.baseline, write_dir=str(d))
+    good = {"s0010_re", "test_generator_2", "03700181"}
+    # what users leave in folders
+    rng = np.random.default_rng(1)
+    (d / "x.hea").write_bytes(rng.integers(0, 256, 2000, dtype=np.uint8).tobytes())
+    (d / "x.dat").write_bytes(rng.integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    (d / "empty.edf").write_bytes(b"")
+    text = "time,ecg\n" + "".join(f"{i / 250:.3f},{np.sin(i / 9):.4f}\n" for i in range(500))
+    (d / "notes.dat").write_text(text)                     # text renamed .dat, no header
+    hea = (physionet_dir / "s0010_re.hea").read_text().replace("s0010_re", "export")
+    (d / "export.hea").write_text(hea)                     # ... or beside a copied header
+    (d / "export.dat").write_text(text)
+    bad = {"x": "malformed", "empty": "empty file", "notes": "header",
+           "export": "truncated"}
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["batch", str(d), "--out", str(out), "--workers", "2",
+                              "--no-progress"])
+    assert res.exit_code == 1, (res.output, res.stderr)
+    assert f"{len(bad)} of {len(bad) + len(good)} inputs failed" in res.stderr
+    assert f"{len(bad)} failed" in res.output
+    # one result per good record, nothing for the bad ones
+    assert {p.name.split(".")[0] for p in out.glob("*.info.json")} == good
+    assert {p.name.split(".")[0] for p in out.glob("*.beats.parquet")} == good
+    idx = read_index(out)
+    assert len(idx) == len(good) + len(bad)
+    st = dict(zip(idx["record"], idx["status"]))
+    assert {k for k, v in st.items() if v == "ok"} == good
+    log = read_log(out)
+    recs = log[log["event"] == "record"].set_index("record")
+    for name, word in bad.items():
+        assert recs.loc[name, "status"] == "failed"
+        assert word in recs.loc[name, "reason"], recs.loc[name, "reason"]
+        assert word in idx.set_index("record").loc[name, "reason"]
+    for name in good:
+        assert recs.loc[name, "status"] == "ok" and recs.loc[name, "n_beats"] > 0
+        assert recs.loc[name, "seconds"] > 0
+    # the bad files removed, the same command: everything skipped, exit 0
+    for name in bad:
+        for f in d.glob(f"{name}.*"):
+            f.unlink()
+    res = runner.invoke(app, ["batch", str(d), "--out", str(out), "--workers", "1",
+                              "--no-progress"])
+    assert res.exit_code == 0, (res.output, res.stderr)
+    assert "0 fitted, 3 skipped" in res.output and "0 failed" in res.output
