@@ -79,15 +79,24 @@ def _check_gmf(amplitude, center, half_width, sigma_left, sigma_right, where="")
     if vals[2] < 0:
         raise ValueError(f"{where}half_width must be >= 0 (plateau half-width), got {vals[2]!r}")
     for n, v in zip(GMF_PARAMS[3:], vals[3:]):
-        if v <= 0:
-            raise ValueError(f"{where}{n} must be > 0 (a tail width), got {v!r}")
+        _check_width(where + n, v, "a tail width")
     return vals
+
+
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def _check_width(name, v, what):
+    if v <= 0:
+        raise ValueError(f"{name} must be > 0 ({what}), got {v!r}")
+    if v < _TINY:
+        raise ValueError(f"{name} = {v!r} is below the smallest normal double ({_TINY:.3g}); "
+                         "1/width overflows, so give a width >= that")
 
 
 def _check_step(amplitude, center, scale, where=""):
     vals = [_scalar(where + n, v) for n, v in zip(STEP_PARAMS, (amplitude, center, scale))]
-    if vals[2] <= 0:
-        raise ValueError(f"{where}scale must be > 0, got {vals[2]!r}")
+    _check_width(where + "scale", vals[2], "the step's width")
     return vals
 
 

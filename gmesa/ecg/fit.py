@@ -18,7 +18,6 @@ import pandas as pd
 from .. import __version__
 from .._atomic import atomic_path, write_text
 from .._kernels import mesa_sum_rows_into
-from ..core import param_labels
 from ..lineshapes import GMF_PARAMS, STEP_PARAMS
 from ..solvers import fit_least_squares, fit_many
 from ..solvers.many import STATUS as SOLVER_STATUS
@@ -120,7 +119,8 @@ class RecordFit:
 
     @property
     def param_names(self):
-        return param_labels(len(self.waves), len(self.steps), self.n_base - 1, self.waves)
+        """Names of the parameter columns, in the order of :attr:`params`."""
+        return _vector_columns(self.waves, self.steps, self.n_base)
 
     def __len__(self):
         return len(self.beats)
@@ -467,6 +467,10 @@ def _fit_segment(sig, fs, r, opts, offset):
             evidence = energy / sigma2 * bw
         n_eff = np.maximum(lengths * bw, 2.0)
         present[w] = good & (evidence > 5.0 * np.log(n_eff)) & (amp > 3.0 * rmse)
+    if "P" in opts.waves:
+        present["P"], p_note = _consistent_p(params[:, 5 * opts.waves.index("P") + 1],
+                                             present["P"], rr)
+        reason[fit_me & ~present["P"] & (reason == "")] = p_note
     fid = wave_fiducials(params[:, :5 * k], opts.waves)
     if "T2" in opts.waves:
         amp_of = {w: params[:, 5 * opts.waves.index(w)] for w in ("T", "T2")}
@@ -489,6 +493,36 @@ def _fit_segment(sig, fs, r, opts, offset):
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  status=status, reason=reason)
     return pd.DataFrame(table), params, template_vec
+
+
+def _consistent_p(center, present, rr):
+    """P waves keep their place before R in sinus rhythm; fitted 'P' components that
+    wander (atrial fibrillation/flutter waves, noise) are not P waves.
+
+    Among beats with evidence for P: if the robust SD of the P centers exceeds 40 ms,
+    or 20 ms with irregular RR (coefficient of variation > 0.1), P is absent in this
+    stretch.
+    Returns (present, reason for beats without P).
+    """
+    c = center[present]
+    if c.size < 3:
+        return present, "no P wave: no evidence above the noise"
+    med = float(np.median(c))
+    spread = 1.4826 * float(np.median(np.abs(c - med)))
+    rr_ok = rr[np.isfinite(rr)]
+    cv = float(np.std(rr_ok) / np.mean(rr_ok)) if rr_ok.size > 2 else 0.0
+    if spread > 0.040 or (spread > 0.020 and cv > 0.10):
+        return np.zeros_like(present), (
+            f"no P wave: fitted P position wanders (SD {spread * 1e3:.0f} ms, RR CV {cv:.2f})")
+    return present, "no P wave: no evidence above the noise"
+
+
+def _lead_unit(record, lead_name):
+    units = record.units
+    if isinstance(units, str) or units is None:
+        return units or "mV"
+    names = list(record.leads or [])
+    return units[names.index(lead_name)] if lead_name in names else units[0]
 
 
 def _lead_signal(record, lead):
@@ -587,6 +621,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     n_ok = int((beats["status"] == "ok").sum()) if len(beats) else 0
     info = {
         "record": record.name, "path": record.path, "lead": lead_name,
+        "units": _lead_unit(record, lead_name),
         "sampling_rate": fs, "method": f"gmesa-{opts.engine}", "gmesa_version": __version__,
         "n_beats": int(len(beats)), "n_ok": n_ok,
         "rpeaks": "given" if given is not None else "detected",

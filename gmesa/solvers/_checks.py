@@ -47,8 +47,8 @@ def check_bounds(p0, lower, upper, baseline="constant", steps=0, curve=None):
     width_cols = [5 * i + q for i in range(k) for q in (3, 4)]
     width_cols += [5 * k + 3 * j + 2 for j in range(steps)]
     for j in width_cols:
-        if np.any(lo_b[:, j] <= 0):
-            c = int(np.argmax(lo_b[:, j] <= 0))
+        if np.any(lo_b[:, j] < np.finfo(np.float64).tiny):
+            c = int(np.argmax(lo_b[:, j] < np.finfo(np.float64).tiny))
             raise ValueError(where(c if curve is None else curve)
                              + f"lower bound of {labels[j]} is {lo_b[c, j]!r}; widths must "
                              f"stay > 0, so give a positive lower bound (e.g. {MIN_WIDTH})")
