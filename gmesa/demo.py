@@ -433,7 +433,7 @@ def _save_small(fig, path, dpi, max_kb):
     data = buf.getvalue()
     try:
         from PIL import Image
-        img = Image.open(io.BytesIO(data)).convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT)
+        img = Image.open(io.BytesIO(data)).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
         small = io.BytesIO()
         img.save(small, format="PNG", optimize=True)
         data = small.getvalue() if len(small.getvalue()) < len(data) else data

@@ -325,7 +325,7 @@ def beat(fit, i, ax=None, components=True, residual=True, fiducials=True):
     i = _position(fit, i)
     rax = None
     if ax is None:
-        fig = _figure(figsize=(8.0, 5.6), layout="constrained")
+        fig = _figure(figsize=(8.8, 5.6), layout="constrained")
         if residual:
             ax, rax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
         else:
@@ -435,9 +435,9 @@ def _draw_beat(fit, i, ax, rax, components=True, fiducials=True, legend=True):
         ax.set_ylim(lo - 0.07 * (hi - lo), hi + 0.10 * (hi - lo))   # room for the labels
     ax.set_xlim(t[0], t[-1]) if t.size else None
     ax.spines[["top", "right"]].set_visible(False)
-    if legend:
-        ax.legend(loc="upper right", fontsize=8, frameon=True, framealpha=0.9, facecolor="white",
-                  edgecolor="none", ncol=1, handlelength=1.6)
+    if legend:   # outside, right of the axes: it never hides a wave
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+                  ncol=1, handlelength=1.6, borderaxespad=0.0)
     if rax is not None:
         res = bf.y - bf.fit if has_fit else np.full(t.size, np.nan)
         rax.plot(t, res, color=RESIDUAL_COLOR, lw=0.9, gid="residual")
@@ -690,7 +690,7 @@ def template(fit, ax=None, max_beats=300):
     if use.size:
         handles += [Patch(color=FIT_COLOR, alpha=0.15, lw=0, label="fits: interquartile range"),
                     Line2D([], [], color=FIT_COLOR, lw=2.0, label=f"median fit ({use.size} beats)")]
-    ax.legend(handles=handles, loc="upper right", fontsize=8, frameon=True, framealpha=0.9,
+    ax.legend(handles=handles, loc="best", fontsize=8, frameon=True, framealpha=0.9,
               facecolor="white", edgecolor="none")
     return ax
 

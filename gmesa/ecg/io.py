@@ -170,7 +170,8 @@ class Record:
             except ValueError:
                 raise RecordError(f"{where}start_time {self.start_time!r} is not an ISO date-time") from None
         elif self.start_time is not None and not isinstance(self.start_time, datetime):
-            raise RecordError(f"{where}start_time must be a datetime or None, got {type(self.start_time).__name__}")
+            raise RecordError(f"{where}start_time must be a datetime or None, "
+                              f"got {type(self.start_time).__name__}")
 
         if self.annotations is not None:
             self.annotations = _normalise_annotations(self.annotations, where)
@@ -253,7 +254,8 @@ def _lead_index(leads: Sequence[str], key: Any, path: Any = None) -> int:
     n = len(leads)
     listing = ", ".join(repr(x) for x in leads)
     if isinstance(key, (bool, np.bool_)):
-        raise RecordError(f"{where}a lead is chosen by name or index, not by {key!r}; available leads: {listing}")
+        raise RecordError(f"{where}a lead is chosen by name or index, not by {key!r}; "
+                          f"available leads: {listing}")
     if isinstance(key, (int, np.integer)):
         i = int(key)
         if -n <= i < n:
@@ -409,7 +411,8 @@ def _resolve(p: Path) -> tuple[str, Path]:
     if ext == ".dat":
         hea = p.with_suffix(".hea")
         if not hea.is_file():
-            raise RecordNotFoundError(f"{p}: a WFDB .dat file needs its header {hea.name} beside it (not found)")
+            raise RecordNotFoundError(
+                f"{p}: a WFDB .dat file needs its header {hea.name} beside it (not found)")
         return "wfdb", p.with_suffix("")
     if ext in (".edf", ".bdf"):
         return "edf", p

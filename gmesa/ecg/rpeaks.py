@@ -7,17 +7,29 @@ extremum of the QRS complex in the cleaned signal (0.5 Hz zero-phase high-pass a
 The default ``method="gmesa"`` is a Pan-Tompkins-style detector:
 
 1. samples that carry no signal (NaN, or constant for >= 0.25 s) are bridged by
-   linear interpolation and masked: nothing is detected inside them;
+   linear interpolation and masked: nothing is detected inside them, and no RR
+   interval spans them;
 2. zero-phase 5-20 Hz Butterworth band-pass, derivative, square, centred moving-window
-   integration (120 ms);
+   integration (120 ms), raised to the power 0.75 (a smaller dynamic range keeps wide,
+   low-slope ectopic beats above threshold);
 3. local maxima at least ``refractory_s`` apart are candidates; adaptive signal/noise
-   levels decide which are beats, with a T-wave check (a candidate within 360 ms of
-   the last beat whose steepest slope is less than half that beat's is a T wave) and a
-   search-back at half the threshold when no beat came for 1.66 mean RR intervals;
-4. each beat is moved to the extremum of the cleaned signal within +-``search_s``.
+   levels decide which are beats (threshold = noise + 0.25 (signal - noise)), with
+   - a T-wave check: a candidate within 360 ms of the last beat whose steepest slope
+     is under half that beat's is a T wave;
+   - a P-wave check: a candidate within 250 ms of the last beat that is over twice as
+     steep replaces it;
+   - a search-back at half the threshold when no beat came for 1.66 mean RR intervals;
+   - one artefact raises the signal level by at most 3x, and after 2.5 s (and 3 RR)
+     without a beat the levels halve, down to 20 % of the record's typical QRS level
+     (amplitude drops are followed, long pauses do not turn P/T waves into beats);
+4. each beat is moved to the extremum of the cleaned signal within +-``search_s``
+   (the middle of a clipped, flat top), with the polarity chosen by a majority vote
+   over beats (``polarity="auto"``), so ``-x`` gives the same samples as ``x``.
 
-Everything but the sequential threshold loop (a small ``@njit`` kernel over the
-candidates) is vectorised: about 0.1 s for 30 minutes at 360 Hz.
+Everything but the sequential threshold loop (small ``@njit`` kernels over the
+candidates) is vectorised: about 0.1-0.2 s for 30 minutes at 360 Hz.
+
+Scored on MIT-BIH 100 (MLII, 50 ms window): Se = PPV = 100 % (2271 beats), inverted too.
 """
 from __future__ import annotations
 
@@ -361,8 +373,9 @@ def detect_rpeaks(
         ``"xqrs"``: ``wfdb.processing.xqrs_detect`` (slower), refined the same way.
     polarity : {"auto", "beat", "positive", "negative"}
         Which extremum of each QRS is returned. ``"auto"``: the record's dominant
-        polarity (median over beats of the largest positive vs negative deflection),
-        so an inverted ECG gives the same beats; ``"beat"``: per beat, the extremum
+        polarity (majority vote over beats: is the largest positive deflection bigger
+        than the largest negative one?), so an inverted ECG gives the same beats;
+        ``"beat"``: per beat, the extremum
         with the larger magnitude; ``"positive"``/``"negative"``: maximum/minimum.
     search_s : float
         Half-width in seconds of the window in which a detection is moved to the
@@ -462,7 +475,7 @@ def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, missing: np.ndarr
         seg_end[seg_of_sample[a]] = b
 
     # initial levels: median of 2 s block maxima over the first ~20 s with signal;
-    # the floor for decaying levels: 5 % of that median over the whole record
+    # the floor for decaying levels: _FLOOR (20 %) of that median over the whole record
     blk = max(1, int(_INIT_S * fs))
     valid_idx = np.flatnonzero(~grown)
     vals = mwi[valid_idx]
