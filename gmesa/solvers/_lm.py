@@ -59,32 +59,38 @@ def _cholesky_solve(a, b, n, lt):
 
 
 @njit
-def _normal_matrix(jt, w, n, free, nfree, a, first, last):
-    """Weight the free rows of jt by w in place and write J^T J into a.
+def _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted):
+    """Weight the free rows of jt by w in place (if ``weighted``) and write J^T J into a.
 
     Rows are zero outside [first, last) (components' far tails are skipped by the
     kernel), so each product only runs over the overlap of two rows' supports.
     """
     for jj in range(nfree):
         row = jt[free[jj]]
-        lo = n
-        hi = 0
-        for i in range(n):
-            v = row[i] * w[i]
-            row[i] = v
-            if v != 0.0:
-                if lo == n:
-                    lo = i
-                hi = i + 1
+        if weighted:
+            for i in range(n):
+                row[i] *= w[i]
+        lo = 0
+        while lo < n and row[lo] == 0.0:
+            lo += 1
+        hi = n
+        while hi > lo and row[hi - 1] == 0.0:
+            hi -= 1
         first[jj] = lo
         last[jj] = hi
     for aa in range(nfree):
-        ra = jt[free[aa]]
+        fa = first[aa]
+        la = last[aa]
         for bb in range(aa + 1):
-            rb = jt[free[bb]]
+            lo = max(fa, first[bb])
+            hi = min(la, last[bb])
             s = 0.0
-            for i in range(max(first[aa], first[bb]), min(last[aa], last[bb])):
-                s += ra[i] * rb[i]
+            if hi > lo:
+                # slices starting at 0 let LLVM vectorise the product
+                ra = jt[free[aa], lo:hi]
+                rb = jt[free[bb], lo:hi]
+                for i in range(hi - lo):
+                    s += ra[i] * rb[i]
             a[aa, bb] = s
             a[bb, aa] = s
 
@@ -121,9 +127,12 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             free[nfree] = j
             nfree += 1
     nvalid = 0
+    weighted = False
     for i in range(n):
         if w[i] != 0.0:
             nvalid += 1
+        if w[i] != 1.0:
+            weighted = True
     if nvalid <= nfree:
         return np.nan, 0, TOO_FEW_SAMPLES
 
@@ -157,12 +166,15 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             cost *= 0.5
             if not math.isfinite(cost):
                 return cost, it, NONFINITE_MODEL
-            _normal_matrix(jt, w, n, free, nfree, a, first, last)
+            _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted)
             for jj in range(nfree):
-                row = jt[free[jj]]
+                i0 = first[jj]
+                i1 = last[jj]
+                row = jt[free[jj], i0:i1]
+                rr = r[i0:i1]
                 s = 0.0
-                for i in range(first[jj], last[jj]):
-                    s += row[i] * r[i]
+                for i in range(i1 - i0):
+                    s += row[i] * rr[i]
                 g[jj] = s
             for jj in range(nfree):
                 if not (math.isfinite(g[jj]) and math.isfinite(a[jj, jj])):
@@ -257,7 +269,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
 
     # standard errors from the final J^T J (free parameters) and the residual variance
     if stale:
-        _normal_matrix(jt, w, n, free, nfree, a, first, last)
+        _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted)
     dof = nvalid - nfree
     s2 = 2.0 * cost / dof
     for jj in range(nfree):
