@@ -22,9 +22,18 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture
-def shared_data() -> Path:
+def ludb_data() -> Path:
+    """``../shared/data`` with LUDB in it (skips with the path when absent)."""
     if not (SHARED / "ludb" / "data" / "1.ii").exists():
-        pytest.skip(f"real data not found under {SHARED}")
+        pytest.skip(f"LUDB not found under {SHARED / 'ludb'}")
+    return SHARED
+
+
+@pytest.fixture
+def qtdb_data() -> Path:
+    """``../shared/data`` with QTDB in it (skips with the path when absent)."""
+    if not (SHARED / "qtdb" / "sel100.q1c").exists():
+        pytest.skip(f"QTDB not found under {SHARED / 'qtdb'}")
     return SHARED
 
 
@@ -143,10 +152,10 @@ def test_beat_intervals_join_consecutive_beats_only():
 
 
 # -------------------------------------------------------------------------------- real data
-def test_ludb_record_1_lead_ii_grouping(shared_data):
+def test_ludb_record_1_lead_ii_grouping(ludb_data):
     import wfdb
 
-    ann = wfdb.rdann(str(shared_data / "ludb" / "data" / "1"), "ii")
+    ann = wfdb.rdann(str(ludb_data / "ludb" / "data" / "1"), "ii")
     waves, notes = group_waves(ann.sample, ann.symbol)
     assert notes == []
     assert len(ann.sample) == 48
@@ -156,10 +165,10 @@ def test_ludb_record_1_lead_ii_grouping(shared_data):
                    (1324, 1342, 1374, "N"), (1458, 1524, 1572, "t"), (1911, 1935, 1955, "p")]
 
 
-def test_qtdb_sel100_reference_and_intervals(shared_data):
+def test_qtdb_sel100_reference_and_intervals(qtdb_data):
     from benchmarks._annotations import read_qtdb
 
-    case = read_qtdb("sel100", shared_data, context_s=5.0)
+    case = read_qtdb("sel100", qtdb_data, context_s=5.0)
     assert case.fs == 250.0
     assert len(case.reference["QRS_on"]) == 30 and len(case.reference["T_on"]) == 0
     assert case.reference["QRS_on"][0] == pytest.approx(150316 / 250)
@@ -180,10 +189,10 @@ def _raising_method(signal, fs):
     raise RuntimeError("boom")
 
 
-def test_score_dataset_reports_failures_as_no_detections(shared_data):
+def test_score_dataset_reports_failures_as_no_detections(ludb_data):
     from benchmarks.delineation import score_dataset
 
-    res = score_dataset("ludb", _raising_method, limit=2, data_dir=str(shared_data))
+    res = score_dataset("ludb", _raising_method, limit=2, data_dir=str(ludb_data))
     assert list(res.failures.reason) == ["RuntimeError: boom"] * 2
     assert (res.summary.se == 0).all() and not res.summary.provided.any()
     assert (res.summary.n_ref > 0).all()
