@@ -497,24 +497,27 @@ def _fit_segment(sig, fs, r, opts, offset):
 
 def _consistent_p(center, present, rr):
     """P waves keep their place before R in sinus rhythm; fitted 'P' components that
-    wander (atrial fibrillation/flutter waves, noise) are not P waves.
+    wander (atrial fibrillation/flutter waves, noise, the previous T) are not P waves.
 
-    Among beats with evidence for P: if the robust SD of the P centers exceeds 40 ms,
-    or 20 ms with irregular RR (coefficient of variation > 0.1), P is absent in this
-    stretch.
+    Among beats with evidence for P, the usual P position is the center with the most
+    others within +-20 ms.  A beat's P counts only within 40 ms of it.  When fewer
+    than half the P candidates sit there and the rhythm is irregular (RR coefficient
+    of variation > 0.1), the stretch has no P waves at all.
     Returns (present, reason for beats without P).
     """
-    c = center[present]
+    c = np.sort(center[present])
     if c.size < 3:
         return present, "no P wave: no evidence above the noise"
-    med = float(np.median(c))
-    spread = 1.4826 * float(np.median(np.abs(c - med)))
+    density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
+    usual = float(c[int(np.argmax(density))])
+    near = np.abs(center - usual) <= 0.040
+    share = float(np.mean(near[present]))
     rr_ok = rr[np.isfinite(rr)]
     cv = float(np.std(rr_ok) / np.mean(rr_ok)) if rr_ok.size > 2 else 0.0
-    if spread > 0.040 or (spread > 0.020 and cv > 0.10):
+    if share < 0.5 and cv > 0.10:
         return np.zeros_like(present), (
-            f"no P wave: fitted P position wanders (SD {spread * 1e3:.0f} ms, RR CV {cv:.2f})")
-    return present, "no P wave: no evidence above the noise"
+            f"no P wave: irregular rhythm (RR CV {cv:.2f}) and no consistent P position")
+    return present & near, "no P wave: no evidence, or not at the usual P position"
 
 
 def _lead_unit(record, lead_name):
