@@ -15,18 +15,29 @@ from .core import (
     mesa_sum,
     mesa_sum_and_jacobian,
     mesa_sum_jacobian,
+    param_labels,
     smooth_gmf,
     smooth_gmf_jacobian,
     tanh_step,
     tanh_step_jacobian,
 )
 from .notation import from_gaussian, from_original, to_gaussian, to_original
+from .solvers import STATUS, ManyFit, fit_least_squares, fit_many
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # lmfit takes ~1.5 s to import: load the lmfit models only when asked for
+    if name in ("MesaModel", "MesaSumModel"):
+        from . import models
+        return getattr(models, name)
+    raise AttributeError(f"module 'gmesa' has no attribute {name!r}")
 
 __all__ = [
     "baseline_size", "check_params", "gmf", "gmf_jacobian", "layout", "mesa_distance",
     "mesa_sum", "mesa_sum_and_jacobian", "mesa_sum_jacobian", "smooth_gmf",
     "smooth_gmf_jacobian", "tanh_step", "tanh_step_jacobian", "from_gaussian",
-    "from_original", "to_gaussian", "to_original",
+    "from_original", "to_gaussian", "to_original", "MesaModel", "MesaSumModel",
+    "fit_least_squares", "fit_many", "ManyFit", "STATUS", "param_labels",
 ]
