@@ -364,7 +364,8 @@ def _fit_one(task):
     fit = None
     try:
         if task.get("warm_up", True):
-            _warm_up()
+            _warm_up()  # once per process; not part of the record's time
+            t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught, _numba_threads(threads):
             warnings.simplefilter("always")
             from .ecg import fit_record
@@ -764,8 +765,8 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
         stack.callback(log.close)
         engine = ("dask" if dask else type(executor).__name__ if executor is not None
                   else "serial" if workers == 1 else "processes")
-        log("start", inputs=[str(p) for p in paths], n_inputs=len(inputs), out=str(out_path) if out_path else None,
-            engine=engine, workers=workers, resume=resume, lead=lead, fmt=fmt, fs=fs,
+        log("start", inputs=[str(p) for p in paths], n_inputs=len(inputs),
+            out=str(out_path) if out_path else None, engine=engine, workers=workers, resume=resume, lead=lead, fmt=fmt, fs=fs,
             fit_options={k: repr(v) for k, v in fit_options.items()}, gmesa=__version__,
             pid=os.getpid(), host=socket.gethostname())
 

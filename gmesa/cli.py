@@ -133,7 +133,8 @@ Exit codes:
 @_format_option
 @_fs_option
 @click.option("--figures/--no-figures", default=False, show_default=True,
-              help="Also write figures of the fit into --out.")
+              help="Also write figures of the fit into --out (RECORD.beat.png, "
+                   "RECORD.record.png, RECORD.template.png, RECORD.trends.png).")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
 def fit_cmd(file, lead, out, fmt, fs, figures, threads):
@@ -183,7 +184,11 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads):
             click.echo(f"gmesa fit: figures skipped: gmesa.demo is not available ({exc})",
                        err=True)
         else:
-            written = write_figures(row["_fit"], out)
+            try:
+                written = write_figures(row["_fit"], out, stem=stem)
+            except Exception as exc:  # the tables are written; say what went wrong
+                click.echo(f"gmesa fit: figures failed ({type(exc).__name__}: {exc})", err=True)
+                return EXIT_FAILED
             for p in _paths(written):
                 click.echo(f"wrote {p}")
     return EXIT_OK
@@ -308,38 +313,44 @@ class _dask_client:
               default=Path("gmesa-demo"), show_default=True, metavar="DIR",
               help="Folder for the demo's tables and figures; created if missing.")
 def demo_cmd(out):
-    """Fit the bundled example record, print the summary table and write figures."""
+    """Fit the example record (MIT-BIH 100 when ../shared/data is beside the repository,
+    else a synthetic record), print its summary table and write tables and figures."""
     try:
         from .demo import run_demo
     except ImportError as exc:
         raise click.ClickException(f"gmesa demo is not available in this installation "
                                    f"({exc})") from None
-    result = run_demo(out)
-    summary = result.get("summary") if isinstance(result, dict) else None
-    if summary is not None:
-        click.echo(summary.to_string() if hasattr(summary, "to_string") else str(summary))
-    paths = result.get("paths", result) if isinstance(result, dict) else result
-    for p in _paths({k: v for k, v in paths.items() if k != "summary"}
-                    if isinstance(paths, dict) else paths):
-        click.echo(f"wrote {p}")
+    try:
+        run_demo(out)  # prints the summary and the files it wrote
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"demo failed: {exc}") from None
     return EXIT_OK
 
 
 @app.command("plot", context_settings=CONTEXT)
 @click.argument("results", type=click.Path(exists=True, path_type=Path), metavar="RESULTS")
 @click.option("--beat", type=click.IntRange(min=0), default=None, metavar="N",
-              help="Row number of the beat to draw (default: a representative beat).")
+              help="Beat number (the beat column of the beats table) to draw with its "
+                   "components, fiducials and residual; default: an overview (a record "
+                   "strip and a typical beat).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              metavar="PNG", help="Image file to write (default: beside RESULTS).")
+              metavar="PNG", help="PNG file to write (default: beside RESULTS, "
+                                  "RECORD.overview.png or RECORD.beatN.png).")
 def plot_cmd(results, beat, out):
-    """Draw a fitted beat from RESULTS (a RECORD.info.json written by fit or batch, or
-    the folder holding exactly one)."""
+    """Redraw a saved result without refitting. RESULTS is a RECORD.info.json written by
+    gmesa fit or gmesa batch (or a folder holding exactly one)."""
     try:
         from .demo import plot_results
     except ImportError as exc:
         raise click.ClickException(f"gmesa plot is not available in this installation "
                                    f"({exc})") from None
-    written = plot_results(results, beat, out)
+    try:
+        written = plot_results(results, beat, out)
+    except IndexError as exc:
+        raise click.BadParameter(f"{exc}; pick a beat number from the beat column",
+                                 param_hint="'--beat'") from None
+    except (ValueError, OSError, KeyError) as exc:
+        raise click.ClickException(f"cannot plot {results}: {exc}") from None
     for p in _paths(written):
         click.echo(f"wrote {p}")
     return EXIT_OK

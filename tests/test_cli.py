@@ -27,10 +27,12 @@ def physionet_dir(request):
     ../shared/data/physionet; skip when absent."""
     folder = None
     try:
-        value = request.getfixturevalue("physionet")
+        value = request.getfixturevalue("physionet")  # tests/conftest.py
         if isinstance(value, (str, os.PathLike)) and Path(value).is_dir():
             folder = Path(value)
-    except Exception:
+    except pytest.skip.Exception:
+        raise
+    except (Exception, pytest.fail.Exception):  # no such fixture, or of another shape
         pass
     folder = folder or SHARED
     if not (folder / "s0010_re.hea").is_file():
@@ -163,15 +165,14 @@ def fake_demo(monkeypatch):
 
     def run_demo(out):
         calls["run_demo"] = out
-        Path(out).mkdir(parents=True, exist_ok=True)
-        return {"paths": {"table": Path(out) / "demo.csv"},
-                "summary": pd.DataFrame({"beats": [10]})}
+        print("demo summary table")
+        return {"paths": [Path(out) / "demo.csv"], "summary": pd.DataFrame({"beats": [10]})}
 
     def plot_results(results, beat, out):
         calls["plot_results"] = (results, beat, out)
         return out
 
-    def write_figures(fit, out_dir):
+    def write_figures(fit, out_dir, stem=None):
         calls["write_figures"] = (len(fit), out_dir)
         return [Path(out_dir) / "fig.png"]
 
@@ -183,7 +184,7 @@ def fake_demo(monkeypatch):
 def test_demo_plot_and_figures_call_gmesa_demo(runner, fake_demo, small_record, tmp_path):
     res = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
     assert res.exit_code == 0, res.stderr
-    assert fake_demo["run_demo"] == tmp_path / "demo" and "demo.csv" in res.output
+    assert fake_demo["run_demo"] == tmp_path / "demo" and "demo summary" in res.output
     info = tmp_path / "r.info.json"
     info.write_text("{}")
     res = runner.invoke(app, ["plot", str(info), "--beat", "3", "--out", str(tmp_path / "b.png")])
@@ -192,6 +193,20 @@ def test_demo_plot_and_figures_call_gmesa_demo(runner, fake_demo, small_record, 
     res = runner.invoke(app, ["fit", str(small_record), "--out", str(tmp_path), "--figures"])
     assert res.exit_code == 0, res.stderr
     assert fake_demo["write_figures"][1] == tmp_path and "fig.png" in res.output
+
+
+def test_plot_a_saved_result(runner, small_record, tmp_path):
+    pytest.importorskip("gmesa.demo")
+    res = runner.invoke(app, ["fit", str(small_record), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.stderr
+    info = tmp_path / "s0010_re.info.json"
+    png = tmp_path / "beat.png"
+    res = runner.invoke(app, ["plot", str(info), "--beat", "3", "--out", str(png)])
+    assert res.exit_code == 0, res.stderr
+    assert png.stat().st_size > 1000
+    res = runner.invoke(app, ["plot", str(info), "--beat", "9999"])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
+    assert "--beat" in res.stderr
 
 
 # ---------------------------------------------------------------------------------
