@@ -307,11 +307,8 @@ def _peek_leads(path):
 
 def _pick_lead(names):
     """The first lead whose name looks like an ECG lead, else the first lead."""
-    from .ecg.io import _ECG_LABEL
-    for i, n in enumerate(names):
-        if _ECG_LABEL.search(str(n).strip()):
-            return i
-    return 0
+    from .ecg.io import ecg_lead_index
+    return ecg_lead_index(names)
 
 
 def _read(path, lead, fs):

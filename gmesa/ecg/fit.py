@@ -24,7 +24,7 @@ from ..solvers.many import STATUS as SOLVER_STATUS
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
-from .io import Record
+from .io import Record, ecg_lead_index
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
 from .waves import REGIONS, WAVES, bounds, observed_extrema
 
@@ -534,7 +534,7 @@ def _lead_signal(record, lead):
             record.lead(lead)
         return record.lead(0), record.leads[0]
     if lead is None:
-        lead = 0
+        lead = ecg_lead_index(record.leads)
     i = record.lead_index(lead)
     return record.lead(i), record.leads[i]
 
@@ -547,7 +547,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     Parameters
     ----------
     record : :class:`~gmesa.ecg.io.Record` (from ``read_record`` or ``Record(signal, fs)``)
-    lead : lead name or index (default: the first lead).
+    lead : lead name or index (default: the first lead whose name looks like an ECG
+        lead, else the first lead).
     waves : wave names to model, from P, Q, R, S, T, T2 (a second T lobe).
     rpeaks : None (detect), ``"annotations"`` (the record's beat annotations) or an
         array of R-peak sample indices.
@@ -588,7 +589,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     chunk = max(int(opts.chunk_s * fs), int(60 * fs))
     pad = int(10 * fs)
     tables, params = [], []
-    clean_sig = np.empty(n)
+    clean_sig = np.empty(n, dtype=np.float32)  # kept for plots; fits use float64 chunks
     template = None
     for a in range(0, n, chunk):
         b = min(a + chunk, n)

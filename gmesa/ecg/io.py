@@ -50,6 +50,20 @@ _ECG_LABEL = re.compile(
 )
 
 
+def ecg_lead_index(names) -> int:
+    """Index of the first lead whose name looks like an ECG lead (else 0)."""
+    for i, n in enumerate(names):
+        if _ECG_LABEL.search(str(n).strip()):
+            return i
+    return 0
+
+
+def _snip(text, width=40):
+    """A short, printable excerpt of untrusted header text for error messages."""
+    text = str(text)
+    return repr(text[:width] + ("..." if len(text) > width else ""))
+
+
 class RecordError(ValueError):
     """A record cannot be read or built; the message names the file and the problem."""
 
@@ -457,13 +471,13 @@ def _check_wfdb_header_text(hea: Path) -> None:
         raise RecordError(f"{hea}: malformed WFDB header: no record line")
     tok = lines[0].split()
     if len(tok) < 2 or not re.fullmatch(r"\d+", tok[1]):
-        raise RecordError(f"{hea}: malformed WFDB header: record line {lines[0]!r} lacks the signal count")
+        raise RecordError(f"{hea}: malformed WFDB header: record line {_snip(lines[0])} lacks the signal count")
     if len(tok) >= 3 and not _FS_FIELD.match(tok[2]):
         raise RecordError(
-            f"{hea}: malformed WFDB header: sampling frequency field {tok[2]!r} is not a number"
+            f"{hea}: malformed WFDB header: sampling frequency field {_snip(tok[2])} is not a number"
         )
     if len(tok) >= 4 and not re.fullmatch(r"\d+", tok[3]):
-        raise RecordError(f"{hea}: malformed WFDB header: signal length field {tok[3]!r} is not an integer")
+        raise RecordError(f"{hea}: malformed WFDB header: signal length field {_snip(tok[3])} is not an integer")
     n_sig = int(tok[1])
     if "/" not in tok[0] and len(lines) - 1 < n_sig:
         raise RecordError(

@@ -149,7 +149,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     last = np.empty(nfree, dtype=np.int64)
     pnew = p.copy()
 
-    lam = 1.0e-3
+    lam = 1.0e-2
     nu = 2.0
     status = MAX_ITER
     it = 0
