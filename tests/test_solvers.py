@@ -7,7 +7,7 @@ Tolerances and why
   at 26 parameters a 4-sigma miss has probability ~2e-3 per curve, and the seeds are
   fixed, so the tests are deterministic).
 * Agreement: from the same p0 with ftol = xtol = gtol = 1e-12 on a well-posed problem
-  (every half-width > 15 standard errors from its bound 0), the optima agree to 1e-6
+  (every half-width > 10 standard errors from its bound 0), the optima agree to 1e-6
   relative; all centres sit far from 0 so relative differences are meaningful.
 * Standard errors: fit_many's within 10% of lmfit's (observed: < 1%).
 """
