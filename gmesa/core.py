@@ -59,7 +59,7 @@ def _as_x(x):
     arr = np.asarray(x, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         bad = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
-        raise ValueError(f"x must be finite; x[{bad}] = {arr.ravel()[bad]!r}")
+        raise ValueError(f"x must be finite; x[{bad}] = {float(arr.ravel()[bad])!r}")
     return arr, np.ascontiguousarray(arr.ravel())
 
 

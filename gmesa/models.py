@@ -182,7 +182,9 @@ class MesaSumModel(_KernelModel):
         """Parameters (new, or ``params`` updated) holding the values of a flat vector."""
         params = self.make_params() if params is None else params
         for a, v in zip(self._arg_names, np.asarray(vector, dtype=float)):
-            params[self.prefix + a].set(value=float(v))
+            par = params[self.prefix + a]
+            if not par.expr:  # set(value=...) would drop an expr constraint
+                par.set(value=float(v))
         return params
 
     def guess(self, data, x, **kwargs):

@@ -31,14 +31,14 @@ def check_bounds(p0, lower, upper, baseline="constant", steps=0, curve=None):
     lo_b = np.broadcast_to(lower, p0.shape)
     hi_b = np.broadcast_to(upper, p0.shape)
     checks = (
-        (~np.isfinite(p0), lambda c, j: f"p0[{j}] ({labels[j]}) = {p0[c, j]!r} is not finite"),
+        (~np.isfinite(p0), lambda c, j: f"p0[{j}] ({labels[j]}) = {float(p0[c, j])!r} is not finite"),
         (np.isnan(lo_b) | np.isnan(hi_b),
          lambda c, j: f"bound of {labels[j]} is NaN; use -inf/inf for no bound"),
         (lo_b > hi_b, lambda c, j: f"lower > upper for {labels[j]}: "
-                                   f"{lo_b[c, j]!r} > {hi_b[c, j]!r}"),
+                                   f"{float(lo_b[c, j])!r} > {float(hi_b[c, j])!r}"),
         ((p0 < lo_b) | (p0 > hi_b),
-         lambda c, j: f"p0[{j}] ({labels[j]}) = {p0[c, j]!r} is outside its bounds "
-                      f"[{lo_b[c, j]!r}, {hi_b[c, j]!r}]"),
+         lambda c, j: f"p0[{j}] ({labels[j]}) = {float(p0[c, j])!r} is outside its bounds "
+                      f"[{float(lo_b[c, j])!r}, {float(hi_b[c, j])!r}]"),
     )
     for bad, message in checks:
         if bad.any():
@@ -50,13 +50,13 @@ def check_bounds(p0, lower, upper, baseline="constant", steps=0, curve=None):
         if np.any(lo_b[:, j] < np.finfo(np.float64).tiny):
             c = int(np.argmax(lo_b[:, j] < np.finfo(np.float64).tiny))
             raise ValueError(where(c if curve is None else curve)
-                             + f"lower bound of {labels[j]} is {lo_b[c, j]!r}; widths must "
+                             + f"lower bound of {labels[j]} is {float(lo_b[c, j])!r}; widths must "
                              f"stay > 0, so give a positive lower bound (e.g. {MIN_WIDTH})")
     for i in range(k):
         j = 5 * i + 2
         if np.any(lo_b[:, j] < 0):
             c = int(np.argmax(lo_b[:, j] < 0))
             raise ValueError(where(c if curve is None else curve)
-                             + f"lower bound of {labels[j]} is {lo_b[c, j]!r}; a half-width "
+                             + f"lower bound of {labels[j]} is {float(lo_b[c, j])!r}; a half-width "
                              "must stay >= 0")
     return k

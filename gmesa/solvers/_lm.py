@@ -30,13 +30,20 @@ NO_PROGRESS = -5
 
 
 @njit
+def _finite(v):
+    """math.isfinite that survives fastmath: LLVM folds ``v - v`` (isfinite's
+    implementation) to 0 under reassoc/nsz, but keeps this comparison."""
+    return abs(v) <= 1.7976931348623157e308
+
+
+@njit
 def _cholesky_solve(a, b, n, lt):
     """Solve a x = b for the leading n x n block (SPD); False when not positive definite."""
     for j in range(n):
         s = a[j, j]
         for k in range(j):
             s -= lt[j, k] * lt[j, k]
-        if not (s > 0.0) or not math.isfinite(s):
+        if not (s > 0.0) or not _finite(s):
             return False
         d = math.sqrt(s)
         lt[j, j] = d
@@ -116,12 +123,12 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     for j in range(npar):
         se[j] = np.nan
     for i in range(n):
-        if not (math.isfinite(x[i]) and math.isfinite(y[i]) and math.isfinite(w[i])):
+        if not (_finite(x[i]) and _finite(y[i]) and _finite(w[i])):
             return np.nan, 0, NONFINITE_INPUT
     free = np.empty(npar, dtype=np.int64)
     nfree = 0
     for j in range(npar):
-        if not math.isfinite(p[j]):
+        if not _finite(p[j]):
             return np.nan, 0, NONFINITE_INPUT
         if hi[j] > lo[j]:
             free[nfree] = j
@@ -164,7 +171,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
                 r[i] = w[i] * (f[i] - y[i])
                 cost += r[i] * r[i]
             cost *= 0.5
-            if not math.isfinite(cost):
+            if not _finite(cost):
                 return cost, it, NONFINITE_MODEL
             _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted)
             for jj in range(nfree):
@@ -177,7 +184,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
                     s += row[i] * rr[i]
                 g[jj] = s
             for jj in range(nfree):
-                if not (math.isfinite(g[jj]) and math.isfinite(a[jj, jj])):
+                if not (_finite(g[jj]) and _finite(a[jj, jj])):
                     return cost, it, NONFINITE_MODEL
             # active set and projected-gradient convergence test
             nact = 0
@@ -236,7 +243,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
         pnorm = math.sqrt(pnorm)
         new_cost = _residual(x, y, w, n, pnew, k, m, nb, f)
         small_step = dnorm <= xtol * (pnorm + xtol)
-        if math.isfinite(new_cost) and new_cost < cost:
+        if _finite(new_cost) and new_cost < cost:
             rho = (cost - new_cost) / pred if pred > 0.0 else 0.0
             t = 2.0 * rho - 1.0
             lam *= max(1.0 / 3.0, 1.0 - t * t * t)

@@ -30,7 +30,7 @@ def fit_least_squares(x, y, p0, lower=None, upper=None, loss="linear", *,
     bad = ~np.isfinite(yf)
     if bad.any():
         raise ValueError(f"y has a non-finite sample at index {int(np.argmax(bad))} "
-                         f"({yf[bad][0]!r}); remove or mask it")
+                         f"({float(yf[bad][0])!r}); remove or mask it")
     w = np.ones_like(yf) if weights is None else np.asarray(weights, dtype=float).ravel()
     if w.shape != yf.shape or not np.all(np.isfinite(w)):
         raise ValueError("weights must be finite and have one value per sample")
@@ -42,8 +42,9 @@ def fit_least_squares(x, y, p0, lower=None, upper=None, loss="linear", *,
     hi = np.broadcast_to(np.asarray(dhi if upper is None else upper, float), p0.shape).copy()
     check_bounds(p0[None], lo[None], hi[None], baseline, steps)
     free = hi > lo
-    if yf.size <= free.sum():
-        raise ValueError(f"{yf.size} samples are too few for {free.sum()} free parameters")
+    if np.count_nonzero(w) <= free.sum():
+        raise ValueError(f"{np.count_nonzero(w)} samples are too few for {free.sum()} free "
+                         "parameters (samples with weight 0 do not count)")
     full = p0.copy()
     out = np.empty_like(yf)
     jt = np.empty((p0.size, yf.size))
@@ -65,7 +66,7 @@ def fit_least_squares(x, y, p0, lower=None, upper=None, loss="linear", *,
     res.params = params
     res.stderr = np.full(p0.size, np.nan)
     J = jacobian(res.x)
-    dof = yf.size - free.sum()
+    dof = int(np.count_nonzero(w)) - int(free.sum())
     r = residual(res.x)
     try:
         cov = np.linalg.inv(J.T @ J) * (r @ r / dof)

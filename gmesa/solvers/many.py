@@ -62,11 +62,12 @@ def numba_threads(n):
 
 
 def _rows(a, n_curves, width, name, dtype=np.float64):
+    given = np.shape(a)
     a = np.asarray(a, dtype=dtype)
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, n_curves):
-        raise ValueError(f"{name} has shape {np.shape(a)}; expected ({width},) or "
+        raise ValueError(f"{name} has shape {given}; expected ({width},) or "
                          f"({n_curves}, {width})")
     return np.ascontiguousarray(a)
 
@@ -120,8 +121,13 @@ def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
     if mask is not None:
         M = _rows(mask, n_curves, n, "mask", dtype=bool)
         W = np.ascontiguousarray(np.broadcast_to(W, (n_curves, n)) * M)
-        Y = np.where(M, Y, 0.0)
-        X = np.ascontiguousarray(np.where(M & ~np.isfinite(X), 0.0, X))
+    # samples with weight 0 take no part: their y (and a non-finite x) may hold anything
+    unused = np.broadcast_to(W == 0, (n_curves, n))
+    if unused.any():
+        Y = np.where(unused, 0.0, Y)
+        bad_x = unused & ~np.isfinite(np.broadcast_to(X, (n_curves, n)))
+        if bad_x.any():
+            X = np.ascontiguousarray(np.where(bad_x, 0.0, np.broadcast_to(X, (n_curves, n))))
     if check:
         check_bounds(P, lo, hi, baseline, steps)
         n_free = (np.broadcast_to(hi, P.shape) > np.broadcast_to(lo, P.shape)).sum(axis=1)
@@ -135,7 +141,7 @@ def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
                 bad = ~np.isfinite(arr)
                 if bad.any():
                     raise ValueError(f"curve {c}: {name} has a non-finite value "
-                                     f"({arr[np.argmax(bad)]!r}); mask it, or pass "
+                                     f"({float(arr[np.argmax(bad)])!r}); mask it, or pass "
                                      "check=False to get status -2 for this curve")
             if live.sum() <= n_free[c]:
                 raise ValueError(f"curve {c}: {live.sum()} usable samples are too few for "
