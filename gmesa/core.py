@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from . import _kernels as K
+from .config import njit
 from .lineshapes import GMF_PARAMS, STEP_PARAMS
 
 _BASELINES = {"none": 0, "constant": 1, "linear": 2, "quadratic": 3}
@@ -189,18 +190,39 @@ def tanh_step_jacobian(x, amplitude=1.0, center=0.0, scale=1.0):
     return jt.T.reshape(shape.shape + (3,))
 
 
+@njit
+def _params_ok(p, k, steps):
+    """Fast all-clear: finite values, half-widths >= 0, widths and scales normal > 0."""
+    for v in p:
+        if not abs(v) <= 1.7976931348623157e308:
+            return False
+    for i in range(k):
+        if not (p[5 * i + 2] >= 0.0 and p[5 * i + 3] >= _TINY and p[5 * i + 4] >= _TINY):
+            return False
+    for j in range(steps):
+        if not p[5 * k + 3 * j + 2] >= _TINY:
+            return False
+    return True
+
+
 def check_params(params, baseline="constant", steps=0):
-    """Validate a flat parameter vector; return it as float64 and the number K of GMFs."""
+    """Validate a flat parameter vector; return it as float64 and the number K of GMFs.
+
+    The checks run on whole arrays; only when one fails is the first offender looked
+    up, so the error names the component, the parameter and its value.
+    """
     p = np.ascontiguousarray(np.asarray(params, dtype=np.float64).ravel())
     k = layout(p.size, baseline, steps)
-    for i in range(k):
-        _check_gmf(*p[5 * i:5 * i + 5], where=f"component {i} ")
-    for j in range(steps):
-        o = 5 * k + 3 * j
-        _check_step(*p[o:o + 3], where=f"step {j} ")
-    nb = baseline_size(baseline)
-    for j in range(nb):
-        _scalar(f"baseline coefficient c{j}", p[p.size - nb + j])
+    g = p[:5 * k].reshape(k, 5)
+    st = p[5 * k:5 * k + 3 * steps].reshape(steps, 3)
+    if not _params_ok(p, k, steps):
+        for i in range(k):
+            _check_gmf(*g[i], where=f"component {i} ")
+        for j in range(steps):
+            _check_step(*st[j], where=f"step {j} ")
+        nb = baseline_size(baseline)
+        for j in range(nb):
+            _scalar(f"baseline coefficient c{j}", p[p.size - nb + j])
     return p, k
 
 
