@@ -16,23 +16,29 @@ def _half_max_edge(y, i0, step, level):
     return i
 
 
-def peak_params(x, y, min_width=None):
+def peak_params(x, y, min_width=None, robust=True):
     """(amplitude, center, half_width, sigma_left, sigma_right) of the largest |y| bump.
 
-    The plateau is the stretch around the extremum within 2% of its height; each
-    tail width comes from where y falls to half the extremum.  ``y`` should have its
-    baseline removed.
+    With ``robust`` (default), ``y`` (baseline removed) is first smoothed with a short
+    moving average and the plateau is the stretch around the extremum within
+    max(2%, 3 noise SDs) of its height; otherwise within 2% of the raw extremum (for
+    low-noise input such as a median beat).  Each tail width comes from where y falls
+    to half the extremum.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    i = int(np.argmax(np.abs(y)))
-    amp = float(y[i])
-    s = np.sign(amp) or 1.0
-    ys = s * y
     dx = float(np.median(np.diff(x))) if x.size > 1 else 1.0
     min_width = dx if min_width is None else min_width
-    top_l = _half_max_edge(ys, i, -1, 0.98 * ys[i])
-    top_r = _half_max_edge(ys, i, 1, 0.98 * ys[i])
+    width = max(1, min(9, x.size // 60) | 1) if robust else 1
+    ys_raw = np.convolve(y, np.ones(width) / width, mode="same") if width > 1 else y
+    i = int(np.argmax(np.abs(ys_raw)))
+    amp = float(ys_raw[i])
+    s = np.sign(amp) or 1.0
+    ys = s * ys_raw
+    noise = 1.4826 * float(np.median(np.abs(np.diff(y)))) / np.sqrt(2.0) / np.sqrt(width)
+    top = min(0.5, max(0.02, 3.0 * noise / max(abs(amp), 1e-300))) if robust else 0.02
+    top_l = _half_max_edge(ys, i, -1, (1.0 - top) * ys[i])
+    top_r = _half_max_edge(ys, i, 1, (1.0 - top) * ys[i])
     half_l = _half_max_edge(ys, top_l, -1, 0.5 * ys[i])
     half_r = _half_max_edge(ys, top_r, 1, 0.5 * ys[i])
     center = 0.5 * (x[top_l] + x[top_r])

@@ -21,7 +21,7 @@ def _bump(t, y, lo, hi, polarity=0.0, default=None):
         yy = np.where(polarity * yy > 0, yy, 0.0)
     if not np.any(yy):
         return default
-    return list(peak_params(t[m], yy))
+    return list(peak_params(t[m], yy, robust=False))  # beats/templates: little noise
 
 
 def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1):
