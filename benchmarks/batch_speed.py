@@ -245,7 +245,7 @@ def main(argv=None):
 
     rec100 = args.data / "100.hea"
     if rec100.is_file():
-        print(f"\nMIT-BIH 100, lead MLII (30 min 5 s, 360 Hz): end to end, after the first compile")
+        print("\nMIT-BIH 100, lead MLII (30 min 5 s, 360 Hz): end to end, after the first compile")
         for w in args.workers:
             r = run_child({"kind": "gmesa", "path": str(rec100), "lead": "MLII", "workers": w})
             results[("100", w)] = r

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._atomic import atomic_path
+from ._atomic import atomic_path, jsonable
 
 __all__ = ["fit_files", "find_records", "read_index", "read_log", "STATUS",
            "SUMMARY_COLUMNS", "TIMING_COLUMNS", "RECORD_EXTENSIONS"]
@@ -537,27 +537,13 @@ class _Log:
         rec = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
                "run": self.run, "event": event}
         rec.update(fields)
-        line = json.dumps(_jsonable(rec), default=str) + "\n"
+        line = json.dumps(jsonable(rec), default=str) + "\n"
         os.write(self.fd, line.encode())
 
     def close(self):
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-
-
-def _jsonable(v):
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if v is pd.NA:
-        return None
-    return v
 
 
 @contextlib.contextmanager

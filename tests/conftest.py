@@ -41,3 +41,11 @@ def ludb(shared_data) -> Path:
 def qtdb(shared_data) -> Path:
     """QT Database subset (75 records, 250 Hz)."""
     return _folder(shared_data, "qtdb", "RECORDS")
+
+
+@pytest.fixture(scope="session")
+def physionet_dir(physionet) -> Path:
+    """The physionet folder, when it also holds the small PTB record the batch tests copy."""
+    if not (physionet / "s0010_re.hea").is_file():
+        pytest.skip(f"PhysioNet sample records not found in {physionet}")
+    return physionet

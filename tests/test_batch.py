@@ -17,7 +17,6 @@ import pytest
 from gmesa.batch import (SUMMARY_COLUMNS, TIMING_COLUMNS, _safe_stem, _stems, find_records,
                          fit_files, read_index, read_log)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet"
 REPO = Path(__file__).resolve().parents[1]
 
 #: short copies keep the tests fast: (record, seconds kept or None for a plain copy)
@@ -28,22 +27,6 @@ GOOD_STEMS = ("03700181", "100", "s0010_re", "test_generator_2")
 # ---------------------------------------------------------------------------------
 # data
 # ---------------------------------------------------------------------------------
-def _shared_physionet(request):
-    """The ``physionet`` fixture of tests/conftest.py when there is one, else
-    ../shared/data/physionet beside the repository; skip when absent."""
-    folder = None
-    try:
-        value = request.getfixturevalue("physionet")  # tests/conftest.py
-        if isinstance(value, (str, os.PathLike)) and Path(value).is_dir():
-            folder = Path(value)
-    except pytest.skip.Exception:
-        raise
-    except (Exception, pytest.fail.Exception):  # no such fixture, or of another shape
-        pass
-    folder = folder or SHARED
-    if not (folder / "s0010_re.hea").is_file():
-        pytest.skip(f"PhysioNet sample records not found in {folder} (../shared/data/physionet)")
-    return folder
 
 
 def copy_record(src_dir, name, dst_dir, seconds=None):
@@ -66,9 +49,6 @@ def copy_record(src_dir, name, dst_dir, seconds=None):
                 baseline=rec.baseline, write_dir=str(dst_dir))
 
 
-@pytest.fixture(scope="session")
-def physionet_dir(request):
-    return _shared_physionet(request)
 
 
 @pytest.fixture(scope="session")

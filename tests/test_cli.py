@@ -17,27 +17,9 @@ from click.testing import CliRunner
 from gmesa.batch import read_index, read_log
 from gmesa.cli import app
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet"
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def physionet_dir(request):
-    """The ``physionet`` fixture of tests/conftest.py when there is one, else
-    ../shared/data/physionet; skip when absent."""
-    folder = None
-    try:
-        value = request.getfixturevalue("physionet")  # tests/conftest.py
-        if isinstance(value, (str, os.PathLike)) and Path(value).is_dir():
-            folder = Path(value)
-    except pytest.skip.Exception:
-        raise
-    except (Exception, pytest.fail.Exception):  # no such fixture, or of another shape
-        pass
-    folder = folder or SHARED
-    if not (folder / "s0010_re.hea").is_file():
-        pytest.skip(f"PhysioNet sample records not found in {folder} (../shared/data/physionet)")
-    return folder
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ fiducials, intervals, fit quality and a status per beat.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .._atomic import atomic_path, write_text
+from .._atomic import atomic_path, jsonable, write_text
 from .._kernels import mesa_sum_rows_into
 from ..lineshapes import GMF_PARAMS, STEP_PARAMS
 from ..solvers import fit_least_squares, fit_many
@@ -173,7 +172,7 @@ class RecordFit:
         info = dict(self.info, waves=list(self.waves), steps=list(self.steps), fs=self.fs,
                     n_base=self.n_base,
                     beats_file=paths["beats"].name, signal_file=paths["signal"].name)
-        write_text(paths["info"], json.dumps(_jsonable(info), indent=1))
+        write_text(paths["info"], json.dumps(jsonable(info), indent=1))
         return paths
 
     @classmethod
@@ -210,18 +209,6 @@ def _vector_columns(waves, steps, n_base):
     return ([f"{w}_{p}" for w in waves for p in GMF_PARAMS]
             + [f"{s}_{p}" for s in steps for p in STEP_PARAMS]
             + [f"baseline_c{j}" for j in range(n_base)])
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        return None if not math.isfinite(obj) else float(obj)
-    return obj
 
 
 # ---------------------------------------------------------------------------------
@@ -295,9 +282,10 @@ def _with_steps(vec, opts):
 
 
 def _solve(opts, X, Y, L, P0, LO, HI):
-    k, m = len(opts.waves), len(opts.steps)
+    m = len(opts.steps)
     if opts.engine == "batch":
-        res = fit_many(X, Y, P0, LO, HI, steps=m, lengths=L, baseline=opts.n_base - 1, max_iter=opts.max_iter,
+        res = fit_many(X, Y, P0, LO, HI, steps=m, lengths=L, baseline=opts.n_base - 1,
+                       max_iter=opts.max_iter,
                        ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
                        check=False)
         return res.params, res.cost, res.nit, res.status

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import baseline_size, layout, param_labels
+from ..core import layout, param_labels
 
 #: default lower bound of a tail width or step scale when the caller gives none
 MIN_WIDTH = 1e-9
