@@ -28,6 +28,11 @@ NONFINITE_MODEL = -3
 TOO_FEW_SAMPLES = -4
 NO_PROGRESS = -5
 
+#: damping never falls below this fraction of the largest diagonal of J^T J, so a
+#: parameter the data barely constrain (say, the place of a step of height ~0) cannot
+#: take huge steps
+DAMP_FLOOR = 1e-4
+
 
 @njit
 def _finite(v):
@@ -208,10 +213,13 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             break
         it += 1
         # damped normal equations on the active parameters
+        dmax = 0.0
+        for u in range(nact):
+            dmax = max(dmax, a[act[u], act[u]])
         for u in range(nact):
             for v in range(nact):
                 lhs[u, v] = a[act[u], act[v]]
-            lhs[u, u] += lam * max(a[act[u], act[u]], 1e-12)
+            lhs[u, u] += lam * max(a[act[u], act[u]], DAMP_FLOOR * dmax + 1e-300)
             step[u] = -g[act[u]]
         if not _cholesky_solve(lhs, step, nact, lt):
             lam *= nu
