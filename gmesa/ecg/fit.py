@@ -384,6 +384,14 @@ def _fit_segment(sig, fs, r, opts, offset):
     t_first = X[:, 0]
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
     LO, HI = _beat_bounds(opts, ext, t_first, t_last, rr_prev)
+    if opts.st_step and template_vec is not None:
+        # a step of (almost) no height has no place: when the template shows no ST
+        # shift, hold the step's center and scale at the template's and fit its height
+        o = 5 * len(opts.waves)
+        r_amp = abs(template_vec[5 * opts.waves.index("R")])
+        if abs(template_vec[o]) < max(0.01, 0.01 * r_amp):
+            for j in (o + 1, o + 2):
+                LO[:, j] = HI[:, j] = template_vec[j]
     own = fit_me & (flagged if template_vec is not None else True)
     for i in np.flatnonzero(own):
         P0[i] = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves, nb_),
