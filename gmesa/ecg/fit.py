@@ -44,7 +44,12 @@ ST_REGION = (0.03, 0.25, 0.004, 0.08)
 
 @dataclass
 class FitOptions:
-    """Settings of :func:`fit_record` (seconds, Hz, mV)."""
+    """Settings of :func:`fit_record` (seconds, Hz, mV); see docs/ecg.md for each.
+
+    ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
+    times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
+    must also sit this close to the usual P position of the stretch.
+    """
     waves: tuple = WAVES
     st_step: bool = True
     engine: str = "batch"
@@ -58,6 +63,8 @@ class FitOptions:
     template_corr: float = 0.90
     premature: float = 0.80
     prd_limit: float = 30.0
+    wave_snr: float = 2.0
+    p_window_s: float = 0.060
     chunk_s: float = 600.0
     threads: int | None = None
 
@@ -462,10 +469,10 @@ def _fit_segment(sig, fs, r, opts, offset):
         with np.errstate(invalid="ignore", divide="ignore"):
             evidence = energy / sigma2 * bw
         n_eff = np.maximum(lengths * bw, 2.0)
-        present[w] = good & (evidence > 5.0 * np.log(n_eff)) & (amp > 3.0 * rmse)
+        present[w] = good & (evidence > 5.0 * np.log(n_eff)) & (amp > opts.wave_snr * rmse)
     if "P" in opts.waves:
         present["P"], p_note = _consistent_p(params[:, 5 * opts.waves.index("P") + 1],
-                                             present["P"], rr)
+                                             present["P"], rr, opts.p_window_s)
         reason[fit_me & ~present["P"] & (reason == "")] = p_note
     fid = wave_fiducials(params[:, :5 * k], opts.waves)
     if "T2" in opts.waves:
@@ -491,7 +498,7 @@ def _fit_segment(sig, fs, r, opts, offset):
     return pd.DataFrame(table), params, template_vec
 
 
-def _consistent_p(center, present, rr):
+def _consistent_p(center, present, rr, window=0.040):
     """P waves keep their place before R in sinus rhythm; fitted 'P' components that
     wander (atrial fibrillation/flutter waves, noise, the previous T) are not P waves.
 
@@ -506,7 +513,7 @@ def _consistent_p(center, present, rr):
         return present, "no P wave: no evidence above the noise"
     density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
     usual = float(c[int(np.argmax(density))])
-    near = np.abs(center - usual) <= 0.040
+    near = np.abs(center - usual) <= window
     share = float(np.mean(near[present]))
     rr_ok = rr[np.isfinite(rr)]
     cv = float(np.std(rr_ok) / np.mean(rr_ok)) if rr_ok.size > 2 else 0.0
