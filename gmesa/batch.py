@@ -305,6 +305,9 @@ def _peek_leads(path):
     return None
 
 
+_LIBRARY_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
 def _pick_lead(names):
     """The first lead whose name looks like an ECG lead, else the first lead."""
     from .ecg.io import ecg_lead_index
@@ -380,7 +383,10 @@ def _fit_one(task):
         if len(fit.beats) == 0:
             raise _NoBeats(f"{task['path']}: {fit.info.get('warning', 'no beats detected')} "
                            f"in lead {row['lead']!r}")
-        row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+        # what the data caused, not library deprecations (which come and go with versions
+        # and with what a process has already imported)
+        row["warnings"] = "; ".join(dict.fromkeys(
+            str(w.message) for w in caught if not issubclass(w.category, _LIBRARY_WARNINGS)))
         row["status"] = "ok"
         out = task.get("out")
         if out is not None:
@@ -414,7 +420,10 @@ def _fit_one(task):
         if not isinstance(exc, RecordError):
             row["traceback"] = traceback.format_exc(limit=8)
     if row["status"] == "failed":
-        row["warnings"] = "; ".join(dict.fromkeys(str(w.message) for w in caught))
+        # what the data caused, not library deprecations (which come and go with versions
+        # and with what a process has already imported)
+        row["warnings"] = "; ".join(dict.fromkeys(
+            str(w.message) for w in caught if not issubclass(w.category, _LIBRARY_WARNINGS)))
         for k in ("n_beats", "n_ok"):
             row.setdefault(k, None)
     row["seconds"] = time.perf_counter() - t0
