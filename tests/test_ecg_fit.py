@@ -184,3 +184,17 @@ def test_record_100_quality():
     assert b["prd"].median() <= 5.0
     assert b["prd"].quantile(0.9) <= 8.0
     assert 20 < b["qrs_ms"].median() < 120 and 300 < b["qt_ms"].median() < 450
+
+
+def test_shipped_synthetic_record_matches_its_truth():
+    """data/synthetic.* (made by examples/make_synthetic_data.py) reads and fits back to
+    its ground truth."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    rec = ecg.read_record(data / "synthetic.hea")
+    truth = pd.read_csv(data / "synthetic_truth.csv")
+    b = ecg.fit_record(rec).beats
+    b = b[b["status"] == "ok"]
+    m = _match(b["r_peak_s"].to_numpy(), truth["r_peak_s"].to_numpy())
+    for col in ("QRS_on_s", "QRS_off_s", "T_off_s", "P_on_s"):
+        err_ms = (b[col].to_numpy() - truth[col].to_numpy()[m]) * 1e3
+        assert abs(np.nanmedian(err_ms)) < 3.0, (col, np.nanmedian(err_ms))
