@@ -203,6 +203,27 @@ def _decide(pos, val, slope, seg, seg_end, fs, spk, npk, floor, refractory, twav
 
 
 @njit
+def _window_extrema(c, lo, hi):
+    """(index, value) of the maximum and of the minimum of c[lo:hi], NaN skipped;
+    indices -1 when the window holds no finite sample."""
+    imax = -1
+    imin = -1
+    vmax = -np.inf
+    vmin = np.inf
+    for i in range(lo, hi):
+        v = c[i]
+        if v != v:
+            continue
+        if v > vmax:
+            vmax = v
+            imax = i
+        if v < vmin:
+            vmin = v
+            imin = i
+    return imax, vmax, imin, vmin
+
+
+@njit
 def _refine(c, pos, half, polarity):
     """Extremum of c within +-half samples of each position.
 
@@ -213,22 +234,8 @@ def _refine(c, pos, half, polarity):
     n = c.size
     out = np.empty(pos.size, dtype=np.int64)
     for k in range(pos.size):
-        lo = max(pos[k] - half, 0)
         hi = min(pos[k] + half + 1, n)
-        imax = -1
-        imin = -1
-        vmax = -np.inf
-        vmin = np.inf
-        for i in range(lo, hi):
-            v = c[i]
-            if v != v:
-                continue
-            if v > vmax:
-                vmax = v
-                imax = i
-            if v < vmin:
-                vmin = v
-                imin = i
+        imax, vmax, imin, vmin = _window_extrema(c, max(pos[k] - half, 0), hi)
         if imax < 0:
             out[k] = -1
             continue
@@ -272,18 +279,7 @@ def _extrema(c, pos, half):
     hi_v = np.zeros(pos.size)
     lo_v = np.zeros(pos.size)
     for k in range(pos.size):
-        lo = max(pos[k] - half, 0)
-        hi = min(pos[k] + half + 1, n)
-        vmax = -np.inf
-        vmin = np.inf
-        for i in range(lo, hi):
-            v = c[i]
-            if v != v:
-                continue
-            if v > vmax:
-                vmax = v
-            if v < vmin:
-                vmin = v
+        _, vmax, _, vmin = _window_extrema(c, max(pos[k] - half, 0), min(pos[k] + half + 1, n))
         if vmax >= vmin:
             hi_v[k] = vmax
             lo_v[k] = -vmin
