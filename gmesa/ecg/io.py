@@ -143,16 +143,7 @@ class Record:
             )
         self.signal = arr.astype(np.float64, copy=False)
 
-        try:
-            fs = float(self.fs)
-        except (TypeError, ValueError):
-            raise RecordError(f"{where}sampling rate fs={self.fs!r} is not a number (Hz)") from None
-        if not math.isfinite(fs) or fs < MIN_FS:
-            raise RecordError(
-                f"{where}sampling rate fs={self.fs!r} Hz is not supported: "
-                f"gmesa needs a finite sampling rate >= {MIN_FS:g} Hz"
-            )
-        self.fs = fs
+        self.fs = _check_fs_arg(self.fs, self.path)
 
         n_leads = 1 if arr.ndim == 1 else arr.shape[1]
         if self.leads is None:
@@ -368,14 +359,15 @@ def read_record(
     return rec
 
 
-def _check_fs_arg(fs: Any, p: Path) -> float:
+def _check_fs_arg(fs: Any, p: Any) -> float:
+    """fs as a float, or a RecordError naming the file (if any) and the problem."""
     try:
         val = float(fs)
     except (TypeError, ValueError):
-        raise RecordError(f"{p}: fs={fs!r} is not a number (Hz)") from None
+        raise RecordError(f"{_where(p)}sampling rate fs={fs!r} is not a number (Hz)") from None
     if not math.isfinite(val) or val < MIN_FS:
         raise RecordError(
-            f"{p}: sampling rate fs={fs!r} Hz is not supported: gmesa needs a finite "
+            f"{_where(p)}sampling rate fs={fs!r} Hz is not supported: gmesa needs a finite "
             f"sampling rate >= {MIN_FS:g} Hz"
         )
     return val
