@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from gmesa import ecg
-from gmesa.ecg.fit import FIDUCIAL_COLUMNS, RecordFit
+from gmesa.ecg.result import FIDUCIAL_COLUMNS, RecordFit
 
 PHYSIONET = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet"
 FIDS = [c for c in FIDUCIAL_COLUMNS]

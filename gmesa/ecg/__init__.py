@@ -2,7 +2,8 @@
 components to every beat and read wave boundaries and intervals off the fit."""
 from .clean import clean, notch, remove_baseline
 from .fiducials import RULE, intervals, wave_fiducials
-from .fit import STATUS, BeatFit, FitOptions, RecordFit, fit_record
+from .fit import STATUS, FitOptions, fit_record
+from .result import BeatFit, RecordFit
 from .init import guess_beat
 from .io import Record, RecordError, read_record
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations

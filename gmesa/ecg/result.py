@@ -1,0 +1,143 @@
+"""The result of fitting a record: the per-beat table, the cleaned lead, and files."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._atomic import atomic_path, jsonable, write_text
+from ..lineshapes import GMF_PARAMS, STEP_PARAMS
+from .waves import WAVES
+
+
+@dataclass
+class BeatFit:
+    """One fitted beat: ``t`` seconds from its R peak, ``y`` the cleaned samples (mV),
+    ``fit`` the model, ``components`` one array per wave (+ ``baseline``),
+    ``fiducials`` seconds from the R peak, ``row`` the beat's table row."""
+    t: np.ndarray
+    y: np.ndarray
+    fit: np.ndarray
+    components: dict
+    fiducials: dict
+    row: pd.Series
+
+    @property
+    def residual(self):
+        return self.y - self.fit
+
+
+@dataclass
+class RecordFit:
+    """Result of :func:`fit_record`.
+
+    ``beats``: one row per beat (``{wave}_{param}`` with centers in seconds from the
+    beat's R peak; fiducials ``*_s`` in seconds from the record start; intervals in
+    ms; ``rmse`` mV, ``prd`` %, ``r2``; ``status``/``reason``, see :data:`STATUS`).
+    ``signal``: the cleaned lead that was fitted; ``info``: settings and summary.
+    """
+    beats: pd.DataFrame
+    signal: np.ndarray
+    fs: float
+    info: dict
+    waves: tuple = WAVES
+    steps: tuple = ()
+    params: np.ndarray = field(default=None, repr=False)
+    n_base: int = 2
+
+    @property
+    def param_names(self):
+        """Names of the parameter columns, in the order of :attr:`params`."""
+        return _vector_columns(self.waves, self.steps, self.n_base)
+
+    def __len__(self):
+        return len(self.beats)
+
+    def beat(self, i):
+        """The fitted beat ``i`` (row position) with its components."""
+        row = self.beats.iloc[i]
+        r = int(round(row["r_peak_s"] * self.fs))
+        a = int(round(row["window_start_s"] * self.fs))
+        b = int(round(row["window_end_s"] * self.fs))
+        a, b = max(a, 0), min(b, self.signal.size)
+        t = (np.arange(a, b) - r) / self.fs
+        y = self.signal[a:b]
+        vec = np.array([row[n] for n in _vector_columns(self.waves, self.steps, self.n_base)],
+                       dtype=float)
+        comps = {}
+        fit = np.full(t.size, np.nan)
+        if np.all(np.isfinite(vec)):
+            from ..core import mesa_sum
+            k = len(self.waves)
+            for i_w, w in enumerate(self.waves):
+                comps[w] = mesa_sum(t, vec[5 * i_w:5 * i_w + 5], baseline="none")
+            for j, s in enumerate(self.steps):
+                o = 5 * k + 3 * j
+                comps[s] = mesa_sum(t, vec[o:o + 3], baseline="none", steps=1)
+            nb = self.n_base
+            comps["baseline"] = mesa_sum(t, vec[vec.size - nb:], baseline=nb - 1)
+            fit = mesa_sum(t, vec, baseline=nb - 1, steps=len(self.steps))
+        fid = {c[:-2]: row[c] - row["r_peak_s"] for c in FIDUCIAL_COLUMNS}
+        return BeatFit(t, y, fit, comps, fid, row)
+
+    # -- files -------------------------------------------------------------
+    def save(self, folder, stem=None, fmt="parquet"):
+        """Write ``{stem}.beats.{parquet|csv}``, ``{stem}.signal.parquet`` and
+        ``{stem}.info.json`` into ``folder`` (each atomically); return the paths."""
+        folder = Path(folder)
+        stem = stem or self.info.get("record", "record")
+        if fmt not in ("parquet", "csv"):
+            raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
+        paths = {"beats": folder / f"{stem}.beats.{fmt}",
+                 "signal": folder / f"{stem}.signal.parquet",
+                 "info": folder / f"{stem}.info.json"}
+        with atomic_path(paths["signal"]) as tmp:
+            pd.DataFrame({"signal": self.signal}).to_parquet(tmp, index=False)
+        with atomic_path(paths["beats"]) as tmp:
+            if fmt == "parquet":
+                self.beats.to_parquet(tmp, index=False)
+            else:
+                self.beats.to_csv(tmp, index=False)
+        info = dict(self.info, waves=list(self.waves), steps=list(self.steps), fs=self.fs,
+                    n_base=self.n_base,
+                    beats_file=paths["beats"].name, signal_file=paths["signal"].name)
+        write_text(paths["info"], json.dumps(jsonable(info), indent=1))
+        return paths
+
+    @classmethod
+    def load(cls, path):
+        """Read a result written by :meth:`save` (path to its ``.info.json``, or to the
+        folder when it holds exactly one result)."""
+        path = Path(path)
+        if path.is_dir():
+            infos = sorted(path.glob("*.info.json"))
+            if len(infos) != 1:
+                raise ValueError(f"{path}: expected one *.info.json, found {len(infos)}; "
+                                 "give the .info.json of the record to load")
+            path = infos[0]
+        if not path.name.endswith(".info.json"):
+            raise ValueError(f"{path}: give the .info.json written beside the beats table")
+        info = json.loads(path.read_text())
+        folder = path.parent
+        bf = folder / info["beats_file"]
+        beats = pd.read_parquet(bf) if bf.suffix == ".parquet" else pd.read_csv(bf)
+        signal = pd.read_parquet(folder / info["signal_file"])["signal"].to_numpy()
+        waves, steps = tuple(info["waves"]), tuple(info["steps"])
+        nb = int(info.get("n_base", 1))
+        cols = _vector_columns(waves, steps, nb)
+        return cls(beats, signal, float(info["fs"]), info, waves, steps,
+                   beats[cols].to_numpy(dtype=float), nb)
+
+
+FIDUCIAL_COLUMNS = ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_peak_s", "QRS_off_s",
+                    "T_on_s", "T_peak_s", "T_off_s")
+INTERVAL_COLUMNS = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms")
+
+
+def _vector_columns(waves, steps, n_base):
+    return ([f"{w}_{p}" for w in waves for p in GMF_PARAMS]
+            + [f"{s}_{p}" for s in steps for p in STEP_PARAMS]
+            + [f"baseline_c{j}" for j in range(n_base)])
