@@ -44,6 +44,7 @@ import pandas as pd
 
 from . import __version__
 from ._atomic import atomic_path, jsonable
+from .solvers.many import numba_threads
 
 __all__ = ["fit_files", "find_records", "read_index", "read_log", "STATUS",
            "SUMMARY_COLUMNS", "TIMING_COLUMNS", "RECORD_EXTENSIONS"]
@@ -269,20 +270,6 @@ def _warm_up():
         _worker_ready = True
 
 
-@contextlib.contextmanager
-def _numba_threads(n):
-    if n is None:
-        yield
-        return
-    import numba
-    old = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
-
-
 def _peek_leads(path):
     """Lead names of a WFDB or EDF/BDF file from its header alone (None if unknown)."""
     p = Path(path)
@@ -366,7 +353,7 @@ def _fit_one(task):
         if task.get("warm_up", True):
             _warm_up()  # once per process; not part of the record's time
             t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught, _numba_threads(threads):
+        with warnings.catch_warnings(record=True) as caught, numba_threads(threads):
             warnings.simplefilter("always")
             from .ecg import fit_record
             rec = _read(task["path"], task["lead"], task["fs"])

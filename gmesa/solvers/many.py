@@ -49,12 +49,13 @@ class ManyFit:
 
 @contextlib.contextmanager
 def numba_threads(n):
-    """Run the block with ``n`` Numba threads (None: leave the setting alone)."""
+    """Run the block with ``n`` Numba threads, clipped to 1..NUMBA_NUM_THREADS
+    (None: leave the setting alone)."""
     if n is None:
         yield
         return
     old = numba.get_num_threads()
-    numba.set_num_threads(int(n))
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
     try:
         yield
     finally:
