@@ -4,13 +4,24 @@ Run:  python benchmarks/fit_speed.py            (300 beats per set, as in the is
       python benchmarks/fit_speed.py --beats 100
       python benchmarks/fit_speed.py --quick    (30 beats, fewer repeats: a smoke run)
 
-Two sets of beats, each fitted by every engine from the same p0 and bounds:
+Two sets of beats, each fitted by every engine from the same p0 and bounds per beat:
 (a) synthetic ECG-like beats: 5 GMFs + a constant, 360 Hz, -0.25 s .. +0.45 s around R,
     per-beat P/Q/R/S/T parameters varied around a template, white noise 0.02 mV;
 (b) where ``../shared/data/physionet`` is present: the first N normal ('N') beats of
     MIT-BIH record 100, lead MLII (mV), cut from R - 0.25 s to R + 0.45 s around the
     annotated R peaks, each minus its window median (the model's constant term fits
     what is left of the baseline).
+
+Start values and bounds (``--start``, the same for every engine):
+  guess             read off each beat as gmesa.ecg does: ``guess_beat`` for p0, and
+                    ``waves.bounds`` from the beat's observed R, Q and S extrema (centres
+                    in their physiological regions, Q/S amplitudes at most 1.5x the
+                    observed depth, so components cannot cancel each other);
+  template          one generic ECG template and one set of wide bounds for every beat;
+  auto (default)    template for the synthetic set (its beats vary around a template),
+                    guess for the real beats.
+After each set, fit_many is also timed from the other start (its beats/s, iterations
+and median PRD), so both starts are on record.
 
 Engines (model: 5 GMFs + constant, 26 parameters):
   lmfit peer        five ``lmfit.Model(gmf_numpy, prefix=...)`` + ``ConstantModel``,
@@ -157,13 +168,13 @@ def peer_model():
     return model
 
 
-def peer_params(model):
+def peer_params(model, p0, lower, upper):
     pars = model.make_params()
     for i, name in enumerate(NAMES):
         for j, f in enumerate(FIELDS):
             k = 5 * i + j
-            pars[f"{name}_{f}"].set(value=TEMPLATE[k], min=LOWER[k], max=UPPER[k])
-    pars["base_c"].set(value=TEMPLATE[-1], min=LOWER[-1], max=UPPER[-1])
+            pars[f"{name}_{f}"].set(value=p0[k], min=lower[k], max=upper[k])
+    pars["base_c"].set(value=p0[-1], min=lower[-1], max=upper[-1])
     return pars
 
 
@@ -172,11 +183,25 @@ def peer_vector(params):
                     + [params["base_c"].value])
 
 
-def mesa_params(model):
-    pars = model.params_from_vector(TEMPLATE)
+def mesa_params(model, p0, lower, upper):
+    pars = model.params_from_vector(p0)
     for k, a in enumerate(model._arg_names):
-        pars[a].set(min=LOWER[k], max=UPPER[k])
+        pars[a].set(min=lower[k], max=upper[k])
     return pars
+
+
+def starts(x, Y, mode):
+    """(P0, LO, HI), each (N, 26): per-beat start values and bounds for every engine."""
+    n = len(Y)
+    if mode == "template":
+        return (np.tile(TEMPLATE, (n, 1)), np.tile(LOWER, (n, 1)), np.tile(UPPER, (n, 1)))
+    from gmesa.ecg.init import clip_into, guess_beat
+    from gmesa.ecg.waves import bounds, observed_extrema
+
+    r, q, s = observed_extrema(x, Y)
+    lo, hi = bounds(NAMES, r, x[0], x[-1], n_base=1, q_depth=q, s_depth=s)
+    p0 = np.array([clip_into(guess_beat(x, y, NAMES), lo[i], hi[i]) for i, y in enumerate(Y)])
+    return p0, lo, hi
 
 
 def _timed(fn, cpu_clock=time.thread_time):
@@ -191,11 +216,11 @@ def _progress(text):
     print(text, file=sys.stderr, flush=True)
 
 
-def _serial(name, x, Y, fit_one):
-    """Fit beat by beat; fit_one(y) -> (params vector, iterations)."""
+def _serial(name, Y, fit_one):
+    """Fit beat by beat; fit_one(i, y) -> (params vector, iterations)."""
     wall, cpu, vecs, iters = [], [], [], []
     for i, y in enumerate(Y):
-        dt, dc, (vec, it) = _timed(lambda: fit_one(y))
+        dt, dc, (vec, it) = _timed(lambda: fit_one(i, y))
         wall.append(dt)
         cpu.append(dc)
         vecs.append(vec)
@@ -206,37 +231,42 @@ def _serial(name, x, Y, fit_one):
                 iters=np.array(iters))
 
 
-def run_peer(x, Y):
+def run_peer(x, Y, start):
     model = peer_model()
+    p0, lo, hi = start
 
-    def fit_one(y):
-        res = model.fit(y, peer_params(model), x=x, method="leastsq")
+    def fit_one(i, y):
+        res = model.fit(y, peer_params(model, p0[i], lo[i], hi[i]), x=x, method="leastsq")
         return peer_vector(res.params), res.nfev
-    return _serial("lmfit peer", x, Y, fit_one)
+    return _serial("lmfit peer", Y, fit_one)
 
 
-def run_mesa_model(x, Y):
+def run_mesa_model(x, Y, start):
     model = MesaSumModel(names=NAMES)
-    model.fit(Y[0], mesa_params(model), x=x)                   # warm-up (kernels)
+    p0, lo, hi = start
+    model.fit(Y[0], mesa_params(model, p0[0], lo[0], hi[0]), x=x)     # warm-up (kernels)
 
-    def fit_one(y):
-        res = model.fit(y, mesa_params(model), x=x, method="leastsq")
+    def fit_one(i, y):
+        res = model.fit(y, mesa_params(model, p0[i], lo[i], hi[i]), x=x, method="leastsq")
         return model.vector(res.params), res.nfev
-    return _serial("MesaSumModel", x, Y, fit_one)
+    return _serial("MesaSumModel", Y, fit_one)
 
 
-def run_least_squares(x, Y):
-    def fit_one(y):
-        res = fit_least_squares(x, y, TEMPLATE, LOWER, UPPER)
+def run_least_squares(x, Y, start):
+    p0, lo, hi = start
+
+    def fit_one(i, y):
+        res = fit_least_squares(x, y, p0[i], lo[i], hi[i])
         return res.params, res.nfev
-    return _serial("fit_least_squares", x, Y, fit_one)
+    return _serial("fit_least_squares", Y, fit_one)
 
 
-def run_fit_many(x, Y, threads, repeats):
-    fit_many(x, Y[:4], TEMPLATE, LOWER, UPPER, threads=threads)        # warm-up / compile
+def run_fit_many(x, Y, start, threads, repeats):
+    p0, lo, hi = start
+    fit_many(x, Y[:4], p0[:4], lo[:4], hi[:4], threads=threads)        # warm-up / compile
     wall, cpu, res = [], [], None
     for _ in range(repeats):
-        dt, dc, res = _timed(lambda: fit_many(x, Y, TEMPLATE, LOWER, UPPER, threads=threads),
+        dt, dc, res = _timed(lambda: fit_many(x, Y, p0, lo, hi, threads=threads),
                              cpu_clock=time.process_time)
         wall.append(dt / len(Y))
         cpu.append(dc / len(Y))
@@ -315,16 +345,26 @@ def _target(text, ok):
     print(f"  [{'met' if ok else 'MISSED'}] {text}")
 
 
-def run_set(title, x, Y, repeats):
+def run_set(title, x, Y, repeats, mode):
     results = {}
     t0 = time.perf_counter()
-    results["lmfit peer"] = run_peer(x, Y)
-    results["MesaSumModel"] = run_mesa_model(x, Y)
-    results["fit_least_squares"] = run_least_squares(x, Y)
-    results["fit_many 1t"] = run_fit_many(x, Y, 1, repeats)
-    results["fit_many 2t"] = run_fit_many(x, Y, 2, repeats)
-    rows = report(title, x, Y, results)
+    start = starts(x, Y, mode)
+    results["lmfit peer"] = run_peer(x, Y, start)
+    results["MesaSumModel"] = run_mesa_model(x, Y, start)
+    results["fit_least_squares"] = run_least_squares(x, Y, start)
+    results["fit_many 1t"] = run_fit_many(x, Y, start, 1, repeats)
+    results["fit_many 2t"] = run_fit_many(x, Y, start, 2, repeats)
+    rows = report(f"{title}, start: {mode}", x, Y, results)
     targets(title, rows)
+    other = "template" if mode == "guess" else "guess"
+    alt = starts(x, Y, other)
+    for threads in (1, 2):
+        res = run_fit_many(x, Y, alt, threads, repeats)
+        _, prd = quality(x, Y, res["params"])
+        print(f"  fit_many {threads}t from the {other} start instead: "
+              f"{1.0 / np.mean(res['time']):,.0f} beats/s, median iterations "
+              f"{np.median(res['iters']):.0f}, median PRD {np.median(prd):.2f}%, "
+              f"{np.sum(res['status'] == -1)} at the iteration limit")
     print(f"  ({time.perf_counter() - t0:.0f} s for this set)")
     return rows
 
@@ -336,6 +376,9 @@ def main(argv=None):
                     help="a smoke run: 30 beats per set, 3 repeats of the batch fits")
     ap.add_argument("--repeats", type=int, default=None,
                     help="repeats of each fit_many batch (default 9, --quick 3)")
+    ap.add_argument("--start", choices=("auto", "guess", "template"), default="auto",
+                    help="p0 and bounds: read off each beat, one generic template with "
+                         "wide bounds, or auto (template for synthetic, guess for real)")
     args = ap.parse_args(argv)
     n = args.beats or (30 if args.quick else 300)
     repeats = args.repeats or (3 if args.quick else 9)
@@ -347,10 +390,12 @@ def main(argv=None):
     if hasattr(os, "getloadavg"):
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
     x, Y, _ = synthetic_beats(n)
-    run_set("synthetic ECG-like beats", x, Y, repeats)
+    run_set("synthetic ECG-like beats", x, Y, repeats,
+            "template" if args.start == "auto" else args.start)
     if (PHYSIONET / "100.hea").exists():
         x, Y = record_100_beats(n)
-        run_set("MIT-BIH 100 MLII, normal beats", x, Y, repeats)
+        run_set("MIT-BIH 100 MLII, normal beats", x, Y, repeats,
+                "guess" if args.start == "auto" else args.start)
     else:
         print(f"\n(record 100 not found at {PHYSIONET}: real-beat set skipped)")
     if hasattr(os, "getloadavg"):

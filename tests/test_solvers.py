@@ -349,7 +349,7 @@ def test_start_at_the_exact_optimum_of_noise_free_data():
         x = X3 if p is P3 else XE
         r = fit_many(x, gmesa.mesa_sum(x, p), p)
         assert r.status[0] > 0 and r.nit[0] <= 2, (r.status, r.nit)
-        np.testing.assert_allclose(r.params[0], p, rtol=1e-12)
+        np.testing.assert_allclose(r.params[0], p, rtol=1e-12, atol=1e-15)
         assert r.cost[0] < 1e-28
 
 

@@ -42,6 +42,21 @@ def _finite(v):
 
 
 @njit
+def _cholesky_resolve(lt, b, n):
+    """Solve in place with the Cholesky factor ``lt`` left by :func:`_cholesky_solve`."""
+    for i in range(n):
+        s = b[i]
+        for k in range(i):
+            s -= lt[i, k] * b[k]
+        b[i] = s / lt[i, i]
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, n):
+            s -= lt[k, i] * b[k]
+        b[i] = s / lt[i, i]
+
+
+@njit
 def _cholesky_solve(a, b, n, lt):
     """Solve a x = b for the leading n x n block (SPD); False when not positive definite."""
     for j in range(n):
@@ -57,54 +72,101 @@ def _cholesky_solve(a, b, n, lt):
             for k in range(j):
                 s -= lt[i, k] * lt[j, k]
             lt[i, j] = s / d
-    for i in range(n):
-        s = b[i]
-        for k in range(i):
-            s -= lt[i, k] * b[k]
-        b[i] = s / lt[i, i]
-    for i in range(n - 1, -1, -1):
-        s = b[i]
-        for k in range(i + 1, n):
-            s -= lt[k, i] * b[k]
-        b[i] = s / lt[i, i]
+    _cholesky_resolve(lt, b, n)
     return True
 
 
 @njit
-def _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted):
-    """Weight the free rows of jt by w in place (if ``weighted``) and write J^T J into a.
+def _support(row, n):
+    """[lo, hi): the stretch of ``row`` outside which it is zero."""
+    lo = 0
+    while lo < n and row[lo] == 0.0:
+        lo += 1
+    hi = n
+    while hi > lo and row[hi - 1] == 0.0:
+        hi -= 1
+    return lo, hi
 
-    Rows are zero outside [first, last) (components' far tails are skipped by the
-    kernel), so each product only runs over the overlap of two rows' supports.
+
+@njit
+def _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi):
+    """Weight the rows of jt by w in place (if ``weighted``) and write the free block of
+    J^T J into ``a`` (``full``: (P, P) scratch for all of it).
+
+    Rows are zero outside their component's support (far tails are skipped by the
+    kernel), so each product only runs over the overlap of two supports.  The five
+    columns of one GMF share a support: one pass over an overlap gives the products of
+    a column with all five columns of another GMF (five accumulators, fewer loads).
     """
-    for jj in range(nfree):
-        row = jt[free[jj]]
-        if weighted:
+    npar = jt.shape[0]
+    if weighted:
+        for j in range(npar):
+            row = jt[j]
             for i in range(n):
                 row[i] *= w[i]
-        lo = 0
-        while lo < n and row[lo] == 0.0:
-            lo += 1
-        hi = n
-        while hi > lo and row[hi - 1] == 0.0:
-            hi -= 1
-        first[jj] = lo
-        last[jj] = hi
-    for aa in range(nfree):
-        fa = first[aa]
-        la = last[aa]
-        for bb in range(aa + 1):
-            lo = max(fa, first[bb])
-            hi = min(la, last[bb])
-            s = 0.0
-            if hi > lo:
-                # slices starting at 0 let LLVM vectorise the product
-                ra = jt[free[aa], lo:hi]
-                rb = jt[free[bb], lo:hi]
+    for c in range(k):
+        lo, hi = _support(jt[5 * c], n)
+        for q in range(5):
+            rlo[5 * c + q] = lo
+            rhi[5 * c + q] = hi
+    for j in range(5 * k, npar):
+        lo, hi = _support(jt[j], n)
+        rlo[j] = lo
+        rhi[j] = hi
+    for c in range(k):
+        for d in range(c + 1):
+            lo = max(rlo[5 * c], rlo[5 * d])
+            hi = min(rhi[5 * c], rhi[5 * d])
+            for q in range(5):
+                ja = 5 * c + q
+                if hi <= lo:
+                    for u in range(5):
+                        full[ja, 5 * d + u] = 0.0
+                    continue
+                # slices starting at 0 let LLVM vectorise the products
+                ra = jt[ja, lo:hi]
+                r0 = jt[5 * d, lo:hi]
+                r1 = jt[5 * d + 1, lo:hi]
+                r2 = jt[5 * d + 2, lo:hi]
+                r3 = jt[5 * d + 3, lo:hi]
+                r4 = jt[5 * d + 4, lo:hi]
+                s0 = 0.0
+                s1 = 0.0
+                s2 = 0.0
+                s3 = 0.0
+                s4 = 0.0
                 for i in range(hi - lo):
-                    s += ra[i] * rb[i]
-            a[aa, bb] = s
-            a[bb, aa] = s
+                    v = ra[i]
+                    s0 += v * r0[i]
+                    s1 += v * r1[i]
+                    s2 += v * r2[i]
+                    s3 += v * r3[i]
+                    s4 += v * r4[i]
+                full[ja, 5 * d] = s0
+                full[ja, 5 * d + 1] = s1
+                full[ja, 5 * d + 2] = s2
+                full[ja, 5 * d + 3] = s3
+                full[ja, 5 * d + 4] = s4
+    for ja in range(5 * k, npar):
+        for jb in range(ja + 1):
+            lo = max(rlo[ja], rlo[jb])
+            hi = min(rhi[ja], rhi[jb])
+            sm = 0.0
+            if hi > lo:
+                ra = jt[ja, lo:hi]
+                rb = jt[jb, lo:hi]
+                for i in range(hi - lo):
+                    sm += ra[i] * rb[i]
+            full[ja, jb] = sm
+    for aa in range(nfree):
+        fa = free[aa]
+        first[aa] = rlo[fa]
+        last[aa] = rhi[fa]
+        for bb in range(aa + 1):
+            fb = free[bb]
+            v = full[fa, fb] if fa >= fb else full[fb, fa]
+            a[aa, bb] = v
+            a[bb, aa] = v
 
 
 @njit
@@ -160,8 +222,11 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     first = np.empty(nfree, dtype=np.int64)
     last = np.empty(nfree, dtype=np.int64)
     pnew = p.copy()
+    full = np.empty((npar, npar))
+    rlo = np.empty(npar, dtype=np.int64)
+    rhi = np.empty(npar, dtype=np.int64)
 
-    lam = 1.0e-2
+    lam = 1.0e-1
     nu = 2.0
     status = MAX_ITER
     it = 0
@@ -178,7 +243,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             cost *= 0.5
             if not _finite(cost):
                 return cost, it, NONFINITE_MODEL
-            _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted)
+            _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
             for jj in range(nfree):
                 i0 = first[jj]
                 i1 = last[jj]
@@ -284,16 +349,18 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
 
     # standard errors from the final J^T J (free parameters) and the residual variance
     if stale:
-        _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted)
+        _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
     dof = nvalid - nfree
     s2 = 2.0 * cost / dof
-    for jj in range(nfree):
-        for u in range(nfree):
-            step[u] = 0.0
-        step[jj] = 1.0
-        if not _cholesky_solve(a, step, nfree, lt):
-            break
-        se[free[jj]] = math.sqrt(max(step[jj], 0.0) * s2)
+    for u in range(nfree):
+        step[u] = 0.0
+    if _cholesky_solve(a, step, nfree, lt):            # factor once, then each column
+        for jj in range(nfree):
+            for u in range(nfree):
+                step[u] = 0.0
+            step[jj] = 1.0
+            _cholesky_resolve(lt, step, nfree)
+            se[free[jj]] = math.sqrt(max(step[jj], 0.0) * s2)
     return cost, it, status
 
 

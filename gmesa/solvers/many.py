@@ -11,6 +11,9 @@ from ..core import baseline_size, layout
 from . import _lm
 from ._checks import check_bounds, default_bounds
 
+#: curves per work item of the parallel loop
+CHUNK_CURVES = 4
+
 #: status code -> meaning, for ``ManyFit.status``
 STATUS = {
     _lm.GTOL: "converged: gradient below gtol (projected, scaled)",
@@ -73,6 +76,29 @@ def _rows(a, n_curves, width, name, dtype=np.float64):
     return np.ascontiguousarray(a)
 
 
+def _check_curves(X, Y, W, L, n_free):
+    """ValueError naming the first curve with a non-finite used sample or too few samples."""
+    shape = Y.shape
+    inside = np.arange(shape[1])[None, :] < L[:, None]
+    Wb = np.broadcast_to(W, shape)
+    live = inside & (Wb != 0)
+    checks = [(name, arr, np.where(m, ~np.isfinite(arr), False))
+              for name, arr, m in (("x", np.broadcast_to(X, shape), live), ("y", Y, live),
+                                   ("weights", Wb, inside))]
+    n_live = live.sum(axis=1)
+    failing = (n_live <= n_free) | np.any([bad.any(axis=1) for _, _, bad in checks], axis=0)
+    if not failing.any():
+        return
+    c = int(np.argmax(failing))
+    for name, arr, bad in checks:
+        if bad[c].any():
+            value = float(arr[c, np.argmax(bad[c])])
+            raise ValueError(f"curve {c}: {name} has a non-finite value ({value!r}); mask "
+                             "it, or pass check=False to get status -2 for this curve")
+    raise ValueError(f"curve {c}: {n_live[c]} usable samples are too few for "
+                     f"{n_free[c]} free parameters")
+
+
 def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
              weights=None, lengths=None, mask=None, max_iter=200, ftol=1e-8, xtol=1e-8,
              gtol=1e-8, threads=None, check=True):
@@ -132,27 +158,15 @@ def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
     if check:
         check_bounds(P, lo, hi, baseline, steps)
         n_free = (np.broadcast_to(hi, P.shape) > np.broadcast_to(lo, P.shape)).sum(axis=1)
-        for c in range(n_curves):
-            m = slice(0, L[c])
-            xc = X[0 if X.shape[0] == 1 else c, m]
-            wc = W[0 if W.shape[0] == 1 else c, m]
-            live = wc != 0
-            yc = Y[c, m][live]
-            for name, arr in (("x", xc[live]), ("y", yc), ("weights", wc)):
-                bad = ~np.isfinite(arr)
-                if bad.any():
-                    raise ValueError(f"curve {c}: {name} has a non-finite value "
-                                     f"({float(arr[np.argmax(bad)])!r}); mask it, or pass "
-                                     "check=False to get status -2 for this curve")
-            if live.sum() <= n_free[c]:
-                raise ValueError(f"curve {c}: {live.sum()} usable samples are too few for "
-                                 f"{n_free[c]} free parameters")
+        _check_curves(X, Y, W, L, n_free)
     Y = np.ascontiguousarray(Y)
     se = np.full((n_curves, n_params), np.nan)
     cost = np.empty(n_curves)
     nit = np.empty(n_curves, dtype=np.int64)
     status = np.empty(n_curves, dtype=np.int64)
-    with numba_threads(threads):
+    # small chunks: curves need different numbers of iterations, and a thread that
+    # finishes early takes more work instead of idling
+    with numba_threads(threads), numba.parallel_chunksize(CHUNK_CURVES):
         _lm.lm_fit_batch(X, Y, W, L, P, lo, hi, k, steps, nb, int(max_iter), float(ftol),
                          float(xtol), float(gtol), se, cost, nit, status)
     return ManyFit(P, se, cost, nit, status)
