@@ -17,12 +17,12 @@ from .._kernels import mesa_sum_rows_into
 from ..solvers import fit_least_squares, fit_many
 from ..solvers.many import STATUS as SOLVER_STATUS
 from .clean import clean as clean_signal
-from .fiducials import intervals, merge_t_lobes, wave_fiducials
+from .fiducials import RULE, component_edges, intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
 from .io import Record, ecg_lead_index
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit, _vector_columns
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
-from .waves import REGIONS, WAVES, bounds, observed_extrema
+from .waves import REGIONS, WAVES, bounds, observed_extrema, qrs_onset
 
 #: per-beat ``status`` values and what they mean
 STATUS = {
@@ -87,13 +87,15 @@ class FitOptions:
 
 # ---------------------------------------------------------------------------------
 def _windows(r, n, fs):
-    """RR-adaptive windows [start, end) in samples: 0.4 RR before (0.2-0.4 s) and
-    0.62 RR after (0.3-0.75 s), so the T wave is not cut at a fixed offset."""
+    """RR-adaptive windows [start, end) in samples, so neither a long PR interval nor
+    the T wave is cut at a fixed offset: before R the larger of 0.4 RR and RR - 0.5
+    sqrt(RR) (where the previous T wave has ended; 0.2-0.6 s), after R 0.62 RR
+    (0.3-0.75 s)."""
     rr = np.diff(r) / fs
     med = float(np.median(rr)) if rr.size else 1.0
     rr_prev = np.concatenate([[med], rr]) if rr.size else np.array([med])
     rr_next = np.concatenate([rr, [med]]) if rr.size else np.array([med])
-    pre = np.clip(0.40 * rr_prev, 0.20, 0.40)
+    pre = np.clip(np.maximum(0.40 * rr_prev, rr_prev - 0.5 * np.sqrt(rr_prev)), 0.20, 0.60)
     post = np.clip(0.62 * rr_next, 0.30, 0.75)
     start = r - np.round(pre * fs).astype(np.int64)
     end = r + np.round(post * fs).astype(np.int64) + 1
@@ -127,10 +129,11 @@ def _corr_rows(segs, tmpl):
     return num / den
 
 
-def _beat_bounds(opts, extrema, t0, t1, rr):
+def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     """Bounds for beats (scalars -> (P,), arrays of N beats -> (N, P))."""
     r_amp, q, s = extrema
-    lo, hi = bounds(opts.waves, r_amp, t0, t1, n_base=0, q_depth=q, s_depth=s)
+    lo, hi = bounds(opts.waves, r_amp, t0, t1, n_base=0, q_depth=q, s_depth=s,
+                    qrs_on=qrs_on)
     lo, hi = np.atleast_2d(lo), np.atleast_2d(hi)
     if "T" in opts.waves:  # T stays before the next beat's P
         j = 5 * opts.waves.index("T") + 1
@@ -145,6 +148,21 @@ def _beat_bounds(opts, extrema, t0, t1, rr):
     inf = np.full((lo.shape[0], opts.n_base), np.inf)
     lo, hi = np.hstack(cols_lo + [-inf]), np.hstack(cols_hi + [inf])
     return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
+
+
+def _best_start(params, cost, waves, qrs_on):
+    """Row of the lowest cost, preferring fits whose P wave ends before the QRS onset:
+    a P 'wave' that runs into the QRS is the PR segment's sag, not the P wave."""
+    cost = np.where(np.isfinite(cost), cost, np.inf)
+    if "P" in waves and np.isfinite(qrs_on):
+        o = 5 * waves.index("P")
+        frac, shift = RULE["P_off"]
+        _, p_off = component_edges(params[:, o + 1], params[:, o + 2], params[:, o + 3],
+                                   params[:, o + 4], frac, frac)
+        apart = p_off + shift <= qrs_on
+        if apart.any() and np.isfinite(cost[apart]).any():
+            cost = np.where(apart, cost, np.inf)
+    return int(np.argmin(cost))
 
 
 def _with_steps(vec, opts):
@@ -236,16 +254,21 @@ def _fit_segment(sig, fs, r, opts, offset):
     flagged = np.zeros(nb, dtype=bool)
     corr = np.full(nb, np.nan)
     template_vec = None
+    qrs_on = np.full(nb, np.nan)  # observed QRS onset (s from R): template's, or own
     if tmpl is not None:
         tt, ty = tmpl
-        tv = _with_steps(guess_beat(tt, ty, opts.waves, nb_), opts)
+        qrs_on[:] = qrs_onset(tt, ty)[0]
         ext = [v[0] for v in observed_extrema(tt, ty - np.median(ty))]
-        lo, hi = _beat_bounds(opts, ext, tt[0], tt[-1], rr_med)
-        tv = clip_into(tv, lo, hi)
-        res = fit_many(tt, ty, tv, lo, hi, steps=len(opts.steps), max_iter=400,
-                       baseline=nb_ - 1,
+        lo, hi = _beat_bounds(opts, ext, tt[0], tt[-1], rr_med, qrs_on[0])
+        # P may point either way: start from the largest bump, the largest upward and
+        # the largest downward one, and keep the best fit of the template
+        starts = [clip_into(_with_steps(guess_beat(tt, ty, opts.waves, nb_, qrs_on[0], ps),
+                                        opts), lo, hi) for ps in (0.0, 1.0, -1.0)]
+        res = fit_many(tt, np.tile(ty, (3, 1)), np.array(starts), lo, hi,
+                       steps=len(opts.steps), max_iter=400, baseline=nb_ - 1,
                        ftol=1e-10, xtol=1e-10, gtol=1e-10, check=False)
-        template_vec = res.params[0]
+        best = _best_start(res.params, res.cost, opts.waves, qrs_on[0])
+        template_vec, t_cost = res.params[best], res.cost[best]
         # QRS morphology against the template: +-100 ms around R
         core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
         ci = np.clip(r[:, None] + core[None, :], 0, n - 1)
@@ -255,9 +278,13 @@ def _fit_segment(sig, fs, r, opts, offset):
     ext = observed_extrema(np.where(valid, X, np.nan),
                            np.where(valid, Y, np.nan) - np.median(Y, axis=1, keepdims=True))
     fi = np.flatnonzero(fit_me)
+    own = fit_me & (flagged if template_vec is not None else True)
+    if own.any():
+        qrs_on[own] = qrs_onset(np.where(valid, X, np.nan)[own],
+                                np.where(valid, Y, np.nan)[own])
     t_first = X[:, 0]
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
-    LO, HI = _beat_bounds(opts, ext, t_first, t_last, rr_prev)
+    LO, HI = _beat_bounds(opts, ext, t_first, t_last, rr_prev, qrs_on)
     if opts.st_step and template_vec is not None:
         # a step of (almost) no height has no place: when the template shows no ST
         # shift, hold the step's center and scale at the template's and fit its height
@@ -266,10 +293,9 @@ def _fit_segment(sig, fs, r, opts, offset):
         if abs(template_vec[o]) < max(0.01, 0.01 * r_amp):
             for j in (o + 1, o + 2):
                 LO[:, j] = HI[:, j] = template_vec[j]
-    own = fit_me & (flagged if template_vec is not None else True)
     for i in np.flatnonzero(own):
-        P0[i] = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves, nb_),
-                            opts)
+        P0[i] = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves, nb_,
+                                       qrs_on[i]), opts)
     warm = fit_me & ~own
     if warm.any():
         level = np.nanmedian(np.where(valid, Y, np.nan)[warm], axis=1)
@@ -325,21 +351,33 @@ def _fit_segment(sig, fs, r, opts, offset):
             present[w] = np.zeros(nb, dtype=bool)
             continue
         o = 5 * opts.waves.index(w)
-        comp = np.zeros((good.sum(), width))
-        mesa_sum_rows_into(np.ascontiguousarray(X[good]),
-                           np.ascontiguousarray(params[good][:, o:o + 5]),
-                           lengths[good], 0, 1, 0, 0, comp)
-        energy = np.zeros(nb)
-        energy[good] = np.sum(comp ** 2, axis=1)
-        amp = np.abs(params[:, o])
-        # low-passed noise is correlated: count independent samples, not samples
-        with np.errstate(invalid="ignore", divide="ignore"):
-            evidence = energy / sigma2 * bw
-        n_eff = np.maximum(lengths * bw, 2.0)
-        present[w] = good & (evidence > 5.0 * np.log(n_eff)) & (amp > opts.wave_snr * rmse)
+        present[w] = np.zeros(nb, dtype=bool)
+        present[w][good] = _evident(X[good], params[good][:, o:o + 5], lengths[good],
+                                    sigma2[good], bw, rmse[good], opts.wave_snr)
+        if w == "P":  # and at least 2% of the beat's R
+            present[w] &= np.abs(params[:, o]) >= 0.02 * np.abs(params[:, 5 * opts.waves.index("R")])
+    if "P" in opts.waves and template_vec is not None:
+        # a P wave that stands out in the template (the median beat, far less noisy
+        # than one beat; its P must still clear a typical beat's noise and 2% of R) is
+        # taken as present in every beat whose fitted P looks like it: same sign, a
+        # third to three times its amplitude, center within 40 ms
+        o = 5 * opts.waves.index("P")
+        tp = template_vec[o:o + 5]
+        t_rmse = np.sqrt(2.0 * t_cost / tt.size)
+        t_dof = max(tt.size - int(np.sum(hi > lo)), 1)
+        floor = max(opts.wave_snr * float(np.median(rmse[good])),
+                    0.02 * abs(template_vec[5 * opts.waves.index("R")]))
+        if abs(tp[0]) > floor and _evident(tt[None, :], tp[None, :], np.array([tt.size]),
+                                           2.0 * t_cost / t_dof, bw, t_rmse, opts.wave_snr)[0]:
+            a = params[:, o]
+            ratio = a / tp[0]
+            like = good & (ratio >= 1 / 3) & (ratio <= 3) & (np.abs(params[:, o + 1] - tp[1])
+                                                             <= 0.040)
+            present["P"] |= like
     if "P" in opts.waves:
-        present["P"], p_note = _consistent_p(params[:, 5 * opts.waves.index("P") + 1],
-                                             present["P"], rr, opts.p_window_s)
+        o = 5 * opts.waves.index("P")
+        present["P"], p_note = _consistent_p(params[:, o + 1], present["P"], rr,
+                                             opts.p_window_s, params[:, o])
         reason[fit_me & ~present["P"] & (reason == "")] = p_note
     fid = wave_fiducials(params[:, :5 * k], opts.waves)
     if "T2" in opts.waves:
@@ -365,12 +403,27 @@ def _fit_segment(sig, fs, r, opts, offset):
     return pd.DataFrame(table), params, template_vec
 
 
-def _consistent_p(center, present, rr, window=0.040):
+def _evident(X, comp, lengths, sigma2, bw, rmse, snr):
+    """Is one fitted component (``comp``: (N, 5) GMF rows) a wave rather than noise?
+    Its energy must pass a BIC test against the residual variance ``sigma2`` (noise
+    low-passed to ``bw`` of Nyquist is correlated: independent samples are counted)
+    and its amplitude must exceed ``snr`` times the beat's RMSE (mV)."""
+    shape = np.zeros(X.shape)
+    mesa_sum_rows_into(np.ascontiguousarray(X), np.ascontiguousarray(comp), lengths,
+                       0, 1, 0, 0, shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        evidence = np.sum(shape ** 2, axis=1) / sigma2 * bw
+    n_eff = np.maximum(lengths * bw, 2.0)
+    return (evidence > 5.0 * np.log(n_eff)) & (np.abs(comp[:, 0]) > snr * rmse)
+
+
+def _consistent_p(center, present, rr, window=0.040, amplitude=None):
     """P waves keep their place before R in sinus rhythm; fitted 'P' components that
     wander (atrial fibrillation/flutter waves, noise, the previous T) are not P waves.
 
     Among beats with evidence for P, the usual P position is the center with the most
-    others within +-20 ms.  A beat's P counts only within 40 ms of it.  When fewer
+    others within +-20 ms.  A beat's P counts only within 40 ms of it (and, given
+    ``amplitude``, with the sign most P waves there have).  When fewer
     than half the P candidates sit there and the rhythm is irregular (RR coefficient
     of variation > 0.1), the stretch has no P waves at all.
     Returns (present, reason for beats without P).
@@ -381,6 +434,9 @@ def _consistent_p(center, present, rr, window=0.040):
     density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
     usual = float(c[int(np.argmax(density))])
     near = np.abs(center - usual) <= window
+    if amplitude is not None:  # and their usual sign
+        sign = np.sign(np.sum(np.sign(amplitude[present & near])))
+        near &= np.sign(amplitude) == sign if sign else True
     share = float(np.mean(near[present]))
     rr_ok = rr[np.isfinite(rr)]
     cv = float(np.std(rr_ok) / np.mean(rr_ok)) if rr_ok.size > 2 else 0.0

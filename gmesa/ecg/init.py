@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..guess import peak_params
-from .waves import REGIONS, TYPICAL_BEAT
+from .waves import P_BEFORE_QRS, REGIONS, TYPICAL_BEAT
 
 
 def _region(t, lo, hi):
@@ -24,13 +24,16 @@ def _bump(t, y, lo, hi, polarity=0.0, default=None):
     return list(peak_params(t[m], yy, robust=False))  # beats/templates: little noise
 
 
-def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1):
+def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_sign=0.0):
     """Flat start vector for ``names`` + a constant baseline from one beat.
 
     ``t`` is seconds relative to the R peak, ``y`` the cleaned beat (mV).  R is the
     extremum within 30 ms of t = 0, Q and S the largest deflections of opposite sign
     just before and after it, P the largest bump 60-350 ms before R and T the largest
-    bump after S.  A wave that is not visible starts small at its typical place.
+    bump after S.  Given the observed QRS onset ``qrs_on`` (s, see
+    :func:`~gmesa.ecg.waves.qrs_onset`), Q is searched after it and P 30 ms before it.
+    ``p_sign`` +1/-1 looks for an upward/downward P only.  A wave that is not visible
+    starts small at its typical place.
     """
     t = np.asarray(t, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -46,14 +49,19 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1):
     r_left = r[1] - r[2] - 0.6 * r[3]
     r_right = r[1] + r[2] + 0.6 * r[4]
     rows = {"R": r}
-    q = _bump(t, y0, REGIONS["Q"][0], r_left, polarity=-sign)
+    q_lo, p_hi = REGIONS["Q"][0], REGIONS["P"][1]
+    if qrs_on is not None:
+        q_lo, p_hi = max(q_lo, qrs_on - 0.005), min(p_hi, qrs_on - P_BEFORE_QRS)
+    q = _bump(t, y0, q_lo, r_left, polarity=-sign)
     rows["Q"] = q if q is not None else [-sign * small, r[1] - r[2] - 2.5 * r[3], 0.0, 0.006, 0.006]
     s = _bump(t, y0, r_right, REGIONS["S"][1] * 0.8, polarity=-sign)
     rows["S"] = s if s is not None else [-sign * small, r[1] + r[2] + 2.5 * r[4], 0.0, 0.006, 0.006]
     qrs_start = rows["Q"][1] - rows["Q"][2] - 2.0 * rows["Q"][3]
     qrs_end = rows["S"][1] + rows["S"][2] + 2.0 * rows["S"][4]
-    p = _bump(t, y0, max(t[0] + 0.02, REGIONS["P"][0]), min(qrs_start - 0.02, REGIONS["P"][1]))
-    rows["P"] = p if p is not None else [0.05 * abs(ra), -0.16, 0.005, 0.02, 0.02]
+    p_lo = max(t[0] + 0.02, REGIONS["P"][0])
+    p = _bump(t, y0, p_lo, min(qrs_start - 0.02, p_hi), polarity=p_sign)
+    rows["P"] = p if p is not None else [0.05 * abs(ra), max(p_lo, min(-0.16, p_hi - 0.02)),
+                                         0.005, 0.02, 0.02]
     t_hi = min(t[-1] - 0.03, REGIONS["T"][1])
     tw = _bump(t, y0, max(qrs_end + 0.04, REGIONS["T"][0]), t_hi)
     rows["T"] = tw if tw is not None else [0.1 * abs(ra), min(0.25, t_hi), 0.01, 0.05, 0.04]

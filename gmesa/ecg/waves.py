@@ -22,13 +22,17 @@ TYPICAL_BEAT = {
 #: (center_min, center_max, sigma_min, sigma_max, half_width_max), seconds from R;
 #: the T center range scales with the RR interval (see :func:`bounds`).
 REGIONS = {
-    "P": (-0.38, -0.05, 0.004, 0.080, 0.060),
+    "P": (-0.45, -0.05, 0.004, 0.080, 0.060),
     "Q": (-0.09, -0.008, 0.0015, 0.030, 0.020),
     "R": (-0.03, 0.03, 0.0015, 0.050, 0.030),
     "S": (0.008, 0.12, 0.0015, 0.040, 0.030),
     "T": (0.08, 0.70, 0.006, 0.200, 0.200),
     "T2": (0.04, 0.40, 0.006, 0.200, 0.200),
 }
+
+
+#: the P center keeps at least this far (s) before the observed QRS onset
+P_BEFORE_QRS = 0.030
 
 
 def typical_vector(names=WAVES, rr=1.0):
@@ -64,8 +68,36 @@ def observed_extrema(t, y, sign=None):
     return r, q, s
 
 
+def qrs_onset(t, y, fraction=0.10, quiet_s=0.012, earliest_s=-0.15):
+    """Start of the QRS complex (s from R) per row, read off the slope: walking left
+    from the R peak, the first sample after the last ``quiet_s`` stretch whose slope
+    stays below ``fraction`` of the steepest QRS slope (within 60 ms of R).  P waves
+    rise far more slowly than the QRS, so the onset separates them.  ``t`` (s from R)
+    and ``y`` (mV) are (N, n) or (n,); NaN marks unused samples.  No quiet stretch
+    after ``earliest_s`` gives ``earliest_s``."""
+    t = np.atleast_2d(np.asarray(t, dtype=float))
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    dt = np.nanmedian(np.diff(t, axis=1), axis=1, keepdims=True)
+    slope = np.abs(np.diff(y, axis=1)) / dt
+    slope = np.where(np.isfinite(slope), slope, 0.0)
+    tm = 0.5 * (t[:, 1:] + t[:, :-1])  # slope sample times
+    steep = np.max(np.where(np.abs(tm) <= 0.06, slope, 0.0), axis=1, keepdims=True)
+    quiet = (slope < fraction * steep).astype(np.int64)
+    k = np.maximum(np.round(quiet_s / dt[:, 0]).astype(np.int64), 1)
+    run = np.cumsum(quiet, axis=1)
+    out = np.full(t.shape[0], float(earliest_s))
+    for i in range(t.shape[0]):  # rows are few (a template, flagged beats)
+        c = run[i]
+        full = np.zeros_like(quiet[i], dtype=bool)
+        full[k[i] - 1:] = (c[k[i] - 1:] - np.concatenate([[0], c[:c.size - k[i]]])) == k[i]
+        ok = np.flatnonzero(full & (tm[i] < 0) & (tm[i] >= earliest_s))
+        if ok.size:
+            out[i] = min(tm[i, ok[-1]] + 0.5 * dt[i, 0], 0.0)
+    return out
+
+
 def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
-           s_depth=None):
+           s_depth=None, qrs_on=None):
     """Lower/upper bounds for beat windows [window_start, window_end] (s).
 
     Amplitudes are tied to what the beat shows, so components cannot cancel each
@@ -73,7 +105,9 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
     within 0.5-1.4 times it; Q and S take the opposite sign and at most 1.5 times the
     observed depth (``q_depth``/``s_depth``, mV) + 5% of R; P and T may take either
     sign, at most |R| + 0.2 mV.  Centers stay in their physiological region clipped
-    to the window.  Scalars give (P,) vectors; arrays of N beats give (N, P).
+    to the window; given the observed QRS onset ``qrs_on`` (s, see :func:`qrs_onset`)
+    the P center stays 30 ms before it and the Q center at most 5 ms before it, so P
+    cannot join the QRS complex (NaN: no such limit).  Scalars give (P,) vectors; arrays of N beats give (N, P).
     """
     r_amplitude = np.asarray(r_amplitude, dtype=float)
     scalar = r_amplitude.ndim == 0
@@ -96,8 +130,13 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
             alo, ahi = -(ra + 0.2), ra + 0.2
         if n in ("R", "Q", "S"):
             alo, ahi = np.where(neg, -ahi, alo), np.where(neg, -alo, ahi)
-        lo += [alo, np.maximum(cmin, t0 + smin), zero, zero + smin, zero + smin]
-        hi += [ahi, np.minimum(cmax, t1 - smin), zero + hmax, zero + smax, zero + smax]
+        clo, chi = np.maximum(cmin, t0 + smin), np.minimum(cmax, t1 - smin)
+        if qrs_on is not None and n == "P":
+            chi = np.fmax(np.fmin(chi, np.asarray(qrs_on) - P_BEFORE_QRS), clo + 0.02)
+        if qrs_on is not None and n == "Q":
+            clo = np.fmin(np.fmax(clo, np.asarray(qrs_on) - 0.005), chi - 0.005)
+        lo += [alo, clo, zero, zero + smin, zero + smin]
+        hi += [ahi, chi, zero + hmax, zero + smax, zero + smax]
     lo += [zero - np.inf] * n_base
     hi += [zero + np.inf] * n_base
     lo, hi = np.stack(lo, axis=-1), np.stack(hi, axis=-1)
