@@ -27,13 +27,16 @@ from ..config import njit
 
 #: boundary -> (amplitude fraction f, constant shift in seconds)
 RULE = {
-    "P_on": (0.2, -0.0126),
-    "P_off": (0.3, 0.0135),
-    "QRS_on": (0.08, -0.0244),
-    "QRS_off": (0.5, 0.0342),
-    "T_on": (0.5, -0.054),
-    "T_off": (0.3, 0.0316),
+    "P_on": (0.2, -0.0113),
+    "P_off": (0.5, 0.0218),
+    "QRS_on": (0.1, -0.0243),
+    "QRS_off": (0.4, 0.0299),
+    "T_on": (0.5, -0.0549),
+    "T_off": (0.5, 0.042),
 }
+
+#: QRS edges start from the outermost of Q, R, S with at least this share of the peak
+QRS_LOBE = 0.45
 
 
 def reach(frac):
@@ -49,8 +52,9 @@ def component_edges(center, half_width, sigma_left, sigma_right, frac_on, frac_o
 
 
 @njit
-def _complex_edges(params, frac_on, frac_off, step, limit, out):
-    """For each row of GMF params (K components), walk out from the largest |sum|."""
+def _complex_edges(params, frac_on, frac_off, lobe, step, limit, out):
+    """For each row of GMF params (K components): the peak of |sum|, then per side
+    the walk outwards from the outermost lobe (see :func:`complex_edges`)."""
     n_beats = params.shape[0]
     k = params.shape[1] // 5
     one = np.empty(1)
@@ -75,28 +79,43 @@ def _complex_edges(params, frac_on, frac_off, step, limit, out):
         for side in range(2):
             direction = -1.0 if side == 0 else 1.0
             frac = frac_on if side == 0 else frac_off
-            tt = tpk
+            # the outermost component of at least `lobe` times the peak: its plateau
+            # edge is where the walk starts, its |sum| there the reference level
+            start = tpk
+            for c in range(k):
+                if abs(p[5 * c]) >= lobe * best:
+                    edge = p[5 * c + 1] + direction * p[5 * c + 2]
+                    if direction * (edge - start) > 0.0:
+                        start = edge
+            t[0] = start
+            mesa_sum_into(t, p, k, 0, 0, one)
+            level = max(abs(one[0]), lobe * best) if start != tpk else best
+            tt = start
             found = np.nan
             nstep = int(limit / step)
             for _ in range(nstep):
                 tt += direction * step
                 t[0] = tt
                 mesa_sum_into(t, p, k, 0, 0, one)
-                if abs(one[0]) < frac * best:
+                if abs(one[0]) < frac * level:
                     found = tt
                     break
             out[b, 0 if side == 0 else 2] = found
 
 
-def complex_edges(params, frac_on, frac_off, step=0.00025, limit=0.25):
+def complex_edges(params, frac_on, frac_off, lobe=1.0, step=0.00025, limit=0.25):
     """(onset, peak, offset) of a sum of GMFs per row of ``params`` (N, 5K), seconds.
 
-    The peak is the time of the largest |sum|; the edges are where |sum| first falls
-    below ``frac`` of it walking outwards in ``step`` seconds (NaN beyond ``limit``).
+    The peak is the time of the largest |sum|.  Each edge is found walking outwards
+    in ``step`` seconds from the plateau edge of the outermost component whose
+    amplitude is at least ``lobe`` times that peak (a small terminal S wave still
+    ends the complex), until |sum| falls below ``frac`` of its level there; NaN
+    beyond ``limit``.  ``lobe=1`` walks from the peak itself.
     """
     params = np.ascontiguousarray(np.atleast_2d(params), dtype=np.float64)
     out = np.empty((params.shape[0], 3))
-    _complex_edges(params, float(frac_on), float(frac_off), float(step), float(limit), out)
+    _complex_edges(params, float(frac_on), float(frac_off), float(lobe), float(step),
+                   float(limit), out)
     return out[:, 0], out[:, 1], out[:, 2]
 
 
@@ -128,7 +147,7 @@ def wave_fiducials(params, names, rule=None):
     if qrs:
         sub = np.concatenate([params[:, 5 * i:5 * i + 5] for i in qrs], axis=1)
         (fon, son), (foff, soff) = rule["QRS_on"], rule["QRS_off"]
-        on, pk, off = complex_edges(sub, fon, foff)
+        on, pk, off = complex_edges(sub, fon, foff, QRS_LOBE)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
     else:
         out.update(QRS_on=nan, QRS_peak=nan, QRS_off=nan)
