@@ -23,7 +23,7 @@ from benchmarks._annotations import list_records, match, read_ludb  # noqa: E402
 from gmesa.ecg import Record, fit_record  # noqa: E402
 from gmesa.ecg.fiducials import RULE, wave_fiducials  # noqa: E402
 
-FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
 
 

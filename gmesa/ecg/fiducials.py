@@ -149,6 +149,11 @@ def wave_fiducials(params, names, rule=None):
         (fon, son), (foff, soff) = rule["QRS_on"], rule["QRS_off"]
         on, pk, off = complex_edges(sub, fon, foff, QRS_LOBE)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
+        # waves do not overlap the QRS complex: P ends by its onset, T starts after it
+        out["P_off"] = np.fmin(out["P_off"], out["QRS_on"])
+        for key in ("T_on", "T2_on"):
+            if key in out:
+                out[key] = np.fmax(out[key], out["QRS_off"])
     else:
         out.update(QRS_on=nan, QRS_peak=nan, QRS_off=nan)
     return out
