@@ -35,6 +35,9 @@ STATUS = {
     "edge": "the beat window runs past the start or end of the signal; not fitted",
 }
 
+#: a template P wave must end at least this long (s) before the QRS onset (PR segment)
+PR_SEGMENT_MIN = 0.015
+
 #: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
 ST_REGION = (0.03, 0.25, 0.004, 0.08)
 
@@ -150,16 +153,20 @@ def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
 
 
-def _best_start(params, cost, waves, qrs_on):
-    """Row of the lowest cost, preferring fits whose P wave ends before the QRS onset:
-    a P 'wave' that runs into the QRS is the PR segment's sag, not the P wave."""
+def _best_start(params, cost, waves, qrs_on, t_start):
+    """Row of the lowest cost, preferring fits whose P wave lies inside the window
+    (from ``t_start``, s) and ends ``PR_SEGMENT_MIN`` before the QRS onset: a P 'wave'
+    that runs into the QRS is the PR segment's sag, one that starts before the window
+    the previous T wave's tail."""
     cost = np.where(np.isfinite(cost), cost, np.inf)
     if "P" in waves and np.isfinite(qrs_on):
         o = 5 * waves.index("P")
-        frac, shift = RULE["P_off"]
+        (f_on, s_on), (f_off, s_off) = RULE["P_on"], RULE["P_off"]
+        p_on, _ = component_edges(params[:, o + 1], params[:, o + 2], params[:, o + 3],
+                                  params[:, o + 4], f_on, f_on)
         _, p_off = component_edges(params[:, o + 1], params[:, o + 2], params[:, o + 3],
-                                   params[:, o + 4], frac, frac)
-        apart = p_off + shift <= qrs_on
+                                   params[:, o + 4], f_off, f_off)
+        apart = (p_off + s_off <= qrs_on - PR_SEGMENT_MIN) & (p_on + s_on >= t_start)
         if apart.any() and np.isfinite(cost[apart]).any():
             cost = np.where(apart, cost, np.inf)
     return int(np.argmin(cost))
@@ -267,7 +274,7 @@ def _fit_segment(sig, fs, r, opts, offset):
         res = fit_many(tt, np.tile(ty, (3, 1)), np.array(starts), lo, hi,
                        steps=len(opts.steps), max_iter=400, baseline=nb_ - 1,
                        ftol=1e-10, xtol=1e-10, gtol=1e-10, check=False)
-        best = _best_start(res.params, res.cost, opts.waves, qrs_on[0])
+        best = _best_start(res.params, res.cost, opts.waves, qrs_on[0], tt[0])
         template_vec, t_cost = res.params[best], res.cost[best]
         # QRS morphology against the template: +-100 ms around R
         core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
