@@ -365,15 +365,14 @@ def _fit_segment(sig, fs, r, opts, offset):
             present[w] &= np.abs(params[:, o]) >= 0.02 * np.abs(params[:, 5 * opts.waves.index("R")])
     if "P" in opts.waves and template_vec is not None:
         # a P wave that stands out in the template (the median beat, far less noisy
-        # than one beat; its P must still clear a typical beat's noise and 2% of R) is
+        # than one beat; its P must also reach 2% of R) is
         # taken as present in every beat whose fitted P looks like it: same sign, a
         # third to three times its amplitude, center within 40 ms
         o = 5 * opts.waves.index("P")
         tp = template_vec[o:o + 5]
         t_rmse = np.sqrt(2.0 * t_cost / tt.size)
         t_dof = max(tt.size - int(np.sum(hi > lo)), 1)
-        floor = max(opts.wave_snr * float(np.median(rmse[good])),
-                    0.02 * abs(template_vec[5 * opts.waves.index("R")]))
+        floor = 0.02 * abs(template_vec[5 * opts.waves.index("R")])
         if abs(tp[0]) > floor and _evident(tt[None, :], tp[None, :], np.array([tt.size]),
                                            2.0 * t_cost / t_dof, bw, t_rmse, opts.wave_snr)[0]:
             a = params[:, o]
