@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..guess import peak_params
-from .waves import P_BEFORE_QRS, REGIONS, TYPICAL_BEAT
+from .waves import P_BEFORE_QRS, Q_BEFORE_QRS, REGIONS, TYPICAL_BEAT
 
 
 def _region(t, lo, hi):
@@ -51,7 +51,7 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_s
     rows = {"R": r}
     q_lo, p_hi = REGIONS["Q"][0], REGIONS["P"][1]
     if qrs_on is not None:
-        q_lo, p_hi = max(q_lo, qrs_on - 0.005), min(p_hi, qrs_on - P_BEFORE_QRS)
+        q_lo, p_hi = max(q_lo, qrs_on - Q_BEFORE_QRS), min(p_hi, qrs_on - P_BEFORE_QRS)
     q = _bump(t, y0, q_lo, r_left, polarity=-sign)
     rows["Q"] = q if q is not None else [-sign * small, r[1] - r[2] - 2.5 * r[3], 0.0, 0.006, 0.006]
     s = _bump(t, y0, r_right, REGIONS["S"][1] * 0.8, polarity=-sign)

@@ -31,8 +31,10 @@ REGIONS = {
 }
 
 
-#: the P center keeps at least this far (s) before the observed QRS onset
+#: the P center keeps at least this far (s) before the observed QRS onset, and the Q
+#: center at most this far (the slope-read onset can come late on a shallow Q wave)
 P_BEFORE_QRS = 0.030
+Q_BEFORE_QRS = 0.015
 
 
 def typical_vector(names=WAVES, rr=1.0):
@@ -106,7 +108,7 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
     observed depth (``q_depth``/``s_depth``, mV) + 5% of R; P and T may take either
     sign, at most |R| + 0.2 mV.  Centers stay in their physiological region clipped
     to the window; given the observed QRS onset ``qrs_on`` (s, see :func:`qrs_onset`)
-    the P center stays 30 ms before it and the Q center at most 5 ms before it, so P
+    the P center stays 30 ms before it and the Q center at most 15 ms before it, so P
     cannot join the QRS complex (NaN: no such limit).  Scalars give (P,) vectors; arrays of N beats give (N, P).
     """
     r_amplitude = np.asarray(r_amplitude, dtype=float)
@@ -134,7 +136,7 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
         if qrs_on is not None and n == "P":
             chi = np.fmax(np.fmin(chi, np.asarray(qrs_on) - P_BEFORE_QRS), clo + 0.02)
         if qrs_on is not None and n == "Q":
-            clo = np.fmin(np.fmax(clo, np.asarray(qrs_on) - 0.005), chi - 0.005)
+            clo = np.fmin(np.fmax(clo, np.asarray(qrs_on) - Q_BEFORE_QRS), chi - 0.005)
         lo += [alo, clo, zero, zero + smin, zero + smin]
         hi += [ahi, chi, zero + hmax, zero + smax, zero + smax]
     lo += [zero - np.inf] * n_base

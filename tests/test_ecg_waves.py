@@ -1,0 +1,113 @@
+"""What the beat shows (QRS onset), the bounds it sets, the fiducial rule's QRS lobes and
+overlap clamps, the template's choice among P starts, and P presence in noise."""
+import numpy as np
+import pytest
+
+import gmesa
+from gmesa import ecg
+from gmesa.ecg.fiducials import RULE, complex_edges, wave_fiducials
+from gmesa.ecg.fit import PR_SEGMENT_MIN, _best_start
+from gmesa.ecg.waves import (P_BEFORE_QRS, Q_BEFORE_QRS, TYPICAL_BEAT, WAVES, bounds,
+                              qrs_onset)
+
+FS = 500.0
+T = np.arange(-0.4, 0.6, 1 / FS)
+
+
+def _beat(**changes):
+    rows = {w: list(TYPICAL_BEAT[w]) for w in WAVES}
+    for w, row in changes.items():
+        rows[w] = list(row)
+    return np.array([v for w in WAVES for v in rows[w]] + [0.0])
+
+
+def _sum_onset(p, frac=0.01):
+    """Where |Q + R + S| first exceeds ``frac`` of its maximum (s)."""
+    qrs = gmesa.mesa_sum(T, np.concatenate([p[5:20], [0.0]]))
+    return T[np.argmax(np.abs(qrs) > frac * np.abs(qrs).max())]
+
+
+def test_qrs_onset_read_off_the_slope():
+    """On the typical beat the slope-read onset lies between the true onset (1% of the
+    Q+R+S peak) and the Q center; the Q bound it sets keeps the true Q center free."""
+    p = _beat()
+    on = qrs_onset(T, gmesa.mesa_sum(T, p))[0]
+    assert _sum_onset(p) - 1 / FS <= on <= p[6] + 1 / FS
+    assert on - Q_BEFORE_QRS < p[6] - 0.005
+    # the P wave ends well before; a P twice as tall does not move the onset
+    tall = _beat(P=(0.30,) + TYPICAL_BEAT["P"][1:])
+    assert qrs_onset(T, gmesa.mesa_sum(T, tall))[0] == pytest.approx(on, abs=1 / FS)
+
+
+def test_qrs_onset_rows_with_nan_padding():
+    early = _beat(Q=(-0.10, -0.045) + TYPICAL_BEAT["Q"][2:])
+    Y = np.stack([gmesa.mesa_sum(T, _beat()), gmesa.mesa_sum(T, early)])
+    X = np.tile(T, (2, 1))
+    X[1, -50:] = Y[1, -50:] = np.nan
+    on = qrs_onset(X, Y)
+    assert on.shape == (2,) and on[1] < on[0] - 0.01
+    assert on[0] == pytest.approx(qrs_onset(T, Y[0])[0])
+
+
+def test_qrs_onset_flat_beat_gives_earliest():
+    assert qrs_onset(T, np.zeros_like(T), earliest_s=-0.15)[0] == -0.15
+
+
+def test_bounds_keep_p_before_the_qrs_onset():
+    names = ("P", "Q", "R")
+    lo, hi = bounds(names, np.array([1.0, 1.0]), -0.4, 0.6, qrs_on=np.array([-0.07, np.nan]))
+    free_lo, free_hi = bounds(names, 1.0, -0.4, 0.6)
+    assert hi[0, 1] == pytest.approx(-0.07 - P_BEFORE_QRS)
+    assert lo[0, 6] == pytest.approx(-0.07 - Q_BEFORE_QRS)    # Q center near the onset
+    assert hi[1, 1] == free_hi[1] and lo[1, 6] == free_lo[6]  # NaN: no limit
+
+
+def test_qrs_offset_reaches_a_deep_wide_s_wave():
+    """Walking from the peak stops between R and a terminal S of 40% of R; starting at the
+    outermost lobe ends the complex after S."""
+    p = np.array([1.0, 0.0, 0.0, 0.010, 0.010, -0.4, 0.05, 0.01, 0.012, 0.02])
+    _, _, off_peak = complex_edges(p, 0.4, 0.4, lobe=1.0)
+    _, _, off_lobe = complex_edges(p, 0.4, 0.4, lobe=0.3)
+    assert off_peak[0] < 0.05 < off_lobe[0]
+    # a shallow S (below the lobe share) leaves the edge where the peak walk puts it
+    shallow = p.copy()
+    shallow[5] = -0.1
+    assert complex_edges(shallow, 0.4, 0.4, lobe=0.3)[2] == pytest.approx(
+        complex_edges(shallow, 0.4, 0.4, lobe=1.0)[2])
+
+
+def test_waves_do_not_overlap_the_qrs():
+    wide_p = _beat(P=(0.15, -0.10, 0.03, 0.02, 0.08))    # right tail into the QRS
+    wide_t = _beat(T=(0.30, 0.27, 0.02, 0.20, 0.035))    # left tail into the QRS
+    for p in (wide_p, wide_t):
+        fid = wave_fiducials(p[:-1][None, :], WAVES)
+        assert fid["P_off"][0] <= fid["QRS_on"][0]
+        assert fid["T_on"][0] >= fid["QRS_off"][0]
+    fid = wave_fiducials(wide_p[:-1][None, :], WAVES)
+    assert fid["P_off"][0] == fid["QRS_on"][0]             # the clamp did act
+
+
+def test_template_start_prefers_a_p_that_ends_before_the_qrs():
+    apart = _beat()[:25]
+    sag = _beat(P=(-0.05, -0.07, 0.02, 0.02, 0.01))[:25]  # negative plateau up to the QRS
+    params, cost = np.stack([sag, apart]), np.array([1.0, 1.3])
+    qrs_on = -0.05
+    assert _best_start(params, cost, WAVES, qrs_on, -0.4) == 1
+    assert _best_start(params, cost, WAVES, np.nan, -0.4) == 0     # no onset: cost only
+    # a P starting before the window is no better than the sag: cost decides
+    early = _beat(P=(0.1, -0.37, 0.0, 0.05, 0.02))[:25]
+    assert _best_start(np.stack([sag, early]), cost, WAVES, qrs_on, -0.4) == 0
+    f, s = RULE["P_off"]
+    assert PR_SEGMENT_MIN > 0 and f > 0 and s > 0
+
+
+def test_small_p_in_noise_found_through_the_template():
+    """P of 0.05 mV in noise where fewer than half the beats pass the per-beat test on
+    their own: the template's P carries it to (almost) every beat."""
+    beat = _beat(P=(0.05,) + TYPICAL_BEAT["P"][1:])[:-1]
+    syn = ecg.synthesize(duration=30, fs=500, heart_rate=80, noise=0.1, seed=4, beat=beat,
+                         variability=0.0)
+    b = ecg.fit_record(syn.record).beats
+    ok = b["status"] == "ok"
+    own = (np.abs(b["P_amplitude"]) > 2 * b["rmse"])[ok].mean()
+    assert own < 0.6 and b.loc[ok, "P_present"].mean() > 0.85
