@@ -5,8 +5,8 @@ import pytest
 
 import gmesa
 from gmesa import ecg
-from gmesa.ecg.fiducials import RULE, complex_edges, wave_fiducials
-from gmesa.ecg.fit import PR_SEGMENT_MIN, _best_start
+from gmesa.ecg.fiducials import complex_edges, wave_fiducials
+from gmesa.ecg.fit import P_LONGEST, PR_SEGMENT_MIN, _best_start
 from gmesa.ecg.waves import (P_BEFORE_QRS, Q_BEFORE_QRS, TYPICAL_BEAT, WAVES, bounds,
                               qrs_onset)
 
@@ -97,8 +97,12 @@ def test_template_start_prefers_a_p_that_ends_before_the_qrs():
     # a P starting before the window is no better than the sag: cost decides
     early = _beat(P=(0.1, -0.37, 0.0, 0.05, 0.02))[:25]
     assert _best_start(np.stack([sag, early]), cost, WAVES, qrs_on, -0.4) == 0
-    f, s = RULE["P_off"]
-    assert PR_SEGMENT_MIN > 0 and f > 0 and s > 0
+    # nor is a 'P wave' longer than P_LONGEST (a broad baseline feature)
+    long = _beat(P=(0.05, -0.22, 0.05, 0.06, 0.02))[:25]
+    fid = wave_fiducials(long[None, :], WAVES)
+    assert fid["P_off"][0] <= qrs_on - PR_SEGMENT_MIN
+    assert fid["P_off"][0] - fid["P_on"][0] > P_LONGEST
+    assert _best_start(np.stack([long, apart]), cost, WAVES, qrs_on, -0.4) == 1
 
 
 def test_small_p_in_noise_found_through_the_template():

@@ -38,6 +38,10 @@ STATUS = {
 #: a template P wave must end at least this long (s) before the QRS onset (PR segment)
 PR_SEGMENT_MIN = 0.015
 
+#: the longest P wave (onset to offset, s) taken for one; LUDB's longest is 0.25 s,
+#: its 99th percentile 0.16 s
+P_LONGEST = 0.25
+
 #: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
 ST_REGION = (0.03, 0.25, 0.004, 0.08)
 
@@ -153,20 +157,27 @@ def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
 
 
+def _p_edges(params, waves):
+    """(onset, offset) of the P component per row by the fiducial rule (s)."""
+    o = 5 * waves.index("P")
+    c, h, sl, sr = (params[:, o + j] for j in range(1, 5))
+    (f_on, s_on), (f_off, s_off) = RULE["P_on"], RULE["P_off"]
+    on, _ = component_edges(c, h, sl, sr, f_on, f_on)
+    _, off = component_edges(c, h, sl, sr, f_off, f_off)
+    return on + s_on, off + s_off
+
+
 def _best_start(params, cost, waves, qrs_on, t_start):
     """Row of the lowest cost, preferring fits whose P wave lies inside the window
-    (from ``t_start``, s) and ends ``PR_SEGMENT_MIN`` before the QRS onset: a P 'wave'
-    that runs into the QRS is the PR segment's sag, one that starts before the window
-    the previous T wave's tail."""
+    (from ``t_start``, s), ends ``PR_SEGMENT_MIN`` before the QRS onset and lasts at
+    most ``P_LONGEST``: a P 'wave' that runs into the QRS is the PR segment's sag, one
+    that starts before the window the previous T wave's tail, a very long one a
+    baseline feature."""
     cost = np.where(np.isfinite(cost), cost, np.inf)
     if "P" in waves and np.isfinite(qrs_on):
-        o = 5 * waves.index("P")
-        (f_on, s_on), (f_off, s_off) = RULE["P_on"], RULE["P_off"]
-        p_on, _ = component_edges(params[:, o + 1], params[:, o + 2], params[:, o + 3],
-                                  params[:, o + 4], f_on, f_on)
-        _, p_off = component_edges(params[:, o + 1], params[:, o + 2], params[:, o + 3],
-                                   params[:, o + 4], f_off, f_off)
-        apart = (p_off + s_off <= qrs_on - PR_SEGMENT_MIN) & (p_on + s_on >= t_start)
+        p_on, p_off = _p_edges(params, waves)
+        apart = ((p_off <= qrs_on - PR_SEGMENT_MIN) & (p_on >= t_start)
+                 & (p_off - p_on <= P_LONGEST))
         if apart.any() and np.isfinite(cost[apart]).any():
             cost = np.where(apart, cost, np.inf)
     return int(np.argmin(cost))
@@ -381,6 +392,8 @@ def _fit_segment(sig, fs, r, opts, offset):
                                                              <= 0.040)
             present["P"] |= like
     if "P" in opts.waves:
+        p_on, p_off = _p_edges(params, opts.waves)
+        present["P"] &= p_off - p_on <= P_LONGEST
         o = 5 * opts.waves.index("P")
         present["P"], p_note = _consistent_p(params[:, o + 1], present["P"], rr,
                                              opts.p_window_s, params[:, o])
