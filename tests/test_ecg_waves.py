@@ -98,7 +98,7 @@ def test_template_start_prefers_a_p_that_ends_before_the_qrs():
     early = _beat(P=(0.1, -0.37, 0.0, 0.05, 0.02))[:25]
     assert _best_start(np.stack([sag, early]), cost, WAVES, qrs_on, -0.4) == 0
     # nor is a 'P wave' longer than P_LONGEST (a broad baseline feature)
-    long = _beat(P=(0.05, -0.22, 0.05, 0.06, 0.02))[:25]
+    long = _beat(P=(0.05, -0.21, 0.07, 0.08, 0.02))[:25]
     fid = wave_fiducials(long[None, :], WAVES)
     assert fid["P_off"][0] <= qrs_on - PR_SEGMENT_MIN
     assert fid["P_off"][0] - fid["P_on"][0] > P_LONGEST

@@ -27,12 +27,12 @@ from ..config import njit
 
 #: boundary -> (amplitude fraction f, constant shift in seconds)
 RULE = {
-    "P_on": (0.2, -0.0113),
-    "P_off": (0.5, 0.0218),
-    "QRS_on": (0.1, -0.0243),
-    "QRS_off": (0.4, 0.0299),
-    "T_on": (0.5, -0.0549),
-    "T_off": (0.5, 0.042),
+    "P_on": (0.7, -0.0331),
+    "P_off": (0.7, 0.0288),
+    "QRS_on": (0.3, -0.0294),
+    "QRS_off": (0.6, 0.0336),
+    "T_on": (0.5, -0.0545),
+    "T_off": (0.3, 0.0321),
 }
 
 #: QRS edges start from the outermost of Q, R, S with at least this share of the peak
