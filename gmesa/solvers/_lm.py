@@ -7,6 +7,8 @@ solves ``(A + lam * diag(A)) step = -g`` on the free parameters (A = J^T J, g = 
 projects ``p + step`` onto the box, and accepts it when the cost falls (Nielsen's
 damping update).  Parameters sitting on a bound whose gradient points out of the box
 are held for that iteration (active set), so optima on a bound converge cleanly.
+Each trial point is evaluated with its Jacobian in one pass: most trials are accepted,
+and an accepted step then needs no second model evaluation.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._kernels import mesa_sum_into, mesa_sum_jac_into
+from .._kernels import mesa_sum_jac_into
 from ..config import njit
 
 # status codes (documented in gmesa.solvers.batch.STATUS)
@@ -170,17 +172,6 @@ def _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo
 
 
 @njit
-def _residual(x, y, w, n, p, k, m, nb, f):
-    mesa_sum_into(x[:n], p, k, m, nb, f)
-    c = 0.0
-    for i in range(n):
-        r = w[i] * (f[i] - y[i])
-        f[i] = r
-        c += r * r
-    return 0.5 * c
-
-
-@njit
 def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     """Fit one curve in place (``p`` holds p0 on entry, the optimum on exit).
 
@@ -233,9 +224,12 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     cost = 0.0
     need_jac = True
     stale = False
+    fresh = False  # True when f and jt already hold the model and Jacobian at p
     while True:
         if need_jac:
-            mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
+            if not fresh:
+                mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
+            fresh = False
             cost = 0.0
             for i in range(n):
                 r[i] = w[i] * (f[i] - y[i])
@@ -314,7 +308,14 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             pnorm += p[free[ju]] * p[free[ju]]
         dnorm = math.sqrt(dnorm)
         pnorm = math.sqrt(pnorm)
-        new_cost = _residual(x, y, w, n, pnew, k, m, nb, f)
+        # the trial point's model and Jacobian in one pass: most trials are accepted,
+        # and then the Jacobian is already there
+        mesa_sum_jac_into(x[:n], pnew, k, m, nb, f, jt)
+        new_cost = 0.0
+        for i in range(n):
+            d = w[i] * (f[i] - y[i])
+            new_cost += d * d
+        new_cost *= 0.5
         small_step = dnorm <= xtol * (pnorm + xtol)
         if _finite(new_cost) and new_cost < cost:
             rho = (cost - new_cost) / pred if pred > 0.0 else 0.0
@@ -325,14 +326,13 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             for j in range(npar):
                 p[j] = pnew[j]
             need_jac = True
+            fresh = True
             if old - new_cost <= ftol * old:
-                mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
                 stale = True
                 cost = new_cost
                 status = FTOL
                 break
             if small_step:
-                mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
                 stale = True
                 cost = new_cost
                 status = XTOL
