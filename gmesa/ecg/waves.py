@@ -75,27 +75,28 @@ def qrs_onset(t, y, fraction=0.10, quiet_s=0.012, earliest_s=-0.15):
     from the R peak, the first sample after the last ``quiet_s`` stretch whose slope
     stays below ``fraction`` of the steepest QRS slope (within 60 ms of R).  P waves
     rise far more slowly than the QRS, so the onset separates them.  ``t`` (s from R)
-    and ``y`` (mV) are (N, n) or (n,); NaN marks unused samples.  No quiet stretch
-    after ``earliest_s`` gives ``earliest_s``."""
+    and ``y`` (mV) are (N, n) or (n,) rows sampled at one rate; NaN marks unused
+    samples.  No quiet stretch after ``earliest_s`` gives ``earliest_s``."""
     t = np.atleast_2d(np.asarray(t, dtype=float))
     y = np.atleast_2d(np.asarray(y, dtype=float))
-    dt = np.nanmedian(np.diff(t, axis=1), axis=1, keepdims=True)
+    dt = float(np.nanmedian(np.diff(t, axis=1)))
     slope = np.abs(np.diff(y, axis=1)) / dt
     slope = np.where(np.isfinite(slope), slope, 0.0)
     tm = 0.5 * (t[:, 1:] + t[:, :-1])  # slope sample times
-    steep = np.max(np.where(np.abs(tm) <= 0.06, slope, 0.0), axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        steep = np.max(np.where(np.abs(tm) <= 0.06, slope, 0.0), axis=1, keepdims=True)
+        candidate = (tm < 0) & (tm >= earliest_s)
     quiet = (slope < fraction * steep).astype(np.int64)
-    k = np.maximum(np.round(quiet_s / dt[:, 0]).astype(np.int64), 1)
+    k = max(int(round(quiet_s / dt)), 1)
     run = np.cumsum(quiet, axis=1)
-    out = np.full(t.shape[0], float(earliest_s))
-    for i in range(t.shape[0]):  # rows are few (a template, flagged beats)
-        c = run[i]
-        full = np.zeros_like(quiet[i], dtype=bool)
-        full[k[i] - 1:] = (c[k[i] - 1:] - np.concatenate([[0], c[:c.size - k[i]]])) == k[i]
-        ok = np.flatnonzero(full & (tm[i] < 0) & (tm[i] >= earliest_s))
-        if ok.size:
-            out[i] = min(tm[i, ok[-1]] + 0.5 * dt[i, 0], 0.0)
-    return out
+    before = np.concatenate([np.zeros((run.shape[0], 1), np.int64), run[:, :-k]], axis=1)
+    full = np.zeros(quiet.shape, dtype=bool)   # the k slopes ending here are all quiet
+    full[:, k - 1:] = (run[:, k - 1:] - before[:, :run.shape[1] - k + 1]) == k
+    ok = full & candidate
+    last = ok.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
+    rows = np.arange(ok.shape[0])
+    found = np.minimum(tm[rows, last] + 0.5 * dt, 0.0)
+    return np.where(ok.any(axis=1), found, float(earliest_s))
 
 
 def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
