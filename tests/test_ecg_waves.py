@@ -6,7 +6,8 @@ import pytest
 import gmesa
 from gmesa import ecg
 from gmesa.ecg.fiducials import complex_edges, wave_fiducials
-from gmesa.ecg.fit import P_LONGEST, PR_SEGMENT_MIN, _best_start
+from gmesa.ecg.fit import PR_SEGMENT_MIN, _best_start
+from gmesa.ecg.presence import P_LONGEST
 from gmesa.ecg.waves import (P_BEFORE_QRS, Q_BEFORE_QRS, TYPICAL_BEAT, WAVES, bounds,
                               qrs_onset)
 

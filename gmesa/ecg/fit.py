@@ -17,9 +17,10 @@ from .._kernels import mesa_sum_rows_into
 from ..solvers import fit_least_squares, fit_many
 from ..solvers.many import STATUS as SOLVER_STATUS
 from .clean import clean as clean_signal
-from .fiducials import RULE, component_edges, intervals, merge_t_lobes, wave_fiducials
+from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
 from .io import Record, ecg_lead_index
+from .presence import P_LONGEST, TemplateFit, p_edges, wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit, _vector_columns
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
 from .waves import REGIONS, WAVES, bounds, observed_extrema, qrs_onset
@@ -37,10 +38,6 @@ STATUS = {
 
 #: a template P wave must end at least this long (s) before the QRS onset (PR segment)
 PR_SEGMENT_MIN = 0.015
-
-#: the longest P wave (onset to offset, s) taken for one; LUDB's longest is 0.25 s,
-#: its 99th percentile 0.16 s
-P_LONGEST = 0.25
 
 #: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
 ST_REGION = (0.03, 0.25, 0.004, 0.08)
@@ -157,16 +154,6 @@ def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
 
 
-def _p_edges(params, waves):
-    """(onset, offset) of the P component per row by the fiducial rule (s)."""
-    o = 5 * waves.index("P")
-    c, h, sl, sr = (params[:, o + j] for j in range(1, 5))
-    (f_on, s_on), (f_off, s_off) = RULE["P_on"], RULE["P_off"]
-    on, _ = component_edges(c, h, sl, sr, f_on, f_on)
-    _, off = component_edges(c, h, sl, sr, f_off, f_off)
-    return on + s_on, off + s_off
-
-
 def _best_start(params, cost, waves, qrs_on, t_start):
     """Row of the lowest cost, preferring fits whose P wave lies inside the window
     (from ``t_start``, s), ends ``PR_SEGMENT_MIN`` before the QRS onset and lasts at
@@ -175,7 +162,7 @@ def _best_start(params, cost, waves, qrs_on, t_start):
     baseline feature."""
     cost = np.where(np.isfinite(cost), cost, np.inf)
     if "P" in waves and np.isfinite(qrs_on):
-        p_on, p_off = _p_edges(params, waves)
+        p_on, p_off = p_edges(params, waves)
         apart = ((p_off <= qrs_on - PR_SEGMENT_MIN) & (p_on >= t_start)
                  & (p_off - p_on <= P_LONGEST))
         if apart.any() and np.isfinite(cost[apart]).any():
@@ -363,40 +350,14 @@ def _fit_segment(sig, fs, r, opts, offset):
     dof = np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
     sigma2 = sse / dof
     bw = min(1.0, 2.0 * opts.lowpass / fs) if opts.lowpass else 1.0
-    present = {}
-    for w in ("P", "T", "T2"):
-        if w not in opts.waves or not good.any():
-            present[w] = np.zeros(nb, dtype=bool)
-            continue
-        o = 5 * opts.waves.index(w)
-        present[w] = np.zeros(nb, dtype=bool)
-        present[w][good] = _evident(X[good], params[good][:, o:o + 5], lengths[good],
-                                    sigma2[good], bw, rmse[good], opts.wave_snr)
-        if w == "P":  # and at least 2% of the beat's R
-            present[w] &= np.abs(params[:, o]) >= 0.02 * np.abs(params[:, 5 * opts.waves.index("R")])
-    if "P" in opts.waves and template_vec is not None:
-        # a P wave that stands out in the template (the median beat, far less noisy
-        # than one beat; its P must also reach 2% of R) is
-        # taken as present in every beat whose fitted P looks like it: same sign, a
-        # third to three times its amplitude, center within 40 ms
-        o = 5 * opts.waves.index("P")
-        tp = template_vec[o:o + 5]
-        t_rmse = np.sqrt(2.0 * t_cost / tt.size)
+    tmpl_fit = None
+    if template_vec is not None:
         t_dof = max(tt.size - int(np.sum(hi > lo)), 1)
-        floor = 0.02 * abs(template_vec[5 * opts.waves.index("R")])
-        if abs(tp[0]) > floor and _evident(tt[None, :], tp[None, :], np.array([tt.size]),
-                                           2.0 * t_cost / t_dof, bw, t_rmse, opts.wave_snr)[0]:
-            a = params[:, o]
-            ratio = a / tp[0]
-            like = good & (ratio >= 1 / 3) & (ratio <= 3) & (np.abs(params[:, o + 1] - tp[1])
-                                                             <= 0.040)
-            present["P"] |= like
+        tmpl_fit = TemplateFit(tt, template_vec, 2.0 * t_cost / t_dof,
+                               np.sqrt(2.0 * t_cost / tt.size))
+    present, p_note = wave_presence(X, params, lengths, good, sigma2, rmse, rr, opts.waves,
+                                    bw, opts.wave_snr, opts.p_window_s, tmpl_fit)
     if "P" in opts.waves:
-        p_on, p_off = _p_edges(params, opts.waves)
-        present["P"] &= p_off - p_on <= P_LONGEST
-        o = 5 * opts.waves.index("P")
-        present["P"], p_note = _consistent_p(params[:, o + 1], present["P"], rr,
-                                             opts.p_window_s, params[:, o])
         reason[fit_me & ~present["P"] & (reason == "")] = p_note
     fid = wave_fiducials(params[:, :5 * k], opts.waves)
     if "T2" in opts.waves:
@@ -420,49 +381,6 @@ def _fit_segment(sig, fs, r, opts, offset):
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  status=status, reason=reason)
     return pd.DataFrame(table), params, template_vec
-
-
-def _evident(X, comp, lengths, sigma2, bw, rmse, snr):
-    """Is one fitted component (``comp``: (N, 5) GMF rows) a wave rather than noise?
-    Its energy must pass a BIC test against the residual variance ``sigma2`` (noise
-    low-passed to ``bw`` of Nyquist is correlated: independent samples are counted)
-    and its amplitude must exceed ``snr`` times the beat's RMSE (mV)."""
-    shape = np.zeros(X.shape)
-    mesa_sum_rows_into(np.ascontiguousarray(X), np.ascontiguousarray(comp), lengths,
-                       0, 1, 0, 0, shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        evidence = np.sum(shape ** 2, axis=1) / sigma2 * bw
-    n_eff = np.maximum(lengths * bw, 2.0)
-    return (evidence > 5.0 * np.log(n_eff)) & (np.abs(comp[:, 0]) > snr * rmse)
-
-
-def _consistent_p(center, present, rr, window=0.040, amplitude=None):
-    """P waves keep their place before R in sinus rhythm; fitted 'P' components that
-    wander (atrial fibrillation/flutter waves, noise, the previous T) are not P waves.
-
-    Among beats with evidence for P, the usual P position is the center with the most
-    others within +-20 ms.  A beat's P counts only within 40 ms of it (and, given
-    ``amplitude``, with the sign most P waves there have).  When fewer
-    than half the P candidates sit there and the rhythm is irregular (RR coefficient
-    of variation > 0.1), the stretch has no P waves at all.
-    Returns (present, reason for beats without P).
-    """
-    c = np.sort(center[present])
-    if c.size < 3:
-        return present, "no P wave: no evidence above the noise"
-    density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
-    usual = float(c[int(np.argmax(density))])
-    near = np.abs(center - usual) <= window
-    if amplitude is not None:  # and their usual sign
-        sign = np.sign(np.sum(np.sign(amplitude[present & near])))
-        near &= np.sign(amplitude) == sign if sign else True
-    share = float(np.mean(near[present]))
-    rr_ok = rr[np.isfinite(rr)]
-    cv = float(np.std(rr_ok) / np.mean(rr_ok)) if rr_ok.size > 2 else 0.0
-    if share < 0.5 and cv > 0.10:
-        return np.zeros_like(present), (
-            f"no P wave: irregular rhythm (RR CV {cv:.2f}) and no consistent P position")
-    return present & near, "no P wave: no evidence, or not at the usual P position"
 
 
 def _lead_unit(record, lead_name):
