@@ -7,6 +7,7 @@ fiducials, intervals, fit quality and a status per beat.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,6 +171,25 @@ def _best_start(params, cost, waves, qrs_on, t_start):
     return int(np.argmin(cost))
 
 
+def _fit_template(opts, t, y, rr, qrs_on):
+    """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
+    QRS onset ``qrs_on`` s) and return its :class:`TemplateFit`.  P may point either
+    way: the fit starts from the largest P bump, the largest upward and the largest
+    downward one, and :func:`_best_start` picks among the three."""
+    nb = opts.n_base
+    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
+    lo, hi = _beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
+    starts = [clip_into(_with_steps(guess_beat(t, y, opts.waves, nb, qrs_on, ps), opts),
+                        lo, hi) for ps in (0.0, 1.0, -1.0)]
+    res = fit_many(t, np.tile(y, (3, 1)), np.array(starts), lo, hi, steps=len(opts.steps),
+                   max_iter=400, baseline=nb - 1, ftol=1e-10, xtol=1e-10, gtol=1e-10,
+                   check=False)
+    best = _best_start(res.params, res.cost, opts.waves, qrs_on, t[0])
+    cost = float(res.cost[best])
+    dof = max(t.size - int(np.sum(hi > lo)), 1)
+    return TemplateFit(t, res.params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size))
+
+
 def _with_steps(vec, opts):
     """Insert the ST step's start values (no shift) before the baseline coefficient."""
     if not opts.st_step:
@@ -258,22 +278,13 @@ def _fit_segment(sig, fs, r, opts, offset):
     P0 = np.zeros((nb, n_p))
     flagged = np.zeros(nb, dtype=bool)
     corr = np.full(nb, np.nan)
-    template_vec = None
+    template_vec = tmpl_fit = None
     qrs_on = np.full(nb, np.nan)  # observed QRS onset (s from R): template's, or own
     if tmpl is not None:
         tt, ty = tmpl
         qrs_on[:] = qrs_onset(tt, ty)[0]
-        ext = [v[0] for v in observed_extrema(tt, ty - np.median(ty))]
-        lo, hi = _beat_bounds(opts, ext, tt[0], tt[-1], rr_med, qrs_on[0])
-        # P may point either way: start from the largest bump, the largest upward and
-        # the largest downward one, and keep the best fit of the template
-        starts = [clip_into(_with_steps(guess_beat(tt, ty, opts.waves, nb_, qrs_on[0], ps),
-                                        opts), lo, hi) for ps in (0.0, 1.0, -1.0)]
-        res = fit_many(tt, np.tile(ty, (3, 1)), np.array(starts), lo, hi,
-                       steps=len(opts.steps), max_iter=400, baseline=nb_ - 1,
-                       ftol=1e-10, xtol=1e-10, gtol=1e-10, check=False)
-        best = _best_start(res.params, res.cost, opts.waves, qrs_on[0], tt[0])
-        template_vec, t_cost = res.params[best], res.cost[best]
+        tmpl_fit = _fit_template(opts, tt, ty, rr_med, qrs_on[0])
+        template_vec = tmpl_fit.params
         # QRS morphology against the template: +-100 ms around R
         core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
         ci = np.clip(r[:, None] + core[None, :], 0, n - 1)
@@ -350,11 +361,6 @@ def _fit_segment(sig, fs, r, opts, offset):
     dof = np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
     sigma2 = sse / dof
     bw = min(1.0, 2.0 * opts.lowpass / fs) if opts.lowpass else 1.0
-    tmpl_fit = None
-    if template_vec is not None:
-        t_dof = max(tt.size - int(np.sum(hi > lo)), 1)
-        tmpl_fit = TemplateFit(tt, template_vec, 2.0 * t_cost / t_dof,
-                               np.sqrt(2.0 * t_cost / tt.size))
     present, p_note = wave_presence(X, params, lengths, good, sigma2, rmse, rr, opts.waves,
                                     bw, opts.wave_snr, opts.p_window_s, tmpl_fit)
     if "P" in opts.waves:
