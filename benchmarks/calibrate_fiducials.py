@@ -6,8 +6,9 @@ grid of fractions f, matches to the cardiologists' marks (+-150 ms) and keeps th
 with the smallest SD of the error (the statistic the CSE tolerances are stated in) for P
 and QRS, and the smallest robust SD (1.4826 MAD) for T, whose plain SD is set by the few
 beats with a mis-fitted flat or biphasic T, where no fraction is right; the shift is
-minus the median error at that f.  Prints the rule to paste into ``gmesa/ecg/fiducials.py`` (RULE).  The other
-half (even numbers) and QTDB are held out for ``benchmarks/delineation.py``.
+minus the median error at that f.  Prints the rule to paste into
+``gmesa/ecg/fiducials.py`` (RULE).  The other half (even numbers) and QTDB are held out
+for ``benchmarks/delineation.py``.
 
     python benchmarks/calibrate_fiducials.py [--limit N]
 """

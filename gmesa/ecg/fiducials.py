@@ -87,9 +87,11 @@ def _complex_edges(params, frac_on, frac_off, lobe, step, limit, out):
                     edge = p[5 * c + 1] + direction * p[5 * c + 2]
                     if direction * (edge - start) > 0.0:
                         start = edge
-            t[0] = start
-            mesa_sum_into(t, p, k, 0, 0, one)
-            level = max(abs(one[0]), lobe * best) if start != tpk else best
+            level = best
+            if start != tpk:
+                t[0] = start
+                mesa_sum_into(t, p, k, 0, 0, one)
+                level = max(abs(one[0]), lobe * best)
             tt = start
             found = np.nan
             nstep = int(limit / step)

@@ -263,8 +263,8 @@ def _fit_segment(sig, fs, r, opts, offset):
     status[bad_nan] = "nan"
     reason[bad_nan] = [f"{c} NaN samples in the beat window" for c in nan_count[bad_nan]]
     Y[~np.isfinite(Y)] = 0.0
-    spread = np.where(valid, Y, np.nan)
-    flat = (np.nanmax(spread, axis=1) - np.nanmin(spread, axis=1) < 1e-3) & (status == "ok")
+    Xv, Yv = np.where(valid, X, np.nan), np.where(valid, Y, np.nan)  # NaN past the end
+    flat = (np.nanmax(Yv, axis=1) - np.nanmin(Yv, axis=1) < 1e-3) & (status == "ok")
     status[flat] = "flat"
     reason[flat] = "signal range below 0.001 in the beat window"
     fit_me = status == "ok"
@@ -291,13 +291,11 @@ def _fit_segment(sig, fs, r, opts, offset):
         core_t = np.clip(core + int(round(-tt[0] * fs)), 0, ty.size - 1)
         corr = _corr_rows(np.where(np.isfinite(sig[ci]), sig[ci], np.nan), ty[core_t])
         flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
-    ext = observed_extrema(np.where(valid, X, np.nan),
-                           np.where(valid, Y, np.nan) - np.median(Y, axis=1, keepdims=True))
+    ext = observed_extrema(Xv, Yv - np.median(Y, axis=1, keepdims=True))
     fi = np.flatnonzero(fit_me)
     own = fit_me & (flagged if template_vec is not None else True)
     if own.any():
-        qrs_on[own] = qrs_onset(np.where(valid, X, np.nan)[own],
-                                np.where(valid, Y, np.nan)[own])
+        qrs_on[own] = qrs_onset(Xv[own], Yv[own])
     t_first = X[:, 0]
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
     LO, HI = _beat_bounds(opts, ext, t_first, t_last, rr_prev, qrs_on)
@@ -314,7 +312,7 @@ def _fit_segment(sig, fs, r, opts, offset):
                                        qrs_on[i]), opts)
     warm = fit_me & ~own
     if warm.any():
-        level = np.nanmedian(np.where(valid, Y, np.nan)[warm], axis=1)
+        level = np.nanmedian(Yv[warm], axis=1)
         P0[warm] = template_vec
         P0[warm, n_p - nb_:] = 0.0
         P0[warm, n_p - nb_] = level - (np.median(tmpl[1]) - template_vec[n_p - nb_])

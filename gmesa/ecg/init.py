@@ -29,8 +29,8 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_s
 
     ``t`` is seconds relative to the R peak, ``y`` the cleaned beat (mV).  R is the
     extremum within 30 ms of t = 0, Q and S the largest deflections of opposite sign
-    just before and after it, P the largest bump 60-350 ms before R and T the largest
-    bump after S.  Given the observed QRS onset ``qrs_on`` (s, see
+    just before and after it, P the largest bump in the P region before the QRS and T
+    the largest bump after S.  Given the observed QRS onset ``qrs_on`` (s, see
     :func:`~gmesa.ecg.waves.qrs_onset`), Q is searched after it and P 30 ms before it.
     ``p_sign`` +1/-1 looks for an upward/downward P only.  A wave that is not visible
     starts small at its typical place.

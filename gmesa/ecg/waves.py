@@ -110,7 +110,8 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
     sign, at most |R| + 0.2 mV.  Centers stay in their physiological region clipped
     to the window; given the observed QRS onset ``qrs_on`` (s, see :func:`qrs_onset`)
     the P center stays 30 ms before it and the Q center at most 15 ms before it, so P
-    cannot join the QRS complex (NaN: no such limit).  Scalars give (P,) vectors; arrays of N beats give (N, P).
+    cannot join the QRS complex (NaN: no such limit).  Scalars give (P,) vectors;
+    arrays of N beats give (N, P).
     """
     r_amplitude = np.asarray(r_amplitude, dtype=float)
     scalar = r_amplitude.ndim == 0

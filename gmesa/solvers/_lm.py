@@ -223,20 +223,21 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     it = 0
     cost = 0.0
     need_jac = True
-    stale = False
-    fresh = False  # True when f and jt already hold the model and Jacobian at p
+    # True when jt, r and cost already hold the Jacobian, residual and cost at p (an
+    # accepted trial) but A = J^T J has not been formed from them yet
+    fresh = False
     while True:
         if need_jac:
             if not fresh:
                 mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
+                cost = 0.0
+                for i in range(n):
+                    r[i] = w[i] * (f[i] - y[i])
+                    cost += r[i] * r[i]
+                cost *= 0.5
+                if not _finite(cost):
+                    return cost, it, NONFINITE_MODEL
             fresh = False
-            cost = 0.0
-            for i in range(n):
-                r[i] = w[i] * (f[i] - y[i])
-                cost += r[i] * r[i]
-            cost *= 0.5
-            if not _finite(cost):
-                return cost, it, NONFINITE_MODEL
             _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
             for jj in range(nfree):
                 i0 = first[jj]
@@ -313,8 +314,8 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
         mesa_sum_jac_into(x[:n], pnew, k, m, nb, f, jt)
         new_cost = 0.0
         for i in range(n):
-            d = w[i] * (f[i] - y[i])
-            new_cost += d * d
+            r[i] = w[i] * (f[i] - y[i])
+            new_cost += r[i] * r[i]
         new_cost *= 0.5
         small_step = dnorm <= xtol * (pnorm + xtol)
         if _finite(new_cost) and new_cost < cost:
@@ -323,18 +324,15 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             lam *= max(1.0 / 3.0, 1.0 - t * t * t)
             nu = 2.0
             old = cost
+            cost = new_cost
             for j in range(npar):
                 p[j] = pnew[j]
             need_jac = True
             fresh = True
             if old - new_cost <= ftol * old:
-                stale = True
-                cost = new_cost
                 status = FTOL
                 break
             if small_step:
-                stale = True
-                cost = new_cost
                 status = XTOL
                 break
         else:
@@ -348,7 +346,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
                 break
 
     # standard errors from the final J^T J (free parameters) and the residual variance
-    if stale:
+    if fresh:  # stopped right after an accepted step: form A at the final p
         _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
     dof = nvalid - nfree
     s2 = 2.0 * cost / dof
