@@ -172,6 +172,16 @@ def _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo
 
 
 @njit
+def _residual(f, y, w, n, r):
+    """Weighted residual ``r = w * (f - y)`` of the model values ``f``; returns the cost."""
+    c = 0.0
+    for i in range(n):
+        r[i] = w[i] * (f[i] - y[i])
+        c += r[i] * r[i]
+    return 0.5 * c
+
+
+@njit
 def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     """Fit one curve in place (``p`` holds p0 on entry, the optimum on exit).
 
@@ -230,11 +240,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
         if need_jac:
             if not fresh:
                 mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
-                cost = 0.0
-                for i in range(n):
-                    r[i] = w[i] * (f[i] - y[i])
-                    cost += r[i] * r[i]
-                cost *= 0.5
+                cost = _residual(f, y, w, n, r)
                 if not _finite(cost):
                     return cost, it, NONFINITE_MODEL
             fresh = False
@@ -312,11 +318,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
         # the trial point's model and Jacobian in one pass: most trials are accepted,
         # and then the Jacobian is already there
         mesa_sum_jac_into(x[:n], pnew, k, m, nb, f, jt)
-        new_cost = 0.0
-        for i in range(n):
-            r[i] = w[i] * (f[i] - y[i])
-            new_cost += r[i] * r[i]
-        new_cost *= 0.5
+        new_cost = _residual(f, y, w, n, r)
         small_step = dnorm <= xtol * (pnorm + xtol)
         if _finite(new_cost) and new_cost < cost:
             rho = (cost - new_cost) / pred if pred > 0.0 else 0.0
