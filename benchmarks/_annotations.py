@@ -295,6 +295,11 @@ class Case:
     offset_s: float = 0.0
     notes: list[str] = field(default_factory=list)
     unmarked: dict[str, np.ndarray] = field(default_factory=dict)
+    others: np.ndarray | None = None  # (n, k): the record's other leads, same samples
+
+    def leads(self) -> np.ndarray:
+        """(n, 1 + k): the scored lead first, then the record's other leads."""
+        return self.signal[:, None] if self.others is None else np.column_stack([self.signal, self.others])
 
 
 def list_records(dataset: str, data_dir: Path | None = None) -> list[str]:
@@ -310,13 +315,15 @@ def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii") -> Ca
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     record = record if record.startswith("data/") else f"data/{record}"
     path = str(data_dir / "ludb" / record)
-    rec = wfdb.rdrecord(path, channel_names=[lead])
+    rec = wfdb.rdrecord(path)
     ann = wfdb.rdann(path, lead)
     fs = float(rec.fs)
     waves, notes = group_waves(ann.sample, ann.symbol)
     intervals = np.array([[ann.sample.min() / fs, ann.sample.max() / fs]])
-    return Case("ludb", record, lead, fs, rec.p_signal[:, 0].astype(float), reference_times(waves, fs),
-                intervals, 0.0, notes, unmarked_zones(waves, fs))
+    j = [n.lower() for n in rec.sig_name].index(lead.lower())
+    sig = rec.p_signal.astype(float)
+    return Case("ludb", record, lead, fs, sig[:, j], reference_times(waves, fs), intervals, 0.0, notes,
+                unmarked_zones(waves, fs), np.delete(sig, j, axis=1))
 
 
 def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
@@ -331,7 +338,7 @@ def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
 
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     path = str(data_dir / "qtdb" / record)
-    rec = wfdb.rdrecord(path, channels=[channel])
+    rec = wfdb.rdrecord(path)
     ann = wfdb.rdann(path, "q1c")
     fs = float(rec.fs)
     waves, notes = group_waves(ann.sample, ann.symbol)
@@ -342,15 +349,15 @@ def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
     else:
         notes.append("no .atr: consecutive annotated beats judged by the 1.5 x median-gap rule")
     intervals = beat_intervals(waves, fs, margin_s, all_beats)
-    x = rec.p_signal[:, 0].astype(float)
+    sig = rec.p_signal.astype(float)
     offset = 0
     if context_s is not None:
         lo = max(0, int(np.floor((ann.sample.min() / fs - context_s) * fs)))
-        hi = min(len(x), int(np.ceil((ann.sample.max() / fs + context_s) * fs)) + 1)
-        x, offset = x[lo:hi], lo
-    x = x - np.nanmedian(x)
-    return Case("qtdb", record, rec.sig_name[0], fs, x, reference_times(waves, fs), intervals,
-                offset / fs, notes, unmarked_zones(waves, fs))
+        hi = min(len(sig), int(np.ceil((ann.sample.max() / fs + context_s) * fs)) + 1)
+        sig, offset = sig[lo:hi], lo
+    sig = sig - np.nanmedian(sig, axis=0)
+    return Case("qtdb", record, rec.sig_name[channel], fs, sig[:, channel], reference_times(waves, fs),
+                intervals, offset / fs, notes, unmarked_zones(waves, fs), np.delete(sig, channel, axis=1))
 
 
 def read_case(dataset: str, record: str, data_dir: Path | None = None, *, lead: str = "ii",

@@ -127,11 +127,24 @@ def gmesa_fit(signal: np.ndarray, fs: float) -> pd.DataFrame:
     return fit.beats
 
 
+def gmesa_leads(signals: np.ndarray, fs: float) -> pd.DataFrame:
+    """gmesa, every lead of the record: ``fit_leads(Record(signals, fs), primary=0).beats``
+    (column 0 is the scored lead; a wave it does not show is read from another lead)."""
+    from gmesa.ecg import Record, fit_leads
+
+    signals = np.asarray(signals, dtype=float)
+    leads = [f"lead{j}" for j in range(signals.shape[1])]
+    return fit_leads(Record(signals, fs, leads=leads), primary=0).beats
+
+
+gmesa_leads.multilead = True  # the method is handed every lead: (n, leads), scored lead first
+
 METHODS: dict[str, Method] = {
     "neurokit2_dwt": neurokit2_dwt,
     "neurokit2_peak": neurokit2_peak,
     "neurokit2_prominence": neurokit2_prominence,
     "gmesa": gmesa_fit,
+    "gmesa_leads": gmesa_leads,
 }
 
 
@@ -144,8 +157,8 @@ def method_available(name: str) -> tuple[bool, str]:
                 import inspect
                 if "prominence" not in inspect.getsource(nk.ecg_delineate):
                     return False, f"neurokit2 {nk.__version__} has no 'prominence' method"
-        elif name == "gmesa":
-            from gmesa.ecg import Record, fit_record  # noqa: F401
+        elif name.startswith("gmesa"):
+            from gmesa.ecg import Record, fit_leads, fit_record  # noqa: F401
         elif name not in METHODS:
             return False, "unknown method"
     except Exception as exc:  # ImportError, or a broken package
@@ -201,7 +214,7 @@ def _score_record(dataset: str, record: str, methods: dict[str, Method], opt: Op
             warnings.simplefilter("always")
             t0 = time.perf_counter()
             try:
-                df = fn(case.signal.copy(), case.fs)
+                df = fn(case.leads() if getattr(fn, "multilead", False) else case.signal.copy(), case.fs)
                 det, missing = detections_from_frame(df, case.offset_s)
                 n_beats = len(df)
             except Exception as exc:

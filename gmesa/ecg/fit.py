@@ -37,6 +37,9 @@ STATUS = {
     "edge": "the beat window runs past the start or end of the signal; not fitted",
 }
 
+#: per-beat baseline polynomials and their number of coefficients
+BASELINES = {"constant": 1, "linear": 2, "quadratic": 3}
+
 #: a template P wave must end at least this long (s) before the QRS onset (PR segment)
 PR_SEGMENT_MIN = 0.015
 
@@ -76,8 +79,8 @@ class FitOptions:
         if unknown or "R" not in self.waves:
             raise ValueError(f"waves={self.waves!r}: each must be one of {sorted(REGIONS)} "
                              "and R must be among them")
-        if self.baseline not in ("constant", "linear"):
-            raise ValueError(f"baseline={self.baseline!r}; use 'constant' or 'linear'")
+        if self.baseline not in BASELINES:
+            raise ValueError(f"baseline={self.baseline!r}; use one of {', '.join(BASELINES)}")
         if self.engine not in ("batch", "scipy", "lmfit"):
             raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
 
@@ -87,7 +90,7 @@ class FitOptions:
 
     @property
     def n_base(self):
-        return {"constant": 1, "linear": 2}[self.baseline]
+        return BASELINES[self.baseline]
 
 
 # ---------------------------------------------------------------------------------
@@ -336,7 +339,7 @@ def _fit_segment(sig, fs, r, opts, offset):
     res = np.where(valid, Y - model, 0.0)
     nval = np.maximum(lengths, 1)
     sse = np.sum(res ** 2, axis=1)
-    base = params[:, -nb_][:, None] + (params[:, -1][:, None] * X if nb_ == 2 else 0.0)
+    base = sum(params[:, n_p - nb_ + j][:, None] * X ** j for j in range(nb_))
     ydm = np.where(valid, Y - base, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rmse = np.sqrt(sse / nval)

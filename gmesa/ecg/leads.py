@@ -1,0 +1,160 @@
+"""Several leads of one record: fitted on shared R peaks, read as one heart.
+
+A P wave too small to see in one lead is often plain in another (the QT Database's
+experts marked P looking at both leads).  :func:`fit_leads` fits every lead with the
+R peaks of the primary lead and reports, per beat, each wave (P, QRS, T) from the
+primary lead where that lead shows it, and otherwise from the lead where it stands
+out most (largest amplitude over the beat's RMSE).  A wave no lead shows stays absent.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._atomic import atomic_path, jsonable, write_text
+from .fiducials import intervals
+from .fit import fit_record
+from .io import Record, ecg_lead_index
+from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
+
+#: wave group -> (its fiducial columns, the amplitude column that measures it)
+GROUPS = {
+    "P": (("P_on_s", "P_peak_s", "P_off_s"), "P_amplitude"),
+    "QRS": (("QRS_on_s", "QRS_peak_s", "QRS_off_s"), "R_amplitude"),
+    "T": (("T_on_s", "T_peak_s", "T_off_s"), "T_amplitude"),
+}
+
+
+@dataclass
+class LeadsFit:
+    """Result of :func:`fit_leads`.
+
+    ``beats``: one row per beat: ``r_peak_s``, ``rr_s``, the fiducials ``*_s`` (s from
+    the record start, NaN where no lead shows the wave), ``P_lead``/``QRS_lead``/
+    ``T_lead`` (the lead each came from, "" where absent), ``P_present``/``T_present``,
+    the intervals (ms) and the primary lead's ``status``/``reason``.
+    ``fits``: lead name -> :class:`RecordFit` of that lead; ``primary``: the lead
+    whose R peaks all leads share and whose waves come first.
+    """
+    beats: pd.DataFrame
+    fits: dict
+    primary: str
+    info: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.beats)
+
+    def save(self, folder, stem=None, fmt="parquet"):
+        """Write ``{stem}.leads.{parquet|csv}``, ``{stem}.leads.json`` and every lead's
+        :meth:`RecordFit.save` (stem ``{stem}.{lead}``) into ``folder``; return the paths."""
+        if fmt not in ("parquet", "csv"):
+            raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
+        folder = Path(folder)
+        stem = stem or self.info.get("record", "record")
+        paths = {"beats": folder / f"{stem}.leads.{fmt}", "info": folder / f"{stem}.leads.json"}
+        with atomic_path(paths["beats"]) as tmp:
+            if fmt == "parquet":
+                self.beats.to_parquet(tmp, index=False)
+            else:
+                self.beats.to_csv(tmp, index=False)
+        files = {}
+        for lead, fit in self.fits.items():
+            saved = fit.save(folder, stem=f"{stem}.{_safe(lead)}", fmt=fmt)
+            files[lead] = saved["info"].name
+            paths[lead] = saved
+        info = dict(self.info, primary=self.primary, beats_file=paths["beats"].name,
+                    lead_files=files)
+        write_text(paths["info"], json.dumps(jsonable(info), indent=1))
+        return paths
+
+
+def _safe(name):
+    """A lead name usable in a file name (letters, digits, - and _ only)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(name)) or "lead"
+
+
+def combine(fits, primary):
+    """The per-beat table of :class:`LeadsFit` from fits of the same beats in several
+    leads (lead name -> :class:`RecordFit`, the same R peaks in each)."""
+    names = list(fits)
+    base = fits[primary].beats
+    n = len(base)
+    for lead in names:
+        if len(fits[lead].beats) != n:
+            raise ValueError(f"lead {lead!r} has {len(fits[lead].beats)} beats, the primary "
+                             f"lead {primary!r} {n}: fit every lead on the same R peaks")
+    out = {"beat": np.arange(n), "r_peak_s": base["r_peak_s"].to_numpy(),
+           "rr_s": base["rr_s"].to_numpy(dtype=float)}
+    first = names.index(primary)
+    for group, (cols, amp) in GROUPS.items():
+        values = np.stack([[fits[lead].beats[c].to_numpy(dtype=float) for c in cols]
+                           for lead in names])                       # (leads, cols, beats)
+        shown = np.all(np.isfinite(values), axis=1)                  # (leads, beats)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            strength = np.stack([np.abs(fits[lead].beats[amp].to_numpy(dtype=float))
+                                 / fits[lead].beats["rmse"].to_numpy(dtype=float)
+                                 for lead in names])
+        strength = np.where(shown & np.isfinite(strength), strength, -np.inf)
+        strength[first] = np.where(shown[first], np.inf, -np.inf)    # primary lead first
+        pick = np.argmax(strength, axis=0)
+        has = shown.any(axis=0)
+        beats = np.arange(n)
+        for j, c in enumerate(cols):
+            out[c] = np.where(has, values[pick, j, beats], np.nan)
+        out[f"{group}_lead"] = np.where(has, np.asarray(names, dtype=object)[pick], "")
+        if group != "QRS":
+            out[f"{group}_present"] = has
+    fid = {c[:-2]: out[c] for c in FIDUCIAL_COLUMNS}
+    out.update(intervals(fid, out["rr_s"]))
+    out["status"] = base["status"].to_numpy()
+    out["reason"] = base["reason"].to_numpy()
+    cols = (["beat", "r_peak_s", "rr_s"] + list(FIDUCIAL_COLUMNS)
+            + ["P_lead", "QRS_lead", "T_lead", "P_present", "T_present"]
+            + list(INTERVAL_COLUMNS) + ["status", "reason"])
+    return pd.DataFrame(out)[cols]
+
+
+def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
+    """Fit several leads of ``record`` on shared R peaks and read each beat's waves from
+    the lead that shows them (see the module docstring).
+
+    Parameters
+    ----------
+    record : :class:`~gmesa.ecg.io.Record` with one or more leads.
+    leads : lead names or indices to fit (default: all).
+    primary : the lead whose R peaks every lead shares and whose waves are reported
+        where it shows them (default: the first of ``leads`` whose name looks like an
+        ECG lead).
+    rpeaks : None (detect on the primary lead), ``"annotations"`` or sample indices.
+    **options : passed to :func:`fit_record` for every lead.
+
+    Returns :class:`LeadsFit`.
+    """
+    if not isinstance(record, Record):
+        raise TypeError(f"record must be a gmesa.ecg.Record, got {type(record).__name__}; "
+                        "use read_record(path) or Record(signal, fs)")
+    all_names = list(record.leads)
+    chosen = [all_names[record.lead_index(x)] for x in (all_names if leads is None else leads)]
+    chosen = list(dict.fromkeys(chosen))  # unique, in order
+    if not chosen:
+        raise ValueError("leads is empty: give at least one lead name or index")
+    if primary is None:
+        primary = chosen[ecg_lead_index(chosen)]
+    else:
+        primary = all_names[record.lead_index(primary)]
+        if primary not in chosen:
+            chosen.insert(0, primary)
+    fits = {primary: fit_record(record, primary, rpeaks=rpeaks, **options)}
+    r = np.round(fits[primary].beats["r_peak_s"].to_numpy(dtype=float)
+                 * float(record.fs)).astype(np.int64)
+    for lead in chosen:
+        if lead != primary:
+            fits[lead] = fit_record(record, lead, rpeaks=r, **options)
+    fits = {lead: fits[lead] for lead in chosen}
+    info = {"record": record.name, "primary": primary, "leads": chosen,
+            "rpeaks": fits[primary].info["rpeaks"], "n_beats": len(r)}
+    return LeadsFit(combine(fits, primary), fits, primary, info)

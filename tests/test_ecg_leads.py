@@ -1,0 +1,74 @@
+"""Several leads fitted on shared R peaks: a wave one lead lacks is read from another."""
+import numpy as np
+import pytest
+
+from gmesa import ecg
+from gmesa.ecg.leads import combine
+from gmesa.ecg.waves import typical_vector
+
+
+@pytest.fixture(scope="module")
+def two_leads():
+    """The same beats twice: lead 'flat_p' has no P wave at all, lead 'with_p' has one."""
+    beat = typical_vector()
+    no_p = beat.copy()
+    no_p[0] = 0.0
+    kw = dict(duration=30, fs=500, heart_rate=70, noise=0.01, wander=0.0, seed=4)
+    flat, clear = ecg.synthesize(beat=no_p, **kw), ecg.synthesize(beat=beat, **kw)
+    assert np.allclose(flat.truth["r_peak_s"], clear.truth["r_peak_s"])
+    signals = np.column_stack([flat.record.signal, clear.record.signal])
+    record = ecg.Record(signals, 500.0, leads=("flat_p", "with_p"), name="two")
+    return record, clear.truth
+
+
+def test_wave_missing_in_primary_read_from_other_lead(two_leads):
+    record, truth = two_leads
+    alone = ecg.fit_record(record, "flat_p")
+    both = ecg.fit_leads(record, primary="flat_p")
+    inner = both.beats["status"] == "ok"
+    assert alone.beats.loc[inner, "P_present"].mean() < 0.2       # no P in that lead
+    assert both.beats.loc[inner, "P_present"].mean() > 0.9         # ... but in the other
+    assert (both.beats.loc[inner & both.beats["P_present"], "P_lead"] == "with_p").all()
+    assert (both.beats.loc[inner, "QRS_lead"] == "flat_p").all()   # the primary shows QRS
+    i = np.searchsorted(truth["r_peak_s"], both.beats["r_peak_s"] - 0.01)
+    for col in ("P_on_s", "P_off_s", "QRS_on_s", "T_off_s"):
+        err_ms = (both.beats[col] - truth[col].to_numpy()[i]).to_numpy()[inner] * 1e3
+        assert np.nanmedian(np.abs(err_ms)) < 5.0, (col, np.nanmedian(np.abs(err_ms)))
+    # the P wave's fiducials are those of the lead they came from, PR from them
+    with_p = both.fits["with_p"].beats
+    rows = inner & both.beats["P_present"]
+    assert np.allclose(both.beats.loc[rows, "P_on_s"], with_p.loc[rows, "P_on_s"])
+    pr = (both.beats["QRS_on_s"] - both.beats["P_on_s"]) * 1e3
+    assert np.allclose(both.beats["pr_ms"], pr, equal_nan=True)
+
+
+def test_primary_lead_first_and_shared_rpeaks(two_leads):
+    record, _ = two_leads
+    both = ecg.fit_leads(record, primary="with_p")
+    assert both.primary == "with_p" and list(both.fits) == ["flat_p", "with_p"]
+    r = [f.beats["r_peak_s"].to_numpy() for f in both.fits.values()]
+    assert np.array_equal(r[0], r[1])
+    shown = both.fits["with_p"].beats["P_present"].to_numpy()
+    assert (both.beats.loc[shown, "P_lead"] == "with_p").all()
+
+
+def test_leads_fit_saved(two_leads, tmp_path):
+    record, _ = two_leads
+    both = ecg.fit_leads(record, ["with_p", 0])
+    paths = both.save(tmp_path, fmt="csv")
+    assert paths["beats"].name == "two.leads.csv" and paths["info"].exists()
+    assert ecg.RecordFit.load(paths["with_p"]["info"]).beats.shape == both.fits["with_p"].beats.shape
+
+
+def test_leads_bad_input(two_leads):
+    record, _ = two_leads
+    with pytest.raises(ValueError, match="leads is empty"):
+        ecg.fit_leads(record, [])
+    with pytest.raises(ValueError, match="lead"):
+        ecg.fit_leads(record, ["V9"])
+    with pytest.raises(TypeError, match="Record"):
+        ecg.fit_leads(np.zeros((100, 2)))
+    a = ecg.fit_record(record, 0)
+    b = ecg.fit_record(record, 1, rpeaks=np.round(a.beats["r_peak_s"].to_numpy()[:-2] * 500).astype(int))
+    with pytest.raises(ValueError, match="same R peaks"):
+        combine({"flat_p": a, "with_p": b}, "flat_p")
