@@ -5,7 +5,7 @@ import pytest
 
 import gmesa
 from gmesa import ecg
-from gmesa.ecg.fiducials import complex_edges, wave_fiducials
+from gmesa.ecg.fiducials import RULE, complex_edges, reach, wave_fiducials
 from gmesa.ecg.fit import PR_SEGMENT_MIN, _best_start
 from gmesa.ecg.presence import P_LONGEST
 from gmesa.ecg.waves import (P_BEFORE_QRS, Q_BEFORE_QRS, TYPICAL_BEAT, WAVES, bounds,
@@ -86,6 +86,26 @@ def test_waves_do_not_overlap_the_qrs():
         assert fid["T_on"][0] >= fid["QRS_off"][0]
     fid = wave_fiducials(wide_p[:-1][None, :], WAVES)
     assert fid["P_off"][0] == fid["QRS_on"][0]             # the clamp did act
+
+
+def test_inverted_t_has_its_own_rule():
+    """A negative T starts at the end of its plateau (plus the calibrated shift) and
+    ends by the usual rule; an upright T of the same shape keeps the usual rule; with a
+    second T lobe the lobes keep the usual rule (biphasic T)."""
+    shape = (0.27, 0.06, 0.05, 0.04)                  # center, half-width, sigmas (s)
+    up = wave_fiducials(_beat(T=(0.3,) + shape)[:-1][None, :], WAVES)
+    down = wave_fiducials(_beat(T=(-0.3,) + shape)[:-1][None, :], WAVES)
+    c, h, sl, sr = shape
+    (f_on, s_on), (f_off, s_off) = RULE["T_on"], RULE["T_off"]
+    assert up["T_on"][0] == pytest.approx(c - h - sl * reach(f_on) + s_on)
+    assert up["T_off"][0] == pytest.approx(c + h + sr * reach(f_off) + s_off)
+    assert RULE["T_on_inverted"][0] is None
+    assert down["T_on"][0] == pytest.approx(c + h + RULE["T_on_inverted"][1])
+    assert down["T_off"][0] == pytest.approx(up["T_off"][0])
+    assert down["T_on"][0] > up["T_on"][0] + 0.1       # cardiologists start it later
+    two = np.concatenate([_beat(T=(-0.3,) + shape)[:-1], [0.2, 0.45, 0.0, 0.03, 0.03]])
+    lobes = wave_fiducials(two[None, :], WAVES + ("T2",))
+    assert lobes["T_on"][0] == pytest.approx(up["T_on"][0])
 
 
 def test_template_start_prefers_a_p_that_ends_before_the_qrs():

@@ -6,7 +6,10 @@ The rule (documented in docs/ecg.md):
   amplitude at ``D = sqrt(2 ln(1/f))``, so
   ``onset = center - half_width - sigma_left * sqrt(2 ln(1/f))`` and
   ``offset = center + half_width + sigma_right * sqrt(2 ln(1/f))``; the peak is
-  ``center``.  A constant shift per boundary is added (see :data:`RULE`).
+  ``center``.  A constant shift per boundary is added (see :data:`RULE`).  An inverted
+  T (negative amplitude, no T2 lobe) has its onset read from the end of its plateau,
+  plus its own shift: cardiologists start such a T where the signal turns back up, not
+  where the (often depressed) ST segment leaves the baseline.
 * **QRS** comes from the fitted sum of Q, R and S (they overlap and partly cancel, so a
   single component's edge is not the complex's edge): walking out from the largest
   |Q+R+S| in 0.25 ms steps, the onset/offset is where |Q+R+S| first falls below
@@ -25,14 +28,17 @@ import numpy as np
 from .._kernels import mesa_sum_into
 from ..config import njit
 
-#: boundary -> (amplitude fraction f, constant shift in seconds)
+#: boundary -> (amplitude fraction f, constant shift in seconds).  ``T_on_inverted``:
+#: the onset of a T component of negative amplitude, calibrated apart; its f None reads
+#: it from the end of the plateau (center + half_width) instead of its start.
 RULE = {
     "P_on": (0.7, -0.0331),
     "P_off": (0.7, 0.0288),
     "QRS_on": (0.3, -0.0294),
-    "QRS_off": (0.6, 0.0336),
-    "T_on": (0.5, -0.0545),
+    "QRS_off": (0.6, 0.0337),
+    "T_on": (0.5, -0.0599),
     "T_off": (0.3, 0.0321),
+    "T_on_inverted": (None, -0.0488),
 }
 
 #: QRS edges start from the outermost of Q, R, S with at least this share of the peak
@@ -144,7 +150,12 @@ def wave_fiducials(params, names, rule=None):
         key = "T" if wave == "T2" else wave
         (fon, son), (foff, soff) = rule[f"{key}_on"], rule[f"{key}_off"]
         on, off = component_edges(c, h, sl, sr, fon, foff)
-        out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on + son, c.copy(), off + soff
+        on, off = on + son, off + soff
+        if wave == "T" and "T2" not in idx:  # an inverted T (not one lobe of two)
+            fon, son = rule["T_on_inverted"]
+            on_inv = c + h if fon is None else component_edges(c, h, sl, sr, fon, fon)[0]
+            on = np.where(params[:, o] < 0, on_inv + son, on)
+        out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on, c.copy(), off
     qrs = [idx[n] for n in ("Q", "R", "S") if n in idx]
     if qrs:
         sub = np.concatenate([params[:, 5 * i:5 * i + 5] for i in qrs], axis=1)
