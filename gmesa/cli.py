@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import click
+import numpy as np
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -137,7 +138,11 @@ Exit codes:
                    "RECORD.record.png, RECORD.template.png, RECORD.trends.png).")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
-def fit_cmd(file, lead, out, fmt, fs, figures, threads):
+@click.option("--leads", metavar="LIST",
+              help="Fit several leads on shared R peaks ('all', or names/indices separated "
+                   "by commas) and read each wave from the lead that shows it; --lead is "
+                   "then the primary lead. Writes RECORD.leads.* and each lead's tables.")
+def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
     """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
 
     Writes one row per beat (wave parameters, fiducials, intervals, fit quality,
@@ -154,6 +159,11 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads):
     out = out.expanduser()
     out.mkdir(parents=True, exist_ok=True)
     fmt = fmt.lower()
+    if leads is not None:
+        if figures:
+            raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
+                                     "for them", param_hint="'--figures'")
+        return _fit_leads(file, leads, lead_v, out, fmt, fs, threads, stem)
     task = {"path": str(file), "record": stem, "lead": lead_v, "fs": fs, "fmt": fmt,
             "fit_options": {}, "fingerprint": _fingerprint(str(file), lead_v, fs, fmt, {}),
             "out": str(out), "threads": threads, "warm_up": False, "return_fit": figures}
@@ -191,6 +201,47 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads):
                 return EXIT_FAILED
             for p in _paths(written):
                 click.echo(f"wrote {p}")
+    return EXIT_OK
+
+
+def _fit_leads(file, leads, primary, out, fmt, fs, threads, stem):
+    """``gmesa fit --leads``: :func:`gmesa.ecg.fit_leads`, its summary and files."""
+    from .batch import _TEXT_SUFFIXES, summarize
+    from .ecg import RecordError, fit_leads, read_record
+    from .solvers.many import numba_threads
+
+    names = None if leads.strip().lower() == "all" else [
+        _lead_value(x) for x in leads.split(",")]
+    try:
+        rec = read_record(file, fs=fs if file.suffix.lower() in _TEXT_SUFFIXES else None)
+        with numba_threads(threads):
+            res = fit_leads(rec, names, primary=primary, threads=threads)
+    except (RecordError, ValueError) as exc:
+        click.echo(f"gmesa fit: {exc}", err=True)
+        return EXIT_FAILED
+    if len(res) == 0:
+        click.echo(f"gmesa fit: {file}: no beats detected in lead {res.primary!r}", err=True)
+        return EXIT_FAILED
+    paths = res.save(out, stem=stem, fmt=fmt)
+    b = res.beats
+    summary = summarize(b.assign(prd=np.nan))
+    shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
+                          for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
+             for w in ("P", "T")}
+    click.echo(f"{stem}: leads {', '.join(res.fits)} (primary {res.primary}), "
+               f"{rec.fs:g} Hz, {rec.duration_s:.1f} s")
+    click.echo(_table([
+        ("beats", f"{summary['n_beats']}"),
+        ("ok", f"{summary['n_ok']} ({100.0 * summary['ok_fraction']:.1f}%) in {res.primary}"),
+        ("P from", shown["P"] or "-"),
+        ("T from", shown["T"] or "-"),
+        ("median RR", _fmt_num(summary["median_rr_ms"], " ms", 0)),
+        ("median PR", _fmt_num(summary["median_pr_ms"], " ms", 0)),
+        ("median QRS", _fmt_num(summary["median_qrs_ms"], " ms", 0)),
+        ("median QT", _fmt_num(summary["median_qt_ms"], " ms", 0)),
+        ("median QTc", _fmt_num(summary["median_qtc_ms"], " ms", 0)),
+    ]))
+    click.echo(f"wrote {paths['beats']}, {paths['info'].name} and {len(res.fits)} leads' tables")
     return EXIT_OK
 
 

@@ -134,6 +134,27 @@ def test_fit_bad_record_exits_1_with_the_reason(runner, tmp_path):
     assert missing_lead.exit_code == 2  # does not exist
 
 
+def test_fit_several_leads(runner, tmp_path):
+    from gmesa import ecg
+    syn = ecg.synthesize(duration=20, fs=250, leads=2, seed=1)
+    path = tmp_path / "two.npy"
+    np.save(path, syn.record.signal)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--lead", "1",
+                              "--out", str(out), "--format", "csv"])
+    assert res.exit_code == 0, (res.output, res.stderr)
+    for word in ("leads lead0, lead1 (primary lead1)", "P from", "T from", "median QT"):
+        assert word in res.output
+    beats = pd.read_csv(out / "two.leads.csv", keep_default_na=False)
+    assert len(beats) >= len(syn.truth) - 2 and set(beats["QRS_lead"]) <= {"lead1", ""}
+    for lead in ("lead0", "lead1"):
+        assert (out / f"two.{lead}.beats.csv").is_file() and (out / f"two.{lead}.info.json").is_file()
+    bad = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "0,V9", "--out", str(out)])
+    assert bad.exit_code == 1 and "V9" in bad.stderr
+    figs = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--figures"])
+    assert figs.exit_code == 2 and "--lead" in figs.stderr
+
+
 def test_fit_wrong_lead_lists_the_leads(runner, small_record, tmp_path):
     res = runner.invoke(app, ["fit", str(small_record), "--out", str(tmp_path), "--lead", "MLII"])
     assert res.exit_code == 1 and "available leads" in res.stderr
