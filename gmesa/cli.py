@@ -112,6 +112,13 @@ def _fmt_num(v, unit="", digits=1):
     return f"{v:.{digits}f}{unit}"
 
 
+def _interval_rows(summary):
+    """(label, value) rows of the median intervals of :func:`gmesa.batch.summarize`."""
+    return [(f"median {name}", _fmt_num(summary[f"median_{key}_ms"], " ms", 0))
+            for name, key in (("RR", "rr"), ("PR", "pr"), ("QRS", "qrs"), ("QT", "qt"),
+                              ("QTc", "qtc"))]
+
+
 def _table(pairs):
     width = max(len(k) for k, _ in pairs)
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in pairs)
@@ -178,12 +185,7 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
         ("beats", f"{n}"),
         ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
         ("median PRD", _fmt_num(row["median_prd"], " %")),
-        ("median RR", _fmt_num(row["median_rr_ms"], " ms", 0)),
-        ("median PR", _fmt_num(row["median_pr_ms"], " ms", 0)),
-        ("median QRS", _fmt_num(row["median_qrs_ms"], " ms", 0)),
-        ("median QT", _fmt_num(row["median_qt_ms"], " ms", 0)),
-        ("median QTc", _fmt_num(row["median_qtc_ms"], " ms", 0)),
-    ]))
+    ] + _interval_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)
@@ -235,12 +237,7 @@ def _fit_leads(file, leads, primary, out, fmt, fs, threads, stem):
         ("ok", f"{summary['n_ok']} ({100.0 * summary['ok_fraction']:.1f}%) in {res.primary}"),
         ("P from", shown["P"] or "-"),
         ("T from", shown["T"] or "-"),
-        ("median RR", _fmt_num(summary["median_rr_ms"], " ms", 0)),
-        ("median PR", _fmt_num(summary["median_pr_ms"], " ms", 0)),
-        ("median QRS", _fmt_num(summary["median_qrs_ms"], " ms", 0)),
-        ("median QT", _fmt_num(summary["median_qt_ms"], " ms", 0)),
-        ("median QTc", _fmt_num(summary["median_qtc_ms"], " ms", 0)),
-    ]))
+    ] + _interval_rows(summary)))
     click.echo(f"wrote {paths['beats']}, {paths['info'].name} and {len(res.fits)} leads' tables")
     return EXIT_OK
 

@@ -19,7 +19,7 @@ from .._atomic import atomic_path, jsonable, write_text
 from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, ecg_lead_index
-from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
+from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS
 
 #: wave group -> (its fiducial columns, the amplitude column that measures it)
 GROUPS = {
