@@ -6,8 +6,8 @@ import pytest
 import gmesa
 from gmesa import ecg
 from gmesa.ecg.fiducials import RULE, complex_edges, reach, wave_fiducials
-from gmesa.ecg.fit import PR_SEGMENT_MIN, _best_start
-from gmesa.ecg.presence import P_LONGEST
+from gmesa.ecg.fit import PR_SEGMENT_MIN, _best_start, _template, _windows
+from gmesa.ecg.presence import P_LONGEST, TemplateFit, wave_presence
 from gmesa.ecg.waves import (P_BEFORE_QRS, Q_BEFORE_QRS, TYPICAL_BEAT, WAVES, bounds,
                               qrs_onset)
 
@@ -136,3 +136,37 @@ def test_small_p_in_noise_found_through_the_template():
     ok = b["status"] == "ok"
     own = (np.abs(b["P_amplitude"]) > 2 * b["rmse"])[ok].mean()
     assert own < 0.6 and b.loc[ok, "P_present"].mean() > 0.85
+
+
+def test_template_noise_from_the_beats_spread():
+    """The noise left in the median beat: the beats' spread around it, over N beats."""
+    rng = np.random.default_rng(0)
+    n, sigma = 60, 0.05
+    one = gmesa.mesa_sum(T, _beat())
+    r = (0.5 + np.arange(n)) * T.size
+    sig = np.tile(one, n) + sigma * rng.standard_normal(n * T.size)
+    r = (r + round(0.4 * FS)).astype(np.int64)[:-1]
+    start, end, _, _ = _windows(r, sig.size, FS)
+    t, y, noise2 = _template(sig, r, start, end, np.ones(r.size, bool), FS)
+    expected = sigma ** 2 * np.pi / 2 / (r.size - 1)
+    assert 0.75 < noise2 / expected < 1.33, (noise2, expected)
+
+
+def test_template_p_judged_against_noise_not_misfit():
+    """A template whose residual is the model's misfit (0.018 mV), not noise: its P of
+    0.04 mV stands out of the misfit and passes the BIC test against the template's noise
+    (not against the misfit), and carries beats whose own P fails (residual 0.03 mV);
+    noise low-passed to 0.32 of Nyquist (40 Hz at 250 Hz)."""
+    t = T[::4]
+    tp = _beat(P=(0.04,) + TYPICAL_BEAT["P"][1:])[:-1]
+    n = 30
+    params = np.tile(np.concatenate([tp, [0.0]]), (n, 1))
+    X = np.tile(t, (n, 1))
+    args = (X, params, np.full(n, t.size), np.ones(n, bool), np.full(n, 0.03 ** 2),
+            np.full(n, 0.03), np.full(n, 0.8), WAVES, 0.32, 2.0, 0.06)
+    misfit = TemplateFit(t, params[0], 0.018 ** 2, 0.018)
+    assert not wave_presence(*args, template=misfit)[0]["P"].any()
+    noisy = misfit._replace(noise2=0.003 ** 2)
+    assert wave_presence(*args, template=noisy)[0]["P"].all()
+    bump_in_misfit = noisy._replace(rmse=0.025)            # the P does not stand out
+    assert not wave_presence(*args, template=bump_in_misfit)[0]["P"].any()

@@ -112,7 +112,10 @@ def _windows(r, n, fs):
 
 
 def _template(sig, r, start, end, usable, fs):
-    """Median beat on the median window, from up to 400 usable beats."""
+    """Median beat on the median window, from up to 400 usable beats: (t, y, noise2),
+    ``t`` s from R, ``y`` mV and ``noise2`` the variance (mV^2) of the noise left in the
+    median, from the spread of the beats around it (1.4826 MAD per sample, its median
+    over the window, squared, times pi/2 over the number of beats)."""
     idx = np.flatnonzero(usable)
     if idx.size == 0:
         return None
@@ -126,7 +129,10 @@ def _template(sig, r, start, end, usable, fs):
     offs = np.arange(-pre, post)
     segs = sig[r[keep, None] + offs[None, :]]
     tmpl = np.nanmedian(segs, axis=0)
-    return offs / fs, tmpl
+    dev = segs - tmpl - np.nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
+    spread = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
+    noise2 = float(np.nanmedian(spread) ** 2 * (math.pi / 2) / keep.size)
+    return offs / fs, tmpl, noise2
 
 
 def _corr_rows(segs, tmpl):
@@ -174,9 +180,10 @@ def _best_start(params, cost, waves, qrs_on, t_start):
     return int(np.argmin(cost))
 
 
-def _fit_template(opts, t, y, rr, qrs_on):
+def _fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
     """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
-    QRS onset ``qrs_on`` s) and return its :class:`TemplateFit`.  P may point either
+    QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
+    :class:`TemplateFit`.  P may point either
     way: the fit starts from the largest P bump, the largest upward and the largest
     downward one, and :func:`_best_start` picks among the three."""
     nb = opts.n_base
@@ -190,7 +197,8 @@ def _fit_template(opts, t, y, rr, qrs_on):
     best = _best_start(res.params, res.cost, opts.waves, qrs_on, t[0])
     cost = float(res.cost[best])
     dof = max(t.size - int(np.sum(hi > lo)), 1)
-    return TemplateFit(t, res.params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size))
+    return TemplateFit(t, res.params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
+                       noise2)
 
 
 def _with_steps(vec, opts):
@@ -284,9 +292,9 @@ def _fit_segment(sig, fs, r, opts, offset):
     template_vec = tmpl_fit = None
     qrs_on = np.full(nb, np.nan)  # observed QRS onset (s from R): template's, or own
     if tmpl is not None:
-        tt, ty = tmpl
+        tt, ty, t_noise2 = tmpl
         qrs_on[:] = qrs_onset(tt, ty)[0]
-        tmpl_fit = _fit_template(opts, tt, ty, rr_med, qrs_on[0])
+        tmpl_fit = _fit_template(opts, tt, ty, rr_med, qrs_on[0], t_noise2)
         template_vec = tmpl_fit.params
         # QRS morphology against the template: +-100 ms around R
         core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)

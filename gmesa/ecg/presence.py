@@ -23,11 +23,13 @@ P_MIN_OF_R = 0.02
 
 class TemplateFit(NamedTuple):
     """The template beat's fit: sample times (s from R), parameter vector, residual
-    variance per degree of freedom (mV^2) and RMSE (mV)."""
+    variance per degree of freedom (mV^2), RMSE (mV) and the variance of the noise
+    left in the template (mV^2; NaN: unknown, the residual variance stands in)."""
     t: np.ndarray
     params: np.ndarray
     sigma2: float
     rmse: float
+    noise2: float = np.nan
 
 
 def p_edges(params, waves):
@@ -115,9 +117,13 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     present["P"] &= np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
     if template is not None:
         tp = template.params[o:o + 5]
+        # the template's residual is mostly the model's misfit, not noise: its P must
+        # stand out of that misfit (amplitude over snr x RMSE) and its energy pass the
+        # BIC test against the noise left in the median beat
+        noise2 = template.noise2 if np.isfinite(template.noise2) else template.sigma2
         if abs(tp[0]) > P_MIN_OF_R * abs(template.params[r]) and evident(
                 template.t[None, :], tp[None, :], np.array([template.t.size]),
-                template.sigma2, bw, template.rmse, snr)[0]:
+                noise2, bw, template.rmse, snr)[0]:
             ratio = params[:, o] / tp[0]
             like = (good & (ratio >= 1 / 3) & (ratio <= 3)
                     & (np.abs(params[:, o + 1] - tp[1]) <= 0.040))
