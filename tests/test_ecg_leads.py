@@ -57,7 +57,8 @@ def test_leads_fit_saved(two_leads, tmp_path):
     both = ecg.fit_leads(record, ["with_p", 0])
     paths = both.save(tmp_path, fmt="csv")
     assert paths["beats"].name == "two.leads.csv" and paths["info"].exists()
-    assert ecg.RecordFit.load(paths["with_p"]["info"]).beats.shape == both.fits["with_p"].beats.shape
+    loaded = ecg.RecordFit.load(paths["leads"]["with_p"]["info"])
+    assert loaded.beats.shape == both.fits["with_p"].beats.shape
 
 
 def test_leads_bad_input(two_leads):

@@ -183,9 +183,9 @@ def _best_start(params, cost, waves, qrs_on, t_start):
 def _fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
     """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
-    :class:`TemplateFit`.  P may point either
-    way: the fit starts from the largest P bump, the largest upward and the largest
-    downward one, and :func:`_best_start` picks among the three."""
+    :class:`TemplateFit`.  P may point either way: the fit starts from the largest P
+    bump, the largest upward and the largest downward one, and :func:`_best_start`
+    picks among the three."""
     nb = opts.n_base
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     lo, hi = _beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)

@@ -50,7 +50,8 @@ class LeadsFit:
 
     def save(self, folder, stem=None, fmt="parquet"):
         """Write ``{stem}.leads.{parquet|csv}``, ``{stem}.leads.json`` and every lead's
-        :meth:`RecordFit.save` (stem ``{stem}.{lead}``) into ``folder``; return the paths."""
+        :meth:`RecordFit.save` (stem ``{stem}.{lead}``) into ``folder``; return the paths
+        (``beats``, ``info``, and ``leads``: lead name -> that lead's paths)."""
         if fmt not in ("parquet", "csv"):
             raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
         folder = Path(folder)
@@ -61,13 +62,10 @@ class LeadsFit:
                 self.beats.to_parquet(tmp, index=False)
             else:
                 self.beats.to_csv(tmp, index=False)
-        files = {}
-        for lead, fit in self.fits.items():
-            saved = fit.save(folder, stem=f"{stem}.{_safe(lead)}", fmt=fmt)
-            files[lead] = saved["info"].name
-            paths[lead] = saved
+        paths["leads"] = {lead: fit.save(folder, stem=f"{stem}.{_safe(lead)}", fmt=fmt)
+                          for lead, fit in self.fits.items()}
         info = dict(self.info, primary=self.primary, beats_file=paths["beats"].name,
-                    lead_files=files)
+                    lead_files={lead: p["info"].name for lead, p in paths["leads"].items()})
         write_text(paths["info"], json.dumps(jsonable(info), indent=1))
         return paths
 
