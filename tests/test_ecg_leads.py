@@ -73,3 +73,16 @@ def test_leads_bad_input(two_leads):
     b = ecg.fit_record(record, 1, rpeaks=np.round(a.beats["r_peak_s"].to_numpy()[:-2] * 500).astype(int))
     with pytest.raises(ValueError, match="same R peaks"):
         combine({"flat_p": a, "with_p": b}, "flat_p")
+
+
+def test_a_lead_without_signal_is_skipped_with_its_reason(two_leads):
+    record, _ = two_leads
+    signals = np.column_stack([record.signal, np.full(record.signal.shape[0], np.nan)])
+    three = ecg.Record(signals, record.fs, leads=("flat_p", "with_p", "empty"), name="three")
+    with pytest.warns(UserWarning, match="'empty' skipped"):
+        res = ecg.fit_leads(three, primary="with_p")
+    assert list(res.fits) == ["flat_p", "with_p"] and "no finite samples" in res.info[
+        "skipped_leads"]["empty"]
+    assert res.beats["P_present"].mean() > 0.9
+    with pytest.raises(ValueError, match="no finite samples"):
+        ecg.fit_leads(three, primary="empty")

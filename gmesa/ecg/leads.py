@@ -9,6 +9,7 @@ out most (largest amplitude over the beat's RMSE).  A wave no lead shows stays a
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,7 +131,9 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
     rpeaks : None (detect on the primary lead), ``"annotations"`` or sample indices.
     **options : passed to :func:`fit_record` for every lead.
 
-    Returns :class:`LeadsFit`.
+    Returns :class:`LeadsFit`.  A lead other than the primary that cannot be fitted (no
+    finite samples, say) is left out with a warning; ``info["skipped_leads"]`` holds
+    the reason.
     """
     if not isinstance(record, Record):
         raise TypeError(f"record must be a gmesa.ecg.Record, got {type(record).__name__}; "
@@ -149,10 +152,16 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
     fits = {primary: fit_record(record, primary, rpeaks=rpeaks, **options)}
     r = np.round(fits[primary].beats["r_peak_s"].to_numpy(dtype=float)
                  * float(record.fs)).astype(np.int64)
+    skipped = {}
     for lead in chosen:
         if lead != primary:
-            fits[lead] = fit_record(record, lead, rpeaks=r, **options)
-    fits = {lead: fits[lead] for lead in chosen}
-    info = {"record": record.name, "primary": primary, "leads": chosen,
-            "rpeaks": fits[primary].info["rpeaks"], "n_beats": len(r)}
+            try:
+                fits[lead] = fit_record(record, lead, rpeaks=r, **options)
+            except ValueError as exc:  # e.g. a lead without signal: the others go on
+                skipped[lead] = str(exc)
+                warnings.warn(f"fit_leads: lead {lead!r} skipped: {exc}", stacklevel=2)
+    fits = {lead: fits[lead] for lead in chosen if lead in fits}
+    info = {"record": record.name, "primary": primary, "leads": list(fits),
+            "skipped_leads": skipped, "rpeaks": fits[primary].info["rpeaks"],
+            "n_beats": len(r)}
     return LeadsFit(combine(fits, primary), fits, primary, info)
