@@ -18,6 +18,8 @@ A method is ``delineate(signal_1d, fs) -> DataFrame`` with one row per beat and 
 ``P_on_s, P_peak_s, P_off_s, QRS_on_s, QRS_peak_s, QRS_off_s, T_on_s, T_peak_s, T_off_s`` in seconds
 from the signal's first sample (NaN where absent; missing columns count as "not provided"). A method
 that raises on a record gives no detections for that record; the failure and its reason are reported.
+A method with the attribute ``multilead = True`` is handed every lead of the record instead,
+``(n, leads)`` with the scored lead in column 0 (``gmesa_leads``: ``gmesa.ecg.fit_leads``).
 
 Examples::
 
