@@ -46,7 +46,6 @@ def collect(records):
         b = fit.beats
         ok = (b["status"] == "ok").to_numpy()
         out.append(dict(params=fit.params[ok][:, :5 * len(fit.waves)], waves=fit.waves,
-                        t_inverted=b["T_amplitude"].to_numpy()[ok] < 0,
                         r=b["r_peak_s"].to_numpy()[ok] + case.offset_s,
                         P=b["P_present"].to_numpy()[ok], T=b["T_present"].to_numpy()[ok],
                         ref=case.reference))
@@ -66,7 +65,8 @@ def errors_for(data, boundary, frac, shift=0.0):
         if wave in ("P", "T"):
             det = np.where(d[wave], det, np.nan)
         if f"{key}_inverted" in BOUNDARIES or key != boundary:  # calibrated apart
-            det = np.where(d["t_inverted"] == (key != boundary), det, np.nan)
+            inverted = d["params"][:, 5 * d["waves"].index("T")] < 0
+            det = np.where(inverted == (key != boundary), det, np.nan)
         ref = d["ref"][key]
         ri, di = match(ref, det, 0.15)
         errs.append((det[di] - ref[ri]) * 1e3)

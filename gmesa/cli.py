@@ -210,14 +210,12 @@ def _fit_leads(file, leads, primary, out, fmt, fs, threads, stem):
     """``gmesa fit --leads``: :func:`gmesa.ecg.fit_leads`, its summary and files."""
     from .batch import _TEXT_SUFFIXES, summarize
     from .ecg import RecordError, fit_leads, read_record
-    from .solvers.many import numba_threads
 
     names = None if leads.strip().lower() == "all" else [
         _lead_value(x) for x in leads.split(",")]
     try:
         rec = read_record(file, fs=fs if file.suffix.lower() in _TEXT_SUFFIXES else None)
-        with numba_threads(threads):
-            res = fit_leads(rec, names, primary=primary, threads=threads)
+        res = fit_leads(rec, names, primary=primary, threads=threads)
     except (RecordError, ValueError) as exc:
         click.echo(f"gmesa fit: {exc}", err=True)
         return EXIT_FAILED
@@ -226,7 +224,7 @@ def _fit_leads(file, leads, primary, out, fmt, fs, threads, stem):
         return EXIT_FAILED
     paths = res.save(out, stem=stem, fmt=fmt)
     b = res.beats
-    summary = summarize(b.assign(prd=np.nan))
+    summary = summarize(b)  # no PRD across leads: its median is NaN
     shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
                           for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
              for w in ("P", "T")}
