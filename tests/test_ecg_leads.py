@@ -1,4 +1,6 @@
 """Several leads fitted on shared R peaks: a wave one lead lacks is read from another."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,32 @@ def test_a_lead_without_signal_is_skipped_with_its_reason(two_leads):
     assert res.beats["P_present"].mean() > 0.9
     with pytest.raises(ValueError, match="no finite samples"):
         ecg.fit_leads(three, primary="empty")
+
+
+def _shift_t(fit, seconds):
+    """A copy of ``fit`` whose T wave fiducials sit ``seconds`` later."""
+    beats = fit.beats.copy()
+    for col in ("T_on_s", "T_peak_s", "T_off_s"):
+        beats[col] = beats[col] + seconds
+    return replace(fit, beats=beats)
+
+
+def test_leads_that_disagree_on_t_read_it_where_it_sits_at_its_usual_place(two_leads):
+    record, _ = two_leads
+    a = ecg.fit_record(record, "with_p")
+    b = ecg.fit_record(record, "flat_p", rpeaks=np.round(a.beats["r_peak_s"].to_numpy() * 500).astype(int))
+    assert (b.beats["T_amplitude"].abs() / b.beats["rmse"]).median() > 1.0
+    b.beats["T_amplitude"] *= 3.0                     # the other lead shows T most strongly
+    ok = a.beats["T_present"].to_numpy() & b.beats["T_present"].to_numpy()
+    assert ok.mean() > 0.9
+    # the primary lead took a late bump (a U wave, say) for T: 250 ms off
+    late = combine({"with_p": _shift_t(a, 0.25), "flat_p": b}, "with_p")
+    assert (late.loc[ok, "T_lead"] == "flat_p").all()
+    assert np.allclose(late.loc[ok, "T_peak_s"], b.beats.loc[ok, "T_peak_s"])
+    # within DISAGREE_S the primary lead keeps its T
+    near = combine({"with_p": _shift_t(a, 0.05), "flat_p": b}, "with_p")
+    assert (near.loc[ok, "T_lead"] == "with_p").all()
+    # the strongest lead is the one off its usual place: the primary lead keeps its T
+    off = combine({"with_p": a, "flat_p": _shift_t(b, 0.25)}, "with_p")
+    assert (off.loc[ok, "T_lead"] == "with_p").all()
+    assert np.allclose(off.loc[ok, "qt_ms"], a.beats.loc[ok, "qt_ms"])

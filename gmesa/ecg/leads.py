@@ -5,6 +5,11 @@ experts marked P looking at both leads).  :func:`fit_leads` fits every lead with
 R peaks of the primary lead and reports, per beat, each wave (P, QRS, T) from the
 primary lead where that lead shows it, and otherwise from the lead where it stands
 out most (largest amplitude over the beat's RMSE).  A wave no lead shows stays absent.
+
+Where the primary lead and the lead showing a P or T wave most strongly put its peak
+more than ``DISAGREE_S`` apart, one of them has fitted something else (a U wave taken
+for T, say): the wave is read from the one whose peak lies nearer its typical place
+(:data:`~gmesa.ecg.waves.TYPICAL_BEAT`, T scaled by the square root of the median RR).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, ecg_lead_index
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS
+from .waves import TYPICAL_BEAT, typical_vector
 
 #: wave group -> (its fiducial columns, the amplitude column that measures it)
 GROUPS = {
@@ -28,6 +34,9 @@ GROUPS = {
     "QRS": (("QRS_on_s", "QRS_peak_s", "QRS_off_s"), "R_amplitude"),
     "T": (("T_on_s", "T_peak_s", "T_off_s"), "T_amplitude"),
 }
+
+#: two leads whose peaks of one P or T wave lie further apart than this (s) disagree
+DISAGREE_S = 0.100
 
 
 @dataclass
@@ -89,6 +98,8 @@ def combine(fits, primary):
     out = {"beat": np.arange(n), "r_peak_s": base["r_peak_s"].to_numpy(),
            "rr_s": base["rr_s"].to_numpy(dtype=float)}
     first = names.index(primary)
+    beats = np.arange(n)
+    rr = float(np.nanmedian(out["rr_s"])) if np.isfinite(out["rr_s"]).any() else 1.0
     for group, (cols, amp) in GROUPS.items():
         values = np.stack([[fits[lead].beats[c].to_numpy(dtype=float) for c in cols]
                            for lead in names])                       # (leads, cols, beats)
@@ -98,10 +109,17 @@ def combine(fits, primary):
                                  / fits[lead].beats["rmse"].to_numpy(dtype=float)
                                  for lead in names])
         strength = np.where(shown & np.isfinite(strength), strength, -np.inf)
+        strongest = np.argmax(strength, axis=0)
         strength[first] = np.where(shown[first], np.inf, -np.inf)    # primary lead first
         pick = np.argmax(strength, axis=0)
+        if group != "QRS":  # leads that disagree: the peak nearer the wave's usual place
+            peak = values[:, 1, :]
+            usual = out["r_peak_s"] + _typical_center(group, rr)
+            apart = np.abs(peak[pick, beats] - peak[strongest, beats]) > DISAGREE_S
+            nearer = (np.abs(peak[strongest, beats] - usual)
+                      < np.abs(peak[pick, beats] - usual))
+            pick = np.where(apart & nearer, strongest, pick)
         has = shown.any(axis=0)
-        beats = np.arange(n)
         for j, c in enumerate(cols):
             out[c] = np.where(has, values[pick, j, beats], np.nan)
         out[f"{group}_lead"] = np.where(has, np.asarray(names, dtype=object)[pick], "")
@@ -115,6 +133,12 @@ def combine(fits, primary):
             + ["P_lead", "QRS_lead", "T_lead", "P_present", "T_present"]
             + list(INTERVAL_COLUMNS) + ["status", "reason"])
     return pd.DataFrame(out)[cols]
+
+
+def _typical_center(wave, rr):
+    """The typical center (s from R) of ``wave`` at RR interval ``rr`` (s)."""
+    j = list(TYPICAL_BEAT).index(wave)
+    return float(typical_vector(tuple(TYPICAL_BEAT), rr)[5 * j + 1])
 
 
 def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
