@@ -6,10 +6,10 @@ R peaks of the primary lead and reports, per beat, each wave (P, QRS, T) from th
 primary lead where that lead shows it, and otherwise from the lead where it stands
 out most (largest amplitude over the beat's RMSE).  A wave no lead shows stays absent.
 
-Where the primary lead and the lead showing a P or T wave most strongly put its peak
-more than ``DISAGREE_S`` apart, one of them has fitted something else (a U wave taken
-for T, say): the wave is read from the one whose peak lies nearer its typical place
-(:data:`~gmesa.ecg.waves.TYPICAL_BEAT`, T scaled by the square root of the median RR).
+Where the primary lead and the lead showing the T wave most strongly put its peak more
+than ``DISAGREE_S`` apart, one of them has fitted something else as T (a late U wave,
+say): T is read from the one whose peak lies nearer its typical place
+(:data:`~gmesa.ecg.waves.TYPICAL_BEAT`, scaled by the square root of the median RR).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ GROUPS = {
     "T": (("T_on_s", "T_peak_s", "T_off_s"), "T_amplitude"),
 }
 
-#: two leads whose peaks of one P or T wave lie further apart than this (s) disagree
+#: two leads whose T peaks lie further apart than this (s) disagree on the T wave
 DISAGREE_S = 0.100
 
 
@@ -112,7 +112,7 @@ def combine(fits, primary):
         strongest = np.argmax(strength, axis=0)
         strength[first] = np.where(shown[first], np.inf, -np.inf)    # primary lead first
         pick = np.argmax(strength, axis=0)
-        if group != "QRS":  # leads that disagree: the peak nearer the wave's usual place
+        if group == "T":  # leads that disagree: the peak nearer the wave's usual place
             peak = values[:, 1, :]
             usual = out["r_peak_s"] + _typical_center(group, rr)
             apart = np.abs(peak[pick, beats] - peak[strongest, beats]) > DISAGREE_S
