@@ -61,6 +61,13 @@ def test_leads_fit_saved(two_leads, tmp_path):
     assert paths["beats"].name == "two.leads.csv" and paths["info"].exists()
     loaded = ecg.RecordFit.load(paths["leads"]["with_p"]["info"])
     assert loaded.beats.shape == both.fits["with_p"].beats.shape
+    again = ecg.LeadsFit.load(paths["info"])
+    assert again.primary == both.primary and list(again.fits) == list(both.fits)
+    assert np.allclose(again.beats["T_off_s"], both.beats["T_off_s"], equal_nan=True)
+    assert (again.beats["P_lead"].fillna("") == both.beats["P_lead"]).all()
+    assert again.info["record"] == "two"
+    with pytest.raises(ValueError, match="leads.json"):
+        ecg.LeadsFit.load(paths["leads"]["with_p"]["info"])
 
 
 def test_leads_bad_input(two_leads):

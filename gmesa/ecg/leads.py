@@ -25,7 +25,7 @@ from .._atomic import atomic_path, jsonable, write_text
 from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, ecg_lead_index
-from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS
+from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import TYPICAL_BEAT, typical_vector
 
 #: wave group -> (its fiducial columns, the amplitude column that measures it)
@@ -78,6 +78,20 @@ class LeadsFit:
                     lead_files={lead: p["info"].name for lead, p in paths["leads"].items()})
         write_text(paths["info"], json.dumps(jsonable(info), indent=1))
         return paths
+
+    @classmethod
+    def load(cls, path):
+        """Read a result written by :meth:`save` (path to its ``.leads.json``)."""
+        path = Path(path)
+        if not path.name.endswith(".leads.json"):
+            raise ValueError(f"{path}: give the .leads.json written by LeadsFit.save")
+        info = json.loads(path.read_text())
+        folder = path.parent
+        bf = folder / info.pop("beats_file")
+        beats = pd.read_parquet(bf) if bf.suffix == ".parquet" else pd.read_csv(bf)
+        files = info.pop("lead_files")
+        fits = {lead: RecordFit.load(folder / name) for lead, name in files.items()}
+        return cls(beats, fits, info.pop("primary"), info)
 
 
 def _safe(name):
