@@ -317,6 +317,12 @@ def _read(path, lead, fs):
     return rec
 
 
+def _read_all(path, fs):
+    """Read every lead of one record (for fits of several leads)."""
+    from .ecg import read_record
+    return read_record(path, fs=fs if Path(path).suffix.lower() in _TEXT_SUFFIXES else None)
+
+
 def summarize(beats):
     """Summary figures of one record's beat table (medians over beats with status ok)."""
     n = int(len(beats))
@@ -355,18 +361,27 @@ def _fit_one(task):
             t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught, numba_threads(threads):
             warnings.simplefilter("always")
-            from .ecg import fit_record
-            rec = _read(task["path"], task["lead"], task["fs"])
+            from .ecg import fit_leads, fit_record
+            leads = task.get("leads")
+            rec = (_read(task["path"], task["lead"], task["fs"]) if leads is None
+                   else _read_all(task["path"], task["fs"]))
             t1 = time.perf_counter()
             row.update(lead=str(rec.leads[0]), fs=float(rec.fs), duration_s=rec.duration_s,
                        read_s=t1 - t0)
             opts = dict(task["fit_options"])
             opts.pop("threads", None)
-            fit = fit_record(rec, threads=threads, **opts)
+            if leads is None:
+                fit = fit_record(rec, threads=threads, **opts)
+            else:
+                fit = fit_leads(rec, None if leads == "all" else leads, primary=task["lead"],
+                                threads=threads, **opts)
+                row["lead"] = fit.primary
             del rec
             t2 = time.perf_counter()
             row["fit_s"] = t2 - t1
         row.update(summarize(fit.beats))
+        if leads is not None:  # PRD is a per-lead figure: the primary lead's
+            row["median_prd"] = summarize(fit.fits[fit.primary].beats)["median_prd"]
         if len(fit.beats) == 0:
             raise _NoBeats(f"{task['path']}: {fit.info.get('warning', 'no beats detected')} "
                            f"in lead {row['lead']!r}")
@@ -379,7 +394,7 @@ def _fit_one(task):
         if out is not None:
             out = Path(out)
             stem = task["record"]
-            info_path = out / f"{stem}.info.json"
+            info_path = out / _info_name(stem, leads)
             if info_path.resolve().parent != out.resolve():  # cannot happen with _safe_stem
                 raise ValueError(f"output name {stem!r} leaves the output folder")
             with contextlib.suppress(FileNotFoundError):
@@ -393,7 +408,8 @@ def _fit_one(task):
             t3 = time.perf_counter()
             paths = fit.save(out, stem=stem, fmt=task["fmt"])
             row["write_s"] = time.perf_counter() - t3
-            row.update(beats_file=paths["beats"].name, signal_file=paths["signal"].name,
+            signal = paths["signal"] if leads is None else paths["leads"][fit.primary]["signal"]
+            row.update(beats_file=paths["beats"].name, signal_file=signal.name,
                        info_file=paths["info"].name)
         elif task.get("return_beats"):
             row["_beats"] = fit.beats
@@ -434,27 +450,42 @@ def _reason(exc):
 # ---------------------------------------------------------------------------------
 # out folder: resume check, index, log, lock
 # ---------------------------------------------------------------------------------
-def _fingerprint(path, lead, fs, fmt, fit_options):
+def _fingerprint(path, lead, fs, fmt, fit_options, leads=None):
     spec = {"input": os.path.abspath(path), "lead": lead,
             "fs": fs if Path(path).suffix.lower() in _TEXT_SUFFIXES else None,
             "fit_options": {k: v for k, v in fit_options.items() if k != "threads"},
             "gmesa": __version__}
+    if leads is not None:
+        spec["leads"] = leads
     text = json.dumps(spec, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _existing(out, stem, fmt, fingerprint):
+def _info_name(stem, leads=None):
+    """The file whose presence marks a record's results complete (written last)."""
+    return f"{stem}.info.json" if leads is None else f"{stem}.leads.json"
+
+
+def _existing(out, stem, fmt, fingerprint, leads=None):
     """The stored summary row of a complete result with this fingerprint, else None."""
-    info_path = Path(out) / f"{stem}.info.json"
+    info_path = Path(out) / _info_name(stem, leads)
     try:
         info = json.loads(info_path.read_text())
         batch = info["batch"]
         if batch["fingerprint"] != fingerprint:
             return None
-        beats, signal = info["beats_file"], info["signal_file"]
-        if not beats.endswith(f".beats.{fmt}"):
+        beats = info["beats_file"]
+        if leads is None:
+            signal, parts = info["signal_file"], []
+        else:  # every lead's info, beats and signal
+            lead_infos = {lead: json.loads((Path(out) / name).read_text())
+                          for lead, name in info["lead_files"].items()}
+            parts = [f for one in lead_infos.values()
+                     for f in (one["beats_file"], one["signal_file"])]
+            signal = lead_infos[info["primary"]]["signal_file"]
+        if not beats.endswith(f".{'beats' if leads is None else 'leads'}.{fmt}"):
             return None
-        if not (Path(out) / beats).is_file() or not (Path(out) / signal).is_file():
+        if not all((Path(out) / f).is_file() for f in [beats, signal, *parts]):
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -667,7 +698,7 @@ class _Tables(dict):
 
 
 def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, resume=True,
-              lead=None, fmt="parquet", fs=None, **fit_options):
+              lead=None, leads=None, fmt="parquet", fs=None, **fit_options):
     """Fit every record found in ``paths`` and write one result set per record.
 
     Parameters
@@ -691,6 +722,10 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
     lead : lead name or index for every record; default the first lead whose name
         looks like an ECG lead (II, MLII, V1, ECG ...), else the first lead. A record
         without that lead fails with the leads it has.
+    leads : ``None`` (one lead), ``"all"`` or a list of lead names/indices: fit those
+        leads of every record on shared R peaks with :func:`gmesa.ecg.fit_leads`
+        (``lead`` is then the primary lead) and write ``{record}.leads.{fmt}``,
+        ``{record}.leads.json`` and each lead's tables (``{record}.{lead}.*``).
     fmt : ``"parquet"`` or ``"csv"`` for the beat tables.
     fs : sampling rate (Hz) for files that carry none (CSV/TSV/TXT, NPY); WFDB and
         EDF files keep their own.
@@ -718,6 +753,7 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
                         f"dask.distributed.Client, got {type(executor).__name__}")
     if fs is not None:
         fs = float(fs)
+    leads = _check_leads(leads)
     threads_opt = fit_options.pop("threads", None)
     if "rpeaks" in fit_options and not (fit_options["rpeaks"] is None
                                         or isinstance(fit_options["rpeaks"], str)):
@@ -745,7 +781,8 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
         engine = ("dask" if dask else type(executor).__name__ if executor is not None
                   else "serial" if workers == 1 else "processes")
         log("start", inputs=[str(p) for p in paths], n_inputs=len(inputs),
-            out=str(out_path) if out_path else None, engine=engine, workers=workers, resume=resume, lead=lead, fmt=fmt, fs=fs,
+            out=str(out_path) if out_path else None, engine=engine, workers=workers, resume=resume,
+            lead=lead, leads=leads, fmt=fmt, fs=fs,
             fit_options={k: repr(v) for k, v in fit_options.items()}, gmesa=__version__,
             pid=os.getpid(), host=socket.gethostname())
 
@@ -755,16 +792,17 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
             if problem is not None:
                 rows[i] = {"path": path, "record": stem, "status": "failed", "reason": problem}
                 continue
-            fp = _fingerprint(path, lead, fs, fmt, fit_options)
+            fp = _fingerprint(path, lead, fs, fmt, fit_options, leads)
             if out_path is not None and resume:
-                old = _existing(out_path, stem, fmt, fp)
+                old = _existing(out_path, stem, fmt, fp, leads)
                 if old is not None:
                     old["_index_reason"] = old.get("reason") or ""
                     old.update(path=path, record=stem, status="skipped",
                                reason="complete results from an earlier run are in out")
                     rows[i] = old
                     continue
-            tasks.append({"i": i, "path": path, "record": stem, "lead": lead, "fs": fs,
+            tasks.append({"i": i, "path": path, "record": stem, "lead": lead, "leads": leads,
+                          "fs": fs,
                           "fmt": fmt, "fit_options": fit_options, "fingerprint": fp,
                           "out": None if out_path is None else str(out_path),
                           "return_beats": out_path is None})
@@ -857,6 +895,19 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
     if out_path is None:
         summary.attrs["beats"] = tables
     return summary
+
+
+def _check_leads(leads):
+    """``None``, ``"all"`` or a non-empty list of lead names/indices."""
+    if leads is None or (isinstance(leads, str) and leads.lower() == "all"):
+        return None if leads is None else "all"
+    if isinstance(leads, (str, int, np.integer)):
+        leads = [leads]
+    leads = list(leads)
+    if not leads or not all(isinstance(x, (str, int, np.integer)) and not isinstance(x, bool)
+                            for x in leads):
+        raise ValueError(f"leads={leads!r}; give 'all' or a list of lead names or indices")
+    return [x if isinstance(x, str) else int(x) for x in leads]
 
 
 def _log_fields(row):

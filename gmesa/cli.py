@@ -124,6 +124,20 @@ def _table(pairs):
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in pairs)
 
 
+_leads_option = click.option(
+    "--leads", metavar="LIST",
+    help="Fit several leads on shared R peaks ('all', or names/indices separated by commas) "
+         "and read each wave from the lead that shows it; --lead is then the primary lead. "
+         "Writes RECORD.leads.* and each lead's tables.")
+
+
+def _leads_value(leads):
+    """``--leads``: None, "all" or a list of lead names/indices."""
+    if leads is None or leads.strip().lower() == "all":
+        return None if leads is None else "all"
+    return [_lead_value(x) for x in leads.split(",")]
+
+
 # ---------------------------------------------------------------------------------
 # gmesa fit
 # ---------------------------------------------------------------------------------
@@ -145,10 +159,7 @@ Exit codes:
                    "RECORD.record.png, RECORD.template.png, RECORD.trends.png).")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
-@click.option("--leads", metavar="LIST",
-              help="Fit several leads on shared R peaks ('all', or names/indices separated "
-                   "by commas) and read each wave from the lead that shows it; --lead is "
-                   "then the primary lead. Writes RECORD.leads.* and each lead's tables.")
+@_leads_option
 def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
     """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
 
@@ -166,18 +177,21 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
     out = out.expanduser()
     out.mkdir(parents=True, exist_ok=True)
     fmt = fmt.lower()
-    if leads is not None:
-        if figures:
-            raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
-                                     "for them", param_hint="'--figures'")
-        return _fit_leads(file, leads, lead_v, out, fmt, fs, threads, stem)
-    task = {"path": str(file), "record": stem, "lead": lead_v, "fs": fs, "fmt": fmt,
-            "fit_options": {}, "fingerprint": _fingerprint(str(file), lead_v, fs, fmt, {}),
-            "out": str(out), "threads": threads, "warm_up": False, "return_fit": figures}
+    leads_v = _leads_value(leads)
+    if leads_v is not None and figures:
+        raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
+                                 "for them", param_hint="'--figures'")
+    task = {"path": str(file), "record": stem, "lead": lead_v, "leads": leads_v, "fs": fs,
+            "fmt": fmt, "fit_options": {},
+            "fingerprint": _fingerprint(str(file), lead_v, fs, fmt, {}, leads_v),
+            "out": str(out), "threads": threads, "warm_up": False,
+            "return_fit": figures or leads_v is not None}
     row = _fit_one(task)
     if row["status"] != "ok":
         click.echo(f"gmesa fit: {row['reason']}", err=True)
         return EXIT_FAILED
+    if leads_v is not None:
+        return _report_leads(row, out)
     n, n_ok = row["n_beats"], row["n_ok"]
     click.echo(f"{stem}: lead {row['lead']}, {row['fs']:g} Hz, {row['duration_s']:.1f} s, "
                f"fitted in {row['seconds']:.2f} s")
@@ -206,37 +220,26 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
     return EXIT_OK
 
 
-def _fit_leads(file, leads, primary, out, fmt, fs, threads, stem):
-    """``gmesa fit --leads``: :func:`gmesa.ecg.fit_leads`, its summary and files."""
-    from .batch import _TEXT_SUFFIXES, summarize
-    from .ecg import RecordError, fit_leads, read_record
-
-    names = None if leads.strip().lower() == "all" else [
-        _lead_value(x) for x in leads.split(",")]
-    try:
-        rec = read_record(file, fs=fs if file.suffix.lower() in _TEXT_SUFFIXES else None)
-        res = fit_leads(rec, names, primary=primary, threads=threads)
-    except (RecordError, ValueError) as exc:
-        click.echo(f"gmesa fit: {exc}", err=True)
-        return EXIT_FAILED
-    if len(res) == 0:
-        click.echo(f"gmesa fit: {file}: no beats detected in lead {res.primary!r}", err=True)
-        return EXIT_FAILED
-    paths = res.save(out, stem=stem, fmt=fmt)
+def _report_leads(row, out):
+    """``gmesa fit --leads``: the summary of a :class:`gmesa.ecg.LeadsFit`."""
+    res = row["_fit"]
     b = res.beats
-    summary = summarize(b)  # no PRD across leads: its median is NaN
     shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
                           for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
              for w in ("P", "T")}
-    click.echo(f"{stem}: leads {', '.join(res.fits)} (primary {res.primary}), "
-               f"{rec.fs:g} Hz, {rec.duration_s:.1f} s")
+    click.echo(f"{row['record']}: leads {', '.join(res.fits)} (primary {res.primary}), "
+               f"{row['fs']:g} Hz, {row['duration_s']:.1f} s, fitted in {row['seconds']:.2f} s")
     click.echo(_table([
-        ("beats", f"{summary['n_beats']}"),
-        ("ok", f"{summary['n_ok']} ({100.0 * summary['ok_fraction']:.1f}%) in {res.primary}"),
+        ("beats", f"{row['n_beats']}"),
+        ("ok", f"{row['n_ok']} ({100.0 * row['ok_fraction']:.1f}%) in {res.primary}"),
+        ("median PRD", _fmt_num(row["median_prd"], f" % in {res.primary}")),
         ("P from", shown["P"] or "-"),
         ("T from", shown["T"] or "-"),
-    ] + _interval_rows(summary)))
-    click.echo(f"wrote {paths['beats']}, {paths['info'].name} and {len(res.fits)} leads' tables")
+    ] + _interval_rows(row)))
+    click.echo(f"wrote {out / row['beats_file']}, {row['info_file']} and {len(res.fits)} "
+               "leads' tables")
+    if row.get("warnings"):
+        click.echo(f"warnings: {row['warnings']}", err=True)
     return EXIT_OK
 
 
@@ -275,7 +278,9 @@ def _paths(obj):
 @_fs_option
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar (records, beats, ETA) on stderr.")
-def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs, progress):
+@_leads_option
+def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs, progress,
+              leads):
     """Fit every record in PATH... (files, folders searched recursively, glob patterns).
 
     Folders contribute .hea (WFDB, with its .dat), .edf, .bdf, .csv, .tsv and .npy
@@ -291,11 +296,11 @@ def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs,
     if workers is not None and (scheduler is not None or dask_local is not None):
         raise click.UsageError("--workers is for local processes; with Dask the cluster's "
                                "workers do the work: drop --workers")
-    lead_v = _lead_value(lead)
+    lead_v, leads_v = _lead_value(lead), _leads_value(leads)
     with _dask_client(scheduler, dask_local) as client:
         try:
             summary = fit_files(list(paths), out=out, executor=client, workers=workers,
-                                progress=progress, resume=resume, lead=lead_v,
+                                progress=progress, resume=resume, lead=lead_v, leads=leads_v,
                                 fmt=fmt.lower(), fs=fs)
         except RuntimeError as exc:  # another batch holds the output folder
             raise click.ClickException(str(exc)) from None

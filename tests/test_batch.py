@@ -284,3 +284,55 @@ def test_concurrent_futures_executor_and_in_memory_results(good_dir, reference):
     for stem in ("s0010_re", "100"):
         pd.testing.assert_frame_equal(beats[stem].reset_index(drop=True),
                                       pd.read_parquet(ref_out / f"{stem}.beats.parquet"))
+
+
+# ---------------------------------------------------------------------------------
+# several leads per record
+# ---------------------------------------------------------------------------------
+def _write_wfdb(folder, name, signals, fs, leads):
+    import wfdb
+    k = signals.shape[1]
+    wfdb.wrsamp(name, fs=fs, units=["mV"] * k, sig_name=list(leads), p_signal=signals,
+                fmt=["16"] * k, write_dir=str(folder))
+
+
+def test_batch_of_several_leads_combines_resumes_and_reports_a_missing_lead(tmp_path):
+    from gmesa import ecg
+    src = tmp_path / "in"
+    src.mkdir()
+    for seed in (1, 2):
+        syn = ecg.synthesize(duration=20, fs=250, leads=2, seed=seed)
+        _write_wfdb(src, f"rec{seed}", syn.record.signal, 250, ("ii", "v5"))
+    _write_wfdb(src, "single", syn.record.signal[:, :1], 250, ("ii",))
+    out = tmp_path / "out"
+    kw = dict(out=out, lead="ii", leads=["ii", "v5"], workers=1, progress=False)
+    first = fit_files(src, **kw).set_index("record")
+    assert list(first.loc[["rec1", "rec2"], "status"]) == ["ok", "ok"]
+    assert first.loc["single", "status"] == "failed" and "v5" in first.loc["single", "reason"]
+    assert first.loc["rec1", "beats_file"] == "rec1.leads.parquet"
+    assert first.loc["rec1", "info_file"] == "rec1.leads.json"
+    assert (out / first.loc["rec1", "signal_file"]).is_file()
+    res = ecg.LeadsFit.load(out / "rec1.leads.json")
+    assert res.primary == "ii" and list(res.fits) == ["ii", "v5"]
+    direct = ecg.fit_leads(ecg.read_record(src / "rec1"), ["ii", "v5"], primary="ii")
+    assert np.allclose(res.beats["T_off_s"], direct.beats["T_off_s"], equal_nan=True)
+    assert first.loc["rec1", "n_beats"] == len(direct.beats)
+    assert np.isfinite(first.loc["rec1", "median_prd"])  # the primary lead's
+    # run again: complete results are skipped, the bad record is tried again
+    again = fit_files(src, **kw).set_index("record")
+    assert list(again.loc[["rec1", "rec2"], "status"]) == ["skipped", "skipped"]
+    assert again.loc["single", "status"] == "failed"
+    # a lost per-lead file makes the record incomplete: it is fitted again
+    (out / "rec2.v5.beats.parquet").unlink()
+    third = fit_files(src, **kw).set_index("record")
+    assert third.loc["rec2", "status"] == "ok" and third.loc["rec1", "status"] == "skipped"
+    assert (out / "rec2.v5.beats.parquet").is_file()
+    # one lead per record is a different result set: not taken for the leads' one
+    one = fit_files(src, out=out, lead="ii", workers=1, progress=False).set_index("record")
+    assert (one["status"] == "ok").all() and (out / "rec1.info.json").is_file()
+
+
+def test_batch_leads_option_is_checked(tmp_path):
+    for bad in ([], [1.5], [True]):
+        with pytest.raises(ValueError, match="leads="):
+            fit_files(tmp_path, leads=bad, progress=False)

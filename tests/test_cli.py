@@ -270,3 +270,22 @@ def test_batch_exit_codes_results_index_and_log(runner, physionet_dir, tmp_path)
                               "--no-progress"])
     assert res.exit_code == 0, (res.output, res.stderr)
     assert "0 fitted, 3 skipped" in res.output and "0 failed" in res.output
+
+
+def test_batch_several_leads(runner, tmp_path):
+    from gmesa import ecg
+    d = tmp_path / "in"
+    d.mkdir()
+    for seed in (1, 2):
+        np.save(d / f"rec{seed}.npy", ecg.synthesize(duration=20, fs=250, leads=2, seed=seed).record.signal)
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["batch", str(d), "--out", str(out), "--fs", "250", "--leads", "all",
+                              "--lead", "1", "--workers", "1", "--no-progress"])
+    assert res.exit_code == 0, (res.output, res.stderr)
+    assert "2 fitted" in res.output
+    index = pd.read_csv(out / "index.csv")
+    assert list(index["beats_file"]) == ["rec1.leads.parquet", "rec2.leads.parquet"]
+    assert (index["lead"] == "lead1").all()
+    again = runner.invoke(app, ["batch", str(d), "--out", str(out), "--fs", "250", "--leads", "all",
+                                "--lead", "1", "--workers", "1", "--no-progress"])
+    assert again.exit_code == 0 and "2 skipped" in again.output
