@@ -25,6 +25,7 @@ needs tens of GiB: it runs under a memory cap and, when stopped, on the first ho
     python benchmarks/batch_speed.py                 # everything (about 30 min here)
     python benchmarks/batch_speed.py --hours 2       # a shorter synthetic record
     python benchmarks/batch_speed.py --skip-holter   # record 100 only
+    python benchmarks/batch_speed.py --leads         # also both Holter leads at once
 
 Timings on a shared 2-core machine are noisy: other jobs compete for the cores.
 """
@@ -80,7 +81,7 @@ def _child(job):
         res["startup_s"] = t1 - t0
         with tempfile.TemporaryDirectory() as out:
             s = fit_files([job["path"]], out=out, workers=job["workers"], lead=job["lead"],
-                          progress=False, resume=False)
+                          leads=job.get("leads"), progress=False, resume=False)
             res["seconds"] = time.perf_counter() - t1
         row = s.iloc[0]
         res.update(status=row["status"], reason=row["reason"], beats=int(row["n_beats"] or 0),
@@ -228,6 +229,8 @@ def main(argv=None):
     ap.add_argument("--skip-peer", action="store_true", help="leave NeuroKit2 out")
     ap.add_argument("--peer-cap-gib", type=float, default=6.0,
                     help="stop NeuroKit2 when its RSS passes this (default 6 GiB)")
+    ap.add_argument("--leads", action="store_true",
+                    help="also fit both Holter leads with fit_files(leads='all') (no target)")
     ap.add_argument("--tmp", type=Path, default=None,
                     help="folder for the synthetic record (default: a temporary folder)")
     args = ap.parse_args(argv)
@@ -278,6 +281,11 @@ def main(argv=None):
             r = run_child({"kind": "gmesa", "path": str(hea), "lead": "lead0", "workers": w})
             results[("holter", w)] = r
             print(_line(f"gmesa, workers={w} (Numba threads)", r), flush=True)
+        if args.leads:
+            w = max(args.workers)
+            r = run_child({"kind": "gmesa", "path": str(hea), "lead": "lead0", "workers": w,
+                           "leads": "all"})
+            print(_line(f"gmesa, both leads, workers={w}", r), flush=True)
         if not args.skip_peer:
             r = run_child({"kind": "neurokit2", "path": str(hea), "lead": "lead0"},
                           rss_cap=args.peer_cap_gib * GIB, timeout=1800)
