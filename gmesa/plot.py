@@ -31,6 +31,7 @@ WAVE_COLORS = {
     "S": "#e7298a",
     "T": "#1f78b4",
     "T2": "#6baed6",
+    "U": "#e6ab02",
     "ST": "#a6761d",
     "baseline": "#666666",
 }
@@ -43,6 +44,7 @@ WAVE_STYLES = {
     "S": {"hatch": "xx", "linestyle": ":"},
     "T": {"hatch": "--", "linestyle": "-."},
     "T2": {"hatch": "||", "linestyle": "-."},
+    "U": {"hatch": "oo", "linestyle": ":"},
     "ST": {"hatch": "++", "linestyle": "--"},
 }
 

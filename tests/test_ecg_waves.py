@@ -170,3 +170,56 @@ def test_template_p_judged_against_noise_not_misfit():
     assert wave_presence(*args, template=noisy)[0]["P"].all()
     bump_in_misfit = noisy._replace(rmse=0.025)            # the P does not stand out
     assert not wave_presence(*args, template=bump_in_misfit)[0]["P"].any()
+
+
+# ---------------------------------------------------------------------------------
+# U wave
+# ---------------------------------------------------------------------------------
+def _with_u_wave(syn, amplitude=0.18, center=0.52):
+    """The synthetic record plus a U wave (mV, s after each R peak)."""
+    fs = syn.record.fs
+    t = np.arange(syn.record.signal.size) / fs
+    sig = syn.record.signal.copy()
+    for r in syn.truth["r_peak_s"]:
+        sig += gmesa.gmf(t, amplitude, r + center, 0.0, 0.04, 0.04)
+    return ecg.Record(sig, fs, name="with_u")
+
+
+def test_late_u_wave_is_not_taken_for_t():
+    """A low T (0.12 mV at 0.27 s) followed by a larger U wave (0.18 mV at 0.52 s):
+    without a U component the fit takes the U for T; with u_wave="auto" the template's
+    late T adds a U component and T is found where it is."""
+    beat = _beat(T=(0.12,) + TYPICAL_BEAT["T"][1:])[:-1]
+    syn = ecg.synthesize(duration=40, fs=500, heart_rate=55, noise=0.01, wander=0.0,
+                         seed=3, beat=beat, variability=0.0)
+    rec = _with_u_wave(syn)
+    plain = ecg.fit_record(rec, u_wave=False).beats
+    ok = plain["status"] == "ok"
+    assert plain.loc[ok, "T_center"].median() > 0.43          # the U taken for T
+    fit = ecg.fit_record(rec)
+    assert "U" in fit.waves and fit.info["waves"][-1] == "U"
+    b = fit.beats
+    ok = b["status"] == "ok"
+    assert b.loc[ok, "U_present"].mean() > 0.9
+    assert abs(b.loc[ok, "U_center"].median() - 0.52) < 0.02
+    i = np.searchsorted(syn.truth["r_peak_s"], b["r_peak_s"] - 0.01)
+    # the peak exactly; the edges within 25 ms (the ST step takes some of the low T's
+    # rise beside a U wave: T on comes about 18 ms late, T off 8 ms early)
+    for col, tol_ms in (("T_peak_s", 5.0), ("T_on_s", 25.0), ("T_off_s", 25.0)):
+        err_ms = np.abs(b[col] - syn.truth[col].to_numpy()[i])[ok] * 1e3
+        assert np.nanmedian(err_ms) < tol_ms, (col, np.nanmedian(err_ms))
+    # the same record without the U wave keeps the five waves
+    assert "U" not in ecg.fit_record(syn.record).waves
+
+
+def test_u_wave_options_and_bounds():
+    with pytest.raises(ValueError, match="u_wave"):
+        ecg.fit_record(ecg.Record(np.zeros(5000), 500.0), u_wave="yes")
+    with pytest.raises(ValueError, match="U wave needs the T"):
+        ecg.fit_record(ecg.Record(np.zeros(5000), 500.0), waves=("R", "U"))
+    names = WAVES + ("U",)
+    lo, hi = bounds(names, 1.0, -0.4, 0.7, t_latest=0.45)
+    t, u = 5 * names.index("T") + 1, 5 * names.index("U") + 1
+    assert hi[t] == pytest.approx(0.45) and lo[u] == pytest.approx(0.45)
+    lo5, hi5 = bounds(WAVES, 1.0, -0.4, 0.7, t_latest=0.45)   # no U: T keeps its range
+    assert hi5[t] > 0.6

@@ -8,7 +8,7 @@ fiducials, intervals, fit quality and a status per beat.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from .io import Record, ecg_lead_index
 from .presence import P_LONGEST, TemplateFit, p_edges, wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit, _vector_columns
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
-from .waves import REGIONS, WAVES, bounds, observed_extrema, qrs_onset
+from .waves import REGIONS, T_LATEST, WAVES, bounds, observed_extrema, qrs_onset
 
 #: per-beat ``status`` values and what they mean
 STATUS = {
@@ -53,7 +53,10 @@ class FitOptions:
 
     ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
     times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
-    must also sit this close to the usual P position of the stretch.
+    must also sit this close to the usual P position of the stretch; ``u_wave``:
+    "auto" adds a U component where the template's T would peak later than
+    ``T_LATEST`` sqrt(RR) (the late bump is then a U wave), True always (as "U" in
+    ``waves``), False never.
     """
     waves: tuple = WAVES
     st_step: bool = True
@@ -70,6 +73,7 @@ class FitOptions:
     prd_limit: float = 30.0
     wave_snr: float = 2.0
     p_window_s: float = 0.060
+    u_wave: bool | str = "auto"
     chunk_s: float = 600.0
     threads: int | None = None
 
@@ -79,6 +83,12 @@ class FitOptions:
         if unknown or "R" not in self.waves:
             raise ValueError(f"waves={self.waves!r}: each must be one of {sorted(REGIONS)} "
                              "and R must be among them")
+        if self.u_wave not in ("auto", True, False):
+            raise ValueError(f"u_wave={self.u_wave!r}; use 'auto', True or False")
+        if self.u_wave is True and "U" not in self.waves and "T" in self.waves:
+            self.waves += ("U",)
+        if "U" in self.waves and "T" not in self.waves:
+            raise ValueError(f"waves={self.waves!r}: a U wave needs the T wave before it")
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline={self.baseline!r}; use one of {', '.join(BASELINES)}")
         if self.engine not in ("batch", "scipy", "lmfit"):
@@ -147,7 +157,7 @@ def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     """Bounds for beats (scalars -> (P,), arrays of N beats -> (N, P))."""
     r_amp, q, s = extrema
     lo, hi = bounds(opts.waves, r_amp, t0, t1, n_base=0, q_depth=q, s_depth=s,
-                    qrs_on=qrs_on)
+                    qrs_on=qrs_on, t_latest=_t_latest(rr))
     lo, hi = np.atleast_2d(lo), np.atleast_2d(hi)
     if "T" in opts.waves:  # T stays before the next beat's P
         j = 5 * opts.waves.index("T") + 1
@@ -162,6 +172,11 @@ def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     inf = np.full((lo.shape[0], opts.n_base), np.inf)
     lo, hi = np.hstack(cols_lo + [-inf]), np.hstack(cols_hi + [inf])
     return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
+
+
+def _t_latest(rr):
+    """The latest T peak (s after R) at RR interval(s) ``rr`` (s)."""
+    return T_LATEST * np.sqrt(np.asarray(rr, dtype=float))
 
 
 def _best_start(params, cost, waves, qrs_on, t_start):
@@ -189,7 +204,8 @@ def _fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
     nb = opts.n_base
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     lo, hi = _beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
-    starts = [clip_into(_with_steps(guess_beat(t, y, opts.waves, nb, qrs_on, ps), opts),
+    starts = [clip_into(_with_steps(guess_beat(t, y, opts.waves, nb, qrs_on, ps,
+                                               float(_t_latest(rr))), opts),
                         lo, hi) for ps in (0.0, 1.0, -1.0)]
     res = fit_many(t, np.tile(y, (3, 1)), np.array(starts), lo, hi, steps=len(opts.steps),
                    max_iter=400, baseline=nb - 1, ftol=1e-10, xtol=1e-10, gtol=1e-10,
@@ -246,10 +262,23 @@ def _solve(opts, X, Y, L, P0, LO, HI):
     return params, cost, nit, status
 
 
+def _with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2):
+    """(options, template fit), with a U wave added when ``opts.u_wave`` is "auto" and
+    the template's T peaks later than the latest T (:data:`T_LATEST`): that late bump
+    is a U wave, and the template is fitted again with T before it and U after."""
+    if opts.u_wave != "auto" or "T" not in opts.waves or "U" in opts.waves:
+        return opts, tmpl_fit
+    if tmpl_fit.params[5 * opts.waves.index("T") + 1] <= _t_latest(rr):
+        return opts, tmpl_fit
+    opts = replace(opts, waves=opts.waves + ("U",), u_wave=True)
+    return opts, _fit_template(opts, t, y, rr, qrs_on, noise2)
+
+
 def _fit_segment(sig, fs, r, opts, offset):
-    """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table
-    and the parameter matrix.  ``offset`` (samples) is added to every time column."""
-    names = _vector_columns(opts.waves, opts.steps, opts.n_base)
+    """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
+    the parameter matrix, the template's parameters and the options used (a U wave may
+    have been added, see :func:`_with_u_wave`).  ``offset`` (samples) is added to
+    every time column."""
     nb_ = opts.n_base
     n = sig.size
     start, end, rr, rr_med = _windows(r, n, fs)
@@ -285,8 +314,6 @@ def _fit_segment(sig, fs, r, opts, offset):
     tmpl = _template(sig, r, start, end, fit_me & regular, fs)
     if tmpl is None:
         tmpl = _template(sig, r, start, end, fit_me, fs)
-    n_p = len(names)
-    P0 = np.zeros((nb, n_p))
     flagged = np.zeros(nb, dtype=bool)
     corr = np.full(nb, np.nan)
     template_vec = tmpl_fit = None
@@ -295,6 +322,7 @@ def _fit_segment(sig, fs, r, opts, offset):
         tt, ty, t_noise2 = tmpl
         qrs_on[:] = qrs_onset(tt, ty)[0]
         tmpl_fit = _fit_template(opts, tt, ty, rr_med, qrs_on[0], t_noise2)
+        opts, tmpl_fit = _with_u_wave(opts, tmpl_fit, tt, ty, rr_med, qrs_on[0], t_noise2)
         template_vec = tmpl_fit.params
         # QRS morphology against the template: +-100 ms around R
         core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
@@ -302,6 +330,9 @@ def _fit_segment(sig, fs, r, opts, offset):
         core_t = np.clip(core + int(round(-tt[0] * fs)), 0, ty.size - 1)
         corr = _corr_rows(np.where(np.isfinite(sig[ci]), sig[ci], np.nan), ty[core_t])
         flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
+    names = _vector_columns(opts.waves, opts.steps, opts.n_base)
+    n_p = len(names)
+    P0 = np.zeros((nb, n_p))
     ext = observed_extrema(Xv, Yv - np.median(Y, axis=1, keepdims=True))
     fi = np.flatnonzero(fit_me)
     own = fit_me & (flagged if template_vec is not None else True)
@@ -320,7 +351,7 @@ def _fit_segment(sig, fs, r, opts, offset):
                 LO[:, j] = HI[:, j] = template_vec[j]
     for i in np.flatnonzero(own):
         P0[i] = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves, nb_,
-                                       qrs_on[i]), opts)
+                                       qrs_on[i], 0.0, float(_t_latest(rr_prev[i]))), opts)
     warm = fit_me & ~own
     if warm.any():
         level = np.nanmedian(Yv[warm], axis=1)
@@ -390,12 +421,14 @@ def _fit_segment(sig, fs, r, opts, offset):
         table[f"{key}_s"] = v + t_r
     for key, v in intervals(fid, rr).items():
         table[key] = v
+    if "U" in opts.waves:
+        table["U_present"] = present["U"]
     table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,
                  cost=cost, nit=nit, solver_status=code, flagged=flagged,
                  template_corr=corr, start=np.where(flagged, "own", "template"),
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  status=status, reason=reason)
-    return pd.DataFrame(table), params, template_vec
+    return pd.DataFrame(table), params, template_vec, opts
 
 
 def _lead_unit(record, lead_name):
@@ -484,7 +517,9 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         r = np.asarray(r, dtype=np.int64)
         if r.size == 0:
             continue
-        table, p, tv = _fit_segment(cs, fs, r, opts, lo)
+        table, p, tv, used = _fit_segment(cs, fs, r, opts, lo)
+        if opts.u_wave == "auto" and tv is not None:  # the first template decides for all
+            opts = replace(used, u_wave="U" in used.waves)
         own = (r + lo >= a) & (r + lo < b)
         tables.append(table[own])
         params.append(p[own])

@@ -24,7 +24,8 @@ def _bump(t, y, lo, hi, polarity=0.0, default=None):
     return list(peak_params(t[m], yy, robust=False))  # beats/templates: little noise
 
 
-def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_sign=0.0):
+def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_sign=0.0,
+               t_latest=None):
     """Flat start vector for ``names`` + a constant baseline from one beat.
 
     ``t`` is seconds relative to the R peak, ``y`` the cleaned beat (mV).  R is the
@@ -32,8 +33,10 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_s
     just before and after it, P the largest bump in the P region before the QRS and T
     the largest bump after S.  Given the observed QRS onset ``qrs_on`` (s, see
     :func:`~gmesa.ecg.waves.qrs_onset`), Q is searched after it and P 30 ms before it.
-    ``p_sign`` +1/-1 looks for an upward/downward P only.  A wave that is not visible
-    starts small at its typical place.
+    ``p_sign`` +1/-1 looks for an upward/downward P only.  With a U wave in ``names``,
+    U starts on the largest bump after the T region's end ``t_latest`` (s; default
+    the window's end) and T on the largest bump of U's sign before it.  A wave that is
+    not visible starts small at its typical place.
     """
     t = np.asarray(t, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -65,6 +68,15 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_s
     t_hi = min(t[-1] - 0.03, REGIONS["T"][1])
     tw = _bump(t, y0, max(qrs_end + 0.04, REGIONS["T"][0]), t_hi)
     rows["T"] = tw if tw is not None else [0.1 * abs(ra), min(0.25, t_hi), 0.01, 0.05, 0.04]
+    if "U" in names:
+        late = rows["T"]
+        t_lim = t_hi if t_latest is None else min(t_hi, t_latest)
+        rows["U"] = (list(late) if late[1] > t_lim else
+                     [0.1 * late[0], min(t_lim + 0.05, t[-1] - 0.03), 0.0, 0.03, 0.03])
+        tw = _bump(t, y0, max(qrs_end + 0.04, REGIONS["T"][0]), t_lim - 0.03,
+                   polarity=1.0 if rows["U"][0] >= 0 else -1.0)
+        c = max(t_lim - 0.1, REGIONS["T"][0])
+        rows["T"] = tw if tw is not None else [0.1 * abs(ra), c, 0.01, 0.05, 0.04]
     if "T2" in names:
         rows["T2"] = [0.0, rows["T"][1] + 0.06, 0.0, 0.03, 0.03]
     out = []

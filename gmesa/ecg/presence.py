@@ -87,7 +87,7 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None):
 
 def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_window,
                   template=None):
-    """Presence of P, T (and T2) per beat, and the reason given for beats without P.
+    """Presence of P, T (and T2, U) per beat, and the reason given for beats without P.
 
     ``X``, ``params``, ``lengths``: the beats' sample times (s from R), fitted
     parameter rows and lengths; ``good``: beats with a finite fit; ``sigma2``/``rmse``:
@@ -104,7 +104,7 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     """
     nb = len(params)
     present = {}
-    for w in ("P", "T", "T2"):
+    for w in ("P", "T", "T2", "U"):
         present[w] = np.zeros(nb, dtype=bool)
         if w not in waves or not good.any():
             continue

@@ -17,6 +17,7 @@ TYPICAL_BEAT = {
     "R": (1.20, 0.000, 0.002, 0.009, 0.009),
     "S": (-0.25, 0.024, 0.000, 0.006, 0.010),
     "T": (0.30, 0.270, 0.020, 0.055, 0.035),
+    "U": (0.05, 0.450, 0.000, 0.040, 0.040),
 }
 
 #: (center_min, center_max, sigma_min, sigma_max, half_width_max), seconds from R;
@@ -28,7 +29,13 @@ REGIONS = {
     "S": (0.008, 0.12, 0.0015, 0.040, 0.030),
     "T": (0.08, 0.70, 0.006, 0.200, 0.200),
     "T2": (0.04, 0.40, 0.006, 0.200, 0.200),
+    "U": (0.20, 0.75, 0.010, 0.080, 0.060),
 }
+
+#: the latest T peak, s after R per sqrt(RR / 1 s): the cardiologists' T peaks on the
+#: LUDB calibration half (odd records, lead ii) reach 0.423 sqrt(RR).  A fitted T
+#: later than this is a U wave taken for T (see fit_record's ``u_wave``)
+T_LATEST = 0.43
 
 
 #: the P center keeps at least this far (s) before the observed QRS onset, and the Q
@@ -100,7 +107,7 @@ def qrs_onset(t, y, fraction=0.10, quiet_s=0.012, earliest_s=-0.15):
 
 
 def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
-           s_depth=None, qrs_on=None):
+           s_depth=None, qrs_on=None, t_latest=None):
     """Lower/upper bounds for beat windows [window_start, window_end] (s).
 
     Amplitudes are tied to what the beat shows, so components cannot cancel each
@@ -110,8 +117,9 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
     sign, at most |R| + 0.2 mV.  Centers stay in their physiological region clipped
     to the window; given the observed QRS onset ``qrs_on`` (s, see :func:`qrs_onset`)
     the P center stays 30 ms before it and the Q center at most 15 ms before it, so P
-    cannot join the QRS complex (NaN: no such limit).  Scalars give (P,) vectors;
-    arrays of N beats give (N, P).
+    cannot join the QRS complex (NaN: no such limit).  Given ``t_latest`` (s) and a U
+    wave among ``names``, the T center stays before it and the U center after it.
+    Scalars give (P,) vectors; arrays of N beats give (N, P).
     """
     r_amplitude = np.asarray(r_amplitude, dtype=float)
     scalar = r_amplitude.ndim == 0
@@ -139,6 +147,10 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
             chi = np.fmax(np.fmin(chi, np.asarray(qrs_on) - P_BEFORE_QRS), clo + 0.02)
         if qrs_on is not None and n == "Q":
             clo = np.fmin(np.fmax(clo, np.asarray(qrs_on) - Q_BEFORE_QRS), chi - 0.005)
+        if t_latest is not None and "U" in names and n == "T":
+            chi = np.fmax(np.fmin(chi, t_latest), clo + 0.02)
+        if t_latest is not None and n == "U":
+            clo = np.fmin(np.fmax(clo, t_latest), chi - 0.02)
         lo += [alo, clo, zero, zero + smin, zero + smin]
         hi += [ahi, chi, zero + hmax, zero + smax, zero + smax]
     lo += [zero - np.inf] * n_base
