@@ -175,12 +175,12 @@ def test_template_p_judged_against_noise_not_misfit():
 # ---------------------------------------------------------------------------------
 # U wave
 # ---------------------------------------------------------------------------------
-def _with_u_wave(syn, amplitude=0.18, center=0.52):
-    """The synthetic record plus a U wave (mV, s after each R peak)."""
+def _with_u_wave(syn, amplitude=0.18, center=0.52, until=np.inf):
+    """The synthetic record plus a U wave (mV, s after each R peak before ``until`` s)."""
     fs = syn.record.fs
     t = np.arange(syn.record.signal.size) / fs
     sig = syn.record.signal.copy()
-    for r in syn.truth["r_peak_s"]:
+    for r in syn.truth["r_peak_s"][syn.truth["r_peak_s"] < until]:
         sig += gmesa.gmf(t, amplitude, r + center, 0.0, 0.04, 0.04)
     return ecg.Record(sig, fs, name="with_u")
 
@@ -223,3 +223,19 @@ def test_u_wave_options_and_bounds():
     assert hi[t] == pytest.approx(0.45) and lo[u] == pytest.approx(0.45)
     lo5, hi5 = bounds(WAVES, 1.0, -0.4, 0.7, t_latest=0.45)   # no U: T keeps its range
     assert hi5[t] > 0.6
+
+
+def test_u_wave_decided_once_for_a_chunked_record():
+    """The first chunk (60 s) shows a U wave, the later ones do not: the first chunk's
+    template decides, so every chunk models U and the table keeps one set of columns."""
+    beat = _beat(T=(0.12,) + TYPICAL_BEAT["T"][1:])[:-1]
+    syn = ecg.synthesize(duration=130, fs=250, heart_rate=55, noise=0.01, wander=0.0,
+                         seed=5, beat=beat, variability=0.0)
+    fit = ecg.fit_record(_with_u_wave(syn, until=55.0), chunk_s=60)
+    b = fit.beats
+    assert "U" in fit.waves and fit.params.shape == (len(b), len(fit.param_names))
+    ok = b["status"] == "ok"
+    early, late = b["r_peak_s"] < 50, b["r_peak_s"] > 75
+    assert b.loc[early & ok, "U_present"].mean() > 0.9
+    assert late.sum() > 40 and b.loc[late, "U_amplitude"].notna().all()
+    assert b.loc[late & ok, "U_present"].mean() < 0.5    # no U there, and none reported
