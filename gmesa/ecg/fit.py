@@ -460,7 +460,9 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     record : :class:`~gmesa.ecg.io.Record` (from ``read_record`` or ``Record(signal, fs)``)
     lead : lead name or index (default: the first lead whose name looks like an ECG
         lead, else the first lead).
-    waves : wave names to model, from P, Q, R, S, T, T2 (a second T lobe).
+    waves : wave names to model, from P, Q, R, S, T, T2 (a second T lobe), U (a U wave
+        after T in every record; by default, ``u_wave="auto"``, one is added to a
+        record whose template T would peak later than ``T_LATEST`` sqrt(RR)).
     rpeaks : None (detect), ``"annotations"`` (the record's beat annotations) or an
         array of R-peak sample indices.
     st_step : add a tanh level shift (ST segment) component.
