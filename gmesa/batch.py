@@ -301,11 +301,14 @@ def _pick_lead(names):
     return ecg_lead_index(names)
 
 
-def _read(path, lead, fs):
+def _read(path, lead, fs, every_lead=False):
     """Read one lead: the given one, else the first ECG-like lead (only that lead is
-    read from WFDB and EDF files, which keeps memory low for long multi-lead files)."""
+    read from WFDB and EDF files, which keeps memory low for long multi-lead files);
+    ``every_lead``: all of them (for fits of several leads)."""
     from .ecg import read_record
     fs_arg = fs if Path(path).suffix.lower() in _TEXT_SUFFIXES else None
+    if every_lead:
+        return read_record(path, fs=fs_arg)
     if lead is not None:
         return read_record(path, lead=lead, fs=fs_arg)
     names = _peek_leads(path)
@@ -315,12 +318,6 @@ def _read(path, lead, fs):
     if rec.n_leads > 1:
         rec = rec.select(_pick_lead(rec.leads))
     return rec
-
-
-def _read_all(path, fs):
-    """Read every lead of one record (for fits of several leads)."""
-    from .ecg import read_record
-    return read_record(path, fs=fs if Path(path).suffix.lower() in _TEXT_SUFFIXES else None)
 
 
 def summarize(beats):
@@ -363,8 +360,7 @@ def _fit_one(task):
             warnings.simplefilter("always")
             from .ecg import fit_leads, fit_record
             leads = task.get("leads")
-            rec = (_read(task["path"], task["lead"], task["fs"]) if leads is None
-                   else _read_all(task["path"], task["fs"]))
+            rec = _read(task["path"], task["lead"], task["fs"], every_lead=leads is not None)
             t1 = time.perf_counter()
             row.update(lead=str(rec.leads[0]), fs=float(rec.fs), duration_s=rec.duration_s,
                        read_s=t1 - t0)

@@ -270,7 +270,7 @@ def _with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2):
         return opts, tmpl_fit
     if tmpl_fit.params[5 * opts.waves.index("T") + 1] <= _t_latest(rr):
         return opts, tmpl_fit
-    opts = replace(opts, waves=opts.waves + ("U",), u_wave=True)
+    opts = replace(opts, u_wave=True)  # FitOptions adds the U wave
     return opts, _fit_template(opts, t, y, rr, qrs_on, noise2)
 
 

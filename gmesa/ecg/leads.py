@@ -26,7 +26,7 @@ from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, ecg_lead_index
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
-from .waves import TYPICAL_BEAT, typical_vector
+from .waves import typical_vector
 
 #: wave group -> (its fiducial columns, the amplitude column that measures it)
 GROUPS = {
@@ -151,8 +151,7 @@ def combine(fits, primary):
 
 def _typical_center(wave, rr):
     """The typical center (s from R) of ``wave`` at RR interval ``rr`` (s)."""
-    j = list(TYPICAL_BEAT).index(wave)
-    return float(typical_vector(tuple(TYPICAL_BEAT), rr)[5 * j + 1])
+    return float(typical_vector((wave,), rr)[1])
 
 
 def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
