@@ -6,8 +6,9 @@ import pytest
 import gmesa
 from gmesa import ecg
 from gmesa.ecg.fiducials import RULE, complex_edges, reach, wave_fiducials
-from gmesa.ecg.fit import PR_SEGMENT_MIN, _best_start, _template, _windows
-from gmesa.ecg.presence import P_LONGEST, TemplateFit, wave_presence
+from gmesa.ecg.fit import _best_start, _template, _windows
+from gmesa.ecg.presence import (P_LONGEST, PR_SEGMENT_MIN, TemplateFit, consistent_p,
+                                 p_is_wave, steady_p, wave_presence)
 from gmesa.ecg.waves import (P_BEFORE_QRS, Q_BEFORE_QRS, TYPICAL_BEAT, WAVES, bounds,
                               qrs_onset)
 
@@ -124,6 +125,108 @@ def test_template_start_prefers_a_p_that_ends_before_the_qrs():
     assert fid["P_off"][0] <= qrs_on - PR_SEGMENT_MIN
     assert fid["P_off"][0] - fid["P_on"][0] > P_LONGEST
     assert _best_start(np.stack([long, apart]), cost, WAVES, qrs_on, -0.4) == 1
+
+
+def test_best_start_per_beat_matches_one_at_a_time():
+    apart = _beat()[:25]
+    sag = _beat(P=(-0.05, -0.07, 0.02, 0.02, 0.01))[:25]
+    first = np.stack([sag, apart, apart])                 # three beats, two starts each
+    second = np.stack([apart, sag, apart])
+    cost = np.array([[1.0, 1.0, 2.0], [1.3, 0.5, 1.0]])
+    qrs_on = np.array([-0.05, -0.05, np.nan])
+    got = _best_start(np.stack([first, second]), cost, WAVES, qrs_on, -0.4)
+    one = [_best_start(np.stack([first[i], second[i]]), cost[:, i], WAVES, qrs_on[i], -0.4)
+           for i in range(3)]
+    assert list(got) == one == [1, 0, 1]
+
+
+def test_p_is_wave_by_its_place():
+    rows = np.stack([_beat()[:25],                                    # typical P
+                     _beat(P=(-0.05, -0.07, 0.02, 0.02, 0.01))[:25],  # runs into the QRS
+                     _beat(P=(0.1, -0.37, 0.0, 0.05, 0.02))[:25]])    # starts before window
+    assert list(p_is_wave(rows, WAVES, -0.05, -0.4)) == [True, False, False]
+    assert not p_is_wave(rows, WAVES, np.nan, -0.4).any()
+
+
+def test_steady_p_needs_one_place_one_sign_and_most_beats():
+    rng = np.random.default_rng(2)
+    n = 40
+    every = np.ones(n, bool)
+    center = -0.165 + 0.008 * rng.standard_normal(n)
+    amp = 0.03 + 0.008 * rng.standard_normal(n)
+    assert steady_p(amp, center, every, n).mean() > 0.9
+    assert not steady_p(amp, rng.uniform(-0.40, -0.08, n), every, n).any()  # wandering
+    signs = np.where(np.arange(n) % 2, 1.0, -1.0)
+    assert not steady_p(signs * amp, center, every, n).any()       # mean amplitude ~ 0
+    few = np.arange(n) < 0.4 * n                                     # most beats lack it
+    assert not steady_p(amp, center, few, n).any()
+    assert steady_p(amp, center, few, int(0.8 * n)).any()
+
+
+def test_small_p_of_a_steady_rhythm_found_without_the_template():
+    """Beats whose P (0.04 mV) stays below their own evidence and whose template is too
+    misfit to vouch for it: P counts through its steady place and sign, given the QRS
+    onset, and not where it runs into the QRS."""
+    t = T[::4]
+    n = 30
+    rng = np.random.default_rng(5)
+    rows = [np.concatenate([_beat(P=(0.04 + 0.004 * rng.standard_normal(),
+                                     -0.165 + 0.005 * rng.standard_normal(),
+                                     0.01, 0.022, 0.020))[:-1], [0.0]]) for _ in range(n)]
+    params = np.array(rows)
+    args = (np.tile(t, (n, 1)), params, np.full(n, t.size), np.ones(n, bool),
+            np.full(n, 0.03 ** 2), np.full(n, 0.03), np.full(n, 0.8), WAVES, 0.32, 2.0, 0.06)
+    assert not wave_presence(*args)[0]["P"].any()                   # no evidence per beat
+    assert wave_presence(*args, qrs_on=np.full(n, -0.05))[0]["P"].all()
+    late = params.copy()
+    late[:, 1] = -0.07                                                # P into the QRS
+    late_args = (args[0], late) + args[2:]
+    assert not wave_presence(*late_args, qrs_on=np.full(n, -0.05))[0]["P"].any()
+
+
+def test_fibrillation_waves_near_one_place_in_a_few_beats_are_no_p():
+    """Irregular rhythm: 'P' components with evidence, 6 of 20 beats near one place, the
+    rest wandering: no P wave anywhere (half the fitted beats would be needed)."""
+    rng = np.random.default_rng(3)
+    n = 20
+    center = np.concatenate([np.full(6, -0.15), np.linspace(-0.40, -0.24, n - 6)])
+    present = np.ones(n, bool)
+    rr = rng.uniform(0.5, 1.1, n)
+    got, reason = consistent_p(center, present, rr, 0.06, np.full(n, 0.05), n)
+    assert not got.any() and "irregular rhythm" in reason
+    regular = np.full(n, 0.8)
+    assert consistent_p(center, present, regular, 0.06, np.full(n, 0.05), n)[0].sum() >= 6
+
+
+def _with_ectopic_qrs(n=48, rr=0.8, sag=-0.15, p=0.08, seed=1):
+    """Beats with a small P (mV ``p``) and, just before the QRS, a larger PR-segment sag
+    running into it; every fourth beat has another QRS (wide R, deep S)."""
+    t = np.arange(int((n + 1) * rr * FS)) / FS
+    rows = {w: list(TYPICAL_BEAT[w]) for w in WAVES}
+    rows["P"][0] = p
+    other = dict(rows, R=[0.6, 0.0, 0.0, 0.02, 0.02], S=[-0.9, 0.04, 0.0, 0.012, 0.02])
+    sig = 0.005 * np.random.default_rng(seed).standard_normal(t.size)
+    for k in range(n):
+        r = (k + 0.6) * rr
+        vec = np.array([v for w in WAVES for v in (other if k % 4 == 3 else rows)[w]] + [0.0])
+        vec[1:25:5] += r
+        sig += gmesa.mesa_sum(t, vec) + gmesa.gmf(t, sag, r - 0.07, 0.015, 0.01, 0.01)
+    return ecg.Record(sig, FS)
+
+
+def test_beats_unlike_the_template_start_their_p_from_it_too(monkeypatch):
+    """The beats with the other QRS are fitted from their own guess, whose P starts on the
+    sag; their second start from the template's P finds the P (center -0.165 s)."""
+    rec = _with_ectopic_qrs()
+
+    def found(b):
+        own = b["start"] == "own"
+        return own.sum(), (own & b["P_present"] & (np.abs(b["P_center"] + 0.165) < 0.02)).sum()
+
+    n_own, n_found = found(ecg.fit_record(rec).beats)
+    assert n_own >= 10 and n_found == n_own
+    monkeypatch.setattr("gmesa.ecg.fit._refit_better", lambda *a: None)
+    assert found(ecg.fit_record(rec).beats)[1] <= n_own // 2        # one start is not enough
 
 
 def test_small_p_in_noise_found_through_the_template():

@@ -21,7 +21,7 @@ from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
 from .io import Record, ecg_lead_index
-from .presence import P_LONGEST, TemplateFit, p_edges, wave_presence
+from .presence import TemplateFit, p_is_wave, wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit, _vector_columns
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
 from .waves import REGIONS, T_LATEST, WAVES, bounds, observed_extrema, qrs_onset
@@ -40,8 +40,9 @@ STATUS = {
 #: per-beat baseline polynomials and their number of coefficients
 BASELINES = {"constant": 1, "linear": 2, "quadratic": 3}
 
-#: a template P wave must end at least this long (s) before the QRS onset (PR segment)
-PR_SEGMENT_MIN = 0.015
+#: a beat started from the template whose P is no P wave is fitted again with its P
+#: center at most this far (s) from the template's
+P_NEAR_TEMPLATE = 0.080
 
 #: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
 ST_REGION = (0.03, 0.25, 0.004, 0.08)
@@ -180,19 +181,37 @@ def _t_latest(rr):
 
 
 def _best_start(params, cost, waves, qrs_on, t_start):
-    """Row of the lowest cost, preferring fits whose P wave lies inside the window
-    (from ``t_start``, s), ends ``PR_SEGMENT_MIN`` before the QRS onset and lasts at
-    most ``P_LONGEST``: a P 'wave' that runs into the QRS is the PR segment's sag, one
-    that starts before the window the previous T wave's tail, a very long one a
-    baseline feature."""
+    """Index of the start whose fit has the lowest cost, preferring fits whose P is a
+    P wave by :func:`~gmesa.ecg.presence.p_is_wave` (window from ``t_start``, QRS onset
+    ``qrs_on``, s).  ``params`` (S, P) and ``cost`` (S,) give one index; (S, N, P) and
+    (S, N), with ``qrs_on``/``t_start`` scalars or (N,), give one per beat."""
+    params = np.asarray(params, dtype=float)
+    single = params.ndim == 2
+    if single:
+        params, cost = params[:, None, :], np.asarray(cost, dtype=float)[:, None]
+    n_starts, n, n_p = params.shape
     cost = np.where(np.isfinite(cost), cost, np.inf)
-    if "P" in waves and np.isfinite(qrs_on):
-        p_on, p_off = p_edges(params, waves)
-        apart = ((p_off <= qrs_on - PR_SEGMENT_MIN) & (p_on >= t_start)
-                 & (p_off - p_on <= P_LONGEST))
-        if apart.any() and np.isfinite(cost[apart]).any():
-            cost = np.where(apart, cost, np.inf)
-    return int(np.argmin(cost))
+    if "P" in waves:
+        per_row = [np.tile(np.broadcast_to(np.asarray(v, dtype=float), (n,)), n_starts)
+                   for v in (qrs_on, t_start)]
+        apart = p_is_wave(params.reshape(-1, n_p), waves, *per_row).reshape(n_starts, n)
+        use = np.any(apart & np.isfinite(cost), axis=0)
+        cost = np.where(use & ~apart, np.inf, cost)
+    best = np.argmin(cost, axis=0)
+    return int(best[0]) if single else best
+
+
+def _refit_better(idx, start, lo, hi, opts, X, Y, lengths, qrs_on, params, cost, nit, code):
+    """Fit beats ``idx`` again from ``start`` within [``lo``, ``hi``] and keep the new
+    fit where :func:`_best_start` prefers it (``params``, ``cost``, ``nit``, ``code``
+    are updated in place)."""
+    if len(idx) == 0:
+        return
+    p, c, it, s = _solve(opts, X[idx], Y[idx], lengths[idx], clip_into(start, lo, hi), lo, hi)
+    second = _best_start(np.stack([params[idx], p]), np.stack([cost[idx], c]), opts.waves,
+                         qrs_on[idx], X[idx, 0]) == 1
+    i = idx[second]
+    params[i], cost[i], nit[i], code[i] = p[second], c[second], it[second], s[second]
 
 
 def _fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
@@ -366,6 +385,26 @@ def _fit_segment(sig, fs, r, opts, offset):
     if fi.size:
         p, c, it, s = _solve(opts, X[fi], Y[fi], lengths[fi], P0[fi], LO[fi], HI[fi])
         params[fi], cost[fi], nit[fi], code[fi] = p, c, it, s
+    if template_vec is not None and "P" in opts.waves and fi.size:
+        o = 5 * opts.waves.index("P")
+        fit_args = (opts, X, Y, lengths, qrs_on, params, cost, nit, code)
+        # beats unlike the template (ectopic QRS, or R taken at another point of the
+        # QRS) mostly keep the template's atrial rhythm, and their own guess can take
+        # the PR segment's sag: their P also starts from the template's
+        alt = np.flatnonzero(own)
+        from_template = P0[alt].copy()
+        from_template[:, o:o + 5] = template_vec[o:o + 5]
+        _refit_better(alt, from_template, LO[alt], HI[alt], *fit_args)
+        # beats started from the template whose P came out as no P wave (running into
+        # the QRS, starting before the window, a long plateau): again, their P held
+        # near the template's and no wider
+        warm_i = np.flatnonzero(warm)
+        bad = warm_i[~p_is_wave(params[warm_i], opts.waves, qrs_on[warm_i], X[warm_i, 0])]
+        near_lo, near_hi = LO[bad].copy(), HI[bad].copy()
+        near_lo[:, o + 1] = np.maximum(near_lo[:, o + 1], template_vec[o + 1] - P_NEAR_TEMPLATE)
+        near_hi[:, o + 1] = np.minimum(near_hi[:, o + 1], template_vec[o + 1] + P_NEAR_TEMPLATE)
+        near_hi[:, o + 2] = np.minimum(near_hi[:, o + 2], max(template_vec[o + 2], 0.005))
+        _refit_better(bad, P0[bad], near_lo, near_hi, *fit_args)
     # fit quality
     k, m = len(opts.waves), len(opts.steps)
     model = np.zeros_like(Y)
@@ -401,11 +440,12 @@ def _fit_segment(sig, fs, r, opts, offset):
     dof = np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
     sigma2 = sse / dof
     bw = min(1.0, 2.0 * opts.lowpass / fs) if opts.lowpass else 1.0
+    fid = wave_fiducials(params[:, :5 * k], opts.waves)
     present, p_note = wave_presence(X, params, lengths, good, sigma2, rmse, rr, opts.waves,
-                                    bw, opts.wave_snr, opts.p_window_s, tmpl_fit)
+                                    bw, opts.wave_snr, opts.p_window_s, tmpl_fit,
+                                    fid["QRS_on"])
     if "P" in opts.waves:
         reason[fit_me & ~present["P"] & (reason == "")] = p_note
-    fid = wave_fiducials(params[:, :5 * k], opts.waves)
     if "T2" in opts.waves:
         amp_of = {w: params[:, 5 * opts.waves.index(w)] for w in ("T", "T2")}
         fid = merge_t_lobes(fid, present["T"], present["T2"], amp_of["T"], amp_of["T2"])

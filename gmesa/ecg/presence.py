@@ -20,6 +20,13 @@ P_LONGEST = 0.25
 #: a P wave reaches at least this fraction of the beat's R amplitude
 P_MIN_OF_R = 0.02
 
+#: RR intervals varying more than this (coefficient of variation) make a rhythm
+#: irregular
+IRREGULAR_CV = 0.10
+
+#: a P wave ends at least this long (s) before the QRS onset (the PR segment)
+PR_SEGMENT_MIN = 0.015
+
 
 class TemplateFit(NamedTuple):
     """The template beat's fit: sample times (s from R), parameter vector, residual
@@ -42,6 +49,18 @@ def p_edges(params, waves):
     return on + s_on, off + s_off
 
 
+def p_is_wave(params, waves, qrs_on, t_start):
+    """Per row: is the fitted P component a P wave by its place?  It must start inside
+    the beat window (from ``t_start``, s), end ``PR_SEGMENT_MIN`` before the QRS onset
+    ``qrs_on`` (s) and last at most ``P_LONGEST``: a P 'wave' running into the QRS is
+    the PR segment's sag, one starting before the window the previous T wave's tail, a
+    very long one a baseline feature.  NaN ``qrs_on`` gives False."""
+    on, off = p_edges(params, waves)
+    with np.errstate(invalid="ignore"):
+        return ((off <= np.asarray(qrs_on) - PR_SEGMENT_MIN) & (on >= np.asarray(t_start))
+                & (off - on <= P_LONGEST))
+
+
 def evident(X, comp, lengths, sigma2, bw, rmse, snr):
     """Is one fitted component (``comp``: (N, 5) GMF rows) a wave rather than noise?
     Its energy must pass a BIC test against the residual variance ``sigma2`` (noise
@@ -56,15 +75,45 @@ def evident(X, comp, lengths, sigma2, bw, rmse, snr):
     return (evidence > 5.0 * np.log(n_eff)) & (np.abs(comp[:, 0]) > snr * rmse)
 
 
-def consistent_p(center, present, rr, window=0.040, amplitude=None):
+def rr_variation(rr):
+    """Coefficient of variation of the finite RR intervals (0 with fewer than 3)."""
+    ok = rr[np.isfinite(rr)]
+    return float(np.std(ok) / np.mean(ok)) if ok.size > 2 else 0.0
+
+
+def steady_p(amp, center, candidate, n_fitted, window=0.040, share=0.5, t_min=5.0):
+    """Beats whose P wave is too small for their own evidence but belongs to a steady
+    atrial rhythm: when at least ``share`` of the ``n_fitted`` beats have a
+    ``candidate`` P (mV ``amp``, ``center`` s from R) within ``window`` of one place
+    (the center with the most others within +-20 ms) and their amplitudes differ from
+    zero (mean over its standard error beyond ``t_min``), those of the common sign and
+    within a third to three times their median amplitude have a P wave."""
+    c = np.sort(center[candidate])
+    none = np.zeros(amp.shape, dtype=bool)
+    if c.size < 5:
+        return none
+    density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
+    near = candidate & (np.abs(center - c[int(np.argmax(density))]) <= window)
+    a = amp[near]
+    if a.size < max(5, share * n_fitted) or not np.std(a) > 0:
+        return none
+    mean = float(np.mean(a))
+    if abs(mean) * np.sqrt(a.size) / np.std(a, ddof=1) <= t_min:
+        return none
+    size = np.abs(amp) / np.median(np.abs(a[np.sign(a) == np.sign(mean)]))
+    return near & (np.sign(amp) == np.sign(mean)) & (size >= 1 / 3) & (size <= 3)
+
+
+def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=None):
     """P waves keep their place before R in sinus rhythm; fitted 'P' components that
     wander (atrial fibrillation/flutter waves, noise, the previous T) are not P waves.
 
     Among beats with evidence for P, the usual P position is the center with the most
     others within +-20 ms.  A beat's P counts only within 40 ms of it (and, given
-    ``amplitude``, with the sign most P waves there have).  When fewer
-    than half the P candidates sit there and the rhythm is irregular (RR coefficient
-    of variation > 0.1), the stretch has no P waves at all.
+    ``amplitude``, with the sign most P waves there have).  When fewer than half the
+    ``n_fitted`` beats (default: of the P candidates) have their P there and the rhythm
+    is irregular (RR coefficient of variation > ``IRREGULAR_CV``), the stretch has no
+    P waves at all: fibrillation waves land near any one place in a few beats only.
     Returns (present, reason for beats without P).
     """
     c = np.sort(center[present])
@@ -76,17 +125,16 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None):
     if amplitude is not None:  # and their usual sign
         sign = np.sign(np.sum(np.sign(amplitude[present & near])))
         near &= np.sign(amplitude) == sign if sign else True
-    share = float(np.mean(near[present]))
-    rr_ok = rr[np.isfinite(rr)]
-    cv = float(np.std(rr_ok) / np.mean(rr_ok)) if rr_ok.size > 2 else 0.0
-    if share < 0.5 and cv > 0.10:
+    share = float(np.sum(near & present)) / max(n_fitted or present.sum(), 1)
+    cv = rr_variation(rr)
+    if share < 0.5 and cv > IRREGULAR_CV:
         return np.zeros_like(present), (
             f"no P wave: irregular rhythm (RR CV {cv:.2f}) and no consistent P position")
     return present & near, "no P wave: no evidence, or not at the usual P position"
 
 
 def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_window,
-                  template=None):
+                  template=None, qrs_on=None):
     """Presence of P, T (and T2, U) per beat, and the reason given for beats without P.
 
     ``X``, ``params``, ``lengths``: the beats' sample times (s from R), fitted
@@ -94,13 +142,15 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     residual variance per degree of freedom (mV^2) and RMSE (mV); ``rr``: RR intervals
     (s); ``bw``: the low-pass bandwidth as a fraction of Nyquist; ``snr``: the
     amplitude-to-RMSE ratio a wave needs; ``p_window``: how far (s) a P may sit from
-    the usual P position; ``template``: the :class:`TemplateFit`, or None.
+    the usual P position; ``template``: the :class:`TemplateFit`, or None;
+    ``qrs_on``: the fitted QRS onset per beat (s from R), or None.
 
     A P wave that stands out in the template (the median beat, far less noisy than one
     beat; its P must also reach 2% of R) is taken as present in every beat whose
     fitted P looks like it: same sign, a third to three times its amplitude, center
-    within 40 ms.  A P wave must reach 2% of the beat's R and last at most
-    ``P_LONGEST``.
+    within 40 ms.  So is a P wave of a steady atrial rhythm (:func:`steady_p`, among
+    beats whose P is a P wave by its place, :func:`p_is_wave`, given ``qrs_on``).  A P
+    wave must reach 2% of the beat's R and last at most ``P_LONGEST``.
     """
     nb = len(params)
     present = {}
@@ -114,7 +164,11 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     if "P" not in waves:
         return present, ""
     o, r = 5 * waves.index("P"), 5 * waves.index("R")
-    present["P"] &= np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
+    big_enough = np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
+    present["P"] &= big_enough
+    if qrs_on is not None:
+        shaped = good & big_enough & p_is_wave(params, waves, qrs_on, X[:, 0])
+        present["P"] |= steady_p(params[:, o], params[:, o + 1], shaped, int(good.sum()))
     if template is not None:
         tp = template.params[o:o + 5]
         # the template's residual is mostly the model's misfit, not noise: its P must
@@ -131,5 +185,5 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     p_on, p_off = p_edges(params, waves)
     present["P"] &= p_off - p_on <= P_LONGEST
     present["P"], note = consistent_p(params[:, o + 1], present["P"], rr, p_window,
-                                      params[:, o])
+                                      params[:, o], int(good.sum()))
     return present, note
