@@ -358,23 +358,22 @@ def _fit_one(task):
             t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught, numba_threads(threads):
             warnings.simplefilter("always")
-            from .ecg import fit_leads, fit_record
+            from .ecg import fit_record
             leads = task.get("leads")
-            rec = _read(task["path"], task["lead"], task["fs"], every_lead=leads is not None)
-            t1 = time.perf_counter()
-            row.update(lead=str(rec.leads[0]), fs=float(rec.fs), duration_s=rec.duration_s,
-                       read_s=t1 - t0)
             opts = dict(task["fit_options"])
             opts.pop("threads", None)
             if leads is None:
+                rec = _read(task["path"], task["lead"], task["fs"])
+                t1 = time.perf_counter()
+                row.update(lead=str(rec.leads[0]), fs=float(rec.fs),
+                           duration_s=rec.duration_s, read_s=t1 - t0)
                 fit = fit_record(rec, threads=threads, **opts)
+                del rec
+                row["fit_s"] = time.perf_counter() - t1
             else:
-                fit = fit_leads(rec, None if leads == "all" else leads, primary=task["lead"],
-                                threads=threads, **opts)
+                fit, lead_paths = _fit_leads_of(task, row, dict(opts, threads=threads))
                 row["lead"] = fit.primary
-            del rec
-            t2 = time.perf_counter()
-            row["fit_s"] = t2 - t1
+                row["fit_s"] = time.perf_counter() - t0 - row["read_s"] - row["write_s"]
         row.update(summarize(fit.beats))
         if leads is not None:  # PRD is a per-lead figure: the primary lead's
             row["median_prd"] = summarize(fit.fits[fit.primary].beats)["median_prd"]
@@ -390,11 +389,7 @@ def _fit_one(task):
         if out is not None:
             out = Path(out)
             stem = task["record"]
-            info_path = out / _info_name(stem, leads)
-            if info_path.resolve().parent != out.resolve():  # cannot happen with _safe_stem
-                raise ValueError(f"output name {stem!r} leaves the output folder")
-            with contextlib.suppress(FileNotFoundError):
-                info_path.unlink()  # the old result is incomplete from here on
+            _unlink_info(out, stem, leads)
             row["seconds"] = time.perf_counter() - t0
             fit.info["batch"] = {
                 "fingerprint": task["fingerprint"], "input": task["path"],
@@ -402,8 +397,10 @@ def _fit_one(task):
                             if k not in ("status", "beats_file", "signal_file", "info_file")},
             }
             t3 = time.perf_counter()
-            paths = fit.save(out, stem=stem, fmt=task["fmt"])
-            row["write_s"] = time.perf_counter() - t3
+            paths = (fit.save(out, stem=stem, fmt=task["fmt"]) if leads is None
+                     else fit.save_table(out, stem, lead_paths, task["fmt"]) if lead_paths
+                     else fit.save(out, stem=stem, fmt=task["fmt"]))
+            row["write_s"] = row.get("write_s", 0.0) + time.perf_counter() - t3
             signal = paths["signal"] if leads is None else paths["leads"][fit.primary]["signal"]
             row.update(beats_file=paths["beats"].name, signal_file=signal.name,
                        info_file=paths["info"].name)
@@ -433,6 +430,64 @@ def _fit_one(task):
 
 class _NoBeats(Exception):
     pass
+
+
+def _unlink_info(out, stem, leads):
+    """Remove the record's old info file (its result is incomplete from here on) and
+    return its path."""
+    info_path = Path(out) / _info_name(stem, leads)
+    if info_path.resolve().parent != Path(out).resolve():  # cannot happen with _safe_stem
+        raise ValueError(f"output name {stem!r} leaves the output folder")
+    with contextlib.suppress(FileNotFoundError):
+        info_path.unlink()
+    return info_path
+
+
+def _fit_leads_of(task, row, opts):
+    """Fit several leads of ``task``'s record (see :func:`gmesa.ecg.fit_each_lead`);
+    return the :class:`LeadsFit` and each lead's saved paths.  Files whose header names
+    the leads (WFDB, EDF/BDF) are read one lead at a time and each lead is written as
+    soon as it is fitted, keeping only its beat table: memory stays near that of one
+    lead.  Others (CSV, NPY) are read whole, and the caller writes every lead
+    (empty paths).  Fills ``row``'s fs, duration and read time."""
+    from dataclasses import replace
+
+    from .ecg import fit_each_lead, fit_leads
+    from .ecg.leads import choose_leads, lead_stem
+    path, leads = task["path"], task["leads"]
+    wanted = None if leads == "all" else leads
+    names = _peek_leads(path)
+    t0 = time.perf_counter()
+    spent = {"read_s": 0.0, "write_s": 0.0}
+
+    def note(rec):
+        row.update(fs=float(rec.fs), duration_s=rec.duration_s)
+        return rec
+    if names is None:
+        rec = note(_read(path, None, task["fs"], every_lead=True))
+        row.update(read_s=time.perf_counter() - t0, write_s=0.0)
+        return fit_leads(rec, wanted, primary=task["lead"], **opts), {}
+    chosen, primary = choose_leads(names, wanted, task["lead"], path)
+    out, lead_paths = task.get("out"), {}
+
+    def read(lead):
+        t = time.perf_counter()
+        rec = note(_read(path, lead, task["fs"]))
+        spent["read_s"] += time.perf_counter() - t
+        return rec
+
+    def keep(lead, fit):
+        if out is not None:
+            t = time.perf_counter()
+            if not lead_paths:
+                _unlink_info(out, task["record"], leads)
+            lead_paths[lead] = fit.save(out, stem=lead_stem(task["record"], lead),
+                                        fmt=task["fmt"])
+            spent["write_s"] += time.perf_counter() - t
+        return replace(fit, signal=np.zeros(0), params=None)
+    fit = fit_each_lead(read, chosen, primary, keep=keep, **opts)
+    row.update(spent)
+    return fit, lead_paths
 
 
 def _reason(exc):

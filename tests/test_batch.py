@@ -332,6 +332,67 @@ def test_batch_of_several_leads_combines_resumes_and_reports_a_missing_lead(tmp_
     assert (one["status"] == "ok").all() and (out / "rec1.info.json").is_file()
 
 
+def test_batch_leads_read_and_written_one_lead_at_a_time(tmp_path, monkeypatch):
+    """A WFDB record's leads are read one at a time and each lead's files are written as
+    soon as it is fitted (only its beat table is kept): the result equals fit_leads on
+    the whole record; a crash after the first lead leaves no .leads.json, so the record
+    is fitted again on the next run."""
+    import gmesa.batch as batch
+    from gmesa import ecg
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    syn = ecg.synthesize(duration=20, fs=250, leads=3, seed=3)
+    _write_wfdb(src, "rec", syn.record.signal, 250, ("ii", "v5", "v2"))
+    reads = []
+    real_read = batch._read
+
+    def spy(path, lead, fs, every_lead=False):
+        reads.append((lead, every_lead))
+        return real_read(path, lead, fs, every_lead)
+    monkeypatch.setattr(batch, "_read", spy)
+    row = fit_files(src, out=out, leads="all", workers=1, progress=False).iloc[0]
+    assert row["status"] == "ok"
+    assert sorted(reads) == [("ii", False), ("v2", False), ("v5", False)]
+    direct = ecg.fit_leads(ecg.read_record(src / "rec"))
+    res = ecg.LeadsFit.load(out / "rec.leads.json")
+    assert res.primary == direct.primary == "ii" and list(res.fits) == list(direct.fits)
+    pd.testing.assert_frame_equal(res.beats, direct.beats)
+    for lead in direct.fits:
+        pd.testing.assert_frame_equal(res.fits[lead].beats, direct.fits[lead].beats)
+        assert res.fits[lead].signal.size == direct.fits[lead].signal.size
+    # a crash while fitting the second lead: the first lead's files are written, the
+    # record's .leads.json is not, and the next run fits the record again
+    real_fit = ecg.fit.fit_record
+    calls = []
+
+    def crash_on_second(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real_fit(*args, **kw)
+    monkeypatch.setattr("gmesa.ecg.leads.fit_record", crash_on_second)
+    again = fit_files(src, out=out, leads="all", workers=1, progress=False, resume=False)
+    assert again["status"].iloc[0] == "failed" and "killed" in again["reason"].iloc[0]
+    assert not (out / "rec.leads.json").exists() and (out / "rec.ii.info.json").is_file()
+    monkeypatch.setattr("gmesa.ecg.leads.fit_record", real_fit)
+    third = fit_files(src, out=out, leads="all", workers=1, progress=False)
+    assert third["status"].iloc[0] == "ok" and (out / "rec.leads.json").is_file()
+
+
+def test_batch_leads_of_a_csv_record(tmp_path):
+    """CSV names no leads before it is read: the record is read whole and its leads
+    fitted together; the result is the same set of files."""
+    from gmesa import ecg
+    syn = ecg.synthesize(duration=20, fs=250, leads=2, seed=4)
+    src = tmp_path / "rec.csv"
+    pd.DataFrame(syn.record.signal, columns=["ii", "v5"]).to_csv(src, index=False)
+    row = fit_files([src], out=tmp_path / "out", fs=250, leads="all", workers=1,
+                    progress=False).iloc[0]
+    assert row["status"] == "ok" and row["lead"] == "ii"
+    res = ecg.LeadsFit.load(tmp_path / "out" / "rec.leads.json")
+    assert list(res.fits) == ["ii", "v5"] and res.fits["v5"].signal.size == syn.record.signal.shape[0]
+
+
 def test_batch_leads_option_is_checked(tmp_path):
     for bad in ([], [1.5], [True]):
         with pytest.raises(ValueError, match="leads="):

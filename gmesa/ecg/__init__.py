@@ -6,7 +6,7 @@ from .fit import STATUS, FitOptions, fit_record
 from .result import BeatFit, RecordFit
 from .init import guess_beat
 from .io import Record, RecordError, read_record
-from .leads import LeadsFit, fit_leads
+from .leads import LeadsFit, fit_each_lead, fit_leads
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
 from .synth import Synthetic, synthesize
 from .waves import WAVES
@@ -14,7 +14,7 @@ from .waves import WAVES
 __all__ = [
     "Record", "RecordError", "read_record", "clean", "notch", "remove_baseline",
     "detect_rpeaks", "rpeaks_from_annotations", "fit_record", "RecordFit", "BeatFit",
-    "fit_leads", "LeadsFit",
+    "fit_leads", "fit_each_lead", "LeadsFit",
     "FitOptions", "STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
     "synthesize", "Synthetic", "WAVES",
 ]

@@ -24,7 +24,7 @@ import pandas as pd
 from .._atomic import atomic_path, jsonable, write_text
 from .fiducials import intervals
 from .fit import fit_record
-from .io import Record, ecg_lead_index
+from .io import Record, _lead_index, ecg_lead_index
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector
 
@@ -62,18 +62,25 @@ class LeadsFit:
         """Write ``{stem}.leads.{parquet|csv}``, ``{stem}.leads.json`` and every lead's
         :meth:`RecordFit.save` (stem ``{stem}.{lead}``) into ``folder``; return the paths
         (``beats``, ``info``, and ``leads``: lead name -> that lead's paths)."""
-        if fmt not in ("parquet", "csv"):
-            raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
-        folder = Path(folder)
+        _check_fmt(fmt)
         stem = stem or self.info.get("record", "record")
+        leads = {lead: fit.save(folder, stem=lead_stem(stem, lead), fmt=fmt)
+                 for lead, fit in self.fits.items()}
+        return self.save_table(folder, stem, leads, fmt)
+
+    def save_table(self, folder, stem, lead_paths, fmt="parquet"):
+        """Write the table of all leads and ``{stem}.leads.json`` (last: it marks the
+        result complete) for leads already saved at ``lead_paths`` (lead name -> the
+        paths :meth:`RecordFit.save` returned); return the paths as :meth:`save` does."""
+        _check_fmt(fmt)
+        folder = Path(folder)
         paths = {"beats": folder / f"{stem}.leads.{fmt}", "info": folder / f"{stem}.leads.json"}
         with atomic_path(paths["beats"]) as tmp:
             if fmt == "parquet":
                 self.beats.to_parquet(tmp, index=False)
             else:
                 self.beats.to_csv(tmp, index=False)
-        paths["leads"] = {lead: fit.save(folder, stem=f"{stem}.{_safe(lead)}", fmt=fmt)
-                          for lead, fit in self.fits.items()}
+        paths["leads"] = dict(lead_paths)
         info = dict(self.info, primary=self.primary, beats_file=paths["beats"].name,
                     lead_files={lead: p["info"].name for lead, p in paths["leads"].items()})
         write_text(paths["info"], json.dumps(jsonable(info), indent=1))
@@ -94,9 +101,16 @@ class LeadsFit:
         return cls(beats, fits, info.pop("primary"), info)
 
 
-def _safe(name):
-    """A lead name usable in a file name (letters, digits, - and _ only)."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in str(name)) or "lead"
+def _check_fmt(fmt):
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
+
+
+def lead_stem(stem, lead):
+    """The file stem of one lead's result: ``{stem}.{lead}``, the lead name reduced to
+    letters, digits, - and _."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(lead)) or "lead"
+    return f"{stem}.{safe}"
 
 
 def combine(fits, primary):
@@ -175,30 +189,55 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
     if not isinstance(record, Record):
         raise TypeError(f"record must be a gmesa.ecg.Record, got {type(record).__name__}; "
                         "use read_record(path) or Record(signal, fs)")
-    all_names = list(record.leads)
-    chosen = [all_names[record.lead_index(x)] for x in (all_names if leads is None else leads)]
+    chosen, primary = choose_leads(list(record.leads), leads, primary, record.path)
+    return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, **options)
+
+
+def choose_leads(names, leads=None, primary=None, path=None):
+    """(the leads to fit, the primary lead) among a record's lead ``names``, as
+    :func:`fit_leads` takes them: ``leads`` names or indices (default all), ``primary``
+    a name or index (default the first ECG-like lead of ``leads``; added to them if
+    missing).  An unknown lead raises :class:`~gmesa.ecg.RecordError` naming the
+    record's leads (``path`` names the file)."""
+    names = list(names)
+    chosen = [names[_lead_index(names, x, path)] for x in (names if leads is None else leads)]
     chosen = list(dict.fromkeys(chosen))  # unique, in order
     if not chosen:
         raise ValueError("leads is empty: give at least one lead name or index")
     if primary is None:
         primary = chosen[ecg_lead_index(chosen)]
     else:
-        primary = all_names[record.lead_index(primary)]
+        primary = names[_lead_index(names, primary, path)]
         if primary not in chosen:
             chosen.insert(0, primary)
-    fits = {primary: fit_record(record, primary, rpeaks=rpeaks, **options)}
-    r = np.round(fits[primary].beats["r_peak_s"].to_numpy(dtype=float)
+    return chosen, primary
+
+
+def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, **options):
+    """:func:`fit_leads` for a record read lead by lead: ``read(name)`` returns a
+    :class:`~gmesa.ecg.io.Record` holding lead ``name`` (it may hold others too);
+    ``leads`` are names, ``primary`` among them.  ``keep(name, fit)``, called as soon
+    as a lead is fitted, returns what the result keeps of it (say, once the fit is
+    saved, a copy without its signal): a long record of many leads then needs the
+    memory of about one lead at a time.  Returns :class:`LeadsFit`."""
+    keep = keep or (lambda lead, fit: fit)
+    record = read(primary)
+    first = fit_record(record, primary, rpeaks=rpeaks, **options)
+    r = np.round(first.beats["r_peak_s"].to_numpy(dtype=float)
                  * float(record.fs)).astype(np.int64)
+    name, rpeak_source = record.name, first.info["rpeaks"]
+    del record
+    fits = {primary: keep(primary, first)}
+    del first
     skipped = {}
-    for lead in chosen:
+    for lead in leads:
         if lead != primary:
             try:
-                fits[lead] = fit_record(record, lead, rpeaks=r, **options)
+                fits[lead] = keep(lead, fit_record(read(lead), lead, rpeaks=r, **options))
             except ValueError as exc:  # e.g. a lead without signal: the others go on
                 skipped[lead] = str(exc)
                 warnings.warn(f"fit_leads: lead {lead!r} skipped: {exc}", stacklevel=2)
-    fits = {lead: fits[lead] for lead in chosen if lead in fits}
-    info = {"record": record.name, "primary": primary, "leads": list(fits),
-            "skipped_leads": skipped, "rpeaks": fits[primary].info["rpeaks"],
-            "n_beats": len(r)}
+    fits = {lead: fits[lead] for lead in leads if lead in fits}
+    info = {"record": name, "primary": primary, "leads": list(fits),
+            "skipped_leads": skipped, "rpeaks": rpeak_source, "n_beats": len(r)}
     return LeadsFit(combine(fits, primary), fits, primary, info)
