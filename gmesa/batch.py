@@ -362,6 +362,7 @@ def _fit_one(task):
             leads = task.get("leads")
             opts = dict(task["fit_options"])
             opts.pop("threads", None)
+            lead_paths = {}  # leads already written, lead name -> paths
             if leads is None:
                 rec = _read(task["path"], task["lead"], task["fs"])
                 t1 = time.perf_counter()
@@ -397,8 +398,7 @@ def _fit_one(task):
                             if k not in ("status", "beats_file", "signal_file", "info_file")},
             }
             t3 = time.perf_counter()
-            paths = (fit.save(out, stem=stem, fmt=task["fmt"]) if leads is None
-                     else fit.save_table(out, stem, lead_paths, task["fmt"]) if lead_paths
+            paths = (fit.save_table(out, stem, lead_paths, task["fmt"]) if lead_paths
                      else fit.save(out, stem=stem, fmt=task["fmt"]))
             row["write_s"] = row.get("write_s", 0.0) + time.perf_counter() - t3
             signal = paths["signal"] if leads is None else paths["leads"][fit.primary]["signal"]
@@ -449,7 +449,7 @@ def _fit_leads_of(task, row, opts):
     the leads (WFDB, EDF/BDF) are read one lead at a time and each lead is written as
     soon as it is fitted, keeping only its beat table: memory stays near that of one
     lead.  Others (CSV, NPY) are read whole, and the caller writes every lead
-    (empty paths).  Fills ``row``'s fs, duration and read time."""
+    (empty paths).  Fills ``row``'s fs, duration, read and write times."""
     from dataclasses import replace
 
     from .ecg import fit_each_lead, fit_leads

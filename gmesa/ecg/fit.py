@@ -2,8 +2,9 @@
 
 Pipeline: lead -> zero-phase cleaning -> R peaks -> RR-adaptive beat windows ->
 median template and its fit -> every beat warm-started from the template fit (beats
-unlike the template start from their own guess) -> compiled batch solver ->
-fiducials, intervals, fit quality and a status per beat.
+unlike the template start from their own guess) -> compiled batch solver -> a
+second start for beats whose P may sit on the wrong feature -> fiducials, intervals,
+fit quality and a status per beat.
 """
 from __future__ import annotations
 

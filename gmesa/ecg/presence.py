@@ -1,8 +1,9 @@
 """Is a P or T wave there?  Deciding from the fitted components, not inventing waves.
 
 A wave counts as present when the evidence says so (:func:`evident`), or (P only) when
-the record's template beat shows it and the beat's P looks like the template's; then
-the P waves of a stretch must keep their usual place and sign (:func:`consistent_p`).
+the record's template beat shows it and the beat's P looks like the template's, or
+when most beats put a P wave at one place with one sign (:func:`steady_p`); then the P
+waves of a stretch must keep their usual place and sign (:func:`consistent_p`).
 """
 from __future__ import annotations
 
