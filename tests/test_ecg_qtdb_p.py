@@ -52,3 +52,12 @@ def test_no_p_invented_where_the_experts_mark_none(qtdb, record):
     beats = fit_record(Record(case.signal, case.fs)).beats
     score = score_fiducial([], beats["P_on_s"] + case.offset_s, case.intervals)
     assert len(score.det_false) <= 2
+
+
+def test_steady_p_in_an_irregular_rhythm(qtdb):
+    """sele0114 (lead D3): RR intervals of 0.9-1.7 s (coefficient of variation 0.18) and
+    a P of 0.025 mV in the median beat.  Its steady place in half the beats is the
+    consistent P position the irregular-rhythm test asks for (without that, 0 found)."""
+    found, n, errors, _ = _p_on_score(qtdb, "sele0114")
+    assert n == 30 and found >= 10
+    assert np.abs(np.median(errors)) < 30

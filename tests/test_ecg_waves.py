@@ -178,6 +178,9 @@ def test_small_p_of_a_steady_rhythm_found_without_the_template():
             np.full(n, 0.03 ** 2), np.full(n, 0.03), np.full(n, 0.8), WAVES, 0.32, 2.0, 0.06)
     assert not wave_presence(*args)[0]["P"].any()                   # no evidence per beat
     assert wave_presence(*args, qrs_on=np.full(n, -0.05))[0]["P"].all()
+    # an irregular rhythm (sinus arrhythmia, AV block) with such a steady P keeps it
+    irregular = args[:6] + (rng.uniform(0.6, 1.4, n),) + args[7:]
+    assert wave_presence(*irregular, qrs_on=np.full(n, -0.05))[0]["P"].all()
     late = params.copy()
     late[:, 1] = -0.07                                                # P into the QRS
     late_args = (args[0], late) + args[2:]

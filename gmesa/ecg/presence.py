@@ -167,9 +167,11 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     o, r = 5 * waves.index("P"), 5 * waves.index("R")
     big_enough = np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
     present["P"] &= big_enough
+    steady = np.zeros(nb, dtype=bool)
     if qrs_on is not None:
         shaped = good & big_enough & p_is_wave(params, waves, qrs_on, X[:, 0])
-        present["P"] |= steady_p(params[:, o], params[:, o + 1], shaped, int(good.sum()))
+        steady = steady_p(params[:, o], params[:, o + 1], shaped, int(good.sum()))
+        present["P"] |= steady
     if template is not None:
         tp = template.params[o:o + 5]
         # the template's residual is mostly the model's misfit, not noise: its P must
@@ -185,6 +187,8 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
             present["P"] |= like
     p_on, p_off = p_edges(params, waves)
     present["P"] &= p_off - p_on <= P_LONGEST
+    # a steady P place in at least half the beats is the consistent position an
+    # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)
     present["P"], note = consistent_p(params[:, o + 1], present["P"], rr, p_window,
-                                      params[:, o], int(good.sum()))
+                                      params[:, o], None if steady.any() else int(good.sum()))
     return present, note
