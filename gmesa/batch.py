@@ -433,14 +433,12 @@ class _NoBeats(Exception):
 
 
 def _unlink_info(out, stem, leads):
-    """Remove the record's old info file (its result is incomplete from here on) and
-    return its path."""
+    """Remove the record's old info file: its result is incomplete from here on."""
     info_path = Path(out) / _info_name(stem, leads)
     if info_path.resolve().parent != Path(out).resolve():  # cannot happen with _safe_stem
         raise ValueError(f"output name {stem!r} leaves the output folder")
     with contextlib.suppress(FileNotFoundError):
         info_path.unlink()
-    return info_path
 
 
 def _fit_leads_of(task, row, opts):

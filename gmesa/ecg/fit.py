@@ -215,6 +215,29 @@ def _refit_better(idx, start, lo, hi, opts, X, Y, lengths, qrs_on, params, cost,
     params[i], cost[i], nit[i], code[i] = p[second], c[second], it[second], s[second]
 
 
+def _second_starts(opts, template_vec, own, warm, P0, LO, HI, fit_args):
+    """Second starts for beats whose P may sit on the wrong feature (``fit_args`` of
+    :func:`_refit_better`; its arrays are updated in place).  Beats unlike the template
+    (``own``: ectopic QRS, or R taken at another point of the QRS) mostly keep the
+    template's atrial rhythm, and their own guess can take the PR segment's sag: their
+    P also starts from the template's.  Beats started from the template (``warm``)
+    whose P came out as no P wave (running into the QRS, starting before the window, a
+    long plateau) are fitted again with their P held near the template's and no wider."""
+    _, X, _, _, qrs_on, params, _, _, _ = fit_args
+    o = 5 * opts.waves.index("P")
+    alt = np.flatnonzero(own)
+    from_template = P0[alt].copy()
+    from_template[:, o:o + 5] = template_vec[o:o + 5]
+    _refit_better(alt, from_template, LO[alt], HI[alt], *fit_args)
+    warm_i = np.flatnonzero(warm)
+    bad = warm_i[~p_is_wave(params[warm_i], opts.waves, qrs_on[warm_i], X[warm_i, 0])]
+    near_lo, near_hi = LO[bad].copy(), HI[bad].copy()
+    near_lo[:, o + 1] = np.maximum(near_lo[:, o + 1], template_vec[o + 1] - P_NEAR_TEMPLATE)
+    near_hi[:, o + 1] = np.minimum(near_hi[:, o + 1], template_vec[o + 1] + P_NEAR_TEMPLATE)
+    near_hi[:, o + 2] = np.minimum(near_hi[:, o + 2], max(template_vec[o + 2], 0.005))
+    _refit_better(bad, P0[bad], near_lo, near_hi, *fit_args)
+
+
 def _fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
     """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
@@ -387,25 +410,8 @@ def _fit_segment(sig, fs, r, opts, offset):
         p, c, it, s = _solve(opts, X[fi], Y[fi], lengths[fi], P0[fi], LO[fi], HI[fi])
         params[fi], cost[fi], nit[fi], code[fi] = p, c, it, s
     if template_vec is not None and "P" in opts.waves and fi.size:
-        o = 5 * opts.waves.index("P")
-        fit_args = (opts, X, Y, lengths, qrs_on, params, cost, nit, code)
-        # beats unlike the template (ectopic QRS, or R taken at another point of the
-        # QRS) mostly keep the template's atrial rhythm, and their own guess can take
-        # the PR segment's sag: their P also starts from the template's
-        alt = np.flatnonzero(own)
-        from_template = P0[alt].copy()
-        from_template[:, o:o + 5] = template_vec[o:o + 5]
-        _refit_better(alt, from_template, LO[alt], HI[alt], *fit_args)
-        # beats started from the template whose P came out as no P wave (running into
-        # the QRS, starting before the window, a long plateau): again, their P held
-        # near the template's and no wider
-        warm_i = np.flatnonzero(warm)
-        bad = warm_i[~p_is_wave(params[warm_i], opts.waves, qrs_on[warm_i], X[warm_i, 0])]
-        near_lo, near_hi = LO[bad].copy(), HI[bad].copy()
-        near_lo[:, o + 1] = np.maximum(near_lo[:, o + 1], template_vec[o + 1] - P_NEAR_TEMPLATE)
-        near_hi[:, o + 1] = np.minimum(near_hi[:, o + 1], template_vec[o + 1] + P_NEAR_TEMPLATE)
-        near_hi[:, o + 2] = np.minimum(near_hi[:, o + 2], max(template_vec[o + 2], 0.005))
-        _refit_better(bad, P0[bad], near_lo, near_hi, *fit_args)
+        _second_starts(opts, template_vec, own, warm, P0, LO, HI,
+                       (opts, X, Y, lengths, qrs_on, params, cost, nit, code))
     # fit quality
     k, m = len(opts.waves), len(opts.steps)
     model = np.zeros_like(Y)
