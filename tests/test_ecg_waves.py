@@ -51,6 +51,17 @@ def test_qrs_onset_rows_with_nan_padding():
     assert on[0] == pytest.approx(qrs_onset(T, Y[0])[0])
 
 
+def test_qrs_onset_not_on_a_flat_bottomed_s():
+    """R detected on a flat-bottomed negative wave (QTDB sel308): the quiet stretch is
+    the one before the QRS's first steep slope, not the plateau R sits on."""
+    p = _beat(Q=(0.0,) + TYPICAL_BEAT["Q"][1:], R=(0.7, -0.05, 0.0, 0.008, 0.008),
+              S=(-1.1, 0.0, 0.0125, 0.012, 0.024))
+    y = gmesa.mesa_sum(T, p)
+    on = qrs_onset(T, y)[0]
+    assert on == pytest.approx(-0.05 - 0.008 * 2.5, abs=0.012)
+    assert on < -0.06
+
+
 def test_qrs_onset_flat_beat_gives_earliest():
     assert qrs_onset(T, np.zeros_like(T), earliest_s=-0.15)[0] == -0.15
 

@@ -79,8 +79,9 @@ def observed_extrema(t, y, sign=None):
 
 def qrs_onset(t, y, fraction=0.10, quiet_s=0.012, earliest_s=-0.15):
     """Start of the QRS complex (s from R) per row, read off the slope: walking left
-    from the R peak, the first sample after the last ``quiet_s`` stretch whose slope
-    stays below ``fraction`` of the steepest QRS slope (within 60 ms of R).  P waves
+    from the QRS's first steep slope (30% of the steepest within 60 ms of R, so a flat
+    R or S top is not taken for it), the first sample after the last ``quiet_s``
+    stretch whose slope stays below ``fraction`` of the steepest QRS slope.  P waves
     rise far more slowly than the QRS, so the onset separates them.  ``t`` (s from R)
     and ``y`` (mV) are (N, n) or (n,) rows sampled at one rate; NaN marks unused
     samples.  No quiet stretch after ``earliest_s`` gives ``earliest_s``."""
@@ -91,8 +92,11 @@ def qrs_onset(t, y, fraction=0.10, quiet_s=0.012, earliest_s=-0.15):
     slope = np.where(np.isfinite(slope), slope, 0.0)
     tm = 0.5 * (t[:, 1:] + t[:, :-1])  # slope sample times
     with np.errstate(invalid="ignore"):
-        steep = np.max(np.where(np.abs(tm) <= 0.06, slope, 0.0), axis=1, keepdims=True)
-        candidate = (tm < 0) & (tm >= earliest_s)
+        near_r = np.abs(tm) <= 0.06
+        steep = np.max(np.where(near_r, slope, 0.0), axis=1, keepdims=True)
+        first = np.min(np.where(near_r & (slope >= 0.3 * steep), tm, 0.0), axis=1,
+                       keepdims=True)
+        candidate = (tm < first) & (tm >= earliest_s)
     quiet = (slope < fraction * steep).astype(np.int64)
     k = max(int(round(quiet_s / dt)), 1)
     run = np.cumsum(quiet, axis=1)
