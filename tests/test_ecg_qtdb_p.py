@@ -61,3 +61,14 @@ def test_steady_p_in_an_irregular_rhythm(qtdb):
     found, n, errors, _ = _p_on_score(qtdb, "sele0114")
     assert n == 30 and found >= 10
     assert np.abs(np.median(errors)) < 30
+
+
+def test_p_of_a_qrs_with_a_flat_bottomed_s(qtdb):
+    """sel308: R is detected on a flat-bottomed negative wave.  When the QRS onset was
+    read inside that plateau, the template's P took the QRS's start, 34 of 50 marks
+    were matched about 90 ms late and the beats showing the real P were vetoed as off
+    the usual place."""
+    found, n, errors, _ = _p_on_score(qtdb, "sel308")
+    assert n == 50 and found >= 47
+    assert np.abs(np.median(errors)) < 20
+    assert np.percentile(np.abs(errors), 90) < 40
