@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -317,15 +318,22 @@ def _with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2):
     return opts, _fit_template(opts, t, y, rr, qrs_on, noise2)
 
 
-def _fit_segment(sig, fs, r, opts, offset):
-    """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
-    the parameter matrix, the template's parameters and the options used (a U wave may
-    have been added, see :func:`_with_u_wave`).  ``offset`` (samples) is added to
-    every time column."""
-    nb_ = opts.n_base
-    n = sig.size
-    start, end, rr, rr_med = _windows(r, n, fs)
-    nb = r.size
+class _Rows(NamedTuple):
+    """Beat windows as rows: sample times ``X`` (s from R) and samples ``Y`` (mV), zero
+    past each row's ``lengths`` and where NaN; ``Xv``/``Yv`` hold NaN there instead."""
+    X: np.ndarray
+    Y: np.ndarray
+    Xv: np.ndarray
+    Yv: np.ndarray
+    valid: np.ndarray
+    lengths: np.ndarray
+
+
+def _beat_rows(sig, r, start, end, fs):
+    """(:class:`_Rows`, status, reason) of the windows [``start``, ``end``) around R
+    peaks ``r`` (samples): windows past the signal's ends, with NaN samples or flat get
+    their status here; the others are "ok" (to be fitted)."""
+    n, nb = sig.size, r.size
     status = np.array(["ok"] * nb, dtype=object)
     reason = np.array([""] * nb, dtype=object)
     edge = (start < 0) | (end > n)
@@ -334,55 +342,55 @@ def _fit_segment(sig, fs, r, opts, offset):
     st, en = np.clip(start, 0, n), np.clip(end, 0, n)
     lengths = (en - st).astype(np.int64)
     width = int(lengths.max()) if nb else 1
-    X = np.zeros((nb, width))
-    Y = np.zeros((nb, width))
     cols = np.arange(width)
-    idx = np.minimum(st[:, None] + cols[None, :], n - 1)
     valid = cols[None, :] < lengths[:, None]
-    Y[:] = np.where(valid, sig[idx], 0.0)
-    X[:] = (st[:, None] + cols[None, :] - r[:, None]) / fs
+    Y = np.where(valid, sig[np.minimum(st[:, None] + cols[None, :], n - 1)], 0.0)
+    X = (st[:, None] + cols[None, :] - r[:, None]) / fs
     nan_count = np.sum(valid & ~np.isfinite(Y), axis=1)
     bad_nan = (nan_count > 0) & ~edge
     status[bad_nan] = "nan"
     reason[bad_nan] = [f"{c} NaN samples in the beat window" for c in nan_count[bad_nan]]
     Y[~np.isfinite(Y)] = 0.0
-    Xv, Yv = np.where(valid, X, np.nan), np.where(valid, Y, np.nan)  # NaN past the end
+    Xv, Yv = np.where(valid, X, np.nan), np.where(valid, Y, np.nan)
     flat = (np.nanmax(Yv, axis=1) - np.nanmin(Yv, axis=1) < 1e-3) & (status == "ok")
     status[flat] = "flat"
     reason[flat] = "signal range below 0.001 in the beat window"
-    fit_me = status == "ok"
+    return _Rows(X, Y, Xv, Yv, valid, lengths), status, reason
 
-    rr_prev = np.where(np.isfinite(rr), rr, rr_med)
-    regular = np.abs(rr_prev / rr_med - 1.0) < 0.2
+
+def _fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
+    """(options, :class:`TemplateFit`, median beat (t s from R, y mV), its observed QRS
+    onset s) from the regular fitted beats (all fitted beats if none is regular); the
+    options gain a U wave where the template asks for one (:func:`_with_u_wave`).
+    No beat to build it from: (options, None, None, NaN)."""
     tmpl = _template(sig, r, start, end, fit_me & regular, fs)
     if tmpl is None:
         tmpl = _template(sig, r, start, end, fit_me, fs)
-    flagged = np.zeros(nb, dtype=bool)
-    corr = np.full(nb, np.nan)
-    template_vec = tmpl_fit = None
-    qrs_on = np.full(nb, np.nan)  # observed QRS onset (s from R): template's, or own
-    if tmpl is not None:
-        tt, ty, t_noise2 = tmpl
-        qrs_on[:] = qrs_onset(tt, ty)[0]
-        tmpl_fit = _fit_template(opts, tt, ty, rr_med, qrs_on[0], t_noise2)
-        opts, tmpl_fit = _with_u_wave(opts, tmpl_fit, tt, ty, rr_med, qrs_on[0], t_noise2)
-        template_vec = tmpl_fit.params
-        # QRS morphology against the template: +-100 ms around R
-        core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
-        ci = np.clip(r[:, None] + core[None, :], 0, n - 1)
-        core_t = np.clip(core + int(round(-tt[0] * fs)), 0, ty.size - 1)
-        corr = _corr_rows(np.where(np.isfinite(sig[ci]), sig[ci], np.nan), ty[core_t])
-        flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
-    names = _vector_columns(opts.waves, opts.steps, opts.n_base)
-    n_p = len(names)
-    P0 = np.zeros((nb, n_p))
-    ext = observed_extrema(Xv, Yv - np.median(Y, axis=1, keepdims=True))
-    fi = np.flatnonzero(fit_me)
-    own = fit_me & (flagged if template_vec is not None else True)
-    if own.any():
-        qrs_on[own] = qrs_onset(Xv[own], Yv[own])
-    t_first = X[:, 0]
-    t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
+    if tmpl is None:
+        return opts, None, None, np.nan
+    tt, ty, noise2 = tmpl
+    on = float(qrs_onset(tt, ty)[0])
+    fit = _fit_template(opts, tt, ty, rr_med, on, noise2)
+    opts, fit = _with_u_wave(opts, fit, tt, ty, rr_med, on, noise2)
+    return opts, fit, (tt, ty), on
+
+
+def _qrs_corr(sig, r, fs, tt, ty):
+    """Correlation of each beat's QRS (+-100 ms around R) with the median beat's."""
+    core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
+    ci = np.clip(r[:, None] + core[None, :], 0, sig.size - 1)
+    core_t = np.clip(core + int(round(-tt[0] * fs)), 0, ty.size - 1)
+    return _corr_rows(np.where(np.isfinite(sig[ci]), sig[ci], np.nan), ty[core_t])
+
+
+def _starts(opts, rows, own, warm, qrs_on, rr_prev, template_vec, median_beat):
+    """(start, lower, upper) per beat: beats ``own`` start from their own guess, beats
+    ``warm`` from the template's fit (``template_vec``, level moved to the beat's)."""
+    nb, nb_ = rows.X.shape[0], opts.n_base
+    n_p = len(_vector_columns(opts.waves, opts.steps, nb_))
+    ext = observed_extrema(rows.Xv, rows.Yv - np.median(rows.Y, axis=1, keepdims=True))
+    t_first = rows.X[:, 0]
+    t_last = rows.X[np.arange(nb), np.maximum(rows.lengths - 1, 0)]
     LO, HI = _beat_bounds(opts, ext, t_first, t_last, rr_prev, qrs_on)
     if opts.st_step and template_vec is not None:
         # a step of (almost) no height has no place: when the template shows no ST
@@ -392,32 +400,31 @@ def _fit_segment(sig, fs, r, opts, offset):
         if abs(template_vec[o]) < max(0.01, 0.01 * r_amp):
             for j in (o + 1, o + 2):
                 LO[:, j] = HI[:, j] = template_vec[j]
+    P0 = np.zeros((nb, n_p))
     for i in np.flatnonzero(own):
-        P0[i] = _with_steps(guess_beat(X[i, :lengths[i]], Y[i, :lengths[i]], opts.waves, nb_,
+        n_i = rows.lengths[i]
+        P0[i] = _with_steps(guess_beat(rows.X[i, :n_i], rows.Y[i, :n_i], opts.waves, nb_,
                                        qrs_on[i], 0.0, float(_t_latest(rr_prev[i]))), opts)
-    warm = fit_me & ~own
     if warm.any():
-        level = np.nanmedian(Yv[warm], axis=1)
+        level = np.nanmedian(rows.Yv[warm], axis=1)
         P0[warm] = template_vec
         P0[warm, n_p - nb_:] = 0.0
-        P0[warm, n_p - nb_] = level - (np.median(tmpl[1]) - template_vec[n_p - nb_])
+        P0[warm, n_p - nb_] = level - (np.median(median_beat[1]) - template_vec[n_p - nb_])
+    fit_me = own | warm
     P0[fit_me] = clip_into(P0[fit_me], LO[fit_me], HI[fit_me])
-    params = np.full((nb, n_p), np.nan)
-    cost = np.full(nb, np.nan)
-    nit = np.zeros(nb, dtype=np.int64)
-    code = np.zeros(nb, dtype=np.int64)
-    if fi.size:
-        p, c, it, s = _solve(opts, X[fi], Y[fi], lengths[fi], P0[fi], LO[fi], HI[fi])
-        params[fi], cost[fi], nit[fi], code[fi] = p, c, it, s
-    if template_vec is not None and "P" in opts.waves and fi.size:
-        _second_starts(opts, template_vec, own, warm, P0, LO, HI,
-                       (opts, X, Y, lengths, qrs_on, params, cost, nit, code))
-    # fit quality
-    k, m = len(opts.waves), len(opts.steps)
+    return P0, LO, HI
+
+
+def _quality(opts, rows, params, fitted, code, status, reason):
+    """(rmse mV, prd %, r2, sse mV^2) per beat, NaN where not fitted; solver failures,
+    iteration limits and a PRD over ``opts.prd_limit`` set ``status``/``reason``."""
+    nb_ = opts.n_base
+    k, m, n_p = len(opts.waves), len(opts.steps), params.shape[1]
+    X, Y, valid, lengths = rows.X, rows.Y, rows.valid, rows.lengths
     model = np.zeros_like(Y)
-    good = fit_me & np.all(np.isfinite(params), axis=1)
+    good = fitted & np.all(np.isfinite(params), axis=1)
     if good.any():
-        sub = np.zeros((good.sum(), width))
+        sub = np.zeros((good.sum(), Y.shape[1]))
         mesa_sum_rows_into(np.ascontiguousarray(X[good]), np.ascontiguousarray(params[good]),
                            lengths[good], 0, k, m, nb_, sub)
         model[good] = sub
@@ -432,20 +439,60 @@ def _fit_segment(sig, fs, r, opts, offset):
         ym = np.sum(np.where(valid, Y, 0), axis=1) / nval
         sst = np.sum(np.where(valid, (Y - ym[:, None]) ** 2, 0), axis=1)
         r2 = 1.0 - sse / sst
-    failed = fit_me & (code == -3)
-    status[failed] = "failed"
-    reason[failed] = SOLVER_STATUS[-3]
-    maxit = fit_me & (code == -1)
-    status[maxit] = "max_iter"
-    reason[maxit] = SOLVER_STATUS[-1]
+    for code_value, name in ((-3, "failed"), (-1, "max_iter")):
+        hit = fitted & (code == code_value)
+        status[hit] = name
+        reason[hit] = SOLVER_STATUS[code_value]
     poor = (status == "ok") & (prd > opts.prd_limit)
     status[poor] = "poor_fit"
     reason[poor] = [f"PRD {v:.1f}% above {opts.prd_limit:g}%" for v in prd[poor]]
-    for i in np.flatnonzero(~good):
-        rmse[i] = prd[i] = r2[i] = np.nan
+    rmse[~good] = prd[~good] = r2[~good] = np.nan
+    return good, rmse, prd, r2, sse
+
+
+def _fit_segment(sig, fs, r, opts, offset):
+    """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
+    the parameter matrix, the template's parameters and the options used (a U wave may
+    have been added, see :func:`_with_u_wave`).  ``offset`` (samples) is added to
+    every time column."""
+    start, end, rr, rr_med = _windows(r, sig.size, fs)
+    nb = r.size
+    rows, status, reason = _beat_rows(sig, r, start, end, fs)
+    X, Y, lengths = rows.X, rows.Y, rows.lengths
+    fit_me = status == "ok"
+
+    rr_prev = np.where(np.isfinite(rr), rr, rr_med)
+    regular = np.abs(rr_prev / rr_med - 1.0) < 0.2
+    opts, tmpl_fit, median_beat, tmpl_qrs_on = _fitted_template(opts, sig, r, start, end, fs,
+                                                                fit_me, regular, rr_med)
+    template_vec = None if tmpl_fit is None else tmpl_fit.params
+    qrs_on = np.full(nb, tmpl_qrs_on)  # observed QRS onset (s from R): template's, or own
+    corr = np.full(nb, np.nan)
+    flagged = np.ones(nb, dtype=bool)
+    if tmpl_fit is not None:
+        corr = _qrs_corr(sig, r, fs, *median_beat)
+        flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
+    own = fit_me & flagged
+    warm = fit_me & ~own
+    if own.any():
+        qrs_on[own] = qrs_onset(rows.Xv[own], rows.Yv[own])
+    P0, LO, HI = _starts(opts, rows, own, warm, qrs_on, rr_prev, template_vec, median_beat)
+    n_p = P0.shape[1]
+    fi = np.flatnonzero(fit_me)
+    params = np.full((nb, n_p), np.nan)
+    cost = np.full(nb, np.nan)
+    nit = np.zeros(nb, dtype=np.int64)
+    code = np.zeros(nb, dtype=np.int64)
+    if fi.size:
+        p, c, it, s = _solve(opts, X[fi], Y[fi], lengths[fi], P0[fi], LO[fi], HI[fi])
+        params[fi], cost[fi], nit[fi], code[fi] = p, c, it, s
+    if template_vec is not None and "P" in opts.waves and fi.size:
+        _second_starts(opts, template_vec, own, warm, P0, LO, HI,
+                       (opts, X, Y, lengths, qrs_on, params, cost, nit, code))
+    good, rmse, prd, r2, sse = _quality(opts, rows, params, fit_me, code, status, reason)
     # presence of P and T: BIC evidence of the component against the residual noise
-    dof = np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
-    sigma2 = sse / dof
+    k = len(opts.waves)
+    sigma2 = sse / np.maximum(lengths - np.sum(HI > LO, axis=1), 1)
     bw = min(1.0, 2.0 * opts.lowpass / fs) if opts.lowpass else 1.0
     fid = wave_fiducials(params[:, :5 * k], opts.waves)
     present, p_note = wave_presence(X, params, lengths, good, sigma2, rmse, rr, opts.waves,
@@ -462,7 +509,7 @@ def _fit_segment(sig, fs, r, opts, offset):
             fid[f"{w}_{part}"] = np.where(present[w], fid[f"{w}_{part}"], np.nan)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(nb), "r_peak_s": t_r, "rr_s": rr}
-    for j, name in enumerate(names):
+    for j, name in enumerate(_vector_columns(opts.waves, opts.steps, opts.n_base)):
         table[name] = params[:, j]
     for key, v in fid.items():
         table[f"{key}_s"] = v + t_r
