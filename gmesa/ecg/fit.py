@@ -23,7 +23,7 @@ from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
 from .io import Record, ecg_lead_index
-from .presence import TemplateFit, p_is_wave, wave_presence
+from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit, _vector_columns
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
 from .waves import REGIONS, T_LATEST, WAVES, bounds, observed_extrema, qrs_onset
@@ -45,6 +45,11 @@ BASELINES = {"constant": 1, "linear": 2, "quadratic": 3}
 #: a beat started from the template whose P is no P wave is fitted again with its P
 #: center at most this far (s) from the template's
 P_NEAR_TEMPLATE = 0.080
+
+#: the template's P started on an upward bump over a sloping baseline, when it runs into
+#: the QRS, is fitted again with its center this close (s) to its start and plateau
+#: and tails at most this wide (see _p_on_a_slope)
+P_HOLD = 0.030
 
 #: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
 ST_REGION = (0.03, 0.25, 0.004, 0.08)
@@ -243,22 +248,65 @@ def _fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
     """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
     :class:`TemplateFit`.  P may point either way: the fit starts from the largest P
-    bump, the largest upward and the largest downward one, and :func:`_best_start`
-    picks among the three."""
+    bump, the largest upward and the largest downward one (and, see
+    :func:`_p_on_a_slope`, perhaps a P held near an upward bump on a sloping
+    baseline); :func:`_best_start` picks among them."""
     nb = opts.n_base
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     lo, hi = _beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
-    starts = [clip_into(_with_steps(guess_beat(t, y, opts.waves, nb, qrs_on, ps,
-                                               float(_t_latest(rr))), opts),
-                        lo, hi) for ps in (0.0, 1.0, -1.0)]
-    res = fit_many(t, np.tile(y, (3, 1)), np.array(starts), lo, hi, steps=len(opts.steps),
-                   max_iter=400, baseline=nb - 1, ftol=1e-10, xtol=1e-10, gtol=1e-10,
-                   check=False)
-    best = _best_start(res.params, res.cost, opts.waves, qrs_on, t[0])
-    cost = float(res.cost[best])
+
+    def start(p_sign, chord=False):
+        return clip_into(_with_steps(guess_beat(t, y, opts.waves, nb, qrs_on, p_sign,
+                                                float(_t_latest(rr)), chord=chord), opts),
+                         lo, hi)
+
+    res = _fit_rows(opts, t, y, np.array([start(ps) for ps in (0.0, 1.0, -1.0)]), lo, hi)
+    params, costs = res.params, res.cost
+    if "P" in opts.waves:
+        lowest = float(np.min(np.where(np.isfinite(costs), costs, np.inf)))
+        held = _p_on_a_slope(opts, t, y, start(1.0, chord=True), lo, hi, qrs_on, lowest)
+        if held is not None:
+            params, costs = np.vstack([params, held.params]), np.append(costs, held.cost)
+    best = _best_start(params, costs, opts.waves, qrs_on, t[0])
+    cost = float(costs[best])
     dof = max(t.size - int(np.sum(hi > lo)), 1)
-    return TemplateFit(t, res.params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
+    return TemplateFit(t, params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
                        noise2)
+
+
+def _fit_rows(opts, t, y, starts, lo, hi):
+    """The template ``y`` fitted from each row of ``starts`` within [``lo``, ``hi``]
+    (tight tolerances: one curve, fitted once)."""
+    return fit_many(t, np.tile(y, (len(starts), 1)), starts, lo, hi, steps=len(opts.steps),
+                    max_iter=400, baseline=opts.n_base - 1, ftol=1e-10, xtol=1e-10,
+                    gtol=1e-10, check=False)
+
+
+def _p_on_a_slope(opts, t, y, start, lo, hi, qrs_on, lowest):
+    """The template's fit from ``start``, a P started on the largest upward bump over
+    the chord across the P region: a P riding on a sloping baseline (the previous
+    beat's descending tail, QTDB sel45).  Fitted freely, such a P can merge with the
+    PR segment's sag and run into the QRS; it is then fitted again with its center
+    held within ``P_HOLD`` of its start and its plateau and tails at most ``P_HOLD``
+    wide.  Returns that held fit (params (1, P), cost (1,)) when its P is a P wave and
+    it fits the template no worse than the ``lowest`` cost of the other starts, else
+    None.  (Downward bumps over the chord are mostly the T-P trough and the PR
+    segment's sag: a held downward start took those in LUDB 37 and QTDB sel221.)"""
+    free = _fit_rows(opts, t, y, start[None, :], lo, hi)
+    _, p_off = p_edges(free.params, opts.waves)
+    if not p_off[0] > qrs_on - PR_SEGMENT_MIN:
+        return None
+    o = 5 * opts.waves.index("P")
+    hold_lo, hold_hi = lo.copy(), hi.copy()
+    hold_lo[o + 1] = max(lo[o + 1], start[o + 1] - P_HOLD)
+    hold_hi[o + 1] = min(hi[o + 1], start[o + 1] + P_HOLD)
+    hold_hi[o + 2:o + 5] = np.minimum(hi[o + 2:o + 5], P_HOLD)
+    hold_lo = np.minimum(hold_lo, hold_hi)
+    held = _fit_rows(opts, t, y, clip_into(start, hold_lo, hold_hi)[None, :], hold_lo,
+                     hold_hi)
+    if held.cost[0] > lowest or not p_is_wave(held.params, opts.waves, qrs_on, t[0])[0]:
+        return None
+    return held
 
 
 def _with_steps(vec, opts):

@@ -24,8 +24,17 @@ def _bump(t, y, lo, hi, polarity=0.0, default=None):
     return list(peak_params(t[m], yy, robust=False))  # beats/templates: little noise
 
 
+def _chord(t, y, lo, hi, edge=0.01):
+    """The straight line through y's medians within ``edge`` (s) of ``lo`` and ``hi``."""
+    a, b = _region(t, lo, lo + edge), _region(t, hi - edge, hi)
+    if not (a.any() and b.any()) or hi <= lo:
+        return np.zeros_like(y)
+    ya, yb = float(np.median(y[a])), float(np.median(y[b]))
+    return ya + (yb - ya) * (t - lo) / (hi - lo)
+
+
 def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_sign=0.0,
-               t_latest=None):
+               t_latest=None, chord=False):
     """Flat start vector for ``names`` + a constant baseline from one beat.
 
     ``t`` is seconds relative to the R peak, ``y`` the cleaned beat (mV).  R is the
@@ -33,7 +42,9 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_s
     just before and after it, P the largest bump in the P region before the QRS and T
     the largest bump after S.  Given the observed QRS onset ``qrs_on`` (s, see
     :func:`~gmesa.ecg.waves.qrs_onset`), Q is searched after it and P 30 ms before it.
-    ``p_sign`` +1/-1 looks for an upward/downward P only.  With a U wave in ``names``,
+    ``p_sign`` +1/-1 looks for an upward/downward P only; ``chord`` measures P bumps
+    from the straight line across the P region instead of the beat's median (a P on a
+    sloping baseline).  With a U wave in ``names``,
     U starts on the largest bump after the T region's end ``t_latest`` (s; default
     the window's end) and T on the largest bump of U's sign before it.  A wave that is
     not visible starts small at its typical place.
@@ -62,7 +73,11 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_s
     qrs_start = rows["Q"][1] - rows["Q"][2] - 2.0 * rows["Q"][3]
     qrs_end = rows["S"][1] + rows["S"][2] + 2.0 * rows["S"][4]
     p_lo = max(t[0] + 0.02, REGIONS["P"][0])
-    p = _bump(t, y0, p_lo, min(qrs_start - 0.02, p_hi), polarity=p_sign)
+    p_end = min(qrs_start - 0.02, p_hi)
+    yp = y0
+    if chord:
+        yp = y0 - _chord(t, y0, p_lo, p_end)
+    p = _bump(t, yp, p_lo, p_end, polarity=p_sign)
     rows["P"] = p if p is not None else [0.05 * abs(ra), max(p_lo, min(-0.16, p_hi - 0.02)),
                                          0.005, 0.02, 0.02]
     t_hi = min(t[-1] - 0.03, REGIONS["T"][1])
