@@ -367,8 +367,9 @@ def _with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2):
 
 
 class _Rows(NamedTuple):
-    """Beat windows as rows: sample times ``X`` (s from R) and samples ``Y`` (mV), zero
-    past each row's ``lengths`` and where NaN; ``Xv``/``Yv`` hold NaN there instead."""
+    """Beat windows as rows: sample times ``X`` (s from R) and samples ``Y`` (mV; 0 past
+    each row's ``lengths`` and where the signal is NaN); ``Xv``/``Yv`` the same with
+    NaN past each row's length; ``valid`` marks the samples within it."""
     X: np.ndarray
     Y: np.ndarray
     Xv: np.ndarray
