@@ -465,7 +465,8 @@ def _starts(opts, rows, own, warm, qrs_on, rr_prev, template_vec, median_beat):
 
 
 def _quality(opts, rows, params, fitted, code, status, reason):
-    """(rmse mV, prd %, r2, sse mV^2) per beat, NaN where not fitted; solver failures,
+    """(good, rmse mV, prd %, r2, sse mV^2) per beat: ``good`` marks the ``fitted``
+    beats with finite parameters, the measures are NaN elsewhere.  Solver failures,
     iteration limits and a PRD over ``opts.prd_limit`` set ``status``/``reason``."""
     nb_ = opts.n_base
     k, m, n_p = len(opts.waves), len(opts.steps), params.shape[1]
