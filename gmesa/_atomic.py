@@ -37,6 +37,22 @@ def _umask():
     return mask
 
 
+def check_table_format(fmt):
+    """Raise ValueError unless ``fmt`` is a table format gmesa writes."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
+
+
+def write_table(path, df, fmt):
+    """Write DataFrame ``df`` to ``path`` atomically as Parquet or CSV (no index)."""
+    check_table_format(fmt)
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            df.to_csv(tmp, index=False)
+
+
 def write_text(path, text):
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from ._atomic import atomic_path, jsonable
+from ._atomic import check_table_format, jsonable, write_table
 from .solvers.many import numba_threads
 
 __all__ = ["fit_files", "find_records", "read_index", "read_log", "STATUS",
@@ -566,10 +566,8 @@ def _write_index(out, rows):
     rows = [dict(r, status="ok", reason=r.get("_index_reason", ""))
             if r.get("status") == "skipped" else r for r in rows]
     df = _frame(rows)
-    with atomic_path(Path(out) / "index.parquet") as tmp:
-        df.to_parquet(tmp, index=False)
-    with atomic_path(Path(out) / "index.csv") as tmp:
-        df.to_csv(tmp, index=False)
+    for fmt in ("parquet", "csv"):
+        write_table(Path(out) / f"index.{fmt}", df, fmt)
     return df
 
 
@@ -790,8 +788,7 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
     """
     t_start = time.perf_counter()
     paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    if fmt not in ("parquet", "csv"):
-        raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
+    check_table_format(fmt)
     if workers is not None:
         if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
             raise ValueError(f"workers={workers!r}; give a whole number >= 1")

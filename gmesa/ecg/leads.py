@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._atomic import atomic_path, jsonable, write_text
+from .._atomic import check_table_format, jsonable, write_table, write_text
 from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, _lead_index, ecg_lead_index
@@ -62,7 +62,7 @@ class LeadsFit:
         """Write ``{stem}.leads.{parquet|csv}``, ``{stem}.leads.json`` and every lead's
         :meth:`RecordFit.save` (stem ``{stem}.{lead}``) into ``folder``; return the paths
         (``beats``, ``info``, and ``leads``: lead name -> that lead's paths)."""
-        _check_fmt(fmt)
+        check_table_format(fmt)
         stem = stem or self.info.get("record", "record")
         leads = {lead: fit.save(folder, stem=lead_stem(stem, lead), fmt=fmt)
                  for lead, fit in self.fits.items()}
@@ -72,14 +72,9 @@ class LeadsFit:
         """Write the table of all leads and ``{stem}.leads.json`` (last: it marks the
         result complete) for leads already saved at ``lead_paths`` (lead name -> the
         paths :meth:`RecordFit.save` returned); return the paths as :meth:`save` does."""
-        _check_fmt(fmt)
         folder = Path(folder)
         paths = {"beats": folder / f"{stem}.leads.{fmt}", "info": folder / f"{stem}.leads.json"}
-        with atomic_path(paths["beats"]) as tmp:
-            if fmt == "parquet":
-                self.beats.to_parquet(tmp, index=False)
-            else:
-                self.beats.to_csv(tmp, index=False)
+        write_table(paths["beats"], self.beats, fmt)
         paths["leads"] = dict(lead_paths)
         info = dict(self.info, primary=self.primary, beats_file=paths["beats"].name,
                     lead_files={lead: p["info"].name for lead, p in paths["leads"].items()})
@@ -99,11 +94,6 @@ class LeadsFit:
         files = info.pop("lead_files")
         fits = {lead: RecordFit.load(folder / name) for lead, name in files.items()}
         return cls(beats, fits, info.pop("primary"), info)
-
-
-def _check_fmt(fmt):
-    if fmt not in ("parquet", "csv"):
-        raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
 
 
 def lead_stem(stem, lead):

@@ -50,13 +50,14 @@ def p_edges(params, waves):
     return on + s_on, off + s_off
 
 
-def p_is_wave(params, waves, qrs_on, t_start):
+def p_is_wave(params, waves, qrs_on, t_start, edges=None):
     """Per row: is the fitted P component a P wave by its place?  It must start inside
     the beat window (from ``t_start``, s), end ``PR_SEGMENT_MIN`` before the QRS onset
     ``qrs_on`` (s) and last at most ``P_LONGEST``: a P 'wave' running into the QRS is
     the PR segment's sag, one starting before the window the previous T wave's tail, a
-    very long one a baseline feature.  NaN ``qrs_on`` gives False."""
-    on, off = p_edges(params, waves)
+    very long one a baseline feature.  NaN ``qrs_on`` gives False.  ``edges``: the
+    rows' :func:`p_edges`, when already at hand."""
+    on, off = p_edges(params, waves) if edges is None else edges
     with np.errstate(invalid="ignore"):
         return ((off <= np.asarray(qrs_on) - PR_SEGMENT_MIN) & (on >= np.asarray(t_start))
                 & (off - on <= P_LONGEST))
@@ -167,9 +168,10 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     o, r = 5 * waves.index("P"), 5 * waves.index("R")
     big_enough = np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
     present["P"] &= big_enough
+    p_on, p_off = edges = p_edges(params, waves)
     steady = np.zeros(nb, dtype=bool)
     if qrs_on is not None:
-        shaped = good & big_enough & p_is_wave(params, waves, qrs_on, X[:, 0])
+        shaped = good & big_enough & p_is_wave(params, waves, qrs_on, X[:, 0], edges)
         steady = steady_p(params[:, o], params[:, o + 1], shaped, int(good.sum()))
         present["P"] |= steady
     if template is not None:
@@ -185,7 +187,6 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
             like = (good & (ratio >= 1 / 3) & (ratio <= 3)
                     & (np.abs(params[:, o + 1] - tp[1]) <= 0.040))
             present["P"] |= like
-    p_on, p_off = p_edges(params, waves)
     present["P"] &= p_off - p_on <= P_LONGEST
     # a steady P place in at least half the beats is the consistent position an
     # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._atomic import atomic_path, jsonable, write_text
+from .._atomic import check_table_format, jsonable, write_table, write_text
 from ..lineshapes import GMF_PARAMS, STEP_PARAMS
 from .waves import WAVES
 
@@ -89,18 +89,12 @@ class RecordFit:
         ``{stem}.info.json`` into ``folder`` (each atomically); return the paths."""
         folder = Path(folder)
         stem = stem or self.info.get("record", "record")
-        if fmt not in ("parquet", "csv"):
-            raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
+        check_table_format(fmt)
         paths = {"beats": folder / f"{stem}.beats.{fmt}",
                  "signal": folder / f"{stem}.signal.parquet",
                  "info": folder / f"{stem}.info.json"}
-        with atomic_path(paths["signal"]) as tmp:
-            pd.DataFrame({"signal": self.signal}).to_parquet(tmp, index=False)
-        with atomic_path(paths["beats"]) as tmp:
-            if fmt == "parquet":
-                self.beats.to_parquet(tmp, index=False)
-            else:
-                self.beats.to_csv(tmp, index=False)
+        write_table(paths["signal"], pd.DataFrame({"signal": self.signal}), "parquet")
+        write_table(paths["beats"], self.beats, fmt)
         info = dict(self.info, waves=list(self.waves), steps=list(self.steps), fs=self.fs,
                     n_base=self.n_base,
                     beats_file=paths["beats"].name, signal_file=paths["signal"].name)
