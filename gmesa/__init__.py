@@ -10,6 +10,7 @@ from .core import (
     check_params,
     gmf,
     gmf_jacobian,
+    Layout,
     layout,
     mesa_distance,
     mesa_sum,
@@ -39,5 +40,5 @@ __all__ = [
     "mesa_sum", "mesa_sum_and_jacobian", "mesa_sum_jacobian", "smooth_gmf",
     "smooth_gmf_jacobian", "tanh_step", "tanh_step_jacobian", "from_gaussian",
     "from_original", "to_gaussian", "to_original", "MesaModel", "MesaSumModel",
-    "fit_least_squares", "fit_many", "ManyFit", "STATUS", "param_labels",
+    "fit_least_squares", "fit_many", "ManyFit", "STATUS", "param_labels", "Layout",
 ]

@@ -259,12 +259,154 @@ def param_labels(n_gmf: int, steps: int = 0, baseline="constant", names=None):
     """Readable names of every entry of a flat parameter vector, e.g. ``R_amplitude``.
 
     ``names`` labels the GMF components (default ``g0, g1, ...``); steps are
-    ``step0, ...``; baseline coefficients ``c0, c1, ...``.
+    ``step0, ...``; baseline coefficients ``baseline_c0, baseline_c1, ...``
+    (the scheme of :class:`Layout`, of result tables and of ``MesaSumModel``).
     """
-    names = list(names) if names is not None else [f"g{i}" for i in range(n_gmf)]
-    if len(names) != n_gmf:
+    names = tuple(names) if names is not None else None
+    if names is not None and len(names) != n_gmf:
         raise ValueError(f"{len(names)} component names given for {n_gmf} components")
-    out = [f"{nm}_{p}" for nm in names for p in GMF_PARAMS]
-    out += [f"step{j}_{p}" for j in range(steps) for p in STEP_PARAMS]
-    out += [f"c{j}" for j in range(baseline_size(baseline))]
-    return out
+    return list(Layout(names if names is not None else n_gmf, steps, baseline).labels)
+
+
+class Layout:
+    """Where each parameter sits in a flat parameter vector, and what it is called.
+
+    The vector is ``[amplitude, center, half_width, sigma_left, sigma_right]`` per mesa
+    component (``waves``), then ``[amplitude, center, scale]`` per tanh step (``steps``),
+    then the coefficients ``c0, c1, ...`` of the per-beat baseline polynomial
+    ``sum_j c_j x**j``.  ``waves`` and ``steps`` are names (``("P", "Q", "R", "S", "T")``,
+    ``("ST",)``) or counts (named ``g0, g1, ...`` and ``step0, ...``); ``baseline`` is a
+    polynomial spec as in :func:`baseline_size`.  Labels: ``{wave}_{param}``,
+    ``{step}_{param}``, ``baseline_c{j}``.
+
+    >>> lay = Layout(("P", "R"), steps=("ST",), baseline="linear")
+    >>> lay.size, lay.index("R", "center"), lay.baseline_slice
+    (15, 6, slice(13, 15, None))
+    """
+
+    __slots__ = ("waves", "steps", "n_baseline")
+
+    def __init__(self, waves=1, steps=(), baseline="constant"):
+        if isinstance(waves, numbers.Integral):
+            waves = tuple(f"g{i}" for i in range(int(waves)))
+        if isinstance(steps, numbers.Integral):
+            if steps < 0:
+                raise ValueError(f"steps={steps!r} must be an integer >= 0 or a tuple of names")
+            steps = tuple(f"step{j}" for j in range(int(steps)))
+        self.waves, self.steps = tuple(waves), tuple(steps)
+        names = self.waves + self.steps
+        if len(set(names)) != len(names):
+            raise ValueError(f"component names must be unique, got {names}")
+        self.n_baseline = baseline_size(baseline)
+
+    @classmethod
+    def of_size(cls, n_params: int, baseline="constant", steps=0, names=None):
+        """The layout of a vector of ``n_params`` values (K deduced, see :func:`layout`)."""
+        k = layout(n_params, baseline, len(steps) if isinstance(steps, tuple) else steps)
+        return cls(tuple(names) if names is not None else k, steps, baseline)
+
+    def __repr__(self):
+        return (f"Layout(waves={self.waves!r}, steps={self.steps!r}, "
+                f"baseline={self.n_baseline - 1 if self.n_baseline else 'none'!r})")
+
+    def __eq__(self, other):
+        return (isinstance(other, Layout) and self.waves == other.waves
+                and self.steps == other.steps and self.n_baseline == other.n_baseline)
+
+    def __hash__(self):
+        return hash((self.waves, self.steps, self.n_baseline))
+
+    @property
+    def n_waves(self) -> int:
+        return len(self.waves)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+    @property
+    def size(self) -> int:
+        """Length of the flat vector."""
+        return 5 * self.n_waves + 3 * self.n_steps + self.n_baseline
+
+    @property
+    def baseline_degree(self):
+        """Degree of the baseline polynomial (``None`` when there is none)."""
+        return self.n_baseline - 1 if self.n_baseline else None
+
+    def _wave_number(self, wave) -> int:
+        if isinstance(wave, numbers.Integral):
+            if not 0 <= wave < self.n_waves:
+                raise IndexError(f"wave {wave} out of range for {self.n_waves} waves")
+            return int(wave)
+        try:
+            return self.waves.index(wave)
+        except ValueError:
+            raise KeyError(f"no wave {wave!r} in {self.waves}") from None
+
+    def _step_number(self, step) -> int:
+        if isinstance(step, numbers.Integral):
+            if not 0 <= step < self.n_steps:
+                raise IndexError(f"step {step} out of range for {self.n_steps} steps")
+            return int(step)
+        try:
+            return self.steps.index(step)
+        except ValueError:
+            raise KeyError(f"no step {step!r} in {self.steps}") from None
+
+    def wave(self, wave) -> slice:
+        """Slice of a mesa component's five parameters (by name or number)."""
+        o = 5 * self._wave_number(wave)
+        return slice(o, o + 5)
+
+    def step(self, step) -> slice:
+        """Slice of a tanh step's three parameters (by name or number)."""
+        o = 5 * self.n_waves + 3 * self._step_number(step)
+        return slice(o, o + 3)
+
+    @property
+    def waves_slice(self) -> slice:
+        """Every mesa component's parameters."""
+        return slice(0, 5 * self.n_waves)
+
+    @property
+    def steps_slice(self) -> slice:
+        o = 5 * self.n_waves
+        return slice(o, o + 3 * self.n_steps)
+
+    @property
+    def baseline_slice(self) -> slice:
+        """The baseline polynomial's coefficients ``c0, c1, ...``."""
+        return slice(self.size - self.n_baseline, self.size)
+
+    def index(self, name, param: str) -> int:
+        """Position of one parameter, e.g. ``index("T", "center")`` or ``index("ST", "scale")``."""
+        if name in self.steps:
+            return self.step(name).start + STEP_PARAMS.index(param)
+        if param not in GMF_PARAMS:
+            raise KeyError(f"{param!r} is not a mesa parameter; use one of {GMF_PARAMS}")
+        return self.wave(name).start + GMF_PARAMS.index(param)
+
+    @property
+    def labels(self) -> tuple:
+        """Name of every entry: ``{wave}_{param}``, ``{step}_{param}``, ``baseline_c{j}``."""
+        return (tuple(f"{w}_{p}" for w in self.waves for p in GMF_PARAMS)
+                + tuple(f"{s}_{p}" for s in self.steps for p in STEP_PARAMS)
+                + tuple(f"baseline_c{j}" for j in range(self.n_baseline)))
+
+    def unpack(self, vectors):
+        """A DataFrame with one column per label from a vector (P,) or a matrix (N, P)."""
+        import pandas as pd
+
+        arr = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+        if arr.shape[-1] != self.size:
+            raise ValueError(f"vectors have {arr.shape[-1]} values, the layout {self!r} has {self.size}")
+        return pd.DataFrame(arr, columns=list(self.labels))
+
+    def pack(self, table) -> np.ndarray:
+        """The (N, P) float64 matrix of a table (DataFrame or mapping) holding every label."""
+        missing = [c for c in self.labels if c not in table]
+        if missing:
+            raise KeyError(f"table lacks the columns {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        cols = [np.asarray(table[c], dtype=np.float64) for c in self.labels]
+        return np.ascontiguousarray(np.stack(cols, axis=-1))

@@ -458,7 +458,7 @@ def test_fit_many_bad_input_names_the_curve():
     hi = np.full_like(lo, np.inf)
     lo_bad = lo.copy()
     lo_bad[3, 15], hi[3, 15] = 1.0, 0.5       # lower > upper for curve 3's baseline
-    with pytest.raises(ValueError, match=r"curve 3: lower > upper for c0: "
+    with pytest.raises(ValueError, match=r"curve 3: lower > upper for baseline_c0: "
                                          r"(np.float64\()?1\.0\)? > (np.float64\()?0\.5"):
         fit_many(X3, Y, P0, lo_bad, hi)
     lo2 = lo.copy()
