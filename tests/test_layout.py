@@ -27,7 +27,7 @@ def test_layout_pack_unpack_round_trip_and_errors():
     table = lay.unpack(m)
     assert list(table.columns) == list(lay.labels)
     np.testing.assert_array_equal(lay.pack(table), m)
-    with pytest.raises(ValueError, match="has 19"):
+    with pytest.raises(ValueError, match="has 21"):
         lay.unpack(np.zeros(5))
     with pytest.raises(KeyError, match="lacks the columns"):
         lay.pack(table.drop(columns=["g1_center"]))
