@@ -1,0 +1,161 @@
+"""Glitches and clipping: samples that are not the waveform, found before anything is fitted.
+
+Two kinds, each a boolean mask over the samples of one lead:
+
+* **glitch**: an isolated absurd sample (a transmission error, a lead-off spike, ``1e30``
+  from a broken converter): further from the local median (1-s blocks) than ``spread``
+  times the 99.5th percentile of that distance over the whole lead, or outside the
+  converter's physical range when the file gives it (``limits``).
+* **clipped**: the converter saturated.  A run of at least ``min_flat_s`` seconds exactly at
+  the lead's highest or lowest value (a flat top at the rail is not a mesa plateau), or
+  any sample at or beyond the converter's limits when the file gives them.
+
+:func:`mask_artefacts` turns both into NaN, so that cleaning bridges them, R-peak
+detection skips them, and the beats whose window holds one are reported with status
+``"artefact"`` and a reason instead of being fitted to the artefact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: a glitch is further from the local median than SPREAD x the 99.5th percentile distance
+SPREAD = 12.0
+#: a flat run at the lead's extreme must last this long (seconds) to count as clipping
+MIN_FLAT_S = 0.012
+_BLOCK_S = 1.0
+
+
+@dataclass(frozen=True)
+class Artefacts:
+    """Where a lead holds glitches and clipped samples (boolean masks, one per sample)."""
+
+    glitch: np.ndarray
+    clipped: np.ndarray
+    fs: float
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Every sample to leave out."""
+        return self.glitch | self.clipped
+
+    @property
+    def any(self) -> bool:
+        return bool(self.glitch.any() or self.clipped.any())
+
+    def summary(self) -> dict:
+        """Counts for a record's ``info``: glitch samples, clipped samples, clipped seconds."""
+        return {"glitch_samples": int(self.glitch.sum()),
+                "clipped_samples": int(self.clipped.sum()),
+                "clipped_s": float(self.clipped.sum() / self.fs)}
+
+    def in_windows(self, start, end):
+        """(hit, reason) for windows [start, end) in samples: ``hit`` marks windows holding an
+        artefact sample and ``reason`` says which and how many (empty string elsewhere)."""
+        start = np.clip(np.asarray(start, dtype=np.int64), 0, self.glitch.size)
+        end = np.clip(np.asarray(end, dtype=np.int64), 0, self.glitch.size)
+        counts = []
+        for m in (self.glitch, self.clipped):
+            c = np.concatenate([[0], np.cumsum(m, dtype=np.int64)])
+            counts.append(np.maximum(c[end] - c[np.minimum(start, end)], 0))
+        g, c = counts
+        reason = np.array([""] * start.size, dtype=object)
+        for i in np.flatnonzero((g > 0) | (c > 0)):
+            parts = []
+            if g[i]:
+                parts.append(f"{g[i]} glitch sample{'s' if g[i] > 1 else ''}")
+            if c[i]:
+                parts.append(f"clipped for {1e3 * c[i] / self.fs:.0f} ms")
+            reason[i] = "artefact in the beat window: " + ", ".join(parts) + " (masked)"
+        return (g > 0) | (c > 0), reason
+
+
+def _local_median(x: np.ndarray, block: int) -> np.ndarray:
+    """Median of each ``block``-sample block (NaN ignored), repeated over the block."""
+    n = x.size
+    nblocks = -(-n // block)
+    padded = np.full(nblocks * block, np.nan)
+    padded[:n] = x
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(padded.reshape(nblocks, block), axis=1)
+    med = np.where(np.isfinite(med), med, np.nanmedian(x) if np.isfinite(x).any() else 0.0)
+    return np.repeat(med, block)[:n]
+
+
+def _runs(mask: np.ndarray):
+    """(starts, ends) of the True runs of a boolean array."""
+    d = np.diff(np.concatenate([[0], mask.view(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def _flat_at_extremes(x: np.ndarray, finite: np.ndarray, min_run: int) -> np.ndarray:
+    out = np.zeros(x.size, dtype=bool)
+    lo, hi = np.min(x[finite]), np.max(x[finite])
+    if lo == hi:        # a constant lead is flat, not clipped: the fit reports it as "flat"
+        return out
+    for level in (lo, hi):
+        at = finite & (x == level)
+        for a, b in zip(*_runs(at)):
+            if b - a >= min_run:
+                out[a:b] = True
+    return out
+
+
+def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
+                   min_flat_s: float = MIN_FLAT_S) -> Artefacts:
+    """Glitches and clipped samples of one lead.
+
+    Parameters
+    ----------
+    signal : array (n,)
+        One lead in its unit (mV); NaN (missing) samples are neither.
+    fs : float
+        Sampling rate, Hz.
+    limits : (low, high), optional
+        The converter's physical range (from a WFDB header: the digital range through gain
+        and baseline); samples at or beyond it are clipped, beyond it by more than the
+        range itself are glitches.
+    spread : float
+        Glitch threshold in units of the 99.5th percentile distance from the local median.
+    min_flat_s : float
+        Shortest flat run at the lead's extreme that counts as clipping, seconds.
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"find_artefacts takes one lead (n,), got shape {x.shape}")
+    fs = float(fs)
+    if not np.isfinite(fs) or fs <= 0:
+        raise ValueError(f"fs={fs!r} Hz must be a positive sampling rate")
+    finite = np.isfinite(x)
+    glitch = np.zeros(x.size, dtype=bool)
+    clipped = np.zeros(x.size, dtype=bool)
+    if finite.sum() < 3:
+        return Artefacts(glitch, clipped, fs)
+    if limits is not None:
+        low, high = float(limits[0]), float(limits[1])
+        span = high - low
+        glitch |= finite & ((x > high + span) | (x < low - span))
+        clipped |= finite & ~glitch & ((x >= high) | (x <= low))
+    dist = np.abs(x - _local_median(np.where(glitch, np.nan, x), max(int(_BLOCK_S * fs), 1)))
+    ok = finite & ~glitch
+    scale = np.percentile(dist[ok], 99.5) if ok.any() else 0.0
+    if scale > 0:
+        glitch |= ok & (dist > spread * scale)
+    ok = finite & ~glitch
+    if ok.sum() >= 3:
+        clipped |= _flat_at_extremes(np.where(ok, x, np.nan), ok,
+                                     max(3, int(round(min_flat_s * fs))))
+    return Artefacts(glitch, clipped & ~glitch, fs)
+
+
+def mask_artefacts(signal, fs: float, limits=None, **kw):
+    """(signal with glitches and clipped samples set to NaN, :class:`Artefacts`)."""
+    art = find_artefacts(signal, fs, limits, **kw)
+    x = np.array(signal, dtype=np.float64, copy=True)
+    if art.any:
+        x[art.mask] = np.nan
+    return x, art
