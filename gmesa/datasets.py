@@ -19,7 +19,7 @@ Real records (PhysioNet and others)
     >>> from gmesa import datasets, ecg
     >>> rec = ecg.read_record(datasets.example_record())
     >>> rec.fs, rec.leads
-    (500.0, ['II'])
+    (500.0, ('II',))
 """
 from __future__ import annotations
 
