@@ -93,3 +93,11 @@ def test_cli_demo_with_a_missing_data_folder(tmp_path):
                                    "--data", str(tmp_path / "nowhere")])
     assert res.exit_code == 1
     assert "nowhere" in res.output and "does not exist" in res.output
+
+
+def test_readme_ten_lines_run_as_written(no_env, capsys):
+    readme = (PACKAGE.parent / "README.md").read_text()
+    code = readme.split("## Ten lines", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert "datasets.example_record()" in code and "shared" not in code
+    exec(compile(code, "README.md", "exec"), {})
+    assert "qt_ms" in capsys.readouterr().out
