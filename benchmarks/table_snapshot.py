@@ -6,7 +6,8 @@ A refactor that claims "no change in results" runs this before (``--write DIR``)
 for bit, NaN in the same places).  Records: the bundled synthetic record, MIT-BIH 100 (MLII,
 first 10 minutes), the PTB record (lead ii, and every lead through ``fit_leads``), 8 LUDB records
 (lead ii) and 6 QTDB records (signal 0, first 5 minutes), read from ``../shared/data`` (or
-``$GMESA_DATA``); records that are absent are listed as skipped.
+``$GMESA_DATA``); records that are absent are listed as skipped.  The synthetic record is
+the example shipped in ``gmesa/data`` (``gmesa.datasets.example_record()``).
 
     python benchmarks/table_snapshot.py --write /tmp/before
     python benchmarks/table_snapshot.py --compare /tmp/before
@@ -34,6 +35,7 @@ def _data_dir() -> Path:
 def cases():
     """(name, thunk) pairs; each thunk returns a per-beat DataFrame or None when absent."""
     from gmesa import ecg
+    from gmesa.datasets import example_record
 
     data = _data_dir()
 
@@ -51,7 +53,7 @@ def cases():
             return ecg.fit_record(r, lead=lead).beats
         return run
 
-    yield "synthetic", rec(ROOT / "data" / "synthetic", None)
+    yield "synthetic", rec(example_record().with_suffix(""), None)
     yield "mitbih_100", rec(data / "physionet" / "100", "MLII", minutes=10)
     yield "ptb_s0010_re", rec(data / "physionet" / "s0010_re", "ii")
     yield "ptb_s0010_re_leads", rec(data / "physionet" / "s0010_re", "ii", leads=True)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 
 from gmesa import ecg
-from gmesa.demo import format_summary, write_figures
+from gmesa.demo import format_demo_summary
+from gmesa.plot.files import write_figures
 
 
 def main(argv=None):
@@ -28,7 +29,7 @@ def main(argv=None):
     rec = ecg.read_record(args.record, lead=lead, fs=args.fs)
     fit = ecg.fit_record(rec)
     print(f"{rec.name}: lead {fit.info['lead']}, {rec.fs:g} Hz, {rec.duration_s:.0f} s")
-    for line in format_summary(fit):
+    for line in format_demo_summary(fit):
         print(line)
     if args.out:
         paths = fit.save(args.out)

@@ -205,9 +205,9 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
         click.echo(f"warnings: {row['warnings']}", err=True)
     if figures:
         try:
-            from .demo import write_figures
+            from .plot.files import write_figures
         except ImportError as exc:
-            click.echo(f"gmesa fit: figures skipped: gmesa.demo is not available ({exc})",
+            click.echo(f"gmesa fit: figures skipped: gmesa.plot is not available ({exc})",
                        err=True)
         else:
             try:
@@ -363,16 +363,20 @@ class _dask_client:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("gmesa-demo"), show_default=True, metavar="DIR",
               help="Folder for the demo's tables and figures; created if missing.")
-def demo_cmd(out):
-    """Fit the example record (MIT-BIH 100 when ../shared/data is beside the repository,
-    else a synthetic record), print its summary table and write tables and figures."""
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Data folder holding physionet/100 (default: the "
+                                  "environment variable GMESA_DATA).")
+def demo_cmd(out, data):
+    """Fit the example record (MIT-BIH 100 when the data folder, --data or GMESA_DATA,
+    holds physionet/100, else the synthetic record shipped with gmesa), print its summary
+    table and write tables and figures."""
     try:
         from .demo import run_demo
     except ImportError as exc:
         raise click.ClickException(f"gmesa demo is not available in this installation "
                                    f"({exc})") from None
     try:
-        run_demo(out)  # prints the summary and the files it wrote
+        run_demo(out, data=data)  # prints the summary and the files it wrote
     except (ValueError, OSError) as exc:
         raise click.ClickException(f"demo failed: {exc}") from None
     return EXIT_OK
@@ -391,7 +395,7 @@ def plot_cmd(results, beat, out):
     """Redraw a saved result without refitting. RESULTS is a RECORD.info.json written by
     gmesa fit or gmesa batch (or a folder holding exactly one)."""
     try:
-        from .demo import plot_results
+        from .plot.files import plot_results
     except ImportError as exc:
         raise click.ClickException(f"gmesa plot is not available in this installation "
                                    f"({exc})") from None

@@ -1,12 +1,14 @@
 """``gmesa demo``: fit a whole record, write the per-beat table and the figures, print a
-summary -- and the helpers ``gmesa fit --figures`` and ``gmesa plot`` use.
+summary of its intervals, amplitudes and fit quality.
 
-The demo needs nothing from the network.  By default it fits MIT-BIH record 100 when
-``../shared/data/physionet/100`` lies beside the repository (the first
-``max_minutes``), and otherwise a synthetic record made by
-:func:`gmesa.ecg.synthesize` (60 s, 500 Hz, 72 beats/min, noise and baseline wander),
-whose true fiducials are known, so the demo also prints how far the fitted boundaries
-land from the truth.
+The demo needs nothing from the network.  It fits MIT-BIH record 100 (the first
+``max_minutes``) when the data folder -- ``data=`` (``gmesa demo --data DIR``) or the
+environment variable ``GMESA_DATA``, see :mod:`gmesa.datasets` -- holds
+``physionet/100``, and otherwise the synthetic example record shipped with gmesa
+(:func:`gmesa.datasets.example_record`: 60 s, 500 Hz, 72 beats/min, noise and baseline
+wander), whose true fiducials are known, so the demo also prints how far the fitted
+boundaries land from the truth.  The figures are those of
+:func:`gmesa.plot.files.write_figures` and the theory figure.
 
     >>> from gmesa.demo import run_demo
     >>> result = run_demo("gmesa-demo")          # doctest: +SKIP
@@ -20,18 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: seed of the synthetic demo record (so the demo prints the same numbers every run)
-DEMO_SEED = 7
-
-#: settings of the synthetic demo record
-SYNTHETIC = dict(duration=60.0, fs=500.0, heart_rate=72.0, noise=0.02, wander=0.1)
-
-#: figure files written by :func:`write_figures`, in this order
-FIGURES = ("beat", "record", "template", "trends")
-
-#: resolution of the PNGs (dots per inch); the strip is drawn finer for its 1 mm grid
-DPI = {"beat": 130, "record": 150, "template": 130, "trends": 120, "construction": 110,
-       "overview": 120}
+from .datasets import EXAMPLE_SETTINGS, data_dir, example_record, example_truth, physionet_record
+from .ecg.result import ok_mask, trusted_mask
 
 _FIDUCIALS = ("P_on", "P_peak", "P_off", "QRS_on", "QRS_peak", "QRS_off",
               "T_on", "T_peak", "T_off")
@@ -54,17 +46,6 @@ _SUMMARY_ROWS = (  # quantity, column, unit, decimals
 # ---------------------------------------------------------------------------------
 # the record
 # ---------------------------------------------------------------------------------
-def shared_record():
-    """Path (without extension) of MIT-BIH record 100 in ``../shared/data/physionet``
-    beside the repository (or beside the working directory), or None."""
-    repo = Path(__file__).resolve().parents[1]
-    for root in (repo.parent, Path.cwd().resolve().parent):
-        p = root / "shared" / "data" / "physionet" / "100"
-        if p.with_suffix(".hea").is_file() and p.with_suffix(".dat").is_file():
-            return p
-    return None
-
-
 def _truncate(record, max_minutes):
     from .ecg import Record
 
@@ -79,25 +60,34 @@ def _truncate(record, max_minutes):
                   path=record.path)
 
 
-def demo_record(source=None, seed=DEMO_SEED, max_minutes=60.0):
+def demo_record(source=None, data=None, max_minutes=60.0):
     """The record the demo fits: ``(record, truth, description)``.
 
-    ``source``: None (MIT-BIH 100 lead MLII from ``../shared/data/physionet`` when
-    present, else the synthetic record), ``"synthetic"`` (always the synthetic record)
-    or a path :func:`gmesa.ecg.read_record` understands (its first lead).  ``truth`` is
-    the synthetic record's true fiducials (:class:`gmesa.ecg.Synthetic` ``.truth``) or
-    None.  Records longer than ``max_minutes`` are cut to their first ``max_minutes``.
+    ``source``: None (MIT-BIH 100, its first lead MLII, from ``physionet/`` of the data
+    folder -- ``data``, else ``$GMESA_DATA``, see :func:`gmesa.datasets.data_dir` --
+    when it is there, else the synthetic example record), ``"synthetic"`` (always the
+    example record, :func:`gmesa.datasets.example_record`) or a path
+    :func:`gmesa.ecg.read_record` understands (its first lead).  ``truth`` is the
+    example record's true fiducials (:func:`gmesa.datasets.example_truth`) or None.
+    Records longer than ``max_minutes`` are cut to their first ``max_minutes``.
     """
-    from .ecg import read_record, synthesize
+    from .ecg import read_record
 
+    note = ""
     if source is None:
-        source = shared_record() or "synthetic"
+        source = physionet_record("100", data, required=False)
+        if source is None:
+            root = data_dir(data)
+            note = f"; {root} holds no physionet/100.hea" if root is not None else ""
+            source = "synthetic"
     if isinstance(source, str) and source == "synthetic":
-        syn = synthesize(**SYNTHETIC, seed=seed, name="synthetic")
-        desc = (f"synthetic record ({SYNTHETIC['duration']:g} s, {SYNTHETIC['fs']:g} Hz, "
-                f"{SYNTHETIC['heart_rate']:g} beats/min, noise {SYNTHETIC['noise']:g} mV, "
-                f"wander {SYNTHETIC['wander']:g} mV, seed {seed})")
-        return syn.record, syn.truth, desc
+        record = read_record(example_record(), lead=0)
+        truth = pd.read_csv(example_truth())
+        s = EXAMPLE_SETTINGS
+        desc = (f"synthetic example record ({s['duration']:g} s, {s['fs']:g} Hz, "
+                f"{s['heart_rate']:g} beats/min, SNR {s['snr_db']:g} dB, "
+                f"wander {s['wander']:g} mV, seed {s['seed']}){note}")
+        return record, truth, desc
     path = Path(source)
     record = read_record(path, lead=0)
     full = record.duration_s
@@ -119,18 +109,20 @@ def _units(record):
 # ---------------------------------------------------------------------------------
 # numbers
 # ---------------------------------------------------------------------------------
-def summarize(fit):
-    """Medians and interquartile ranges of the intervals, amplitudes and fit quality over
-    the beats with status ``ok`` that are not flagged (over every ok beat when all of
-    them are flagged).
+def demo_summary(fit):
+    """The table the demo prints: median and interquartile range of RR, heart rate, PR,
+    QRS, QT, QTc, R and T amplitude, PRD and RMSE over the beats the figures trust
+    (:func:`gmesa.ecg.result.trusted_mask`: status ``ok`` and not flagged, or every ok
+    beat when all of them are flagged).
 
     Returns a DataFrame indexed by quantity with columns ``unit``, ``median``, ``q25``,
-    ``q75`` and ``beats`` (how many beats had a value).
+    ``q75`` and ``beats`` (how many beats had a value).  (``gmesa.batch.summarize`` is
+    the one-row summary of a record in a batch: medians over the ok beats.)
     """
-    from .plot import _trusted_mask, unit
+    from .plot import unit
 
     b = fit.beats
-    ok = _trusted_mask(b) if len(b) else np.zeros(0, bool)
+    ok = trusted_mask(b) if len(b) else np.zeros(0, bool)
     u = unit(fit)
     rows = []
     for name, col, unit_, _ in _SUMMARY_ROWS:
@@ -200,9 +192,9 @@ def _fmt(v, d):
     return "-" if v is None or not np.isfinite(v) else f"{v:.{d}f}"
 
 
-def format_summary(fit, summary=None):
-    """The summary as aligned text lines: counts, then one row per quantity."""
-    summary = summarize(fit) if summary is None else summary
+def format_demo_summary(fit, summary=None):
+    """:func:`demo_summary` as aligned text lines: counts, then one row per quantity."""
+    summary = demo_summary(fit) if summary is None else summary
     b = fit.beats
     n = len(b)
     status = b["status"].value_counts() if n else pd.Series(dtype=int)
@@ -212,16 +204,15 @@ def format_summary(fit, summary=None):
     lines = [f"beats: {n} found, {n_ok} fitted ok"
              + (f" ({not_ok} not ok)" if not_ok else "")
              + f", {flagged} flagged as unlike the template"]
-    from .plot import _ok_mask, _trusted_mask
-    if n and n_ok and not _ok_mask(b).any():
+    if n and n_ok and not ok_mask(b).any():
         lines.append("every ok beat is flagged as unlike the template: the numbers below "
                      "are over all ok beats")
     if n and "P_present" in b and "T_present" in b:
-        ok = _trusted_mask(b)
+        ok = trusted_mask(b)
         if ok.any():
             p = 100.0 * b["P_present"].fillna(False).astype(bool)[ok].mean()
             t = 100.0 * b["T_present"].fillna(False).astype(bool)[ok].mean()
-            which = "ok, unflagged" if _ok_mask(b).any() else "ok"
+            which = "ok, unflagged" if ok_mask(b).any() else "ok"
             lines.append(f"P wave found in {p:.0f}% and T wave in {t:.0f}% of the {which} beats")
     decimals = {name: d for name, _, _, d in _SUMMARY_ROWS}
     lines.append("")
@@ -245,99 +236,20 @@ def format_errors(errors):
 
 
 # ---------------------------------------------------------------------------------
-# figures
-# ---------------------------------------------------------------------------------
-def _save(fig, path, dpi):
-    from . import plot
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plot.close(fig)
-    return path
-
-
-def write_figures(fit, out_dir, stem=None, start=None, grid=True):
-    """Draw the standard figures of a fit as PNG into ``out_dir``.
-
-    Writes ``beat.png`` (a typical beat, :func:`gmesa.plot.typical_beat`, with its
-    components and residual), ``record.png`` (10 s strip from ``start``, ECG paper grid
-    when ``grid``), ``template.png`` (beats superimposed with the median fit) and
-    ``trends.png`` (QT, T amplitude and RR over time); with ``stem`` the names are
-    ``{stem}.beat.png`` and so on.  Returns the list of paths written.
-    """
-    from . import plot
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = (lambda k: f"{stem}.{k}.png") if stem else (lambda k: f"{k}.png")
-    files = []
-    if len(fit.beats) == 0:
-        return files
-    i = plot.typical_beat(fit)
-    files.append(_save(plot.beat(fit, i).figure, out_dir / name("beat"), DPI["beat"]))
-    files.append(_save(plot.record(fit, start=start, duration=10, grid=grid).figure,
-                       out_dir / name("record"), DPI["record"]))
-    files.append(_save(plot.template(fit).figure, out_dir / name("template"), DPI["template"]))
-    files.append(_save(plot.trends(fit), out_dir / name("trends"), DPI["trends"]))
-    return files
-
-
-def _row_of_beat(fit, beat):
-    """Row position of the beat numbered ``beat`` (the ``beat`` column)."""
-    b = fit.beats
-    if "beat" in b:
-        hits = np.flatnonzero(b["beat"].to_numpy() == int(beat))
-        if hits.size:
-            return int(hits[0])
-    n = len(b)
-    raise IndexError(f"beat {beat} is not in this result (beats "
-                     f"{int(b['beat'].min()) if n else 0}..{int(b['beat'].max()) if n else -1})")
-
-
-def plot_results(results, beat=None, out=None, start=None, duration=10):
-    """Redraw a saved result (``RecordFit.save``) without refitting: ``gmesa plot``.
-
-    ``results``: the ``.info.json`` written by ``save`` or a folder holding one result.
-    ``beat``: None -> one figure with a record strip (``start``, ``duration`` s) on top
-    and a typical beat with its residual below; a beat number (the table's ``beat``
-    column) -> that beat with its components, fiducials and residual.
-    ``out``: PNG path; default beside the result, ``{stem}.overview.png`` or
-    ``{stem}.beat{N}.png`` for ``{stem}.info.json``.  Returns the path written.
-    """
-    from . import plot
-    from .ecg import RecordFit
-
-    path = Path(results)
-    fit = RecordFit.load(path)
-    info = path if not path.is_dir() else next(iter(sorted(path.glob("*.info.json"))), path)
-    stem = info.name[:-len(".info.json")] if info.name.endswith(".info.json") \
-        else str(fit.info.get("record", "record"))
-    folder = info.parent
-    if beat is None:
-        fig = plot.overview(fit, start=start, duration=duration)
-        default, dpi = folder / f"{stem}.overview.png", DPI["overview"]
-    else:
-        fig = plot.beat(fit, _row_of_beat(fit, beat)).figure
-        default, dpi = folder / f"{stem}.beat{int(beat)}.png", DPI["beat"]
-    return _save(fig, Path(out) if out is not None else default, dpi)
-
-
-# ---------------------------------------------------------------------------------
 # the demo
 # ---------------------------------------------------------------------------------
-def run_demo(out="gmesa-demo", source=None, *, seed=DEMO_SEED, max_minutes=60.0,
-             verbose=True):
+def run_demo(out="gmesa-demo", source=None, *, data=None, max_minutes=60.0, verbose=True):
     """Fit a record, write its per-beat table and figures into ``out``, print a summary.
 
     Parameters
     ----------
     out : output folder (created).
-    source : None (MIT-BIH record 100 from ``../shared/data/physionet`` when it lies
-        beside the repository, else a synthetic record generated by
-        :func:`gmesa.ecg.synthesize` -- nothing is downloaded), ``"synthetic"``, or a
-        record file (WFDB, EDF, CSV, NPY; its first lead is fitted).
-    seed : seed of the synthetic record.
+    source : None (MIT-BIH record 100 from ``physionet/`` of the data folder when it is
+        there, else the synthetic example record shipped with gmesa -- nothing is
+        downloaded), ``"synthetic"`` (the example record), or a record file (WFDB, EDF,
+        CSV, NPY; its first lead is fitted).  See :func:`demo_record`.
+    data : the data folder (default: the environment variable ``GMESA_DATA``, see
+        :func:`gmesa.datasets.data_dir`); FileNotFoundError when it does not exist.
     max_minutes : fit at most the first this many minutes of a file (record 100, 30 min,
         is fitted whole in a few seconds).
     verbose : print the summary and the file list.
@@ -347,16 +259,17 @@ def run_demo(out="gmesa-demo", source=None, *, seed=DEMO_SEED, max_minutes=60.0,
     ``gmesa plot``), and ``beat.png``, ``record.png``, ``template.png``, ``trends.png``,
     ``construction.png``.
 
-    Returns ``{"fit": RecordFit, "summary": DataFrame (:func:`summarize`), "files":
+    Returns ``{"fit": RecordFit, "summary": DataFrame (:func:`demo_summary`), "files":
     [Path, ...], "paths": the same list, "errors": DataFrame (:func:`truth_errors`, the
     synthetic record only) or None, "source": str}``.
     """
-    from . import plot
     from .ecg import fit_record
+    from .plot import construction
+    from .plot.files import DPI, save_figure, write_figures
 
     say = print if verbose else (lambda *a, **k: None)
     t_start = time.perf_counter()
-    record, truth, desc = demo_record(source, seed=seed, max_minutes=max_minutes)
+    record, truth, desc = demo_record(source, data=data, max_minutes=max_minutes)
     say(f"gmesa demo: {desc}")
     t0 = time.perf_counter()
     fit = fit_record(record)
@@ -373,13 +286,13 @@ def run_demo(out="gmesa-demo", source=None, *, seed=DEMO_SEED, max_minutes=60.0,
     saved = fit.save(out, stem, fmt="parquet")      # the .info.json points at the Parquet
     files += [saved["beats"], saved["signal"], saved["info"]]
     files += write_figures(fit, out)
-    files.append(_save(plot.construction(), out / "construction.png", DPI["construction"]))
+    files.append(save_figure(construction(), out / "construction.png", DPI["construction"]))
 
-    summary = summarize(fit)
+    summary = demo_summary(fit)
     say(f"fitted {record.duration_s / 60:.1f} min in {t_fit:.1f} s "
         f"({fit.info.get('method', '')}, waves {'/'.join(fit.waves)}"
         + (f" + {'/'.join(fit.steps)} step" if fit.steps else "") + ")")
-    for line in format_summary(fit, summary):
+    for line in format_demo_summary(fit, summary):
         say(line)
     errors = None
     if truth is not None:
@@ -399,48 +312,3 @@ def run_demo(out="gmesa-demo", source=None, *, seed=DEMO_SEED, max_minutes=60.0,
     files = [Path(f) for f in files]
     return {"fit": fit, "summary": summary, "files": files, "paths": files,
             "errors": errors, "source": desc}
-
-
-def readme_figures(out_dir=None, source="synthetic", seed=DEMO_SEED, max_kb=120):
-    """Write the README figures ``demo_beat.png`` (a typical beat's decomposition) and
-    ``demo_record.png`` (a 10 s strip) into ``out_dir`` (default ``docs/figures`` of the
-    repository), small enough to commit (below ``max_kb``, palette PNG).  Returns the
-    paths."""
-    from . import plot
-    from .ecg import fit_record
-
-    out_dir = Path(out_dir) if out_dir else Path(__file__).resolve().parents[1] / "docs" / "figures"
-    record, _, _ = demo_record(source, seed=seed, max_minutes=1.0)
-    fit = fit_record(record)
-    fit.info.setdefault("units", _units(record))
-    figs = {"demo_beat.png": (plot.beat(fit, plot.typical_beat(fit)).figure, 120),
-            "demo_record.png": (plot.record(fit, duration=10, grid=True).figure, 130)}
-    paths = []
-    for name, (fig, dpi) in figs.items():
-        paths.append(_save_small(fig, Path(out_dir) / name, dpi, max_kb))
-    return paths
-
-
-def _save_small(fig, path, dpi, max_kb):
-    """Save as a palette PNG (256 colours) when Pillow is there; check the size."""
-    import io
-
-    from . import plot
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    plot.close(fig)
-    data = buf.getvalue()
-    try:
-        from PIL import Image
-        img = Image.open(io.BytesIO(data)).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
-        small = io.BytesIO()
-        img.save(small, format="PNG", optimize=True)
-        data = small.getvalue() if len(small.getvalue()) < len(data) else data
-    except ImportError:        # pragma: no cover - Pillow comes with matplotlib
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    if len(data) > max_kb * 1024:
-        raise ValueError(f"{path}: {len(data) / 1024:.0f} kB is above {max_kb} kB")
-    return path

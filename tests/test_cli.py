@@ -162,11 +162,13 @@ def test_fit_wrong_lead_lists_the_leads(runner, small_record, tmp_path):
 
 @pytest.fixture
 def fake_demo(monkeypatch):
-    """gmesa.demo stands in for the plotting issue's module: record the calls."""
+    """gmesa.demo and gmesa.plot.files stand in for the plotting issue's modules: record
+    the calls."""
     calls = {}
     mod = types.ModuleType("gmesa.demo")
+    files = types.ModuleType("gmesa.plot.files")
 
-    def run_demo(out):
+    def run_demo(out, data=None):
         calls["run_demo"] = out
         print("demo summary table")
         return {"paths": [Path(out) / "demo.csv"], "summary": pd.DataFrame({"beats": [10]})}
@@ -179,8 +181,10 @@ def fake_demo(monkeypatch):
         calls["write_figures"] = (len(fit), out_dir)
         return [Path(out_dir) / "fig.png"]
 
-    mod.run_demo, mod.plot_results, mod.write_figures = run_demo, plot_results, write_figures
+    mod.run_demo = run_demo
+    files.plot_results, files.write_figures = plot_results, write_figures
     monkeypatch.setitem(sys.modules, "gmesa.demo", mod)
+    monkeypatch.setitem(sys.modules, "gmesa.plot.files", files)
     return calls
 
 

@@ -187,11 +187,12 @@ def test_record_100_quality():
 
 
 def test_shipped_synthetic_record_matches_its_truth():
-    """data/synthetic.* (made by examples/make_synthetic_data.py) reads and fits back to
-    its ground truth."""
-    data = Path(__file__).resolve().parents[1] / "data"
-    rec = ecg.read_record(data / "synthetic.hea")
-    truth = pd.read_csv(data / "synthetic_truth.csv")
+    """gmesa/data/synthetic.* (made by examples/make_synthetic_data.py, found through
+    gmesa.datasets) reads and fits back to its ground truth."""
+    from gmesa import datasets
+
+    rec = ecg.read_record(datasets.example_record())
+    truth = pd.read_csv(datasets.example_truth())
     b = ecg.fit_record(rec).beats
     b = b[b["status"] == "ok"]
     m = _match(b["r_peak_s"].to_numpy(), truth["r_peak_s"].to_numpy())

@@ -1,4 +1,5 @@
-"""Figures (gmesa.plot) and the demo (gmesa.demo): what is drawn, not just that nothing raised.
+"""Figures (gmesa.plot), their files (gmesa.plot.files) and the demo (gmesa.demo): what is
+drawn, not just that nothing raised.
 
 Everything runs under the Agg backend on a short synthetic record fitted once per module.
 """
@@ -19,7 +20,9 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from gmesa import demo, ecg, plot  # noqa: E402
+from gmesa import datasets, demo, ecg, plot  # noqa: E402
+from gmesa.ecg.result import ok_mask, trusted_mask  # noqa: E402
+from gmesa.plot import files  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 WAVES = ("P", "Q", "R", "S", "T")
@@ -54,8 +57,7 @@ def by_gid(artists, prefix):
 
 def with_beats(fit, beats):
     """A copy of ``fit`` with another per-beat table (and parameters read from it)."""
-    cols = plot._param_columns(fit)
-    return dataclasses.replace(fit, beats=beats, params=beats[cols].to_numpy(dtype=float))
+    return dataclasses.replace(fit, beats=beats, params=fit.layout.pack(beats))
 
 
 # --------------------------------------------------------------------------- beat
@@ -131,7 +133,7 @@ def test_beat_absent_wave_not_drawn(fit, typical):
 
 def test_beat_not_fitted_shows_samples_and_reason(fit):
     beats = fit.beats.copy()
-    cols = plot._param_columns(fit)
+    cols = list(fit.layout.labels)
     beats.loc[beats.index[2], cols] = np.nan
     beats.loc[beats.index[2], "status"] = "failed"
     beats.loc[beats.index[2], "reason"] = "the solver stopped"
@@ -157,7 +159,7 @@ def test_record_strip(fit):
     assert by_gid(ax.lines, "fit")
     r = fit.beats["r_peak_s"].to_numpy()
     inside = (r >= 2.0) & (r < 10.0)
-    ok = plot._ok_mask(fit.beats)
+    ok = ok_mask(fit.beats)
     marks = by_gid(ax.lines, "beats-ok")[0]
     np.testing.assert_allclose(marks.get_xdata(), r[inside & ok])
     numbers = [t.get_text() for t in by_gid(ax.texts, "beat-number")]
@@ -201,7 +203,7 @@ def test_record_start_checked(fit):
 def test_template(fit):
     ax = plot.template(fit)
     beats = by_gid(ax.collections, "beats-ok")[0]
-    ok = plot._trusted_mask(fit.beats)
+    ok = trusted_mask(fit.beats)
     assert 0.8 * ok.sum() <= len(beats.get_segments()) <= ok.sum()
     med = by_gid(ax.lines, "median-fit")[0]
     x = med.get_xdata()
@@ -227,7 +229,7 @@ def test_trends_figure(fit):
     axes = [a for a in fig.axes if a.get_ylabel()]
     assert [a.get_ylabel() for a in axes] == ["QT (ms)", "T amplitude (mV)", "RR (s)"]
     assert axes[-1].get_xlabel() == "time (s)"
-    ok = plot._trusted_mask(fit.beats)
+    ok = trusted_mask(fit.beats)
     for a, col in zip(axes, ("qt_ms", "T_amplitude", "rr_s")):
         pts = by_gid(a.lines, f"trend-{col}")[0]
         assert pts.get_xdata().size == np.isfinite(fit.beats[col][ok]).sum()
@@ -305,13 +307,13 @@ def test_run_demo_synthetic(tmp_path, capsys):
 
 
 def test_run_demo_default_source(tmp_path):
-    """``source=None``: MIT-BIH 100 beside the repository when present, else synthetic."""
+    """``source=None``: MIT-BIH 100 when $GMESA_DATA holds it, else the example record."""
     res = demo.run_demo(tmp_path, max_minutes=1.0, verbose=False)
     assert all(Path(p).exists() for p in res["files"])
     assert all(png_ok(p) for p in res["files"] if p.suffix == ".png")
     stem = res["fit"].info["record"]
     assert (tmp_path / f"{stem}.beats.csv").stat().st_size > 1000
-    if demo.shared_record() is not None:
+    if datasets.physionet_record("100", required=False) is not None:
         assert stem == "100" and res["errors"] is None
     else:
         assert res["errors"] is not None
@@ -324,19 +326,19 @@ def test_plot_results_does_not_refit(saved, fit, tmp_path, monkeypatch):
     monkeypatch.setattr(ecg, "fit_record", boom)
     monkeypatch.setattr(ecg.fit, "fit_record", boom, raising=False)
     monkeypatch.setattr("gmesa.ecg.fit._fit_segment", boom)
-    p = demo.plot_results(saved)
+    p = files.plot_results(saved)
     assert p == saved.parent / "syn.overview.png" and png_ok(p)
     n = int(fit.beats["beat"].iloc[4])
-    q = demo.plot_results(saved.parent, beat=n, out=tmp_path / "b.png")
+    q = files.plot_results(saved.parent, beat=n, out=tmp_path / "b.png")
     assert q == tmp_path / "b.png" and png_ok(q)
     with pytest.raises(IndexError, match="not in this result"):
-        demo.plot_results(saved, beat=10_000)
+        files.plot_results(saved, beat=10_000)
 
 
 def test_write_figures_with_stem(fit, tmp_path):
-    files = demo.write_figures(fit, tmp_path, stem="rec")
-    assert [p.name for p in files] == [f"rec.{k}.png" for k in demo.FIGURES]
-    assert all(png_ok(p) for p in files)
+    written = files.write_figures(fit, tmp_path, stem="rec")
+    assert [p.name for p in written] == [f"rec.{k}.png" for k in files.FIGURES]
+    assert all(png_ok(p) for p in written)
 
 
 def test_truth_errors_small_on_clean_synthetic(fit, syn):
@@ -345,8 +347,10 @@ def test_truth_errors_small_on_clean_synthetic(fit, syn):
     assert err.attrs["matched"] >= len(syn.truth) - 1
 
 
-def test_readme_figures_small(tmp_path):
-    paths = demo.readme_figures(tmp_path)
+def test_readme_figures_small(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["make_figures.py", str(tmp_path)])
+    runpy.run_path(str(REPO / "docs" / "make_figures.py"), run_name="__main__")
+    paths = sorted(tmp_path.glob("*.png"))
     assert [p.name for p in paths] == ["demo_beat.png", "demo_record.png"]
     for p in paths:
         assert png_ok(p) and p.stat().st_size < 120 * 1024

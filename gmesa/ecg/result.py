@@ -53,6 +53,14 @@ class RecordFit:
         """Names of the parameter columns, in the order of :attr:`params`."""
         return _vector_columns(self.waves, self.steps, self.n_base)
 
+    @property
+    def layout(self):
+        """The :class:`gmesa.core.Layout` of the parameter columns: ``layout.labels`` are
+        the table's ``{wave}_{param}``, ``{step}_{param}``, ``baseline_c{j}`` columns and
+        ``layout.pack(self.beats)`` is the (beats, parameters) matrix."""
+        from ..core import Layout
+        return Layout(self.waves, self.steps, baseline=self.n_base - 1 if self.n_base else None)
+
     def __len__(self):
         return len(self.beats)
 
@@ -129,6 +137,23 @@ class RecordFit:
 FIDUCIAL_COLUMNS = ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_peak_s", "QRS_off_s",
                     "T_on_s", "T_peak_s", "T_off_s")
 INTERVAL_COLUMNS = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms")
+
+
+def ok_mask(beats, flagged=False):
+    """Boolean array over the rows of a per-beat table: status ``ok`` and, unless
+    ``flagged``, not flagged as unlike the template."""
+    ok = (beats["status"] == "ok").to_numpy(dtype=bool) if "status" in beats \
+        else np.ones(len(beats), bool)
+    if not flagged and "flagged" in beats:
+        ok = ok & ~beats["flagged"].fillna(False).astype(bool).to_numpy()
+    return ok
+
+
+def trusted_mask(beats):
+    """The beats figures and summaries rely on: :func:`ok_mask` (ok, not flagged) -- or,
+    when every ok beat is flagged (no usable template), every ok beat."""
+    m = ok_mask(beats)
+    return m if m.any() else ok_mask(beats, flagged=True)
 
 
 def _vector_columns(waves, steps, n_base):
