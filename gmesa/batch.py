@@ -281,12 +281,8 @@ def _peek_leads(path):
             h = wfdb.rdheader(str(base))
             return [str(s) for s in (h.sig_name or [])] or None
         if ext in (".edf", ".bdf"):
-            with open(p, "rb") as fh:
-                head = fh.read(256)
-                ns = int(head[252:256].decode("latin-1"))
-                labels = fh.read(16 * ns).decode("latin-1")
-            names = [labels[16 * i:16 * i + 16].strip() for i in range(ns)]
-            return [n for n in names if n not in ("EDF Annotations", "BDF Annotations")] or None
+            from .ecg.io import read_edf_header
+            return list(read_edf_header(p).leads) or None
     except Exception:
         return None
     return None
