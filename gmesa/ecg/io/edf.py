@@ -14,7 +14,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .record import Record, RecordError, check_file_fs, check_fs_agrees, lead_index, looks_like_ecg
+from .kind import ecg_lead_index
+from .record import Record, RecordError, check_file_fs, check_fs_agrees, lead_index
+from .units import settle_units
 
 #: EDF engines of :func:`gmesa.ecg.io.read_record` (``edf_reader=``)
 EDF_READERS = ("auto", "numpy", "pyedflib")
@@ -275,7 +277,8 @@ def _engine(h: EdfHeader, engine: str) -> tuple[Callable[[int], np.ndarray], Ann
 
 def read_edf(p: Path, lead: Any, fs_arg: float | None, engine: str = "auto") -> Record:
     """Read an EDF/EDF+/BDF file: one lead, or (``lead=None``) every signal at the
-    sampling rate of the first ECG-like one (the others left out with a warning)."""
+    sampling rate of the first ECG-like one (the others left out with a warning).
+    Voltages are converted to mV."""
     if engine not in EDF_READERS:
         raise ValueError(f"edf_reader={engine!r}; choose one of 'auto', 'pyedflib', 'numpy'")
     h = read_edf_header(p)
@@ -289,8 +292,7 @@ def read_edf(p: Path, lead: Any, fs_arg: float | None, engine: str = "auto") -> 
         keep = [lead_index(labels, lead, p)]
         ref = keep[0]
     else:
-        ecg_like = [i for i, lab in enumerate(labels) if looks_like_ecg(lab)]
-        ref = ecg_like[0] if ecg_like else 0
+        ref = ecg_lead_index(labels, h.units)
         keep = [i for i in range(len(labels))
                 if math.isclose(fs_all[i], fs_all[ref], rel_tol=1e-9) and n_all[i] == n_all[ref]]
         dropped = [labels[i] for i in range(len(labels)) if i not in keep]
@@ -304,8 +306,10 @@ def read_edf(p: Path, lead: Any, fs_arg: float | None, engine: str = "auto") -> 
     read, anns = _engine(h, engine)
     cols = [read(h.signal_index[i]) for i in keep]
     sig = cols[0] if len(cols) == 1 else np.column_stack(cols)
-    return Record(sig, fs, leads=tuple(labels[i] for i in keep),
-                  units=tuple(h.units[i] or "" for i in keep), start_time=h.start_time,
+    leads = tuple(labels[i] for i in keep)
+    sig, units = settle_units(sig, leads, [h.units[i] for i in keep], p,
+                              "the EDF header gives no physical dimension for it")
+    return Record(sig, fs, leads=leads, units=units, start_time=h.start_time,
                   annotations=_annotation_table(anns, fs), name=p.stem, path=str(p))
 
 

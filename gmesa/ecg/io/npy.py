@@ -7,12 +7,15 @@ from typing import Any
 import numpy as np
 
 from .record import Record, RecordError
+from .units import settle_units
 
 
-def read_npy(p: Path, lead: Any, fs: float | None) -> Record:
+def read_npy(p: Path, lead: Any, fs: float | None, units: Any = None) -> Record:
+    """Read a ``.npy`` array (n,), (n, n_leads), (n_leads, n) or structured (one field
+    per lead); ``fs`` in Hz, ``units`` the unit of the leads (taken as mV when None)."""
     if fs is None:
         raise RecordError(f"{p}: a .npy file holds no sampling rate: pass fs= (Hz), e.g. "
-                          f"read_record({str(p)!r}, fs=500)")
+                          f"read_record({str(p)!r}, fs=500), or --fs 500 on the command line")
     try:
         arr = np.load(p, allow_pickle=False)
     except ValueError as exc:
@@ -43,4 +46,6 @@ def read_npy(p: Path, lead: Any, fs: float | None) -> Record:
     rec = Record(np.ascontiguousarray(arr, dtype=np.float64), fs, leads=leads, name=p.stem, path=str(p))
     if lead is not None:
         rec = rec.select(lead)
-    return rec
+    sig, out_units = settle_units(rec.signal, rec.leads, units, p,
+                                  "declare it with read_record(..., units='uV')")
+    return Record(sig, fs, leads=rec.leads, units=out_units, name=p.stem, path=str(p))

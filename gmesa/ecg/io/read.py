@@ -1,20 +1,31 @@
-""":func:`read_record`: which reader a path needs, and the checks every record passes."""
+""":func:`read_record`: which reader a path needs, and the checks every record passes;
+:func:`header_leads`: a record's leads from its header alone."""
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .edf import read_edf
+from .edf import read_edf, read_edf_header
 from .npy import read_npy
 from .record import Record, RecordError, RecordNotFoundError, check_fs
 from .text import read_text
 from .wfdb import read_wfdb
+from .wfdb_header import read_wfdb_header
 
 #: file extensions :func:`read_record` understands (a WFDB record may also be named
-#: without extension)
-SUPPORTED_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".csv", ".tsv", ".txt", ".npy")
+#: without extension; ``.mat`` is a WFDB record of the PhysioNet/CinC challenges)
+SUPPORTED_EXTENSIONS = (".hea", ".dat", ".edf", ".bdf", ".csv", ".tsv", ".txt", ".npy", ".mat")
+
+
+class LeadInfo(NamedTuple):
+    """A lead as a record's header describes it: name, unit (as stated), rate (Hz)."""
+
+    name: str
+    unit: str
+    fs: float
 
 
 def read_record(
@@ -26,23 +37,27 @@ def read_record(
     delimiter: str | None = None,
     annotator: str | bool | None = None,
     edf_reader: str = "auto",
+    units: str | tuple[str, ...] | None = None,
 ) -> Record:
     """Read an ECG record from a file.
 
     Parameters
     ----------
     path : str or Path
-        A WFDB record (``.hea``, ``.dat`` or the record name without extension), an
-        EDF/EDF+/BDF file (``.edf``, ``.bdf``), a delimited text file (``.csv``,
-        ``.tsv``, ``.txt``) or a NumPy array (``.npy``, shape (n,) or (n, n_leads);
-        an array with more columns than rows is read as (n_leads, n)).
+        A WFDB record (``.hea``, ``.dat``, ``.mat`` or the record name without
+        extension; one segment or several, fixed or variable layout), an EDF/EDF+/BDF
+        file (``.edf``, ``.bdf``), a delimited text file (``.csv``, ``.tsv``, ``.txt``)
+        or a NumPy array (``.npy``, shape (n,) or (n, n_leads); an array with more
+        columns than rows is read as (n_leads, n)).
     lead : str or int, optional
-        Keep only this lead, by name (case-insensitive) or index; the Record's
-        signal is then 1-D. ``None`` keeps every lead (for EDF, every signal at the
-        sampling rate of the first ECG-like signal).
+        Keep only this lead, by name (case-insensitive) or index, at its own sampling
+        rate; the Record's signal is then 1-D. ``None`` keeps every lead sampled at
+        the rate of the first ECG lead (a Record holds one rate: leads at other rates
+        are left out with a warning naming them; read them with ``lead=``).
     fs : float, optional
-        Sampling rate in Hz. Required for CSV/TSV/TXT and NPY; for WFDB and EDF,
-        which carry their own rate, it must agree with the file when given.
+        Sampling rate in Hz. Needed for NPY, and for CSV/TSV/TXT without an evenly
+        spaced time column; for WFDB and EDF, which carry their own rate, it must
+        agree with the file when given.
     column : str or int, optional
         For text files: the column holding the lead, by header name or by position
         in the file (time column included). For other formats, the same as ``lead``.
@@ -58,6 +73,15 @@ def read_record(
         reader; ``"pyedflib"`` reads the samples with pyedflib (optional dependency,
         ``pip install gmesa[edf]``), which gives the same values. The header is always
         read by :func:`~gmesa.ecg.io.read_edf_header`.
+    units : str or tuple of str, optional
+        For CSV/TSV/TXT without a units row and NPY: the unit of the leads (one for
+        all, or one per lead read), e.g. ``"uV"``. Without it those leads are taken as
+        mV, with a warning when their amplitude looks like µV or V.
+
+    Voltages (V, mV, µV/uV, nV) are converted to mV: the Record's ``units`` then say
+    ``"mV"``; other units (mmHg, NU, ...) are kept as they are. Any lead can be read;
+    the ECG pipeline (``fit_record``) refuses a lead that is not an ECG unless told
+    ``force_ecg=True``.
 
     Returns
     -------
@@ -77,6 +101,9 @@ def read_record(
     kind, target = _resolve(p)
     if kind != "text" and column is not None:
         lead, column = column, None
+    if units is not None and kind not in ("text", "npy"):
+        raise RecordError(f"{p}: {'an EDF' if kind == 'edf' else 'a WFDB'} file declares its "
+                          "own units; units= is for CSV/TSV/TXT without a units row and NPY")
     if fs is not None:
         fs = check_fs(fs, p)
 
@@ -85,9 +112,9 @@ def read_record(
     elif kind == "edf":
         rec = read_edf(target, lead, fs, edf_reader)
     elif kind == "text":
-        rec = read_text(target, lead, fs, column, delimiter)
+        rec = read_text(target, lead, fs, column, delimiter, units)
     else:
-        rec = read_npy(target, lead, fs)
+        rec = read_npy(target, lead, fs, units)
     _check_not_all_nan(rec)
     return rec
 
@@ -124,6 +151,13 @@ def _resolve(p: Path) -> tuple[str, Path]:
             raise RecordNotFoundError(
                 f"{p}: a WFDB .dat file needs its header {hea.name} beside it (not found)")
         return "wfdb", p.with_suffix("")
+    if ext == ".mat":
+        hea = p.with_suffix(".hea")
+        if not hea.is_file():
+            raise RecordNotFoundError(
+                f"{p}: gmesa reads a .mat file as a WFDB record (PhysioNet/CinC challenge "
+                f"format) and needs its header {hea.name} beside it (not found)")
+        return "wfdb", p.with_suffix("")
     if ext in (".edf", ".bdf"):
         return "edf", p
     if ext in (".csv", ".tsv", ".txt"):
@@ -146,3 +180,19 @@ def _resolve(p: Path) -> tuple[str, Path]:
 
 
 # ---------------------------------------------------------------------------------
+
+
+def header_leads(path: str | Path) -> list[LeadInfo] | None:
+    """The leads of a WFDB (one or several segments, ``.dat`` or ``.mat``) or
+    EDF/EDF+/BDF record from its header alone, as :class:`LeadInfo` (name, unit as
+    stated, sampling rate in Hz); None for files without a header (CSV, NPY).
+
+    Raises :class:`RecordError` for a missing or malformed header."""
+    kind, target = _resolve(Path(path).expanduser())
+    if kind == "wfdb":
+        _, s = read_wfdb_header(target, check_data=False)
+        return [LeadInfo(n, u, f) for n, u, f in zip(s.names, s.units, s.fs)]
+    if kind == "edf":
+        h = read_edf_header(target)
+        return [LeadInfo(n, u, float(f)) for n, u, f in zip(h.leads, h.units, h.fs)]
+    return None

@@ -20,25 +20,6 @@ MIN_FS = 100.0
 #: columns of ``Record.annotations``: sample index (int), symbol (str), aux (str)
 ANNOTATION_COLUMNS = ("sample", "symbol", "aux")
 
-_ECG_LABEL = re.compile(
-    r"(ecg|ekg|^(mlii|mli|mliii|ml2|i|ii|iii|avr|avl|avf|v[1-6]|mcl1|cm5|d3|lead\s*\w+)$)",
-    re.IGNORECASE,
-)
-
-
-def looks_like_ecg(name: Any) -> bool:
-    """True when a lead name looks like an ECG lead (II, V1, MLII, "ECG II", ...)."""
-    return bool(_ECG_LABEL.search(str(name).strip()))
-
-
-def ecg_lead_index(names) -> int:
-    """Index of the first lead whose name looks like an ECG lead (else 0)."""
-    for i, n in enumerate(names):
-        if looks_like_ecg(n):
-            return i
-    return 0
-
-
 class RecordError(ValueError):
     """A record cannot be read or built; the message names the file and the problem."""
 

@@ -1,9 +1,10 @@
-"""WFDB records (``.hea`` + ``.dat``): header checks, samples in physical units, and
-annotations beside the record (``.atr``, ``.q1c``, ...)."""
+"""WFDB records (``.hea`` with ``.dat`` or ``.mat``, one or several segments): every
+signal at its own sampling rate, in physical units (voltages in mV), and annotations
+beside the record (``.atr``, ``.q1c``, ...)."""
 from __future__ import annotations
 
 import math
-import re
+import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,136 +12,71 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .kind import ecg_lead_index
 from .record import (Record, RecordError, RecordNotFoundError, check_file_fs, check_fs_agrees,
                      lead_index)
-
-_FMT_BITS = {"8": 8, "80": 8, "16": 16, "61": 16, "160": 16, "212": 12, "24": 24, "32": 32,
-             "310": 32 / 3, "311": 32 / 3}
-_WFDB_FORMATS = ("8", "16", "24", "32", "61", "80", "160", "212", "310", "311", "508", "516", "524")
-_NUM = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
-_FS_FIELD = re.compile(rf"^{_NUM}(/{_NUM}(\({_NUM}\))?)?$")
+from .units import to_millivolts
+from .wfdb_header import WfdbSignals, read_wfdb_header
 
 
-
-
-def _snip(text, width=40):
-    """A short, printable excerpt of untrusted header text for error messages."""
-    text = str(text)
-    return repr(text[:width] + ("..." if len(text) > width else ""))
-
-
-def _check_wfdb_header_text(hea: Path) -> None:
-    """Catch header errors that wfdb.rdheader silently accepts (bad fs, missing lines)."""
-    try:
-        text = hea.read_text(encoding="latin-1")
-    except OSError as exc:
-        raise RecordError(f"{hea}: cannot read WFDB header ({exc})") from None
-    lines = [ln.strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln and not ln.startswith("#")]
-    if not lines:
-        raise RecordError(f"{hea}: malformed WFDB header: no record line")
-    tok = lines[0].split()
-    if len(tok) < 2 or not re.fullmatch(r"\d+", tok[1]):
-        raise RecordError(f"{hea}: malformed WFDB header: record line {_snip(lines[0])} lacks the signal count")
-    if len(tok) >= 3 and not _FS_FIELD.match(tok[2]):
-        raise RecordError(
-            f"{hea}: malformed WFDB header: sampling frequency field {_snip(tok[2])} is not a number"
-        )
-    if len(tok) >= 4 and not re.fullmatch(r"\d+", tok[3]):
-        raise RecordError(f"{hea}: malformed WFDB header: signal length field {_snip(tok[3])} is not an integer")
-    n_sig = int(tok[1])
-    if "/" not in tok[0] and len(lines) - 1 < n_sig:
-        raise RecordError(
-            f"{hea}: truncated WFDB header: the record line announces {n_sig} signal(s) "
-            f"but {len(lines) - 1} signal line(s) follow"
-        )
+def _choose(s: WfdbSignals, lead: Any, hea: Path) -> tuple[list[int], int]:
+    """(signals to read, the one whose rate the record takes): the lead asked for, or
+    every signal sampled at the rate of the first ECG lead (a warning names the others)."""
+    if lead is not None:
+        i = lead_index(s.names, lead, hea)
+        return [i], i
+    ref = ecg_lead_index(s.names, s.units)
+    fs = s.fs
+    keep = [i for i in range(len(s.names)) if math.isclose(fs[i], fs[ref], rel_tol=1e-9)]
+    dropped = [f"{s.names[i]} ({fs[i]:g} Hz)" for i in range(len(s.names)) if i not in keep]
+    if dropped:
+        warnings.warn(
+            f"{hea}: signals {', '.join(dropped)} have another sampling rate than "
+            f"{s.names[ref]!r} ({fs[ref]:g} Hz) and were left out (a Record holds one rate); "
+            "read one of them with lead=...", RuntimeWarning, stacklevel=4)
+    return keep, ref
 
 
 def read_wfdb(base: Path, lead: Any, annotator: Any, fs_arg: float | None) -> Record:
+    """Read a WFDB record: one lead, or (``lead=None``) every signal sampled at the rate
+    of the first ECG lead.  Each signal keeps its own rate (samples per frame > 1 are
+    not averaged); a multi-segment record is read as one, NaN where a segment lacks a
+    signal and in gaps."""
     import wfdb
 
     hea = Path(str(base) + ".hea")
-    if hea.stat().st_size == 0:
-        raise RecordError(f"{hea}: empty file (0 bytes)")
-    _check_wfdb_header_text(hea)
+    h, s = read_wfdb_header(base)
+    keep, ref = _choose(s, lead, hea)
+    fs = float(s.fs[ref])
+    multi_rate = len(set(s.samples_per_frame)) > 1
+    check_file_fs(fs, hea, f" (signal {s.names[ref]!r})" if multi_rate else "")
+    check_fs_agrees(fs_arg, fs, hea)
     try:
-        h = wfdb.rdheader(str(base))
-    except Exception as exc:
-        raise RecordError(f"{hea}: malformed WFDB header ({type(exc).__name__}: {exc})") from None
-    names = [str(s) for s in (h.sig_name or [])]
-    if not names or not h.n_sig:
-        raise RecordError(f"{hea}: WFDB header lists no signals")
-    fs_file = float(h.fs)
-    check_file_fs(fs_file, hea)
-    check_fs_agrees(fs_arg, fs_file, hea)
-    channels = None
-    if lead is not None:
-        channels = [lead_index(names, lead, hea)]
-
-    if isinstance(h, wfdb.MultiRecord):
-        pass  # segments are checked by wfdb itself
-    else:
-        _check_wfdb_data_files(h, base, hea)
-
-    try:
-        rec = wfdb.rdrecord(str(base), channels=channels, physical=True, return_res=64)
+        rec = wfdb.rdrecord(str(base), channels=keep, physical=True, return_res=64,
+                            smooth_frames=False)
     except Exception as exc:
         raise RecordError(
             f"{base}: cannot read WFDB signals ({type(exc).__name__}: {exc}); the data file "
             "may be truncated or malformed"
         ) from None
-    sig = np.asarray(rec.p_signal, dtype=np.float64)
-    if sig.ndim != 2 or sig.shape[0] == 0:
+    cols = [np.asarray(x, dtype=np.float64) for x in (rec.e_p_signal or [])]
+    if not cols or cols[0].size == 0:
         raise RecordError(f"{base}: WFDB record holds no samples")
-    leads = tuple(str(s) for s in rec.sig_name)
-    units = tuple(str(u) if u else "mV" for u in (rec.units or ["mV"] * len(leads)))
-    if sig.shape[1] == 1:
-        sig = sig[:, 0]
+    sig = cols[0] if len(cols) == 1 else np.column_stack(cols)
+    sig, units = to_millivolts(sig, [s.units[i] for i in keep])
     start = getattr(rec, "base_datetime", None)
     if start is not None and not isinstance(start, datetime):
         start = None
-    ann = _read_wfdb_annotations(base, annotator)
-    return Record(sig, fs_file, leads=leads, units=units, start_time=start, annotations=ann,
-                  name=base.name, path=str(hea))
+    ann = _read_wfdb_annotations(base, annotator, fs, s.frame_fs)
+    return Record(sig, fs, leads=tuple(s.names[i] for i in keep), units=units,
+                  start_time=start, annotations=ann, name=base.name, path=str(hea))
 
 
-def _check_wfdb_data_files(h: Any, base: Path, hea: Path) -> None:
-    files: dict[str, dict] = {}
-    spf = h.samps_per_frame or [1] * h.n_sig
-    for i, fname in enumerate(h.file_name):
-        if str(h.fmt[i]) not in _WFDB_FORMATS:
-            raise RecordError(
-                f"{hea}: malformed WFDB header: unknown storage format {h.fmt[i]!r} for signal "
-                f"{h.sig_name[i]!r} (WFDB formats: {', '.join(_WFDB_FORMATS)})"
-            )
-        d = files.setdefault(fname, {"bits": 0.0, "offset": 0, "known": True})
-        bits = _FMT_BITS.get(str(h.fmt[i]))
-        if bits is None:
-            d["known"] = False
-        else:
-            d["bits"] += bits * (spf[i] or 1)
-        off = (h.byte_offset or [None] * h.n_sig)[i]
-        if off:
-            d["offset"] = max(d["offset"], int(off))
-    for fname, d in files.items():
-        if fname in ("~", ""):
-            continue
-        fpath = base.parent / fname
-        if not fpath.is_file():
-            raise RecordNotFoundError(f"{fpath}: WFDB data file named in {hea.name} not found")
-        size = fpath.stat().st_size
-        if size == 0:
-            raise RecordError(f"{fpath}: empty WFDB data file (0 bytes)")
-        if d["known"] and h.sig_len:
-            expected = d["offset"] + math.ceil(h.sig_len * d["bits"] / 8)
-            if size < expected:
-                raise RecordError(
-                    f"{fpath}: truncated WFDB data file: {size} bytes, {hea.name} implies {expected} "
-                    f"({h.sig_len} samples per signal)"
-                )
-
-
-def _read_wfdb_annotations(base: Path, annotator: Any) -> pd.DataFrame | None:
+def _read_wfdb_annotations(base: Path, annotator: Any, fs: float,
+                           frame_fs: float) -> pd.DataFrame | None:
+    """Annotations as sample indices at ``fs`` (Hz): WFDB counts them in frames (or at
+    the annotation file's own resolution), which differs for a signal with several
+    samples per frame."""
     if annotator is False:
         return None
     explicit = annotator not in (None, True)
@@ -156,9 +92,13 @@ def _read_wfdb_annotations(base: Path, annotator: Any) -> pd.DataFrame | None:
         ann = wfdb.rdann(str(base), ext)
     except Exception as exc:
         raise RecordError(f"{fpath}: malformed WFDB annotation file ({type(exc).__name__}: {exc})") from None
+    sample = np.asarray(ann.sample, dtype=np.int64)
+    tick_fs = float(ann.fs) if getattr(ann, "fs", None) else frame_fs
+    if not math.isclose(tick_fs, fs, rel_tol=1e-9):
+        sample = np.round(sample * (fs / tick_fs)).astype(np.int64)
     aux = ann.aux_note if ann.aux_note is not None else [""] * len(ann.sample)
     return pd.DataFrame({
-        "sample": np.asarray(ann.sample, dtype=np.int64),
+        "sample": sample,
         "symbol": [str(s) for s in ann.symbol],
         "aux": [str(a).rstrip("\x00") if a else "" for a in aux],
     })
