@@ -21,13 +21,13 @@ from .kind import check_ecg_lead, ecg_lead_index, ecg_lead_mv, ecg_leads, looks_
 from .read import SUPPORTED_EXTENSIONS, LeadInfo, header_leads, read_record
 from .record import ANNOTATION_COLUMNS, MIN_FS, Record, RecordError, RecordNotFoundError, lead_index
 from .units import is_voltage, to_millivolts
-from .wfdb_header import WfdbSignals, read_wfdb_header
+from .wfdb_header import WfdbSignals, read_wfdb_header, segment_headers
 
 __all__ = [
     "MIN_FS", "SUPPORTED_EXTENSIONS", "ANNOTATION_COLUMNS",
     "Record", "RecordError", "RecordNotFoundError",
     "read_record", "header_leads", "LeadInfo",
-    "read_edf_header", "EdfHeader", "read_wfdb_header", "WfdbSignals",
+    "read_edf_header", "EdfHeader", "read_wfdb_header", "WfdbSignals", "segment_headers",
     "lead_index", "ecg_lead_index", "looks_like_ecg", "ecg_leads", "not_ecg_reason",
     "check_ecg_lead", "ecg_lead_mv", "is_voltage", "to_millivolts",
 ]

@@ -111,12 +111,26 @@ def _segments(h: Any, base: Path, hea: Path, check_data: bool) -> Any:
             raise RecordError(f"{hea}: segment {seg!r} is itself a multi-segment record")
         if spec is None and (h.layout == "fixed" or (k == 0 and n == 0)):
             spec = sh
+        elif spec is not None:
+            _same_units(spec, sh, hea)
         if check_data and n:
             check_data_files(sh, sbase, shea)
     if spec is None:
         raise RecordError(f"{hea}: multi-segment WFDB header: no segment lists the signals "
                           f"(layout {h.layout!r}, segments {list(h.seg_name)[:5]})")
     return spec
+
+
+def _same_units(spec: Any, seg: Any, hea: Path) -> None:
+    """Refuse a segment that states a signal in other units than the layout: the joined
+    signal would change scale at the segment's start."""
+    units = dict(zip(_spec(spec)[0], _spec(spec)[1]))
+    for name, unit in zip(*_spec(seg)[:2]):
+        if name in units and unit != units[name]:
+            raise RecordError(
+                f"{hea}: signal {name!r} is in {unit!r} in segment {seg.record_name!r} but in "
+                f"{units[name]!r} in {spec.record_name!r}: gmesa cannot join segments whose "
+                "units differ")
 
 
 def read_wfdb_header(base: Path, check_data: bool = True) -> tuple[Any, WfdbSignals]:
@@ -135,6 +149,9 @@ def read_wfdb_header(base: Path, check_data: bool = True) -> tuple[Any, WfdbSign
     if not names or not h.n_sig:
         raise RecordError(f"{hea}: WFDB header lists no signals")
     if check_data and not multi:
+        if all(f == "~" for f in h.file_name):
+            raise RecordError(f"{hea}: WFDB header with no data file (a multi-segment record's "
+                              "layout header?): read the record whose header lists it")
         check_data_files(h, base, hea)
     return h, WfdbSignals(
         names=names, units=units, samples_per_frame=spf, frame_fs=float(h.fs),
@@ -177,3 +194,17 @@ def check_data_files(h: Any, base: Path, hea: Path) -> None:
                     f"{fpath}: truncated WFDB data file: {size} bytes, {hea.name} implies {expected} "
                     f"({h.sig_len} samples per signal)"
                 )
+
+
+def segment_headers(path: str | Path) -> list[Path]:
+    """The header files (segments and layout) that the master header of a multi-segment
+    WFDB record names, which are parts of that record rather than records of their own;
+    ``[]`` for a one-segment record.  ``path``: the master ``.hea`` or its record name."""
+    import wfdb
+
+    p = Path(path)
+    base = p.with_suffix("") if p.suffix.lower() == ".hea" else p
+    h = _rdheader(base, Path(str(base) + ".hea"))
+    if not isinstance(h, wfdb.MultiRecord):
+        return []
+    return [base.parent / f"{seg}.hea" for seg in h.seg_name if seg != "~"]
