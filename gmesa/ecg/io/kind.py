@@ -91,7 +91,7 @@ def check_ecg_lead(record, lead: str, force_ecg: bool = False) -> None:
     if why is None or force_ecg:
         return
     others = ecg_leads(record.leads, record.units)
-    if not others and record.n_leads == 1:
+    if not others:  # the record may hold only the leads read from a file: ask the file
         others = _file_ecg_leads(record) or []
     have = (f"ECG leads in this record: {', '.join(repr(x) for x in others)}" if others
             else "this record has no lead that looks like an ECG")

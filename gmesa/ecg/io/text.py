@@ -218,6 +218,6 @@ def read_text(p: Path, lead: Any, fs: float | None, column: Any, delimiter: str 
     else:
         declared = units
     sig, out_units = settle_units(
-        sig, leads, declared, p, f"declare it with a units row under the header (e.g. 'uV') "
-        f"or read_record(..., units='uV')")
+        sig, leads, declared, p, "declare it with a units row under the header (e.g. 'uV') "
+        "or read_record(..., units='uV')")
     return Record(sig, fs, leads=leads, units=out_units, name=p.stem, path=str(p))
