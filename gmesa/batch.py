@@ -271,25 +271,14 @@ def _warm_up():
 
 
 def _peek_leads(path):
-    """Lead names of a WFDB or EDF/BDF file from its header alone (None if unknown)."""
-    p = Path(path)
-    ext = p.suffix.lower()
+    """Lead names of a WFDB (any layout, .dat or .mat) or EDF/BDF file from its header
+    alone (None if unknown)."""
+    from .ecg.io import header_leads
     try:
-        if ext in (".hea", ".dat") or (not p.exists() and Path(str(p) + ".hea").is_file()):
-            import wfdb
-            base = p.with_suffix("") if ext in (".hea", ".dat") else p
-            h = wfdb.rdheader(str(base))
-            return [str(s) for s in (h.sig_name or [])] or None
-        if ext in (".edf", ".bdf"):
-            with open(p, "rb") as fh:
-                head = fh.read(256)
-                ns = int(head[252:256].decode("latin-1"))
-                labels = fh.read(16 * ns).decode("latin-1")
-            names = [labels[16 * i:16 * i + 16].strip() for i in range(ns)]
-            return [n for n in names if n not in ("EDF Annotations", "BDF Annotations")] or None
+        leads = header_leads(path)
     except Exception:
         return None
-    return None
+    return [x.name for x in leads] if leads else None
 
 
 _LIBRARY_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)

@@ -155,11 +155,14 @@ def test_read_wfdb_noisy_icu(physionet):
     assert np.isfinite(ii).sum() == 75000 - 3
 
 
-def test_read_wfdb_125_hz_is_accepted(physionet):
+def test_read_wfdb_multi_frequency_lead_at_its_own_rate(physionet):
+    # MCL1 is stored at 4 samples per 125 Hz frame: 500 Hz, not averaged down to 125 Hz
     rec = read_record(physionet / "03700181", lead="MCL1")
-    assert rec.fs == 125.0 and rec.n_samples == 75000 and rec.duration_s == pytest.approx(600.0)
+    assert rec.fs == 500.0 and rec.n_samples == 300000 and rec.duration_s == pytest.approx(600.0)
     assert rec.start_time == datetime(1994, 8, 15, 17, 27, 45)
     assert np.isfinite(rec.signal).all()
+    abp = read_record(physionet / "03700181", lead="ABP")  # 125 Hz, read for non-ECG use
+    assert abp.fs == 125.0 and abp.n_samples == 75000 and abp.units == ("mmHg",)
 
 
 def test_read_wfdb_other_annotator(ludb):
@@ -176,13 +179,14 @@ def test_read_wfdb_other_annotator(ludb):
 def test_read_edf_test_generator(physionet):
     rec = read_record(physionet / "test_generator_2.edf")
     assert rec.fs == 200.0 and rec.n_samples == 120000 and rec.n_leads == 11
-    assert rec.leads[3] == "ECG" and rec.units[3] == "uV" and rec.units[8] == "°"
+    # the file says uV: read in mV; the degree sign of the sine signals is kept
+    assert rec.leads[3] == "ECG" and rec.units[3] == "mV" and rec.units[8] == "°"
     assert rec.start_time == datetime(2009, 12, 10, 12, 44, 2)
     assert rec.annotations["symbol"].tolist() == ["RECORD START", "REC STOP"]
     ecg = read_record(physionet / "test_generator_2.edf", lead="ecg")
     assert ecg.leads == ("ECG",) and ecg.signal.ndim == 1
     npt.assert_array_equal(ecg.signal, rec.lead("ECG"))
-    assert 50 < np.ptp(ecg.signal) < 200  # uV
+    assert 0.05 < np.ptp(ecg.signal) < 0.2  # mV (50-200 uV in the file)
     numpy_only = read_record(physionet / "test_generator_2.edf", edf_reader="numpy")
     npt.assert_array_equal(numpy_only.signal, rec.signal)
 
@@ -270,8 +274,11 @@ def test_csv_with_header_and_time_column(tmp_path):
     x, y = np.sin(t), np.cos(t)
     p = tmp_path / "ecg.csv"
     pd.DataFrame({"time": t, "II": x, "V1": y}).to_csv(p, index=False)
-    with pytest.raises(RecordError, match=r"ecg\.csv: a \.csv file holds no sampling rate: pass fs="):
-        read_record(p)
+    assert read_record(p).fs == 200.0  # the evenly spaced time column gives the rate
+    q = tmp_path / "ecg_no_time.csv"
+    pd.DataFrame({"II": x, "V1": y}).to_csv(q, index=False)
+    with pytest.raises(RecordError, match=r"ecg_no_time\.csv: a \.csv file holds no sampling rate: pass fs="):
+        read_record(q)
     rec = read_record(p, fs=200)
     assert rec.leads == ("II", "V1") and rec.signal.shape == (n, 2)  # time is not a lead
     npt.assert_allclose(rec.signal, np.column_stack([x, y]))

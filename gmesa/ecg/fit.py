@@ -22,7 +22,7 @@ from ..solvers.many import STATUS as SOLVER_STATUS
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
-from .io import Record, ecg_lead_index
+from .io import Record, ecg_lead_index, ecg_lead_mv
 from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit, _vector_columns
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
@@ -575,28 +575,21 @@ def _fit_segment(sig, fs, r, opts, offset):
     return pd.DataFrame(table), params, template_vec, opts
 
 
-def _lead_unit(record, lead_name):
-    units = record.units
-    if isinstance(units, str) or units is None:
-        return units or "mV"
-    names = list(record.leads or [])
-    return units[names.index(lead_name)] if lead_name in names else units[0]
-
-
 def _lead_signal(record, lead):
     if record.signal.ndim == 1 or record.signal.shape[1] == 1:
         if lead not in (None, 0, -1) and record.lead_index(lead) != 0:
             record.lead(lead)
         return record.lead(0), record.leads[0]
     if lead is None:
-        lead = ecg_lead_index(record.leads)
+        lead = ecg_lead_index(record.leads, record.units)
     i = record.lead_index(lead)
     return record.lead(i), record.leads[i]
 
 
 def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
                engine="batch", clean="highpass", powerline=None, lowpass=40.0,
-               max_iter=400, tol=1e-6, threads=None, chunk_s=600.0, **options):
+               max_iter=400, tol=1e-6, threads=None, chunk_s=600.0, force_ecg=False,
+               **options):
     """Fit P, Q, R, S, T mesa components to every beat of one lead of ``record``.
 
     Parameters
@@ -616,6 +609,9 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     threads : Numba threads for the batch solver.
     chunk_s : records longer than this are processed in chunks of this many seconds,
         each beat in exactly one chunk (its R peak decides), with 10 s of overlap.
+    force_ecg : fit a lead that is not an ECG (a unit that is not a voltage, or a name
+        such as ABP, PLETH, RESP); refused by default (:class:`~gmesa.ecg.RecordError`).
+        A lead in V, µV or nV is fitted in mV.
 
     Returns :class:`RecordFit`.
     """
@@ -626,6 +622,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
                       powerline=powerline, lowpass=lowpass, max_iter=max_iter, tol=tol,
                       threads=threads, chunk_s=chunk_s, **options)
     raw, lead_name = _lead_signal(record, lead)
+    raw, unit = ecg_lead_mv(record, lead_name, raw, force_ecg)
     fs = float(record.fs)
     if not np.any(np.isfinite(raw)):
         raise ValueError(f"{record.name}: lead {lead_name!r} holds no finite samples")
@@ -684,7 +681,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     n_ok = int((beats["status"] == "ok").sum()) if len(beats) else 0
     info = {
         "record": record.name, "path": record.path, "lead": lead_name,
-        "units": _lead_unit(record, lead_name),
+        "units": unit,
         "sampling_rate": fs, "method": f"gmesa-{opts.engine}", "gmesa_version": __version__,
         "n_beats": int(len(beats)), "n_ok": n_ok,
         "rpeaks": "given" if given is not None else "detected",

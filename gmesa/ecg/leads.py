@@ -24,7 +24,7 @@ import pandas as pd
 from .._atomic import check_table_format, jsonable, write_table, write_text
 from .fiducials import intervals
 from .fit import fit_record
-from .io import Record, _lead_index, ecg_lead_index
+from .io import Record, ecg_lead_index, lead_index
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector
 
@@ -190,14 +190,14 @@ def choose_leads(names, leads=None, primary=None, path=None):
     missing).  An unknown lead raises :class:`~gmesa.ecg.RecordError` naming the
     record's leads (``path`` names the file)."""
     names = list(names)
-    chosen = [names[_lead_index(names, x, path)] for x in (names if leads is None else leads)]
+    chosen = [names[lead_index(names, x, path)] for x in (names if leads is None else leads)]
     chosen = list(dict.fromkeys(chosen))  # unique, in order
     if not chosen:
         raise ValueError("leads is empty: give at least one lead name or index")
     if primary is None:
         primary = chosen[ecg_lead_index(chosen)]
     else:
-        primary = names[_lead_index(names, primary, path)]
+        primary = names[lead_index(names, primary, path)]
         if primary not in chosen:
             chosen.insert(0, primary)
     return chosen, primary

@@ -41,6 +41,7 @@ from scipy import ndimage, signal as sps
 
 from gmesa.config import njit
 from gmesa.ecg.clean import clean, fill_gaps
+from gmesa.ecg.io import MIN_FS
 
 __all__ = [
     "WFDB_BEAT_SYMBOLS",
@@ -58,8 +59,6 @@ WFDB_BEAT_SYMBOLS = ("N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e",
 METHODS = ("gmesa", "xqrs")
 #: valid ``polarity`` names of :func:`detect_rpeaks`
 POLARITIES = ("auto", "beat", "positive", "negative")
-
-MIN_FS = 100.0
 
 # detector constants (seconds / Hz / fractions)
 _BAND_HZ = (5.0, 20.0)

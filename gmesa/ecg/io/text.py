@@ -1,0 +1,223 @@
+"""Delimited text records (CSV, TSV, TXT): a header row of lead names (optional), a units
+row (optional; voltages are converted to mV) and a time column (left out of the leads;
+when evenly spaced it gives the sampling rate)."""
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .record import Record, RecordError, check_file_fs, lead_index
+from .units import settle_units
+
+# column names that hold time (s, ms or a clock) or a sample number, not a lead
+_TIME_NAME = re.compile(
+    r"^(time|t|sec|secs|second|seconds|s|ms|timestamp|elapsed|elapsed[ _]?time)"
+    r"(\s*[\[(]?\s*(s|sec|seconds|ms|hh:mm:ss(\.\w+)?)\s*[\])]?|_s|_ms|_sec)?$"
+)
+_INDEX_NAME = re.compile(r"^(sample|samples|index)$")
+_MS = re.compile(r"(^ms$|[\[(_ ]ms[\])]?$)")
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)$")
+_MISSING = ["", "nan", "NaN", "NAN", "NA", "N/A", "null", "-"]
+
+
+def _is_number(tok: str) -> bool:
+    t = tok.strip().strip("'\"")
+    if t == "":
+        return True  # an empty cell is a missing value, not a name
+    try:
+        float(t)
+        return True
+    except ValueError:
+        return False
+
+
+def _split(line: str, delim: str | None) -> list[str]:
+    return line.split() if delim is None else line.split(delim)
+
+
+def _head_lines(p: Path) -> list[str]:
+    """The first three non-empty, non-comment lines."""
+    head: list[str] = []
+    try:
+        with open(p, encoding="utf-8-sig", errors="replace") as fh:
+            for line in fh:
+                s = line.strip()
+                if s and not s.startswith("#"):
+                    head.append(s)
+                if len(head) >= 3:
+                    break
+    except OSError as exc:
+        raise RecordError(f"{p}: cannot read ({exc})") from None
+    if not head:
+        raise RecordError(f"{p}: empty file (no data rows)")
+    return head
+
+
+def _sniff(head: list[str], ext: str, delimiter: str | None) -> tuple[str | None, bool, bool]:
+    """(delimiter, has a header row, has a units row)."""
+    delim = delimiter
+    if delim is None:
+        if ext == ".tsv":
+            delim = "\t"
+        else:
+            for cand in (",", "\t", ";"):
+                if cand in head[-1]:
+                    delim = cand
+                    break
+    has_header = not all(_is_number(t) for t in _split(head[0], delim))
+    units_row = has_header and len(head) > 1 and not all(_is_number(t) for t in _split(head[1], delim))
+    return delim, has_header, units_row
+
+
+def _lead_columns(p: Path, names: list[str], is_time: list[bool], lead: Any, column: Any) -> list[int]:
+    if column is not None:
+        if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
+            ci = int(column)
+            if not -len(names) <= ci < len(names):
+                raise RecordError(f"{p}: column index {ci} out of range; columns: "
+                                  + ", ".join(f"{i}={n!r}" for i, n in enumerate(names)))
+            return [ci % len(names)]
+        return [lead_index(names, column, p)]
+    cols = [i for i in range(len(names)) if not is_time[i]]
+    if not cols:
+        raise RecordError(f"{p}: no lead columns (only time columns: {names})")
+    if lead is not None:
+        cols = [cols[lead_index([names[i] for i in cols], lead, p)]]
+    return cols
+
+
+def _numbers(p: Path, df: pd.DataFrame, names: list[str], cols: list[int]) -> np.ndarray:
+    data = np.empty((df.shape[0], len(cols)), dtype=np.float64)
+    for k, ci in enumerate(cols):
+        raw = df.iloc[:, ci].astype(str).str.strip().str.strip("'\"")
+        missing = raw.isin(_MISSING)
+        vals = pd.to_numeric(raw.where(~missing, None), errors="coerce")
+        bad = vals.isna() & ~missing
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise RecordError(f"{p}: malformed data: column {names[ci]!r} row {row + 1} holds "
+                              f"{raw.iloc[row]!r}, not a number")
+        data[:, k] = vals.to_numpy(dtype=np.float64)
+    return data
+
+
+def _seconds(cells: pd.Series, in_ms: bool) -> tuple[np.ndarray, float] | None:
+    """(time of each row in s, timestamp resolution in s) of a time column of numbers
+    (s, or ms), clock strings (``[h:]mm:ss.fff``) or ISO date-times; None if unreadable."""
+    s = cells.astype(str).str.strip().str.strip("'\"")
+    if s.str.contains(r"\d[eE][+-]?\d").any():
+        res = 0.0  # written in full precision
+    else:
+        frac = s.str.extract(r"\.(\d+)\s*$", expand=False).dropna()
+        res = 10.0 ** -(int(frac.str.len().max()) if len(frac) else 0)
+    num = pd.to_numeric(s, errors="coerce")
+    if num.notna().all():
+        scale = 1e-3 if in_ms else 1.0
+        return num.to_numpy(dtype=np.float64) * scale, res * scale
+    clock = s.str.extract(_CLOCK)
+    if clock.notna()[[1, 2]].all().all():
+        h = pd.to_numeric(clock[0], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+        m, sec = (pd.to_numeric(clock[c]).to_numpy(dtype=np.float64) for c in (1, 2))
+        return h * 3600 + m * 60 + sec, res
+    stamps = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    if stamps.notna().all():
+        return (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(dtype=np.float64), res
+    return None
+
+
+def _fs_from_time(t: np.ndarray, res: float) -> float | None:
+    """The sampling rate (Hz) of evenly spaced times ``t`` (s), rounded to a whole Hz
+    when the timestamps' resolution ``res`` (s) cannot tell them apart; None if uneven."""
+    n = t.size
+    if n < 3 or not np.all(np.isfinite(t)):
+        return None
+    span = t[-1] - t[0]
+    dt = span / (n - 1)
+    if dt <= 0:
+        return None
+    resid = t - (t[0] + np.arange(n) * dt)
+    if np.max(np.abs(resid)) > 0.5 * dt + 0.5 * res:
+        return None
+    fs = 1.0 / dt
+    whole = float(round(fs))
+    return whole if abs(fs - whole) <= fs * res / span + 1e-9 * fs else fs
+
+
+def _time_fs(df: pd.DataFrame, names: list[str], units_all: Sequence[str] | None) -> tuple[float, str] | None:
+    """(sampling rate Hz, column name) from the first evenly spaced time column."""
+    for i, n in enumerate(names):
+        low = n.lower()
+        if not _TIME_NAME.match(low):
+            continue
+        unit = (units_all[i] if units_all and i < len(units_all) else "").lower()
+        got = _seconds(df.iloc[:, i], bool(_MS.search(low)) or unit == "ms")
+        fs = None if got is None else _fs_from_time(*got)
+        if fs is not None:
+            return fs, n
+    return None
+
+
+def _sampling_rate(p: Path, fs: float | None, timed: tuple[float, str] | None) -> float:
+    ext = p.suffix.lower() or "text"
+    if timed is None:
+        if fs is None:
+            raise RecordError(
+                f"{p}: a {ext} file holds no sampling rate: pass fs= (Hz), e.g. "
+                f"read_record({str(p)!r}, fs=500), or --fs 500 on the command line "
+                "(an evenly spaced time column also gives it)")
+        return fs
+    t_fs, name = timed
+    if fs is None:
+        check_file_fs(t_fs, p, f" (from time column {name!r})")
+        return t_fs
+    if not math.isclose(fs, t_fs, rel_tol=1e-3):
+        warnings.warn(f"{p}: fs={fs:g} Hz was given but time column {name!r} says {t_fs:g} Hz: "
+                      f"using fs={fs:g} Hz", RuntimeWarning, stacklevel=4)
+    return fs
+
+
+def read_text(p: Path, lead: Any, fs: float | None, column: Any, delimiter: str | None,
+              units: Any = None) -> Record:
+    """Read a CSV/TSV/TXT record; ``fs`` (Hz) from the caller or an evenly spaced time
+    column; ``units`` declares the unit of the leads when the file has no units row."""
+    ext = p.suffix.lower() or "text"
+    head = _head_lines(p)
+    delim, has_header, units_row = _sniff(head, ext, delimiter)
+    sep = r"\s+" if delim is None else delim
+    try:
+        df = pd.read_csv(p, sep=sep, header=0 if has_header else None, comment="#",
+                         skiprows=[1] if units_row else None, skipinitialspace=True,
+                         dtype=str, keep_default_na=False, engine="c")
+    except Exception as exc:
+        raise RecordError(f"{p}: malformed {ext} file ({type(exc).__name__}: {exc})") from None
+    if df.shape[0] == 0:
+        raise RecordError(f"{p}: no data rows")
+    if has_header:
+        names = [str(c).strip().strip("'\"") for c in df.columns]
+    else:
+        names = [f"lead{i}" for i in range(df.shape[1])]
+    units_all = [t.strip().strip("'\"") for t in _split(head[1], delim)] if units_row else None
+    is_time = [has_header and bool(_TIME_NAME.match(n.lower()) or _INDEX_NAME.match(n.lower()))
+               for n in names]
+    fs = _sampling_rate(p, fs, _time_fs(df, names, units_all) if any(is_time) else None)
+    cols = _lead_columns(p, names, is_time, lead, column)
+    data = _numbers(p, df, names, cols)
+    sig = data[:, 0] if data.shape[1] == 1 else data
+    leads = tuple(names[i] for i in cols)
+    if units_all is not None and len(units_all) == len(names):
+        if units is not None:
+            raise RecordError(f"{p}: the file's units row declares the units "
+                              f"({', '.join(units_all[i] for i in cols)}); drop units=")
+        declared = [units_all[i] for i in cols]
+    else:
+        declared = units
+    sig, out_units = settle_units(
+        sig, leads, declared, p, "declare it with a units row under the header (e.g. 'uV') "
+        "or read_record(..., units='uV')")
+    return Record(sig, fs, leads=leads, units=out_units, name=p.stem, path=str(p))

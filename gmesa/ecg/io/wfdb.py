@@ -1,0 +1,104 @@
+"""WFDB records (``.hea`` with ``.dat`` or ``.mat``, one or several segments): every
+signal at its own sampling rate, in physical units (voltages in mV), and annotations
+beside the record (``.atr``, ``.q1c``, ...)."""
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .kind import ecg_lead_index
+from .record import (Record, RecordError, RecordNotFoundError, check_file_fs, check_fs_agrees,
+                     lead_index)
+from .units import to_millivolts
+from .wfdb_header import WfdbSignals, read_wfdb_header
+
+
+def _choose(s: WfdbSignals, lead: Any, hea: Path) -> tuple[list[int], int]:
+    """(signals to read, the one whose rate the record takes): the lead asked for, or
+    every signal sampled at the rate of the first ECG lead (a warning names the others)."""
+    if lead is not None:
+        i = lead_index(s.names, lead, hea)
+        return [i], i
+    ref = ecg_lead_index(s.names, s.units)
+    fs = s.fs
+    keep = [i for i in range(len(s.names)) if math.isclose(fs[i], fs[ref], rel_tol=1e-9)]
+    dropped = [f"{s.names[i]} ({fs[i]:g} Hz)" for i in range(len(s.names)) if i not in keep]
+    if dropped:
+        warnings.warn(
+            f"{hea}: signals {', '.join(dropped)} have another sampling rate than "
+            f"{s.names[ref]!r} ({fs[ref]:g} Hz) and were left out (a Record holds one rate); "
+            "read one of them with lead=...", RuntimeWarning, stacklevel=4)
+    return keep, ref
+
+
+def read_wfdb(base: Path, lead: Any, annotator: Any, fs_arg: float | None) -> Record:
+    """Read a WFDB record: one lead, or (``lead=None``) every signal sampled at the rate
+    of the first ECG lead.  Each signal keeps its own rate (samples per frame > 1 are
+    not averaged); a multi-segment record is read as one, NaN where a segment lacks a
+    signal and in gaps."""
+    import wfdb
+
+    hea = Path(str(base) + ".hea")
+    h, s = read_wfdb_header(base)
+    keep, ref = _choose(s, lead, hea)
+    fs = float(s.fs[ref])
+    multi_rate = len(set(s.samples_per_frame)) > 1
+    check_file_fs(fs, hea, f" (signal {s.names[ref]!r})" if multi_rate else "")
+    check_fs_agrees(fs_arg, fs, hea)
+    try:
+        rec = wfdb.rdrecord(str(base), channels=keep, physical=True, return_res=64,
+                            smooth_frames=False)
+    except Exception as exc:
+        raise RecordError(
+            f"{base}: cannot read WFDB signals ({type(exc).__name__}: {exc}); the data file "
+            "may be truncated or malformed"
+        ) from None
+    cols = [np.asarray(x, dtype=np.float64) for x in (rec.e_p_signal or [])]
+    if not cols or cols[0].size == 0:
+        raise RecordError(f"{base}: WFDB record holds no samples")
+    sig = cols[0] if len(cols) == 1 else np.column_stack(cols)
+    sig, units = to_millivolts(sig, [s.units[i] for i in keep])
+    start = getattr(rec, "base_datetime", None)
+    if start is not None and not isinstance(start, datetime):
+        start = None
+    ann = _read_wfdb_annotations(base, annotator, fs, s.frame_fs)
+    return Record(sig, fs, leads=tuple(s.names[i] for i in keep), units=units,
+                  start_time=start, annotations=ann, name=base.name, path=str(hea))
+
+
+def _read_wfdb_annotations(base: Path, annotator: Any, fs: float,
+                           frame_fs: float) -> pd.DataFrame | None:
+    """Annotations as sample indices at ``fs`` (Hz): WFDB counts them in frames (or at
+    the annotation file's own resolution), which differs for a signal with several
+    samples per frame."""
+    if annotator is False:
+        return None
+    explicit = annotator not in (None, True)
+    ext = str(annotator).lstrip(".") if explicit else "atr"
+    fpath = Path(f"{base}.{ext}")
+    if not fpath.is_file():
+        if explicit:
+            raise RecordNotFoundError(f"{fpath}: annotation file not found (annotator={ext!r})")
+        return None
+    import wfdb
+
+    try:
+        ann = wfdb.rdann(str(base), ext)
+    except Exception as exc:
+        raise RecordError(f"{fpath}: malformed WFDB annotation file ({type(exc).__name__}: {exc})") from None
+    sample = np.asarray(ann.sample, dtype=np.int64)
+    tick_fs = float(ann.fs) if getattr(ann, "fs", None) else frame_fs
+    if not math.isclose(tick_fs, fs, rel_tol=1e-9):
+        sample = np.round(sample * (fs / tick_fs)).astype(np.int64)
+    aux = ann.aux_note if ann.aux_note is not None else [""] * len(ann.sample)
+    return pd.DataFrame({
+        "sample": sample,
+        "symbol": [str(s) for s in ann.symbol],
+        "aux": [str(a).rstrip("\x00") if a else "" for a in aux],
+    })
