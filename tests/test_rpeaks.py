@@ -64,6 +64,7 @@ def test_inverted_record_gives_the_same_peaks(record_100):
 # ---------------------------------------------------------------------------------
 # LUDB and QTDB
 # ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_ludb_lead_ii(ludb):
     """All 160 LUDB records, lead ii, against the 'N' marks between the first and last mark.
 
@@ -91,6 +92,7 @@ def test_ludb_lead_ii(ludb):
     assert tp / (tp + fn) >= 0.97 and tp / (tp + fp) >= 0.97
 
 
+@pytest.mark.slow
 def test_qtdb_lead_0(qtdb):
     """QTDB lead 0 against the beats of .atr (whole record bar 0.5 s at each end), 150 ms window.
 
