@@ -1,4 +1,4 @@
-"""Reference wave marks of LUDB and QTDB, and the matching/scoring used by ``delineation.py``.
+"""Reference wave marks of LUDB and QTDB, read for ``delineation.py`` (scoring: :mod:`gmesa.ecg.evaluate`).
 
 Everything here works in **seconds from the start of the record** unless a name says samples or ms.
 
@@ -31,71 +31,45 @@ only when it falls inside the scored intervals of the record:
   for sel213, where the annotator marked every other beat.
 * Both: where a wave is annotated but one of its boundaries is not (QTDB marks T onset on ~40% of T
   waves; LUDB 104 lead ii has no QRS onsets), unmatched detections of that boundary between the
-  neighbouring mark and the wave's peak are ignored rather than counted false (:func:`unmarked_zones`).
+  neighbouring mark and the wave's peak are ignored rather than counted false
+  (:func:`gmesa.ecg.evaluate.unmarked_zones`).
   A wave that is not annotated at all inside the scored intervals is taken as absent (no P marks in
   atrial fibrillation), so detections of it are false positives.
 
-Matching and statistics
------------------------
-Each reference mark is matched one-to-one with the nearest detection of the same fiducial within
-+-``tol`` (150 ms). Pairs are taken greedily in order of increasing distance. Then:
-sensitivity = TP / references, PPV = TP / (TP + FP), error = detected - reference in ms, with mean,
-SD (ddof=1), median and 1.4826 x MAD. The CSE check is SD <= 2-sigma tolerance, and
-``|mean| + SD`` is the single number used to compare methods.
+Scoring
+-------
+Matching, counting, statistics and the scored intervals are :mod:`gmesa.ecg.evaluate`; this module
+only reads the marks into :class:`~gmesa.ecg.evaluate.Wave` objects and the scored intervals of a
+record (a :class:`Case`).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-#: Fiducials scored by default, in table order.
-FIDUCIALS = ("P_on", "P_peak", "P_off", "QRS_on", "QRS_off", "T_on", "T_peak", "T_off")
-#: Every fiducial a reference or a method can carry (``QRS_peak`` is kept but not scored by default).
-ALL_FIDUCIALS = ("P_on", "P_peak", "P_off", "QRS_on", "QRS_peak", "QRS_off", "T_on", "T_peak", "T_off")
-#: CSE 2-sigma tolerances for the boundaries, in ms.
-CSE_TOLERANCE_MS = {"P_on": 10.2, "P_off": 12.7, "QRS_on": 6.5, "QRS_off": 11.6, "T_off": 30.6}
-#: Matching window, +- seconds.
-MATCH_TOLERANCE_S = 0.150
+from gmesa.ecg.evaluate import (
+    BEAT_MARGIN_S, WFDB_BEAT_SYMBOLS, Wave, beat_intervals, reference_times, unmarked_zones,
+)
+
 #: Margin around an annotated QTDB beat's extent, seconds.
-QTDB_MARGIN_S = 0.050
+QTDB_MARGIN_S = BEAT_MARGIN_S
 #: WFDB beat labels (they mark the QRS in q1c and LUDB).
-QRS_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+QRS_SYMBOLS = frozenset(WFDB_BEAT_SYMBOLS)
 _PEAK_KIND = {"p": "P", "t": "T", "u": "U"}
-_WAVE_FIDUCIALS = {"P": ("P_on", "P_peak", "P_off"), "QRS": ("QRS_on", "QRS_peak", "QRS_off"),
-                   "T": ("T_on", "T_peak", "T_off")}
 
 
 def default_data_dir() -> Path:
-    """``../shared/data`` next to the repository (``/work/shared/data``)."""
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
+    """``$GMESA_DATA`` when set, else ``../shared/data`` next to the repository."""
+    env = os.environ.get("GMESA_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 # --------------------------------------------------------------------------------------------
 # Grouping marks into waves
 # --------------------------------------------------------------------------------------------
-@dataclass
-class Wave:
-    """One annotated wave; positions in samples, ``None`` when the mark is absent."""
-
-    kind: str  # "P", "QRS", "T" or "U"
-    peak: int
-    onset: int | None = None
-    offset: int | None = None
-    symbol: str = ""
-    before: int | None = None  # the mark just before this wave's first mark (any symbol)
-    after: int | None = None  # the mark just after its last mark
-
-    @property
-    def first(self) -> int:
-        return self.onset if self.onset is not None else self.peak
-
-    @property
-    def last(self) -> int:
-        return self.offset if self.offset is not None else self.peak
-
-
 def wave_kind(symbol: str) -> str | None:
     """``"P"``, ``"QRS"``, ``"T"``, ``"U"`` for a peak symbol, ``None`` for anything else."""
     if symbol in _PEAK_KIND:
@@ -150,128 +124,6 @@ def group_waves(samples, symbols) -> tuple[list[Wave], list[str]]:
         if no_on or no_off:
             notes.append(f"{kind}: {no_on} of {n_kind} without onset mark, {no_off} without offset mark")
     return waves, notes
-
-
-def reference_times(waves: list[Wave], fs: float) -> dict[str, np.ndarray]:
-    """Reference marks per fiducial (``P_on`` ... ``T_off``), sorted, in seconds. U waves are dropped."""
-    out: dict[str, list[float]] = {f: [] for f in ALL_FIDUCIALS}
-    for w in waves:
-        if w.kind not in _WAVE_FIDUCIALS:
-            continue
-        on, peak, off = _WAVE_FIDUCIALS[w.kind]
-        out[peak].append(w.peak / fs)
-        if w.onset is not None:
-            out[on].append(w.onset / fs)
-        if w.offset is not None:
-            out[off].append(w.offset / fs)
-    return {f: np.sort(np.asarray(v, dtype=float)) for f, v in out.items()}
-
-
-def unmarked_zones(waves: list[Wave], fs: float, tol_s: float = MATCH_TOLERANCE_S) -> dict[str, np.ndarray]:
-    """Where a boundary of an annotated wave was left unmarked, per fiducial, in seconds.
-
-    For a wave with a peak mark but no onset mark, the zone runs from the previous mark to its peak
-    (no offset: from the peak to the next mark; ``tol_s`` when there is no such mark). Unmatched
-    detections there are neither matched nor false: the annotator marked the wave but not that
-    boundary (QTDB T onsets, which are marked on ~40% of T waves only; LUDB 104 lead ii paced QRS).
-    """
-    zones: dict[str, list[tuple[float, float]]] = {f: [] for f in ALL_FIDUCIALS}
-    for w in waves:
-        if w.kind not in _WAVE_FIDUCIALS:
-            continue
-        on, _, off = _WAVE_FIDUCIALS[w.kind]
-        if w.onset is None:
-            lo = w.before if w.before is not None else w.peak - tol_s * fs
-            zones[on].append((lo / fs, w.peak / fs))
-        if w.offset is None:
-            hi = w.after if w.after is not None else w.peak + tol_s * fs
-            zones[off].append((w.peak / fs, hi / fs))
-    return {f: merge_intervals(z) for f, z in zones.items()}
-
-
-# --------------------------------------------------------------------------------------------
-# Scored intervals
-# --------------------------------------------------------------------------------------------
-def beat_extents(waves: list[Wave]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group waves into beats around each QRS; return ``(qrs_peaks, extents, orphan_extents)`` in samples.
-
-    ``extents[k] = (first mark, last mark)`` of beat ``k``: its QRS, the P wave before it (after the
-    previous annotated QRS) and the T/U waves after it (before the next annotated QRS). Waves with no
-    QRS to attach to (a P after the last QRS, a T before the first) get their own extents.
-    """
-    qrs = np.array(sorted(w.peak for w in waves if w.kind == "QRS"), dtype=np.int64)
-    ext = np.column_stack([qrs, qrs]).astype(np.int64) if len(qrs) else np.zeros((0, 2), np.int64)
-    orphans = []
-    for w in waves:
-        if w.kind == "QRS":
-            k = int(np.searchsorted(qrs, w.peak, "left"))
-        elif w.kind == "P":
-            k = int(np.searchsorted(qrs, w.peak, "right"))
-        else:
-            k = int(np.searchsorted(qrs, w.peak, "right")) - 1
-        if 0 <= k < len(qrs):
-            ext[k, 0] = min(ext[k, 0], w.first)
-            ext[k, 1] = max(ext[k, 1], w.last)
-        else:
-            orphans.append((w.first, w.last))
-    return qrs, ext, np.asarray(orphans, dtype=np.int64).reshape(-1, 2)
-
-
-def consecutive_beats(qrs_peaks, all_beats=None, max_gap_factor: float = 1.5) -> np.ndarray:
-    """Boolean array (len ``n-1``): is annotated beat ``k+1`` the beat right after beat ``k``?
-
-    With ``all_beats`` (every beat of the recording, e.g. from ``.atr``), each annotated QRS is mapped
-    to its nearest beat there and the pair is consecutive when the mapped indices differ by one.
-    Otherwise the QRS-to-QRS gap must be at most ``max_gap_factor`` x the median annotated gap.
-    """
-    q = np.asarray(qrs_peaks, dtype=float)
-    if len(q) < 2:
-        return np.zeros(0, dtype=bool)
-    if all_beats is not None and len(all_beats) >= 2:
-        b = np.sort(np.asarray(all_beats, dtype=float))
-        j = np.clip(np.searchsorted(b, q), 1, len(b) - 1)
-        j = np.where(np.abs(b[j - 1] - q) <= np.abs(b[j] - q), j - 1, j)
-        return np.diff(j) == 1
-    gaps = np.diff(q)
-    return gaps <= max_gap_factor * np.median(gaps)
-
-
-def merge_intervals(intervals) -> np.ndarray:
-    """Union of closed intervals, as a sorted ``(k, 2)`` array."""
-    iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
-    if len(iv) == 0:
-        return iv
-    iv = iv[np.argsort(iv[:, 0])]
-    out = [list(iv[0])]
-    for lo, hi in iv[1:]:
-        if lo <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], hi)
-        else:
-            out.append([lo, hi])
-    return np.asarray(out, dtype=float)
-
-
-def beat_intervals(waves: list[Wave], fs: float, margin_s: float = QTDB_MARGIN_S,
-                   all_beats=None) -> np.ndarray:
-    """Scored intervals (seconds) of sparsely annotated beats, as described in the module docstring."""
-    qrs, ext, orphans = beat_extents(waves)
-    iv = [(lo, hi) for lo, hi in ext] + [(lo, hi) for lo, hi in orphans]
-    adjacent = consecutive_beats(qrs, all_beats)
-    iv += [(ext[k, 0], ext[k + 1, 1]) for k in np.flatnonzero(adjacent)]
-    iv = np.asarray(iv, dtype=float).reshape(-1, 2) / fs
-    iv[:, 0] -= margin_s
-    iv[:, 1] += margin_s
-    return merge_intervals(iv)
-
-
-def in_intervals(t, intervals) -> np.ndarray:
-    """Mask of the times ``t`` that lie in one of the closed ``intervals``."""
-    t = np.asarray(t, dtype=float)
-    iv = np.asarray(intervals, dtype=float).reshape(-1, 2)
-    mask = np.zeros(t.shape, dtype=bool)
-    for lo, hi in iv:
-        mask |= (t >= lo) & (t <= hi)
-    return mask
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,99 +220,3 @@ def read_case(dataset: str, record: str, data_dir: Path | None = None, *, lead: 
     if dataset == "qtdb":
         return read_qtdb(record, data_dir, channel=channel, margin_s=margin_s, context_s=context_s)
     raise ValueError(f"unknown dataset {dataset!r} (expected 'ludb' or 'qtdb')")
-
-
-# --------------------------------------------------------------------------------------------
-# Matching and statistics
-# --------------------------------------------------------------------------------------------
-def match(reference, detected, tol: float = MATCH_TOLERANCE_S) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one nearest matching within ``+-tol`` (same unit as the inputs).
-
-    Returns index arrays ``(ri, di)`` into ``reference`` and ``detected`` (NaNs never match),
-    sorted by ``ri``. Candidate pairs are accepted greedily by increasing ``|detected - reference|``
-    (ties: earlier reference first).
-    """
-    ref = np.asarray(reference, dtype=float).ravel()
-    det = np.asarray(detected, dtype=float).ravel()
-    d_ok = np.flatnonzero(np.isfinite(det))
-    order = d_ok[np.argsort(det[d_ok], kind="stable")]
-    ds = det[order]
-    pairs = []
-    for i, r in enumerate(ref):
-        if not np.isfinite(r):
-            continue
-        lo, hi = np.searchsorted(ds, r - tol, "left"), np.searchsorted(ds, r + tol, "right")
-        for j in range(lo, hi):
-            pairs.append((abs(ds[j] - r), i, int(order[j])))
-    pairs.sort()
-    ref_used, det_used, ri, di = set(), set(), [], []
-    for _, i, j in pairs:
-        if i in ref_used or j in det_used:
-            continue
-        ref_used.add(i)
-        det_used.add(j)
-        ri.append(i)
-        di.append(j)
-    ri, di = np.asarray(ri, dtype=np.int64), np.asarray(di, dtype=np.int64)
-    o = np.argsort(ri, kind="stable")
-    return ri[o], di[o]
-
-
-@dataclass
-class FiducialScore:
-    """Outcome for one fiducial in one record: matched pairs, misses and false positives (seconds)."""
-
-    ref_matched: np.ndarray
-    det_matched: np.ndarray
-    ref_missed: np.ndarray
-    det_false: np.ndarray
-    n_ref: int
-    n_det_in_span: int
-
-    @property
-    def errors_ms(self) -> np.ndarray:
-        return (self.det_matched - self.ref_matched) * 1000.0
-
-
-def score_fiducial(reference, detected, intervals, tol: float = MATCH_TOLERANCE_S,
-                   exclude=None) -> FiducialScore:
-    """Match ``detected`` to ``reference`` (both seconds); unmatched detections inside ``intervals``
-    and outside ``exclude`` (see :func:`unmarked_zones`) are false positives, the others are ignored."""
-    ref = np.asarray(reference, dtype=float)
-    ref = ref[np.isfinite(ref)]
-    det = np.asarray(detected, dtype=float)
-    det = det[np.isfinite(det)]
-    ri, di = match(ref, det, tol)
-    ref_left = np.setdiff1d(np.arange(len(ref)), ri)
-    det_left = np.setdiff1d(np.arange(len(det)), di)
-    scored = in_intervals(det, intervals)
-    if exclude is not None and len(exclude):
-        scored &= ~in_intervals(det, exclude)
-    false = det[det_left][scored[det_left]]
-    return FiducialScore(ref[ri], det[di], ref[ref_left], np.sort(false), len(ref), int(scored.sum()))
-
-
-def error_stats(errors_ms) -> dict[str, float]:
-    """``n, mean, sd`` (ddof=1), ``median`` and ``rsd`` = 1.4826 x MAD of the errors (ms)."""
-    e = np.asarray(errors_ms, dtype=float)
-    e = e[np.isfinite(e)]
-    if len(e) == 0:
-        return dict(n=0, mean=np.nan, sd=np.nan, median=np.nan, rsd=np.nan)
-    med = float(np.median(e))
-    return dict(n=int(len(e)), mean=float(e.mean()), sd=float(e.std(ddof=1)) if len(e) > 1 else np.nan,
-                median=med, rsd=float(1.4826 * np.median(np.abs(e - med))))
-
-
-def summarize(fiducial: str, n_ref: int, n_tp: int, n_fp: int, errors_ms) -> dict:
-    """One table row: counts, Se, PPV, error statistics and the CSE check for ``fiducial``."""
-    st = error_stats(errors_ms)
-    tol = CSE_TOLERANCE_MS.get(fiducial, np.nan)
-    crit = abs(st["mean"]) + st["sd"]
-    return dict(
-        fiducial=fiducial, n_ref=int(n_ref), tp=int(n_tp), fn=int(n_ref - n_tp), fp=int(n_fp),
-        se=n_tp / n_ref if n_ref else np.nan,
-        ppv=n_tp / (n_tp + n_fp) if (n_tp + n_fp) else np.nan,
-        mean_ms=st["mean"], sd_ms=st["sd"], median_ms=st["median"], rsd_ms=st["rsd"],
-        criterion_ms=crit, cse_tol_ms=tol,
-        cse_ok=(bool(st["sd"] <= tol) if np.isfinite(tol) and np.isfinite(st["sd"]) else None),
-    )

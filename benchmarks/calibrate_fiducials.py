@@ -24,7 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._annotations import list_records, match, read_ludb  # noqa: E402
+from benchmarks._annotations import list_records, read_ludb  # noqa: E402
+from gmesa.ecg.evaluate import match  # noqa: E402
 from gmesa.ecg import Record, fit_record  # noqa: E402
 from gmesa.ecg.fiducials import RULE, wave_fiducials  # noqa: E402
 

@@ -6,7 +6,8 @@ Datasets (read from ``../shared/data``, never copied):
 * ``ludb``: LUDB, 160 records x 10 s at 500 Hz, lead ii, scored between the lead's first and last mark.
 * ``qtdb``: QT Database, 75 records x 15 min at 250 Hz, signal 0, manual marks ``.q1c`` (annotator 1,
   second pass) on 30-100 beats per record; detections count as false positives only inside the
-  annotated beats (see ``benchmarks/_annotations.py`` for the exact rule).
+  annotated beats (see ``benchmarks/_annotations.py`` and ``gmesa.ecg.evaluate`` for the exact
+  rule).
 
 Fiducials: P_on, P_peak, P_off, QRS_on, QRS_off, T_on, T_peak, T_off (a fiducial with no reference mark
 is skipped: QTDB has T_on on ~40% of T waves only). Each reference mark is matched one-to-one with the
@@ -53,8 +54,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._annotations import (  # noqa: E402
-    ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, QTDB_MARGIN_S, default_data_dir,
-    list_records, read_case, score_fiducial, summarize,
+    QTDB_MARGIN_S, default_data_dir, list_records, read_case,
+)
+from gmesa.ecg.evaluate import (  # noqa: E402
+    ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, score_fiducial, summarize,
 )
 
 COLUMNS = tuple(f"{f}_s" for f in ALL_FIDUCIALS)

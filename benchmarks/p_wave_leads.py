@@ -25,9 +25,8 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._annotations import (  # noqa: E402
-    MATCH_TOLERANCE_S, default_data_dir, list_records, read_qtdb,
-)
+from benchmarks._annotations import default_data_dir, list_records, read_qtdb  # noqa: E402
+from gmesa.ecg.evaluate import MATCH_TOLERANCE_S  # noqa: E402
 
 PRE_S, POST_S = 0.45, 0.15  # median beat span around the experts' QRS onset (s)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -15,26 +16,67 @@ def atomic_path(path):
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     A crash (even ``kill -9``) leaves either the old file or the new one, never a
-    partial file under the final name.  The temporary file is removed on error.
+    partial file under the final name: the data is flushed to disk (``fsync``) before
+    the rename, and the folder after it where the OS allows.  The file gets the mode a
+    plain ``open(path, "w")`` would give (0o666 less the umask, which is never changed).
+    The temporary file is removed on error.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp, mode = _new_temp(path)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
+        if not mode & stat.S_IWUSR:  # a umask without owner write: let the writer in
+            os.chmod(tmp, mode | stat.S_IWUSR)
+        yield tmp
+        _fsync_file(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _fsync_dir(path.parent)
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _new_temp(path: Path) -> tuple[Path, int]:
+    """Create an empty ``.<name>.<random>.tmp`` beside ``path`` with ``os.open(..., 0o666)``, so
+    the OS applies the umask (and a default ACL) as for any new file; return it and its mode."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            return tmp, stat.S_IMODE(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def _fsync_file(path: Path) -> None:
+    """Flush the file's data to disk."""
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (the rename) to disk; a no-op where folders cannot be opened
+    (Windows) or synced (some file systems)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def check_table_format(fmt):

@@ -186,6 +186,7 @@ def test_options_are_checked_before_any_work(tmp_path):
 # ---------------------------------------------------------------------------------
 # resume
 # ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_resume_skips_complete_results_and_refits_incomplete(good_dir, reference, tmp_path):
     ref_out, ref_summary = reference
     assert list(ref_summary["status"]) == ["ok"] * len(GOOD)
@@ -223,6 +224,7 @@ def _wait_for(pred, timeout, proc=None):
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_killed_batch_resumes_to_the_uninterrupted_output(good_dir, reference, tmp_path):
     ref_out, _ = reference
@@ -261,6 +263,7 @@ def test_killed_batch_resumes_to_the_uninterrupted_output(good_dir, reference, t
 # ---------------------------------------------------------------------------------
 # executors
 # ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_dask_local_cluster_gives_the_local_tables(good_dir, reference, tmp_path):
     distributed = pytest.importorskip("distributed")
     ref_out, _ = reference

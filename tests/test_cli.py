@@ -219,6 +219,7 @@ def test_plot_a_saved_result(runner, small_record, tmp_path):
 # ---------------------------------------------------------------------------------
 # gmesa batch
 # ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_batch_exit_codes_results_index_and_log(runner, physionet_dir, tmp_path):
     import wfdb
 

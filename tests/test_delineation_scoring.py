@@ -1,114 +1,14 @@
-"""Matching, counting and annotation grouping used by benchmarks/delineation.py."""
+"""Reading LUDB/QTDB marks (benchmarks/_annotations.py) and the delineation benchmark's plumbing
+(benchmarks/delineation.py). The scoring itself is tested in test_evaluate.py."""
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import numpy.testing as npt
 import pandas as pd
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from benchmarks._annotations import (  # noqa: E402
-    beat_intervals, consecutive_beats, error_stats, group_waves, in_intervals, match, merge_intervals,
-    reference_times, score_fiducial, summarize, unmarked_zones,
-)
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-@pytest.fixture
-def ludb_data() -> Path:
-    """``../shared/data`` with LUDB in it (skips with the path when absent)."""
-    if not (SHARED / "ludb" / "data" / "1.ii").exists():
-        pytest.skip(f"LUDB not found under {SHARED / 'ludb'}")
-    return SHARED
-
-
-@pytest.fixture
-def qtdb_data() -> Path:
-    """``../shared/data`` with QTDB in it (skips with the path when absent)."""
-    if not (SHARED / "qtdb" / "sel100.q1c").exists():
-        pytest.skip(f"QTDB not found under {SHARED / 'qtdb'}")
-    return SHARED
-
-
-# -------------------------------------------------------------------------------- matching
-def test_match_nearest_one_to_one_within_tolerance():
-    ref = np.array([1.00, 2.00, 3.00, 4.00])
-    det = np.array([1.02, 1.05, 2.30, 2.97, 3.01])  # two near 1.0, none near 2.0 or 4.0, two near 3.0
-    ri, di = match(ref, det, tol=0.15)
-    npt.assert_array_equal(ri, [0, 2])
-    npt.assert_array_equal(di, [0, 4])  # the nearest one: 1.02 beats 1.05, 3.01 beats 2.97
-
-
-def test_match_is_one_to_one_and_prefers_the_closest_pair():
-    # detection 1.10 is closest to ref 1.12, so ref 1.00 must take 0.90 even though 1.10 is nearer it
-    ri, di = match([1.00, 1.12], [0.90, 1.10], tol=0.15)
-    npt.assert_array_equal(ri, [0, 1])
-    npt.assert_array_equal(di, [0, 1])
-    ri, di = match([1.0, 1.01], [1.005], tol=0.15)  # one detection, two references
-    assert len(ri) == 1
-
-
-def test_match_tolerance_is_inclusive_and_ignores_nan():
-    ri, _ = match([1.0], [1.15], tol=0.15)
-    assert len(ri) == 1
-    ri, _ = match([1.0], [1.1501], tol=0.15)
-    assert len(ri) == 0
-    ri, di = match([1.0, np.nan], [np.nan, 1.01], tol=0.15)
-    npt.assert_array_equal(ri, [0])
-    npt.assert_array_equal(di, [1])
-
-
-# -------------------------------------------------------------------------------- counting
-def test_sensitivity_ppv_and_error_sign():
-    ref = np.array([1.0, 2.0, 3.0, 4.0])
-    det = np.array([1.010, 2.000, 2.980, 3.50, 9.0])  # 3 matches; 3.50 unmatched inside; 9.0 outside
-    s = score_fiducial(ref, det, intervals=[[0.5, 4.5]], tol=0.15)
-    npt.assert_allclose(s.errors_ms, [10.0, 0.0, -20.0])  # detected - reference
-    npt.assert_allclose(s.ref_missed, [4.0])
-    npt.assert_allclose(s.det_false, [3.5])  # 9.0 is outside the annotated span: not counted
-    assert s.n_det_in_span == 4
-    row = summarize("QRS_on", s.n_ref, len(s.ref_matched), len(s.det_false), s.errors_ms)
-    assert row["se"] == pytest.approx(3 / 4)
-    assert row["ppv"] == pytest.approx(3 / 4)
-    assert row["mean_ms"] == pytest.approx(-10 / 3)
-    assert row["sd_ms"] == pytest.approx(np.std([10.0, 0.0, -20.0], ddof=1))
-    assert row["criterion_ms"] == pytest.approx(abs(row["mean_ms"]) + row["sd_ms"])
-    assert row["cse_tol_ms"] == 6.5 and row["cse_ok"] is False
-
-
-def test_matched_detection_outside_span_counts_and_ppv_stays_below_one():
-    s = score_fiducial([1.0], [0.95], intervals=[[1.0, 2.0]], tol=0.15)
-    assert len(s.ref_matched) == 1 and len(s.det_false) == 0
-    row = summarize("P_on", 1, 1, 0, s.errors_ms)
-    assert row["se"] == 1.0 and row["ppv"] == 1.0
-
-
-def test_excluded_zone_hides_false_positives_only():
-    # a detection where the annotator left the boundary unmarked is neither TP nor FP
-    s = score_fiducial([], [1.3], intervals=[[0, 5]], tol=0.15, exclude=[[1.2, 1.4]])
-    assert len(s.det_false) == 0 and s.n_det_in_span == 0
-    s = score_fiducial([], [1.3], intervals=[[0, 5]], tol=0.15)
-    assert len(s.det_false) == 1
-
-
-def test_error_stats_robust_sd():
-    e = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 100.0])
-    st = error_stats(e)
-    assert st["median"] == pytest.approx(0.5)
-    assert st["rsd"] == pytest.approx(1.4826 * np.median(np.abs(e - 0.5)))
-    assert error_stats([])["n"] == 0
-
-
-def test_intervals_helpers():
-    npt.assert_allclose(merge_intervals([[3, 4], [0, 1], [0.5, 2]]), [[0, 2], [3, 4]])
-    npt.assert_array_equal(in_intervals([0, 1, 2.5, 4], [[0, 1], [3, 4]]), [True, True, False, True])
+from benchmarks._annotations import group_waves
+from gmesa.ecg.evaluate import beat_intervals, consecutive_beats, reference_times, unmarked_zones
 
 
 # -------------------------------------------------------------------------------- grouping
@@ -152,10 +52,10 @@ def test_beat_intervals_join_consecutive_beats_only():
 
 
 # -------------------------------------------------------------------------------- real data
-def test_ludb_record_1_lead_ii_grouping(ludb_data):
+def test_ludb_record_1_lead_ii_grouping(ludb):
     import wfdb
 
-    ann = wfdb.rdann(str(ludb_data / "ludb" / "data" / "1"), "ii")
+    ann = wfdb.rdann(str(ludb / "data" / "1"), "ii")
     waves, notes = group_waves(ann.sample, ann.symbol)
     assert notes == []
     assert len(ann.sample) == 48
@@ -165,10 +65,10 @@ def test_ludb_record_1_lead_ii_grouping(ludb_data):
                    (1324, 1342, 1374, "N"), (1458, 1524, 1572, "t"), (1911, 1935, 1955, "p")]
 
 
-def test_qtdb_sel100_reference_and_intervals(qtdb_data):
+def test_qtdb_sel100_reference_and_intervals(qtdb):
     from benchmarks._annotations import read_qtdb
 
-    case = read_qtdb("sel100", qtdb_data, context_s=5.0)
+    case = read_qtdb("sel100", qtdb.parent, context_s=5.0)
     assert case.fs == 250.0
     assert len(case.reference["QRS_on"]) == 30 and len(case.reference["T_on"]) == 0
     assert case.reference["QRS_on"][0] == pytest.approx(150316 / 250)
@@ -189,10 +89,10 @@ def _raising_method(signal, fs):
     raise RuntimeError("boom")
 
 
-def test_score_dataset_reports_failures_as_no_detections(ludb_data):
+def test_score_dataset_reports_failures_as_no_detections(ludb):
     from benchmarks.delineation import score_dataset
 
-    res = score_dataset("ludb", _raising_method, limit=2, data_dir=str(ludb_data))
+    res = score_dataset("ludb", _raising_method, limit=2, data_dir=str(ludb.parent))
     assert list(res.failures.reason) == ["RuntimeError: boom"] * 2
     assert (res.summary.se == 0).all() and not res.summary.provided.any()
     assert (res.summary.n_ref > 0).all()

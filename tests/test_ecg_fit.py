@@ -8,7 +8,6 @@ import pytest
 from gmesa import ecg
 from gmesa.ecg.result import FIDUCIAL_COLUMNS, RecordFit
 
-PHYSIONET = Path(__file__).resolve().parents[2] / "shared" / "data" / "physionet"
 FIDS = [c for c in FIDUCIAL_COLUMNS]
 
 
@@ -171,11 +170,10 @@ def test_bad_records():
     assert len(flat.beats) == 0 and "no beats" in flat.info["warning"]
 
 
-@pytest.mark.skipif(not (PHYSIONET / "100.hea").exists(),
-                    reason=f"MIT-BIH record 100 not found at {PHYSIONET}")
-def test_record_100_quality():
+@pytest.mark.slow
+def test_record_100_quality(physionet):
     """Record 100 (MLII), first 10 minutes: beats fitted ok and PRD targets."""
-    rec = ecg.read_record(PHYSIONET / "100", lead="MLII")
+    rec = ecg.read_record(physionet / "100", lead="MLII")
     part = ecg.Record(rec.lead(0)[: 360 * 600].copy(), rec.fs)
     fit = ecg.fit_record(part)
     b = fit.beats

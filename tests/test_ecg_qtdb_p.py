@@ -4,18 +4,12 @@ experts' mark).  Before the second starts and the steady-rhythm rule, gmesa foun
 sel847's 33 marked P waves and 6 of sel114's 50."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from benchmarks._annotations import read_qtdb, score_fiducial  # noqa: E402
-from gmesa.ecg import Record, fit_record  # noqa: E402
+from benchmarks._annotations import read_qtdb
+from gmesa.ecg import Record, fit_record
+from gmesa.ecg.evaluate import score_fiducial
 
 
 def _p_on_score(qtdb, record):

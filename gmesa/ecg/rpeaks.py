@@ -29,32 +29,25 @@ The default ``method="gmesa"`` is a Pan-Tompkins-style detector:
 Everything but the sequential threshold loop (small ``@njit`` kernels over the
 candidates) is vectorised: about 0.1-0.2 s for 30 minutes at 360 Hz.
 
-Scored on MIT-BIH 100 (MLII, 50 ms window): Se = PPV = 100 % (2271 beats), inverted too.
+Scored on MIT-BIH 100 (MLII, 50 ms window): Se = PPV = 100 % (2271 beats), inverted too
+(:func:`gmesa.ecg.evaluate.score_rpeaks`).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import pandas as pd
 from scipy import ndimage, signal as sps
 
 from gmesa.config import njit
 from gmesa.ecg.clean import clean, fill_gaps
 from gmesa.ecg.io import MIN_FS
+# reference beats and R-peak scoring live in gmesa.ecg.evaluate; these two names stay importable
+# from here for the callers that take given beats instead of detecting them (gmesa.ecg.fit)
+from gmesa.ecg.evaluate import WFDB_BEAT_SYMBOLS, rpeaks_from_annotations  # noqa: F401
 
-__all__ = [
-    "WFDB_BEAT_SYMBOLS",
-    "METHODS",
-    "POLARITIES",
-    "detect_rpeaks",
-    "rpeaks_from_annotations",
-    "score_rpeaks",
-]
+__all__ = ["METHODS", "POLARITIES", "detect_rpeaks"]
 
-#: WFDB annotation symbols that mark a beat (QRS complex)
-WFDB_BEAT_SYMBOLS = ("N", "L", "R", "B", "A", "a", "J", "S", "V", "r", "F", "e", "j", "n", "E",
-                     "/", "f", "Q", "?")
 #: valid ``method`` names of :func:`detect_rpeaks`
 METHODS = ("gmesa", "xqrs")
 #: valid ``polarity`` names of :func:`detect_rpeaks`
@@ -494,77 +487,3 @@ def _detect_xqrs(xf: np.ndarray, fs: float, invalid: np.ndarray) -> np.ndarray:
 
     pos = np.asarray(processing.xqrs_detect(sig=xf, fs=fs, verbose=False), dtype=np.int64)
     return pos[~invalid[pos]] if pos.size else pos
-
-
-def rpeaks_from_annotations(annotations, beat_symbols=WFDB_BEAT_SYMBOLS) -> np.ndarray:
-    """Sample indices of the beats in annotations (sorted, unique, int64).
-
-    ``annotations`` is a DataFrame with ``sample`` and ``symbol`` columns (as in
-    ``Record.annotations``), a :class:`~gmesa.ecg.io.Record`, or a
-    ``wfdb.Annotation``. A beat is an annotation whose symbol is in ``beat_symbols``
-    (default: the standard WFDB beat symbols).
-    """
-    if annotations is None:
-        raise ValueError("no annotations (None): the record has no annotation file")
-    if hasattr(annotations, "annotations") and hasattr(annotations, "signal"):
-        if annotations.annotations is None:
-            raise ValueError(f"record {getattr(annotations, 'name', '')!r} has no annotations")
-        annotations = annotations.annotations
-    if isinstance(annotations, pd.DataFrame):
-        if not {"sample", "symbol"} <= set(annotations.columns):
-            raise ValueError("annotations need columns 'sample' and 'symbol'")
-        sample = annotations["sample"].to_numpy()
-        symbol = annotations["symbol"].astype(str).to_numpy()
-    elif hasattr(annotations, "sample") and hasattr(annotations, "symbol"):
-        sample = np.asarray(annotations.sample)
-        symbol = np.asarray(annotations.symbol, dtype=str)
-    else:
-        raise TypeError(f"cannot read beats from {type(annotations).__name__}")
-    if isinstance(beat_symbols, str):
-        beat_symbols = tuple(beat_symbols)
-    is_beat = np.isin(symbol, np.asarray(list(beat_symbols), dtype=str))
-    return np.unique(np.asarray(sample, dtype=np.int64)[is_beat])
-
-
-def score_rpeaks(detected, reference, fs: float, tolerance_s: float = 0.05,
-                 start: int | None = None, stop: int | None = None) -> dict:
-    """Match detections to reference beats one-to-one within ``tolerance_s`` seconds.
-
-    Only reference beats in ``[start, stop]`` (sample indices) count; detections
-    count within the same range widened by the tolerance. Returns a dict with
-    ``tp``, ``fp``, ``fn``, ``se`` (sensitivity), ``ppv`` (positive predictive
-    value), ``f1`` and ``error_ms`` (median detected - reference in ms).
-    """
-    det = np.sort(np.asarray(detected, dtype=np.int64))
-    ref = np.sort(np.asarray(reference, dtype=np.int64))
-    tol = int(round(tolerance_s * fs))
-    if start is not None:
-        ref = ref[ref >= start]
-        det = det[det >= start - tol]
-    if stop is not None:
-        ref = ref[ref <= stop]
-        det = det[det <= stop + tol]
-    i = j = tp = 0
-    errors = []
-    while i < ref.size and j < det.size:
-        dt = det[j] - ref[i]
-        if abs(dt) <= tol:
-            # prefer the closer of this detection and the next one
-            if j + 1 < det.size and abs(det[j + 1] - ref[i]) < abs(dt):
-                j += 1
-                continue
-            tp += 1
-            errors.append(dt)
-            i += 1
-            j += 1
-        elif dt < 0:
-            j += 1
-        else:
-            i += 1
-    fn = ref.size - tp
-    fp = det.size - tp
-    se = tp / ref.size if ref.size else float("nan")
-    ppv = tp / det.size if det.size else float("nan")
-    f1 = 2 * tp / (2 * tp + fp + fn) if (tp + fp + fn) else float("nan")
-    err = float(np.median(errors)) * 1000.0 / fs if errors else float("nan")
-    return {"tp": tp, "fp": fp, "fn": fn, "se": se, "ppv": ppv, "f1": f1, "error_ms": err}

@@ -182,22 +182,19 @@ def _residual(f, y, w, n, r):
 
 
 @njit
-def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
-    """Fit one curve in place (``p`` holds p0 on entry, the optimum on exit).
+def _check_inputs(x, y, w, n, p, lo, hi, free):
+    """Status 0 when the first ``n`` samples of x, y, w and every p are finite, else
+    NONFINITE_INPUT; writes the free parameters (hi > lo) into ``free``.
 
-    Returns (cost, iterations, status); writes standard errors into ``se``.
+    Returns (status, number free, samples with w != 0, any w != 1).
     """
-    npar = p.shape[0]
-    for j in range(npar):
-        se[j] = np.nan
     for i in range(n):
         if not (_finite(x[i]) and _finite(y[i]) and _finite(w[i])):
-            return np.nan, 0, NONFINITE_INPUT
-    free = np.empty(npar, dtype=np.int64)
+            return NONFINITE_INPUT, 0, 0, False
     nfree = 0
-    for j in range(npar):
+    for j in range(p.shape[0]):
         if not _finite(p[j]):
-            return np.nan, 0, NONFINITE_INPUT
+            return NONFINITE_INPUT, 0, 0, False
         if hi[j] > lo[j]:
             free[nfree] = j
             nfree += 1
@@ -208,30 +205,145 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             nvalid += 1
         if w[i] != 1.0:
             weighted = True
+    return 0, nfree, nvalid, weighted
+
+
+@njit
+def _gradient(jt, r, a, free, nfree, first, last, g):
+    """g = J^T r on the free parameters, each row over its support [first, last);
+    False when g or the diagonal of ``a`` is not finite."""
+    for jj in range(nfree):
+        i0 = first[jj]
+        i1 = last[jj]
+        row = jt[free[jj], i0:i1]
+        rr = r[i0:i1]
+        s = 0.0
+        for i in range(i1 - i0):
+            s += row[i] * rr[i]
+        g[jj] = s
+    for jj in range(nfree):
+        if not (_finite(g[jj]) and _finite(a[jj, jj])):
+            return False
+    return True
+
+
+@njit
+def _active_set(p, lo, hi, free, nfree, g, a, cost, act):
+    """Write into ``act`` the free parameters not held on a bound (gradient pointing out of
+    the box); returns their number and their largest scaled gradient (the gtol test)."""
+    nact = 0
+    gmax = 0.0
+    for jj in range(nfree):
+        j = free[jj]
+        at_lo = p[j] <= lo[j] and g[jj] > 0.0
+        at_hi = p[j] >= hi[j] and g[jj] < 0.0
+        if at_lo or at_hi:
+            continue
+        act[nact] = jj
+        nact += 1
+        if a[jj, jj] > 0.0 and cost > 0.0:
+            gmax = max(gmax, abs(g[jj]) / math.sqrt(a[jj, jj] * 2.0 * cost))
+    return nact, gmax
+
+
+@njit
+def _damped_step(a, g, act, nact, lam, lhs, step, lt):
+    """Solve the damped normal equations on the active parameters into ``step``;
+    False when the matrix is not positive definite."""
+    dmax = 0.0
+    for u in range(nact):
+        dmax = max(dmax, a[act[u], act[u]])
+    for u in range(nact):
+        for v in range(nact):
+            lhs[u, v] = a[act[u], act[v]]
+        lhs[u, u] += lam * max(a[act[u], act[u]], DAMP_FLOOR * dmax + 1e-300)
+        step[u] = -g[act[u]]
+    return _cholesky_solve(lhs, step, nact, lt)
+
+
+@njit
+def _trial_point(p, pnew, step, free, act, nact, lo, hi, a, g):
+    """``pnew`` = p + step projected onto the box; returns the predicted cost reduction of
+    the projected step d = pnew - p, |d| and |p| (active parameters)."""
+    for j in range(p.shape[0]):
+        pnew[j] = p[j]
+    for u in range(nact):
+        j = free[act[u]]
+        v = p[j] + step[u]
+        pnew[j] = min(max(v, lo[j]), hi[j])
+    pred = 0.0
+    dnorm = 0.0
+    pnorm = 0.0
+    for u in range(nact):
+        ju = act[u]
+        du = pnew[free[ju]] - p[free[ju]]
+        ad = 0.0
+        for v in range(nact):
+            ad += a[ju, act[v]] * (pnew[free[act[v]]] - p[free[act[v]]])
+        pred -= g[ju] * du + 0.5 * du * ad
+        dnorm += du * du
+        pnorm += p[free[ju]] * p[free[ju]]
+    return pred, math.sqrt(dnorm), math.sqrt(pnorm)
+
+
+@njit
+def _standard_errors(a, step, lt, free, nfree, cost, dof, se):
+    """Standard errors of the free parameters from A = J^T J and the residual variance."""
+    s2 = 2.0 * cost / dof
+    for u in range(nfree):
+        step[u] = 0.0
+    if _cholesky_solve(a, step, nfree, lt):            # factor once, then each column
+        for jj in range(nfree):
+            for u in range(nfree):
+                step[u] = 0.0
+            step[jj] = 1.0
+            _cholesky_resolve(lt, step, nfree)
+            se[free[jj]] = math.sqrt(max(step[jj], 0.0) * s2)
+
+
+@njit
+def _curve_work(n, npar):
+    """Scratch of one curve: model f, residual r, Jacobian rows jt, the (P, P) products and
+    the rows' supports."""
+    return (np.empty(n), np.empty(n), np.empty((npar, n)), np.empty((npar, npar)),
+            np.empty(npar, dtype=np.int64), np.empty(npar, dtype=np.int64))
+
+
+@njit
+def _free_work(nfree):
+    """Scratch on the free parameters: A, g, the damped matrix, its Cholesky factor, the step,
+    the active set and the rows' supports."""
+    return (np.empty((nfree, nfree)), np.empty(nfree), np.empty((nfree, nfree)),
+            np.empty((nfree, nfree)), np.empty(nfree), np.empty(nfree, dtype=np.int64),
+            np.empty(nfree, dtype=np.int64), np.empty(nfree, dtype=np.int64))
+
+
+@njit
+def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
+    """Fit one curve in place (``p`` holds p0 on entry, the optimum on exit).
+
+    Returns (cost, iterations, status); writes standard errors into ``se``.
+    """
+    npar = p.shape[0]
+    for j in range(npar):
+        se[j] = np.nan
+    free = np.empty(npar, dtype=np.int64)
+    bad, nfree, nvalid, weighted = _check_inputs(x, y, w, n, p, lo, hi, free)
+    if bad != 0:
+        return np.nan, 0, bad
     if nvalid <= nfree:
         return np.nan, 0, TOO_FEW_SAMPLES
 
-    f = np.empty(n)
-    r = np.empty(n)
-    jt = np.empty((npar, n))
-    a = np.empty((nfree, nfree))
-    g = np.empty(nfree)
-    lhs = np.empty((nfree, nfree))
-    lt = np.empty((nfree, nfree))
-    step = np.empty(nfree)
-    act = np.empty(nfree, dtype=np.int64)
-    first = np.empty(nfree, dtype=np.int64)
-    last = np.empty(nfree, dtype=np.int64)
+    f, r, jt, full, rlo, rhi = _curve_work(n, npar)
+    a, g, lhs, lt, step, act, first, last = _free_work(nfree)
     pnew = p.copy()
-    full = np.empty((npar, npar))
-    rlo = np.empty(npar, dtype=np.int64)
-    rhi = np.empty(npar, dtype=np.int64)
 
     lam = 1.0e-1
     nu = 2.0
     status = MAX_ITER
     it = 0
     cost = 0.0
+    nact = 0
     need_jac = True
     # True when jt, r and cost already hold the Jacobian, residual and cost at p (an
     # accepted trial) but A = J^T J has not been formed from them yet
@@ -245,31 +357,10 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
                     return cost, it, NONFINITE_MODEL
             fresh = False
             _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
-            for jj in range(nfree):
-                i0 = first[jj]
-                i1 = last[jj]
-                row = jt[free[jj], i0:i1]
-                rr = r[i0:i1]
-                s = 0.0
-                for i in range(i1 - i0):
-                    s += row[i] * rr[i]
-                g[jj] = s
-            for jj in range(nfree):
-                if not (_finite(g[jj]) and _finite(a[jj, jj])):
-                    return cost, it, NONFINITE_MODEL
+            if not _gradient(jt, r, a, free, nfree, first, last, g):
+                return cost, it, NONFINITE_MODEL
             # active set and projected-gradient convergence test
-            nact = 0
-            gmax = 0.0
-            for jj in range(nfree):
-                j = free[jj]
-                at_lo = p[j] <= lo[j] and g[jj] > 0.0
-                at_hi = p[j] >= hi[j] and g[jj] < 0.0
-                if at_lo or at_hi:
-                    continue
-                act[nact] = jj
-                nact += 1
-                if a[jj, jj] > 0.0 and cost > 0.0:
-                    gmax = max(gmax, abs(g[jj]) / math.sqrt(a[jj, jj] * 2.0 * cost))
+            nact, gmax = _active_set(p, lo, hi, free, nfree, g, a, cost, act)
             if gmax <= gtol or nact == 0:
                 status = GTOL
                 break
@@ -278,43 +369,14 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
             status = MAX_ITER
             break
         it += 1
-        # damped normal equations on the active parameters
-        dmax = 0.0
-        for u in range(nact):
-            dmax = max(dmax, a[act[u], act[u]])
-        for u in range(nact):
-            for v in range(nact):
-                lhs[u, v] = a[act[u], act[v]]
-            lhs[u, u] += lam * max(a[act[u], act[u]], DAMP_FLOOR * dmax + 1e-300)
-            step[u] = -g[act[u]]
-        if not _cholesky_solve(lhs, step, nact, lt):
+        if not _damped_step(a, g, act, nact, lam, lhs, step, lt):
             lam *= nu
             nu *= 2.0
             if lam > 1e16:
                 status = NO_PROGRESS
                 break
             continue
-        for j in range(npar):
-            pnew[j] = p[j]
-        for u in range(nact):
-            j = free[act[u]]
-            v = p[j] + step[u]
-            pnew[j] = min(max(v, lo[j]), hi[j])
-        # predicted reduction for the projected step d = pnew - p
-        pred = 0.0
-        dnorm = 0.0
-        pnorm = 0.0
-        for u in range(nact):
-            ju = act[u]
-            du = pnew[free[ju]] - p[free[ju]]
-            ad = 0.0
-            for v in range(nact):
-                ad += a[ju, act[v]] * (pnew[free[act[v]]] - p[free[act[v]]])
-            pred -= g[ju] * du + 0.5 * du * ad
-            dnorm += du * du
-            pnorm += p[free[ju]] * p[free[ju]]
-        dnorm = math.sqrt(dnorm)
-        pnorm = math.sqrt(pnorm)
+        pred, dnorm, pnorm = _trial_point(p, pnew, step, free, act, nact, lo, hi, a, g)
         # the trial point's model and Jacobian in one pass: most trials are accepted,
         # and then the Jacobian is already there
         mesa_sum_jac_into(x[:n], pnew, k, m, nb, f, jt)
@@ -347,20 +409,9 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
                 status = NO_PROGRESS
                 break
 
-    # standard errors from the final J^T J (free parameters) and the residual variance
     if fresh:  # stopped right after an accepted step: form A at the final p
         _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
-    dof = nvalid - nfree
-    s2 = 2.0 * cost / dof
-    for u in range(nfree):
-        step[u] = 0.0
-    if _cholesky_solve(a, step, nfree, lt):            # factor once, then each column
-        for jj in range(nfree):
-            for u in range(nfree):
-                step[u] = 0.0
-            step[jj] = 1.0
-            _cholesky_resolve(lt, step, nfree)
-            se[free[jj]] = math.sqrt(max(step[jj], 0.0) * s2)
+    _standard_errors(a, step, lt, free, nfree, cost, nvalid - nfree, se)
     return cost, it, status
 
 
