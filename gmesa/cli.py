@@ -167,26 +167,21 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
     status) to OUT/RECORD.beats.parquet (or .csv) and prints beats, beats fitted
     ok, the median PRD and the median RR, PR, QRS, QT and QTc intervals.
     """
-    from .batch import _fit_one, _fingerprint, _safe_stem, _record_name
+    from .batch import fit_one
 
     lead_v = _lead_value(lead)
     if not file.exists() and not Path(str(file) + ".hea").is_file():
         raise click.BadParameter(f"{file} does not exist; give the path of a record file",
                                  param_hint="'FILE'")
-    stem = _safe_stem(_record_name(file))
     out = out.expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     fmt = fmt.lower()
     leads_v = _leads_value(leads)
     if leads_v is not None and figures:
         raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
                                  "for them", param_hint="'--figures'")
-    task = {"path": str(file), "record": stem, "lead": lead_v, "leads": leads_v, "fs": fs,
-            "fmt": fmt, "fit_options": {},
-            "fingerprint": _fingerprint(str(file), lead_v, fs, fmt, {}, leads_v),
-            "out": str(out), "threads": threads, "warm_up": False,
-            "return_fit": figures or leads_v is not None}
-    row = _fit_one(task)
+    row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
+                  keep_fit=figures or leads_v is not None)
+    stem = row["record"]
     if row["status"] != "ok":
         click.echo(f"gmesa fit: {row['reason']}", err=True)
         return EXIT_FAILED
@@ -211,7 +206,7 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
                        err=True)
         else:
             try:
-                written = write_figures(row["_fit"], out, stem=stem)
+                written = write_figures(row["fit"], out, stem=stem)
             except Exception as exc:  # the tables are written; say what went wrong
                 click.echo(f"gmesa fit: figures failed ({type(exc).__name__}: {exc})", err=True)
                 return EXIT_FAILED
@@ -222,7 +217,7 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
 
 def _report_leads(row, out):
     """``gmesa fit --leads``: the summary of a :class:`gmesa.ecg.LeadsFit`."""
-    res = row["_fit"]
+    res = row["fit"]
     b = res.beats
     shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
                           for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
@@ -364,7 +359,7 @@ class _dask_client:
               default=Path("gmesa-demo"), show_default=True, metavar="DIR",
               help="Folder for the demo's tables and figures; created if missing.")
 def demo_cmd(out):
-    """Fit the example record (MIT-BIH 100 when ../shared/data is beside the repository,
+    """Fit the example record (MIT-BIH 100 where the PhysioNet sample data is found,
     else a synthetic record), print its summary table and write tables and figures."""
     try:
         from .demo import run_demo

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmesa.batch import (SUMMARY_COLUMNS, TIMING_COLUMNS, _safe_stem, _stems, find_records,
-                         fit_files, read_index, read_log)
+from gmesa.batch import (SUMMARY_COLUMNS, TIMING_COLUMNS, find_records, fit_files, read_index,
+                         read_log)
+from gmesa.batch.discovery import output_stems, safe_stem
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -119,15 +120,15 @@ def test_find_records_folders_globs_and_companions(tmp_path):
 
 def test_output_names_are_safe_and_unique(tmp_path):
     for bad in ("../../etc/passwd", "..", "/abs/path", "a/../../b", "con", "-rf", "", "名前"):
-        stem = _safe_stem(bad)
+        stem = safe_stem(bad)
         assert stem and "/" not in stem and "\\" not in stem and not stem.startswith((".", "-"))
         assert (tmp_path / f"{stem}.info.json").resolve().parent == tmp_path.resolve()
-    assert _safe_stem("con").lower() != "con"
+    assert safe_stem("con").lower() != "con"
     inputs = [("/a/100.hea", None), ("/b/100.hea", None), ("/c/100.EDF", None), ("/d/x.csv", None)]
-    stems = _stems(inputs)
+    stems = output_stems(inputs)
     assert len({s.casefold() for s in stems}) == 4 and stems[3] == "x"
     assert all(s.startswith("100-") for s in stems[:3])
-    assert _stems(inputs) == stems  # deterministic: resume finds the same names
+    assert output_stems(inputs) == stems  # deterministic: resume finds the same names
 
 
 # ---------------------------------------------------------------------------------
@@ -337,19 +338,19 @@ def test_batch_leads_read_and_written_one_lead_at_a_time(tmp_path, monkeypatch):
     soon as it is fitted (only its beat table is kept): the result equals fit_leads on
     the whole record; a crash after the first lead leaves no .leads.json, so the record
     is fitted again on the next run."""
-    import gmesa.batch as batch
     from gmesa import ecg
+    from gmesa.batch import reading
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     syn = ecg.synthesize(duration=20, fs=250, leads=3, seed=3)
     _write_wfdb(src, "rec", syn.record.signal, 250, ("ii", "v5", "v2"))
     reads = []
-    real_read = batch._read
+    real_read = reading.read_lead
 
-    def spy(path, lead, fs, every_lead=False):
+    def spy(path, lead, fs, every_lead=False, force_ecg=False):
         reads.append((lead, every_lead))
-        return real_read(path, lead, fs, every_lead)
-    monkeypatch.setattr(batch, "_read", spy)
+        return real_read(path, lead, fs, every_lead, force_ecg)
+    monkeypatch.setattr(reading, "read_lead", spy)
     row = fit_files(src, out=out, leads="all", workers=1, progress=False).iloc[0]
     assert row["status"] == "ok"
     assert sorted(reads) == [("ii", False), ("v2", False), ("v5", False)]
