@@ -118,6 +118,75 @@ def test_find_records_folders_globs_and_companions(tmp_path):
     assert find_records([tmp_path / "missing.hea"]) == [(str(tmp_path / "missing.hea"), None)]
 
 
+#: hand-written WFDB headers of a PhysioNet-style folder: name -> header text
+HEADERS = {
+    # a variable-layout multi-segment record: master, layout and segment headers
+    "msr": "msr/3 2 125 2500\nmsr_layout 0\nmsr_0001 1000\n~ 500\nmsr_0002 1000\n",
+    "msr_layout": "msr_layout 2 125 0\n~ 0 200 16 0 0 0 0 II\n~ 0 200 16 0 0 0 0 ABP\n",
+    "msr_0001": "msr_0001 2 125 1000\nmsr_0001.dat 16 200 16 0 0 0 0 II\n"
+                "msr_0001.dat 16 200 16 0 0 0 0 ABP\n",
+    "msr_0002": "msr_0002 2 125 1000\nmsr_0002.dat 16 200 16 0 0 0 0 II\n"
+                "msr_0002.dat 16 200 16 0 0 0 0 ABP\n",
+    # one data file per signal, named unlike the record
+    "multi": "multi 2 250 5000\nmulti_ecg.dat 16 200 16 0 0 0 0 II\n"
+             "multi_abp.dat 16 200 16 0 0 0 0 ABP\n",
+    # a WFDB .mat record, and one whose leads span two files (PTB's .dat + .xyz)
+    "m001": "m001 1 250 5000\nm001.mat 16+24 200 16 0 0 0 0 ECG\n",
+    "ptb": "ptb 2 1000 5000\nptb.dat 16 2000 16 0 0 0 0 i\nptb.xyz 16 2000 16 0 0 0 0 vx\n",
+    "a": "a 1 250 5000\na.dat 16 200 16 0 0 0 0 II\n",
+    # a layout header no master names: a part, never a record by itself
+    "orphan_layout": "orphan_layout 1 250 0\n~ 0 200 16 0 0 0 0 II\n",
+}
+DATA_FILES = ("msr_0001.dat", "msr_0002.dat", "multi_ecg.dat", "multi_abp.dat", "m001.mat",
+              "ptb.dat", "ptb.xyz", "a.dat", "a.atr", "x.edf", "notes.csv", "lone.dat")
+
+
+def database_folder(d):
+    """A folder laid out like a PhysioNet database: 8 records (7 and a lone .dat)."""
+    d.mkdir(parents=True, exist_ok=True)
+    for name, text in HEADERS.items():
+        (d / f"{name}.hea").write_text(text)
+    for f in DATA_FILES:
+        (d / f).write_bytes(b"\0" * 64)
+    return d
+
+
+def test_find_records_counts_records_of_a_physionet_folder(physionet_dir):
+    """The PhysioNet sample folder holds 6 records: a multi-segment record's segment
+    headers and a record's second data file (.xyz) are parts of a record, not inputs."""
+    found = find_records([physionet_dir])
+    assert all(problem is None for _, problem in found)
+    names = sorted(Path(p).name for p, _ in found)
+    assert names == ["03700181.hea", "041s.hea", "100.hea", "s0010_re.hea", "test_generator_2.edf",
+                     "v102s.hea"]
+    seg = physionet_dir / "multi-segment" / "041s"
+    # a glob over the parts finds the record once; a part named explicitly is an input
+    assert find_records([str(seg / "*.hea"), str(seg / "*.dat")]) == [(str(seg / "041s.hea"), None)]
+    assert find_records([seg / "041s01.hea"]) == [(str(seg / "041s01.hea"), None)]
+
+
+def test_find_records_groups_headers_and_data_files_into_records(tmp_path):
+    d = database_folder(tmp_path / "db")
+    found = find_records([d])
+    assert all(problem is None for _, problem in found)
+    assert [Path(p).name for p, _ in found] == [
+        "a.hea", "lone.dat", "m001.hea", "msr.hea", "multi.hea", "notes.csv", "ptb.hea", "x.edf"]
+    # globs map parts to their record, each record once
+    dats = find_records([str(d / "*.dat"), str(d / "*.mat"), str(d / "*.xyz")])
+    assert [Path(p).name for p, _ in dats] == ["a.hea", "lone.dat", "msr.hea", "multi.hea",
+                                                "ptb.hea", "m001.hea"]
+    heas = find_records([str(d / "msr*.hea"), str(d / "orphan*.hea")])
+    assert [Path(p).name for p, _ in heas] == ["msr.hea", "orphan*.hea"] and heas[0][1] is None
+    assert "no ECG record" in heas[1][1]  # a layout header alone is no record
+    # a data file named explicitly stands for the record whose header names it
+    assert find_records([d / "multi_abp.dat"]) == [(str(d / "multi.hea"), None)]
+    # a PhysioNet RECORDS list: other files count only when it names them
+    (d / "RECORDS").write_text("a\nm001\nmsr\nmulti\nptb\nx.edf\n")
+    listed = [Path(p).name for p, _ in find_records([tmp_path])]
+    assert listed == ["a.hea", "lone.dat", "m001.hea", "msr.hea", "multi.hea", "ptb.hea", "x.edf"]
+    assert [Path(p).name for p, _ in find_records([str(d / "*.csv")])] == ["notes.csv"]
+
+
 def test_output_names_are_safe_and_unique(tmp_path):
     for bad in ("../../etc/passwd", "..", "/abs/path", "a/../../b", "con", "-rf", "", "名前"):
         stem = safe_stem(bad)
