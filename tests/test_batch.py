@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmesa.batch import (SUMMARY_COLUMNS, TIMING_COLUMNS, find_records, fit_files, read_index,
-                         read_log)
+from gmesa.batch import (RECORD_STATUS, SUMMARY_COLUMNS, TIMING_COLUMNS, OutputFolderError,
+                         find_records, fit_files, fit_one, read_index, read_log)
 from gmesa.batch.discovery import output_stems, safe_stem
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,9 +219,10 @@ def test_bad_inputs_are_reported_and_the_rest_goes_on(tmp_path, physionet_dir):
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     status = dict(zip(summary["record"], summary["status"]))
     reason = dict(zip(summary["record"], summary["reason"]))
-    assert status["s0010_re"] == "ok" and summary.attrs["n_failed"] == 5
+    assert status["s0010_re"] == "ok" and summary.attrs["n_failed"] == 4
+    assert summary.attrs["outcomes"] == {"ok": 1, "no_ok_beat": 1, "failed": 4}
     assert "NaN" in reason["allnan"]
-    assert "no beats" in reason["flat"]
+    assert status["flat"] == "no_ok_beat" and "no beats" in reason["flat"]
     assert "not found" in reason["missing"]
     assert "no file matches" in reason["nothing"]
     assert "unsupported" in reason["unsupported"]
@@ -240,6 +241,61 @@ def test_bad_inputs_are_reported_and_the_rest_goes_on(tmp_path, physionet_dir):
                       resume=False)
     assert wrong["status"][0] == "failed" and "MLII" in wrong["reason"][0]
     assert "available leads" in wrong["reason"][0]
+
+
+def noise_and_flat(folder, fs=250.0, seconds=20.0):
+    """Two records that give no beat fitted ok: white noise (beats found, every one
+    rejected) and a flat line (no beat found)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = int(seconds * fs)
+    np.save(folder / "noise.npy", np.random.default_rng(7).normal(size=n))
+    np.save(folder / "flat.npy", np.zeros(n))
+    return folder / "noise.npy", folder / "flat.npy"
+
+
+def test_records_with_no_ok_beat_are_reported_as_such(tmp_path, physionet_dir):
+    assert set(RECORD_STATUS) == {"ok", "no_ok_beat", "failed", "skipped"}
+    noise, flat = noise_and_flat(tmp_path / "in")
+    row = fit_one(noise, tmp_path / "one", fs=250, threads=1)
+    assert row["status"] == "no_ok_beat" and row["n_beats"] > 10 and row["n_ok"] == 0
+    assert "no beat fitted ok" in row["reason"] and "poor_fit" in row["reason"]
+    assert (tmp_path / "one" / row["info_file"]).is_file()   # its tables are written
+    flat_row = fit_one(flat, None, fs=250)
+    assert flat_row["status"] == "no_ok_beat" and "no beats detected" in flat_row["reason"]
+    copy_record(physionet_dir, "s0010_re", tmp_path / "in")
+    out = tmp_path / "out"
+    summary = fit_files(tmp_path / "in", out=out, fs=250, workers=1, progress=False)
+    assert dict(zip(summary["record"], summary["status"])) == {
+        "flat": "no_ok_beat", "noise": "no_ok_beat", "s0010_re": "ok"}
+    assert summary.attrs["outcomes"] == {"ok": 1, "no_ok_beat": 2, "failed": 0}
+    # run again: noise's results are complete (skipped), flat has none (fitted again);
+    # the index keeps each record's outcome
+    again = fit_files(tmp_path / "in", out=out, fs=250, workers=1, progress=False)
+    assert dict(zip(again["record"], again["status"])) == {
+        "flat": "no_ok_beat", "noise": "skipped", "s0010_re": "skipped"}
+    assert again.attrs["outcomes"] == {"ok": 1, "no_ok_beat": 2, "failed": 0}
+    index = read_index(out).set_index("record")
+    assert dict(index["status"]) == {"flat": "no_ok_beat", "noise": "no_ok_beat", "s0010_re": "ok"}
+    assert "no beat fitted ok" in index.loc["noise", "reason"]
+
+
+def test_an_unusable_output_folder_stops_before_any_work(tmp_path):
+    from filelock import FileLock
+    from gmesa.batch.outdir import LOCK_NAME
+    noise, _ = noise_and_flat(tmp_path / "in")
+    (tmp_path / "file").write_text("x")
+    for call in (lambda o: fit_files([noise], out=o, fs=250, progress=False),
+                 lambda o: fit_one(noise, o, fs=250)):
+        with pytest.raises(OutputFolderError, match="cannot create the output folder"):
+            call(tmp_path / "file" / "out")
+        with pytest.raises(OutputFolderError, match="not a folder"):
+            call(tmp_path / "file")
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(str(out / LOCK_NAME), timeout=0):
+        with pytest.raises(OutputFolderError, match="another gmesa batch"):
+            fit_files([noise], out=out, fs=250, progress=False)
+    assert not (out / "index.parquet").exists() and not (out / "log.jsonl").exists()
 
 
 def test_options_are_checked_before_any_work(tmp_path):

@@ -14,7 +14,7 @@ import pandas as pd
 from .. import __version__
 from .._atomic import jsonable, write_table
 from .discovery import carries_no_rate
-from .summary import to_frame
+from .summary import outcome, to_frame
 
 __all__ = ["OutputFolderError", "LOCK_NAME", "prepare_out", "locked", "clean_temporaries",
            "fingerprint", "info_name", "existing_result", "unlink_info", "write_index",
@@ -40,15 +40,14 @@ def prepare_out(out):
     except OSError as exc:
         raise OutputFolderError(f"{out}: cannot create the output folder "
                                 f"({exc.strerror or exc})") from None
-    out = out.resolve()
-    probe = out / f".gmesa-probe.{os.getpid()}.tmp"
+    probe = out.resolve() / f".gmesa-probe.{os.getpid()}.tmp"
     try:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
         raise OutputFolderError(f"{out}: cannot write in the output folder "
                                 f"({exc.strerror or exc})") from None
-    return out
+    return out.resolve()
 
 
 @contextlib.contextmanager
@@ -142,8 +141,8 @@ def unlink_info(out, stem, leads):
 # ---------------------------------------------------------------------------------
 def write_index(out, rows):
     """``index.parquet`` and ``index.csv``, each atomically; ``status`` is the record's
-    outcome (a record skipped by resume is "ok": its results are in out)."""
-    rows = [dict(r, status="ok", reason=r.get("index_reason", ""))
+    outcome (a record skipped by resume has that of the run that fitted it)."""
+    rows = [dict(r, status=outcome(r), reason=r.get("index_reason", ""))
             if r.get("status") == "skipped" else r for r in rows]
     df = to_frame(rows)
     for fmt in ("parquet", "csv"):

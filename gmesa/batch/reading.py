@@ -6,7 +6,20 @@ from pathlib import Path
 
 from .discovery import carries_no_rate
 
-__all__ = ["peek_leads", "pick_lead", "read_lead"]
+__all__ = ["peek_leads", "pick_lead", "read_lead", "force_ecg_kwargs"]
+
+
+def force_ecg_kwargs(func, force_ecg):
+    """``{"force_ecg": True}`` when ``force_ecg`` is set and ``func`` (the reader or the
+    fitter) takes that keyword, else ``{}``: unset, every call is as before."""
+    import inspect
+    if not force_ecg:
+        return {}
+    try:
+        takes = "force_ecg" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        takes = False
+    return {"force_ecg": True} if takes else {}
 
 
 def peek_leads(path):
@@ -46,11 +59,10 @@ def read_lead(path, lead, fs, every_lead=False, force_ecg=False):
     """Read one lead: the given one, else the first ECG-like lead (only that lead is
     read from WFDB and EDF files); ``every_lead``: all of them (for fits of several
     leads).  ``fs`` (Hz) is used only for files that carry no rate; ``force_ecg`` is
-    passed to :func:`gmesa.ecg.read_record` when True."""
+    passed to :func:`gmesa.ecg.read_record` when True and the reader takes it."""
     from ..ecg import read_record
-    kw = {"fs": fs if carries_no_rate(path) else None}
-    if force_ecg:
-        kw["force_ecg"] = True
+    kw = {"fs": fs if carries_no_rate(path) else None,
+          **force_ecg_kwargs(read_record, force_ecg)}
     if every_lead:
         return read_record(path, **kw)
     if lead is not None:

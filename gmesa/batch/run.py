@@ -19,7 +19,7 @@ from .discovery import find_records, output_stems
 from .executors import engine_name, is_dask_client, run_tasks
 from .outdir import (RunLog, clean_temporaries, existing_result, locked, prepare_out,
                      write_index)
-from .summary import error_text, log_fields, to_frame
+from .summary import error_text, log_fields, outcome, to_frame
 from .worker import make_task
 
 __all__ = ["fit_files"]
@@ -57,7 +57,8 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
     fmt : ``"parquet"`` or ``"csv"`` for the beat tables.
     fs : sampling rate (Hz) for files that carry none (CSV/TSV/TXT, NPY); WFDB and
         EDF files keep their own.
-    force_ecg : passed to :func:`gmesa.ecg.read_record` as ``force_ecg=True`` when True.
+    force_ecg : fit leads that do not look like an ECG (unit or name): passed as
+        ``force_ecg=True`` to the reader and fitter of :mod:`gmesa.ecg` that take it.
     **fit_options : passed to :func:`gmesa.ecg.fit_record` (``waves``, ``st_step``,
         ``chunk_s``, ``max_iter`` ...). ``threads`` sets Numba threads per record
         (default 1 per worker).
@@ -65,8 +66,10 @@ def fit_files(paths, *, out=None, executor=None, workers=None, progress=True, re
     Returns
     -------
     DataFrame, one row per input (:data:`SUMMARY_COLUMNS`): ``status`` is "ok",
-    "failed" (``reason`` says why) or "skipped" (see :data:`RECORD_STATUS`). ``attrs``
-    holds ``out``, ``index``, ``log``, ``n_failed``, ``seconds`` and ``run``.
+    "no_ok_beat" or "failed" (``reason`` says why) or "skipped" (see
+    :data:`RECORD_STATUS`). ``attrs`` holds ``out``, ``index``, ``log``, ``n_failed``,
+    ``outcomes`` (inputs per outcome "ok", "no_ok_beat", "failed"; a skipped record
+    counts as the run that fitted it), ``seconds`` and ``run``.
 
     Raises
     ------
@@ -255,10 +258,14 @@ class _Tracker:
         self.log("end", seconds=seconds, n_inputs=len(self.rows), counts=counts,
                  n_beats=int(self.beats))
         out = self.out_path
+        outcomes = {k: 0 for k in ("ok", "no_ok_beat", "failed")}
+        for r in self.rows:
+            outcomes[outcome(r)] += 1
         summary.attrs.update(out=None if out is None else str(out),
                              index=None if out is None else str(out / "index.parquet"),
                              log=None if out is None else str(out / "log.jsonl"),
-                             n_failed=int(counts.get("failed", 0)), seconds=seconds)
+                             n_failed=int(counts.get("failed", 0)), outcomes=outcomes,
+                             seconds=seconds)
         if out is None:
             summary.attrs["beats"] = self.tables
         return summary

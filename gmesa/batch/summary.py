@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["RECORD_STATUS", "SUMMARY_COLUMNS", "TIMING_COLUMNS", "summarize", "to_frame",
-           "error_text", "log_fields"]
+           "outcome", "error_text", "log_fields"]
 
 #: ``status`` of a row of the summary (one outcome per input record)
 RECORD_STATUS = {
-    "ok": "fitted in this run; results written to out",
+    "ok": "fitted in this run, at least one beat fitted ok; results written to out",
+    "no_ok_beat": "read and fitted in this run, but no beat was fitted ok: none detected "
+                  "(nothing written) or every beat rejected (results written); the reason "
+                  "column says which",
     "failed": "not fitted: the reason column says why (nothing written for this input)",
     "skipped": "complete results from an earlier run were found in out (resume=True)",
 }
@@ -61,6 +64,15 @@ def summarize(beats):
     for iv in _INTERVALS:
         row[f"median_{iv}_ms"] = med(f"{iv}_ms")
     return row
+
+
+def outcome(row):
+    """The record's outcome: its status, or for a record skipped by resume the outcome
+    of the run that fitted it ("ok", or "no_ok_beat" when it has no ok beat)."""
+    if row.get("status") != "skipped":
+        return row.get("status")
+    n_ok = row.get("n_ok")
+    return "no_ok_beat" if not _missing(n_ok) and int(n_ok) == 0 else "ok"
 
 
 def to_frame(rows):

@@ -41,11 +41,13 @@ def fit_one(path, out, *, lead=None, fs=None, fmt="parquet", fit_options=None, l
     (created), or None to write nothing.  ``lead``/``leads``/``fs`` (Hz)/``fmt`` as in
     :func:`gmesa.batch.fit_files`; ``fit_options`` go to :func:`gmesa.ecg.fit_record`;
     ``record``: output name (default: the file's, made safe); ``threads``: Numba
-    threads; ``force_ecg``: passed to the reader when True; ``keep_fit``: put the
+    threads; ``force_ecg``: fit a lead that does not look like an ECG (passed as
+    ``force_ecg=True`` to the reader and fitter that take it); ``keep_fit``: put the
     :class:`~gmesa.ecg.RecordFit` (or ``LeadsFit``) in ``row["fit"]``.
 
-    The row has the keys of :data:`SUMMARY_COLUMNS` (``status`` "ok" or "failed" with
-    the ``reason``) plus ``worker`` and, for a failure, ``error_type``.  A bad record
+    The row has the keys of :data:`SUMMARY_COLUMNS` (``status`` "ok", "no_ok_beat" or
+    "failed", see :data:`RECORD_STATUS`, with the ``reason``) plus ``worker`` and, for a
+    failure, ``error_type``.  A bad record
     never raises; an ``out`` that cannot be created or written raises
     :class:`~gmesa.batch.OutputFolderError`.
     """
@@ -71,8 +73,8 @@ def make_task(path, out, *, lead=None, fs=None, fmt="parquet", fit_options=None,
 
 def run_task(task):
     """Read, fit and write one record described by a :func:`make_task` dict; never
-    raises for a bad record: returns a row with ``status`` "ok" or "failed" and the
-    reason.  ``task["warm_up"]`` (default True) compiles the kernels first (once per
+    raises for a bad record: returns a row with ``status`` "ok", "no_ok_beat" or
+    "failed" and the reason.  ``task["warm_up"]`` (default True) compiles the kernels first (once per
     process, not timed); ``return_beats`` puts the beat table in ``row["beats_table"]``."""
     t0 = time.perf_counter()
     row = {"path": task["path"], "record": task["record"], "status": "failed", "reason": "",
@@ -91,19 +93,19 @@ def run_task(task):
         elif task.get("return_beats"):
             row["beats_table"] = fit.beats
     except _NoBeats as exc:
-        row["status"], row["reason"] = "failed", str(exc)
+        row["status"], row["reason"] = "no_ok_beat", str(exc)
     except Exception as exc:  # a bad record must not stop the batch
         row.update(status="failed", reason=error_text(exc), error_type=type(exc).__name__)
         from ..ecg import RecordError
         if not isinstance(exc, RecordError):
             row["traceback"] = traceback.format_exc(limit=8)
-    if row["status"] == "failed":
+    if row["status"] != "ok":
         row["warnings"] = _data_warnings(caught)
         for k in ("n_beats", "n_ok"):
             row.setdefault(k, None)
     row["seconds"] = time.perf_counter() - t0
     if task.get("keep_fit"):
-        row["fit"] = fit if row["status"] == "ok" else None
+        row["fit"] = fit if row["status"] != "failed" else None
     return row
 
 
@@ -117,7 +119,7 @@ def _data_warnings(caught):
 def _fit(task, row, t0):
     """Fit the record of ``task``: the fit and, for several leads, each lead's paths."""
     from ..ecg import fit_record
-    opts = dict(task["fit_options"])
+    opts = dict(task["fit_options"], **reading.force_ecg_kwargs(fit_record, task.get("force_ecg")))
     if task.get("leads") is None:
         rec = reading.read_lead(task["path"], task["lead"], task["fs"],
                                 force_ecg=task.get("force_ecg", False))
@@ -135,7 +137,8 @@ def _fit(task, row, t0):
 
 
 def _summarize_fit(task, row, fit, caught):
-    """Summary figures and warnings into ``row``; no beat at all is a failure."""
+    """Summary figures, warnings and status into ``row``: "ok", or "no_ok_beat" when
+    no beat was fitted ok (no beat at all: raises _NoBeats, nothing is written)."""
     row.update(summarize(fit.beats))
     if task.get("leads") is not None:  # PRD is a per-lead figure: the primary lead's
         row["median_prd"] = summarize(fit.fits[fit.primary].beats)["median_prd"]
@@ -143,7 +146,12 @@ def _summarize_fit(task, row, fit, caught):
         raise _NoBeats(f"{task['path']}: {fit.info.get('warning', 'no beats detected')} "
                        f"in lead {row['lead']!r}")
     row["warnings"] = _data_warnings(caught)
-    row["status"] = "ok"
+    row["status"] = "ok" if row["n_ok"] else "no_ok_beat"
+    if not row["n_ok"]:
+        counts = fit.beats["status"].value_counts()
+        row["reason"] = (f"{task['path']}: no beat fitted ok in lead {row['lead']!r} "
+                         f"({row['n_beats']} beats: "
+                         f"{', '.join(f'{k} {v}' for k, v in counts.items())})")
 
 
 def _write(task, row, fit, lead_paths, t0):
