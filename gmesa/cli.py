@@ -1,10 +1,11 @@
 """The ``gmesa`` command: ``gmesa fit``, ``gmesa batch``, ``gmesa demo``, ``gmesa plot``.
 
 A thin layer over the Python API (:func:`gmesa.batch.fit_files`,
-:func:`gmesa.ecg.fit_record`): it parses, calls the API and prints.  Exit codes:
-0 all inputs fitted, 1 one or more inputs failed (their count is printed), 2 a bad
-command line (a one-line error that says how to fix it), 130 interrupted (Ctrl-C).
-Run as ``gmesa ...`` or ``python -m gmesa.cli ...``.
+:func:`gmesa.batch.fit_one`): it parses, calls the API and prints.  Exit codes
+(:data:`EXIT_CODES`): 0 all good, 1 some inputs failed, 2 a bad command line, 3 the
+output folder is locked or cannot be written, 4 no beat fitted ok, 130 interrupted;
+every error is one line, never a traceback.  Run as ``gmesa ...`` or
+``python -m gmesa.cli ...``.
 """
 from __future__ import annotations
 
@@ -15,22 +16,46 @@ from pathlib import Path
 import click
 import numpy as np
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_OUTPUT, EXIT_NO_OK_BEAT = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES = """\b
 Exit codes:
-  0    every input was fitted (or skipped: already done)
-  1    one or more inputs failed: the count is printed, the reasons are
-       in OUT/log.jsonl and OUT/index.csv
+  0    every input was fitted with at least one beat ok (or skipped: already done)
+  1    some inputs failed or gave no beat fitted ok (counts printed; reasons in
+       OUT/log.jsonl and OUT/index.csv); the others have results
   2    bad command line (a one-line error says how to fix it)
+  3    the output folder is locked by another gmesa batch, or cannot be created
+       or written; nothing was fitted
+  4    no beat fitted ok: no input gave one (every input failed, had no beat, or
+       had every beat rejected)
   130  interrupted (Ctrl-C); run the same command again to resume"""
+
+FIT_EXIT_CODES = """\b
+Exit codes:
+  0  fitted, at least one beat ok
+  1  the record could not be read or fitted (the reason is printed)
+  2  bad command line
+  3  --out cannot be created or written
+  4  the record was fitted but no beat was fitted ok: no beat detected, or every
+     beat rejected (the reason is printed; the tables are written when there
+     are beats)"""
+
+
+class _OutputError(click.ClickException):
+    """The output folder is locked or cannot be written: exit 3, one line."""
+    exit_code = EXIT_OUTPUT
+
+    def __init__(self, message, command):
+        super().__init__(message)
+        self.command = command
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class _Group(click.Group):
     """Usage errors as one line, ``gmesa batch: error: ... (see 'gmesa batch --help')``,
-    exit 2; Ctrl-C exits 130 with one line."""
+    exit 2; an unusable output folder one line, exit 3; Ctrl-C exits 130 with one line."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
@@ -48,7 +73,8 @@ class _Group(click.Group):
             click.echo(f"{cmd}: error: {msg} (see '{cmd} --help')", err=True)
             sys.exit(EXIT_USAGE)
         except click.ClickException as exc:
-            click.echo(f"gmesa: error: {' '.join(exc.format_message().split())}", err=True)
+            cmd = getattr(exc, "command", "gmesa")
+            click.echo(f"{cmd}: error: {' '.join(exc.format_message().split())}", err=True)
             sys.exit(exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
             click.echo("gmesa: interrupted", err=True)
@@ -96,6 +122,14 @@ def _fs_option(f):
              "WFDB and EDF files keep their own rate. At least 100 Hz.")(f)
 
 
+def _force_ecg_option(f):
+    return click.option(
+        "--force-ecg", is_flag=True, default=False,
+        help="Fit the lead even when it does not look like an ECG (its unit is no voltage "
+             "or its name is that of another signal, e.g. PLETH, ABP): passed to the "
+             "reader and fitter as force_ecg=True.")(f)
+
+
 def _lead_value(lead):
     if lead is None:
         return None
@@ -141,11 +175,7 @@ def _leads_value(leads):
 # ---------------------------------------------------------------------------------
 # gmesa fit
 # ---------------------------------------------------------------------------------
-@app.command("fit", context_settings=CONTEXT, epilog="""\b
-Exit codes:
-  0  fitted
-  1  the record could not be fitted (the reason is printed)
-  2  bad command line""")
+@app.command("fit", context_settings=CONTEXT, epilog=FIT_EXIT_CODES)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
 @_lead_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -160,14 +190,15 @@ Exit codes:
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
 @_leads_option
-def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
+@_force_ecg_option
+def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, force_ecg):
     """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
 
     Writes one row per beat (wave parameters, fiducials, intervals, fit quality,
     status) to OUT/RECORD.beats.parquet (or .csv) and prints beats, beats fitted
     ok, the median PRD and the median RR, PR, QRS, QT and QTc intervals.
     """
-    from .batch import fit_one
+    from .batch import OutputFolderError, fit_one
 
     lead_v = _lead_value(lead)
     if not file.exists() and not Path(str(file) + ".hea").is_file():
@@ -179,12 +210,15 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
     if leads_v is not None and figures:
         raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
                                  "for them", param_hint="'--figures'")
-    row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
-                  keep_fit=figures or leads_v is not None)
+    try:
+        row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
+                      force_ecg=force_ecg, keep_fit=figures or leads_v is not None)
+    except OutputFolderError as exc:
+        raise _OutputError(str(exc), "gmesa fit") from None
     stem = row["record"]
-    if row["status"] != "ok":
+    if row["status"] == "failed" or not row.get("n_beats"):
         click.echo(f"gmesa fit: {row['reason']}", err=True)
-        return EXIT_FAILED
+        return EXIT_FAILED if row["status"] == "failed" else EXIT_NO_OK_BEAT
     if leads_v is not None:
         return _report_leads(row, out)
     n, n_ok = row["n_beats"], row["n_ok"]
@@ -198,6 +232,9 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)
+    if row["status"] == "no_ok_beat":
+        click.echo(f"gmesa fit: {row['reason']}", err=True)
+        return EXIT_NO_OK_BEAT
     if figures:
         try:
             from .demo import write_figures
@@ -235,6 +272,9 @@ def _report_leads(row, out):
                "leads' tables")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)
+    if row["status"] == "no_ok_beat":
+        click.echo(f"gmesa fit: {row['reason']}", err=True)
+        return EXIT_NO_OK_BEAT
     return EXIT_OK
 
 
@@ -274,17 +314,21 @@ def _paths(obj):
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar (records, beats, ETA) on stderr.")
 @_leads_option
+@_force_ecg_option
 def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs, progress,
-              leads):
+              leads, force_ecg):
     """Fit every record in PATH... (files, folders searched recursively, glob patterns).
 
-    Folders contribute .hea (WFDB, with its .dat), .edf, .bdf, .csv, .tsv and .npy
-    files. A file that cannot be fitted (missing, unreadable, truncated, no beats,
-    all-NaN or missing lead ...) is reported with its reason; the others go on.
+    Folders contribute records, not files: a WFDB record is its .hea (a multi-segment
+    record its master header; segment, layout and data files are its parts), others
+    are .edf, .bdf, .csv, .tsv and .npy files (in a folder with a PhysioNet RECORDS
+    list, those it names). A record that cannot be fitted (missing, unreadable,
+    truncated, all-NaN or missing lead ...) or that gives no beat fitted ok is
+    reported with its reason; the others go on.
     Killed and started again with the same command, the batch skips finished
     records and ends with the output of an uninterrupted run.
     """
-    from .batch import fit_files
+    from .batch import OutputFolderError, fit_files
 
     if scheduler is not None and dask_local is not None:
         raise click.UsageError("use --scheduler ADDRESS or --dask-local N, not both")
@@ -296,21 +340,40 @@ def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs,
         try:
             summary = fit_files(list(paths), out=out, executor=client, workers=workers,
                                 progress=progress, resume=resume, lead=lead_v, leads=leads_v,
-                                fmt=fmt.lower(), fs=fs)
-        except RuntimeError as exc:  # another batch holds the output folder
-            raise click.ClickException(str(exc)) from None
+                                fmt=fmt.lower(), fs=fs, force_ecg=force_ecg)
+        except OutputFolderError as exc:  # locked by another batch, or not writable
+            raise _OutputError(str(exc), "gmesa batch") from None
+    return _report_batch(summary)
+
+
+def _report_batch(summary):
+    """Print a batch's counts, index and problems; return its exit code."""
     counts = summary["status"].value_counts()
-    n_ok, n_skip, n_fail = (int(counts.get(k, 0)) for k in ("ok", "skipped", "failed"))
+    n_ok, n_skip, n_fail, n_none = (int(counts.get(k, 0))
+                                    for k in ("ok", "skipped", "failed", "no_ok_beat"))
+    n = len(summary)
     beats = int(summary.loc[summary["status"] != "failed", "n_beats"].fillna(0).sum())
-    click.echo(f"{len(summary)} inputs: {n_ok} fitted, {n_skip} skipped (already done), "
-               f"{n_fail} failed; {beats:,} beats; {summary.attrs['seconds']:.1f} s")
+    click.echo(f"{n} inputs: {n_ok} fitted, {n_skip} skipped (already done), {n_fail} failed, "
+               f"{n_none} with no beat fitted ok; {beats:,} beats; "
+               f"{summary.attrs['seconds']:.1f} s")
     click.echo(f"index: {summary.attrs['index']}  log: {summary.attrs['log']}")
-    if n_fail:
-        for _, r in summary[summary["status"] == "failed"].iterrows():
-            click.echo(f"  failed: {r['reason']}", err=True)
-        click.echo(f"gmesa batch: {n_fail} of {len(summary)} inputs failed", err=True)
-        return EXIT_FAILED
-    return EXIT_OK
+    outcomes = summary.attrs["outcomes"]
+    for _, r in summary[summary["status"] == "failed"].iterrows():
+        click.echo(f"  failed: {r['reason']}", err=True)
+    none_ok = (summary["status"] == "no_ok_beat") | \
+        ((summary["status"] == "skipped") & (summary["n_ok"] == 0)).fillna(False)
+    for _, r in summary[none_ok].iterrows():
+        why = r["reason"] if r["status"] == "no_ok_beat" else f"{r['path']} (an earlier run)"
+        click.echo(f"  no beat fitted ok: {why}", err=True)
+    if outcomes["failed"]:
+        click.echo(f"gmesa batch: {outcomes['failed']} of {n} inputs failed", err=True)
+    if outcomes["no_ok_beat"]:
+        click.echo(f"gmesa batch: {outcomes['no_ok_beat']} of {n} inputs gave no beat fitted ok",
+                   err=True)
+    if not outcomes["ok"]:
+        click.echo("gmesa batch: no input gave a beat fitted ok", err=True)
+        return EXIT_NO_OK_BEAT
+    return EXIT_FAILED if outcomes["failed"] or outcomes["no_ok_beat"] else EXIT_OK
 
 
 class _dask_client:
