@@ -390,6 +390,8 @@ def test_force_ecg_reaches_the_reader_and_the_fitter(runner, small_record, tmp_p
     """--force-ecg is passed as force_ecg=True to a reader and fitter that take it; without
     it they are called as before (no force_ecg keyword)."""
     import gmesa.ecg as ecg
+    from gmesa.batch import warm_up
+    warm_up()  # a batch's first record compiles the kernels with a fit of its own
     calls = []
     real_read, real_fit = ecg.read_record, ecg.fit_record
 
