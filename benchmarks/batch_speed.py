@@ -75,8 +75,8 @@ def _child(job):
         res["n_samples"] = int(sig.shape[0])
         del sig, np
     elif job["kind"] == "gmesa":
-        from gmesa.batch import _warm_up, fit_files
-        _warm_up()
+        from gmesa.batch import fit_files, warm_up
+        warm_up()
         t1 = time.perf_counter()
         res["startup_s"] = t1 - t0
         with tempfile.TemporaryDirectory() as out:

@@ -1,36 +1,42 @@
 """The ``gmesa`` command: ``gmesa fit``, ``gmesa batch``, ``gmesa demo``, ``gmesa plot``.
 
 A thin layer over the Python API (:func:`gmesa.batch.fit_files`,
-:func:`gmesa.ecg.fit_record`): it parses, calls the API and prints.  Exit codes:
-0 all inputs fitted, 1 one or more inputs failed (their count is printed), 2 a bad
-command line (a one-line error that says how to fix it), 130 interrupted (Ctrl-C).
-Run as ``gmesa ...`` or ``python -m gmesa.cli ...``.
+:func:`gmesa.batch.fit_one`): it parses, calls the API and prints.  Exit codes
+(:data:`EXIT_CODES`): 0 all good, 1 some inputs failed, 2 a bad command line, 3 the
+output folder is locked or cannot be written, 4 no beat fitted ok, 130 interrupted;
+every error is one line, never a traceback.  Run as ``gmesa ...`` or
+``python -m gmesa.cli ...``.
 """
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
 import click
-import numpy as np
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from ._cli_report import (EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_OK_BEAT, EXIT_OK,
+                          EXIT_OUTPUT, EXIT_USAGE, FIT_EXIT_CODES, report_batch, report_fit,
+                          report_leads)
+# the number and table formats of every command's summary
+from ._cli_report import fmt_num as _fmt_num  # noqa: F401
+from ._cli_report import table as _table  # noqa: F401
 
-EXIT_CODES = """\b
-Exit codes:
-  0    every input was fitted (or skipped: already done)
-  1    one or more inputs failed: the count is printed, the reasons are
-       in OUT/log.jsonl and OUT/index.csv
-  2    bad command line (a one-line error says how to fix it)
-  130  interrupted (Ctrl-C); run the same command again to resume"""
+
+class _OutputError(click.ClickException):
+    """The output folder is locked or cannot be written: exit 3, one line."""
+    exit_code = EXIT_OUTPUT
+
+    def __init__(self, message, command):
+        super().__init__(message)
+        self.command = command
+
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class _Group(click.Group):
     """Usage errors as one line, ``gmesa batch: error: ... (see 'gmesa batch --help')``,
-    exit 2; Ctrl-C exits 130 with one line."""
+    exit 2; an unusable output folder one line, exit 3; Ctrl-C exits 130 with one line."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):
@@ -48,7 +54,8 @@ class _Group(click.Group):
             click.echo(f"{cmd}: error: {msg} (see '{cmd} --help')", err=True)
             sys.exit(EXIT_USAGE)
         except click.ClickException as exc:
-            click.echo(f"gmesa: error: {' '.join(exc.format_message().split())}", err=True)
+            cmd = getattr(exc, "command", "gmesa")
+            click.echo(f"{cmd}: error: {' '.join(exc.format_message().split())}", err=True)
             sys.exit(exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
             click.echo("gmesa: interrupted", err=True)
@@ -96,6 +103,14 @@ def _fs_option(f):
              "WFDB and EDF files keep their own rate. At least 100 Hz.")(f)
 
 
+def _force_ecg_option(f):
+    return click.option(
+        "--force-ecg", is_flag=True, default=False,
+        help="Fit the lead even when it does not look like an ECG (its unit is no voltage "
+             "or its name is that of another signal, e.g. PLETH, ABP): passed to the "
+             "reader and fitter as force_ecg=True.")(f)
+
+
 def _lead_value(lead):
     if lead is None:
         return None
@@ -104,24 +119,6 @@ def _lead_value(lead):
         raise click.BadParameter("give a lead name such as II or MLII, or an index",
                                  param_hint="'--lead'")
     return int(s) if s.lstrip("+-").isdigit() else s
-
-
-def _fmt_num(v, unit="", digits=1):
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    return f"{v:.{digits}f}{unit}"
-
-
-def _interval_rows(summary):
-    """(label, value) rows of the median intervals of :func:`gmesa.batch.summarize`."""
-    return [(f"median {name}", _fmt_num(summary[f"median_{key}_ms"], " ms", 0))
-            for name, key in (("RR", "rr"), ("PR", "pr"), ("QRS", "qrs"), ("QT", "qt"),
-                              ("QTc", "qtc"))]
-
-
-def _table(pairs):
-    width = max(len(k) for k, _ in pairs)
-    return "\n".join(f"  {k:<{width}}  {v}" for k, v in pairs)
 
 
 _leads_option = click.option(
@@ -141,11 +138,7 @@ def _leads_value(leads):
 # ---------------------------------------------------------------------------------
 # gmesa fit
 # ---------------------------------------------------------------------------------
-@app.command("fit", context_settings=CONTEXT, epilog="""\b
-Exit codes:
-  0  fitted
-  1  the record could not be fitted (the reason is printed)
-  2  bad command line""")
+@app.command("fit", context_settings=CONTEXT, epilog=FIT_EXIT_CODES)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE")
 @_lead_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
@@ -160,49 +153,39 @@ Exit codes:
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
 @_leads_option
-def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
+@_force_ecg_option
+def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, force_ecg):
     """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
 
     Writes one row per beat (wave parameters, fiducials, intervals, fit quality,
     status) to OUT/RECORD.beats.parquet (or .csv) and prints beats, beats fitted
     ok, the median PRD and the median RR, PR, QRS, QT and QTc intervals.
     """
-    from .batch import _fit_one, _fingerprint, _safe_stem, _record_name
+    from .batch import OutputFolderError, fit_one
 
     lead_v = _lead_value(lead)
     if not file.exists() and not Path(str(file) + ".hea").is_file():
         raise click.BadParameter(f"{file} does not exist; give the path of a record file",
                                  param_hint="'FILE'")
-    stem = _safe_stem(_record_name(file))
     out = out.expanduser()
-    out.mkdir(parents=True, exist_ok=True)
     fmt = fmt.lower()
     leads_v = _leads_value(leads)
     if leads_v is not None and figures:
         raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
                                  "for them", param_hint="'--figures'")
-    task = {"path": str(file), "record": stem, "lead": lead_v, "leads": leads_v, "fs": fs,
-            "fmt": fmt, "fit_options": {},
-            "fingerprint": _fingerprint(str(file), lead_v, fs, fmt, {}, leads_v),
-            "out": str(out), "threads": threads, "warm_up": False,
-            "return_fit": figures or leads_v is not None}
-    row = _fit_one(task)
-    if row["status"] != "ok":
+    try:
+        row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
+                      force_ecg=force_ecg, keep_fit=figures or leads_v is not None)
+    except OutputFolderError as exc:
+        raise _OutputError(str(exc), "gmesa fit") from None
+    stem = row["record"]
+    if row["status"] == "failed" or not row.get("n_beats"):
         click.echo(f"gmesa fit: {row['reason']}", err=True)
-        return EXIT_FAILED
-    if leads_v is not None:
-        return _report_leads(row, out)
-    n, n_ok = row["n_beats"], row["n_ok"]
-    click.echo(f"{stem}: lead {row['lead']}, {row['fs']:g} Hz, {row['duration_s']:.1f} s, "
-               f"fitted in {row['seconds']:.2f} s")
-    click.echo(_table([
-        ("beats", f"{n}"),
-        ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
-        ("median PRD", _fmt_num(row["median_prd"], " %")),
-    ] + _interval_rows(row)))
-    click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
-    if row.get("warnings"):
-        click.echo(f"warnings: {row['warnings']}", err=True)
+        return EXIT_FAILED if row["status"] == "failed" else EXIT_NO_OK_BEAT
+    (report_leads if leads_v is not None else report_fit)(row, out)
+    if row["status"] == "no_ok_beat":
+        click.echo(f"gmesa fit: {row['reason']}", err=True)
+        return EXIT_NO_OK_BEAT
     if figures:
         try:
             from .plot.files import write_figures
@@ -211,35 +194,12 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads):
                        err=True)
         else:
             try:
-                written = write_figures(row["_fit"], out, stem=stem)
+                written = write_figures(row["fit"], out, stem=stem)
             except Exception as exc:  # the tables are written; say what went wrong
                 click.echo(f"gmesa fit: figures failed ({type(exc).__name__}: {exc})", err=True)
                 return EXIT_FAILED
             for p in _paths(written):
                 click.echo(f"wrote {p}")
-    return EXIT_OK
-
-
-def _report_leads(row, out):
-    """``gmesa fit --leads``: the summary of a :class:`gmesa.ecg.LeadsFit`."""
-    res = row["_fit"]
-    b = res.beats
-    shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
-                          for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
-             for w in ("P", "T")}
-    click.echo(f"{row['record']}: leads {', '.join(res.fits)} (primary {res.primary}), "
-               f"{row['fs']:g} Hz, {row['duration_s']:.1f} s, fitted in {row['seconds']:.2f} s")
-    click.echo(_table([
-        ("beats", f"{row['n_beats']}"),
-        ("ok", f"{row['n_ok']} ({100.0 * row['ok_fraction']:.1f}%) in {res.primary}"),
-        ("median PRD", _fmt_num(row["median_prd"], f" % in {res.primary}")),
-        ("P from", shown["P"] or "-"),
-        ("T from", shown["T"] or "-"),
-    ] + _interval_rows(row)))
-    click.echo(f"wrote {out / row['beats_file']}, {row['info_file']} and {len(res.fits)} "
-               "leads' tables")
-    if row.get("warnings"):
-        click.echo(f"warnings: {row['warnings']}", err=True)
     return EXIT_OK
 
 
@@ -279,17 +239,21 @@ def _paths(obj):
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar (records, beats, ETA) on stderr.")
 @_leads_option
+@_force_ecg_option
 def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs, progress,
-              leads):
+              leads, force_ecg):
     """Fit every record in PATH... (files, folders searched recursively, glob patterns).
 
-    Folders contribute .hea (WFDB, with its .dat), .edf, .bdf, .csv, .tsv and .npy
-    files. A file that cannot be fitted (missing, unreadable, truncated, no beats,
-    all-NaN or missing lead ...) is reported with its reason; the others go on.
+    Folders contribute records, not files: a WFDB record is its .hea (a multi-segment
+    record its master header; segment, layout and data files are its parts), others
+    are .edf, .bdf, .csv, .tsv and .npy files (in a folder with a PhysioNet RECORDS
+    list, those it names). A record that cannot be fitted (missing, unreadable,
+    truncated, all-NaN or missing lead ...) or that gives no beat fitted ok is
+    reported with its reason; the others go on.
     Killed and started again with the same command, the batch skips finished
     records and ends with the output of an uninterrupted run.
     """
-    from .batch import fit_files
+    from .batch import OutputFolderError, fit_files
 
     if scheduler is not None and dask_local is not None:
         raise click.UsageError("use --scheduler ADDRESS or --dask-local N, not both")
@@ -301,21 +265,10 @@ def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs,
         try:
             summary = fit_files(list(paths), out=out, executor=client, workers=workers,
                                 progress=progress, resume=resume, lead=lead_v, leads=leads_v,
-                                fmt=fmt.lower(), fs=fs)
-        except RuntimeError as exc:  # another batch holds the output folder
-            raise click.ClickException(str(exc)) from None
-    counts = summary["status"].value_counts()
-    n_ok, n_skip, n_fail = (int(counts.get(k, 0)) for k in ("ok", "skipped", "failed"))
-    beats = int(summary.loc[summary["status"] != "failed", "n_beats"].fillna(0).sum())
-    click.echo(f"{len(summary)} inputs: {n_ok} fitted, {n_skip} skipped (already done), "
-               f"{n_fail} failed; {beats:,} beats; {summary.attrs['seconds']:.1f} s")
-    click.echo(f"index: {summary.attrs['index']}  log: {summary.attrs['log']}")
-    if n_fail:
-        for _, r in summary[summary["status"] == "failed"].iterrows():
-            click.echo(f"  failed: {r['reason']}", err=True)
-        click.echo(f"gmesa batch: {n_fail} of {len(summary)} inputs failed", err=True)
-        return EXIT_FAILED
-    return EXIT_OK
+                                fmt=fmt.lower(), fs=fs, force_ecg=force_ecg)
+        except OutputFolderError as exc:  # locked by another batch, or not writable
+            raise _OutputError(str(exc), "gmesa batch") from None
+    return report_batch(summary)
 
 
 class _dask_client:

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmesa.batch import (SUMMARY_COLUMNS, TIMING_COLUMNS, _safe_stem, _stems, find_records,
-                         fit_files, read_index, read_log)
+from gmesa.batch import (RECORD_STATUS, SUMMARY_COLUMNS, TIMING_COLUMNS, OutputFolderError,
+                         find_records, fit_files, fit_one, read_index, read_log)
+from gmesa.batch.discovery import output_stems, safe_stem
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,17 +118,86 @@ def test_find_records_folders_globs_and_companions(tmp_path):
     assert find_records([tmp_path / "missing.hea"]) == [(str(tmp_path / "missing.hea"), None)]
 
 
+#: hand-written WFDB headers of a PhysioNet-style folder: name -> header text
+HEADERS = {
+    # a variable-layout multi-segment record: master, layout and segment headers
+    "msr": "msr/3 2 125 2500\nmsr_layout 0\nmsr_0001 1000\n~ 500\nmsr_0002 1000\n",
+    "msr_layout": "msr_layout 2 125 0\n~ 0 200 16 0 0 0 0 II\n~ 0 200 16 0 0 0 0 ABP\n",
+    "msr_0001": "msr_0001 2 125 1000\nmsr_0001.dat 16 200 16 0 0 0 0 II\n"
+                "msr_0001.dat 16 200 16 0 0 0 0 ABP\n",
+    "msr_0002": "msr_0002 2 125 1000\nmsr_0002.dat 16 200 16 0 0 0 0 II\n"
+                "msr_0002.dat 16 200 16 0 0 0 0 ABP\n",
+    # one data file per signal, named unlike the record
+    "multi": "multi 2 250 5000\nmulti_ecg.dat 16 200 16 0 0 0 0 II\n"
+             "multi_abp.dat 16 200 16 0 0 0 0 ABP\n",
+    # a WFDB .mat record, and one whose leads span two files (PTB's .dat + .xyz)
+    "m001": "m001 1 250 5000\nm001.mat 16+24 200 16 0 0 0 0 ECG\n",
+    "ptb": "ptb 2 1000 5000\nptb.dat 16 2000 16 0 0 0 0 i\nptb.xyz 16 2000 16 0 0 0 0 vx\n",
+    "a": "a 1 250 5000\na.dat 16 200 16 0 0 0 0 II\n",
+    # a layout header no master names: a part, never a record by itself
+    "orphan_layout": "orphan_layout 1 250 0\n~ 0 200 16 0 0 0 0 II\n",
+}
+DATA_FILES = ("msr_0001.dat", "msr_0002.dat", "multi_ecg.dat", "multi_abp.dat", "m001.mat",
+              "ptb.dat", "ptb.xyz", "a.dat", "a.atr", "x.edf", "notes.csv", "lone.dat")
+
+
+def database_folder(d):
+    """A folder laid out like a PhysioNet database: 8 records (7 and a lone .dat)."""
+    d.mkdir(parents=True, exist_ok=True)
+    for name, text in HEADERS.items():
+        (d / f"{name}.hea").write_text(text)
+    for f in DATA_FILES:
+        (d / f).write_bytes(b"\0" * 64)
+    return d
+
+
+def test_find_records_counts_records_of_a_physionet_folder(physionet_dir):
+    """The PhysioNet sample folder holds 6 records: a multi-segment record's segment
+    headers and a record's second data file (.xyz) are parts of a record, not inputs."""
+    found = find_records([physionet_dir])
+    assert all(problem is None for _, problem in found)
+    names = sorted(Path(p).name for p, _ in found)
+    assert names == ["03700181.hea", "041s.hea", "100.hea", "s0010_re.hea", "test_generator_2.edf",
+                     "v102s.hea"]
+    seg = physionet_dir / "multi-segment" / "041s"
+    # a glob over the parts finds the record once; a part named explicitly is an input
+    assert find_records([str(seg / "*.hea"), str(seg / "*.dat")]) == [(str(seg / "041s.hea"), None)]
+    assert find_records([seg / "041s01.hea"]) == [(str(seg / "041s01.hea"), None)]
+
+
+def test_find_records_groups_headers_and_data_files_into_records(tmp_path):
+    d = database_folder(tmp_path / "db")
+    found = find_records([d])
+    assert all(problem is None for _, problem in found)
+    assert [Path(p).name for p, _ in found] == [
+        "a.hea", "lone.dat", "m001.hea", "msr.hea", "multi.hea", "notes.csv", "ptb.hea", "x.edf"]
+    # globs map parts to their record, each record once
+    dats = find_records([str(d / "*.dat"), str(d / "*.mat"), str(d / "*.xyz")])
+    assert [Path(p).name for p, _ in dats] == ["a.hea", "lone.dat", "msr.hea", "multi.hea",
+                                                "ptb.hea", "m001.hea"]
+    heas = find_records([str(d / "msr*.hea"), str(d / "orphan*.hea")])
+    assert [Path(p).name for p, _ in heas] == ["msr.hea", "orphan*.hea"] and heas[0][1] is None
+    assert "no ECG record" in heas[1][1]  # a layout header alone is no record
+    # a data file named explicitly stands for the record whose header names it
+    assert find_records([d / "multi_abp.dat"]) == [(str(d / "multi.hea"), None)]
+    # a PhysioNet RECORDS list: other files count only when it names them
+    (d / "RECORDS").write_text("a\nm001\nmsr\nmulti\nptb\nx.edf\n")
+    listed = [Path(p).name for p, _ in find_records([tmp_path])]
+    assert listed == ["a.hea", "lone.dat", "m001.hea", "msr.hea", "multi.hea", "ptb.hea", "x.edf"]
+    assert [Path(p).name for p, _ in find_records([str(d / "*.csv")])] == ["notes.csv"]
+
+
 def test_output_names_are_safe_and_unique(tmp_path):
     for bad in ("../../etc/passwd", "..", "/abs/path", "a/../../b", "con", "-rf", "", "名前"):
-        stem = _safe_stem(bad)
+        stem = safe_stem(bad)
         assert stem and "/" not in stem and "\\" not in stem and not stem.startswith((".", "-"))
         assert (tmp_path / f"{stem}.info.json").resolve().parent == tmp_path.resolve()
-    assert _safe_stem("con").lower() != "con"
+    assert safe_stem("con").lower() != "con"
     inputs = [("/a/100.hea", None), ("/b/100.hea", None), ("/c/100.EDF", None), ("/d/x.csv", None)]
-    stems = _stems(inputs)
+    stems = output_stems(inputs)
     assert len({s.casefold() for s in stems}) == 4 and stems[3] == "x"
     assert all(s.startswith("100-") for s in stems[:3])
-    assert _stems(inputs) == stems  # deterministic: resume finds the same names
+    assert output_stems(inputs) == stems  # deterministic: resume finds the same names
 
 
 # ---------------------------------------------------------------------------------
@@ -149,9 +219,10 @@ def test_bad_inputs_are_reported_and_the_rest_goes_on(tmp_path, physionet_dir):
     assert list(summary.columns) == list(SUMMARY_COLUMNS)
     status = dict(zip(summary["record"], summary["status"]))
     reason = dict(zip(summary["record"], summary["reason"]))
-    assert status["s0010_re"] == "ok" and summary.attrs["n_failed"] == 5
+    assert status["s0010_re"] == "ok" and summary.attrs["n_failed"] == 4
+    assert summary.attrs["outcomes"] == {"ok": 1, "no_ok_beat": 1, "failed": 4}
     assert "NaN" in reason["allnan"]
-    assert "no beats" in reason["flat"]
+    assert status["flat"] == "no_ok_beat" and "no beats" in reason["flat"]
     assert "not found" in reason["missing"]
     assert "no file matches" in reason["nothing"]
     assert "unsupported" in reason["unsupported"]
@@ -170,6 +241,61 @@ def test_bad_inputs_are_reported_and_the_rest_goes_on(tmp_path, physionet_dir):
                       resume=False)
     assert wrong["status"][0] == "failed" and "MLII" in wrong["reason"][0]
     assert "available leads" in wrong["reason"][0]
+
+
+def noise_and_flat(folder, fs=250.0, seconds=20.0):
+    """Two records that give no beat fitted ok: white noise (beats found, every one
+    rejected) and a flat line (no beat found)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = int(seconds * fs)
+    np.save(folder / "noise.npy", np.random.default_rng(7).normal(size=n))
+    np.save(folder / "flat.npy", np.zeros(n))
+    return folder / "noise.npy", folder / "flat.npy"
+
+
+def test_records_with_no_ok_beat_are_reported_as_such(tmp_path, physionet_dir):
+    assert set(RECORD_STATUS) == {"ok", "no_ok_beat", "failed", "skipped"}
+    noise, flat = noise_and_flat(tmp_path / "in")
+    row = fit_one(noise, tmp_path / "one", fs=250, threads=1)
+    assert row["status"] == "no_ok_beat" and row["n_beats"] > 10 and row["n_ok"] == 0
+    assert "no beat fitted ok" in row["reason"] and "poor_fit" in row["reason"]
+    assert (tmp_path / "one" / row["info_file"]).is_file()   # its tables are written
+    flat_row = fit_one(flat, None, fs=250)
+    assert flat_row["status"] == "no_ok_beat" and "no beats detected" in flat_row["reason"]
+    copy_record(physionet_dir, "s0010_re", tmp_path / "in")
+    out = tmp_path / "out"
+    summary = fit_files(tmp_path / "in", out=out, fs=250, workers=1, progress=False)
+    assert dict(zip(summary["record"], summary["status"])) == {
+        "flat": "no_ok_beat", "noise": "no_ok_beat", "s0010_re": "ok"}
+    assert summary.attrs["outcomes"] == {"ok": 1, "no_ok_beat": 2, "failed": 0}
+    # run again: noise's results are complete (skipped), flat has none (fitted again);
+    # the index keeps each record's outcome
+    again = fit_files(tmp_path / "in", out=out, fs=250, workers=1, progress=False)
+    assert dict(zip(again["record"], again["status"])) == {
+        "flat": "no_ok_beat", "noise": "skipped", "s0010_re": "skipped"}
+    assert again.attrs["outcomes"] == {"ok": 1, "no_ok_beat": 2, "failed": 0}
+    index = read_index(out).set_index("record")
+    assert dict(index["status"]) == {"flat": "no_ok_beat", "noise": "no_ok_beat", "s0010_re": "ok"}
+    assert "no beat fitted ok" in index.loc["noise", "reason"]
+
+
+def test_an_unusable_output_folder_stops_before_any_work(tmp_path):
+    from filelock import FileLock
+    from gmesa.batch.outdir import LOCK_NAME
+    noise, _ = noise_and_flat(tmp_path / "in")
+    (tmp_path / "file").write_text("x")
+    for call in (lambda o: fit_files([noise], out=o, fs=250, progress=False),
+                 lambda o: fit_one(noise, o, fs=250)):
+        with pytest.raises(OutputFolderError, match="cannot create the output folder"):
+            call(tmp_path / "file" / "out")
+        with pytest.raises(OutputFolderError, match="not a folder"):
+            call(tmp_path / "file")
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(str(out / LOCK_NAME), timeout=0):
+        with pytest.raises(OutputFolderError, match="another gmesa batch"):
+            fit_files([noise], out=out, fs=250, progress=False)
+    assert not (out / "index.parquet").exists() and not (out / "log.jsonl").exists()
 
 
 def test_options_are_checked_before_any_work(tmp_path):
@@ -340,19 +466,19 @@ def test_batch_leads_read_and_written_one_lead_at_a_time(tmp_path, monkeypatch):
     soon as it is fitted (only its beat table is kept): the result equals fit_leads on
     the whole record; a crash after the first lead leaves no .leads.json, so the record
     is fitted again on the next run."""
-    import gmesa.batch as batch
     from gmesa import ecg
+    from gmesa.batch import reading
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     syn = ecg.synthesize(duration=20, fs=250, leads=3, seed=3)
     _write_wfdb(src, "rec", syn.record.signal, 250, ("ii", "v5", "v2"))
     reads = []
-    real_read = batch._read
+    real_read = reading.read_lead
 
     def spy(path, lead, fs, every_lead=False):
         reads.append((lead, every_lead))
         return real_read(path, lead, fs, every_lead)
-    monkeypatch.setattr(batch, "_read", spy)
+    monkeypatch.setattr(reading, "read_lead", spy)
     row = fit_files(src, out=out, leads="all", workers=1, progress=False).iloc[0]
     assert row["status"] == "ok"
     assert sorted(reads) == [("ii", False), ("v2", False), ("v5", False)]

@@ -60,12 +60,18 @@ def test_help(runner, args):
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
     assert "Usage: gmesa" in text
+    if args[0] in ("batch", "--help", "-h"):
+        for word in ("Exit codes:", "0 every input", "1 some inputs failed", "2 bad",
+                     "3 the output folder is locked", "4 no beat fitted ok", "130 interrupted"):
+            assert word in text
     if args[0] == "batch":
         for word in ("--workers", "--scheduler", "--dask-local", "--resume", "--lead",
-                     "--format", "Exit codes:", "0 every input", "1 one or more", "2 bad"):
+                     "--format", "--force-ecg"):
             assert word in text
     if args[0] == "fit":
-        for word in ("--lead", "--out", "--format", "--fs", "--figures", "Exit codes:"):
+        for word in ("--lead", "--out", "--format", "--fs", "--figures", "--force-ecg",
+                     "Exit codes:", "1 the record could not be read", "3 --out cannot",
+                     "4 the record was fitted but no beat was fitted ok"):
             assert word in text
 
 
@@ -294,3 +300,127 @@ def test_batch_several_leads(runner, tmp_path):
     again = runner.invoke(app, ["batch", str(d), "--out", str(out), "--fs", "250", "--leads", "all",
                                 "--lead", "1", "--workers", "1", "--no-progress"])
     assert again.exit_code == 0 and "2 skipped" in again.output
+
+
+# ---------------------------------------------------------------------------------
+# exit codes 3 and 4, --force-ecg, records of a database folder
+# ---------------------------------------------------------------------------------
+def _noise_and_flat(folder, fs=250.0, seconds=20.0):
+    folder.mkdir(parents=True, exist_ok=True)
+    n = int(seconds * fs)
+    np.save(folder / "noise.npy", np.random.default_rng(7).normal(size=n))
+    np.save(folder / "flat.npy", np.zeros(n))
+    return folder / "noise.npy", folder / "flat.npy"
+
+
+def test_no_beat_fitted_ok_exits_4(runner, small_record, tmp_path):
+    noise, flat = _noise_and_flat(tmp_path / "in")
+    res = runner.invoke(app, ["fit", str(flat), "--fs", "250", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 4, (res.output, res.stderr)
+    assert "no beats detected" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = runner.invoke(app, ["fit", str(noise), "--fs", "250", "--out", str(tmp_path / "o"),
+                              "--threads", "1"])
+    assert res.exit_code == 4, (res.output, res.stderr)
+    assert "no beat fitted ok" in res.stderr and "ok          0 (0.0%)" in res.output
+    assert (tmp_path / "o" / "noise.beats.parquet").is_file()
+    # a batch in which no input gives an ok beat: 4; with one good record: 1
+    out = tmp_path / "batch"
+    res = runner.invoke(app, ["batch", str(tmp_path / "in"), "--out", str(out), "--fs", "250",
+                              "--workers", "1", "--no-progress"])
+    assert res.exit_code == 4, (res.output, res.stderr)
+    assert "2 with no beat fitted ok" in res.output
+    assert "2 of 2 inputs gave no beat fitted ok" in res.stderr
+    assert "no input gave a beat fitted ok" in res.stderr
+    assert set(read_index(out)["status"]) == {"no_ok_beat"}
+    shutil.copy(small_record, tmp_path / "in")
+    shutil.copy(small_record.with_suffix(".dat"), tmp_path / "in")
+    shutil.copy(small_record.with_suffix(".xyz"), tmp_path / "in")
+    res = runner.invoke(app, ["batch", str(tmp_path / "in"), "--out", str(out), "--fs", "250",
+                              "--workers", "1", "--no-progress"])
+    assert res.exit_code == 1, (res.output, res.stderr)
+    assert "3 inputs: 1 fitted, 1 skipped" in res.output and "2 of 3 inputs gave no beat" in res.stderr
+    # a batch whose every input failed is a failure (1), not "no beat fitted ok" (4)
+    res = runner.invoke(app, ["batch", str(tmp_path / "missing.hea"), "--out", str(out),
+                              "--no-progress"])
+    assert res.exit_code == 1 and "1 of 1 inputs failed" in res.stderr
+
+
+@pytest.mark.parametrize("command", ["fit", "batch"])
+def test_unwritable_out_is_one_line_and_exit_3(runner, command, tmp_path):
+    noise, _ = _noise_and_flat(tmp_path / "in")
+    (tmp_path / "file").write_text("x")
+    args = [command, str(noise), "--fs", "250"] + (["--no-progress"] if command == "batch" else [])
+    bad = [(tmp_path / "file" / "out", "cannot create the output folder")]
+    if sys.platform.startswith("linux") and Path("/proc/self").is_dir():
+        bad.append((Path("/proc/self"), "cannot write in the output folder"))  # even for root
+    for out, why in bad:
+        res = runner.invoke(app, args + ["--out", str(out)])
+        assert res.exit_code == 3, (out, res.output, res.stderr)
+        err = res.stderr.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert err.startswith(f"gmesa {command}: error: {out}: {why}"), err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into a read-only folder")
+def test_read_only_out_exits_3(runner, tmp_path):
+    noise, _ = _noise_and_flat(tmp_path / "in")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        for out in (ro, ro / "sub"):
+            res = runner.invoke(app, ["fit", str(noise), "--fs", "250", "--out", str(out)])
+            assert res.exit_code == 3 and len(res.stderr.strip().splitlines()) == 1
+    finally:
+        ro.chmod(0o755)
+
+
+def test_batch_on_a_locked_out_exits_3(runner, tmp_path):
+    from filelock import FileLock
+    from gmesa.batch.outdir import LOCK_NAME
+    noise, _ = _noise_and_flat(tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    with FileLock(str(out / LOCK_NAME), timeout=0):  # another batch is running
+        res = runner.invoke(app, ["batch", str(noise), "--fs", "250", "--out", str(out),
+                                  "--no-progress"])
+    assert res.exit_code == 3, (res.output, res.stderr)
+    err = res.stderr.strip()
+    assert len(err.splitlines()) == 1 and "another gmesa batch is writing" in err
+    assert not any(out.glob("noise.*"))
+
+
+def test_force_ecg_lets_a_non_ecg_lead_through(runner, tmp_path):
+    """A lead named PLETH is refused by the ECG pipeline with one line naming --force-ecg
+    (exit 1); with --force-ecg it is fitted (exit 0), in `gmesa fit` and in `gmesa batch`."""
+    from gmesa import ecg
+    syn = ecg.synthesize(duration=20, fs=250, seed=2)
+    csv = tmp_path / "pleth.csv"
+    np.savetxt(csv, np.asarray(syn.record.signal, dtype=float).reshape(-1, 1), fmt="%.5f",
+               header="PLETH", comments="")
+    base = ["fit", str(csv), "--fs", "250", "--out", str(tmp_path / "o")]
+    res = runner.invoke(app, base)
+    assert res.exit_code == 1, (res.output, res.stderr)
+    assert len(res.stderr.strip().splitlines()) == 1 and "--force-ecg" in res.stderr
+    res = runner.invoke(app, base + ["--force-ecg"])
+    assert res.exit_code == 0, (res.output, res.stderr)
+    args = ["batch", str(csv), "--fs", "250", "--out", str(tmp_path / "b"), "--workers", "1",
+            "--no-progress"]
+    assert runner.invoke(app, args).exit_code == 1
+    res = runner.invoke(app, args + ["--force-ecg"])  # other settings: fitted again
+    assert res.exit_code == 0 and "1 fitted" in res.output
+
+
+def test_batch_counts_records_not_files(runner, physionet_dir, small_record, tmp_path):
+    """A database folder with a multi-segment record (master, segment headers and their
+    data files) and a two-file record (.dat + .xyz): 2 inputs, not 6."""
+    d = tmp_path / "db"
+    shutil.copytree(physionet_dir / "multi-segment" / "041s", d / "041s")
+    for f in small_record.parent.glob("s0010_re.*"):
+        shutil.copy(f, d / f.name)
+    res = runner.invoke(app, ["batch", str(d), "--out", str(tmp_path / "out"), "--workers", "1",
+                              "--no-progress"])
+    assert res.exit_code == 0, (res.output, res.stderr)
+    assert res.output.startswith("2 inputs:"), res.output
+    assert sorted(read_index(tmp_path / "out")["record"]) == ["041s", "s0010_re"]

@@ -1,0 +1,123 @@
+"""What ``gmesa fit`` and ``gmesa batch`` print, and their exit codes (see
+:mod:`gmesa.cli` and ``docs/batch.md``)."""
+from __future__ import annotations
+
+import math
+
+import click
+import numpy as np
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_OUTPUT, EXIT_NO_OK_BEAT = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
+
+#: the exit codes of ``gmesa`` and ``gmesa batch``, as their ``--help`` shows them
+EXIT_CODES = """\b
+Exit codes:
+  0    every input was fitted with at least one beat ok (or skipped: already done)
+  1    some inputs failed or gave no beat fitted ok (counts printed; reasons in
+       OUT/log.jsonl and OUT/index.csv); the others have results
+  2    bad command line (a one-line error says how to fix it)
+  3    the output folder is locked by another gmesa batch, or cannot be created
+       or written; nothing was fitted
+  4    no beat fitted ok: the inputs that could be read gave none (no beat, or
+       every beat rejected) and no input gave one; every input failing is 1
+  130  interrupted (Ctrl-C); run the same command again to resume"""
+
+#: the exit codes of ``gmesa fit``
+FIT_EXIT_CODES = """\b
+Exit codes:
+  0  fitted, at least one beat ok
+  1  the record could not be read or fitted (the reason is printed)
+  2  bad command line
+  3  --out cannot be created or written
+  4  the record was fitted but no beat was fitted ok: no beat detected, or every
+     beat rejected (the reason is printed; the tables are written when there
+     are beats)"""
+
+
+def fmt_num(v, unit="", digits=1):
+    """``v`` with ``digits`` decimals and ``unit``; "-" for None or NaN."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "-"
+    return f"{v:.{digits}f}{unit}"
+
+
+def table(pairs):
+    """(label, value) pairs as an indented two-column table."""
+    width = max(len(k) for k, _ in pairs)
+    return "\n".join(f"  {k:<{width}}  {v}" for k, v in pairs)
+
+
+def interval_rows(summary):
+    """(label, value) rows of the median intervals (ms) of :func:`gmesa.batch.summarize`."""
+    return [(f"median {name}", fmt_num(summary[f"median_{key}_ms"], " ms", 0))
+            for name, key in (("RR", "rr"), ("PR", "pr"), ("QRS", "qrs"), ("QT", "qt"),
+                              ("QTc", "qtc"))]
+
+
+def report_fit(row, out):
+    """``gmesa fit``: the summary of one record's row of :func:`gmesa.batch.fit_one`."""
+    n, n_ok = row["n_beats"], row["n_ok"]
+    click.echo(f"{row['record']}: lead {row['lead']}, {row['fs']:g} Hz, "
+               f"{row['duration_s']:.1f} s, fitted in {row['seconds']:.2f} s")
+    click.echo(table([
+        ("beats", f"{n}"),
+        ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
+        ("median PRD", fmt_num(row["median_prd"], " %")),
+    ] + interval_rows(row)))
+    click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
+    if row.get("warnings"):
+        click.echo(f"warnings: {row['warnings']}", err=True)
+
+
+def report_leads(row, out):
+    """``gmesa fit --leads``: the summary of a :class:`gmesa.ecg.LeadsFit`."""
+    res = row["fit"]
+    b = res.beats
+    shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
+                          for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
+             for w in ("P", "T")}
+    click.echo(f"{row['record']}: leads {', '.join(res.fits)} (primary {res.primary}), "
+               f"{row['fs']:g} Hz, {row['duration_s']:.1f} s, fitted in {row['seconds']:.2f} s")
+    click.echo(table([
+        ("beats", f"{row['n_beats']}"),
+        ("ok", f"{row['n_ok']} ({100.0 * row['ok_fraction']:.1f}%) in {res.primary}"),
+        ("median PRD", fmt_num(row["median_prd"], f" % in {res.primary}")),
+        ("P from", shown["P"] or "-"),
+        ("T from", shown["T"] or "-"),
+    ] + interval_rows(row)))
+    click.echo(f"wrote {out / row['beats_file']}, {row['info_file']} and {len(res.fits)} "
+               "leads' tables")
+    if row.get("warnings"):
+        click.echo(f"warnings: {row['warnings']}", err=True)
+
+
+def report_batch(summary):
+    """``gmesa batch``: print the counts, index and problems of a :func:`fit_files`
+    summary; return the exit code (0, 1 or 4)."""
+    counts = summary["status"].value_counts()
+    n_ok, n_skip, n_fail, n_none = (int(counts.get(k, 0))
+                                    for k in ("ok", "skipped", "failed", "no_ok_beat"))
+    n = len(summary)
+    beats = int(summary.loc[summary["status"] != "failed", "n_beats"].fillna(0).sum())
+    click.echo(f"{n} inputs: {n_ok} fitted, {n_skip} skipped (already done), {n_fail} failed, "
+               f"{n_none} with no beat fitted ok; {beats:,} beats; "
+               f"{summary.attrs['seconds']:.1f} s")
+    click.echo(f"index: {summary.attrs['index']}  log: {summary.attrs['log']}")
+    outcomes = summary.attrs["outcomes"]
+    for _, r in summary[summary["status"] == "failed"].iterrows():
+        click.echo(f"  failed: {r['reason']}", err=True)
+    none_ok = (summary["status"] == "no_ok_beat") | \
+        ((summary["status"] == "skipped") & (summary["n_ok"] == 0)).fillna(False)
+    for _, r in summary[none_ok].iterrows():
+        why = r["reason"] if r["status"] == "no_ok_beat" else f"{r['path']} (an earlier run)"
+        click.echo(f"  no beat fitted ok: {why}", err=True)
+    if outcomes["failed"]:
+        click.echo(f"gmesa batch: {outcomes['failed']} of {n} inputs failed", err=True)
+    if outcomes["no_ok_beat"]:
+        click.echo(f"gmesa batch: {outcomes['no_ok_beat']} of {n} inputs gave no beat fitted ok",
+                   err=True)
+    if not outcomes["ok"] and outcomes["no_ok_beat"]:
+        click.echo("gmesa batch: no input gave a beat fitted ok", err=True)
+        return EXIT_NO_OK_BEAT
+    return EXIT_FAILED if outcomes["failed"] or outcomes["no_ok_beat"] else EXIT_OK
