@@ -2,7 +2,8 @@
 components to every beat and read wave boundaries and intervals off the fit."""
 from .clean import clean, notch, remove_baseline
 from .fiducials import RULE, intervals, wave_fiducials
-from .fit import STATUS, FitOptions, fit_record
+from .._deprecated import module_getattr
+from .fit import BEAT_STATUS, FitOptions, fit_record
 from .result import BeatFit, RecordFit
 from .init import guess_beat
 from .io import Record, RecordError, read_record
@@ -15,6 +16,8 @@ __all__ = [
     "Record", "RecordError", "read_record", "clean", "notch", "remove_baseline",
     "detect_rpeaks", "rpeaks_from_annotations", "fit_record", "RecordFit", "BeatFit",
     "fit_leads", "fit_each_lead", "LeadsFit",
-    "FitOptions", "STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
+    "FitOptions", "BEAT_STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
     "synthesize", "Synthetic", "WAVES",
 ]
+
+__getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS"}, globals())

@@ -17,8 +17,8 @@ import pandas as pd
 
 from .. import __version__
 from .._kernels import mesa_sum_rows_into
-from ..solvers import fit_least_squares, fit_many
-from ..solvers.many import STATUS as SOLVER_STATUS
+from .._deprecated import module_getattr
+from ..solvers import SOLVER_STATUS, fit_least_squares, fit_many
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
@@ -29,7 +29,7 @@ from .rpeaks import detect_rpeaks, rpeaks_from_annotations
 from .waves import REGIONS, T_LATEST, WAVES, bounds, observed_extrema, qrs_onset
 
 #: per-beat ``status`` values and what they mean
-STATUS = {
+BEAT_STATUS = {
     "ok": "fitted; the solver converged",
     "max_iter": "fitted, but the iteration limit came first: parameters are the best found",
     "poor_fit": "fitted, but the PRD is above the limit: the model does not describe the beat",
@@ -38,6 +38,8 @@ STATUS = {
     "flat": "flat signal in the beat window; not fitted",
     "edge": "the beat window runs past the start or end of the signal; not fitted",
 }
+
+__getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS"}, globals())
 
 #: per-beat baseline polynomials and their number of coefficients
 BASELINES = {"constant": 1, "linear": 2, "quadratic": 3}

@@ -36,7 +36,7 @@ class RecordFit:
 
     ``beats``: one row per beat (``{wave}_{param}`` with centers in seconds from the
     beat's R peak; fiducials ``*_s`` in seconds from the record start; intervals in
-    ms; ``rmse`` mV, ``prd`` %, ``r2``; ``status``/``reason``, see :data:`STATUS`).
+    ms; ``rmse`` mV, ``prd`` %, ``r2``; ``status``/``reason``, see :data:`~gmesa.ecg.BEAT_STATUS`).
     ``signal``: the cleaned lead that was fitted; ``info``: settings and summary.
     """
     beats: pd.DataFrame

@@ -1,0 +1,32 @@
+"""Old public names work for one release, each with a DeprecationWarning."""
+from __future__ import annotations
+
+import pytest
+
+import gmesa
+from gmesa import ecg, solvers
+
+
+@pytest.mark.parametrize("module, old, new", [
+    (gmesa, "STATUS", "SOLVER_STATUS"),
+    (solvers, "STATUS", "SOLVER_STATUS"),
+    (solvers.many, "STATUS", "SOLVER_STATUS"),
+    (ecg, "STATUS", "BEAT_STATUS"),
+    (ecg.fit, "STATUS", "BEAT_STATUS"),
+])
+def test_old_status_names(module, old, new):
+    with pytest.warns(DeprecationWarning, match=new):
+        value = getattr(module, old)
+    assert value is getattr(module, new)
+
+
+def test_status_levels_differ():
+    assert set(gmesa.SOLVER_STATUS) != set(ecg.BEAT_STATUS)
+    assert "STATUS" not in gmesa.__all__ and "STATUS" not in ecg.__all__
+
+
+def test_unknown_attribute_still_raises():
+    with pytest.raises(AttributeError):
+        ecg.NO_SUCH_NAME
+    with pytest.raises(AttributeError):
+        solvers.NO_SUCH_NAME
