@@ -39,6 +39,14 @@ def baseline_size(baseline) -> int:
                      "or an integer polynomial degree >= 0")
 
 
+def baseline_spec(n_baseline: int):
+    """The baseline spec of ``n_baseline`` coefficients (inverse of :func:`baseline_size`):
+    ``"none"`` for 0, else the polynomial degree ``n_baseline - 1``."""
+    if n_baseline < 0:
+        raise ValueError(f"n_baseline={n_baseline!r} must be >= 0")
+    return int(n_baseline) - 1 if n_baseline else "none"
+
+
 def layout(n_params: int, baseline="constant", steps: int = 0) -> int:
     """Number of GMF components K in a flat vector of ``n_params`` values.
 

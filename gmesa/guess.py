@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._deprecated import renamed_keywords
-from .core import Layout
+from .core import Layout, baseline_spec
 from .lineshapes import HALF_MAX, gmf
 
 
@@ -60,7 +60,7 @@ def greedy_guess(x, y, n_components, n_baseline=1):
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    lay = Layout(n_components, steps=0, baseline=n_baseline - 1 if n_baseline else "none")
+    lay = Layout(n_components, steps=0, baseline=baseline_spec(n_baseline))
     base = float(np.median(y)) if n_baseline else 0.0
     rest = y - base
     rows = []

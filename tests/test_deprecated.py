@@ -30,3 +30,22 @@ def test_unknown_attribute_still_raises():
         ecg.NO_SUCH_NAME
     with pytest.raises(AttributeError):
         solvers.NO_SUCH_NAME
+
+
+def test_old_n_base_keywords():
+    import numpy as np
+    from gmesa.ecg.init import guess_beat
+    from gmesa.ecg.waves import bounds
+    from gmesa.guess import greedy_guess
+
+    t = np.linspace(-0.3, 0.5, 200)
+    y = np.exp(-0.5 * (t / 0.01) ** 2)
+    with pytest.warns(DeprecationWarning, match="n_baseline="):
+        old = guess_beat(t, y, n_base=2)
+    np.testing.assert_array_equal(old, guess_beat(t, y, n_baseline=2))
+    with pytest.warns(DeprecationWarning, match="n_baseline="):
+        old = bounds(("R",), 1.0, -0.3, 0.5, n_base=2)
+    np.testing.assert_array_equal(old, bounds(("R",), 1.0, -0.3, 0.5, n_baseline=2))
+    with pytest.warns(DeprecationWarning, match="n_baseline="):
+        old = greedy_guess(t, y, 1, baseline_size=2)
+    np.testing.assert_array_equal(old, greedy_guess(t, y, 1, n_baseline=2))

@@ -166,7 +166,7 @@ def _corr_rows(segs, tmpl):
 def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     """Bounds for beats (scalars -> (P,), arrays of N beats -> (N, P))."""
     r_amp, q, s = extrema
-    lo, hi = bounds(opts.waves, r_amp, t0, t1, n_base=0, q_depth=q, s_depth=s,
+    lo, hi = bounds(opts.waves, r_amp, t0, t1, n_baseline=0, q_depth=q, s_depth=s,
                     qrs_on=qrs_on, t_latest=_t_latest(rr))
     lo, hi = np.atleast_2d(lo), np.atleast_2d(hi)
     if "T" in opts.waves:  # T stays before the next beat's P

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._deprecated import renamed_keywords
+from ..core import Layout, baseline_spec
 from ..guess import peak_params
 from .waves import P_BEFORE_QRS, Q_BEFORE_QRS, REGIONS, TYPICAL_BEAT
 
@@ -33,9 +35,11 @@ def _chord(t, y, lo, hi, edge=0.01):
     return ya + (yb - ya) * (t - lo) / (hi - lo)
 
 
-def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_sign=0.0,
-               t_latest=None, chord=False):
-    """Flat start vector for ``names`` + a constant baseline from one beat.
+@renamed_keywords(n_base="n_baseline")
+def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_baseline=1, qrs_on=None,
+               p_sign=0.0, t_latest=None, chord=False):
+    """Flat start vector for ``names`` + a baseline polynomial of ``n_baseline``
+    coefficients (the beat's median level, no slope) from one beat.
 
     ``t`` is seconds relative to the R peak, ``y`` the cleaned beat (mV).  R is the
     extremum within 30 ms of t = 0, Q and S the largest deflections of opposite sign
@@ -94,13 +98,15 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_base=1, qrs_on=None, p_s
         rows["T"] = tw if tw is not None else [0.1 * abs(ra), c, 0.01, 0.05, 0.04]
     if "T2" in names:
         rows["T2"] = [0.0, rows["T"][1] + 0.06, 0.0, 0.03, 0.03]
-    out = []
+    lay = Layout(names, (), baseline_spec(n_baseline))
+    out = np.zeros(lay.size)
     for n in names:
         a, c, h, sl, sr = rows[n]
         # start plateaus small: on a plateau only the amplitude has a gradient
-        out += [a, c, min(h, 0.3 * min(sl, sr)), sl, sr]
-    out += [base] + [0.0] * (n_base - 1)
-    return np.array(out, dtype=float)
+        out[lay.wave(n)] = [a, c, min(h, 0.3 * min(sl, sr)), sl, sr]
+    if lay.n_baseline:
+        out[lay.baseline_slice.start] = base
+    return out
 
 
 def clip_into(p0, lower, upper, margin=1e-6):
