@@ -49,3 +49,28 @@ def test_old_n_base_keywords():
     with pytest.warns(DeprecationWarning, match="n_baseline="):
         old = greedy_guess(t, y, 1, baseline_size=2)
     np.testing.assert_array_equal(old, greedy_guess(t, y, 1, n_baseline=2))
+
+
+# ---------------------------------------------------------------------------------
+# "wander" is the drift removed by cleaning; "baseline" the per-beat polynomial
+# ---------------------------------------------------------------------------------
+def test_old_wander_names():
+    import importlib
+
+    import numpy as np
+
+    clean_mod = importlib.import_module("gmesa.ecg.clean")  # gmesa.ecg.clean: the function
+
+    x = np.sin(np.linspace(0, 20, 2000)) + np.linspace(0, 1, 2000)
+    with pytest.warns(DeprecationWarning, match="WANDER_METHODS"):
+        assert clean_mod.BASELINE_METHODS == clean_mod.WANDER_METHODS
+    with pytest.warns(DeprecationWarning, match="remove_wander"):
+        old = clean_mod.remove_baseline(x, 250.0, "median")
+    np.testing.assert_array_equal(old, clean_mod.remove_wander(x, 250.0, "median"))
+    with pytest.warns(DeprecationWarning, match="remove_wander"):
+        assert ecg.remove_baseline is ecg.remove_wander
+    with pytest.warns(DeprecationWarning, match="wander="):
+        old = clean_mod.clean(x, 250.0, baseline="median")
+    np.testing.assert_array_equal(old, clean_mod.clean(x, 250.0, wander="median"))
+    with pytest.raises(TypeError, match="both"):
+        clean_mod.clean(x, 250.0, baseline="median", wander="median")

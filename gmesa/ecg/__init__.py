@@ -1,6 +1,6 @@
 """ECG layer of gmesa: read a record, clean it, find R peaks, fit P/Q/R/S/T mesa
 components to every beat and read wave boundaries and intervals off the fit."""
-from .clean import clean, notch, remove_baseline
+from .clean import clean, notch, remove_wander
 from .fiducials import RULE, intervals, wave_fiducials
 from .._deprecated import module_getattr
 from .fit import BEAT_STATUS, FitOptions, fit_record
@@ -13,11 +13,12 @@ from .synth import Synthetic, synthesize
 from .waves import WAVES
 
 __all__ = [
-    "Record", "RecordError", "read_record", "clean", "notch", "remove_baseline",
+    "Record", "RecordError", "read_record", "clean", "notch", "remove_wander",
     "detect_rpeaks", "rpeaks_from_annotations", "fit_record", "RecordFit", "BeatFit",
     "fit_leads", "fit_each_lead", "LeadsFit",
     "FitOptions", "BEAT_STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
     "synthesize", "Synthetic", "WAVES",
 ]
 
-__getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS"}, globals())
+__getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS", "remove_baseline": "remove_wander"},
+                             globals())

@@ -654,7 +654,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         b = min(a + chunk, n)
         lo, hi = max(a - pad, 0), min(b + pad, n)
         seg = raw[lo:hi]
-        cs = clean_signal(seg, fs, baseline=opts.clean, powerline=opts.powerline,
+        cs = clean_signal(seg, fs, wander=opts.clean, powerline=opts.powerline,
                           lowpass=opts.lowpass, cutoff=opts.highpass_hz) if (opts.clean or opts.powerline
                                                     or opts.lowpass) else seg.copy()
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
