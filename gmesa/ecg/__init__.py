@@ -3,7 +3,8 @@ components to every beat and read wave boundaries and intervals off the fit."""
 from .clean import clean, notch, remove_wander
 from .fiducials import RULE, intervals, wave_fiducials
 from .._deprecated import module_getattr
-from .fit import BEAT_STATUS, FitOptions, fit_record
+from .fit import fit_record
+from .options import BEAT_STATUS, FitOptions
 from .result import BeatFit, RecordFit
 from .init import guess_beat
 from .io import Record, RecordError, read_record

@@ -9,7 +9,7 @@ fit quality and a status per beat.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -17,32 +17,19 @@ import pandas as pd
 
 from .. import __version__
 from .._kernels import mesa_sum_rows_into
-from .._deprecated import module_getattr
+from .._deprecated import module_getattr, renamed_keywords
 from ..solvers import SOLVER_STATUS, fit_least_squares, fit_many
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .init import clip_into, guess_beat
 from .io import Record, ecg_lead_index
 from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, wave_presence
-from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit, _vector_columns
+from .options import BEAT_STATUS, FitOptions
+from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
-from .waves import REGIONS, T_LATEST, WAVES, bounds, observed_extrema, qrs_onset
-
-#: per-beat ``status`` values and what they mean
-BEAT_STATUS = {
-    "ok": "fitted; the solver converged",
-    "max_iter": "fitted, but the iteration limit came first: parameters are the best found",
-    "poor_fit": "fitted, but the PRD is above the limit: the model does not describe the beat",
-    "failed": "the solver stopped on a non-finite model; no parameters",
-    "nan": "NaN samples in the beat window; not fitted",
-    "flat": "flat signal in the beat window; not fitted",
-    "edge": "the beat window runs past the start or end of the signal; not fitted",
-}
+from .waves import T_LATEST, WAVES, bounds, observed_extrema, qrs_onset
 
 __getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS"}, globals())
-
-#: per-beat baseline polynomials and their number of coefficients
-BASELINES = {"constant": 1, "linear": 2, "quadratic": 3}
 
 #: a beat started from the template whose P is no P wave is fitted again with its P
 #: center at most this far (s) from the template's
@@ -55,62 +42,6 @@ P_HOLD = 0.030
 
 #: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
 ST_REGION = (0.03, 0.25, 0.004, 0.08)
-
-
-@dataclass
-class FitOptions:
-    """Settings of :func:`fit_record` (seconds, Hz, mV); see docs/ecg.md for each.
-
-    ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
-    times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
-    must also sit this close to the usual P position of the stretch; ``u_wave``:
-    "auto" adds a U component where the template's T would peak later than
-    ``T_LATEST`` sqrt(RR) (the late bump is then a U wave), True always (as "U" in
-    ``waves``), False never.
-    """
-    waves: tuple = WAVES
-    st_step: bool = True
-    engine: str = "batch"
-    clean: str | None = "highpass"
-    powerline: float | None = None
-    lowpass: float | None = 40.0
-    highpass_hz: float = 0.3
-    baseline: str = "linear"
-    max_iter: int = 400
-    tol: float = 1e-6
-    template_corr: float = 0.90
-    premature: float = 0.80
-    prd_limit: float = 30.0
-    wave_snr: float = 2.0
-    p_window_s: float = 0.060
-    u_wave: bool | str = "auto"
-    chunk_s: float = 600.0
-    threads: int | None = None
-
-    def __post_init__(self):
-        self.waves = tuple(self.waves)
-        unknown = [w for w in self.waves if w not in REGIONS]
-        if unknown or "R" not in self.waves:
-            raise ValueError(f"waves={self.waves!r}: each must be one of {sorted(REGIONS)} "
-                             "and R must be among them")
-        if self.u_wave not in ("auto", True, False):
-            raise ValueError(f"u_wave={self.u_wave!r}; use 'auto', True or False")
-        if self.u_wave is True and "U" not in self.waves and "T" in self.waves:
-            self.waves += ("U",)
-        if "U" in self.waves and "T" not in self.waves:
-            raise ValueError(f"waves={self.waves!r}: a U wave needs the T wave before it")
-        if self.baseline not in BASELINES:
-            raise ValueError(f"baseline={self.baseline!r}; use one of {', '.join(BASELINES)}")
-        if self.engine not in ("batch", "scipy", "lmfit"):
-            raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
-
-    @property
-    def steps(self):
-        return ("ST",) if self.st_step else ()
-
-    @property
-    def n_base(self):
-        return BASELINES[self.baseline]
 
 
 # ---------------------------------------------------------------------------------
@@ -179,7 +110,7 @@ def _beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
         one = np.ones_like(amp)
         cols_lo.append(np.hstack([-amp, cmin * one, smin * one]))
         cols_hi.append(np.hstack([amp, cmax * one, smax * one]))
-    inf = np.full((lo.shape[0], opts.n_base), np.inf)
+    inf = np.full((lo.shape[0], opts.n_baseline), np.inf)
     lo, hi = np.hstack(cols_lo + [-inf]), np.hstack(cols_hi + [inf])
     return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
 
@@ -253,7 +184,7 @@ def _fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
     bump, the largest upward and the largest downward one (and, see
     :func:`_p_on_a_slope`, perhaps a P held near an upward bump on a sloping
     baseline); :func:`_best_start` picks among them."""
-    nb = opts.n_base
+    nb = opts.n_baseline
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     lo, hi = _beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
 
@@ -280,7 +211,7 @@ def _fit_rows(opts, t, y, starts, lo, hi):
     """The template ``y`` fitted from each row of ``starts`` within [``lo``, ``hi``]
     (tight tolerances: one curve, fitted once)."""
     return fit_many(t, np.tile(y, (len(starts), 1)), starts, lo, hi, steps=len(opts.steps),
-                    max_iter=400, baseline=opts.n_base - 1, ftol=1e-10, xtol=1e-10,
+                    max_iter=400, baseline=opts.n_baseline - 1, ftol=1e-10, xtol=1e-10,
                     gtol=1e-10, check=False)
 
 
@@ -315,14 +246,14 @@ def _with_steps(vec, opts):
     """Insert the ST step's start values (no shift) before the baseline coefficient."""
     if not opts.st_step:
         return vec
-    nb = opts.n_base
+    nb = opts.n_baseline
     return np.concatenate([vec[:-nb], [0.0, 0.12, 0.02], vec[-nb:]])
 
 
 def _solve(opts, X, Y, L, P0, LO, HI):
     m = len(opts.steps)
     if opts.engine == "batch":
-        res = fit_many(X, Y, P0, LO, HI, steps=m, lengths=L, baseline=opts.n_base - 1,
+        res = fit_many(X, Y, P0, LO, HI, steps=m, lengths=L, baseline=opts.n_baseline - 1,
                        max_iter=opts.max_iter,
                        ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
                        check=False)
@@ -333,13 +264,13 @@ def _solve(opts, X, Y, L, P0, LO, HI):
     status = np.full(len(Y), -3, dtype=np.int64)
     if opts.engine == "lmfit":
         from ..models import MesaSumModel
-        model = MesaSumModel(names=opts.waves, steps=opts.steps, baseline=opts.n_base - 1)
+        model = MesaSumModel(names=opts.waves, steps=opts.steps, baseline=opts.n_baseline - 1)
     for i in range(len(Y)):
         x, y = X[i, :L[i]], Y[i, :L[i]]
         try:
             if opts.engine == "scipy":
                 r = fit_least_squares(x, y, P0[i], LO[i], HI[i], steps=m, ftol=opts.tol,
-                                      baseline=opts.n_base - 1,
+                                      baseline=opts.n_baseline - 1,
                                       xtol=opts.tol, gtol=opts.tol, max_nfev=opts.max_iter * 5)
                 params[i], cost[i], nit[i] = r.params, r.cost, r.nfev
                 status[i] = 1 if r.status > 0 else -1
@@ -437,8 +368,8 @@ def _qrs_corr(sig, r, fs, tt, ty):
 def _starts(opts, rows, own, warm, qrs_on, rr_prev, template_vec, median_beat):
     """(start, lower, upper) per beat: beats ``own`` start from their own guess, beats
     ``warm`` from the template's fit (``template_vec``, level moved to the beat's)."""
-    nb, nb_ = rows.X.shape[0], opts.n_base
-    n_p = len(_vector_columns(opts.waves, opts.steps, nb_))
+    nb, nb_ = rows.X.shape[0], opts.n_baseline
+    n_p = len(list(opts.layout.labels))
     ext = observed_extrema(rows.Xv, rows.Yv - np.median(rows.Y, axis=1, keepdims=True))
     t_first = rows.X[:, 0]
     t_last = rows.X[np.arange(nb), np.maximum(rows.lengths - 1, 0)]
@@ -470,7 +401,7 @@ def _quality(opts, rows, params, fitted, code, status, reason):
     """(good, rmse mV, prd %, r2, sse mV^2) per beat: ``good`` marks the ``fitted``
     beats with finite parameters, the measures are NaN elsewhere.  Solver failures,
     iteration limits and a PRD over ``opts.prd_limit`` set ``status``/``reason``."""
-    nb_ = opts.n_base
+    nb_ = opts.n_baseline
     k, m, n_p = len(opts.waves), len(opts.steps), params.shape[1]
     X, Y, valid, lengths = rows.X, rows.Y, rows.valid, rows.lengths
     model = np.zeros_like(Y)
@@ -561,7 +492,7 @@ def _fit_segment(sig, fs, r, opts, offset):
             fid[f"{w}_{part}"] = np.where(present[w], fid[f"{w}_{part}"], np.nan)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(nb), "r_peak_s": t_r, "rr_s": rr}
-    for j, name in enumerate(_vector_columns(opts.waves, opts.steps, opts.n_base)):
+    for j, name in enumerate(list(opts.layout.labels)):
         table[name] = params[:, j]
     for key, v in fid.items():
         table[f"{key}_s"] = v + t_r
@@ -596,8 +527,9 @@ def _lead_signal(record, lead):
     return record.lead(i), record.leads[i]
 
 
+@renamed_keywords(clean="wander")
 def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
-               engine="batch", clean="highpass", powerline=None, lowpass=40.0,
+               engine="batch", wander="highpass", powerline=None, lowpass=40.0,
                max_iter=400, tol=1e-6, threads=None, chunk_s=600.0, **options):
     """Fit P, Q, R, S, T mesa components to every beat of one lead of ``record``.
 
@@ -613,7 +545,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         array of R-peak sample indices.
     st_step : add a tanh level shift (ST segment) component.
     engine : ``"batch"`` (compiled batch solver), ``"scipy"`` or ``"lmfit"`` (per beat).
-    clean, powerline, lowpass : cleaning (see :func:`gmesa.ecg.clean.clean`).
+    wander, powerline, lowpass : cleaning (see :func:`gmesa.ecg.clean.clean`); ``wander``
+        was called ``clean`` (deprecated).
     max_iter, tol : solver iteration limit and tolerance.
     threads : Numba threads for the batch solver.
     chunk_s : records longer than this are processed in chunks of this many seconds,
@@ -624,7 +557,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     if not isinstance(record, Record):
         raise TypeError(f"record must be a gmesa.ecg.Record, got {type(record).__name__}; "
                         "use read_record(path) or Record(signal, fs)")
-    opts = FitOptions(waves=waves, st_step=st_step, engine=engine, clean=clean,
+    opts = FitOptions(waves=waves, st_step=st_step, engine=engine, wander=wander,
                       powerline=powerline, lowpass=lowpass, max_iter=max_iter, tol=tol,
                       threads=threads, chunk_s=chunk_s, **options)
     raw, lead_name = _lead_signal(record, lead)
@@ -654,8 +587,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         b = min(a + chunk, n)
         lo, hi = max(a - pad, 0), min(b + pad, n)
         seg = raw[lo:hi]
-        cs = clean_signal(seg, fs, wander=opts.clean, powerline=opts.powerline,
-                          lowpass=opts.lowpass, cutoff=opts.highpass_hz) if (opts.clean or opts.powerline
+        cs = clean_signal(seg, fs, wander=opts.wander, powerline=opts.powerline,
+                          lowpass=opts.lowpass, cutoff=opts.highpass_hz) if (opts.wander or opts.powerline
                                                     or opts.lowpass) else seg.copy()
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
         if given is None:
@@ -672,7 +605,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         tables.append(table[own])
         params.append(p[own])
         template = tv if template is None else template
-    names = _vector_columns(opts.waves, opts.steps, opts.n_base)
+    names = list(opts.layout.labels)
     if tables:
         beats = pd.concat(tables, ignore_index=True)
         beats["beat"] = np.arange(len(beats))
@@ -681,7 +614,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         pmat = np.concatenate(params)
     else:
         beats = pd.DataFrame(columns=["beat", "r_peak_s", "rr_s"] + names + [
-            f + "" for f in FIDUCIAL_COLUMNS] + list(INTERVAL_COLUMNS) + ["status", "reason"])
+            *FIDUCIAL_COLUMNS] + list(INTERVAL_COLUMNS) + ["status", "reason"])
         pmat = np.zeros((0, len(names)))
     n_ok = int((beats["status"] == "ok").sum()) if len(beats) else 0
     info = {
@@ -690,12 +623,12 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         "sampling_rate": fs, "method": f"gmesa-{opts.engine}", "gmesa_version": __version__,
         "n_beats": int(len(beats)), "n_ok": n_ok,
         "rpeaks": "given" if given is not None else "detected",
-        "waves": list(opts.waves), "st_step": opts.st_step, "clean": opts.clean,
-        "highpass_hz": opts.highpass_hz, "baseline": opts.baseline, "n_base": opts.n_base,
+        "waves": list(opts.waves), "st_step": opts.st_step, "wander": opts.wander,
+        "highpass_hz": opts.highpass_hz, "baseline": opts.baseline, "n_baseline": opts.n_baseline,
         "powerline": opts.powerline, "lowpass": opts.lowpass,
         "duration_s": n / fs,
         "template_params": None if template is None else dict(zip(names, map(float, template))),
     }
     if len(beats) == 0:
         info["warning"] = "no beats detected"
-    return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat, opts.n_base)
+    return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat, opts.n_baseline)
