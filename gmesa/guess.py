@@ -68,7 +68,7 @@ def greedy_guess(x, y, n_components, n_baseline=1):
         row = peak_params(x, rest)
         rows.append(row)
         rest = rest - gmf(x, *row)
-    rows.sort(key=lambda r: r[1])
+    rows.sort(key=lambda row: row[1])  # by center
     vec = np.zeros(lay.size)
     for i, row in enumerate(rows):
         vec[lay.wave(i)] = row

@@ -181,12 +181,13 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
         # stand out of that misfit (amplitude over snr x RMSE) and its energy pass the
         # BIC test against the noise left in the median beat
         noise2 = template.noise2 if np.isfinite(template.noise2) else template.sigma2
-        if abs(tp[0]) > P_MIN_OF_R * abs(template.params[r]) and evident(
+        tp_amp, tp_center = template.params[o], template.params[c]
+        if abs(tp_amp) > P_MIN_OF_R * abs(template.params[r]) and evident(
                 template.t[None, :], tp[None, :], np.array([template.t.size]),
                 noise2, bw, template.rmse, snr)[0]:
-            ratio = params[:, o] / tp[0]
+            ratio = params[:, o] / tp_amp
             like = (good & (ratio >= 1 / 3) & (ratio <= 3)
-                    & (np.abs(params[:, c] - tp[1]) <= 0.040))
+                    & (np.abs(params[:, c] - tp_center) <= 0.040))
             present["P"] |= like
     present["P"] &= p_off - p_on <= P_LONGEST
     # a steady P place in at least half the beats is the consistent position an
