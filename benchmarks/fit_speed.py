@@ -200,7 +200,7 @@ def starts(x, Y, mode):
     from gmesa.ecg.waves import bounds, observed_extrema
 
     r, q, s = observed_extrema(x, Y)
-    lo, hi = bounds(NAMES, r, x[0], x[-1], n_base=1, q_depth=q, s_depth=s)
+    lo, hi = bounds(NAMES, r, x[0], x[-1], n_baseline=1, q_depth=q, s_depth=s)
     p0 = np.array([clip_into(guess_beat(x, y, NAMES), lo[i], hi[i]) for i, y in enumerate(Y)])
     return p0, lo, hi
 

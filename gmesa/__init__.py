@@ -23,7 +23,8 @@ from .core import (
     tanh_step_jacobian,
 )
 from .notation import from_gaussian, from_original, to_gaussian, to_original
-from .solvers import STATUS, ManyFit, fit_least_squares, fit_many
+from ._deprecated import warn_renamed
+from .solvers import SOLVER_STATUS, ManyFit, fit_least_squares, fit_many
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,9 @@ def __getattr__(name):
     if name in ("MesaModel", "MesaSumModel"):
         from . import models
         return getattr(models, name)
+    if name == "STATUS":
+        warn_renamed("gmesa.STATUS", "gmesa.SOLVER_STATUS")
+        return SOLVER_STATUS
     raise AttributeError(f"module 'gmesa' has no attribute {name!r}")
 
 __all__ = [
@@ -40,5 +44,5 @@ __all__ = [
     "mesa_sum", "mesa_sum_and_jacobian", "mesa_sum_jacobian", "smooth_gmf",
     "smooth_gmf_jacobian", "tanh_step", "tanh_step_jacobian", "from_gaussian",
     "from_original", "to_gaussian", "to_original", "MesaModel", "MesaSumModel",
-    "fit_least_squares", "fit_many", "ManyFit", "STATUS", "param_labels", "Layout",
+    "fit_least_squares", "fit_many", "ManyFit", "SOLVER_STATUS", "param_labels", "Layout",
 ]

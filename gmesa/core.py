@@ -39,6 +39,14 @@ def baseline_size(baseline) -> int:
                      "or an integer polynomial degree >= 0")
 
 
+def baseline_spec(n_baseline: int):
+    """The baseline spec of ``n_baseline`` coefficients (inverse of :func:`baseline_size`):
+    ``"none"`` for 0, else the polynomial degree ``n_baseline - 1``."""
+    if n_baseline < 0:
+        raise ValueError(f"n_baseline={n_baseline!r} must be >= 0")
+    return int(n_baseline) - 1 if n_baseline else "none"
+
+
 def layout(n_params: int, baseline="constant", steps: int = 0) -> int:
     """Number of GMF components K in a flat vector of ``n_params`` values.
 
@@ -56,7 +64,9 @@ def layout(n_params: int, baseline="constant", steps: int = 0) -> int:
     return rest // 5
 
 
-def _as_x(x):
+def finite_x(x):
+    """``(x as a float64 array, its contiguous flat copy)``; ValueError naming the first
+    non-finite value."""
     arr = np.asarray(x, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         bad = np.flatnonzero(~np.isfinite(arr.ravel()))[0]
@@ -103,7 +113,7 @@ def _check_step(amplitude, center, scale, where=""):
 
 def mesa_distance(x, center=0.0, half_width=0.0, sigma_left=1.0, sigma_right=1.0):
     """Mesa Mahalanobis distance relu(x-mu-delta)/sigma_right + relu(mu-x-delta)/sigma_left."""
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     _, c, h, sl, sr = _check_gmf(1.0, center, half_width, sigma_left, sigma_right)
     out = np.empty_like(xf)
     K.mesa_distance_into(xf, c, h, sl, sr, out)
@@ -116,7 +126,7 @@ def gmf(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0, sigma_righ
     Flat at ``amplitude`` on [center - half_width, center + half_width]; Gaussian
     tails of width ``sigma_left`` (x below the plateau) and ``sigma_right`` (above).
     """
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     a, c, h, sl, sr = _check_gmf(amplitude, center, half_width, sigma_left, sigma_right)
     out = np.empty_like(xf)
     K.gmf_value_into(xf, a, c, h, sl, sr, out)
@@ -127,7 +137,7 @@ def gmf_jacobian(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0,
                  sigma_right=1.0):
     """Derivatives of :func:`gmf` w.r.t. (amplitude, center, half_width, sigma_left,
     sigma_right): array of shape x.shape + (5,)."""
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     p = np.array(_check_gmf(amplitude, center, half_width, sigma_left, sigma_right))
     out = np.empty_like(xf)
     jt = np.empty((5, xf.size))
@@ -148,7 +158,7 @@ def smooth_gmf(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0,
 
     ``sharpness`` k is in 1/x units (1/s for ECG); corners are rounded over ~1/k.
     """
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     a, c, h, sl, sr = _check_gmf(amplitude, center, half_width, sigma_left, sigma_right)
     out = np.empty_like(xf)
     K.smooth_gmf_into(xf, a, c, h, sl, sr, _check_sharpness(sharpness), out,
@@ -159,7 +169,7 @@ def smooth_gmf(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0,
 def smooth_gmf_jacobian(x, amplitude=1.0, center=0.0, half_width=0.0, sigma_left=1.0,
                         sigma_right=1.0, sharpness=50.0):
     """Derivatives of :func:`smooth_gmf` w.r.t. its five shape parameters, x.shape + (5,)."""
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     a, c, h, sl, sr = _check_gmf(amplitude, center, half_width, sigma_left, sigma_right)
     out = np.empty_like(xf)
     jt = np.empty((5, xf.size))
@@ -173,7 +183,7 @@ def tanh_step(x, amplitude=1.0, center=0.0, scale=1.0):
     The posterior mean of a signed Gaussian (seed 000) scaled by A: use it with a
     constant baseline as a smooth step, e.g. an ST-segment shift.  ``scale`` in x units.
     """
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     a, c, s = _check_step(amplitude, center, scale)
     out = np.empty_like(xf)
     K.tanh_step_into(xf, a, c, s, out, np.empty((0, xf.size)))
@@ -182,7 +192,7 @@ def tanh_step(x, amplitude=1.0, center=0.0, scale=1.0):
 
 def tanh_step_jacobian(x, amplitude=1.0, center=0.0, scale=1.0):
     """Derivatives of :func:`tanh_step` w.r.t. (amplitude, center, scale), x.shape + (3,)."""
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     a, c, s = _check_step(amplitude, center, scale)
     out = np.empty_like(xf)
     jt = np.empty((3, xf.size))
@@ -233,7 +243,7 @@ def mesa_sum(x, params, baseline="constant", steps=0):
     then ``[amplitude, center, scale] * steps``, then the baseline coefficients
     ``c0, c1, ...`` of ``sum_j c_j x**j`` (see :func:`baseline_size`).
     """
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     p, k = check_params(params, baseline, steps)
     out = np.empty_like(xf)
     K.mesa_sum_into(xf, p, k, steps, baseline_size(baseline), out)
@@ -242,7 +252,7 @@ def mesa_sum(x, params, baseline="constant", steps=0):
 
 def mesa_sum_and_jacobian(x, params, baseline="constant", steps=0):
     """Value and Jacobian of :func:`mesa_sum` in one pass: (f, J), J of shape (n, P)."""
-    shape, xf = _as_x(x)
+    shape, xf = finite_x(x)
     p, k = check_params(params, baseline, steps)
     out = np.empty_like(xf)
     jt = np.empty((p.size, xf.size))

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: D at half maximum: exp(-D**2/2) = 1/2
-HALF_MAX_D = np.sqrt(2.0 * np.log(2.0))
+from ._deprecated import renamed_keywords
+from .core import Layout, baseline_spec
+from .lineshapes import HALF_MAX, gmf
 
 
 def _half_max_edge(y, i0, step, level):
@@ -43,13 +44,15 @@ def peak_params(x, y, min_width=None, robust=True):
     half_r = _half_max_edge(ys, top_r, 1, 0.5 * ys[i])
     center = 0.5 * (x[top_l] + x[top_r])
     half_width = 0.5 * (x[top_r] - x[top_l])
-    sigma_left = max((x[top_l] - x[half_l] + dx / 2) / HALF_MAX_D, min_width)
-    sigma_right = max((x[half_r] - x[top_r] + dx / 2) / HALF_MAX_D, min_width)
+    sigma_left = max((x[top_l] - x[half_l] + dx / 2) / HALF_MAX, min_width)
+    sigma_right = max((x[half_r] - x[top_r] + dx / 2) / HALF_MAX, min_width)
     return amp, float(center), float(half_width), float(sigma_left), float(sigma_right)
 
 
-def greedy_guess(x, y, n_components, baseline_size=1):
-    """Start vector for ``n_components`` GMFs + baseline by peeling off the largest bumps.
+@renamed_keywords(baseline_size="n_baseline")
+def greedy_guess(x, y, n_components, n_baseline=1):
+    """Start vector for ``n_components`` GMFs + ``n_baseline`` baseline coefficients by
+    peeling off the largest bumps.
 
     The baseline starts at the median of y (constant term only); each component is
     fitted to the largest remaining bump by :func:`peak_params` and subtracted.
@@ -57,15 +60,18 @@ def greedy_guess(x, y, n_components, baseline_size=1):
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    from .lineshapes import gmf
-
-    base = float(np.median(y)) if baseline_size else 0.0
+    lay = Layout(n_components, steps=0, baseline=baseline_spec(n_baseline))
+    base = float(np.median(y)) if n_baseline else 0.0
     rest = y - base
     rows = []
     for _ in range(n_components):
         row = peak_params(x, rest)
         rows.append(row)
         rest = rest - gmf(x, *row)
-    rows.sort(key=lambda r: r[1])
-    coeffs = [base] + [0.0] * (baseline_size - 1) if baseline_size else []
-    return np.array([v for r in rows for v in r] + coeffs, dtype=float)
+    rows.sort(key=lambda row: row[1])  # by center
+    vec = np.zeros(lay.size)
+    for i, row in enumerate(rows):
+        vec[lay.wave(i)] = row
+    if n_baseline:
+        vec[lay.baseline_slice.start] = base
+    return vec

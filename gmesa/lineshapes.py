@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._deprecated import warn_renamed
+
 #: guard added to widths so a bare call with a zero width does not divide by zero
 tiny = 1.0e-15
 
 GMF_PARAMS = ("amplitude", "center", "half_width", "sigma_left", "sigma_right")
 STEP_PARAMS = ("amplitude", "center", "scale")
+
+#: mesa distance D at half maximum (exp(-D**2/2) = 1/2): a tail of width sigma falls to
+#: half the amplitude HALF_MAX * sigma beyond the plateau
+HALF_MAX = float(np.sqrt(2.0 * np.log(2.0)))
 
 
 def relu(z):
@@ -89,8 +95,8 @@ def gaussian(x, amplitude=1.0, center=0.0, sigma=1.0):
     return gmf(x, amplitude, center, 0.0, sigma, sigma)
 
 
-def baseline(x, coefficients):
-    """Polynomial baseline sum_j c_j x**j (no coefficients: zero)."""
+def polynomial(x, coefficients):
+    """Polynomial (the per-beat baseline) sum_j c_j x**j (no coefficients: zero)."""
     x = np.asarray(x, dtype=float)
     out = np.zeros_like(x)
     for j, c in enumerate(coefficients):
@@ -98,16 +104,28 @@ def baseline(x, coefficients):
     return out
 
 
-def mesa_sum(x, params, n_baseline=1, n_steps=0):
-    """Sum of K GMFs, M tanh steps and a polynomial baseline (layout in module doc)."""
+def baseline(x, coefficients):
+    """Deprecated name of :func:`polynomial`."""
+    warn_renamed("gmesa.lineshapes.baseline", "gmesa.lineshapes.polynomial")
+    return polynomial(x, coefficients)
+
+
+def _layout(params, baseline, steps):
+    from .core import Layout  # core imports this module: look it up at call time
+
+    return Layout.of_size(params.size, baseline, steps)
+
+
+def mesa_sum(x, params, baseline="constant", steps=0):
+    """Sum of K GMFs, ``steps`` tanh steps and a polynomial baseline (layout in module
+    doc; ``baseline`` a spec as in :func:`gmesa.baseline_size`), like :func:`gmesa.mesa_sum`."""
     params = np.asarray(params, dtype=float)
-    n_shape = params.size - n_baseline - 3 * n_steps
-    k = n_shape // 5
-    out = baseline(x, params[params.size - n_baseline:])
-    for i in range(k):
-        out = out + gmf(x, *params[5 * i:5 * i + 5])
-    for j in range(n_steps):
-        out = out + tanh_step(x, *params[5 * k + 3 * j:5 * k + 3 * j + 3])
+    lay = _layout(params, baseline, steps)
+    out = polynomial(x, params[lay.baseline_slice])
+    for w in lay.waves:
+        out = out + gmf(x, *params[lay.wave(w)])
+    for s in lay.steps:
+        out = out + tanh_step(x, *params[lay.step(s)])
     return out
 
 
@@ -147,16 +165,15 @@ def tanh_step_jacobian(x, amplitude=1.0, center=0.0, scale=1.0):
     return np.stack([t, -amplitude * sech2 / scale, -amplitude * sech2 * u / scale], axis=-1)
 
 
-def mesa_sum_jacobian(x, params, n_baseline=1, n_steps=0):
+def mesa_sum_jacobian(x, params, baseline="constant", steps=0):
     """Jacobian of :func:`mesa_sum` with respect to every parameter, shape (n, P)."""
     x = np.asarray(x, dtype=float)
     params = np.asarray(params, dtype=float)
-    n_shape = params.size - n_baseline - 3 * n_steps
-    k = n_shape // 5
-    cols = [gmf_jacobian(x, *params[5 * i:5 * i + 5]) for i in range(k)]
-    cols += [tanh_step_jacobian(x, *params[5 * k + 3 * j:5 * k + 3 * j + 3])
-             for j in range(n_steps)]
-    cols += [np.stack([x ** j for j in range(n_baseline)], axis=-1)] if n_baseline else []
+    lay = _layout(params, baseline, steps)
+    cols = [gmf_jacobian(x, *params[lay.wave(w)]) for w in lay.waves]
+    cols += [tanh_step_jacobian(x, *params[lay.step(s)]) for s in lay.steps]
+    nb = lay.n_baseline
+    cols += [np.stack([x ** j for j in range(nb)], axis=-1)] if nb else []
     return np.concatenate(cols, axis=-1) if cols else np.zeros(x.shape + (0,))
 
 

@@ -19,9 +19,9 @@ import lmfit
 import numpy as np
 
 from . import _kernels as K
-from .core import baseline_size
+from .core import Layout
 from .guess import greedy_guess, peak_params
-from .lineshapes import GMF_PARAMS, STEP_PARAMS
+from .lineshapes import GMF_PARAMS, HALF_MAX
 
 _JAC_METHODS = ("leastsq", "least_squares")
 
@@ -37,10 +37,10 @@ def _signature(arg_names):
 class _KernelModel(lmfit.Model):
     """An lmfit Model evaluated by the compiled kernels, with an analytic Jacobian."""
 
-    def __init__(self, arg_names, n_gmf, n_steps, n_base, independent_vars=("x",),
+    def __init__(self, arg_names, n_gmf, n_steps, n_baseline, independent_vars=("x",),
                  prefix="", nan_policy="raise", **kwargs):
         self._arg_names = list(arg_names)
-        self._shape = (n_gmf, n_steps, n_base)
+        self._shape = (n_gmf, n_steps, n_baseline)
         evaluate = self._evaluate
 
         def model_func(x, **kw):
@@ -139,9 +139,6 @@ class MesaModel(_KernelModel):
         return lmfit.models.update_param_vals(pars, self.prefix, **kwargs)
 
 
-HALF_MAX = float(np.sqrt(2.0 * np.log(2.0)))
-
-
 class MesaSumModel(_KernelModel):
     """K named mesa components + optional tanh steps + a polynomial baseline, one Model.
 
@@ -154,25 +151,20 @@ class MesaSumModel(_KernelModel):
 
     def __init__(self, names=("P", "Q", "R", "S", "T"), baseline="constant", steps=(),
                  independent_vars=("x",), prefix="", nan_policy="raise", **kwargs):
-        self.names = tuple(names)
-        self.steps = tuple(steps)
-        if len(set(self.names + self.steps)) != len(self.names) + len(self.steps):
-            raise ValueError(f"component names must be unique, got {self.names + self.steps}")
+        self.layout = Layout(names, steps, baseline)
+        self.names, self.steps = self.layout.waves, self.layout.steps
         self.baseline = baseline
-        nb = baseline_size(baseline)
-        args = [f"{n}_{p}" for n in self.names for p in GMF_PARAMS]
-        args += [f"{s}_{p}" for s in self.steps for p in STEP_PARAMS]
-        args += [f"baseline_c{j}" for j in range(nb)]
-        super().__init__(args, len(self.names), len(self.steps), nb, independent_vars,
-                         prefix, nan_policy, **kwargs)
+        lay = self.layout
+        super().__init__(lay.labels, lay.n_waves, lay.n_steps, lay.n_baseline,
+                         independent_vars, prefix, nan_policy, **kwargs)
         for n in self.names:
             _gmf_hints(self, n)
         for s in self.steps:
             self.set_param_hint(f"{s}_scale", min=1e-9, value=0.01)
             self.set_param_hint(f"{s}_amplitude", value=0.0)
             self.set_param_hint(f"{s}_center", value=0.0)
-        for j in range(nb):
-            self.set_param_hint(f"baseline_c{j}", value=0.0)
+        for label in lay.labels[lay.baseline_slice]:
+            self.set_param_hint(label, value=0.0)
 
     def vector(self, params):
         """The flat parameter vector (gmesa layout) of ``params``."""
@@ -189,11 +181,13 @@ class MesaSumModel(_KernelModel):
 
     def guess(self, data, x, **kwargs):
         """Start values by peeling off the largest bumps, assigned to names in time order."""
-        vec = greedy_guess(x, data, len(self.names), baseline_size(self.baseline))
-        k5 = 5 * len(self.names)
-        vec = np.concatenate([vec[:k5], np.zeros(3 * len(self.steps)), vec[k5:]])
-        for s in range(len(self.steps)):
-            vec[k5 + 3 * s + 2] = 0.01
+        lay = self.layout
+        bumps = greedy_guess(x, data, lay.n_waves, lay.n_baseline)
+        vec = np.zeros(lay.size)
+        vec[lay.waves_slice] = bumps[:lay.waves_slice.stop]
+        vec[lay.baseline_slice] = bumps[lay.waves_slice.stop:]
+        for s in lay.steps:
+            vec[lay.index(s, "scale")] = 0.01
         pars = self.params_from_vector(vec)
         return lmfit.models.update_param_vals(pars, self.prefix, **kwargs)
 
@@ -202,19 +196,21 @@ class MesaSumModel(_KernelModel):
         params = self.make_params() if params is None else params
         x = kwargs.get("x", kwargs.get(self.independent_vars[0]))
         vec = self._vector(params)
-        n_gmf, n_steps, nb = self._shape
+        lay = self.layout
         out = {}
-        for i, n in enumerate(self.names):
-            out[n] = _eval_part(x, vec, 5 * i, 5, (1, 0, 0))
-        for j, s in enumerate(self.steps):
-            out[s] = _eval_part(x, vec, 5 * n_gmf + 3 * j, 3, (0, 1, 0))
-        if nb:
-            out["baseline"] = _eval_part(x, vec, vec.size - nb, nb, (0, 0, nb))
+        for n in self.names:
+            out[n] = _eval_part(x, vec[lay.wave(n)], (1, 0, 0))
+        for s in self.steps:
+            out[s] = _eval_part(x, vec[lay.step(s)], (0, 1, 0))
+        if lay.n_baseline:
+            out["baseline"] = _eval_part(x, vec[lay.baseline_slice], (0, 0, lay.n_baseline))
         return out
 
 
-def _eval_part(x, vec, start, width, shape):
+def _eval_part(x, part, shape):
+    """One part of the sum (a component, a step or the baseline: ``part`` its values,
+    ``shape`` (n_gmf, n_steps, n_baseline)) evaluated at ``x``."""
     xf = np.ascontiguousarray(np.asarray(x, dtype=np.float64).ravel())
     out = np.empty_like(xf)
-    K.mesa_sum_into(xf, np.ascontiguousarray(vec[start:start + width]), *shape, out)
+    K.mesa_sum_into(xf, np.ascontiguousarray(part), *shape, out)
     return out.reshape(np.shape(x))

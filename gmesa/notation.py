@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .lineshapes import GMF_PARAMS
+
+#: values per component, in either notation
+PER_COMPONENT = len(GMF_PARAMS)
+
 
 def _rows(params, width):
     p = np.asarray(params, dtype=float)
@@ -20,14 +25,14 @@ def _rows(params, width):
 
 def to_original(params):
     """gmesa rows (..., 5) -> original GMF rows [A, mu, sigma_1 (left), sigma_2 (right), sigma_L]."""
-    p = _rows(params, 5)
+    p = _rows(params, PER_COMPONENT)
     a, mu, h, sl, sr = np.moveaxis(p, -1, 0)
     return np.stack([a, mu, sl, sr, 2.0 * h], axis=-1)
 
 
 def from_original(params):
     """Original GMF rows [A, mu, sigma_1, sigma_2, sigma_L] -> gmesa rows (..., 5)."""
-    p = _rows(params, 5)
+    p = _rows(params, PER_COMPONENT)
     a, mu, s1, s2, length = np.moveaxis(p, -1, 0)
     if np.any(length < 0):
         raise ValueError(f"plateau length sigma_L must be >= 0, got {length}")
@@ -41,7 +46,7 @@ def from_gaussian(amplitude, center, sigma):
 
 def to_gaussian(params, rtol=1e-12):
     """gmesa row -> (A, mu, sigma) when it is a Gaussian (no plateau, equal widths)."""
-    a, mu, h, sl, sr = _rows(params, 5)
+    a, mu, h, sl, sr = _rows(params, PER_COMPONENT)
     if h != 0 or not np.isclose(sl, sr, rtol=rtol, atol=0):
         raise ValueError(f"not a symmetric Gaussian: half_width={h}, sigma_left={sl}, "
                          f"sigma_right={sr} (need half_width = 0 and equal widths)")

@@ -1,11 +1,11 @@
-"""gmesa.ecg.clean: zero-phase baseline removal, notch and low-pass; NaN gaps do not spread."""
+"""gmesa.ecg.clean: zero-phase wander removal, notch and low-pass; NaN gaps do not spread."""
 from __future__ import annotations
 
 import numpy as np
 import numpy.testing as npt
 import pytest
 
-from gmesa.ecg.clean import BASELINE_METHODS, clean, fill_gaps, lowpass, notch, remove_baseline
+from gmesa.ecg.clean import WANDER_METHODS, clean, fill_gaps, lowpass, notch, remove_wander
 
 
 def _bumps(fs, duration=10.0, centers=(2.0, 4.5, 7.25), width=0.012, amplitude=1.0):
@@ -19,12 +19,12 @@ def _bumps(fs, duration=10.0, centers=(2.0, 4.5, 7.25), width=0.012, amplitude=1
 
 
 FILTERS = {
-    "highpass": lambda x, fs: remove_baseline(x, fs, "highpass"),
-    "median": lambda x, fs: remove_baseline(x, fs, "median"),
+    "highpass": lambda x, fs: remove_wander(x, fs, "highpass"),
+    "median": lambda x, fs: remove_wander(x, fs, "median"),
     "notch50": lambda x, fs: notch(x, fs, 50.0),
     "lowpass40": lambda x, fs: lowpass(x, fs, 40.0),
     "clean": lambda x, fs: clean(x, fs),
-    "clean_all": lambda x, fs: clean(x, fs, baseline="median", powerline=60.0, lowpass=40.0),
+    "clean_all": lambda x, fs: clean(x, fs, wander="median", powerline=60.0, lowpass=40.0),
 }
 
 
@@ -40,12 +40,12 @@ def test_peaks_stay_at_the_same_sample(name, fs):
         assert p - half + int(np.argmax(y[p - half:p + half + 1])) == p
 
 
-@pytest.mark.parametrize("method", BASELINE_METHODS)
-def test_baseline_wander_removed(method):
+@pytest.mark.parametrize("method", WANDER_METHODS)
+def test_wander_removed(method):
     fs = 500.0
     t, x, peaks = _bumps(fs, duration=20.0, centers=np.arange(0.5, 20, 0.8))
     wander = 0.8 * np.sin(2 * np.pi * 0.15 * t) + 0.3 * t / 20
-    y = remove_baseline(x + wander, fs, method=method)
+    y = remove_wander(x + wander, fs, method=method)
     inner = slice(int(2 * fs), int(18 * fs))
     between = np.ones(t.size, dtype=bool)
     for p in peaks:
@@ -75,9 +75,9 @@ def test_lowpass_and_clean_skip_rule():
     inner = slice(int(1 * fs), int(7 * fs))
     npt.assert_allclose(y[inner], np.sin(2 * np.pi * 3 * t)[inner], atol=0.01)
     # lowpass >= 0.45 fs is skipped, powerline >= fs/2 is skipped
-    npt.assert_allclose(clean(x, fs, baseline=None, lowpass=120.0), x)
-    npt.assert_allclose(clean(x, fs, baseline=None, powerline=150.0), x)
-    npt.assert_allclose(clean(x, fs, baseline=None), x)
+    npt.assert_allclose(clean(x, fs, wander=None, lowpass=120.0), x)
+    npt.assert_allclose(clean(x, fs, wander=None, powerline=150.0), x)
+    npt.assert_allclose(clean(x, fs, wander=None), x)
 
 
 def test_nan_gaps_do_not_spread():
@@ -116,13 +116,13 @@ def test_two_dimensional_matches_per_lead():
     t, x, _ = _bumps(fs)
     X = np.column_stack([x + 0.2 * np.sin(t), -x, np.full_like(x, np.nan)])
     X[100:200, 0] = np.nan
-    Y = clean(X, fs, baseline="median", powerline=50.0, lowpass=40.0)
+    Y = clean(X, fs, wander="median", powerline=50.0, lowpass=40.0)
     assert Y.shape == X.shape
     for j in range(2):
-        npt.assert_allclose(Y[:, j], clean(X[:, j], fs, baseline="median", powerline=50.0, lowpass=40.0))
+        npt.assert_allclose(Y[:, j], clean(X[:, j], fs, wander="median", powerline=50.0, lowpass=40.0))
     assert np.isnan(Y[:, 2]).all()
-    Y2 = remove_baseline(X, fs)
-    npt.assert_allclose(Y2[:, 1], remove_baseline(X[:, 1], fs))
+    Y2 = remove_wander(X, fs)
+    npt.assert_allclose(Y2[:, 1], remove_wander(X[:, 1], fs))
 
 
 def test_short_and_constant_signals():
@@ -132,8 +132,8 @@ def test_short_and_constant_signals():
         for name, f in FILTERS.items():
             y = f(x, fs)
             assert y.shape == (n,) and np.isfinite(y).all(), (name, n)
-    npt.assert_allclose(remove_baseline(np.full(2000, 3.0), fs), 0.0, atol=1e-9)
-    npt.assert_allclose(remove_baseline(np.full(2000, 3.0), fs, "median"), 0.0, atol=1e-12)
+    npt.assert_allclose(remove_wander(np.full(2000, 3.0), fs), 0.0, atol=1e-9)
+    npt.assert_allclose(remove_wander(np.full(2000, 3.0), fs, "median"), 0.0, atol=1e-12)
 
 
 def test_input_not_modified():
@@ -146,12 +146,12 @@ def test_input_not_modified():
 
 def test_errors_list_valid_choices():
     x = np.zeros(1000)
-    with pytest.raises(ValueError, match=r"unknown baseline method 'wavelet'; valid methods: highpass, median"):
-        remove_baseline(x, 250.0, method="wavelet")
-    with pytest.raises(ValueError, match=r"unknown baseline method 'butter'; valid methods: highpass, median or None"):
-        clean(x, 250.0, baseline="butter")
+    with pytest.raises(ValueError, match=r"unknown wander method 'wavelet'; valid methods: highpass, median"):
+        remove_wander(x, 250.0, method="wavelet")
+    with pytest.raises(ValueError, match=r"unknown wander method 'butter'; valid methods: highpass, median or None"):
+        clean(x, 250.0, wander="butter")
     with pytest.raises(ValueError, match=r"cutoff=200.0 Hz must lie between 0 and fs/2 = 125 Hz"):
-        remove_baseline(x, 250.0, cutoff=200.0)
+        remove_wander(x, 250.0, cutoff=200.0)
     with pytest.raises(ValueError, match=r"notch freq=150 Hz must lie between 0 and fs/2 = 125 Hz"):
         notch(x, 250.0, freq=150.0)
     with pytest.raises(ValueError, match=r"quality"):

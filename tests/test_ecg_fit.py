@@ -65,7 +65,7 @@ def test_synthetic_parameters_recovered(synthetic_fit):
 
 def test_noise_free_record_is_exact():
     syn = ecg.synthesize(duration=20, fs=500, heart_rate=65, noise=0.0, wander=0.0, seed=3)
-    fit = ecg.fit_record(syn.record, clean=None, lowpass=None, st_step=False,
+    fit = ecg.fit_record(syn.record, wander=None, lowpass=None, st_step=False,
                          baseline="constant")
     b = fit.beats[fit.beats["status"] == "ok"]
     m = _match(b["r_peak_s"].to_numpy(), syn.truth["r_peak_s"].to_numpy())
@@ -206,9 +206,9 @@ def test_quadratic_baseline_follows_curved_wander():
                          wander_hz=0.4, seed=5)
     prd = {}
     for base in ("linear", "quadratic"):
-        fit = ecg.fit_record(syn.record, clean=None, baseline=base)
+        fit = ecg.fit_record(syn.record, wander=None, baseline=base)
         ok = fit.beats["status"] == "ok"
         assert ok.mean() > 0.8
         prd[base] = float(fit.beats.loc[ok, "prd"].median())
-    assert "baseline_c2" in fit.beats and fit.info["n_base"] == 3
+    assert "baseline_c2" in fit.beats and fit.info["n_baseline"] == 3 == fit.n_baseline
     assert prd["quadratic"] < 0.8 * prd["linear"], prd

@@ -6,7 +6,9 @@ import pytest
 import gmesa
 from gmesa import ecg
 from gmesa.ecg.fiducials import RULE, complex_edges, reach, wave_fiducials
-from gmesa.ecg.fit import _best_start, _template, _windows
+from gmesa.ecg.beatmodel import best_start
+from gmesa.ecg.beats import beat_windows
+from gmesa.ecg.template import median_beat
 from gmesa.ecg.init import guess_beat
 from gmesa.ecg.presence import (P_LONGEST, PR_SEGMENT_MIN, TemplateFit, consistent_p,
                                  p_is_wave, steady_p, wave_presence)
@@ -126,17 +128,17 @@ def test_template_start_prefers_a_p_that_ends_before_the_qrs():
     sag = _beat(P=(-0.05, -0.07, 0.02, 0.02, 0.01))[:25]  # negative plateau up to the QRS
     params, cost = np.stack([sag, apart]), np.array([1.0, 1.3])
     qrs_on = -0.05
-    assert _best_start(params, cost, WAVES, qrs_on, -0.4) == 1
-    assert _best_start(params, cost, WAVES, np.nan, -0.4) == 0     # no onset: cost only
+    assert best_start(params, cost, WAVES, qrs_on, -0.4) == 1
+    assert best_start(params, cost, WAVES, np.nan, -0.4) == 0     # no onset: cost only
     # a P starting before the window is no better than the sag: cost decides
     early = _beat(P=(0.1, -0.37, 0.0, 0.05, 0.02))[:25]
-    assert _best_start(np.stack([sag, early]), cost, WAVES, qrs_on, -0.4) == 0
+    assert best_start(np.stack([sag, early]), cost, WAVES, qrs_on, -0.4) == 0
     # nor is a 'P wave' longer than P_LONGEST (a broad baseline feature)
     long = _beat(P=(0.05, -0.21, 0.07, 0.08, 0.02))[:25]
     fid = wave_fiducials(long[None, :], WAVES)
     assert fid["P_off"][0] <= qrs_on - PR_SEGMENT_MIN
     assert fid["P_off"][0] - fid["P_on"][0] > P_LONGEST
-    assert _best_start(np.stack([long, apart]), cost, WAVES, qrs_on, -0.4) == 1
+    assert best_start(np.stack([long, apart]), cost, WAVES, qrs_on, -0.4) == 1
 
 
 def test_best_start_per_beat_matches_one_at_a_time():
@@ -146,8 +148,8 @@ def test_best_start_per_beat_matches_one_at_a_time():
     second = np.stack([apart, sag, apart])
     cost = np.array([[1.0, 1.0, 2.0], [1.3, 0.5, 1.0]])
     qrs_on = np.array([-0.05, -0.05, np.nan])
-    got = _best_start(np.stack([first, second]), cost, WAVES, qrs_on, -0.4)
-    one = [_best_start(np.stack([first[i], second[i]]), cost[:, i], WAVES, qrs_on[i], -0.4)
+    got = best_start(np.stack([first, second]), cost, WAVES, qrs_on, -0.4)
+    one = [best_start(np.stack([first[i], second[i]]), cost[:, i], WAVES, qrs_on[i], -0.4)
            for i in range(3)]
     assert list(got) == one == [1, 0, 1]
 
@@ -240,7 +242,7 @@ def test_beats_unlike_the_template_start_their_p_from_it_too(monkeypatch):
 
     n_own, n_found = found(ecg.fit_record(rec).beats)
     assert n_own >= 10 and n_found == n_own
-    monkeypatch.setattr("gmesa.ecg.fit._refit_better", lambda *a: None)
+    monkeypatch.setattr("gmesa.ecg.beatmodel.refit_better", lambda *a: None)
     assert found(ecg.fit_record(rec).beats)[1] <= n_own // 2        # one start is not enough
 
 
@@ -264,8 +266,8 @@ def test_template_noise_from_the_beats_spread():
     r = (0.5 + np.arange(n)) * T.size
     sig = np.tile(one, n) + sigma * rng.standard_normal(n * T.size)
     r = (r + round(0.4 * FS)).astype(np.int64)[:-1]
-    start, end, _, _ = _windows(r, sig.size, FS)
-    t, y, noise2 = _template(sig, r, start, end, np.ones(r.size, bool), FS)
+    start, end, _, _ = beat_windows(r, sig.size, FS)
+    t, y, noise2 = median_beat(sig, r, start, end, np.ones(r.size, bool), FS)
     expected = sigma ** 2 * np.pi / 2 / (r.size - 1)
     assert 0.75 < noise2 / expected < 1.33, (noise2, expected)
 

@@ -209,7 +209,7 @@ def test_mesa_sum_matches_reference(model):
     nb = BASELINES[baseline]
     x = probe_points(params, k, steps)
     scale = term_scale(x, params, k, steps, nb)
-    want = ls.mesa_sum(x, params, n_baseline=nb, n_steps=steps)
+    want = ls.mesa_sum(x, params, baseline=baseline, steps=steps)
     got = gmesa.mesa_sum(x, params, baseline=baseline, steps=steps)
     assert np.all(np.abs(got - want) <= RTOL * scale)
     f, jac = gmesa.mesa_sum_and_jacobian(x, params, baseline=baseline, steps=steps)
@@ -232,11 +232,11 @@ def test_mesa_sum_every_baseline_and_step_count(baseline, steps):
                       + list(rng.uniform(-1, 1, nb)))
     x = probe_points(params, 5, steps)
     scale = term_scale(x, params, 5, steps, nb)
-    want = ls.mesa_sum(x, params, n_baseline=nb, n_steps=steps)
+    want = ls.mesa_sum(x, params, baseline=baseline, steps=steps)
     f, jac = gmesa.mesa_sum_and_jacobian(x, params, baseline=baseline, steps=steps)
     assert np.all(np.abs(gmesa.mesa_sum(x, params, baseline, steps) - want) <= RTOL * scale)
     assert np.all(np.abs(f - want) <= RTOL * scale)
-    assert_columns_close(jac, ls.mesa_sum_jacobian(x, params, nb, steps), RTOL,
+    assert_columns_close(jac, ls.mesa_sum_jacobian(x, params, baseline, steps), RTOL,
                          what=f"baseline={baseline!r} steps={steps}")
     if nb:   # baseline columns are exactly the powers of x
         np.testing.assert_allclose(jac[:, params.size - nb:],
@@ -297,7 +297,7 @@ def test_mesa_sum_jacobian_matches_finite_differences(model):
     nb = BASELINES[baseline]
     x = probe_points(params, k, steps)
     jac = gmesa.mesa_sum_jacobian(x, params, baseline=baseline, steps=steps)
-    assert_columns_close(jac, ls.mesa_sum_jacobian(x, params, nb, steps), RTOL,
+    assert_columns_close(jac, ls.mesa_sum_jacobian(x, params, baseline, steps), RTOL,
                          what="vs reference")
     h = fd_step(params, k, steps)
     fd = fd_jacobian(lambda q: gmesa.mesa_sum(x, q, baseline=baseline, steps=steps),

@@ -19,7 +19,7 @@ import pytest
 
 import gmesa
 from gmesa.models import MesaModel, MesaSumModel
-from gmesa.solvers import STATUS, fit_least_squares, fit_many
+from gmesa.solvers import SOLVER_STATUS, fit_least_squares, fit_many
 from gmesa.solvers import _lm
 
 TIGHT = dict(ftol=1e-12, xtol=1e-12, gtol=1e-12)
@@ -114,7 +114,7 @@ def test_fit_many_recovers_ecg_like_beats(ecg):
     # the reported noise level is right: residual variance ~ NOISE_E**2
     dof = XE.size - PE.size
     np.testing.assert_allclose(np.sqrt(2 * r.cost / dof), NOISE_E, rtol=0.15)
-    assert r.message(0) == STATUS[int(r.status[0])]
+    assert r.message(0) == SOLVER_STATUS[int(r.status[0])]
 
 
 def test_fit_least_squares_recovers_ecg_like_beats(ecg):
@@ -385,11 +385,11 @@ def _status_case(code):
     raise AssertionError(code)
 
 
-@pytest.mark.parametrize("code", sorted(STATUS), ids=lambda c: f"{c}:{STATUS[c][:20]}")
+@pytest.mark.parametrize("code", sorted(SOLVER_STATUS), ids=lambda c: f"{c}:{SOLVER_STATUS[c][:20]}")
 def test_every_status_code(code):
     case = _status_case(code)
     r = fit_many(case.pop("x"), case.pop("Y"), case.pop("p0"), **case)
-    assert r.status[0] == code, (r.status, r.message(0), STATUS[code])
+    assert r.status[0] == code, (r.status, r.message(0), SOLVER_STATUS[code])
     assert r.success[0] == (code > 0)
     if code in (_lm.NONFINITE_INPUT, _lm.TOO_FEW_SAMPLES):
         assert r.nit[0] == 0 and np.isnan(r.cost[0]) and np.all(np.isnan(r.stderr[0]))
@@ -404,7 +404,7 @@ def test_every_status_code(code):
 def test_status_table_is_complete():
     codes = {getattr(_lm, n) for n in ("GTOL", "FTOL", "XTOL", "MAX_ITER", "NONFINITE_INPUT",
                                        "NONFINITE_MODEL", "TOO_FEW_SAMPLES", "NO_PROGRESS")}
-    assert set(STATUS) == codes
+    assert set(SOLVER_STATUS) == codes
     assert all(c > 0 for c in (_lm.GTOL, _lm.FTOL, _lm.XTOL))
     assert all(c < 0 for c in codes - {_lm.GTOL, _lm.FTOL, _lm.XTOL})
 

@@ -1,4 +1,7 @@
-"""Zero-phase ECG cleaning: baseline wander removal, power-line notch, low-pass.
+"""Zero-phase ECG cleaning: wander removal, power-line notch, low-pass.
+
+*Wander* is the slow drift of the whole signal (breathing, electrode motion), removed
+here; the *baseline* is each beat's own polynomial, fitted with its waves.
 
 Every filter runs forwards and backwards (or is a centred median), so waves keep
 their timing: a peak stays at the same sample. Signals are 1-D ``(n,)`` or 2-D
@@ -14,10 +17,14 @@ import math
 import numpy as np
 from scipy import ndimage, signal as sps
 
-__all__ = ["BASELINE_METHODS", "remove_baseline", "notch", "lowpass", "clean"]
+from .._deprecated import module_getattr, renamed_keywords, warn_renamed
 
-#: valid ``method`` names of :func:`remove_baseline`
-BASELINE_METHODS = ("highpass", "median")
+__all__ = ["WANDER_METHODS", "remove_wander", "notch", "lowpass", "clean"]
+
+#: valid ``method`` names of :func:`remove_wander`
+WANDER_METHODS = ("highpass", "median")
+
+__getattr__ = module_getattr(__name__, {"BASELINE_METHODS": "WANDER_METHODS"}, globals())
 
 _HP_ORDER = 2  # per pass; filtfilt doubles the effective order
 _LP_ORDER = 4
@@ -83,18 +90,18 @@ def _highpass(x: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
     return _filtfilt_sos(sos, x, fs, cutoff)
 
 
-def _median_baseline(x: np.ndarray, fs: float) -> np.ndarray:
+def _median_wander(x: np.ndarray, fs: float) -> np.ndarray:
     w1 = max(1, int(round(0.2 * fs))) | 1  # odd window lengths, samples
     w2 = max(1, int(round(0.6 * fs))) | 1
     size1 = (w1,) if x.ndim == 1 else (w1, 1)
     size2 = (w2,) if x.ndim == 1 else (w2, 1)
-    base = ndimage.median_filter(x, size=size1, mode="nearest")
-    base = ndimage.median_filter(base, size=size2, mode="nearest")
-    return x - base
+    drift = ndimage.median_filter(x, size=size1, mode="nearest")
+    drift = ndimage.median_filter(drift, size=size2, mode="nearest")
+    return x - drift
 
 
-def remove_baseline(signal, fs: float, method: str = "highpass", cutoff: float = 0.5) -> np.ndarray:
-    """Remove baseline wander, zero-phase.
+def remove_wander(signal, fs: float, method: str = "highpass", cutoff: float = 0.5) -> np.ndarray:
+    """Remove wander (slow drift of the signal), zero-phase.
 
     Parameters
     ----------
@@ -104,7 +111,7 @@ def remove_baseline(signal, fs: float, method: str = "highpass", cutoff: float =
         Sampling rate, Hz.
     method : {"highpass", "median"}
         ``"highpass"``: Butterworth high-pass at ``cutoff`` Hz run forwards and
-        backwards (``scipy.signal.sosfiltfilt``). ``"median"``: the baseline is a
+        backwards (``scipy.signal.sosfiltfilt``). ``"median"``: the wander is a
         200 ms median filter followed by a 600 ms median filter, subtracted.
     cutoff : float
         High-pass corner frequency in Hz (``"highpass"`` only).
@@ -114,14 +121,20 @@ def remove_baseline(signal, fs: float, method: str = "highpass", cutoff: float =
     ndarray, same shape, float64.
     """
     x, fs = _as_signal(signal, fs)
-    if method not in BASELINE_METHODS:
-        raise ValueError(f"unknown baseline method {method!r}; valid methods: {', '.join(BASELINE_METHODS)}")
+    if method not in WANDER_METHODS:
+        raise ValueError(f"unknown wander method {method!r}; valid methods: {', '.join(WANDER_METHODS)}")
     y, mask = fill_gaps(x)
     if method == "highpass":
         out = _highpass(y, fs, float(cutoff))
     else:
-        out = _median_baseline(y, fs)
+        out = _median_wander(y, fs)
     return _restore(np.asarray(out, dtype=np.float64), mask)
+
+
+def remove_baseline(signal, fs: float, method: str = "highpass", cutoff: float = 0.5) -> np.ndarray:
+    """Deprecated name of :func:`remove_wander`."""
+    warn_renamed("gmesa.ecg.clean.remove_baseline", "gmesa.ecg.clean.remove_wander")
+    return remove_wander(signal, fs, method=method, cutoff=cutoff)
 
 
 def notch(signal, fs: float, freq: float = 50.0, quality: float = 30.0) -> np.ndarray:
@@ -161,9 +174,10 @@ def _lowpass(y: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
     return _filtfilt_sos(sos, y, fs, cutoff)
 
 
-def clean(signal, fs: float, baseline: str | None = "highpass", powerline: float | None = None,
+@renamed_keywords(baseline="wander")
+def clean(signal, fs: float, wander: str | None = "highpass", powerline: float | None = None,
           lowpass: float | None = None, cutoff: float = 0.5) -> np.ndarray:
-    """Clean an ECG: baseline removal, optional power-line notch and low-pass, all zero-phase.
+    """Clean an ECG: wander removal, optional power-line notch and low-pass, all zero-phase.
 
     Parameters
     ----------
@@ -171,30 +185,30 @@ def clean(signal, fs: float, baseline: str | None = "highpass", powerline: float
         ECG in its unit (mV); NaN gaps stay NaN and do not spread.
     fs : float
         Sampling rate, Hz.
-    baseline : {"highpass", "median", None}
-        Baseline method of :func:`remove_baseline` (``cutoff`` Hz for ``"highpass"``);
-        ``None`` keeps the baseline.
+    wander : {"highpass", "median", None}
+        Wander method of :func:`remove_wander` (``cutoff`` Hz for ``"highpass"``);
+        ``None`` keeps the wander.  (Was called ``baseline``: deprecated.)
     powerline : float, optional
         Mains frequency to notch out (50 or 60 Hz); skipped when >= fs/2.
     lowpass : float, optional
         Low-pass corner in Hz (e.g. 40); skipped when >= 0.45 fs.
     cutoff : float
-        High-pass corner in Hz for ``baseline="highpass"`` (default 0.5).
+        High-pass corner in Hz for ``wander="highpass"`` (default 0.5).
 
     Returns
     -------
     ndarray, same shape, float64.
     """
     x, fs = _as_signal(signal, fs)
-    if baseline is not None and baseline not in BASELINE_METHODS:
+    if wander is not None and wander not in WANDER_METHODS:
         raise ValueError(
-            f"unknown baseline method {baseline!r}; valid methods: {', '.join(BASELINE_METHODS)} or None"
+            f"unknown wander method {wander!r}; valid methods: {', '.join(WANDER_METHODS)} or None"
         )
     y, mask = fill_gaps(x)
     if y is x:
         y = x.copy()
-    if baseline is not None:
-        y = remove_baseline(y, fs, method=baseline, cutoff=cutoff)
+    if wander is not None:
+        y = remove_wander(y, fs, method=wander, cutoff=cutoff)
     if powerline is not None and float(powerline) < fs / 2:
         y = notch(y, fs, freq=float(powerline))
     if lowpass is not None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from .._kernels import mesa_sum_into
 from ..config import njit
+from .waves import wave_layout
 
 #: boundary -> (amplitude fraction f, constant shift in seconds).  ``T_on_inverted``:
 #: the onset of a T component of negative amplitude, calibrated apart; its f None reads
@@ -136,29 +137,28 @@ def wave_fiducials(params, names, rule=None):
     """
     rule = {**RULE, **(rule or {})}
     params = np.atleast_2d(np.asarray(params, dtype=float))
-    idx = {n: i for i, n in enumerate(names)}
+    lay = wave_layout(names)
     nan = np.full(params.shape[0], np.nan)
     out = {}
     for wave in ("P", "T", "T2"):
-        if wave not in idx:
+        if wave not in lay.waves:
             if wave == "T2":
                 continue
             out.update({f"{wave}_on": nan, f"{wave}_peak": nan, f"{wave}_off": nan})
             continue
-        o = 5 * idx[wave]
-        c, h, sl, sr = (params[:, o + j] for j in range(1, 5))
+        amp, c, h, sl, sr = params[:, lay.wave(wave)].T
         key = "T" if wave == "T2" else wave
         (fon, son), (foff, soff) = rule[f"{key}_on"], rule[f"{key}_off"]
         on, off = component_edges(c, h, sl, sr, fon, foff)
         on, off = on + son, off + soff
-        if wave == "T" and "T2" not in idx:  # an inverted T (not one lobe of two)
+        if wave == "T" and "T2" not in lay.waves:  # an inverted T (not one lobe of two)
             fon, son = rule["T_on_inverted"]
             on_inv = c + h if fon is None else component_edges(c, h, sl, sr, fon, fon)[0]
-            on = np.where(params[:, o] < 0, on_inv + son, on)
+            on = np.where(amp < 0, on_inv + son, on)
         out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on, c.copy(), off
-    qrs = [idx[n] for n in ("Q", "R", "S") if n in idx]
+    qrs = [n for n in ("Q", "R", "S") if n in lay.waves]
     if qrs:
-        sub = np.concatenate([params[:, 5 * i:5 * i + 5] for i in qrs], axis=1)
+        sub = np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1)
         (fon, son), (foff, soff) = rule["QRS_on"], rule["QRS_off"]
         on, pk, off = complex_edges(sub, fon, foff, QRS_LOBE)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff

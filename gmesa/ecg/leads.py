@@ -26,7 +26,7 @@ from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, ecg_lead_index, lead_index
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
-from .waves import typical_vector
+from .waves import typical_vector, wave_layout
 
 #: wave group -> (its fiducial columns, the amplitude column that measures it)
 GROUPS = {
@@ -155,7 +155,7 @@ def combine(fits, primary):
 
 def _typical_center(wave, rr):
     """The typical center (s from R) of ``wave`` at RR interval ``rr`` (s)."""
-    return float(typical_vector((wave,), rr)[1])
+    return float(typical_vector((wave,), rr)[wave_layout((wave,)).index(wave, "center")])
 
 
 def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._kernels import mesa_sum_rows_into
 from .fiducials import RULE, component_edges
+from .waves import wave_layout
 
 #: the longest P wave (onset to offset, s) taken for one; LUDB's longest is 0.25 s,
 #: its 99th percentile 0.16 s
@@ -42,8 +43,7 @@ class TemplateFit(NamedTuple):
 
 def p_edges(params, waves):
     """(onset, offset) of the P component per row by the fiducial rule (s)."""
-    o = 5 * waves.index("P")
-    c, h, sl, sr = (params[:, o + j] for j in range(1, 5))
+    _, c, h, sl, sr = params[:, wave_layout(waves).wave("P")].T
     (f_on, s_on), (f_off, s_off) = RULE["P_on"], RULE["P_off"]
     on, _ = component_edges(c, h, sl, sr, f_on, f_on)
     _, off = component_edges(c, h, sl, sr, f_off, f_off)
@@ -155,41 +155,43 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     wave must reach 2% of the beat's R and last at most ``P_LONGEST``.
     """
     nb = len(params)
+    lay = wave_layout(waves)
     present = {}
     for w in ("P", "T", "T2", "U"):
         present[w] = np.zeros(nb, dtype=bool)
         if w not in waves or not good.any():
             continue
-        o = 5 * waves.index(w)
-        present[w][good] = evident(X[good], params[good][:, o:o + 5], lengths[good],
+        present[w][good] = evident(X[good], params[good][:, lay.wave(w)], lengths[good],
                                    sigma2[good], bw, rmse[good], snr)
     if "P" not in waves:
         return present, ""
-    o, r = 5 * waves.index("P"), 5 * waves.index("R")
+    o, r = lay.index("P", "amplitude"), lay.index("R", "amplitude")
+    c = lay.index("P", "center")
     big_enough = np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
     present["P"] &= big_enough
     p_on, p_off = edges = p_edges(params, waves)
     steady = np.zeros(nb, dtype=bool)
     if qrs_on is not None:
         shaped = good & big_enough & p_is_wave(params, waves, qrs_on, X[:, 0], edges)
-        steady = steady_p(params[:, o], params[:, o + 1], shaped, int(good.sum()))
+        steady = steady_p(params[:, o], params[:, c], shaped, int(good.sum()))
         present["P"] |= steady
     if template is not None:
-        tp = template.params[o:o + 5]
+        tp = template.params[lay.wave("P")]
         # the template's residual is mostly the model's misfit, not noise: its P must
         # stand out of that misfit (amplitude over snr x RMSE) and its energy pass the
         # BIC test against the noise left in the median beat
         noise2 = template.noise2 if np.isfinite(template.noise2) else template.sigma2
-        if abs(tp[0]) > P_MIN_OF_R * abs(template.params[r]) and evident(
+        tp_amp, tp_center = template.params[o], template.params[c]
+        if abs(tp_amp) > P_MIN_OF_R * abs(template.params[r]) and evident(
                 template.t[None, :], tp[None, :], np.array([template.t.size]),
                 noise2, bw, template.rmse, snr)[0]:
-            ratio = params[:, o] / tp[0]
+            ratio = params[:, o] / tp_amp
             like = (good & (ratio >= 1 / 3) & (ratio <= 3)
-                    & (np.abs(params[:, o + 1] - tp[1]) <= 0.040))
+                    & (np.abs(params[:, c] - tp_center) <= 0.040))
             present["P"] |= like
     present["P"] &= p_off - p_on <= P_LONGEST
     # a steady P place in at least half the beats is the consistent position an
     # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)
-    present["P"], note = consistent_p(params[:, o + 1], present["P"], rr, p_window,
+    present["P"], note = consistent_p(params[:, c], present["P"], rr, p_window,
                                       params[:, o], None if steady.any() else int(good.sum()))
     return present, note

@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import check_table_format, jsonable, write_table, write_text
-from ..lineshapes import GMF_PARAMS, STEP_PARAMS
+from .._deprecated import warn_renamed
+from ..core import Layout, baseline_size, baseline_spec, mesa_sum
+from .options import BEAT_BASELINE
 from .waves import WAVES
+
+#: baseline coefficients per beat when a result does not say (the default fit's)
+N_BASELINE = baseline_size(BEAT_BASELINE)
 
 
 @dataclass
@@ -36,8 +41,9 @@ class RecordFit:
 
     ``beats``: one row per beat (``{wave}_{param}`` with centers in seconds from the
     beat's R peak; fiducials ``*_s`` in seconds from the record start; intervals in
-    ms; ``rmse`` mV, ``prd`` %, ``r2``; ``status``/``reason``, see :data:`STATUS`).
-    ``signal``: the cleaned lead that was fitted; ``info``: settings and summary.
+    ms; ``rmse`` mV, ``prd`` %, ``r2``; ``status``/``reason``, see :data:`~gmesa.ecg.BEAT_STATUS`).
+    ``signal``: the cleaned lead that was fitted; ``info``: settings and summary;
+    ``n_baseline``: coefficients of each beat's baseline polynomial.
     """
     beats: pd.DataFrame
     signal: np.ndarray
@@ -46,20 +52,25 @@ class RecordFit:
     waves: tuple = WAVES
     steps: tuple = ()
     params: np.ndarray = field(default=None, repr=False)
-    n_base: int = 2
-
-    @property
-    def param_names(self):
-        """Names of the parameter columns, in the order of :attr:`params`."""
-        return _vector_columns(self.waves, self.steps, self.n_base)
+    n_baseline: int = N_BASELINE
 
     @property
     def layout(self):
         """The :class:`gmesa.core.Layout` of the parameter columns: ``layout.labels`` are
         the table's ``{wave}_{param}``, ``{step}_{param}``, ``baseline_c{j}`` columns and
         ``layout.pack(self.beats)`` is the (beats, parameters) matrix."""
-        from ..core import Layout
-        return Layout(self.waves, self.steps, baseline=self.n_base - 1 if self.n_base else None)
+        return Layout(self.waves, self.steps, baseline_spec(self.n_baseline))
+
+    @property
+    def param_names(self):
+        """Names of the parameter columns, in the order of :attr:`params`."""
+        return list(self.layout.labels)
+
+    @property
+    def n_base(self):
+        """Deprecated name of :attr:`n_baseline`."""
+        warn_renamed("RecordFit.n_base", "RecordFit.n_baseline")
+        return self.n_baseline
 
     def __len__(self):
         return len(self.beats)
@@ -73,21 +84,18 @@ class RecordFit:
         a, b = max(a, 0), min(b, self.signal.size)
         t = (np.arange(a, b) - r) / self.fs
         y = self.signal[a:b]
-        vec = np.array([row[n] for n in _vector_columns(self.waves, self.steps, self.n_base)],
-                       dtype=float)
+        lay = self.layout
+        vec = np.array([row[n] for n in lay.labels], dtype=float)
         comps = {}
         fit = np.full(t.size, np.nan)
         if np.all(np.isfinite(vec)):
-            from ..core import mesa_sum
-            k = len(self.waves)
-            for i_w, w in enumerate(self.waves):
-                comps[w] = mesa_sum(t, vec[5 * i_w:5 * i_w + 5], baseline="none")
-            for j, s in enumerate(self.steps):
-                o = 5 * k + 3 * j
-                comps[s] = mesa_sum(t, vec[o:o + 3], baseline="none", steps=1)
-            nb = self.n_base
-            comps["baseline"] = mesa_sum(t, vec[vec.size - nb:], baseline=nb - 1)
-            fit = mesa_sum(t, vec, baseline=nb - 1, steps=len(self.steps))
+            for w in lay.waves:
+                comps[w] = mesa_sum(t, vec[lay.wave(w)], baseline="none")
+            for s in lay.steps:
+                comps[s] = mesa_sum(t, vec[lay.step(s)], baseline="none", steps=1)
+            base = baseline_spec(lay.n_baseline)
+            comps["baseline"] = mesa_sum(t, vec[lay.baseline_slice], baseline=base)
+            fit = mesa_sum(t, vec, baseline=base, steps=lay.n_steps)
         fid = {c[:-2]: row[c] - row["r_peak_s"] for c in FIDUCIAL_COLUMNS}
         return BeatFit(t, y, fit, comps, fid, row)
 
@@ -104,7 +112,7 @@ class RecordFit:
         write_table(paths["signal"], pd.DataFrame({"signal": self.signal}), "parquet")
         write_table(paths["beats"], self.beats, fmt)
         info = dict(self.info, waves=list(self.waves), steps=list(self.steps), fs=self.fs,
-                    n_base=self.n_base,
+                    n_baseline=self.n_baseline,
                     beats_file=paths["beats"].name, signal_file=paths["signal"].name)
         write_text(paths["info"], json.dumps(jsonable(info), indent=1))
         return paths
@@ -128,10 +136,9 @@ class RecordFit:
         beats = pd.read_parquet(bf) if bf.suffix == ".parquet" else pd.read_csv(bf)
         signal = pd.read_parquet(folder / info["signal_file"])["signal"].to_numpy()
         waves, steps = tuple(info["waves"]), tuple(info["steps"])
-        nb = int(info.get("n_base", 1))
-        cols = _vector_columns(waves, steps, nb)
-        return cls(beats, signal, float(info["fs"]), info, waves, steps,
-                   beats[cols].to_numpy(dtype=float), nb)
+        nb = int(info.get("n_baseline", info.get("n_base", N_BASELINE)))  # n_base: old files
+        lay = Layout(waves, steps, baseline_spec(nb))
+        return cls(beats, signal, float(info["fs"]), info, waves, steps, lay.pack(beats), nb)
 
 
 FIDUCIAL_COLUMNS = ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_peak_s", "QRS_off_s",
@@ -155,8 +162,3 @@ def trusted_mask(beats):
     m = ok_mask(beats)
     return m if m.any() else ok_mask(beats, flagged=True)
 
-
-def _vector_columns(waves, steps, n_base):
-    return ([f"{w}_{p}" for w in waves for p in GMF_PARAMS]
-            + [f"{s}_{p}" for s in steps for p in STEP_PARAMS]
-            + [f"baseline_c{j}" for j in range(n_base)])

@@ -2,11 +2,14 @@
 
 Times are seconds relative to the R peak, amplitudes in mV (scaled by the beat's own
 R amplitude where noted).  Layout per wave: [amplitude, center, half_width,
-sigma_left, sigma_right].
+sigma_left, sigma_right] (see :func:`wave_layout`).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from .._deprecated import renamed_keywords
+from ..core import Layout
 
 WAVES = ("P", "Q", "R", "S", "T")
 
@@ -44,15 +47,22 @@ P_BEFORE_QRS = 0.030
 Q_BEFORE_QRS = 0.015
 
 
+def wave_layout(waves):
+    """The :class:`~gmesa.core.Layout` of the mesa components ``waves`` alone: where
+    each wave's parameters sit in any beat's parameter vector (the waves come first,
+    steps and the baseline after them)."""
+    return Layout(waves, (), "none")
+
+
 def typical_vector(names=WAVES, rr=1.0):
     """Flat vector (no baseline) of the typical beat; T moves with sqrt(RR)."""
-    rows = []
+    lay = wave_layout(names)
+    vec = np.empty(lay.size)
     for n in names:
-        a, c, h, sl, sr = TYPICAL_BEAT[n]
-        if n == "T":
-            c = c * np.sqrt(rr)
-        rows += [a, c, h, sl, sr]
-    return np.array(rows, dtype=float)
+        vec[lay.wave(n)] = TYPICAL_BEAT[n]
+    if "T" in names:
+        vec[lay.index("T", "center")] *= np.sqrt(rr)
+    return vec
 
 
 def observed_extrema(t, y, sign=None):
@@ -110,9 +120,11 @@ def qrs_onset(t, y, fraction=0.10, quiet_s=0.012, earliest_s=-0.15):
     return np.where(ok.any(axis=1), found, float(earliest_s))
 
 
-def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
+@renamed_keywords(n_base="n_baseline")
+def bounds(names, r_amplitude, window_start, window_end, n_baseline=1, q_depth=None,
            s_depth=None, qrs_on=None, t_latest=None):
-    """Lower/upper bounds for beat windows [window_start, window_end] (s).
+    """Lower/upper bounds for beat windows [window_start, window_end] (s), the
+    components ``names`` and ``n_baseline`` free baseline coefficients.
 
     Amplitudes are tied to what the beat shows, so components cannot cancel each
     other: R keeps the sign of ``r_amplitude`` (the observed R extremum) and stays
@@ -157,7 +169,7 @@ def bounds(names, r_amplitude, window_start, window_end, n_base=1, q_depth=None,
             clo = np.fmin(np.fmax(clo, t_latest), chi - 0.02)
         lo += [alo, clo, zero, zero + smin, zero + smin]
         hi += [ahi, chi, zero + hmax, zero + smax, zero + smax]
-    lo += [zero - np.inf] * n_base
-    hi += [zero + np.inf] * n_base
+    lo += [zero - np.inf] * n_baseline
+    hi += [zero + np.inf] * n_baseline
     lo, hi = np.stack(lo, axis=-1), np.stack(hi, axis=-1)
     return (lo[0], hi[0]) if scalar else (lo, hi)

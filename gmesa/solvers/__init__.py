@@ -1,5 +1,8 @@
 """Fitting engines: SciPy least_squares and the compiled batch Levenberg-Marquardt."""
+from .._deprecated import module_getattr
 from .least_squares import fit_least_squares
-from .many import STATUS, ManyFit, fit_many
+from .many import SOLVER_STATUS, ManyFit, fit_many
 
-__all__ = ["fit_least_squares", "fit_many", "ManyFit", "STATUS"]
+__all__ = ["fit_least_squares", "fit_many", "ManyFit", "SOLVER_STATUS"]
+
+__getattr__ = module_getattr(__name__, {"STATUS": "SOLVER_STATUS"}, globals())

@@ -20,7 +20,7 @@ from numba import prange
 from .._kernels import mesa_sum_jac_into
 from ..config import njit
 
-# status codes (documented in gmesa.solvers.batch.STATUS)
+# status codes (documented in gmesa.solvers.many.SOLVER_STATUS)
 GTOL = 1
 FTOL = 2
 XTOL = 3

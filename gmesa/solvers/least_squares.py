@@ -5,7 +5,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .. import _kernels as K
-from ..core import _as_x, baseline_size, layout
+from ..core import Layout, finite_x
 from ._checks import check_bounds, default_bounds
 
 
@@ -23,7 +23,7 @@ def fit_least_squares(x, y, p0, lower=None, upper=None, loss="linear", *,
     fixed ones included) and ``stderr`` (standard errors from (J^T J)^-1 times the
     residual variance; NaN for fixed parameters or a singular J^T J).
     """
-    _, xf = _as_x(x)
+    _, xf = finite_x(x)
     yf = np.ascontiguousarray(np.asarray(y, dtype=np.float64).ravel())
     if yf.shape != xf.shape:
         raise ValueError(f"x has {xf.size} samples but y has {yf.size}")
@@ -35,8 +35,8 @@ def fit_least_squares(x, y, p0, lower=None, upper=None, loss="linear", *,
     if w.shape != yf.shape or not np.all(np.isfinite(w)):
         raise ValueError("weights must be finite and have one value per sample")
     p0 = np.asarray(p0, dtype=np.float64).ravel()
-    k = layout(p0.size, baseline, steps)
-    nb = baseline_size(baseline)
+    lay = Layout.of_size(p0.size, baseline, steps)
+    k, nb = lay.n_waves, lay.n_baseline
     dlo, dhi = default_bounds(p0.size, baseline, steps)
     lo = np.broadcast_to(np.asarray(dlo if lower is None else lower, float), p0.shape).copy()
     hi = np.broadcast_to(np.asarray(dhi if upper is None else upper, float), p0.shape).copy()

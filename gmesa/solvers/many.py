@@ -8,14 +8,15 @@ import numba
 import numpy as np
 
 from ..core import baseline_size, layout
+from .._deprecated import module_getattr
 from . import _lm
 from ._checks import check_bounds, default_bounds
 
 #: curves per work item of the parallel loop
 CHUNK_CURVES = 4
 
-#: status code -> meaning, for ``ManyFit.status``
-STATUS = {
+#: solver status code -> meaning, for ``ManyFit.status``
+SOLVER_STATUS = {
     _lm.GTOL: "converged: gradient below gtol (projected, scaled)",
     _lm.FTOL: "converged: relative cost reduction below ftol",
     _lm.XTOL: "converged: relative step below xtol",
@@ -26,13 +27,15 @@ STATUS = {
     _lm.NO_PROGRESS: "no step reduced the cost (damping overflow); parameters are the best found",
 }
 
+__getattr__ = module_getattr(__name__, {"STATUS": "SOLVER_STATUS"}, globals())
+
 
 @dataclass
 class ManyFit:
     """Result of :func:`fit_many`: one row per curve.
 
     ``params``/``stderr`` (N, P); ``cost`` = 0.5 * sum of squared weighted residuals;
-    ``nit`` iterations; ``status`` codes documented in :data:`STATUS` (> 0 converged).
+    ``nit`` iterations; ``status`` codes documented in :data:`SOLVER_STATUS` (> 0 converged).
     """
     params: np.ndarray
     stderr: np.ndarray
@@ -47,7 +50,7 @@ class ManyFit:
 
     def message(self, i):
         """Meaning of curve ``i``'s status code."""
-        return STATUS[int(self.status[i])]
+        return SOLVER_STATUS[int(self.status[i])]
 
 
 @contextlib.contextmanager

@@ -1,0 +1,299 @@
+"""The beat model: bounds and starts of every beat, the solve with its engines, second
+starts for a misplaced P wave, and the fit quality with its per-beat status.
+
+Times in seconds from each beat's R peak, amplitudes in mV.  A beat's parameter vector
+has the :class:`~gmesa.core.Layout` of its :class:`~gmesa.ecg.options.FitOptions`
+(``opts.layout``): the waves, the ST step, the baseline polynomial.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels import mesa_sum_rows_into
+from ..core import Layout
+from ..solvers import SOLVER_STATUS, fit_least_squares, fit_many
+from ..solvers._lm import GTOL, MAX_ITER, NONFINITE_MODEL
+from .beats import BeatRows
+from .init import clip_into, guess_beat
+from .options import FitOptions
+from .presence import p_is_wave
+from .waves import T_LATEST, bounds, observed_extrema
+
+#: solver status the per-beat engines (scipy, lmfit) give a converged fit: they do not
+#: say which test passed, the code of the gradient test stands for all
+CONVERGED = GTOL
+
+#: a beat started from the template whose P is no P wave is fitted again with its P
+#: center at most this far (s) from the template's
+P_NEAR_TEMPLATE = 0.080
+
+#: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
+ST_REGION = (0.03, 0.25, 0.004, 0.08)
+
+#: the ST step's start: no shift (mV), center and scale (s)
+ST_START = (0.0, 0.12, 0.02)
+
+
+def t_latest(rr):
+    """The latest T peak (s after R) at RR interval(s) ``rr`` (s)."""
+    return T_LATEST * np.sqrt(np.asarray(rr, dtype=float))
+
+
+def beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
+    """Bounds for beats (scalars -> (P,), arrays of N beats -> (N, P)): ``extrema`` the
+    observed (R amplitude, Q depth, S depth) in mV, [``t0``, ``t1``] the window (s),
+    ``rr`` the RR interval before the beat (s), ``qrs_on`` the observed QRS onset (s)."""
+    r_amp, q, s = extrema
+    lay = opts.layout
+    wave_lo, wave_hi = bounds(opts.waves, r_amp, t0, t1, n_baseline=0, q_depth=q,
+                              s_depth=s, qrs_on=qrs_on, t_latest=t_latest(rr))
+    wave_lo, wave_hi = np.atleast_2d(wave_lo), np.atleast_2d(wave_hi)
+    if "T" in opts.waves:  # T stays before the next beat's P
+        j = lay.index("T", "center")
+        wave_hi[:, j] = np.minimum(wave_hi[:, j],
+                                   np.maximum(0.6 * np.asarray(rr), wave_lo[:, j] + 0.05))
+    lo, hi = np.empty((wave_lo.shape[0], lay.size)), np.empty((wave_lo.shape[0], lay.size))
+    lo[:, lay.waves_slice], hi[:, lay.waves_slice] = wave_lo, wave_hi
+    if opts.st_step:
+        cmin, cmax, smin, smax = ST_REGION
+        amp = np.atleast_1d(np.abs(r_amp) * 0.5 + 0.1)[:, None]
+        one = np.ones_like(amp)
+        lo[:, lay.step("ST")] = np.hstack([-amp, cmin * one, smin * one])
+        hi[:, lay.step("ST")] = np.hstack([amp, cmax * one, smax * one])
+    lo[:, lay.baseline_slice], hi[:, lay.baseline_slice] = -np.inf, np.inf
+    return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
+
+
+def with_steps(vec, opts):
+    """A start vector of the waves and the baseline (no steps, as from
+    :func:`~gmesa.ecg.init.guess_beat`) with the ST step's start (:data:`ST_START`)."""
+    if not opts.st_step:
+        return vec
+    lay = opts.layout
+    bare = Layout(opts.waves, (), opts.baseline)
+    out = np.empty(lay.size)
+    out[lay.waves_slice] = vec[bare.waves_slice]
+    out[lay.step("ST")] = ST_START
+    out[lay.baseline_slice] = vec[bare.baseline_slice]
+    return out
+
+
+def best_start(params, cost, waves, qrs_on, t_start):
+    """Index of the start whose fit has the lowest cost, preferring fits whose P is a
+    P wave by :func:`~gmesa.ecg.presence.p_is_wave` (window from ``t_start``, QRS onset
+    ``qrs_on``, s).  ``params`` (S, P) and ``cost`` (S,) give one index; (S, N, P) and
+    (S, N), with ``qrs_on``/``t_start`` scalars or (N,), give one per beat."""
+    params = np.asarray(params, dtype=float)
+    single = params.ndim == 2
+    if single:
+        params, cost = params[:, None, :], np.asarray(cost, dtype=float)[:, None]
+    n_starts, n, n_p = params.shape
+    cost = np.where(np.isfinite(cost), cost, np.inf)
+    if "P" in waves:
+        per_row = [np.tile(np.broadcast_to(np.asarray(v, dtype=float), (n,)), n_starts)
+                   for v in (qrs_on, t_start)]
+        apart = p_is_wave(params.reshape(-1, n_p), waves, *per_row).reshape(n_starts, n)
+        use = np.any(apart & np.isfinite(cost), axis=0)
+        cost = np.where(use & ~apart, np.inf, cost)
+    best = np.argmin(cost, axis=0)
+    return int(best[0]) if single else best
+
+
+def solve(opts, X, Y, L, P0, LO, HI):
+    """(params, cost, nit, solver status) of beats ``X``/``Y`` (rows, the first ``L``
+    samples used) fitted from ``P0`` within [``LO``, ``HI``] by ``opts.engine``."""
+    if opts.engine == "batch":
+        res = fit_many(X, Y, P0, LO, HI, steps=len(opts.steps), lengths=L,
+                       baseline=opts.baseline, max_iter=opts.max_iter, ftol=opts.tol,
+                       xtol=opts.tol, gtol=opts.tol, threads=opts.threads, check=False)
+        return res.params, res.cost, res.nit, res.status
+    return _solve_each(opts, X, Y, L, P0, LO, HI)
+
+
+def _solve_each(opts, X, Y, L, P0, LO, HI):
+    """:func:`solve` one beat at a time with SciPy or lmfit."""
+    params = P0.copy()
+    cost = np.full(len(Y), np.nan)
+    nit = np.zeros(len(Y), dtype=np.int64)
+    status = np.full(len(Y), NONFINITE_MODEL, dtype=np.int64)
+    if opts.engine == "lmfit":
+        from ..models import MesaSumModel
+        model = MesaSumModel(names=opts.waves, steps=opts.steps, baseline=opts.baseline)
+    for i in range(len(Y)):
+        x, y = X[i, :L[i]], Y[i, :L[i]]
+        try:
+            if opts.engine == "scipy":
+                r = fit_least_squares(x, y, P0[i], LO[i], HI[i], steps=len(opts.steps),
+                                      ftol=opts.tol, baseline=opts.baseline, xtol=opts.tol,
+                                      gtol=opts.tol, max_nfev=opts.max_iter * 5)
+                params[i], cost[i], nit[i] = r.params, r.cost, r.nfev
+                status[i] = CONVERGED if r.status > 0 else MAX_ITER
+            else:
+                pars = model.params_from_vector(P0[i])
+                for name, lo_, hi_ in zip(model.param_names, LO[i], HI[i]):
+                    pars[name].set(min=lo_, max=hi_)
+                r = model.fit(y, pars, x=x, method="least_squares", max_nfev=opts.max_iter * 5)
+                params[i] = model.vector(r.params)
+                cost[i], nit[i] = 0.5 * r.chisqr, r.nfev
+                status[i] = CONVERGED if r.success else MAX_ITER
+        except (ValueError, np.linalg.LinAlgError):
+            status[i] = NONFINITE_MODEL
+    return params, cost, nit, status
+
+
+@dataclass
+class SegmentFit:
+    """The beats of one stretch of signal, being fitted: the problem and the solver's
+    results, one row per beat.
+
+    ``opts``: the :class:`FitOptions`; ``rows``: the beat windows (:class:`BeatRows`);
+    ``qrs_on``: observed QRS onsets (s from R); ``start``/``lower``/``upper``: start
+    values and bounds (N, P); ``params`` (N, P), ``cost`` (0.5 SSE, mV^2), ``nit`` and
+    ``code`` (solver status, :data:`~gmesa.SOLVER_STATUS`): NaN/0 for beats not fitted.
+    """
+    opts: FitOptions
+    rows: BeatRows
+    qrs_on: np.ndarray
+    start: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    params: np.ndarray = None
+    cost: np.ndarray = None
+    nit: np.ndarray = None
+    code: np.ndarray = None
+
+    def __post_init__(self):
+        n, n_p = self.start.shape
+        if self.params is None:
+            self.params = np.full((n, n_p), np.nan)
+            self.cost = np.full(n, np.nan)
+            self.nit = np.zeros(n, dtype=np.int64)
+            self.code = np.zeros(n, dtype=np.int64)
+
+    def solve(self, idx, start=None, lower=None, upper=None):
+        """Fit beats ``idx`` from ``start`` within [``lower``, ``upper``] (rows for
+        ``idx``; default this fit's own) and return (params, cost, nit, code)."""
+        r = self.rows
+        start = self.start[idx] if start is None else start
+        lower = self.lower[idx] if lower is None else lower
+        upper = self.upper[idx] if upper is None else upper
+        return solve(self.opts, r.X[idx], r.Y[idx], r.lengths[idx], start, lower, upper)
+
+    def keep(self, idx, result):
+        """Store ``result`` (params, cost, nit, code) for beats ``idx``."""
+        self.params[idx], self.cost[idx], self.nit[idx], self.code[idx] = result
+
+
+def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
+                 median_beat=None):
+    """The :class:`SegmentFit` of beats ``rows`` before solving: bounds per beat from
+    what it shows (observed QRS onset ``qrs_on`` s, RR before it ``rr_prev`` s) and
+    starts: beats ``own`` from their own guess, beats ``warm`` from the template's fit
+    (``template_vec``, the level moved from the median beat's (``median_beat``: t s,
+    y mV) to the beat's)."""
+    lay = opts.layout
+    n = rows.X.shape[0]
+    ext = observed_extrema(rows.Xv, rows.Yv - np.median(rows.Y, axis=1, keepdims=True))
+    t_first = rows.X[:, 0]
+    t_last = rows.X[np.arange(n), np.maximum(rows.lengths - 1, 0)]
+    LO, HI = beat_bounds(opts, ext, t_first, t_last, rr_prev, qrs_on)
+    if opts.st_step and template_vec is not None:
+        # a step of (almost) no height has no place: when the template shows no ST
+        # shift, hold the step's center and scale at the template's and fit its height
+        r_amp = abs(template_vec[lay.index("R", "amplitude")])
+        if abs(template_vec[lay.index("ST", "amplitude")]) < max(0.01, 0.01 * r_amp):
+            for j in (lay.index("ST", "center"), lay.index("ST", "scale")):
+                LO[:, j] = HI[:, j] = template_vec[j]
+    P0 = np.zeros((n, lay.size))
+    for i in np.flatnonzero(own):
+        n_i = rows.lengths[i]
+        P0[i] = with_steps(guess_beat(rows.X[i, :n_i], rows.Y[i, :n_i], opts.waves,
+                                      lay.n_baseline, qrs_on[i], 0.0,
+                                      float(t_latest(rr_prev[i]))), opts)
+    if warm.any():
+        level = np.nanmedian(rows.Yv[warm], axis=1)
+        c0 = lay.baseline_slice.start
+        P0[warm] = template_vec
+        P0[warm, lay.baseline_slice] = 0.0
+        P0[warm, c0] = level - (np.median(median_beat[1]) - template_vec[c0])
+    fit_me = own | warm
+    P0[fit_me] = clip_into(P0[fit_me], LO[fit_me], HI[fit_me])
+    return SegmentFit(opts, rows, qrs_on, P0, LO, HI)
+
+
+def refit_better(fit, idx, start, lower, upper):
+    """Fit beats ``idx`` of ``fit`` (a :class:`SegmentFit`) again from ``start`` within
+    [``lower``, ``upper``] and keep the new fit where :func:`best_start` prefers it."""
+    if len(idx) == 0:
+        return
+    p, c, it, s = fit.solve(idx, clip_into(start, lower, upper), lower, upper)
+    second = best_start(np.stack([fit.params[idx], p]), np.stack([fit.cost[idx], c]),
+                        fit.opts.waves, fit.qrs_on[idx], fit.rows.X[idx, 0]) == 1
+    fit.keep(idx[second], (p[second], c[second], it[second], s[second]))
+
+
+def second_starts(fit, template_vec, own, warm):
+    """Second starts for beats whose P may sit on the wrong feature (``fit`` a
+    :class:`SegmentFit`, updated in place).  Beats unlike the template (``own``:
+    ectopic QRS, or R taken at another point of the QRS) mostly keep the template's
+    atrial rhythm, and their own guess can take the PR segment's sag: their P also
+    starts from the template's (``template_vec``).  Beats started from the template
+    (``warm``) whose P came out as no P wave (running into the QRS, starting before the
+    window, a long plateau) are fitted again with their P held near the template's and
+    no wider."""
+    lay = fit.opts.layout
+    p_wave = lay.wave("P")
+    center, half_width = lay.index("P", "center"), lay.index("P", "half_width")
+    alt = np.flatnonzero(own)
+    from_template = fit.start[alt].copy()
+    from_template[:, p_wave] = template_vec[p_wave]
+    refit_better(fit, alt, from_template, fit.lower[alt], fit.upper[alt])
+    warm_i = np.flatnonzero(warm)
+    bad = warm_i[~p_is_wave(fit.params[warm_i], fit.opts.waves, fit.qrs_on[warm_i],
+                            fit.rows.X[warm_i, 0])]
+    near_lo, near_hi = fit.lower[bad].copy(), fit.upper[bad].copy()
+    near_lo[:, center] = np.maximum(near_lo[:, center], template_vec[center] - P_NEAR_TEMPLATE)
+    near_hi[:, center] = np.minimum(near_hi[:, center], template_vec[center] + P_NEAR_TEMPLATE)
+    near_hi[:, half_width] = np.minimum(near_hi[:, half_width],
+                                        max(template_vec[half_width], 0.005))
+    refit_better(fit, bad, fit.start[bad], near_lo, near_hi)
+
+
+def quality(fit, fitted, status, reason):
+    """(good, rmse mV, prd %, r2, sse mV^2) per beat of ``fit`` (a :class:`SegmentFit`):
+    ``good`` marks the ``fitted`` beats with finite parameters, the measures are NaN
+    elsewhere.  Solver failures, iteration limits and a PRD over ``opts.prd_limit`` set
+    ``status``/``reason``."""
+    opts, rows, params, code = fit.opts, fit.rows, fit.params, fit.code
+    lay = opts.layout
+    X, Y, valid, lengths = rows.X, rows.Y, rows.valid, rows.lengths
+    model = np.zeros_like(Y)
+    good = fitted & np.all(np.isfinite(params), axis=1)
+    if good.any():
+        sub = np.zeros((good.sum(), Y.shape[1]))
+        mesa_sum_rows_into(np.ascontiguousarray(X[good]), np.ascontiguousarray(params[good]),
+                           lengths[good], 0, lay.n_waves, lay.n_steps, lay.n_baseline, sub)
+        model[good] = sub
+    res = np.where(valid, Y - model, 0.0)
+    nval = np.maximum(lengths, 1)
+    sse = np.sum(res ** 2, axis=1)
+    coef = params[:, lay.baseline_slice]
+    base = sum(coef[:, j][:, None] * X ** j for j in range(lay.n_baseline))
+    ydm = np.where(valid, Y - base, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rmse = np.sqrt(sse / nval)
+        prd = 100.0 * np.sqrt(sse / np.sum(ydm ** 2, axis=1))
+        ym = np.sum(np.where(valid, Y, 0), axis=1) / nval
+        sst = np.sum(np.where(valid, (Y - ym[:, None]) ** 2, 0), axis=1)
+        r2 = 1.0 - sse / sst
+    for code_value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
+        hit = fitted & (code == code_value)
+        status[hit] = name
+        reason[hit] = SOLVER_STATUS[code_value]
+    poor = (status == "ok") & (prd > opts.prd_limit)
+    status[poor] = "poor_fit"
+    reason[poor] = [f"PRD {v:.1f}% above {opts.prd_limit:g}%" for v in prd[poor]]
+    rmse[~good] = prd[~good] = r2[~good] = np.nan
+    return good, rmse, prd, r2, sse

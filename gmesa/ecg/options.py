@@ -1,0 +1,108 @@
+"""Settings of :func:`~gmesa.ecg.fit_record` and the per-beat status names."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._deprecated import warn_renamed
+from ..core import Layout, baseline_size
+from .waves import REGIONS, WAVES
+
+#: per-beat ``status`` values and what they mean
+BEAT_STATUS = {
+    "ok": "fitted; the solver converged",
+    "max_iter": "fitted, but the iteration limit came first: parameters are the best found",
+    "poor_fit": "fitted, but the PRD is above the limit: the model does not describe the beat",
+    "failed": "the solver stopped on a non-finite model; no parameters",
+    "nan": "NaN samples in the beat window; not fitted",
+    "flat": "flat signal in the beat window; not fitted",
+    "edge": "the beat window runs past the start or end of the signal; not fitted",
+}
+
+#: the per-beat baseline polynomial by default (a spec of :func:`gmesa.baseline_size`)
+BEAT_BASELINE = "linear"
+
+#: the solvers :func:`~gmesa.ecg.fit_record` can use
+ENGINES = ("batch", "scipy", "lmfit")
+
+
+@dataclass
+class FitOptions:
+    """Settings of :func:`fit_record` (seconds, Hz, mV); see docs/ecg.md for each.
+
+    ``wander``: the wander-removal method of :func:`~gmesa.ecg.clean.clean`
+    ("highpass" at ``highpass_hz``, "median" or None); ``baseline``: each beat's own
+    baseline polynomial ("constant", "linear", "quadratic" or a degree).
+    ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
+    times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
+    must also sit this close to the usual P position of the stretch; ``u_wave``:
+    "auto" adds a U component where the template's T would peak later than
+    ``T_LATEST`` sqrt(RR) (the late bump is then a U wave), True always (as "U" in
+    ``waves``), False never.
+    """
+    waves: tuple = WAVES
+    st_step: bool = True
+    engine: str = "batch"
+    wander: str | None = "highpass"
+    powerline: float | None = None
+    lowpass: float | None = 40.0
+    highpass_hz: float = 0.3
+    baseline: str | int = BEAT_BASELINE
+    max_iter: int = 400
+    tol: float = 1e-6
+    template_corr: float = 0.90
+    premature: float = 0.80
+    prd_limit: float = 30.0
+    wave_snr: float = 2.0
+    p_window_s: float = 0.060
+    u_wave: bool | str = "auto"
+    chunk_s: float = 600.0
+    threads: int | None = None
+
+    def __post_init__(self):
+        self.waves = tuple(self.waves)
+        unknown = [w for w in self.waves if w not in REGIONS]
+        if unknown or "R" not in self.waves:
+            raise ValueError(f"waves={self.waves!r}: each must be one of {sorted(REGIONS)} "
+                             "and R must be among them")
+        if self.u_wave not in ("auto", True, False):
+            raise ValueError(f"u_wave={self.u_wave!r}; use 'auto', True or False")
+        if self.u_wave is True and "U" not in self.waves and "T" in self.waves:
+            self.waves += ("U",)
+        if "U" in self.waves and "T" not in self.waves:
+            raise ValueError(f"waves={self.waves!r}: a U wave needs the T wave before it")
+        try:
+            n = baseline_size(self.baseline)
+        except ValueError:
+            n = 0
+        if n == 0:
+            raise ValueError(f"baseline={self.baseline!r}; use 'constant', 'linear', "
+                             "'quadratic' or a polynomial degree >= 0 (a beat has a level)")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
+
+    @property
+    def steps(self):
+        """Names of the tanh steps: ``("ST",)`` with ``st_step``."""
+        return ("ST",) if self.st_step else ()
+
+    @property
+    def n_baseline(self) -> int:
+        """Number of coefficients of each beat's baseline polynomial."""
+        return baseline_size(self.baseline)
+
+    @property
+    def layout(self) -> Layout:
+        """The :class:`~gmesa.core.Layout` of each beat's parameter vector."""
+        return Layout(self.waves, self.steps, self.baseline)
+
+    @property
+    def n_base(self) -> int:
+        """Deprecated name of :attr:`n_baseline`."""
+        warn_renamed("FitOptions.n_base", "FitOptions.n_baseline")
+        return self.n_baseline
+
+    @property
+    def clean(self):
+        """Deprecated name of :attr:`wander`."""
+        warn_renamed("FitOptions.clean", "FitOptions.wander")
+        return self.wander

@@ -1,0 +1,164 @@
+"""The template beat: the median of the regular beats, its fit from several starts,
+and how much each beat's QRS looks like it.
+
+Times in seconds from R, amplitudes in mV.  The template's fit starts every beat
+that looks like it and decides, for a whole record, whether a U wave is modelled.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from ..solvers import fit_many
+from .beatmodel import beat_bounds, best_start, t_latest, with_steps
+from .init import clip_into, guess_beat
+from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave
+from .waves import observed_extrema, qrs_onset
+
+#: the template's P started on an upward bump over a sloping baseline, when it runs into
+#: the QRS, is fitted again with its center this close (s) to its start and plateau
+#: and tails at most this wide (see _p_on_a_slope)
+P_HOLD = 0.030
+
+#: the median beat is taken over at most this many beats
+TEMPLATE_BEATS = 400
+
+
+def median_beat(sig, r, start, end, usable, fs):
+    """Median beat on the median window, from up to :data:`TEMPLATE_BEATS` usable
+    beats: (t, y, noise2), ``t`` s from R, ``y`` mV and ``noise2`` the variance (mV^2)
+    of the noise left in the median, from the spread of the beats around it (1.4826 MAD
+    per sample, its median over the window, squared, times pi/2 over the number of
+    beats).  None when no usable beat fits in the signal."""
+    idx = np.flatnonzero(usable)
+    if idx.size == 0:
+        return None
+    if idx.size > TEMPLATE_BEATS:
+        idx = idx[np.linspace(0, idx.size - 1, TEMPLATE_BEATS).astype(int)]
+    pre = int(np.median(r[idx] - start[idx]))
+    post = int(np.median(end[idx] - r[idx]))
+    keep = idx[(r[idx] - pre >= 0) & (r[idx] + post <= sig.size)]
+    if keep.size == 0:
+        return None
+    offs = np.arange(-pre, post)
+    segs = sig[r[keep, None] + offs[None, :]]
+    tmpl = np.nanmedian(segs, axis=0)
+    dev = segs - tmpl - np.nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
+    spread = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
+    noise2 = float(np.nanmedian(spread) ** 2 * (math.pi / 2) / keep.size)
+    return offs / fs, tmpl, noise2
+
+
+def _corr_rows(segs, tmpl):
+    a = segs - np.nanmean(segs, axis=1, keepdims=True)
+    b = tmpl - np.mean(tmpl)
+    num = np.nansum(a * b, axis=1)
+    den = np.sqrt(np.nansum(a * a, axis=1) * np.sum(b * b)) + 1e-30
+    return num / den
+
+
+def qrs_corr(sig, r, fs, tt, ty):
+    """Correlation of each beat's QRS (+-100 ms around R peaks ``r``, samples) with the
+    median beat's (``tt`` s from R, ``ty`` mV)."""
+    core = np.arange(-int(0.1 * fs), int(0.1 * fs) + 1)
+    ci = np.clip(r[:, None] + core[None, :], 0, sig.size - 1)
+    core_t = np.clip(core + int(round(-tt[0] * fs)), 0, ty.size - 1)
+    return _corr_rows(np.where(np.isfinite(sig[ci]), sig[ci], np.nan), ty[core_t])
+
+
+def _fit_rows(opts, t, y, starts, lo, hi):
+    """The template ``y`` fitted from each row of ``starts`` within [``lo``, ``hi``]
+    (tight tolerances: one curve, fitted once)."""
+    return fit_many(t, np.tile(y, (len(starts), 1)), starts, lo, hi, steps=len(opts.steps),
+                    max_iter=400, baseline=opts.baseline, ftol=1e-10, xtol=1e-10,
+                    gtol=1e-10, check=False)
+
+
+def _p_on_a_slope(opts, t, y, start, lo, hi, qrs_on, lowest):
+    """The template's fit from ``start``, a P started on the largest upward bump over
+    the chord across the P region: a P riding on a sloping baseline (the previous
+    beat's descending tail, QTDB sel45).  Fitted freely, such a P can merge with the
+    PR segment's sag and run into the QRS; it is then fitted again with its center
+    held within ``P_HOLD`` of its start and its plateau and tails at most ``P_HOLD``
+    wide.  Returns that held fit (params (1, P), cost (1,)) when its P is a P wave and
+    it fits the template no worse than the ``lowest`` cost of the other starts, else
+    None.  (Downward bumps over the chord are mostly the T-P trough and the PR
+    segment's sag: a held downward start took those in LUDB 37 and QTDB sel221.)"""
+    free = _fit_rows(opts, t, y, start[None, :], lo, hi)
+    _, p_off = p_edges(free.params, opts.waves)
+    if not p_off[0] > qrs_on - PR_SEGMENT_MIN:
+        return None
+    lay = opts.layout
+    c = lay.index("P", "center")
+    shape = slice(lay.index("P", "half_width"), lay.wave("P").stop)  # plateau and tails
+    hold_lo, hold_hi = lo.copy(), hi.copy()
+    hold_lo[c] = max(lo[c], start[c] - P_HOLD)
+    hold_hi[c] = min(hi[c], start[c] + P_HOLD)
+    hold_hi[shape] = np.minimum(hi[shape], P_HOLD)
+    hold_lo = np.minimum(hold_lo, hold_hi)
+    held = _fit_rows(opts, t, y, clip_into(start, hold_lo, hold_hi)[None, :], hold_lo,
+                     hold_hi)
+    if held.cost[0] > lowest or not p_is_wave(held.params, opts.waves, qrs_on, t[0])[0]:
+        return None
+    return held
+
+
+def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
+    """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
+    QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
+    :class:`TemplateFit`.  P may point either way: the fit starts from the largest P
+    bump, the largest upward and the largest downward one (and, see
+    :func:`_p_on_a_slope`, perhaps a P held near an upward bump on a sloping
+    baseline); :func:`~gmesa.ecg.beatmodel.best_start` picks among them."""
+    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
+    lo, hi = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
+
+    def start(p_sign, chord=False):
+        guess = guess_beat(t, y, opts.waves, opts.n_baseline, qrs_on, p_sign,
+                           float(t_latest(rr)), chord=chord)
+        return clip_into(with_steps(guess, opts), lo, hi)
+
+    res = _fit_rows(opts, t, y, np.array([start(ps) for ps in (0.0, 1.0, -1.0)]), lo, hi)
+    params, costs = res.params, res.cost
+    if "P" in opts.waves:
+        lowest = float(np.min(np.where(np.isfinite(costs), costs, np.inf)))
+        held = _p_on_a_slope(opts, t, y, start(1.0, chord=True), lo, hi, qrs_on, lowest)
+        if held is not None:
+            params, costs = np.vstack([params, held.params]), np.append(costs, held.cost)
+    best = best_start(params, costs, opts.waves, qrs_on, t[0])
+    cost = float(costs[best])
+    dof = max(t.size - int(np.sum(hi > lo)), 1)
+    return TemplateFit(t, params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
+                       noise2)
+
+
+def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2):
+    """(options, template fit), with a U wave added when ``opts.u_wave`` is "auto" and
+    the template's T peaks later than the latest T (:data:`~gmesa.ecg.waves.T_LATEST`):
+    that late bump is a U wave, and the template is fitted again with T before it and
+    U after."""
+    if opts.u_wave != "auto" or "T" not in opts.waves or "U" in opts.waves:
+        return opts, tmpl_fit
+    if tmpl_fit.params[opts.layout.index("T", "center")] <= t_latest(rr):
+        return opts, tmpl_fit
+    opts = replace(opts, u_wave=True)  # FitOptions adds the U wave
+    return opts, fit_template(opts, t, y, rr, qrs_on, noise2)
+
+
+def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
+    """(options, :class:`TemplateFit`, median beat (t s from R, y mV), its observed QRS
+    onset s) from the regular fitted beats (all fitted beats if none is regular); the
+    options gain a U wave where the template asks for one (:func:`with_u_wave`).
+    No beat to build it from: (options, None, None, NaN)."""
+    tmpl = median_beat(sig, r, start, end, fit_me & regular, fs)
+    if tmpl is None:
+        tmpl = median_beat(sig, r, start, end, fit_me, fs)
+    if tmpl is None:
+        return opts, None, None, np.nan
+    tt, ty, noise2 = tmpl
+    on = float(qrs_onset(tt, ty)[0])
+    fit = fit_template(opts, tt, ty, rr_med, on, noise2)
+    opts, fit = with_u_wave(opts, fit, tt, ty, rr_med, on, noise2)
+    return opts, fit, (tt, ty), on
