@@ -57,7 +57,7 @@ from benchmarks._annotations import (  # noqa: E402
     QTDB_MARGIN_S, default_data_dir, list_records, read_case,
 )
 from gmesa.ecg.evaluate import (  # noqa: E402
-    ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, score_fiducial, summarize,
+    ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, score_fiducial, fiducial_summary,
 )
 
 COLUMNS = tuple(f"{f}_s" for f in ALL_FIDUCIALS)
@@ -357,7 +357,7 @@ def _collect(results: list[dict], datasets: list[str], methods: dict, opt: Optio
             tm = timing[(timing.dataset == ds) & (timing.method == m)]
             for f in opt.fiducials:
                 p = pr[pr.fiducial == f]
-                row = summarize(f, p.n_ref.sum(), p.tp.sum(), p.fp.sum(), ev.loc[ev.fiducial == f, "error_ms"])
+                row = fiducial_summary(f, p.n_ref.sum(), p.tp.sum(), p.fp.sum(), ev.loc[ev.fiducial == f, "error_ms"])
                 row.update(dataset=ds, method=m, n_records=int(tm.shape[0]), n_failed=int(tm.failed.sum()),
                            n_det=int(p.n_det.sum()), provided=bool(p.n_det.sum() > 0))
                 summary.append(row)

@@ -10,12 +10,12 @@ from gmesa import ecg
 from gmesa.ecg.evaluate import (
     ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, Wave, beat_extents,
     beat_intervals, consecutive_beats, error_stats, in_intervals, match, merge_intervals,
-    per_record_sd, reference_times, score_fiducial, score_rpeaks, summarize, unmarked_zones,
+    per_record_sd, reference_times, score_fiducial, score_rpeaks, fiducial_summary, unmarked_zones,
 )
 
 
 def test_public_api_is_exported_from_gmesa_ecg():
-    for name in ("match", "score_fiducial", "FiducialScore", "error_stats", "summarize",
+    for name in ("match", "score_fiducial", "FiducialScore", "error_stats", "fiducial_summary",
                  "score_rpeaks", "rpeaks_from_annotations", "CSE_TOLERANCE_MS"):
         assert getattr(ecg, name) is getattr(ecg.evaluate, name), name
         assert name in ecg.__all__
@@ -39,7 +39,7 @@ def test_one_missed_mark_and_one_false_detection():
     npt.assert_allclose(s.ref_missed, [2.0])
     npt.assert_allclose(s.det_false, [2.5])
     npt.assert_allclose(s.errors_ms, [10.0, -20.0], atol=1e-9)
-    row = summarize("QRS_on", s.n_ref, len(s.ref_matched), len(s.det_false), s.errors_ms)
+    row = fiducial_summary("QRS_on", s.n_ref, len(s.ref_matched), len(s.det_false), s.errors_ms)
     assert (row["n_ref"], row["tp"], row["fn"], row["fp"]) == (3, 2, 1, 1)
     assert row["se"] == pytest.approx(2 / 3) and row["ppv"] == pytest.approx(2 / 3)
 
@@ -81,7 +81,7 @@ def test_nan_never_matches_and_empty_inputs():
     ri, di = match([], [1.0])
     assert ri.size == 0 and di.size == 0 and ri.dtype == np.int64
     s = score_fiducial([], [], intervals=[[0.0, 1.0]])
-    row = summarize("P_on", s.n_ref, 0, 0, s.errors_ms)
+    row = fiducial_summary("P_on", s.n_ref, 0, 0, s.errors_ms)
     assert np.isnan(row["se"]) and np.isnan(row["ppv"]) and row["cse_ok"] is None
 
 
@@ -94,7 +94,7 @@ def test_sensitivity_ppv_and_error_sign():
     npt.assert_allclose(s.ref_missed, [4.0])
     npt.assert_allclose(s.det_false, [3.5])  # 9.0 is outside the annotated span: not counted
     assert s.n_det_in_span == 4
-    row = summarize("QRS_on", s.n_ref, len(s.ref_matched), len(s.det_false), s.errors_ms)
+    row = fiducial_summary("QRS_on", s.n_ref, len(s.ref_matched), len(s.det_false), s.errors_ms)
     assert row["se"] == pytest.approx(3 / 4)
     assert row["ppv"] == pytest.approx(3 / 4)
     assert row["mean_ms"] == pytest.approx(-10 / 3)
@@ -145,19 +145,19 @@ def test_per_record_sd_leaves_out_between_record_bias():
 
 
 def test_summary_row_cse_check_and_criterion():
-    ok = summarize("QRS_on", 4, 4, 0, [1.0, -1.0, 2.0, -2.0])
+    ok = fiducial_summary("QRS_on", 4, 4, 0, [1.0, -1.0, 2.0, -2.0])
     sd = np.std([1.0, -1.0, 2.0, -2.0], ddof=1)
     assert ok["mean_ms"] == 0.0 and ok["sd_ms"] == pytest.approx(sd)
     assert ok["cse_tol_ms"] == 6.5 and ok["cse_ok"] is True
     assert ok["criterion_ms"] == pytest.approx(sd)
-    bad = summarize("QRS_on", 4, 3, 1, [10.0, 0.0, -20.0])
+    bad = fiducial_summary("QRS_on", 4, 3, 1, [10.0, 0.0, -20.0])
     assert bad["cse_ok"] is False and bad["mean_ms"] == pytest.approx(-10 / 3)
     assert bad["criterion_ms"] == pytest.approx(10 / 3 + bad["sd_ms"])
     assert bad["ppv"] == pytest.approx(0.75) and bad["se"] == pytest.approx(0.75)
-    peak = summarize("T_peak", 2, 2, 0, [1.0, 3.0])
+    peak = fiducial_summary("T_peak", 2, 2, 0, [1.0, 3.0])
     assert np.isnan(peak["cse_tol_ms"]) and peak["cse_ok"] is None
     assert "record_sd_ms" not in peak
-    with_rec = summarize("T_peak", 2, 2, 0, [1.0, 3.0], records=["r", "r"])
+    with_rec = fiducial_summary("T_peak", 2, 2, 0, [1.0, 3.0], records=["r", "r"])
     assert with_rec["record_sd_ms"] == pytest.approx(np.sqrt(2))
 
 

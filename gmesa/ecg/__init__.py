@@ -4,7 +4,7 @@ from .clean import clean, notch, remove_wander
 from . import evaluate
 from .evaluate import (
     CSE_TOLERANCE_MS, FiducialScore, error_stats, match, rpeaks_from_annotations, score_fiducial,
-    score_rpeaks, summarize,
+    score_rpeaks, fiducial_summary,
 )
 from .fiducials import RULE, intervals, wave_fiducials
 from .._deprecated import module_getattr
@@ -24,7 +24,7 @@ __all__ = [
     "fit_leads", "fit_each_lead", "LeadsFit",
     "FitOptions", "BEAT_STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
     "synthesize", "Synthetic", "WAVES",
-    "evaluate", "match", "score_fiducial", "FiducialScore", "error_stats", "summarize",
+    "evaluate", "match", "score_fiducial", "FiducialScore", "error_stats", "fiducial_summary",
     "score_rpeaks", "CSE_TOLERANCE_MS",
 ]
 

@@ -15,7 +15,7 @@ Statistics
 ----------
 :func:`error_stats`: mean, SD (ddof=1), median, robust SD ``1.4826 x MAD`` and, given the record of
 each error, the per-record SD (the mean of the records' own SDs: spread without the between-record
-bias). :func:`summarize` makes one table row with Se, PPV, the CSE check ``SD <= CSE_TOLERANCE_MS``
+bias). :func:`fiducial_summary` makes one table row with Se, PPV, the CSE check ``SD <= CSE_TOLERANCE_MS``
 (the CSE working party's 2-sigma tolerances) and the criterion ``|mean| + SD`` that ranks methods.
 
 Partially annotated records
@@ -42,7 +42,7 @@ __all__ = [
     "FIDUCIALS", "ALL_FIDUCIALS", "CSE_TOLERANCE_MS", "MATCH_TOLERANCE_S", "BEAT_MARGIN_S",
     "WFDB_BEAT_SYMBOLS", "Wave", "reference_times", "unmarked_zones", "beat_extents",
     "consecutive_beats", "merge_intervals", "beat_intervals", "in_intervals", "match",
-    "FiducialScore", "score_fiducial", "error_stats", "per_record_sd", "summarize",
+    "FiducialScore", "score_fiducial", "error_stats", "per_record_sd", "fiducial_summary",
     "rpeaks_from_annotations", "score_rpeaks",
 ]
 
@@ -341,7 +341,7 @@ def error_stats(errors_ms, records=None) -> dict[str, float]:
                 median=med, rsd=float(1.4826 * np.median(np.abs(e - med))), **out)
 
 
-def summarize(fiducial: str, n_ref: int, n_tp: int, n_fp: int, errors_ms, records=None) -> dict:
+def fiducial_summary(fiducial: str, n_ref: int, n_tp: int, n_fp: int, errors_ms, records=None) -> dict:
     """One table row for ``fiducial``: counts, Se, PPV, error statistics (ms) and the CSE check.
 
     Keys: ``fiducial, n_ref, tp, fn, fp, se, ppv, mean_ms, sd_ms, median_ms, rsd_ms, criterion_ms``

@@ -401,7 +401,7 @@ def detect_rpeaks(
         return empty
 
     # move each detection to the QRS extremum of the cleaned signal
-    c = clean(xf, fs, baseline="highpass", lowpass=40.0)
+    c = clean(xf, fs, wander="highpass", lowpass=40.0)
     c[invalid] = np.nan
     half = max(1, int(round(search_s * fs)))
     code = _polarity_code(polarity, c, pos, half)
