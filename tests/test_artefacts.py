@@ -48,10 +48,21 @@ def test_flat_top_at_the_extreme_is_clipped(lead):
     art = find_artefacts(y, fs)
     assert art.clipped.any() and not art.glitch.any()
     assert np.all(y[art.clipped] == top)
-    # every clipped run lasts at least the minimum flat time
+    # the rail is hit by every beat: runs of 2 samples and more count, single samples not
     d = np.diff(np.concatenate([[0], art.clipped.astype(int), [0]]))
     runs = np.flatnonzero(d == -1) - np.flatnonzero(d == 1)
-    assert runs.min() >= round(0.012 * fs)
+    assert runs.min() >= 2 and runs.size >= 3
+    assert art.clipped.sum() == sum(r for r in runs)
+
+
+def test_a_peak_reaching_its_maximum_once_is_not_clipping(lead):
+    x, fs = lead
+    y = x.copy()
+    i = int(np.argmax(y))
+    y[i - 1:i + 2] = y[i] + 0.2           # the tallest peak, flat for 3 samples (6 ms)
+    assert not find_artefacts(y, fs).clipped.any()
+    y[i - 4:i + 4] = y[i]                 # flat for 8 samples (16 ms): a rail
+    assert find_artefacts(y, fs).clipped[i - 4:i + 4].all()
 
 
 def test_converter_limits_from_the_header(lead):

@@ -144,20 +144,28 @@ def test_six_glitch_samples_change_nothing_else(lead, base):
 
 
 def test_clipped_stretch_leaves_other_beats_unchanged(lead, base):
+    """A motion artefact (2 s, or a tenth of a short record) pushes the lead into the
+    converter's rail (flat at the lead's highest value): beats 2 s and more away keep their
+    intervals (2 ms each, the medians 0.5 ms; the template, the median of the beats, moves a
+    little), and beats in the stretch say it in their reason."""
     x, fs = lead
-    a, b = int(0.3 * x.size), int(0.3 * x.size + 2.0 * fs)
-    top = np.percentile(x[a:b], 90)
+    a = int(0.3 * x.size)
+    b = a + int(min(2.0, 0.1 * x.size / fs) * fs)
+    ptp = np.ptp(x)
+    rail = np.max(x) + 0.25 * ptp
     y = x.copy()
-    y[a:b] = np.minimum(y[a:b], top)
+    y[a:b] += 2.0 * ptp
+    y = np.minimum(y, rail)
     c = fit(y, fs)
     t_a, t_b = a / fs, b / fs
     i, j = _match(base, c, tol_s=0.5 / fs)
-    far = ((base["window_end_s"].to_numpy()[i] < t_a - 3.0)
-           | (base["window_start_s"].to_numpy()[i] > t_b + 3.0))
-    assert far.sum() >= 3
+    far = ((base["window_end_s"].to_numpy()[i] < t_a - 2.0)
+           | (base["window_start_s"].to_numpy()[i] > t_b + 2.0))
+    assert far.sum() >= 1
     for col in INTERVALS:
         u = base[col].to_numpy()[i][far]
         v = c[col].to_numpy()[j][far]
-        np.testing.assert_allclose(v, u, atol=0.5, err_msg=col)
-    inside = (c["r_peak_s"] > t_a) & (c["r_peak_s"] < t_b)
+        np.testing.assert_allclose(v, u, atol=2.0, err_msg=col)
+        assert abs(np.nanmedian(v) - np.nanmedian(u)) <= 0.5, col
+    inside = (c["r_peak_s"] > t_a + 0.3) & (c["r_peak_s"] < t_b - 0.3)
     assert c.loc[inside, "reason"].str.contains("clipped").all()

@@ -6,9 +6,11 @@ Two kinds, each a boolean mask over the samples of one lead:
   from a broken converter): further from the local median (1-s blocks) than ``spread``
   times the 99.5th percentile of that distance over the whole lead, or outside the
   converter's physical range when the file gives it (``limits``).
-* **clipped**: the converter saturated.  A run of at least ``min_flat_s`` seconds exactly at
-  the lead's highest or lowest value (a flat top at the rail is not a mesa plateau), or
-  any sample at or beyond the converter's limits when the file gives them.
+* **clipped**: the converter saturated.  A run of at least ``min_flat_s`` seconds (and 4
+  samples) exactly at the lead's highest or lowest value, or that value reached in
+  ``RAIL_RUNS`` separate flat runs (a flat top at the rail is not a mesa plateau; a
+  peak reaches its own maximum once), or any sample at or beyond the converter's limits
+  when the file gives them.
 
 :func:`mask_artefacts` turns both into NaN, so that cleaning bridges them, R-peak
 detection skips them, and the beats whose window holds one are reported with status
@@ -24,6 +26,8 @@ import numpy as np
 SPREAD = 12.0
 #: a flat run at the lead's extreme must last this long (seconds) to count as clipping
 MIN_FLAT_S = 0.012
+#: ... or the extreme is hit in this many separate flat runs (2 samples or more)
+RAIL_RUNS = 3
 _BLOCK_S = 1.0
 
 
@@ -49,6 +53,10 @@ class Artefacts:
         return {"glitch_samples": int(self.glitch.sum()),
                 "clipped_samples": int(self.clipped.sum()),
                 "clipped_s": float(self.clipped.sum() / self.fs)}
+
+    def part(self, lo: int, hi: int) -> "Artefacts":
+        """The artefacts of samples [lo, hi)."""
+        return Artefacts(self.glitch[lo:hi], self.clipped[lo:hi], self.fs)
 
     def in_windows(self, start, end):
         """(hit, reason) for windows [start, end) in samples: ``hit`` marks windows holding an
@@ -93,15 +101,21 @@ def _runs(mask: np.ndarray):
 
 
 def _flat_at_extremes(x: np.ndarray, finite: np.ndarray, min_run: int) -> np.ndarray:
+    """Runs exactly at the lead's highest or lowest value that look like a rail: one run
+    of ``min_run`` samples or more, or the value hit in :data:`RAIL_RUNS` separate runs of
+    two samples or more (a peak reaches its own maximum once)."""
     out = np.zeros(x.size, dtype=bool)
     lo, hi = np.min(x[finite]), np.max(x[finite])
     if lo == hi:        # a constant lead is flat, not clipped: the fit reports it as "flat"
         return out
     for level in (lo, hi):
-        at = finite & (x == level)
-        for a, b in zip(*_runs(at)):
-            if b - a >= min_run:
-                out[a:b] = True
+        starts, ends = _runs(finite & (x == level))
+        length = ends - starts
+        rail = length >= min_run
+        if np.count_nonzero(length >= 2) >= RAIL_RUNS:
+            rail |= length >= 2
+        for a, b in zip(starts[rail], ends[rail]):
+            out[a:b] = True
     return out
 
 
@@ -148,7 +162,7 @@ def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
     ok = finite & ~glitch
     if ok.sum() >= 3:
         clipped |= _flat_at_extremes(np.where(ok, x, np.nan), ok,
-                                     max(3, int(round(min_flat_s * fs))))
+                                     max(4, int(round(min_flat_s * fs))))
     return Artefacts(glitch, clipped & ~glitch, fs)
 
 

@@ -36,10 +36,18 @@ class BeatRows(NamedTuple):
     lengths: np.ndarray
 
 
-def beat_rows(sig, r, start, end, fs):
+#: a beat whose window is masked (glitches, clipping) beyond this fraction is not fitted
+MAX_MASKED = 0.25
+
+
+def beat_rows(sig, r, start, end, fs, artefacts=None):
     """(:class:`BeatRows`, status, reason) of the windows [``start``, ``end``) around R
     peaks ``r`` (samples): windows past the signal's ends, with NaN samples or flat get
-    their status here; the others are "ok" (to be fitted)."""
+    their status here; the others are "ok" (to be fitted).  ``artefacts``
+    (:class:`~gmesa.ecg.artefacts.Artefacts` of ``sig``, whose masked samples are NaN):
+    a window with masked samples is fitted without them (its row holds the other samples,
+    at their own times) and says so in ``reason``; beyond :data:`MAX_MASKED` of the
+    window it is not fitted (status "artefact")."""
     n, nb = sig.size, r.size
     status = np.array(["ok"] * nb, dtype=object)
     reason = np.array([""] * nb, dtype=object)
@@ -51,10 +59,17 @@ def beat_rows(sig, r, start, end, fs):
     width = int(lengths.max()) if nb else 1
     cols = np.arange(width)
     valid = cols[None, :] < lengths[:, None]
-    Y = np.where(valid, sig[np.minimum(st[:, None] + cols[None, :], n - 1)], 0.0)
+    idx = np.minimum(st[:, None] + cols[None, :], n - 1)
+    Y = np.where(valid, sig[idx], 0.0)
     X = (st[:, None] + cols[None, :] - r[:, None]) / fs
+    if artefacts is not None and artefacts.any:
+        X, Y, valid, lengths = _without_artefacts(X, Y, valid, artefacts.mask[idx], edge,
+                                                  status, reason)
+        hit, note = artefacts.in_windows(st, en)
+        hit &= ~edge
+        reason[hit] = note[hit]
     nan_count = np.sum(valid & ~np.isfinite(Y), axis=1)
-    bad_nan = (nan_count > 0) & ~edge
+    bad_nan = (nan_count > 0) & (status == "ok")
     status[bad_nan] = "nan"
     reason[bad_nan] = [f"{c} NaN samples in the beat window" for c in nan_count[bad_nan]]
     Y[~np.isfinite(Y)] = 0.0
@@ -63,3 +78,23 @@ def beat_rows(sig, r, start, end, fs):
     status[flat] = "flat"
     reason[flat] = "signal range below 0.001 in the beat window"
     return BeatRows(X, Y, Xv, Yv, valid, lengths), status, reason
+
+
+def _without_artefacts(X, Y, valid, masked, edge, status, reason):
+    """Rows with their masked samples left out (the rest moved left, times kept); windows
+    masked beyond :data:`MAX_MASKED` get status "artefact"."""
+    masked = masked & valid
+    n_masked = masked.sum(axis=1)
+    too_many = (n_masked > MAX_MASKED * valid.sum(axis=1)) & ~edge
+    status[too_many] = "artefact"
+    some = (n_masked > 0) & ~too_many & ~edge
+    if some.any():
+        keep = valid[some] & ~masked[some]
+        order = np.argsort(~keep, axis=1, kind="stable")
+        X, Y, valid = X.copy(), Y.copy(), valid.copy()
+        X[some] = np.take_along_axis(X[some], order, axis=1)
+        Y[some] = np.take_along_axis(Y[some], order, axis=1)
+        valid[some] = np.take_along_axis(keep, order, axis=1)
+    lengths = valid.sum(axis=1).astype(np.int64)
+    Y = np.where(valid, Y, 0.0)
+    return X, Y, valid, lengths

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
+from .artefacts import mask_artefacts
 from .beats import beat_rows, beat_windows
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
@@ -37,13 +38,13 @@ __getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS"}, globals())
 REGULAR_RR = 0.2
 
 
-def _fit_segment(sig, fs, r, opts, offset):
+def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
     the parameter matrix, the template's parameters and the options used (a U wave may
     have been added, see :func:`~gmesa.ecg.template.with_u_wave`).  ``offset``
-    (samples) is added to every time column."""
+    (samples) is added to every time column; ``artefacts`` (of ``sig``) are left out."""
     start, end, rr, rr_med = beat_windows(r, sig.size, fs)
-    rows, status, reason = beat_rows(sig, r, start, end, fs)
+    rows, status, reason = beat_rows(sig, r, start, end, fs, artefacts)
     fit_me = status == "ok"
     rr_prev = np.where(np.isfinite(rr), rr, rr_med)
     regular = np.abs(rr_prev / rr_med - 1.0) < REGULAR_RR
@@ -149,10 +150,11 @@ def _cleaned(seg, fs, opts):
                         lowpass=opts.lowpass, cutoff=opts.highpass_hz)
 
 
-def _fit_chunks(raw, fs, opts, given):
+def _fit_chunks(raw, fs, opts, given, artefacts=None):
     """Fit a lead ``raw`` chunk by chunk (``opts.chunk_s`` s, each beat in exactly the
     chunk its R peak falls in, 10 s of overlap): (tables, parameter matrices, the first
-    template's parameters, the cleaned lead as float32, the options used)."""
+    template's parameters, the cleaned lead as float32, the options used).  Samples
+    masked as ``artefacts`` are NaN in ``raw``."""
     n = raw.size
     chunk = max(int(opts.chunk_s * fs), int(60 * fs))
     pad = int(10 * fs)
@@ -171,7 +173,8 @@ def _fit_chunks(raw, fs, opts, given):
         r = np.asarray(r, dtype=np.int64)
         if r.size == 0:
             continue
-        table, p, tv, used = _fit_segment(cs, fs, r, opts, lo)
+        part = None if artefacts is None else artefacts.part(lo, hi)
+        table, p, tv, used = _fit_segment(cs, fs, r, opts, lo, part)
         if opts.u_wave == "auto" and tv is not None:  # the first template decides for all
             opts = replace(used, u_wave="U" in used.waves)
         own = (r + lo >= a) & (r + lo < b)
@@ -262,7 +265,12 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     if not np.any(np.isfinite(raw)):
         raise ValueError(f"{record.name}: lead {lead_name!r} holds no finite samples")
     given = _given_rpeaks(record, rpeaks, raw.size)
-    tables, params, template, clean_sig, opts = _fit_chunks(raw, fs, opts, given)
+    artefacts = None
+    if opts.artefacts:
+        raw, artefacts = mask_artefacts(raw, fs)
+    tables, params, template, clean_sig, opts = _fit_chunks(raw, fs, opts, given, artefacts)
     beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)
+    if artefacts is not None and artefacts.any:
+        info["artefacts"] = artefacts.summary()
     return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat, opts.n_baseline)

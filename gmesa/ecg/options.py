@@ -16,6 +16,8 @@ BEAT_STATUS = {
     "nan": "NaN samples in the beat window; not fitted",
     "flat": "flat signal in the beat window; not fitted",
     "edge": "the beat window runs past the start or end of the signal; not fitted",
+    "artefact": "glitches or clipping cover more than a quarter of the beat window; not fitted "
+                "(a beat with fewer is fitted without those samples, the reason says so)",
 }
 
 #: the per-beat baseline polynomial by default (a spec of :func:`gmesa.baseline_size`)
@@ -32,6 +34,8 @@ class FitOptions:
     ``wander``: the wander-removal method of :func:`~gmesa.ecg.clean.clean`
     ("highpass" at ``highpass_hz``, "median" or None); ``baseline``: each beat's own
     baseline polynomial ("constant", "linear", "quadratic" or a degree).
+    ``artefacts``: mask glitches and clipped samples before cleaning
+    (:mod:`gmesa.ecg.artefacts`) and leave them out of the fits;
     ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
     times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
     must also sit this close to the usual P position of the stretch; ``u_wave``:
@@ -57,6 +61,7 @@ class FitOptions:
     u_wave: bool | str = "auto"
     chunk_s: float = 600.0
     threads: int | None = None
+    artefacts: bool = True
 
     def __post_init__(self):
         self.waves = tuple(self.waves)
