@@ -22,6 +22,7 @@ from .beats import beat_rows, beat_windows
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .io import Record, ecg_lead_index, ecg_lead_mv
+from .io.units import to_millivolts
 from .options import BEAT_STATUS, FitOptions
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
@@ -122,6 +123,18 @@ def _lead_signal(record, lead):
         lead = ecg_lead_index(record.leads, record.units)
     i = record.lead_index(lead)
     return record.lead(i), record.leads[i]
+
+
+def _mv_limits(record, lead_name, unit):
+    """The converter's range of the lead in the unit it is fitted in (None if unknown)."""
+    limits = record.limits(lead_name)
+    if limits is None:
+        return None
+    original = record.units[record.lead_index(lead_name)]
+    if original == unit:
+        return limits
+    (lo, hi), _ = to_millivolts(np.array([[limits[0]], [limits[1]]]), (original,))
+    return float(lo[0]), float(hi[0])
 
 
 def _given_rpeaks(record, rpeaks, n):
@@ -267,7 +280,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     given = _given_rpeaks(record, rpeaks, raw.size)
     artefacts = None
     if opts.artefacts:
-        raw, artefacts = mask_artefacts(raw, fs)
+        raw, artefacts = mask_artefacts(raw, fs, _mv_limits(record, lead_name, unit))
     tables, params, template, clean_sig, opts = _fit_chunks(raw, fs, opts, given, artefacts)
     beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)
