@@ -9,6 +9,7 @@ quality) is :mod:`gmesa.ecg.beatmodel`, the template :mod:`gmesa.ecg.template`.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -37,6 +38,10 @@ __getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS"}, globals())
 #: beats whose RR interval is within this fraction of the median RR are regular: the
 #: template is the median of the regular beats
 REGULAR_RR = 0.2
+#: a record with at least this many beats, fewer than this fraction of them ok, gets a
+#: warning (in ``info`` and as a UserWarning): its intervals are not to be trusted
+MIN_BEATS_TO_JUDGE = 5
+MIN_OK_FRACTION = 0.5
 
 
 def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
@@ -230,6 +235,11 @@ def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
     }
     if len(beats) == 0:
         info["warning"] = "no beats detected"
+    elif len(beats) >= MIN_BEATS_TO_JUDGE and info["n_ok"] < MIN_OK_FRACTION * len(beats):
+        info["warning"] = (f"only {info['n_ok']} of {len(beats)} beats fitted ok: lead "
+                           f"{lead_name!r} may be mostly noise or not an ECG; its intervals "
+                           "are unreliable")
+        warnings.warn(f"{record.name}: {info['warning']}", stacklevel=3)
     return info
 
 
