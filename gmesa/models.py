@@ -10,10 +10,17 @@ transform.  Fixed parameters are dropped from the Jacobian.  When any parameter 
 an ``expr`` constraint, or the model is combined with another by ``+``/``*``
 (an lmfit ``CompositeModel``), the fit falls back to lmfit's finite-difference Jacobian:
 correct, only slower.  Pass ``jacobian=False`` to force finite differences.
+
+Priors: ``model.set_prior(name, mean, sd)`` (kept by the model, like a parameter hint) or
+``fit(..., prior={name: (mean, sd)})`` (this fit only) put a Gaussian prior on a parameter;
+the residual then gets one extra row ``(value - mean)/sd`` per varying parameter with a
+prior, so the fit is MAP and lmfit's ``chisqr``, ``ndata``, ``redchi`` and covariance
+include the prior's rows (docs/priors.md).
 """
 from __future__ import annotations
 
 import inspect
+import math
 
 import lmfit
 import numpy as np
@@ -41,6 +48,8 @@ class _KernelModel(lmfit.Model):
                  prefix="", nan_policy="raise", **kwargs):
         self._arg_names = list(arg_names)
         self._shape = (n_gmf, n_steps, n_baseline)
+        self.priors = {}
+        self._call_prior = {}
         evaluate = self._evaluate
 
         def model_func(x, **kw):
@@ -60,6 +69,48 @@ class _KernelModel(lmfit.Model):
     def _vector(self, params):
         return np.array([params[self.prefix + a].value for a in self._arg_names], dtype=float)
 
+    # -- priors ------------------------------------------------------------
+    def _own_name(self, name):
+        own = [self.prefix + a for a in self._arg_names]
+        full = name if name in own else self.prefix + name
+        if full not in own:
+            raise KeyError(f"{name!r} is not a parameter of this model; use one of {own}")
+        return full
+
+    def set_prior(self, name, mean, sd):
+        """Gaussian prior ``(mean, sd)`` on parameter ``name`` (with or without the prefix),
+        used by every later fit; ``sd = inf`` (or None) removes it.  The fit is then MAP:
+        the residual gets the row ``(value - mean)/sd`` while the parameter varies."""
+        self._check_prior_value(name, mean, sd)
+        full = self._own_name(name)
+        if sd is None or math.isinf(sd):
+            self.priors.pop(full, None)
+        else:
+            self.priors[full] = (float(mean), float(sd))
+
+    @staticmethod
+    def _check_prior_value(name, mean, sd):
+        if sd is not None and not float(sd) > 0:
+            raise ValueError(f"prior sd of {name} is {sd!r}; it must be > 0 (inf for no prior)")
+        if not math.isfinite(float(mean)):
+            raise ValueError(f"prior mean of {name} is {mean!r}; it must be finite")
+
+    def _prior_rows(self, params):
+        """``[(name, mean, sd)]`` of the priors in force, in ``params`` order, for the
+        parameters that vary (or follow an expr)."""
+        pri = {**self.priors, **self._call_prior}
+        return [(n, *pri[n]) for n, p in params.items()
+                if n in pri and (p.vary or p.expr)]
+
+    def _residual(self, params, data, weights, **kwargs):
+        """lmfit's residual, then one row ``(value - mean)/sd`` per prior in force."""
+        diff = super()._residual(params, data, weights, **kwargs)
+        rows = self._prior_rows(params)
+        if not rows:
+            return diff
+        extra = [(params[n].value - m) / sd for n, m, sd in rows]
+        return np.concatenate([np.asarray(diff, dtype=float).ravel(), extra])
+
     def _jacobian(self, params, data, weights, x=None, **kws):
         """d residual / d varying parameters, rows = parameters (col_deriv layout)."""
         xf = np.ascontiguousarray(np.asarray(x, dtype=np.float64).ravel())
@@ -71,6 +122,13 @@ class _KernelModel(lmfit.Model):
         jac = -jt[var_rows]
         if weights is not None:
             jac = jac * np.asarray(weights, dtype=float).ravel()
+        rows = self._prior_rows(params)
+        if rows:
+            var = [name for name, p in params.items() if p.vary and p.expr is None]
+            extra = np.zeros((len(var), len(rows)))
+            for i, (n, _, sd) in enumerate(rows):
+                extra[var.index(n), i] = 1.0 / sd
+            jac = np.hstack([jac, extra])
         return jac
 
     def _jacobian_rows(self, params, data, weights, x=None, **kws):
@@ -85,11 +143,31 @@ class _KernelModel(lmfit.Model):
 
     def fit(self, data, params=None, weights=None, method="leastsq", iter_cb=None,
             scale_covar=True, verbose=False, fit_kws=None, nan_policy=None,
-            calc_covar=True, max_nfev=None, coerce_farray=True, jacobian=True, **kwargs):
+            calc_covar=True, max_nfev=None, coerce_farray=True, jacobian=True, prior=None,
+            **kwargs):
         """lmfit ``Model.fit`` that adds the analytic Jacobian where it applies.
 
         ``jacobian=False`` (or any ``expr`` constraint) uses lmfit's finite differences.
+        ``prior={name: (mean, sd)}`` adds Gaussian priors for this fit only, over those
+        set by :meth:`set_prior` (``sd = inf`` lifts one); see the module docstring.
         """
+        call = {}
+        for name, (mean, sd) in (prior or {}).items():
+            self._check_prior_value(name, mean, sd)
+            call[self._own_name(name)] = (float(mean), float(sd))
+        inf = [n for n, (_, sd) in call.items() if math.isinf(sd)]
+        self._call_prior = {n: v for n, v in call.items() if n not in inf}
+        removed = {n: self.priors.pop(n) for n in inf if n in self.priors}
+        try:
+            return self._fit(data, params, weights, method, iter_cb, scale_covar, verbose,
+                             fit_kws, nan_policy, calc_covar, max_nfev, coerce_farray,
+                             jacobian, **kwargs)
+        finally:
+            self._call_prior = {}
+            self.priors.update(removed)
+
+    def _fit(self, data, params, weights, method, iter_cb, scale_covar, verbose, fit_kws,
+             nan_policy, calc_covar, max_nfev, coerce_farray, jacobian, **kwargs):
         fit_kws = dict(fit_kws or {})
         check = params if params is not None else self.make_params()
         if (jacobian and method in _JAC_METHODS and self._analytic_ok(check)

@@ -59,3 +59,57 @@ def check_bounds(p0, lower, upper, baseline="constant", steps=0, curve=None):
                              + f"lower bound of {labels[j]} is {float(lo_b[c, j])!r}; a half-width "
                              "must stay >= 0")
     return lay.n_waves
+
+
+def check_prior(prior, labels, n_curves=None):
+    """Validate ``prior = (mean, sd)``; return ``(mean, 1/sd)`` as float64 arrays of shape
+    (1, P) (or (N, P) per curve when ``n_curves`` is given and the arrays have N rows), or
+    None when there is no prior (``prior`` None, or every sd infinite).
+
+    ``sd = inf`` means no prior on that parameter.  Raises ValueError naming the parameter
+    (and the curve) for a wrong shape, sd <= 0 or NaN, or a non-finite mean.
+    """
+    if prior is None:
+        return None
+    try:
+        mean, sd = prior
+    except (TypeError, ValueError):
+        raise ValueError("prior must be a pair (mean, sd) of arrays with one value per "
+                         f"parameter ({len(labels)}); sd = inf for no prior") from None
+    size = len(labels)
+    rows = (1,) if n_curves is None else (1, n_curves)
+    out = []
+    for name, a in (("mean", mean), ("sd", sd)):
+        given = np.shape(a)
+        a = np.asarray(a, dtype=np.float64)
+        a = a[None, :] if a.ndim == 1 else a
+        if a.ndim != 2 or a.shape[1] != size or a.shape[0] not in rows:
+            shapes = f"({size},)" + ("" if n_curves is None else f" or ({n_curves}, {size})")
+            raise ValueError(f"prior {name} has shape {given}; expected {shapes}: one value "
+                             f"per parameter ({', '.join(labels[:3])}, ...)")
+        out.append(a)
+    mean, sd = out
+    where = (lambda c: "" if mean.shape[0] == sd.shape[0] == 1 else f"curve {c}: ")
+    for bad, what, arr in ((~(sd > 0), "sd", sd), (~np.isfinite(mean), "mean", mean)):
+        if bad.any():
+            c, j = np.argwhere(bad)[0]
+            need = ("must be > 0 (inf for no prior)" if what == "sd"
+                    else "must be finite (give sd = inf for no prior)")
+            raise ValueError(f"{where(c)}prior {what} of {labels[j]} is {float(arr[c, j])!r}; "
+                             f"it {need}")
+    inv_sd = 1.0 / sd
+    if not inv_sd.any():
+        return None
+    n = max(mean.shape[0], sd.shape[0])
+    return (np.ascontiguousarray(np.broadcast_to(mean, (n, size))),
+            np.ascontiguousarray(np.broadcast_to(inv_sd, (n, size))))
+
+
+def prior_cost(params, free, prior):
+    """``0.5 * sum(((p - mean)/sd)**2)`` over the free parameters, per row of ``params``
+    (N, P); ``free`` (1 or N, P) boolean; ``prior`` as returned by :func:`check_prior`."""
+    if prior is None:
+        return np.zeros(params.shape[0])
+    mean, inv_sd = prior
+    d = np.where(free, (params - mean) * inv_sd, 0.0)
+    return 0.5 * np.sum(d * d, axis=1)

@@ -319,9 +319,60 @@ def _free_work(nfree):
 
 
 @njit
-def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
+def _prior_cost(p, pm, pw, free, nfree):
+    """Prior term ``0.5 * sum(((p - mean) / sd)**2)`` over the free parameters."""
+    c = 0.0
+    for jj in range(nfree):
+        j = free[jj]
+        d = (p[j] - pm[j]) * pw[j]
+        c += d * d
+    return 0.5 * c
+
+
+@njit
+def _model_cost(x, y, w, n, p, k, m, nb, f, jt, r, pm, pw, free, nfree):
+    """Model and Jacobian at ``p`` into f and jt, the residual into r; returns the cost,
+    the prior term included when there is a prior (``pm`` not empty)."""
+    mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
+    cost = _residual(f, y, w, n, r)
+    if pm.shape[0] > 0:
+        cost += _prior_cost(p, pm, pw, free, nfree)
+    return cost
+
+
+@njit
+def _normal_equations(jt, r, w, n, p, free, nfree, a, g, first, last, weighted, k, full,
+                      rlo, rhi, pm, pw):
+    """A = J^T J and g = J^T r on the free parameters, plus the prior's rows when there is
+    one: A += diag(1/sd**2), g += (p - mean)/sd**2.  False when g or diag(A) is not finite."""
+    _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
+    ok = _gradient(jt, r, a, free, nfree, first, last, g)
+    if ok and pm.shape[0] > 0:
+        for jj in range(nfree):
+            j = free[jj]
+            w2 = pw[j] * pw[j]
+            a[jj, jj] += w2
+            g[jj] += (p[j] - pm[j]) * w2
+    return ok
+
+
+@njit
+def _n_prior(pm, pw, free, nfree):
+    """Number of free parameters with a prior (1/sd > 0): the prior's residual rows."""
+    c = 0
+    if pm.shape[0] > 0:
+        for jj in range(nfree):
+            if pw[free[jj]] > 0.0:
+                c += 1
+    return c
+
+
+@njit
+def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, pm, pw):
     """Fit one curve in place (``p`` holds p0 on entry, the optimum on exit).
 
+    ``pm``, ``pw``: the prior's means and 1/sd per parameter (0: none), or empty arrays for
+    no prior (then the code path is the plain least-squares one).
     Returns (cost, iterations, status); writes standard errors into ``se``.
     """
     npar = p.shape[0]
@@ -351,13 +402,12 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
     while True:
         if need_jac:
             if not fresh:
-                mesa_sum_jac_into(x[:n], p, k, m, nb, f, jt)
-                cost = _residual(f, y, w, n, r)
+                cost = _model_cost(x, y, w, n, p, k, m, nb, f, jt, r, pm, pw, free, nfree)
                 if not _finite(cost):
                     return cost, it, NONFINITE_MODEL
             fresh = False
-            _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
-            if not _gradient(jt, r, a, free, nfree, first, last, g):
+            if not _normal_equations(jt, r, w, n, p, free, nfree, a, g, first, last, weighted,
+                                     k, full, rlo, rhi, pm, pw):
                 return cost, it, NONFINITE_MODEL
             # active set and projected-gradient convergence test
             nact, gmax = _active_set(p, lo, hi, free, nfree, g, a, cost, act)
@@ -379,8 +429,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
         pred, dnorm, pnorm = _trial_point(p, pnew, step, free, act, nact, lo, hi, a, g)
         # the trial point's model and Jacobian in one pass: most trials are accepted,
         # and then the Jacobian is already there
-        mesa_sum_jac_into(x[:n], pnew, k, m, nb, f, jt)
-        new_cost = _residual(f, y, w, n, r)
+        new_cost = _model_cost(x, y, w, n, pnew, k, m, nb, f, jt, r, pm, pw, free, nfree)
         small_step = dnorm <= xtol * (pnorm + xtol)
         if _finite(new_cost) and new_cost < cost:
             rho = (cost - new_cost) / pred if pred > 0.0 else 0.0
@@ -410,23 +459,28 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se):
                 break
 
     if fresh:  # stopped right after an accepted step: form A at the final p
-        _normal_matrix(jt, w, n, free, nfree, a, first, last, weighted, k, full, rlo, rhi)
-    _standard_errors(a, step, lt, free, nfree, cost, nvalid - nfree, se)
+        _normal_equations(jt, r, w, n, p, free, nfree, a, g, first, last, weighted, k, full,
+                          rlo, rhi, pm, pw)
+    _standard_errors(a, step, lt, free, nfree, cost, nvalid + _n_prior(pm, pw, free, nfree)
+                     - nfree, se)
     return cost, it, status
 
 
 @njit(parallel=True)
 def lm_fit_batch(x, y, w, lengths, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol,
-                 se, cost, nit, status):
-    """Fit every row of ``y`` in parallel; ``x``/``w``/``lo``/``hi`` have 1 or N rows."""
+                 se, cost, nit, status, pm, pw):
+    """Fit every row of ``y`` in parallel; ``x``/``w``/``lo``/``hi``/``pm``/``pw`` have 1 or
+    N rows (``pm``/``pw`` of width 0: no prior)."""
     ncurve = y.shape[0]
     for c in prange(ncurve):
         xi = x[0] if x.shape[0] == 1 else x[c]
         wi = w[0] if w.shape[0] == 1 else w[c]
         li = lo[0] if lo.shape[0] == 1 else lo[c]
         hi_ = hi[0] if hi.shape[0] == 1 else hi[c]
+        pmi = pm[0] if pm.shape[0] == 1 else pm[c]
+        pwi = pw[0] if pw.shape[0] == 1 else pw[c]
         cst, it, st = lm_fit_one(xi, y[c], wi, lengths[c], p[c], li, hi_, k, m, nb,
-                                 max_iter, ftol, xtol, gtol, se[c])
+                                 max_iter, ftol, xtol, gtol, se[c], pmi, pwi)
         cost[c] = cst
         nit[c] = it
         status[c] = st

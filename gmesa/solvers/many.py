@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..core import baseline_size, layout
+from ..core import Layout, baseline_size, layout
 from .._deprecated import module_getattr
 from . import _lm
-from ._checks import check_bounds, default_bounds
+from ._checks import check_bounds, check_prior, default_bounds, prior_cost
 
 #: curves per work item of the parallel loop
 CHUNK_CURVES = 4
@@ -34,7 +34,9 @@ __getattr__ = module_getattr(__name__, {"STATUS": "SOLVER_STATUS"}, globals())
 class ManyFit:
     """Result of :func:`fit_many`: one row per curve.
 
-    ``params``/``stderr`` (N, P); ``cost`` = 0.5 * sum of squared weighted residuals;
+    ``params``/``stderr`` (N, P); ``cost`` = 0.5 * (sum of squared weighted residuals +
+    prior term), the objective minimised; ``prior_cost`` = 0.5 * sum(((p - mean)/sd)**2)
+    over the free parameters (0 without a prior) and ``data_cost`` = ``cost - prior_cost``;
     ``nit`` iterations; ``status`` codes documented in :data:`SOLVER_STATUS` (> 0 converged).
     """
     params: np.ndarray
@@ -42,6 +44,16 @@ class ManyFit:
     cost: np.ndarray
     nit: np.ndarray
     status: np.ndarray
+    prior_cost: np.ndarray = None
+
+    def __post_init__(self):
+        if self.prior_cost is None:
+            self.prior_cost = np.zeros(np.shape(self.cost))
+
+    @property
+    def data_cost(self):
+        """0.5 * sum of squared weighted residuals (the cost without the prior term)."""
+        return self.cost - self.prior_cost
 
     @property
     def success(self):
@@ -104,7 +116,7 @@ def _check_curves(X, Y, W, L, n_free):
 
 def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
              weights=None, lengths=None, mask=None, max_iter=200, ftol=1e-8, xtol=1e-8,
-             gtol=1e-8, threads=None, check=True):
+             gtol=1e-8, threads=None, check=True, prior=None):
     """Fit the same mesa-sum model to every row of ``Y`` with a compiled, parallel LM.
 
     Parameters
@@ -121,9 +133,14 @@ def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
     threads : Numba threads for this call (None: Numba's current setting).
     check : validate inputs and raise ValueError naming the curve (default).  With
         ``check=False`` a bad curve gets a status code instead and the rest still fit.
+    prior : ``(mean, sd)``, each (P,) or (N, P): a Gaussian prior per parameter
+        (``sd = inf``: none; fixed parameters ignore it).  The fit is then MAP: least
+        squares with the extra residuals ``(p - mean)/sd``, and ``stderr`` comes from the
+        augmented J^T J (see docs/priors.md).  None (default): plain least squares.
 
     Returns :class:`ManyFit`.  The result does not depend on the thread count.
     """
+    pri = _prior(prior, p0, baseline, steps, Y)
     Y = np.asarray(Y, dtype=np.float64)
     if Y.ndim == 1:
         Y = Y[None, :]
@@ -169,7 +186,18 @@ def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
     status = np.empty(n_curves, dtype=np.int64)
     # small chunks: curves need different numbers of iterations, and a thread that
     # finishes early takes more work instead of idling
+    pm, pw = pri if pri is not None else (np.empty((1, 0)), np.empty((1, 0)))
     with numba_threads(threads), numba.parallel_chunksize(CHUNK_CURVES):
         _lm.lm_fit_batch(X, Y, W, L, P, lo, hi, k, steps, nb, int(max_iter), float(ftol),
-                         float(xtol), float(gtol), se, cost, nit, status)
-    return ManyFit(P, se, cost, nit, status)
+                         float(xtol), float(gtol), se, cost, nit, status, pm, pw)
+    return ManyFit(P, se, cost, nit, status, prior_cost(P, hi > lo, pri))
+
+
+def _prior(prior, p0, baseline, steps, Y):
+    """The checked prior of :func:`fit_many` (None: no prior)."""
+    if prior is None:
+        return None
+    n_params = np.shape(p0)[-1] if np.ndim(p0) else 0
+    n_curves = np.shape(Y)[0] if np.ndim(Y) == 2 else 1
+    labels = Layout.of_size(n_params, baseline, steps).labels
+    return check_prior(prior, labels, n_curves)
