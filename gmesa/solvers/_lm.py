@@ -9,6 +9,10 @@ damping update).  Parameters sitting on a bound whose gradient points out of the
 are held for that iteration (active set), so optima on a bound converge cleanly.
 Each trial point is evaluated with its Jacobian in one pass: most trials are accepted,
 and an accepted step then needs no second model evaluation.
+
+A Gaussian prior (mean, 1/sd per parameter) adds ``0.5 * sum(((p - mean)/sd)**2)`` over the
+free parameters to the cost, ``diag(1/sd**2)`` to A and ``(p - mean)/sd**2`` to g (MAP);
+empty prior arrays skip those terms, so a fit without a prior is unchanged bit for bit.
 """
 from __future__ import annotations
 
