@@ -402,7 +402,8 @@ def run_set(title, x, Y, repeats, mode):
     _, prd = quality(x, Y, res["params"])
     rate = 1.0 / np.mean(res["time"])
     print(f"  fit_many 2t with a prior (start: {mode}): {rate:,.0f} beats/s (without: "
-          f"{rows['fit_many 2t']['rate']:,.0f}), median iterations "
+          f"{rows['fit_many 2t']['rate']:,.0f}), CPU ms {1e3 * np.median(res['cpu']):.3f} "
+          f"(without: {1e3 * rows['fit_many 2t']['cpu']:.3f}), median iterations "
           f"{np.median(res['iters']):.0f}, median PRD {np.median(prd):.2f}%, "
           f"{np.sum(res['status'] == -1)} at the iteration limit")
     _target(f"fit_many with a prior >= 3,000 beats/s on 2 threads: {rate:,.0f}", rate >= 3000)

@@ -154,7 +154,7 @@ class _KernelModel(lmfit.Model):
         call = {}
         for name, (mean, sd) in (prior or {}).items():
             self._check_prior_value(name, mean, sd)
-            call[self._own_name(name)] = (float(mean), float(sd))
+            call[self._own_name(name)] = (float(mean), math.inf if sd is None else float(sd))
         inf = [n for n, (_, sd) in call.items() if math.isinf(sd)]
         self._call_prior = {n: v for n, v in call.items() if n not in inf}
         removed = {n: self.priors.pop(n) for n in inf if n in self.priors}
