@@ -18,7 +18,7 @@ from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
 from .artefacts import mask_artefacts
-from .beats import beat_rows, beat_windows
+from .beats import add_reason, beat_rows, beat_windows, room, t_end_seen
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .io import Record, ecg_lead_index, ecg_lead_mv
@@ -26,7 +26,7 @@ from .options import BEAT_STATUS, FitOptions
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
-from .template import fitted_template, qrs_corr
+from .template import qrs_corr, template_and_reach
 from .waves import WAVES, qrs_onset
 
 __all__ = ["fit_record", "FitOptions", "BEAT_STATUS"]
@@ -48,8 +48,14 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     fit_me = status == "ok"
     rr_prev = np.where(np.isfinite(rr), rr, rr_med)
     regular = np.abs(rr_prev / rr_med - 1.0) < REGULAR_RR
-    opts, tmpl_fit, median, tmpl_qrs_on = fitted_template(opts, sig, r, start, end, fs,
-                                                          fit_me, regular, rr_med)
+    opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
+        opts, sig, r, start, end, fs, fit_me, regular, rr_med)
+    t_room = None
+    if reach is not None:  # windows reach the template's T end where the next beat allows
+        t_room = room(r, fs, reach[1])
+        start, end = beat_windows(r, sig.size, fs, reach)[:2]
+        rows, status, reason = beat_rows(sig, r, start, end, fs, artefacts)
+        fit_me = status == "ok"
     template_vec = None if tmpl_fit is None else tmpl_fit.params
     qrs_on = np.full(r.size, tmpl_qrs_on)  # observed QRS onset (s from R): template's, or own
     corr = np.full(r.size, np.nan)
@@ -61,7 +67,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     warm = fit_me & ~own
     if own.any():
         qrs_on[own] = qrs_onset(rows.Xv[own], rows.Yv[own])
-    fit = beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec, median)
+    fit = beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec, median, t_room)
     fi = np.flatnonzero(fit_me)
     if fi.size:
         fit.keep(fi, fit.solve(fi))
@@ -70,6 +76,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     good, rmse, prd, r2, sse = quality(fit, fit_me, status, reason)
     fid, present = _waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason)
+    _t_end_check(fid, rows, fit_me, t_room, reason)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}
     for j, name in enumerate(opts.layout.labels):
@@ -88,6 +95,18 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     return pd.DataFrame(table), fit.params, template_vec, opts
 
 
+def _t_end_check(fid, rows, fitted, t_room, reason):
+    """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
+    :data:`~gmesa.ecg.beats.T_END_GAP` of the window's last sample, or past where the
+    next beat begins (``t_room``, s from R; None: not known); the reason says which."""
+    last = rows.X[np.arange(rows.X.shape[0]), np.maximum(rows.lengths - 1, 0)]
+    t_room = np.inf if t_room is None else t_room
+    cut, note = t_end_seen(fid["T_off"], last, t_room)
+    cut &= fitted
+    fid["T_off"] = np.where(cut, np.nan, fid["T_off"])
+    add_reason(reason, cut, note)
+
+
 def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     """(fiducials s from R, presence per wave) of the beats of ``fit`` (a
     :class:`~gmesa.ecg.beatmodel.SegmentFit`): P and T by BIC evidence against the
@@ -96,7 +115,7 @@ def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     opts, rows, params = fit.opts, fit.rows, fit.params
     lay = opts.layout
     sigma2 = sse / np.maximum(rows.lengths - np.sum(fit.upper > fit.lower, axis=1), 1)
-    bw = min(1.0, 2.0 * opts.lowpass / fs) if opts.lowpass else 1.0
+    bw = opts.bandwidth(fs)
     fid = wave_fiducials(params[:, lay.waves_slice], opts.waves)
     present, p_note = wave_presence(
         rows.X, params, rows.lengths, good, sigma2, rmse, rr, opts.waves, bw=bw,
