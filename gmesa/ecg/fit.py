@@ -21,6 +21,7 @@ from .artefacts import mask_artefacts
 from .beats import add_reason, beat_rows, beat_windows, room, t_end_seen
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
+from .identity import follow_template
 from .io import Record, ecg_lead_index, ecg_lead_mv
 from .options import BEAT_STATUS, FitOptions
 from .presence import wave_presence
@@ -67,16 +68,22 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     warm = fit_me & ~own
     if own.any():
         qrs_on[own] = qrs_onset(rows.Xv[own], rows.Yv[own])
-    fit = beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec, median, t_room)
+    fit = beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec, median)
     fi = np.flatnonzero(fit_me)
     if fi.size:
         fit.keep(fi, fit.solve(fi))
     if template_vec is not None and "P" in opts.waves and fi.size:
         second_starts(fit, template_vec, own, warm)
+    unlike = np.full(r.size, "", dtype=object)
+    if template_vec is not None and fi.size:  # the template decides which wave is which
+        prd = quality(fit, fit_me, status.copy(), reason.copy())[2]
+        described = fit_me & (prd <= opts.prd_limit)  # not where the model fails anyway
+        unlike = follow_template(fit, template_vec, described, opts.bandwidth(fs))
     good, rmse, prd, r2, sse = quality(fit, fit_me, status, reason)
     fid, present = _waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason)
     _t_end_check(fid, rows, fit_me, t_room, reason)
+    add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}
     for j, name in enumerate(opts.layout.labels):
