@@ -58,11 +58,12 @@ def room(r, fs, lead_in):
 def t_end_seen(t_off, t_last, t_room):
     """(cut, note) per beat: is the T off ``t_off`` (s from R) no T wave's end but the
     window's?  It is when it lies within :data:`T_END_GAP` of the window's last sample
-    ``t_last`` or beyond, or past ``t_room``, where the next beat's waves begin (the T
-    runs into them: the model of this beat does not hold the next one's P)."""
+    ``t_last`` or beyond, or more than :data:`T_END_GAP` past ``t_room``, where the
+    next beat's waves begin (the T runs into them: the model of this beat does not hold
+    the next one's P; a T off touching the next P onset, as at a fast rate, is kept)."""
     with np.errstate(invalid="ignore"):
         at_end = t_off > t_last - T_END_GAP
-        into_next = (t_off > t_room) & ~at_end
+        into_next = (t_off > t_room + T_END_GAP) & ~at_end
     note = np.where(at_end, "T wave runs to the window end",
                     np.where(into_next, "T wave runs into the next beat", ""))
     return at_end | into_next, note

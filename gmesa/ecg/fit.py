@@ -1,9 +1,12 @@
 """Fit P, Q, R, S, T mesa components to every beat of a record: the pipeline.
 
 Lead -> zero-phase cleaning (wander, power line, low-pass) -> R peaks -> RR-adaptive
-beat windows -> median template and its fit -> every beat warm-started from the
-template fit (beats unlike the template start from their own guess) -> compiled batch
-solver -> a second start for beats whose P may sit on the wrong feature -> fiducials,
+beat windows -> median template and its fit -> windows reaching the template's T end
+where the next beat allows -> every beat warm-started from the template fit (beats
+unlike the template start from their own guess) -> compiled batch solver -> a second
+start for beats whose P may sit on the wrong feature -> beats whose T is another
+deflection than the template's fitted again with it held near the template's
+(:mod:`gmesa.ecg.identity`) -> fiducials (no T off where the window ends the T wave),
 intervals, fit quality and a status per beat.  The beat model (bounds, starts, solve,
 quality) is :mod:`gmesa.ecg.beatmodel`, the template :mod:`gmesa.ecg.template`.
 """
