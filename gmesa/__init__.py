@@ -5,18 +5,15 @@ A mesa component is ``A * exp(-D**2/2)`` with the mesa Mahalanobis distance
 """
 from __future__ import annotations
 
+from . import core
 from .core import (
-    baseline_size,
-    check_params,
     gmf,
     gmf_jacobian,
     Layout,
-    layout,
     mesa_distance,
     mesa_sum,
     mesa_sum_and_jacobian,
     mesa_sum_jacobian,
-    param_labels,
     smooth_gmf,
     smooth_gmf_jacobian,
     tanh_step,
@@ -37,12 +34,17 @@ def __getattr__(name):
     if name == "STATUS":
         warn_renamed("gmesa.STATUS", "gmesa.SOLVER_STATUS")
         return SOLVER_STATUS
+    if name in _MOVED_TO_CORE:  # low-level helpers live in gmesa.core
+        warn_renamed(f"gmesa.{name}", f"gmesa.core.{name}")
+        return getattr(core, name)
     raise AttributeError(f"module 'gmesa' has no attribute {name!r}")
 
+_MOVED_TO_CORE = ("baseline_size", "check_params", "layout", "param_labels")
+
 __all__ = [
-    "baseline_size", "check_params", "gmf", "gmf_jacobian", "layout", "mesa_distance",
-    "mesa_sum", "mesa_sum_and_jacobian", "mesa_sum_jacobian", "smooth_gmf",
-    "smooth_gmf_jacobian", "tanh_step", "tanh_step_jacobian", "from_gaussian",
-    "from_original", "to_gaussian", "to_original", "MesaModel", "MesaSumModel",
-    "fit_least_squares", "fit_many", "ManyFit", "SOLVER_STATUS", "param_labels", "Layout",
+    "gmf", "gmf_jacobian", "mesa_distance", "mesa_sum", "mesa_sum_and_jacobian",
+    "mesa_sum_jacobian", "smooth_gmf", "smooth_gmf_jacobian", "tanh_step",
+    "tanh_step_jacobian", "from_gaussian", "from_original", "to_gaussian", "to_original",
+    "MesaModel", "MesaSumModel", "fit_least_squares", "fit_many", "ManyFit",
+    "SOLVER_STATUS", "Layout",
 ]

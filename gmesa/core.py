@@ -344,34 +344,26 @@ class Layout:
         """Degree of the baseline polynomial (``None`` when there is none)."""
         return self.n_baseline - 1 if self.n_baseline else None
 
-    def _wave_number(self, wave) -> int:
-        if isinstance(wave, numbers.Integral):
-            if not 0 <= wave < self.n_waves:
-                raise IndexError(f"wave {wave} out of range for {self.n_waves} waves")
-            return int(wave)
+    @staticmethod
+    def _number(names, item, what) -> int:
+        """Position of ``item`` (a name, or a number) among ``names``."""
+        if isinstance(item, numbers.Integral):
+            if not 0 <= item < len(names):
+                raise IndexError(f"{what} {item} out of range for {len(names)} {what}s")
+            return int(item)
         try:
-            return self.waves.index(wave)
+            return names.index(item)
         except ValueError:
-            raise KeyError(f"no wave {wave!r} in {self.waves}") from None
-
-    def _step_number(self, step) -> int:
-        if isinstance(step, numbers.Integral):
-            if not 0 <= step < self.n_steps:
-                raise IndexError(f"step {step} out of range for {self.n_steps} steps")
-            return int(step)
-        try:
-            return self.steps.index(step)
-        except ValueError:
-            raise KeyError(f"no step {step!r} in {self.steps}") from None
+            raise KeyError(f"no {what} {item!r} in {names}") from None
 
     def wave(self, wave) -> slice:
         """Slice of a mesa component's five parameters (by name or number)."""
-        o = 5 * self._wave_number(wave)
+        o = 5 * self._number(self.waves, wave, "wave")
         return slice(o, o + 5)
 
     def step(self, step) -> slice:
         """Slice of a tanh step's three parameters (by name or number)."""
-        o = 5 * self.n_waves + 3 * self._step_number(step)
+        o = 5 * self.n_waves + 3 * self._number(self.steps, step, "step")
         return slice(o, o + 3)
 
     @property

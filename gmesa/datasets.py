@@ -27,6 +27,9 @@ import os
 from pathlib import Path
 
 #: environment variable naming the folder of real records
+__all__ = ["example_record", "example_truth", "data_dir", "physionet_record", "ENV_VAR",
+           "PACKAGE_DATA", "EXAMPLE_SETTINGS"]
+
 ENV_VAR = "GMESA_DATA"
 
 #: the folder of the data shipped with the package

@@ -118,7 +118,7 @@ def _layout(params, baseline, steps):
 
 def mesa_sum(x, params, baseline="constant", steps=0):
     """Sum of K GMFs, ``steps`` tanh steps and a polynomial baseline (layout in module
-    doc; ``baseline`` a spec as in :func:`gmesa.baseline_size`), like :func:`gmesa.mesa_sum`."""
+    doc; ``baseline`` a spec as in :func:`gmesa.core.baseline_size`), like :func:`gmesa.mesa_sum`."""
     params = np.asarray(params, dtype=float)
     lay = _layout(params, baseline, steps)
     out = polynomial(x, params[lay.baseline_slice])

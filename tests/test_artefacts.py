@@ -101,3 +101,27 @@ def test_bad_input_is_refused():
         find_artefacts(np.zeros((10, 2)), 500)
     with pytest.raises(ValueError, match="positive sampling rate"):
         find_artefacts(np.zeros(10), 0)
+
+
+def test_wfdb_converter_range_reaches_the_fit(tmp_path):
+    """A WFDB header's ADC resolution, zero, baseline and gain give each lead's physical
+    range; R peaks cut at that range are masked and their beats say 'clipped'."""
+    import wfdb
+
+    syn = ecg.synthesize(duration=20, fs=500, seed=1)
+    d = np.round(np.asarray(syn.record.signal, dtype=float).ravel() * 200).astype(int)
+    d = np.clip(d, -127, 127)                       # an 8-bit converter at 200 adu/mV
+    wfdb.wrsamp("clip", fs=500, units=["mV"], sig_name=["ii"], d_signal=d[:, None],
+                fmt=["16"], adc_gain=[200.0], baseline=[0], write_dir=str(tmp_path))
+    hea = tmp_path / "clip.hea"
+    lines = hea.read_text().splitlines()
+    f = lines[1].split()
+    f[3] = "8"                                      # adc_res: 8 bits
+    lines[1] = " ".join(f)
+    hea.write_text("\n".join(lines) + "\n")
+    rec = ecg.read_record(tmp_path / "clip")
+    assert rec.limits("ii") == (-0.635, 0.635)
+    fit = ecg.fit_record(rec)
+    assert fit.info["artefacts"]["clipped_samples"] == int(np.sum(d >= 127) + np.sum(d <= -127))
+    hit = fit.beats["status"] != "edge"
+    assert fit.beats.loc[hit, "reason"].str.contains("clipped").mean() > 0.9

@@ -115,3 +115,11 @@ def test_lineshapes_baseline_is_polynomial():
     with pytest.warns(DeprecationWarning, match="polynomial"):
         old = ls.baseline(x, [1.0, 2.0])
     np.testing.assert_array_equal(old, ls.polynomial(x, [1.0, 2.0]))
+
+
+def test_low_level_helpers_moved_to_core_still_work_with_a_warning():
+    import gmesa
+    for name in ("baseline_size", "check_params", "layout", "param_labels"):
+        with pytest.warns(DeprecationWarning, match=f"gmesa.core.{name}"):
+            assert getattr(gmesa, name) is getattr(gmesa.core, name)
+        assert name not in gmesa.__all__

@@ -212,3 +212,18 @@ def test_quadratic_baseline_follows_curved_wander():
         prd[base] = float(fit.beats.loc[ok, "prd"].median())
     assert "baseline_c2" in fit.beats and fit.info["n_baseline"] == 3 == fit.n_baseline
     assert prd["quadratic"] < 0.8 * prd["linear"], prd
+
+
+def test_a_lead_of_noise_is_reported_not_trusted():
+    """White noise gives R 'peaks' and a few beats the model happens to fit: the record
+    says its intervals are unreliable instead of printing them silently."""
+    import warnings as _w
+    x = np.random.default_rng(0).normal(0, 1, 360 * 30)
+    with pytest.warns(UserWarning, match="may be mostly noise or not an ECG"):
+        fit = ecg.fit_record(ecg.Record(x, 360.0))
+    assert "unreliable" in fit.info["warning"]
+    syn = ecg.synthesize(duration=20, fs=360, seed=2)
+    with _w.catch_warnings():
+        _w.simplefilter("error", UserWarning)
+        clean = ecg.fit_record(syn.record)
+    assert "warning" not in clean.info

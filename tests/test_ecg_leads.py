@@ -124,3 +124,16 @@ def test_leads_that_disagree_on_t_read_it_where_it_sits_at_its_usual_place(two_l
     off = combine({"with_p": a, "flat_p": _shift_t(b, 0.25)}, "with_p")
     assert (off.loc[ok, "T_lead"] == "with_p").all()
     assert np.allclose(off.loc[ok, "qt_ms"], a.beats.loc[ok, "qt_ms"])
+
+
+def test_default_leads_are_the_ecg_leads(physionet):
+    """fit_leads with no leads= fits the leads that may be ECG: v102s's PLETH and RESP
+    are left out (by unit and name), not fitted as ECG nor skipped with a warning."""
+    import warnings as _w
+    rec = ecg.read_record(physionet / "v102s")
+    n = int(20 * rec.fs)
+    short = ecg.Record(rec.signal[:n], rec.fs, leads=rec.leads, units=rec.units)
+    with _w.catch_warnings():
+        _w.simplefilter("error", UserWarning)
+        fits = ecg.fit_leads(short)
+    assert fits.info["leads"] == ["II", "V"] and fits.info["skipped_leads"] == {}

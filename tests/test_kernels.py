@@ -545,13 +545,13 @@ def test_step_and_sharpness_bad_input():
 
 
 def test_layout_and_baseline_size():
-    assert [gmesa.baseline_size(b) for b in ("none", None, "constant", "linear", "quadratic",
+    assert [gmesa.core.baseline_size(b) for b in ("none", None, "constant", "linear", "quadratic",
                                              0, 3)] == [0, 0, 1, 2, 3, 1, 4]
-    assert gmesa.layout(26) == 5 and gmesa.layout(27, "linear", steps=0) == 5
-    assert gmesa.layout(9, "constant", steps=1) == 1
+    assert gmesa.core.layout(26) == 5 and gmesa.core.layout(27, "linear", steps=0) == 5
+    assert gmesa.core.layout(9, "constant", steps=1) == 1
     with pytest.raises(ValueError, match=r"baseline=True is not valid"):
-        gmesa.baseline_size(True)
-    p, k = gmesa.check_params([1.0, 0.0, 0.1, 0.2, 0.3, 0.5])
+        gmesa.core.baseline_size(True)
+    p, k = gmesa.core.check_params([1.0, 0.0, 0.1, 0.2, 0.3, 0.5])
     assert k == 1 and p.dtype == np.float64
 
 

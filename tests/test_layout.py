@@ -40,6 +40,6 @@ def test_layout_pack_unpack_round_trip_and_errors():
 def test_layout_of_size_matches_param_labels_and_model_names():
     lay = Layout.of_size(16, baseline="constant", steps=0)
     assert lay.n_waves == 3 and lay.n_baseline == 1
-    assert list(lay.labels) == gmesa.param_labels(3, 0, "constant")
+    assert list(lay.labels) == gmesa.core.param_labels(3, 0, "constant")
     model = gmesa.MesaSumModel(names=("P", "R"), steps=("ST",), baseline="linear")
     assert list(model.param_names) == list(Layout(("P", "R"), ("ST",), "linear").labels)

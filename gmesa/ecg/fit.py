@@ -12,6 +12,7 @@ quality) is :mod:`gmesa.ecg.beatmodel`, the template :mod:`gmesa.ecg.template`.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -26,6 +27,7 @@ from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .identity import follow_template
 from .io import Record, ecg_lead_index, ecg_lead_mv
+from .io.units import to_millivolts
 from .options import BEAT_STATUS, FitOptions
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
@@ -40,6 +42,10 @@ __getattr__ = module_getattr(__name__, {"STATUS": "BEAT_STATUS"}, globals())
 #: beats whose RR interval is within this fraction of the median RR are regular: the
 #: template is the median of the regular beats
 REGULAR_RR = 0.2
+#: a record with at least this many beats, fewer than this fraction of them ok, gets a
+#: warning (in ``info`` and as a UserWarning): its intervals are not to be trusted
+MIN_BEATS_TO_JUDGE = 5
+MIN_OK_FRACTION = 0.5
 
 
 def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
@@ -153,6 +159,18 @@ def _lead_signal(record, lead):
     return record.lead(i), record.leads[i]
 
 
+def _mv_limits(record, lead_name, unit):
+    """The converter's range of the lead in the unit it is fitted in (None if unknown)."""
+    limits = record.limits(lead_name)
+    if limits is None:
+        return None
+    original = record.units[record.lead_index(lead_name)]
+    if original == unit:
+        return limits
+    (lo, hi), _ = to_millivolts(np.array([[limits[0]], [limits[1]]]), (original,))
+    return float(lo[0]), float(hi[0])
+
+
 def _given_rpeaks(record, rpeaks, n):
     """R peak samples given by the caller (``rpeaks`` "annotations" or sample indices
     into a lead of ``n`` samples), or None (detect them)."""
@@ -246,6 +264,11 @@ def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
     }
     if len(beats) == 0:
         info["warning"] = "no beats detected"
+    elif len(beats) >= MIN_BEATS_TO_JUDGE and info["n_ok"] < MIN_OK_FRACTION * len(beats):
+        info["warning"] = (f"only {info['n_ok']} of {len(beats)} beats fitted ok: lead "
+                           f"{lead_name!r} may be mostly noise or not an ECG; its intervals "
+                           "are unreliable")
+        warnings.warn(f"{record.name}: {info['warning']}", stacklevel=3)
     return info
 
 
@@ -296,7 +319,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     given = _given_rpeaks(record, rpeaks, raw.size)
     artefacts = None
     if opts.artefacts:
-        raw, artefacts = mask_artefacts(raw, fs)
+        raw, artefacts = mask_artefacts(raw, fs, _mv_limits(record, lead_name, unit))
     tables, params, template, clean_sig, opts = _fit_chunks(raw, fs, opts, given, artefacts)
     beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)

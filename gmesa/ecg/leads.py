@@ -24,7 +24,7 @@ import pandas as pd
 from .._atomic import check_table_format, jsonable, write_table, write_text
 from .fiducials import intervals
 from .fit import fit_record
-from .io import Record, ecg_lead_index, lead_index
+from .io import Record, ecg_lead_index, ecg_leads, lead_index
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector, wave_layout
 
@@ -165,7 +165,8 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
     Parameters
     ----------
     record : :class:`~gmesa.ecg.io.Record` with one or more leads.
-    leads : lead names or indices to fit (default: all).
+    leads : lead names or indices to fit (default: every lead that may be an ECG by its
+        name and unit, so ABP, PLETH or RESP are left out; all leads when none may be).
     primary : the lead whose R peaks every lead shares and whose waves are reported
         where it shows them (default: the first of ``leads`` whose name looks like an
         ECG lead).
@@ -179,18 +180,22 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
     if not isinstance(record, Record):
         raise TypeError(f"record must be a gmesa.ecg.Record, got {type(record).__name__}; "
                         "use read_record(path) or Record(signal, fs)")
-    chosen, primary = choose_leads(list(record.leads), leads, primary, record.path)
+    chosen, primary = choose_leads(list(record.leads), leads, primary, record.path,
+                                   units=record.units)
     return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, **options)
 
 
-def choose_leads(names, leads=None, primary=None, path=None):
+def choose_leads(names, leads=None, primary=None, path=None, units=None):
     """(the leads to fit, the primary lead) among a record's lead ``names``, as
-    :func:`fit_leads` takes them: ``leads`` names or indices (default all), ``primary``
+    :func:`fit_leads` takes them: ``leads`` names or indices (default: the leads that may
+    be ECG by name and ``units``, else all), ``primary``
     a name or index (default the first ECG-like lead of ``leads``; added to them if
     missing).  An unknown lead raises :class:`~gmesa.ecg.RecordError` naming the
     record's leads (``path`` names the file)."""
     names = list(names)
-    chosen = [names[lead_index(names, x, path)] for x in (names if leads is None else leads)]
+    if leads is None:
+        leads = ecg_leads(names, units) or names
+    chosen = [names[lead_index(names, x, path)] for x in leads]
     chosen = list(dict.fromkeys(chosen))  # unique, in order
     if not chosen:
         raise ValueError("leads is empty: give at least one lead name or index")

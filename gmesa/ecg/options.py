@@ -20,7 +20,7 @@ BEAT_STATUS = {
                 "(a beat with fewer is fitted without those samples, the reason says so)",
 }
 
-#: the per-beat baseline polynomial by default (a spec of :func:`gmesa.baseline_size`)
+#: the per-beat baseline polynomial by default (a spec of :func:`gmesa.core.baseline_size`)
 BEAT_BASELINE = "linear"
 
 #: the solvers :func:`~gmesa.ecg.fit_record` can use

@@ -86,6 +86,9 @@ class Record:
         Columns ``sample`` (int, sample index), ``symbol`` (str), ``aux`` (str).
     name, path : str
         Record name and the file it came from.
+    adc_limits : tuple, optional
+        Per lead, the converter's physical range ``(low, high)`` in the lead's unit, or
+        None; samples at a limit are clipped (see :mod:`gmesa.ecg.artefacts`).
     """
 
     signal: np.ndarray
@@ -96,6 +99,7 @@ class Record:
     annotations: pd.DataFrame | None = None
     name: str = "record"
     path: str | None = None
+    adc_limits: tuple | None = None
 
     def __post_init__(self) -> None:
         if self.path is not None:
@@ -210,7 +214,15 @@ class Record:
         return Record(
             self.lead(i).copy(), self.fs, leads=(self.leads[i],), units=(self.units[i],),
             start_time=self.start_time, annotations=ann, name=self.name, path=self.path,
+            adc_limits=None if self.adc_limits is None else (self.adc_limits[i],),
         )
+
+    def limits(self, name_or_index: str | int = 0):
+        """The converter's physical range (low, high) of one lead in its unit, when the
+        file gives it (WFDB ``adc_res``/``adc_zero``/``baseline``/``adc_gain``), else None."""
+        if self.adc_limits is None:
+            return None
+        return self.adc_limits[self.lead_index(name_or_index)]
 
     def __repr__(self) -> str:
         n_ann = 0 if self.annotations is None else len(self.annotations)

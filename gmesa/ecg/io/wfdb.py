@@ -63,13 +63,33 @@ def read_wfdb(base: Path, lead: Any, annotator: Any, fs_arg: float | None) -> Re
     if not cols or cols[0].size == 0:
         raise RecordError(f"{base}: WFDB record holds no samples")
     sig = cols[0] if len(cols) == 1 else np.column_stack(cols)
+    limits = _adc_limits(rec, [s.units[i] for i in keep])
     sig, units = to_millivolts(sig, [s.units[i] for i in keep])
     start = getattr(rec, "base_datetime", None)
     if start is not None and not isinstance(start, datetime):
         start = None
     ann = _read_wfdb_annotations(base, annotator, fs, s.frame_fs)
     return Record(sig, fs, leads=tuple(s.names[i] for i in keep), units=units,
-                  start_time=start, annotations=ann, name=base.name, path=str(hea))
+                  start_time=start, annotations=ann, name=base.name, path=str(hea),
+                  adc_limits=limits)
+
+
+def _adc_limits(rec, units):
+    """Per signal, the physical range (low, high) in mV (or the signal's own non-voltage
+    unit) of the converter, from the header's ADC resolution, zero, baseline and gain;
+    None where the header does not say (resolution 0) or for multi-segment records.  The
+    lowest digital value is left out: WFDB formats use it to mark a missing sample."""
+    res = getattr(rec, "adc_res", None)
+    if not res:
+        return None
+    zero, base, gain = rec.adc_zero, rec.baseline, rec.adc_gain
+    lo, hi = np.full(len(res), np.nan), np.full(len(res), np.nan)
+    for i, (r, z, b, g) in enumerate(zip(res, zero, base, gain)):
+        if r and g:
+            lo[i] = (z - 2 ** (int(r) - 1) + 1 - b) / g
+            hi[i] = (z + 2 ** (int(r) - 1) - 1 - b) / g
+    (lo, hi), _ = to_millivolts(np.vstack([lo, hi]), units)
+    return tuple(None if np.isnan(a) else (float(a), float(b)) for a, b in zip(lo, hi))
 
 
 def _read_wfdb_annotations(base: Path, annotator: Any, fs: float,
