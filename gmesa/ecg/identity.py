@@ -119,19 +119,29 @@ def _note(params, template_vec, lay, which, i):
     return "unlike the template: " + ", ".join(parts)
 
 
+def _no_worse_p(fit, idx, new, old):
+    """Per beat: does ``new`` (params of beats ``idx``) keep a P wave where ``old`` had
+    one (the preference of :func:`~gmesa.ecg.beatmodel.best_start`)?"""
+    if "P" not in fit.opts.waves:
+        return np.ones(len(idx), dtype=bool)
+    args = (fit.opts.waves, fit.qrs_on[idx], fit.rows.X[idx, 0])
+    return p_is_wave(new, *args) | ~p_is_wave(old, *args)
+
+
 def follow_template(fit, template_vec, beats, bw):
     """Beats ``beats`` of ``fit`` (a :class:`~gmesa.ecg.beatmodel.SegmentFit`, updated in
     place; those started from the template and those started from their own guess,
     whose own choice of the largest bump splits a record between two identities)
     follow the wave identity of the template (``template_vec``): where a beat
     disagrees (:func:`disagreements`) it is fitted again with the disagreeing
-    components held near the template's, and that fit is kept
-    unless the beat's own explains it better by more than :data:`IDENTITY_BIC` ln(n_eff)
-    per held component in chi-square (noise variance from the own fit's residual; ``bw``
-    the share of the Nyquist band the low-pass leaves, so n_eff = ``bw`` times the
-    samples), or its P is no P wave where the beat's own was one (the preference of
-    :func:`~gmesa.ecg.beatmodel.best_start`).  Returns the reason of each beat that
-    still disagrees ("" elsewhere)."""
+    components held near the template's, then once more from there set free (the
+    beat's own best fit is the better of its first and this one: the first alone
+    depends on where the optimizer happened to land).  The held fit is kept unless the
+    beat's own explains it better by more than :data:`IDENTITY_BIC` ln(n_eff) per held
+    component in chi-square (noise variance from the own fit's residual; ``bw`` the
+    share of the Nyquist band the low-pass leaves, so n_eff = ``bw`` times the
+    samples), or loses a P wave the own fit has (:func:`_no_worse_p`).  Returns the
+    reason of each beat that still disagrees ("" elsewhere)."""
     lay = fit.opts.layout
     notes = np.full(len(fit.params), "", dtype=object)
     fitted = beats & np.all(np.isfinite(fit.params), axis=1) & np.isfinite(fit.cost)
@@ -142,6 +152,12 @@ def follow_template(fit, template_vec, beats, bw):
         return notes
     start, lo, hi = _held(fit, idx, template_vec, which)
     p, cost, nit, code = fit.solve(idx, start, lo, hi)
+    free = fit.solve(idx, clip_into(p, fit.lower[idx], fit.upper[idx]))
+    with np.errstate(invalid="ignore"):
+        better = (free[1] < fit.cost[idx]) & _no_worse_p(fit, idx, free[0], fit.params[idx])
+    fit.keep(idx[better], tuple(v[better] for v in free))
+    now = disagreements(fit.params, template_vec, lay)
+    still = np.any([now[w][idx] & which[w][idx] for w in which], axis=0)
     n = fit.rows.lengths[idx]
     dof = np.maximum(n - np.sum(fit.upper[idx] > fit.lower[idx], axis=1), 1)
     sigma2 = np.maximum(2.0 * fit.cost[idx] / dof, 1e-30)
@@ -149,11 +165,10 @@ def follow_template(fit, template_vec, beats, bw):
     m = np.sum([hit[idx] for hit in which.values()], axis=0)  # components held
     with np.errstate(invalid="ignore"):
         excess = 2.0 * (cost - fit.cost[idx]) * bw / sigma2
-        held = np.isfinite(cost) & (excess <= IDENTITY_BIC * m * np.log(n_eff))
-    if "P" in lay.waves:  # as in best_start: a fit whose P is a P wave is not given up
-        args = (fit.opts.waves, fit.qrs_on[idx], fit.rows.X[idx, 0])
-        held &= p_is_wave(p, *args) | ~p_is_wave(fit.params[idx], *args)
+        held = (still & np.isfinite(cost) & (excess <= IDENTITY_BIC * m * np.log(n_eff))
+                & _no_worse_p(fit, idx, p, fit.params[idx]))
     fit.keep(idx[held], (p[held], cost[held], nit[held], code[held]))
-    for i in idx[~held]:
-        notes[i] = _note(fit.params, template_vec, lay, which, i)
+    left = {w: now[w] & which[w] for w in which}
+    for i in idx[still & ~held]:
+        notes[i] = _note(fit.params, template_vec, lay, left, i)
     return notes
