@@ -16,6 +16,7 @@ from ..core import Layout
 from ..solvers import SOLVER_STATUS, fit_least_squares, fit_many
 from ..solvers._lm import GTOL, MAX_ITER, NONFINITE_MODEL
 from .beats import BeatRows
+from .identity import IDENTITY_NEAR, negligible
 from .init import clip_into, guess_beat
 from .options import FitOptions
 from .presence import p_is_wave
@@ -41,10 +42,13 @@ def t_latest(rr):
     return T_LATEST * np.sqrt(np.asarray(rr, dtype=float))
 
 
-def beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
+def beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None, t_late=None):
     """Bounds for beats (scalars -> (P,), arrays of N beats -> (N, P)): ``extrema`` the
     observed (R amplitude, Q depth, S depth) in mV, [``t0``, ``t1``] the window (s),
-    ``rr`` the RR interval before the beat (s), ``qrs_on`` the observed QRS onset (s)."""
+    ``rr`` the RR interval before the beat (s), ``qrs_on`` the observed QRS onset (s).
+    The T center stays before 0.6 ``rr`` or, when later, ``t_late`` (s after R: the
+    template's T center plus :data:`~gmesa.ecg.identity.IDENTITY_NEAR`, so a late T
+    of the template is reached at a high heart rate)."""
     r_amp, q, s = extrema
     lay = opts.layout
     wave_lo, wave_hi = bounds(opts.waves, r_amp, t0, t1, n_baseline=0, q_depth=q,
@@ -52,8 +56,8 @@ def beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None):
     wave_lo, wave_hi = np.atleast_2d(wave_lo), np.atleast_2d(wave_hi)
     if "T" in opts.waves:  # T stays before the next beat's P
         j = lay.index("T", "center")
-        wave_hi[:, j] = np.minimum(wave_hi[:, j],
-                                   np.maximum(0.6 * np.asarray(rr), wave_lo[:, j] + 0.05))
+        cap = 0.6 * np.asarray(rr) if t_late is None else np.fmax(0.6 * np.asarray(rr), t_late)
+        wave_hi[:, j] = np.minimum(wave_hi[:, j], np.maximum(cap, wave_lo[:, j] + 0.05))
     lo, hi = np.empty((wave_lo.shape[0], lay.size)), np.empty((wave_lo.shape[0], lay.size))
     lo[:, lay.waves_slice], hi[:, lay.waves_slice] = wave_lo, wave_hi
     if opts.st_step:
@@ -189,21 +193,24 @@ class SegmentFit:
 def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
                  median_beat=None):
     """The :class:`SegmentFit` of beats ``rows`` before solving: bounds per beat from
-    what it shows (observed QRS onset ``qrs_on`` s, RR before it ``rr_prev`` s) and
-    starts: beats ``own`` from their own guess, beats ``warm`` from the template's fit
-    (``template_vec``, the level moved from the median beat's (``median_beat``: t s,
-    y mV) to the beat's)."""
+    what it shows (observed QRS onset ``qrs_on`` s, RR before it ``rr_prev`` s; the T
+    center may reach the template's, :func:`beat_bounds`) and starts: beats ``own``
+    from their own guess, beats ``warm`` from the template's fit (``template_vec``, the
+    level moved from the median beat's (``median_beat``: t s, y mV) to the beat's)."""
     lay = opts.layout
     n = rows.X.shape[0]
     ext = observed_extrema(rows.Xv, rows.Yv - np.median(rows.Y, axis=1, keepdims=True))
     t_first = rows.X[:, 0]
     t_last = rows.X[np.arange(n), np.maximum(rows.lengths - 1, 0)]
-    LO, HI = beat_bounds(opts, ext, t_first, t_last, rr_prev, qrs_on)
+    t_late = None
+    if template_vec is not None and "T" in opts.waves:
+        t_late = template_vec[lay.index("T", "center")] + IDENTITY_NEAR
+    LO, HI = beat_bounds(opts, ext, t_first, t_last, rr_prev, qrs_on, t_late)
     if opts.st_step and template_vec is not None:
         # a step of (almost) no height has no place: when the template shows no ST
         # shift, hold the step's center and scale at the template's and fit its height
-        r_amp = abs(template_vec[lay.index("R", "amplitude")])
-        if abs(template_vec[lay.index("ST", "amplitude")]) < max(0.01, 0.01 * r_amp):
+        if negligible(template_vec[lay.index("ST", "amplitude")],
+                      template_vec[lay.index("R", "amplitude")]):
             for j in (lay.index("ST", "center"), lay.index("ST", "scale")):
                 LO[:, j] = HI[:, j] = template_vec[j]
     P0 = np.zeros((n, lay.size))

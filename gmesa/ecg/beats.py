@@ -6,22 +6,75 @@ from typing import NamedTuple
 import numpy as np
 
 
-def beat_windows(r, n, fs):
+#: the window after R reaches this far (s) past the template's T off, where the next beat
+#: allows it: the T component there has fallen below about 1% of its amplitude
+T_MARGIN = 0.040
+
+#: a T off (the fiducial rule's) closer than this (s) to the window's last sample is the
+#: window's end, not the T wave's: no T off, QT or QTc is reported
+T_END_GAP = 0.010
+
+
+def beat_windows(r, n, fs, reach=None):
     """RR-adaptive windows [start, end) in samples around R peaks ``r`` (samples of a
     signal of ``n`` samples at ``fs`` Hz), so neither a long PR interval nor the T wave
     is cut at a fixed offset: before R the larger of 0.4 RR and RR - 0.5 sqrt(RR)
     (where the previous T wave has ended; 0.2-0.6 s), after R 0.62 RR (0.3-0.75 s).
+    ``reach`` (t_end, lead_in), s, from the template (:func:`~gmesa.ecg.template.
+    template_reach`): the window after R also reaches ``t_end`` + :data:`T_MARGIN`
+    where the next beat allows it, up to its :func:`room` (its R peak less
+    ``lead_in``), and never past the signal's end where it did not before.
     Returns (start, end, RR before each beat in s (NaN for the first), median RR s)."""
     rr = np.diff(r) / fs
     med = float(np.median(rr)) if rr.size else 1.0
     rr_prev = np.concatenate([[med], rr]) if rr.size else np.array([med])
-    rr_next = np.concatenate([rr, [med]]) if rr.size else np.array([med])
     pre = np.clip(np.maximum(0.40 * rr_prev, rr_prev - 0.5 * np.sqrt(rr_prev)), 0.20, 0.60)
-    post = np.clip(0.62 * rr_next, 0.30, 0.75)
+    post = np.clip(0.62 * next_rr(r, fs), 0.30, 0.75)
     start = r - np.round(pre * fs).astype(np.int64)
     end = r + np.round(post * fs).astype(np.int64) + 1
+    if reach is not None:
+        t_end, lead_in = reach
+        longer = np.maximum(post, np.minimum(t_end + T_MARGIN, room(r, fs, lead_in)))
+        end_long = r + np.round(longer * fs).astype(np.int64) + 1
+        end = np.where(end <= n, np.minimum(end_long, n), end)
     rr_out = np.concatenate([[np.nan], rr]) if rr.size else np.array([np.nan])
     return start, end, rr_out, med
+
+
+def next_rr(r, fs):
+    """RR interval after each beat (s) of R peaks ``r`` (samples); the median RR for the
+    last beat (1 s for a lone one)."""
+    rr = np.diff(r) / fs
+    med = float(np.median(rr)) if rr.size else 1.0
+    return np.concatenate([rr, [med]])
+
+
+def room(r, fs, lead_in):
+    """Where (s after each R peak ``r``, samples) the next beat's waves begin: its R
+    peak less ``lead_in`` (s, the template's first wave onset before R)."""
+    return next_rr(r, fs) - lead_in
+
+
+def t_end_seen(t_off, t_last, t_room):
+    """(cut, note) per beat: is the T off ``t_off`` (s from R) no T wave's end but the
+    window's?  It is when it lies within :data:`T_END_GAP` of the window's last sample
+    ``t_last`` or beyond, or more than :data:`T_END_GAP` past ``t_room``, where the
+    next beat's waves begin (the T runs into them: the model of this beat does not hold
+    the next one's P; a T off touching the next P onset, as at a fast rate, is kept)."""
+    with np.errstate(invalid="ignore"):
+        at_end = t_off > t_last - T_END_GAP
+        into_next = (t_off > t_room + T_END_GAP) & ~at_end
+    note = np.where(at_end, "T wave runs to the window end",
+                    np.where(into_next, "T wave runs into the next beat", ""))
+    return at_end | into_next, note
+
+
+def add_reason(reason, mask, note):
+    """Append ``note`` (a string, or one per beat) to ``reason`` where ``mask``, after a
+    semicolon when a beat already has one."""
+    note = np.broadcast_to(np.asarray(note, dtype=object), reason.shape)
+    for i in np.flatnonzero(mask):
+        reason[i] = note[i] if not reason[i] else f"{reason[i]}; {note[i]}"
 
 
 class BeatRows(NamedTuple):

@@ -1,9 +1,12 @@
 """Fit P, Q, R, S, T mesa components to every beat of a record: the pipeline.
 
 Lead -> zero-phase cleaning (wander, power line, low-pass) -> R peaks -> RR-adaptive
-beat windows -> median template and its fit -> every beat warm-started from the
-template fit (beats unlike the template start from their own guess) -> compiled batch
-solver -> a second start for beats whose P may sit on the wrong feature -> fiducials,
+beat windows -> median template and its fit -> windows reaching the template's T end
+where the next beat allows -> every beat warm-started from the template fit (beats
+unlike the template start from their own guess) -> compiled batch solver -> a second
+start for beats whose P may sit on the wrong feature -> beats whose T is another
+deflection than the template's fitted again with it held near the template's
+(:mod:`gmesa.ecg.identity`) -> fiducials (no T off where the window ends the T wave),
 intervals, fit quality and a status per beat.  The beat model (bounds, starts, solve,
 quality) is :mod:`gmesa.ecg.beatmodel`, the template :mod:`gmesa.ecg.template`.
 """
@@ -19,16 +22,17 @@ from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
 from .artefacts import mask_artefacts
-from .beats import beat_rows, beat_windows
+from .beats import add_reason, beat_rows, beat_windows, room, t_end_seen
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
+from .identity import follow_template
 from .io import Record, ecg_lead_index, ecg_lead_mv
 from .io.units import to_millivolts
 from .options import BEAT_STATUS, FitOptions
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
-from .template import fitted_template, qrs_corr
+from .template import qrs_corr, template_and_reach
 from .waves import WAVES, qrs_onset
 
 __all__ = ["fit_record", "FitOptions", "BEAT_STATUS"]
@@ -54,8 +58,14 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     fit_me = status == "ok"
     rr_prev = np.where(np.isfinite(rr), rr, rr_med)
     regular = np.abs(rr_prev / rr_med - 1.0) < REGULAR_RR
-    opts, tmpl_fit, median, tmpl_qrs_on = fitted_template(opts, sig, r, start, end, fs,
-                                                          fit_me, regular, rr_med)
+    opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
+        opts, sig, r, start, end, fs, fit_me, regular, rr_med)
+    t_room = None
+    if reach is not None:  # windows reach the template's T end where the next beat allows
+        t_room = room(r, fs, reach[1])
+        start, end = beat_windows(r, sig.size, fs, reach)[:2]
+        rows, status, reason = beat_rows(sig, r, start, end, fs, artefacts)
+        fit_me = status == "ok"
     template_vec = None if tmpl_fit is None else tmpl_fit.params
     qrs_on = np.full(r.size, tmpl_qrs_on)  # observed QRS onset (s from R): template's, or own
     corr = np.full(r.size, np.nan)
@@ -73,9 +83,16 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
         fit.keep(fi, fit.solve(fi))
     if template_vec is not None and "P" in opts.waves and fi.size:
         second_starts(fit, template_vec, own, warm)
+    unlike = np.full(r.size, "", dtype=object)
+    if template_vec is not None and fi.size:  # the template decides which wave is which
+        prd = quality(fit, fit_me, status.copy(), reason.copy())[2]
+        described = fit_me & (prd <= opts.prd_limit)  # not where the model fails anyway
+        unlike = follow_template(fit, template_vec, described, opts.bandwidth(fs))
     good, rmse, prd, r2, sse = quality(fit, fit_me, status, reason)
     fid, present = _waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason)
+    _t_end_check(fid, rows, fit_me, t_room, reason)
+    add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}
     for j, name in enumerate(opts.layout.labels):
@@ -94,6 +111,18 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     return pd.DataFrame(table), fit.params, template_vec, opts
 
 
+def _t_end_check(fid, rows, fitted, t_room, reason):
+    """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
+    :data:`~gmesa.ecg.beats.T_END_GAP` of the window's last sample, or past where the
+    next beat begins (``t_room``, s from R; None: not known); the reason says which."""
+    last = rows.X[np.arange(rows.X.shape[0]), np.maximum(rows.lengths - 1, 0)]
+    t_room = np.inf if t_room is None else t_room
+    cut, note = t_end_seen(fid["T_off"], last, t_room)
+    cut &= fitted
+    fid["T_off"] = np.where(cut, np.nan, fid["T_off"])
+    add_reason(reason, cut, note)
+
+
 def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     """(fiducials s from R, presence per wave) of the beats of ``fit`` (a
     :class:`~gmesa.ecg.beatmodel.SegmentFit`): P and T by BIC evidence against the
@@ -102,7 +131,7 @@ def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     opts, rows, params = fit.opts, fit.rows, fit.params
     lay = opts.layout
     sigma2 = sse / np.maximum(rows.lengths - np.sum(fit.upper > fit.lower, axis=1), 1)
-    bw = min(1.0, 2.0 * opts.lowpass / fs) if opts.lowpass else 1.0
+    bw = opts.bandwidth(fs)
     fid = wave_fiducials(params[:, lay.waves_slice], opts.waves)
     present, p_note = wave_presence(
         rows.X, params, rows.lengths, good, sigma2, rmse, rr, opts.waves, bw=bw,

@@ -90,6 +90,11 @@ class FitOptions:
         """Names of the tanh steps: ``("ST",)`` with ``st_step``."""
         return ("ST",) if self.st_step else ()
 
+    def bandwidth(self, fs):
+        """The share of the Nyquist band (at ``fs`` Hz) the low-pass filter leaves: noise
+        samples are that correlated, so evidence counts that share of them."""
+        return min(1.0, 2.0 * self.lowpass / fs) if self.lowpass else 1.0
+
     @property
     def n_baseline(self) -> int:
         """Number of coefficients of each beat's baseline polynomial."""

@@ -77,6 +77,21 @@ def evident(X, comp, lengths, sigma2, bw, rmse, snr):
     return (evidence > 5.0 * np.log(n_eff)) & (np.abs(comp[:, 0]) > snr * rmse)
 
 
+def template_shows(template, wave, waves, bw, snr):
+    """Does the template (a :class:`TemplateFit` of a beat with components ``waves``)
+    show ``wave``?  The template's residual is mostly the model's misfit, not noise: the
+    wave must stand out of that misfit (amplitude over ``snr`` times its RMSE), its
+    energy pass the BIC test of :func:`evident` against the noise left in the median
+    beat, and (P) reach :data:`P_MIN_OF_R` of R."""
+    lay = wave_layout(waves)
+    comp = template.params[lay.wave(wave)]
+    if wave == "P" and abs(comp[0]) <= P_MIN_OF_R * abs(template.params[lay.index("R", "amplitude")]):
+        return False
+    noise2 = template.noise2 if np.isfinite(template.noise2) else template.sigma2
+    return bool(evident(template.t[None, :], comp[None, :], np.array([template.t.size]),
+                        noise2, bw, template.rmse, snr)[0])
+
+
 def rr_variation(rr):
     """Coefficient of variation of the finite RR intervals (0 with fewer than 3)."""
     ok = rr[np.isfinite(rr)]
@@ -175,20 +190,12 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
         shaped = good & big_enough & p_is_wave(params, waves, qrs_on, X[:, 0], edges)
         steady = steady_p(params[:, o], params[:, c], shaped, int(good.sum()))
         present["P"] |= steady
-    if template is not None:
-        tp = template.params[lay.wave("P")]
-        # the template's residual is mostly the model's misfit, not noise: its P must
-        # stand out of that misfit (amplitude over snr x RMSE) and its energy pass the
-        # BIC test against the noise left in the median beat
-        noise2 = template.noise2 if np.isfinite(template.noise2) else template.sigma2
+    if template is not None and template_shows(template, "P", waves, bw, snr):
         tp_amp, tp_center = template.params[o], template.params[c]
-        if abs(tp_amp) > P_MIN_OF_R * abs(template.params[r]) and evident(
-                template.t[None, :], tp[None, :], np.array([template.t.size]),
-                noise2, bw, template.rmse, snr)[0]:
-            ratio = params[:, o] / tp_amp
-            like = (good & (ratio >= 1 / 3) & (ratio <= 3)
-                    & (np.abs(params[:, c] - tp_center) <= 0.040))
-            present["P"] |= like
+        ratio = params[:, o] / tp_amp
+        like = (good & (ratio >= 1 / 3) & (ratio <= 3)
+                & (np.abs(params[:, c] - tp_center) <= 0.040))
+        present["P"] |= like
     present["P"] &= p_off - p_on <= P_LONGEST
     # a steady P place in at least half the beats is the consistent position an
     # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)

@@ -13,8 +13,10 @@ import numpy as np
 
 from ..solvers import fit_many
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
+from .beats import T_MARGIN, beat_windows
+from .fiducials import wave_fiducials
 from .init import clip_into, guess_beat
-from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave
+from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, template_shows
 from .waves import observed_extrema, qrs_onset
 
 #: the template's P started on an upward bump over a sloping baseline, when it runs into
@@ -162,3 +164,46 @@ def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
     fit = fit_template(opts, tt, ty, rr_med, on, noise2)
     opts, fit = with_u_wave(opts, fit, tt, ty, rr_med, on, noise2)
     return opts, fit, (tt, ty), on
+
+
+def template_reach(opts, tmpl_fit, qrs_on, bw):
+    """(t_end, lead_in) of the template's fit (``tmpl_fit``, a :class:`TemplateFit`;
+    ``qrs_on`` the median beat's observed QRS onset), s: where its T wave ends after R
+    (the fiducial rule's T off) and how long before R its first wave begins (the P
+    onset when the template shows a P wave, else the QRS onset); ``bw`` the noise
+    bandwidth (:meth:`FitOptions.bandwidth`).  None when the template shows no T wave."""
+    waves = opts.waves
+    if tmpl_fit is None or "T" not in waves or not template_shows(tmpl_fit, "T", waves, bw,
+                                                                  opts.wave_snr):
+        return None
+    params = tmpl_fit.params[None, opts.layout.waves_slice]
+    fid = wave_fiducials(params, waves)
+    t_end = float(np.fmax(fid["T_off"], fid.get("T2_off", np.nan))[0])
+    first = fid["QRS_on"][0]
+    if ("P" in waves and template_shows(tmpl_fit, "P", waves, bw, opts.wave_snr)
+            and p_is_wave(params, waves, qrs_on, -np.inf)[0]):  # it may start before the window
+        first = fid["P_on"][0]
+    if not (np.isfinite(t_end) and np.isfinite(first)):
+        return None
+    return t_end, -float(first)
+
+
+def template_and_reach(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
+    """:func:`fitted_template` and its :func:`template_reach` (None without a template
+    or its T wave): (options, template fit, median beat, QRS onset s, reach).  When the
+    template's T off plus :data:`~gmesa.ecg.beats.T_MARGIN` lies past the median beat's
+    end, the T wave ran out of the windows: the template is built again on windows
+    reaching as far as the next beat allows (:func:`~gmesa.ecg.beats.room`), and its
+    T off taken from that template (the lead-in, read off the unchanged P region, stays
+    the first template's)."""
+    bw = opts.bandwidth(fs)
+    used, fit, median, on = fitted_template(opts, sig, r, start, end, fs, fit_me, regular,
+                                            rr_med)
+    reach = template_reach(used, fit, on, bw)
+    if reach is not None and reach[0] + T_MARGIN > median[0][-1]:
+        longer = beat_windows(r, sig.size, fs, reach=(np.inf, reach[1]))[1]
+        used, fit, median, on = fitted_template(opts, sig, r, start, longer, fs, fit_me,
+                                                regular, rr_med)
+        again = template_reach(used, fit, on, bw)  # the lead-in stays the first one's
+        reach = None if again is None else (again[0], reach[1])
+    return used, fit, median, on, reach
