@@ -170,6 +170,18 @@ def case_tachycardia():
             f"QT reported for {ok['qt_ms'].notna().sum()}")
 
 
+def case_tachycardia_real():
+    ecg = _ecg()
+    rec = ecg.read_record(PHYSIONET / "03700181", lead="MCL1")
+    b = ecg.fit_record(rec).beats
+    ok = b[b["status"] == "ok"]
+    near = (ok["window_end_s"] - ok["T_off_s"]) < 0.010
+    hr = 60.0 / ok["rr_s"].median()
+    return (f"HR {hr:.0f}: {len(ok)} ok beats, T off within 10 ms of the window end in "
+            f"{near.sum()}, QT reported for {ok['qt_ms'].notna().sum()}, QTc median "
+            f"{ok['qtc_ms'].median():.0f} ms")
+
+
 CASES = {
     "multi-frequency WFDB (03700181, ECG 500 Hz in 125 Hz frames)": case_multifrequency,
     "multi-segment WFDB (041s)": case_multisegment,
@@ -180,7 +192,8 @@ CASES = {
     "clipped R peaks": case_clipping,
     "ABP lead fitted as ECG": case_abp,
     "PLETH lead (v102s) fitted as ECG": case_pleth,
-    "tachycardia, HR 123": case_tachycardia,
+    "tachycardia, synthetic HR 123": case_tachycardia,
+    "tachycardia, 03700181 (whole record)": case_tachycardia_real,
     "gmesa fit --out under a file": case_out_unwritable,
     "gmesa fit on white noise": case_no_ok_beat,
 }
