@@ -22,6 +22,8 @@ from .core import (
     tanh_step,
     tanh_step_jacobian,
 )
+from .decompose import decompose
+from .decomposition import Decomposition
 from .notation import from_gaussian, from_original, to_gaussian, to_original
 from .solvers import STATUS, ManyFit, fit_least_squares, fit_many
 
@@ -33,6 +35,9 @@ def __getattr__(name):
     if name in ("MesaModel", "MesaSumModel"):
         from . import models
         return getattr(models, name)
+    if name in ("fit_pulses", "PulseFit"):  # pandas-backed: loaded when asked for
+        from . import pulsefit, pulses
+        return pulses.fit_pulses if name == "fit_pulses" else pulsefit.PulseFit
     raise AttributeError(f"module 'gmesa' has no attribute {name!r}")
 
 __all__ = [
@@ -41,4 +46,5 @@ __all__ = [
     "smooth_gmf_jacobian", "tanh_step", "tanh_step_jacobian", "from_gaussian",
     "from_original", "to_gaussian", "to_original", "MesaModel", "MesaSumModel",
     "fit_least_squares", "fit_many", "ManyFit", "STATUS", "param_labels", "Layout",
+    "decompose", "Decomposition", "fit_pulses", "PulseFit",
 ]

@@ -1,0 +1,220 @@
+"""Private: the per-K refinement and scoring behind :func:`gmesa.decompose`."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from . import _kernels as K
+from . import _omp
+from .solvers import fit_many
+
+
+def prd_percent(y, fit, w=None):
+    """PRD (%) = 100 * |y - fit| / |y - mean(y)| over the samples of non-zero weight."""
+    y, fit = np.asarray(y, float), np.asarray(fit, float)
+    m = np.ones(y.shape, bool) if w is None else np.asarray(w) > 0
+    d = y[m] - np.mean(y[m])
+    den = float(np.sqrt(d @ d))
+    r = y[m] - fit[m]
+    return 100.0 * float(np.sqrt(r @ r)) / den if den > 0 else math.nan
+
+
+def baseline_spec(nb):
+    """The ``baseline=`` spec of a baseline with ``nb`` coefficients."""
+    return nb - 1 if nb else "none"
+
+
+def model(x, params, k, nb):
+    out = np.empty(x.size)
+    K.mesa_sum_into(np.ascontiguousarray(x, dtype=np.float64),
+                    np.ascontiguousarray(params, dtype=np.float64), k, 0, nb, out)
+    return out
+
+
+def ls_start(x, y, w, nb, atoms, sign):
+    """Start vector: the atoms' shapes, amplitudes and baseline by weighted least squares."""
+    cols = []
+    for c, h, sl, sr in atoms:
+        g = np.empty(x.size)
+        K.gmf_value_into(x, 1.0, c, h, sl, sr, g)
+        cols.append(g)
+    cols += [x ** j for j in range(nb)]
+    A = np.stack(cols, axis=1) * w[:, None]
+    coef = np.linalg.lstsq(A, y * w, rcond=None)[0]
+    amps = coef[:len(atoms)]
+    if sign:
+        floor = 1e-3 * max(float(np.max(np.abs(amps))), 1e-12)
+        amps = np.where(sign * amps > 0, amps, sign * floor)
+    p = [v for a, atom in zip(amps, atoms) for v in (a,) + tuple(atom)]
+    return np.array(p + list(coef[len(atoms):]), dtype=np.float64)
+
+
+def grow_start(x, y, w, nb, prev, sign, grid):
+    """The refined K-1 vector plus the candidate that best explains its residual."""
+    xg, wg, dic = grid
+    k = (prev.size - nb) // 5
+    r = y - model(x, prev, k, nb)
+    rg = r if xg.size == x.size and np.array_equal(xg, x) else np.interp(xg, x, r)
+    s, j, amp = _omp.best_atom(dic, rg, wg, sign)
+    if amp == 0.0:
+        return None
+    new = np.array((amp, float(xg[j])) + tuple(dic.shapes[s]))
+    return np.concatenate([prev[:5 * k], new, prev[5 * k:]])
+
+
+def bounds(x, k, nb, shape, sign, width_range):
+    """Bounds of a K-component vector: centres inside x, widths in ``width_range``,
+    plateaus up to half the span (0 unless ``shape == "mesa"``), amplitude sign."""
+    span = float(x[-1] - x[0])
+    lo = np.full(5 * k + nb, -np.inf)
+    hi = np.full(5 * k + nb, np.inf)
+    for i in range(k):
+        o = 5 * i
+        if sign > 0:
+            lo[o] = 0.0
+        elif sign < 0:
+            hi[o] = 0.0
+        lo[o + 1], hi[o + 1] = x[0], x[-1]
+        lo[o + 2], hi[o + 2] = 0.0, (0.5 * span if shape == "mesa" else 0.0)
+        lo[o + 3:o + 5], hi[o + 3:o + 5] = width_range
+    return lo, hi
+
+
+def _tie_matrix(k, nb):
+    """Map (amplitude, center, sigma) per component + baseline -> the full vector
+    (half_width 0, sigma_left = sigma_right = sigma)."""
+    M = np.zeros((5 * k + nb, 3 * k + nb))
+    for i in range(k):
+        M[5 * i, 3 * i] = M[5 * i + 1, 3 * i + 1] = 1.0
+        M[5 * i + 3, 3 * i + 2] = M[5 * i + 4, 3 * i + 2] = 1.0
+    M[5 * k:, 3 * k:] = np.eye(nb)
+    return M
+
+
+def _refine_tied(x, y, w, nb, starts, lo, hi, max_iter):
+    """Equal tails (shape "gaussian"): SciPy least_squares on the tied parameters
+    (amplitude, center, sigma) per component + baseline, analytic Jacobian."""
+    k = (starts[0].size - nb) // 5
+    M = _tie_matrix(k, nb)
+    pick = np.array([5 * i + j for i in range(k) for j in (0, 1, 3)]
+                    + list(range(5 * k, 5 * k + nb)), dtype=int)
+    out, jt = np.empty(x.size), np.empty((M.shape[0], x.size))
+
+    def fun(q):
+        K.mesa_sum_into(x, M @ q, k, 0, nb, out)
+        return w * (out - y)
+
+    def jac(q):
+        K.mesa_sum_jac_into(x, M @ q, k, 0, nb, out, jt)
+        return (jt.T * w[:, None]) @ M
+
+    best = None
+    for p0 in starts:
+        q0 = p0[pick].copy()
+        q0[2:3 * k:3] = np.sqrt(p0[3:5 * k:5] * p0[4:5 * k:5])
+        q0 = np.clip(q0, lo[pick], hi[pick])
+        res = least_squares(fun, q0, jac=jac, bounds=(lo[pick], hi[pick]), method="trf",
+                            max_nfev=max_iter)
+        if best is None or res.cost < best.cost:
+            best = res
+    J = jac(best.x)
+    dof = max(int(np.count_nonzero(w)) - best.x.size, 1)
+    se = np.full(M.shape[0], np.nan)
+    try:
+        cov = M @ np.linalg.inv(J.T @ J) @ M.T * (2.0 * best.cost / dof)
+        tied = M.any(axis=1)
+        se[tied] = np.sqrt(np.clip(np.diag(cov)[tied], 0, None))
+    except np.linalg.LinAlgError:
+        pass
+    return M @ best.x, se, float(best.cost), (1 if best.status > 0 else -1)
+
+
+def refine(x, y, w, nb, shape, starts, lo, hi, max_iter):
+    """Refine every start within the bounds; (params, stderr, cost, status) of the best."""
+    starts = [np.clip(s, lo, hi) for s in starts]
+    if shape == "gaussian":  # bi-Gaussian fit first (compiled), then tie the tails
+        first = refine(x, y, w, nb, "bigaussian", starts, lo, hi, max_iter)[0]
+        return _refine_tied(x, y, w, nb, [first] + starts[:1], lo, hi, max_iter)
+    fit = fit_many(x, np.broadcast_to(y, (len(starts), y.size)), np.stack(starts), lo, hi,
+                   baseline=baseline_spec(nb), weights=w, max_iter=max_iter, check=False)
+    cost = np.where(np.isfinite(fit.cost), fit.cost, np.inf)
+    b = int(np.argmin(cost))
+    return fit.params[b], fit.stderr[b], float(fit.cost[b]), int(fit.status[b])
+
+
+def _score(x, y, w, nb, k, params, cost, n_free, exact):
+    n = int(np.count_nonzero(w))
+    ss = float(np.sum((w * (y - np.average(y, weights=w))) ** 2))
+    rss = max(2.0 * cost, exact * ss, 1e-300)
+    p = n_free * k + nb
+    fit = model(x, params, k, nb)
+    return dict(K=k, n_params=p, rss=2.0 * cost, prd=prd_percent(y, fit, w),
+                bic=n * math.log(rss / n) + p * math.log(n),
+                aic=n * math.log(rss / n) + 2.0 * p)
+
+
+def _drop_starts(prev, nb):
+    """Every K-1 component vector obtained by dropping one component of ``prev``."""
+    k = (prev.size - nb) // 5
+    return [np.delete(prev, np.s_[5 * i:5 * i + 5]) for i in range(k)]
+
+
+def _forward(x, y, w, nb, shape, sign, paths, opts):
+    """K = 1, 2, ...: refine the first K atoms of each selection path and the grown K-1
+    fit; stop ``patience`` K after the best criterion (or at the PRD target)."""
+    rows, prev, best = [], None, None
+    crit = opts["criterion"]
+    for k in range(1, max(len(a) for a, _ in paths) + 1):
+        starts = [ls_start(x, y, w, nb, a[:k], s) for a, s in paths if len(a) >= k]
+        if prev is not None:
+            grown = grow_start(x, y, w, nb, prev, sign, opts["grid"])
+            if grown is not None:
+                starts.append(grown)
+        rows.append(_refined_row(x, y, w, nb, shape, sign, starts, opts))
+        prev = rows[-1]["params"]
+        if crit == "prd":
+            if rows[-1]["prd"] <= opts["target_prd"]:
+                break
+            continue
+        if best is None or rows[-1][crit] < rows[best][crit]:
+            best = len(rows) - 1
+        elif len(rows) - 1 - best >= opts["patience"]:
+            break
+    return rows
+
+
+def _refined_row(x, y, w, nb, shape, sign, starts, opts):
+    k = (starts[0].size - nb) // 5
+    lo, hi = bounds(x, k, nb, shape, sign, opts["width_range"])
+    params, se, cost, status = refine(x, y, w, nb, shape, starts, lo, hi, opts["max_iter"])
+    row = _score(x, y, w, nb, k, params, cost, opts["n_free"], opts["exact"])
+    row.update(params=params, stderr=se, status=status, selected=False)
+    return row
+
+
+def _backward(x, y, w, nb, shape, sign, rows, opts):
+    """K = Kmax-1 .. 1: refit the best K+1 fit without each of its components in turn;
+    keep the result when it beats the forward fit at K."""
+    for i in range(len(rows) - 2, -1, -1):
+        cand = _refined_row(x, y, w, nb, shape, sign, _drop_starts(rows[i + 1]["params"], nb),
+                            opts)
+        if cand["rss"] < rows[i]["rss"]:
+            rows[i] = cand
+    return rows
+
+
+def fit_components(x, y, w, nb, shape, sign, paths, opts):
+    """Refine K = 1, 2, ... components (see :func:`gmesa.decompose`); one dict per K,
+    the chosen one with ``selected=True``.  ``paths``: (atoms, sign) of each selection."""
+    rows = _forward(x, y, w, nb, shape, sign, paths, opts)
+    rows = _backward(x, y, w, nb, shape, sign, rows, opts)
+    crit = opts["criterion"]
+    if crit == "prd":
+        hit = [i for i, r in enumerate(rows) if r["prd"] <= opts["target_prd"]]
+        best = hit[0] if hit else int(np.argmin([r["prd"] for r in rows]))
+    else:
+        best = int(np.argmin([r[crit] for r in rows]))
+    rows[best]["selected"] = True
+    return rows
