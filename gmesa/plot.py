@@ -832,3 +832,6 @@ def overview(fit, i=None, start=None, duration=10, grid=False):
     ax_b, ax_res = bottom.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     _draw_beat(fit, i, ax_b, ax_res)
     return fig
+
+
+from .plot_decomposition import decomposition, pulses, pulses_overview  # noqa: E402,F401  (issue 19)
