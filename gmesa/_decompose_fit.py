@@ -196,20 +196,47 @@ def _refined_row(x, y, w, nb, shape, sign, starts, opts):
 
 def _backward(x, y, w, nb, shape, sign, rows, opts):
     """K = Kmax-1 .. 1: refit the best K+1 fit without each of its components in turn;
-    keep the result when it beats the forward fit at K."""
+    keep the result when it beats the fit at K.  Returns whether any K improved."""
+    improved = False
     for i in range(len(rows) - 2, -1, -1):
         cand = _refined_row(x, y, w, nb, shape, sign, _drop_starts(rows[i + 1]["params"], nb),
                             opts)
-        if cand["rss"] < rows[i]["rss"]:
-            rows[i] = cand
-    return rows
+        if cand["rss"] < (1 - 1e-9) * rows[i]["rss"]:
+            rows[i], improved = cand, True
+    return improved
+
+
+def _regrow(x, y, w, nb, shape, sign, rows, opts):
+    """K = 2 .. Kmax: refit the best K-1 fit plus the candidate that best explains its
+    residual; keep the result when it beats the fit at K.  Returns whether any improved."""
+    improved = False
+    for i in range(1, len(rows)):
+        grown = grow_start(x, y, w, nb, rows[i - 1]["params"], sign, opts["grid"])
+        if grown is None:
+            continue
+        cand = _refined_row(x, y, w, nb, shape, sign, [grown], opts)
+        if cand["rss"] < (1 - 1e-9) * rows[i]["rss"]:
+            rows[i], improved = cand, True
+    return improved
+
+
+#: forward-backward sweeps after the first (each stops early when nothing improves)
+SWEEPS = 2
 
 
 def fit_components(x, y, w, nb, shape, sign, paths, opts):
     """Refine K = 1, 2, ... components (see :func:`gmesa.decompose`); one dict per K,
-    the chosen one with ``selected=True``.  ``paths``: (atoms, sign) of each selection."""
+    the chosen one with ``selected=True``.  ``paths``: (atoms, sign) of each selection;
+    K up to ``opts["k_max"]`` is chosen, K = k_max + 1 (when the paths reach it) only
+    feeds the backward pass."""
     rows = _forward(x, y, w, nb, shape, sign, paths, opts)
-    rows = _backward(x, y, w, nb, shape, sign, rows, opts)
+    improved = _backward(x, y, w, nb, shape, sign, rows, opts)
+    for _ in range(SWEEPS):
+        if not improved:
+            break
+        improved = _regrow(x, y, w, nb, shape, sign, rows, opts)
+        improved = _backward(x, y, w, nb, shape, sign, rows, opts) or improved
+    rows = rows[:opts["k_max"]]
     crit = opts["criterion"]
     if crit == "prd":
         hit = [i for i, r in enumerate(rows) if r["prd"] <= opts["target_prd"]]

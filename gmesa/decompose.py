@@ -56,11 +56,12 @@ def _check_inputs(x, y, weights):
         raise ValueError(f"y has {yf.size} samples; decompose needs at least 3")
     if not np.all(np.isfinite(xf)):
         i = int(np.argmax(~np.isfinite(xf)))
-        raise ValueError(f"x[{i}] = {xf[i]!r} is not finite; x must be finite sample positions")
+        raise ValueError(f"x[{i}] = {float(xf[i])!r} is not finite; x must be finite sample "
+                         "positions")
     if np.any(np.diff(xf) <= 0):
         i = int(np.argmax(np.diff(xf) <= 0))
-        raise ValueError(f"x must increase strictly (x[{i}] = {xf[i]!r}, x[{i + 1}] = "
-                         f"{xf[i + 1]!r}); sort x and y together and drop repeated x")
+        raise ValueError(f"x must increase strictly (x[{i}] = {float(xf[i])!r}, x[{i + 1}] = "
+                         f"{float(xf[i + 1])!r}); sort x and y together and drop repeated x")
     if weights is None:
         wf = np.ones_like(yf)
     else:
@@ -73,7 +74,7 @@ def _check_inputs(x, y, weights):
     bad = ~np.isfinite(yf) & (wf > 0)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ValueError(f"y[{i}] is {yf[i]!r}; decompose needs finite samples: remove them "
+        raise ValueError(f"y[{i}] is {float(yf[i])!r}; decompose needs finite samples: remove them "
                          "or give them weight 0")
     return xf, np.where(wf > 0, yf, 0.0), wf
 
@@ -182,13 +183,15 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
                          "max_width (x units)")
     dic = _omp.Dictionary(xg.size, dxg, _omp.shape_grid(dxg, span, shape, lo_w, hi_w))
     paths = []
+    # one candidate beyond max_components (when the samples allow it) for the backward pass
+    n_atoms = max_components + int(np.count_nonzero(wf) > N_FREE[shape] * (max_components + 1)
+                                    + nb + 1)
     for path_sign in ([sgn] if sgn else [0, _polarity(yg, wg)]):
-        chosen, _ = _omp.forward_select(dic, yg, wg, _base_columns(xg, nb), max_components,
-                                        path_sign)
+        chosen, _ = _omp.forward_select(dic, yg, wg, _base_columns(xg, nb), n_atoms, path_sign)
         paths.append(([(float(xg[j]),) + tuple(dic.shapes[s]) for s, j in chosen], path_sign))
     rows = fit_components(xf, yf, wf, nb, shape, sgn, paths, dict(
         grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w), max_iter=max_iter,
-        criterion=criterion, target_prd=target_prd, patience=patience,
+        criterion=criterion, target_prd=target_prd, patience=patience, k_max=max_components,
         n_free=N_FREE[shape], exact=EXACT_FIT))
     return Decomposition.from_rows(xf, yf, wf, rows, shape=shape, baseline=baseline,
                                    criterion=criterion)

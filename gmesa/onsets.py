@@ -12,8 +12,10 @@ Method (``find_onsets``):
 3. **Systolic upstrokes**: maxima of the first derivative at least 0.5 T apart, kept
    when at least 35% of the median of the strongest ones.
 4. **Foot** of each upstroke by *intersecting tangents*: the tangent at the point of
-   steepest rise meets the horizontal line through the lowest point of the preceding
-   0.5 T (the diastolic minimum).  The onset is the sample nearest that intersection.
+   steepest rise meets the horizontal line through the diastolic minimum (*valley*):
+   the local minimum reached walking back down the upstroke (at most 0.5 T).  The onset is the sample nearest that
+   intersection; :func:`detect_pulses` also returns the valleys (where
+   :func:`gmesa.fit_pulses` starts each pulse's window).
 """
 from __future__ import annotations
 
@@ -86,8 +88,10 @@ def dominant_period(signal, fs, *, lowpass_hz=8.0):
     return best / fs, float(np.clip(acf[best], 0.0, 1.0))
 
 
-def find_onsets(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
-    """Sample indices of the pulse onsets (feet) of ``signal``; see the module docstring.
+def detect_pulses(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
+    """``(feet, valleys, period_s, periodicity)``: sample indices of the pulse onsets
+    (feet, by intersecting tangents) and of the diastolic minima before them (the
+    horizontal tangents' points); see the module docstring.
 
     Raises ValueError when the signal is too short or not periodic enough (its
     periodicity is below ``min_periodicity``): give the onsets yourself then.
@@ -110,13 +114,23 @@ def find_onsets(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
     strong = np.sort(h)[::-1][:n_expect]
     up = up[h >= 0.35 * np.median(strong)]
     back = max(2, int(0.5 * period * fs))
-    onsets = []
+    feet, valleys = [], []
     for u in up:
         a = max(0, u - back)
         if u - a < 2:
             continue
-        m = a + int(np.argmin(s[a:u]))
+        m = u                      # walk down the upstroke to its local minimum
+        while m > a and s[m - 1] < s[m]:
+            m -= 1
         foot = u - (s[u] - s[m]) / ds[u] * fs if ds[u] > 0 else m
-        onsets.append(int(round(min(max(foot, m), u))))
-    onsets = np.unique(np.asarray(onsets, dtype=np.int64))
-    return onsets
+        feet.append(int(round(min(max(foot, m), u))))
+        valleys.append(m)
+    feet, keep = np.unique(np.asarray(feet, dtype=np.int64), return_index=True)
+    valleys = np.asarray(valleys, dtype=np.int64)[keep]
+    rising = np.r_[True, np.diff(valleys) > 0]
+    return feet[rising], valleys[rising], period, strength
+
+
+def find_onsets(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
+    """Sample indices of the pulse onsets (feet) of ``signal``: see :func:`detect_pulses`."""
+    return detect_pulses(signal, fs, lowpass_hz=lowpass_hz, min_periodicity=min_periodicity)[0]

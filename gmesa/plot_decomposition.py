@@ -221,7 +221,7 @@ def pulses(fit, start=None, duration=10.0, ax=None):
     """A strip of a :class:`gmesa.PulseFit`'s signal with every fitted pulse overlaid.
 
     Onsets are marked at the pulses' feet (triangles; a red cross and a light red band
-    for pulses that are flagged or failed, with their number).  ``start`` and
+    over the window of a pulse that is flagged or failed, with its number).  ``start`` and
     ``duration`` in s (default: the first ``duration`` seconds).  Returns the Axes.
     """
     fs, sig = float(fit.fs), np.asarray(fit.signal, float)
@@ -238,13 +238,13 @@ def pulses(fit, start=None, duration=10.0, ax=None):
     ax.plot(np.arange(a, b) / fs, sig[a:b], color="0.6", lw=2.0, label="signal", gid="signal",
             zorder=2)
     tab = fit.pulses
-    on, dur = tab["onset_s"].to_numpy(), tab["duration_s"].to_numpy()
-    inside = np.flatnonzero((on + dur > t0) & (on < t1))
-    xs, ys, comps = [], [], []
+    on, st, dur = (tab[c].to_numpy() for c in ("onset_s", "start_s", "duration_s"))
+    inside = np.flatnonzero((st + dur > t0) & (st < t1))
+    xs, ys = [], []
     for j in inside:
         p = fit.pulse(int(j))
         if p.components:
-            xs += [p.t + on[j], [np.nan]]
+            xs += [p.t + st[j], [np.nan]]
             ys += [p.fit, [np.nan]]
     if xs:
         ax.plot(np.concatenate(xs), np.concatenate(ys), color=FIT_COLOR, lw=0.9,
@@ -258,7 +258,7 @@ def pulses(fit, start=None, duration=10.0, ax=None):
         ax.plot(on[bad], y_on[~ok], ls="none", marker="X", ms=7, color=FLAG_COLOR,
                 label="flagged or failed", gid="onsets-flagged", zorder=5)
         for j in bad:
-            ax.axvspan(max(on[j], t0), min(on[j] + dur[j], t1), color=FLAG_COLOR, alpha=0.08,
+            ax.axvspan(max(st[j], t0), min(st[j] + dur[j], t1), color=FLAG_COLOR, alpha=0.08,
                        lw=0, zorder=0.5)
             ax.annotate(str(int(tab["pulse"].iloc[j])), (on[j], np.nanmax(sig[a:b])),
                         fontsize=7, color=FLAG_COLOR, ha="left", va="bottom")

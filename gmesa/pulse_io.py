@@ -54,7 +54,8 @@ def adc_period(path, lead):
         h = wfdb.rdheader(str(base))
         names = [str(n).lower() for n in h.sig_name]
         i = int(lead) if isinstance(lead, int) else names.index(str(lead).lower())
-        bits = int(h.adc_res[i]) if h.adc_res and h.adc_res[i] else WFDB_FORMAT_BITS.get(str(h.fmt[i]))
+        bits = (int(h.adc_res[i]) if h.adc_res and h.adc_res[i]
+                else WFDB_FORMAT_BITS.get(str(h.fmt[i])))
         gain = float(h.adc_gain[i])
     except (ValueError, IndexError, TypeError, AttributeError):
         return None

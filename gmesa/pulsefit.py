@@ -11,6 +11,7 @@ import pandas as pd
 
 from . import _kernels as K
 from ._atomic import check_table_format, jsonable, write_table, write_text
+from .core import Layout
 from .decomposition import Decomposition
 
 #: suffixes of a saved PulseFit's files, after its stem
@@ -18,7 +19,7 @@ SUFFIXES = {"info": ".pulses.json", "signal": ".pulses-signal.parquet"}
 
 
 class Pulse(NamedTuple):
-    """One fitted pulse: ``t`` (s from its onset), samples ``y``, model ``fit`` (NaN when
+    """One fitted pulse: ``t`` (s from its window's start), samples ``y``, model ``fit`` (NaN when
     not fitted), ``components`` (name -> array, and ``baseline``) and its table ``row``."""
     t: np.ndarray
     y: np.ndarray
@@ -51,7 +52,8 @@ class PulseFit:
 
     @property
     def layout(self):
-        return self.template.layout
+        """Layout of a pulse's vector: the template's components + the pulses' baseline."""
+        return Layout(self.template.names, (), self.info.get("baseline", "linear"))
 
     @property
     def params(self) -> np.ndarray:
@@ -74,12 +76,12 @@ class PulseFit:
         if not -n <= int(i) < n:
             raise IndexError(f"pulse {i} out of range: the fit holds pulses 0..{n - 1}")
         row = self.pulses.iloc[int(i)]
-        a = int(round(row["onset_s"] * self.fs))
+        a = int(round(row["start_s"] * self.fs))
         m = int(round(row["duration_s"] * self.fs))
         y = self.signal[a:a + m]
         t = np.arange(y.size) / self.fs
         vec = self.layout.pack(row.to_frame().T)[0]
-        k, nb = self.template.n_components, self.template.n_baseline
+        k, nb = self.template.n_components, self.layout.n_baseline
         comps = {}
         fit = np.full(t.size, np.nan)
         if np.all(np.isfinite(vec)):

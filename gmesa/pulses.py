@@ -1,20 +1,26 @@
 """``fit_pulses``: every pulse of a PPG or arterial-pressure signal as K mesa functions.
 
-1. **Onsets** (feet) by :func:`gmesa.onsets.find_onsets` (intersecting tangents before
-   each systolic upstroke, upstrokes at least half the dominant period apart), or given.
-2. **Windows**: each pulse runs from its onset to the next one (x = s from its onset).
+1. **Onsets** (feet) by :func:`gmesa.onsets.detect_pulses` (intersecting tangents
+   before each systolic upstroke, upstrokes at least half the dominant period apart),
+   or given.
+2. **Windows**: each pulse runs from the diastolic minimum (valley) before its onset to
+   the valley before the next one, so it holds its whole upstroke and none of the next
+   (with given onsets: from onset to onset).  x = s from the window's start.
    Windows shorter than 0.5 or longer than 1.75 times the median (a missed or an extra
    onset) or with more than 10% missing samples are not fitted (status "failed").
-3. **Template**: the pointwise median of the pulses (each minus its onset value, cut to
-   the median length) decomposed by :func:`gmesa.decompose` (default bi-Gaussian
-   components, positive amplitudes, linear baseline).  K is the criterion's best among
-   the K whose template is interpretable (:mod:`gmesa.interpret`).
+3. **Template**: the pointwise median of the pulses (each minus its first value, over
+   the median length, each pulse contributing only its own samples) decomposed by
+   :func:`gmesa.decompose` (default bi-Gaussian components, positive amplitudes, a
+   constant baseline: the median pulse does not drift).  K is the criterion's best among
+   the K whose template is interpretable (:mod:`gmesa.interpret`) and has no component
+   centred within 20 ms of its ends (one that models the neighbouring pulse).
 4. **Pulses**: every pulse starts from the template's shapes with amplitudes and
    baseline by linear least squares, then all are fitted at once by :func:`gmesa.fit_many`
-   (padded rows, ``lengths``) within bounds tied to the template: each centre may move
-   by ``center_tolerance`` of the gap to its nearest neighbour in the template (so the
-   components keep their order), tail widths between 1/``width_factor`` and
-   ``width_factor`` times the template's, amplitudes >= 0.
+   (padded rows, ``lengths``) with the ``baseline`` asked for (default linear, for the
+   drift within a pulse) within bounds tied to the template: each centre may move by
+   ``center_tolerance`` of the gap to its nearest neighbour in the template (so the
+   components keep their order) and stays inside its pulse, tail widths between
+   1/``width_factor`` and ``width_factor`` times the template's, amplitudes >= 0.
 5. **Quality**: PRD (%) = 100 |y - fit| / |y - mean(y)| per pulse and the rules of
    :mod:`gmesa.interpret`; a pulse that breaks one is "flagged" with the rule in
    ``reason`` (its components keep their template names).
@@ -27,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from . import _kernels as K
+from .core import Layout, baseline_size
 from .decompose import decompose
-from .interpret import interpretability
-from .onsets import find_onsets
+from .interpret import MIN_SEPARATION_S, interpretability
+from .onsets import detect_pulses
 from .pulsefit import PulseFit
 from .solvers import fit_many
 
@@ -105,11 +112,13 @@ def median_pulse(sig, starts, lengths, usable):
 def _template(sig, fs, starts, lengths, usable, opts):
     y = median_pulse(sig, starts, lengths, usable)
     t = np.arange(y.size) / fs
+    # the median pulse has no drift: a constant baseline (a sloped one trades off with
+    # broad components); each pulse then gets the baseline asked for
+    base = "none" if baseline_size(opts["baseline"]) == 0 else "constant"
     dec = decompose(t, y, opts["max_components"], criterion=opts["criterion"],
-                    shape=opts["shape"], baseline=opts["baseline"], sign="positive")
+                    shape=opts["shape"], baseline=base, sign="positive")
     crit = dec.criteria.set_index("K")
-    ok_k = [k for k, (p, _) in dec.candidates.items()
-            if interpretability(p, t[-1], np.ptp(y), k)[0][0]]
+    ok_k = [k for k, (p, _) in dec.candidates.items() if _clear_template(p, t[-1], np.ptp(y), k)]
     if not ok_k:
         return dec, "no K gives an interpretable template; the criterion's K is used"
     col = "prd" if opts["criterion"] == "prd" else opts["criterion"]
@@ -117,39 +126,48 @@ def _template(sig, fs, starts, lengths, usable, opts):
     return dec.at(best), ""
 
 
-def _design(template, X, L, valid):
-    """(N, n, K + nb) columns of each pulse: the template's components at unit height
-    and the baseline powers, zero outside the window."""
-    k, nb = template.n_components, template.n_baseline
+def _clear_template(p, duration, y_range, k):
+    """The template passes the rules of :mod:`gmesa.interpret`, and no component sits on
+    the window's ends (centres at least the smallest separation, 20 ms, inside): such a
+    component models the neighbouring pulse, not this one."""
+    c = p[1:5 * k:5]
+    return bool(interpretability(p, duration, y_range, k)[0][0]
+                and np.all((c >= MIN_SEPARATION_S) & (c <= duration - MIN_SEPARATION_S)))
+
+
+def pulse_vector(template, nb):
+    """The template's components followed by ``nb`` baseline coefficients (its constant,
+    then zeros): the common start of every pulse."""
+    k = template.n_components
+    base = np.zeros(nb)
+    base[:min(nb, template.n_baseline)] = template.baseline_coefficients[:nb]
+    return np.concatenate([template.params[:5 * k], base])
+
+
+def _starts(tvec, k, nb, X, Y, valid):
+    """Per-pulse start vectors: template shapes, least-squares amplitudes and baseline."""
     x = X[0]
     cols = []
     for i in range(k):
         g = np.empty(x.size)
-        K.gmf_value_into(x, 1.0, *template.params[5 * i + 1:5 * i + 5], g)
+        K.gmf_value_into(x, 1.0, *tvec[5 * i + 1:5 * i + 5], g)
         cols.append(g)
     cols += [x ** j for j in range(nb)]
     A = np.stack(cols, axis=1)[None, :, :] * valid[:, :, None]
-    return A
-
-
-def _starts(template, X, Y, valid):
-    """Per-pulse start vectors: template shapes, least-squares amplitudes and baseline."""
-    k, nb = template.n_components, template.n_baseline
-    A = _design(template, X, None, valid)
     ata = np.einsum("nsi,nsj->nij", A, A) + 1e-12 * np.eye(k + nb)
     aty = np.einsum("nsi,ns->ni", A, np.where(valid, Y, 0.0))
     coef = np.linalg.solve(ata, aty[:, :, None])[:, :, 0]
-    amp_t = template.params[0:5 * k:5]
-    P = np.tile(template.params, (Y.shape[0], 1))
-    P[:, 0:5 * k:5] = np.maximum(coef[:, :k], 1e-3 * amp_t)
+    P = np.tile(tvec, (Y.shape[0], 1))
+    P[:, 0:5 * k:5] = np.maximum(coef[:, :k], 1e-3 * tvec[0:5 * k:5])
     P[:, 5 * k:] = coef[:, k:]
     return P
 
 
-def pulse_bounds(template, center_tolerance=0.5, width_factor=3.0, dt=0.0):
-    """(lower, upper) of a pulse's vector, tied to the template (see the module)."""
-    k, nb = template.n_components, template.n_baseline
-    p = template.params
+def pulse_bounds(template, nb, center_tolerance=0.5, width_factor=3.0, dt=0.0):
+    """(lower, upper) of a pulse's vector (K components + ``nb`` baseline coefficients),
+    tied to the template (see the module)."""
+    k = template.n_components
+    p = pulse_vector(template, nb)
     c = p[1:5 * k:5]
     gaps = np.diff(c)
     near = np.minimum(np.r_[np.inf, gaps], np.r_[gaps, np.inf])
@@ -158,7 +176,7 @@ def pulse_bounds(template, center_tolerance=0.5, width_factor=3.0, dt=0.0):
     lo = np.full(p.size, -np.inf)
     hi = np.full(p.size, np.inf)
     lo[0:5 * k:5] = 0.0
-    lo[1:5 * k:5], hi[1:5 * k:5] = c - slack, c + slack
+    lo[1:5 * k:5], hi[1:5 * k:5] = np.maximum(c - slack, 0.0), c + slack
     h = p[2:5 * k:5]
     lo[2:5 * k:5] = 0.0
     hi[2:5 * k:5] = 0.0 if template.shape != "mesa" else width_factor * h + dt
@@ -181,9 +199,8 @@ def _rows(sig, starts, lengths, fitted):
     return idx, Y, valid, lengths[idx].astype(np.int64), n
 
 
-def _quality(template, X, Y, valid, L, params):
+def _quality(k, nb, X, Y, valid, L, params):
     """PRD (%), RMSE and range per pulse."""
-    k, nb = template.n_components, template.n_baseline
     model = np.zeros_like(Y)
     good = np.all(np.isfinite(params), axis=1)
     if good.any():
@@ -204,30 +221,36 @@ def _quality(template, X, Y, valid, L, params):
 
 
 def _fit_windows(sig, fs, starts, lengths, fitted, template, opts):
-    """Fit every usable window; returns a dict of per-pulse arrays (NaN where not fitted)."""
-    n_p = template.params.size
+    """Fit every usable window; returns a dict of per-pulse arrays (NaN where not fitted).
+    A centre may not pass the end of its own pulse (per-pulse upper bounds)."""
+    k, nb = template.n_components, baseline_size(opts["baseline"])
     N = starts.size
-    out = {"params": np.full((N, n_p), np.nan), "prd": np.full(N, np.nan),
+    out = {"params": np.full((N, 5 * k + nb), np.nan), "prd": np.full(N, np.nan),
            "rmse": np.full(N, np.nan), "range": np.full(N, np.nan),
            "nit": np.zeros(N, np.int64), "code": np.zeros(N, np.int64)}
     if not fitted.any():
         return out
     idx, Y, valid, L, n = _rows(sig, starts, lengths, fitted)
     X = (np.arange(n) / fs)[None, :]
-    P0 = _starts(template, X, Y, valid)
-    lo, hi = pulse_bounds(template, opts["center_tolerance"], opts["width_factor"], 1 / fs)
-    P0 = np.clip(P0, lo, hi)
-    fit = fit_many(X[0], Y, P0, lo, hi, baseline=template.n_baseline - 1 if template.n_baseline
-                   else "none", mask=valid, lengths=L, max_iter=opts["max_iter"],
-                   ftol=opts["tol"], xtol=opts["tol"], threads=opts["threads"], check=False)
+    tvec = pulse_vector(template, nb)
+    P0 = _starts(tvec, k, nb, X, Y, valid)
+    lo, hi = pulse_bounds(template, nb, opts["center_tolerance"], opts["width_factor"], 1 / fs)
+    LO, HI = np.tile(lo, (idx.size, 1)), np.tile(hi, (idx.size, 1))
+    end = ((L - 1) / fs)[:, None]
+    HI[:, 1:5 * k:5] = np.minimum(HI[:, 1:5 * k:5], end)
+    LO[:, 1:5 * k:5] = np.minimum(LO[:, 1:5 * k:5], HI[:, 1:5 * k:5])
+    P0 = np.clip(P0, LO, HI)
+    fit = fit_many(X[0], Y, P0, LO, HI, baseline=nb - 1 if nb else "none", mask=valid,
+                   lengths=L, max_iter=opts["max_iter"], ftol=opts["tol"], xtol=opts["tol"],
+                   threads=opts["threads"], check=False)
     out["params"][idx] = fit.params
     out["nit"][idx], out["code"][idx] = fit.nit, fit.status
-    out["prd"][idx], out["rmse"][idx], out["range"][idx] = _quality(
-        template, X, Y, valid, L, fit.params)
+    out["prd"][idx], out["rmse"][idx], out["range"][idx] = _quality(k, nb, X, Y, valid, L,
+                                                                    fit.params)
     return out
 
 
-def _table(template, fs, starts, lengths, why, res, prd_limit):
+def _table(template, nb, fs, feet, starts, lengths, why, res, prd_limit):
     k = template.n_components
     dur = lengths / fs
     ok, reasons = interpretability(res["params"], dur, res["range"], k, template.names)
@@ -243,9 +266,10 @@ def _table(template, fs, starts, lengths, why, res, prd_limit):
     reason[solver_bad] = [f"solver status {c}" for c in res["code"][solver_bad]]
     status[~fitted] = "failed"
     reason[~fitted] = np.array(why, dtype=object)[~fitted]
-    table = pd.DataFrame({"pulse": np.arange(starts.size), "onset_s": starts / fs,
+    table = pd.DataFrame({"pulse": np.arange(starts.size),
+                          "onset_s": feet[:starts.size] / fs, "start_s": starts / fs,
                           "duration_s": dur})
-    params = template.layout.unpack(res["params"])
+    params = Layout(template.names, (), nb - 1 if nb else "none").unpack(res["params"])
     table = pd.concat([table, params], axis=1)
     table["prd"], table["rmse"], table["range"] = res["prd"], res["rmse"], res["range"]
     table["nit"], table["solver_status"] = res["nit"], res["code"]
@@ -265,7 +289,7 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     signal : 1-D samples (NaN marks missing ones); systolic upstrokes must rise.
     fs : sampling rate, Hz.
     max_components : largest K for the template (K = 1 .. max_components).
-    onsets : sample indices of the pulse onsets (default: :func:`find_onsets`).
+    onsets : sample indices of the pulse onsets (default: detected, see the module).
     shape, baseline, criterion : as in :func:`gmesa.decompose` (defaults: bi-Gaussian
         components, a linear baseline per pulse, BIC).
     center_tolerance, width_factor : how far a pulse may leave the template (module).
@@ -275,7 +299,8 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     info : extra entries for ``PulseFit.info`` (e.g. record, lead, unit).
 
     Returns a :class:`gmesa.PulseFit`: ``pulses`` (one row per pulse: ``pulse``,
-    ``onset_s``, ``duration_s``, ``c{k}_{param}``, ``baseline_c{j}``, ``prd``, ``rmse``,
+    ``onset_s`` (its foot), ``start_s`` and ``duration_s`` (its window; x = s from
+    ``start_s``), ``c{k}_{param}``, ``baseline_c{j}``, ``prd``, ``rmse``,
     ``range``, ``nit``, ``solver_status``, ``interpretable``, ``status`` ok / flagged /
     failed, ``reason``), ``template`` (a Decomposition), ``info``, ``signal``, ``fs``.
     """
@@ -283,21 +308,25 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
 
     sig, fs = _check_signal(signal, fs)
     if onsets is None:
-        on = find_onsets(sig, fs, lowpass_hz=lowpass_hz, min_periodicity=min_periodicity)
-        method = "intersecting tangents (gmesa.onsets.find_onsets)"
+        on, edges, _, _ = detect_pulses(sig, fs, lowpass_hz=lowpass_hz,
+                                        min_periodicity=min_periodicity)
+        method = ("intersecting tangents (gmesa.onsets.detect_pulses); windows from valley "
+                  "to valley")
         if on.size < 4:
             raise ValueError(f"found only {on.size} pulse onsets; fit_pulses needs at least 4 "
                              "(3 pulses): is the signal a pulse signal? Give onsets= if so")
     else:
-        on, method = _check_onsets(onsets, sig.size), "given"
-    starts, lengths, why = _windows(sig, on, fs)
+        on = edges = _check_onsets(onsets, sig.size)
+        method = "given"
+    starts, lengths, why = _windows(sig, edges, fs)
     fitted = np.array([w == "" for w in why])
     opts = dict(max_components=max_components, criterion=criterion, shape=shape,
                 baseline=baseline, center_tolerance=center_tolerance,
                 width_factor=width_factor, max_iter=max_iter, tol=tol, threads=threads)
     template, note = _template(sig, fs, starts, lengths, fitted, opts)
     res = _fit_windows(sig, fs, starts, lengths, fitted, template, opts)
-    table = _table(template, fs, starts, lengths, why, res, prd_limit)
+    table = _table(template, baseline_size(baseline), fs, on, starts, lengths, why, res,
+                   prd_limit)
     meta = dict(info or {}, fs=fs, onset_method=method, n_onsets=int(on.size),
                 gmesa_version=gmesa.__version__, shape=shape, baseline=baseline,
                 criterion=criterion, max_components=max_components,
