@@ -155,10 +155,23 @@ def _score(x, y, w, nb, k, params, cost, n_free, exact):
                 aic=n * math.log(rss / n) + 2.0 * p)
 
 
-def _drop_starts(prev, nb):
-    """Every K-1 component vector obtained by dropping one component of ``prev``."""
+#: starts the backward pass refines at each K (the best drops by a linear refit)
+DROP_STARTS = 3
+
+
+def _drop_starts(x, y, w, nb, prev, sign):
+    """The K-1 component vectors obtained by dropping one component of ``prev`` whose
+    least-squares refit of the amplitudes and baseline (shapes kept) costs least."""
     k = (prev.size - nb) // 5
-    return [np.delete(prev, np.s_[5 * i:5 * i + 5]) for i in range(k)]
+    shapes = prev[:5 * k].reshape(k, 5)[:, 1:]
+    scored = []
+    for i in range(k):
+        atoms = [tuple(a) for j, a in enumerate(shapes) if j != i]
+        start = ls_start(x, y, w, nb, atoms, sign)
+        r = w * (y - model(x, start, k - 1, nb))
+        scored.append((float(r @ r), i, start))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return [s for _, _, s in scored[:DROP_STARTS]]
 
 
 def _forward(x, y, w, nb, shape, sign, paths, opts):
@@ -199,8 +212,8 @@ def _backward(x, y, w, nb, shape, sign, rows, opts):
     keep the result when it beats the fit at K.  Returns whether any K improved."""
     improved = False
     for i in range(len(rows) - 2, -1, -1):
-        cand = _refined_row(x, y, w, nb, shape, sign, _drop_starts(rows[i + 1]["params"], nb),
-                            opts)
+        cand = _refined_row(x, y, w, nb, shape, sign,
+                            _drop_starts(x, y, w, nb, rows[i + 1]["params"], sign), opts)
         if cand["rss"] < (1 - 1e-9) * rows[i]["rss"]:
             rows[i], improved = cand, True
     return improved
@@ -220,7 +233,30 @@ def _regrow(x, y, w, nb, shape, sign, rows, opts):
     return improved
 
 
-#: forward-backward sweeps after the first (each stops early when nothing improves)
+def _replace(x, y, w, nb, shape, sign, rows, opts, focus):
+    """K in ``focus`` (row indices): replace each component in turn by the candidate that
+    best explains the residual without it; keep the best refit when it beats the fit."""
+    improved = False
+    for i in focus:
+        row = rows[i]
+        p = row["params"]
+        k = (p.size - nb) // 5
+        starts = []
+        for j in range(k):
+            rest = np.delete(p, np.s_[5 * j:5 * j + 5])
+            grown = grow_start(x, y, w, nb, rest, sign, opts["grid"])
+            if grown is not None:
+                starts.append(grown)
+        if not starts:
+            continue
+        cand = _refined_row(x, y, w, nb, shape, sign, starts, opts)
+        if cand["rss"] < (1 - 1e-9) * row["rss"]:
+            rows[i], improved = cand, True
+    return improved
+
+
+#: improvement sweeps after the first forward-backward pass: replace components around
+#: the chosen K, regrow every K from K-1, backward again (stop when nothing improves)
 SWEEPS = 2
 
 
@@ -231,17 +267,25 @@ def fit_components(x, y, w, nb, shape, sign, paths, opts):
     feeds the backward pass."""
     rows = _forward(x, y, w, nb, shape, sign, paths, opts)
     improved = _backward(x, y, w, nb, shape, sign, rows, opts)
+    n_sel = min(len(rows), opts["k_max"])
     for _ in range(SWEEPS):
+        best = _choose(rows[:n_sel], opts)
+        focus = [i for i in (best - 1, best, best + 1) if 0 <= i < len(rows)]
+        improved = _replace(x, y, w, nb, shape, sign, rows, opts, focus) or improved
         if not improved:
             break
         improved = _regrow(x, y, w, nb, shape, sign, rows, opts)
         improved = _backward(x, y, w, nb, shape, sign, rows, opts) or improved
-    rows = rows[:opts["k_max"]]
+    rows = rows[:n_sel]
+    rows[_choose(rows, opts)]["selected"] = True
+    return rows
+
+
+def _choose(rows, opts):
+    """Row index of the chosen K: the criterion's minimum, or the first K at the PRD
+    target (the lowest PRD when none reaches it)."""
     crit = opts["criterion"]
     if crit == "prd":
         hit = [i for i, r in enumerate(rows) if r["prd"] <= opts["target_prd"]]
-        best = hit[0] if hit else int(np.argmin([r["prd"] for r in rows]))
-    else:
-        best = int(np.argmin([r[crit] for r in rows]))
-    rows[best]["selected"] = True
-    return rows
+        return hit[0] if hit else int(np.argmin([r["prd"] for r in rows]))
+    return int(np.argmin([r[crit] for r in rows]))

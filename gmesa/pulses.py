@@ -296,7 +296,9 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     prd_limit : pulses with a larger PRD (%) are flagged.
     max_iter, threads : of :func:`gmesa.fit_many`; ``tol`` its ``ftol`` and ``xtol``.
     lowpass_hz, min_periodicity : of the onset detection.
-    info : extra entries for ``PulseFit.info`` (e.g. record, lead, unit).
+    info : extra entries for ``PulseFit.info`` (e.g. record, lead, unit); the fit adds
+        its settings, ``fs``, ``onset_method``, ``gmesa_version`` and ``seconds`` (wall
+        time of the onsets, the template and the pulses).
 
     Returns a :class:`gmesa.PulseFit`: ``pulses`` (one row per pulse: ``pulse``,
     ``onset_s`` (its foot), ``start_s`` and ``duration_s`` (its window; x = s from
@@ -304,8 +306,11 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     ``range``, ``nit``, ``solver_status``, ``interpretable``, ``status`` ok / flagged /
     failed, ``reason``), ``template`` (a Decomposition), ``info``, ``signal``, ``fs``.
     """
+    import time
+
     import gmesa
 
+    t0 = time.perf_counter()
     sig, fs = _check_signal(signal, fs)
     if onsets is None:
         on, edges, _, _ = detect_pulses(sig, fs, lowpass_hz=lowpass_hz,
@@ -323,15 +328,19 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     opts = dict(max_components=max_components, criterion=criterion, shape=shape,
                 baseline=baseline, center_tolerance=center_tolerance,
                 width_factor=width_factor, max_iter=max_iter, tol=tol, threads=threads)
+    t1 = time.perf_counter()
     template, note = _template(sig, fs, starts, lengths, fitted, opts)
+    t2 = time.perf_counter()
     res = _fit_windows(sig, fs, starts, lengths, fitted, template, opts)
+    t3 = time.perf_counter()
     table = _table(template, baseline_size(baseline), fs, on, starts, lengths, why, res,
                    prd_limit)
     meta = dict(info or {}, fs=fs, onset_method=method, n_onsets=int(on.size),
                 gmesa_version=gmesa.__version__, shape=shape, baseline=baseline,
                 criterion=criterion, max_components=max_components,
                 center_tolerance=center_tolerance, width_factor=width_factor,
-                prd_limit=prd_limit, template_note=note, last_onset_s=float(on[-1] / fs))
+                prd_limit=prd_limit, template_note=note, last_onset_s=float(on[-1] / fs),
+                seconds={"onsets": t1 - t0, "template": t2 - t1, "pulses": t3 - t2})
     return PulseFit(table, template, meta, sig, fs)
 
 
