@@ -8,6 +8,7 @@ from scipy.optimize import least_squares
 
 from . import _kernels as K
 from . import _omp
+from .guess import greedy_guess
 from .solvers import fit_many
 
 
@@ -51,17 +52,30 @@ def ls_start(x, y, w, nb, atoms, sign):
     return np.array(p + list(coef[len(atoms):]), dtype=np.float64)
 
 
-def grow_start(x, y, w, nb, prev, sign, grid):
-    """The refined K-1 vector plus the candidate that best explains its residual."""
+def peel_start(x, y, w, nb, k, sign):
+    """Start vector from peeling off the K largest bumps (:func:`gmesa.guess.greedy_guess`),
+    amplitudes and baseline then by least squares."""
+    live = w > 0
+    vec = greedy_guess(x[live], y[live], k, nb)
+    rows = vec[:5 * k].reshape(k, 5)
+    if sign and np.any(sign * rows[:, 0] <= 0):
+        return None
+    return ls_start(x, y, w, nb, [tuple(r[1:]) for r in rows], sign)
+
+
+def grow_starts(x, y, w, nb, prev, signs, grid):
+    """The refined K-1 vector plus the candidate that best explains its residual, one
+    start per sign in ``signs`` (0: any sign)."""
     xg, wg, dic = grid
     k = (prev.size - nb) // 5
     r = y - model(x, prev, k, nb)
     rg = r if xg.size == x.size and np.array_equal(xg, x) else np.interp(xg, x, r)
-    s, j, amp = _omp.best_atom(dic, rg, wg, sign)
-    if amp == 0.0:
-        return None
-    new = np.array((amp, float(xg[j])) + tuple(dic.shapes[s]))
-    return np.concatenate([prev[:5 * k], new, prev[5 * k:]])
+    starts = []
+    for s, j, amp in _omp.best_atoms(dic, rg, wg, signs):
+        if amp != 0.0:
+            new = np.array((amp, float(xg[j])) + tuple(dic.shapes[s]))
+            starts.append(np.concatenate([prev[:5 * k], new, prev[5 * k:]]))
+    return starts
 
 
 def bounds(x, k, nb, shape, sign, width_range):
@@ -181,10 +195,11 @@ def _forward(x, y, w, nb, shape, sign, paths, opts):
     crit = opts["criterion"]
     for k in range(1, max(len(a) for a, _ in paths) + 1):
         starts = [ls_start(x, y, w, nb, a[:k], s) for a, s in paths if len(a) >= k]
+        peeled = peel_start(x, y, w, nb, k, sign)
+        if peeled is not None:
+            starts.append(peeled)
         if prev is not None:
-            grown = grow_start(x, y, w, nb, prev, sign, opts["grid"])
-            if grown is not None:
-                starts.append(grown)
+            starts += grow_starts(x, y, w, nb, prev, opts["signs"], opts["grid"])
         rows.append(_refined_row(x, y, w, nb, shape, sign, starts, opts))
         prev = rows[-1]["params"]
         if crit == "prd":
@@ -224,18 +239,52 @@ def _regrow(x, y, w, nb, shape, sign, rows, opts):
     residual; keep the result when it beats the fit at K.  Returns whether any improved."""
     improved = False
     for i in range(1, len(rows)):
-        grown = grow_start(x, y, w, nb, rows[i - 1]["params"], sign, opts["grid"])
-        if grown is None:
+        grown = grow_starts(x, y, w, nb, rows[i - 1]["params"], opts["signs"], opts["grid"])
+        if not grown:
             continue
-        cand = _refined_row(x, y, w, nb, shape, sign, [grown], opts)
+        cand = _refined_row(x, y, w, nb, shape, sign, grown, opts)
         if cand["rss"] < (1 - 1e-9) * rows[i]["rss"]:
             rows[i], improved = cand, True
     return improved
 
 
+#: most starts of the split-and-drop move refined at each K (the best by a linear refit)
+SPLIT_STARTS = 8
+
+
+def split_starts(x, y, w, nb, p, sign, shape):
+    """K-component starts: one component split in two at its plateau's ends (or half
+    its tail widths out) and another one *inside its extent* (centre within 2 tail
+    widths of its plateau) dropped; at most :data:`SPLIT_STARTS`, best linear refit first.
+
+    It undoes a common local minimum: one wide (flat-topped) component over two
+    overlapping peaks, and a small one (often of the other sign) patching the difference."""
+    k = (p.size - nb) // 5
+    if k < 2:
+        return []
+    comps = p[:5 * k].reshape(k, 5)
+    scored = []
+    for j, (a, c, h, sl, sr) in enumerate(comps):
+        d_l, d_r = max(h, 0.5 * sl), max(h, 0.5 * sr)
+        inner = 0.5 * (d_l + d_r)
+        halves = [(c - d_l, 0.0, sl, inner), (c + d_r, 0.0, inner, sr)]
+        if shape == "gaussian":
+            halves = [(c - d_l, 0.0, inner, inner), (c + d_r, 0.0, inner, inner)]
+        for m in range(k):
+            if m == j or not c - h - 2 * sl <= comps[m, 1] <= c + h + 2 * sr:
+                continue
+            atoms = [tuple(comps[i, 1:]) for i in range(k) if i not in (j, m)] + halves
+            start = ls_start(x, y, w, nb, atoms, sign)
+            r = w * (y - model(x, start, k, nb))
+            scored.append((float(r @ r), j, m, start))
+    scored.sort(key=lambda t: t[:3])
+    return [t[3] for t in scored[:SPLIT_STARTS]]
+
+
 def _replace(x, y, w, nb, shape, sign, rows, opts, focus):
     """K in ``focus`` (row indices): replace each component in turn by the candidate that
-    best explains the residual without it; keep the best refit when it beats the fit."""
+    best explains the residual without it, and split-and-drop (:func:`split_starts`);
+    keep the best refit when it beats the fit at K."""
     improved = False
     for i in focus:
         row = rows[i]
@@ -244,9 +293,8 @@ def _replace(x, y, w, nb, shape, sign, rows, opts, focus):
         starts = []
         for j in range(k):
             rest = np.delete(p, np.s_[5 * j:5 * j + 5])
-            grown = grow_start(x, y, w, nb, rest, sign, opts["grid"])
-            if grown is not None:
-                starts.append(grown)
+            starts += grow_starts(x, y, w, nb, rest, opts["signs"], opts["grid"])
+        starts += split_starts(x, y, w, nb, p, sign, shape)
         if not starts:
             continue
         cand = _refined_row(x, y, w, nb, shape, sign, starts, opts)

@@ -167,15 +167,19 @@ def forward_select(dic, y, w, base_cols, n_atoms, sign=0):
     return chosen, r
 
 
-def best_atom(dic, r, w, sign=0):
-    """The single atom most correlated (normalised) with ``r``: (shape, centre, amplitude)."""
+def best_atoms(dic, r, w, signs=(0,)):
+    """For each sign in ``signs`` (0: any, +1, -1), the atom most correlated (normalised)
+    with ``r`` whose correlation has that sign: a list of (shape, centre, amplitude),
+    amplitude 0 when there is none.  One correlation serves every sign."""
     w2 = np.asarray(w, float) ** 2
     corr = dic.correlate(w2 * r)
     norm2 = dic.norm2(w2)
-    ok = norm2 > 0
-    if sign:
-        ok &= sign * corr > 0
-    score = np.where(ok, corr ** 2 / np.where(ok, norm2, 1.0), 0.0)
-    flat = int(np.argmax(score))
-    s, j = divmod(flat, dic.n)
-    return s, j, float(corr[s, j] / norm2[s, j]) if ok[s, j] else 0.0
+    out = []
+    for sign in signs:
+        ok = norm2 > 0
+        if sign:
+            ok &= sign * corr > 0
+        score = np.where(ok, corr ** 2 / np.where(ok, norm2, 1.0), 0.0)
+        s, j = divmod(int(np.argmax(score)), dic.n)
+        out.append((s, j, float(corr[s, j] / norm2[s, j]) if ok[s, j] else 0.0))
+    return out

@@ -182,16 +182,17 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
         raise ValueError(f"min_width={lo_w!r}, max_width={hi_w!r}: give 0 < min_width < "
                          "max_width (x units)")
     dic = _omp.Dictionary(xg.size, dxg, _omp.shape_grid(dxg, span, shape, lo_w, hi_w))
-    paths = []
+    paths, polarity = [], (sgn or _polarity(yg, wg))
     # one candidate beyond max_components (when the samples allow it) for the backward pass
     n_atoms = max_components + int(np.count_nonzero(wf) > N_FREE[shape] * (max_components + 1)
                                     + nb + 1)
-    for path_sign in ([sgn] if sgn else [0, _polarity(yg, wg)]):
+    for path_sign in ([sgn] if sgn else [0, polarity]):
         chosen, _ = _omp.forward_select(dic, yg, wg, _base_columns(xg, nb), n_atoms, path_sign)
         paths.append(([(float(xg[j]),) + tuple(dic.shapes[s]) for s, j in chosen], path_sign))
     rows = fit_components(xf, yf, wf, nb, shape, sgn, paths, dict(
         grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w), max_iter=max_iter,
         criterion=criterion, target_prd=target_prd, patience=patience, k_max=max_components,
+        signs=(sgn,) if sgn else (0, polarity),
         n_free=N_FREE[shape], exact=EXACT_FIT))
     return Decomposition.from_rows(xf, yf, wf, rows, shape=shape, baseline=baseline,
                                    criterion=criterion)
