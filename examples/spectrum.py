@@ -54,8 +54,9 @@ def main(argv=None):
     print(table.round(2).to_string())
     if dec.n_components == len(TRUTH):
         err = table.to_numpy()[:, :5] - TRUTH
-        print("largest error per parameter:", dict(zip(table.columns[:5],
-                                                         np.abs(err).max(axis=0).round(2))))
+        worst = np.abs(err).max(axis=0)
+        print("largest error per parameter:",
+              ", ".join(f"{c} {v:.2f}" for c, v in zip(table.columns[:5], worst)))
 
     fig = plt.figure(figsize=(12.5, 7.2), layout="constrained")
     grid = fig.add_gridspec(2, 3, height_ratios=[1, 1.25])

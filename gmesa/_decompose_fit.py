@@ -153,8 +153,12 @@ def refine(x, y, w, nb, shape, starts, lo, hi, max_iter):
         return _refine_tied(x, y, w, nb, [first] + starts[:1], lo, hi, max_iter)
     fit = fit_many(x, np.broadcast_to(y, (len(starts), y.size)), np.stack(starts), lo, hi,
                    baseline=baseline_spec(nb), weights=w, max_iter=max_iter, check=False)
-    cost = np.where(np.isfinite(fit.cost), fit.cost, np.inf)
+    cost = np.where(np.isfinite(fit.cost) & np.all(np.isfinite(fit.params), axis=1),
+                    fit.cost, np.inf)
     b = int(np.argmin(cost))
+    if not np.isfinite(cost[b]):  # every start failed: keep the first start as it is
+        r = w * (y - model(x, starts[0], (starts[0].size - nb) // 5, nb))
+        return starts[0], np.full(starts[0].size, np.nan), 0.5 * float(r @ r), int(fit.status[0])
     return fit.params[b], fit.stderr[b], float(fit.cost[b]), int(fit.status[b])
 
 

@@ -11,14 +11,19 @@ Algorithm (docs/decompose.md):
    orthogonal-least-squares form of matching pursuit).  The baseline polynomial's columns
    are in the model from the start; each step adds the candidate whose part orthogonal to
    the chosen columns explains most of what is left of the signal.
-3. **Refinement.**  For each K = 1, 2, ... every parameter of the first K chosen
-   candidates (amplitudes from least squares) is refined jointly, within bounds, by the
-   compiled Levenberg-Marquardt :func:`gmesa.fit_many`; a second start -- the refined
-   K-1 solution plus the candidate that best explains its residual -- is fitted in the
-   same call and the lower cost wins.
+3. **Refinement.**  For each K = 1, 2, ... every parameter is refined jointly, within
+   bounds, by the compiled Levenberg-Marquardt :func:`gmesa.fit_many`, from several
+   starts fitted in one call (the first K candidates of each selection path, the K
+   largest bumps peeled off, the refined K-1 fit plus the candidate that best explains
+   its residual); the lowest cost wins.  The search runs one K beyond
+   ``max_components``, then improves every K by *backward* moves (the K+1 fit without
+   one component), and around the chosen K by *replace* (a component swapped for the
+   candidate that best explains the residual without it) and *split-and-drop* (a wide
+   component split in two, a component inside it dropped) moves, and *regrows* each K
+   from K-1; a move is kept when it lowers the residual at its K.
 4. **K** minimises BIC (or AIC), or is the smallest K whose PRD reaches ``target_prd``.
    Residuals below 1e-4 of the signal's RMS count as an exact fit, so noise-free sums
-   stop at their true K.  The search stops ``patience`` K after the best one.
+   stop at their true K.  The forward search stops ``patience`` K after the best one.
 """
 from __future__ import annotations
 

@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -100,11 +101,9 @@ def median_pulse(sig, starts, lengths, usable):
             rows.append(seg)
     if len(rows) < 3:
         raise ValueError(f"only {len(rows)} usable pulses: a template needs at least 3")
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            tmpl = np.nanmedian(np.array(rows), axis=0)
+    with warnings.catch_warnings():   # samples past every pulse's end: all-NaN columns
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tmpl = np.nanmedian(np.array(rows), axis=0)
     good = np.isfinite(tmpl)
     return np.interp(np.arange(L), np.flatnonzero(good), tmpl[good])
 
@@ -121,8 +120,7 @@ def _template(sig, fs, starts, lengths, usable, opts):
     ok_k = [k for k, (p, _) in dec.candidates.items() if _clear_template(p, t[-1], np.ptp(y), k)]
     if not ok_k:
         return dec, "no K gives an interpretable template; the criterion's K is used"
-    col = "prd" if opts["criterion"] == "prd" else opts["criterion"]
-    best = min(ok_k, key=lambda k: (crit.loc[k, col], k))
+    best = min(ok_k, key=lambda k: (crit.loc[k, opts["criterion"]], k))
     return dec.at(best), ""
 
 
@@ -290,8 +288,9 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     fs : sampling rate, Hz.
     max_components : largest K for the template (K = 1 .. max_components).
     onsets : sample indices of the pulse onsets (default: detected, see the module).
-    shape, baseline, criterion : as in :func:`gmesa.decompose` (defaults: bi-Gaussian
-        components, a linear baseline per pulse, BIC).
+    shape, baseline : as in :func:`gmesa.decompose` (defaults: bi-Gaussian components, a
+        linear baseline per pulse).
+    criterion : "bic" (default) or "aic", for the template's K.
     center_tolerance, width_factor : how far a pulse may leave the template (module).
     prd_limit : pulses with a larger PRD (%) are flagged.
     max_iter, threads : of :func:`gmesa.fit_many`; ``tol`` its ``ftol`` and ``xtol``.
@@ -312,6 +311,9 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
 
     t0 = time.perf_counter()
     sig, fs = _check_signal(signal, fs)
+    if criterion not in ("bic", "aic"):
+        raise ValueError(f"criterion={criterion!r}: fit_pulses chooses the template's K by "
+                         "'bic' or 'aic'")
     if onsets is None:
         on, edges, _, _ = detect_pulses(sig, fs, lowpass_hz=lowpass_hz,
                                         min_periodicity=min_periodicity)

@@ -138,6 +138,8 @@ def test_bad_arguments(train):
         gmesa.fit_pulses(y, FS, onsets=[1.5, 2.5, 3.5])
     with pytest.raises(ValueError, match="max_components=0"):
         gmesa.fit_pulses(y, FS, max_components=0)
+    with pytest.raises(ValueError, match="criterion='prd'"):
+        gmesa.fit_pulses(y, FS, criterion="prd")
 
 
 # -- the interpretability rules on hand-made pulses ---------------------------------------
