@@ -19,6 +19,8 @@ from .core import (
     tanh_step,
     tanh_step_jacobian,
 )
+from .decompose import decompose
+from .decomposition import Decomposition
 from .notation import from_gaussian, from_original, to_gaussian, to_original
 from ._deprecated import warn_renamed
 from .solvers import SOLVER_STATUS, ManyFit, fit_least_squares, fit_many
@@ -37,6 +39,9 @@ def __getattr__(name):
     if name in _MOVED_TO_CORE:  # low-level helpers live in gmesa.core
         warn_renamed(f"gmesa.{name}", f"gmesa.core.{name}")
         return getattr(core, name)
+    if name in ("fit_pulses", "PulseFit"):  # pandas-backed: loaded when asked for
+        from . import pulsefit, pulses
+        return pulses.fit_pulses if name == "fit_pulses" else pulsefit.PulseFit
     raise AttributeError(f"module 'gmesa' has no attribute {name!r}")
 
 _MOVED_TO_CORE = ("baseline_size", "check_params", "layout", "param_labels")
@@ -47,4 +52,5 @@ __all__ = [
     "tanh_step_jacobian", "from_gaussian", "from_original", "to_gaussian", "to_original",
     "MesaModel", "MesaSumModel", "fit_least_squares", "fit_many", "ManyFit",
     "SOLVER_STATUS", "Layout",
+    "decompose", "Decomposition", "fit_pulses", "PulseFit",
 ]

@@ -43,10 +43,12 @@ from .strip import overview, record
 from .style import (FIDUCIAL_LABELS, FIT_COLOR, FLAG_COLOR, RESIDUAL_COLOR, SAMPLE_COLOR,
                     WAVE_COLORS, WAVE_STYLES, close, unit, wave_color)
 from .superimposed import template
+from .any_fit import decomposition, pulses, pulses_overview
 from .timeline import column_label, trends
 
 __all__ = [
     "beat", "typical_beat", "record", "overview", "template", "trends", "column_label",
     "construction", "close", "unit", "wave_color", "WAVE_COLORS", "WAVE_STYLES",
     "SAMPLE_COLOR", "FIT_COLOR", "RESIDUAL_COLOR", "FLAG_COLOR", "FIDUCIAL_LABELS",
+    "decomposition", "pulses", "pulses_overview",
 ]
