@@ -29,6 +29,9 @@ MIN_FLAT_S = 0.012
 #: ... or the extreme is hit in this many separate flat runs (2 samples or more)
 RAIL_RUNS = 3
 _BLOCK_S = 1.0
+#: the glitch scale is taken over at most this many samples (evenly spaced)
+SCALE_SAMPLES = 2_000_000
+CHUNK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -79,24 +82,39 @@ class Artefacts:
         return (g > 0) | (c > 0), reason
 
 
-def _local_median(x: np.ndarray, block: int) -> np.ndarray:
-    """Median of each ``block``-sample block (NaN ignored), repeated over the block."""
+def _block_medians(x: np.ndarray, block: int, skip: np.ndarray) -> np.ndarray:
+    """Median of each ``block``-sample block of ``x`` (samples where ``skip`` or NaN left
+    out; an empty block takes the lead's overall median), computed a few thousand blocks
+    at a time so a 24-hour lead needs little memory beyond itself."""
+    import warnings
+
     n = x.size
     nblocks = -(-n // block)
-    padded = np.full(nblocks * block, np.nan)
-    padded[:n] = x
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(padded.reshape(nblocks, block), axis=1)
-    med = np.where(np.isfinite(med), med, np.nanmedian(x) if np.isfinite(x).any() else 0.0)
-    return np.repeat(med, block)[:n]
+    med = np.empty(nblocks)
+    step = max(1, 2_000_000 // block)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for b0 in range(0, nblocks, step):
+            b1 = min(b0 + step, nblocks)
+            seg = np.full((b1 - b0) * block, np.nan)
+            a, e = b0 * block, min(b1 * block, n)
+            seg[:e - a] = np.where(skip[a:e], np.nan, x[a:e])
+            med[b0:b1] = np.nanmedian(seg.reshape(b1 - b0, block), axis=1)
+        if not np.isfinite(med).all():
+            fill = np.nanmedian(med) if np.isfinite(med).any() else 0.0
+            med = np.where(np.isfinite(med), med, fill)
+    return med
+
+
+def _distance(x, med, block, a, e):
+    """|x - its block's median| for samples [a, e)."""
+    return np.abs(x[a:e] - med[np.arange(a, e) // block])
 
 
 def _runs(mask: np.ndarray):
     """(starts, ends) of the True runs of a boolean array."""
-    d = np.diff(np.concatenate([[0], mask.view(np.int8), [0]]))
+    edge = np.zeros(1, dtype=np.int8)
+    d = np.diff(np.concatenate([edge, mask.view(np.int8), edge]))
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
@@ -105,7 +123,8 @@ def _flat_at_extremes(x: np.ndarray, finite: np.ndarray, min_run: int) -> np.nda
     of ``min_run`` samples or more, or the value hit in :data:`RAIL_RUNS` separate runs of
     two samples or more (a peak reaches its own maximum once)."""
     out = np.zeros(x.size, dtype=bool)
-    lo, hi = np.min(x[finite]), np.max(x[finite])
+    lo = np.min(x, where=finite, initial=np.inf)
+    hi = np.max(x, where=finite, initial=-np.inf)
     if lo == hi:        # a constant lead is flat, not clipped: the fit reports it as "flat"
         return out
     for level in (lo, hi):
@@ -154,15 +173,24 @@ def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
         span = high - low
         glitch |= finite & ((x > high + span) | (x < low - span))
         clipped |= finite & ~glitch & ((x >= high) | (x <= low))
-    dist = np.abs(x - _local_median(np.where(glitch, np.nan, x), max(int(_BLOCK_S * fs), 1)))
+    block = max(int(_BLOCK_S * fs), 1)
+    med = _block_medians(x, block, glitch)
     ok = finite & ~glitch
-    scale = np.percentile(dist[ok], 99.5) if ok.any() else 0.0
+    # the scale: the 99.5th percentile distance, over every usable sample of a lead of up
+    # to SCALE_SAMPLES samples, else over the usable ones of that many evenly spaced
+    if x.size > SCALE_SAMPLES:
+        idx = np.linspace(0, x.size - 1, SCALE_SAMPLES).astype(np.int64)
+        idx = idx[ok[idx]]
+    else:
+        idx = np.flatnonzero(ok)
+    scale = np.percentile(np.abs(x[idx] - med[idx // block]), 99.5) if idx.size else 0.0
     if scale > 0:
-        glitch |= ok & (dist > spread * scale)
+        for a in range(0, x.size, CHUNK):
+            e = min(a + CHUNK, x.size)
+            glitch[a:e] |= ok[a:e] & (_distance(x, med, block, a, e) > spread * scale)
     ok = finite & ~glitch
     if ok.sum() >= 3:
-        clipped |= _flat_at_extremes(np.where(ok, x, np.nan), ok,
-                                     max(4, int(round(min_flat_s * fs))))
+        clipped |= _flat_at_extremes(x, ok, max(4, int(round(min_flat_s * fs))))
     return Artefacts(glitch, clipped & ~glitch, fs)
 
 
