@@ -118,17 +118,31 @@ def _runs(mask: np.ndarray):
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
-def _flat_at_extremes(x: np.ndarray, finite: np.ndarray, min_run: int) -> np.ndarray:
-    """Runs exactly at the lead's highest or lowest value that look like a rail: one run
-    of ``min_run`` samples or more, or the value hit in :data:`RAIL_RUNS` separate runs of
-    two samples or more (a peak reaches its own maximum once)."""
+def _chunks(n: int):
+    for a in range(0, n, CHUNK):
+        yield a, min(a + CHUNK, n)
+
+
+def _flat_at_extremes(x: np.ndarray, skip: np.ndarray, min_run: int) -> np.ndarray:
+    """Runs exactly at the lead's highest or lowest value (``skip`` and NaN samples left
+    out) that look like a rail: one run of ``min_run`` samples or more, or the value hit
+    in :data:`RAIL_RUNS` separate runs of two samples or more (a peak reaches its own
+    maximum once).  Works on the few samples at the extremes, not on lead-size masks."""
     out = np.zeros(x.size, dtype=bool)
-    lo = np.min(x, where=finite, initial=np.inf)
-    hi = np.max(x, where=finite, initial=-np.inf)
-    if lo == hi:        # a constant lead is flat, not clipped: the fit reports it as "flat"
+    lo, hi = np.inf, -np.inf
+    for a, e in _chunks(x.size):
+        use = np.isfinite(x[a:e]) & ~skip[a:e]
+        lo = min(lo, np.min(x[a:e], where=use, initial=np.inf))
+        hi = max(hi, np.max(x[a:e], where=use, initial=-np.inf))
+    if not lo < hi:     # a constant lead is flat, not clipped: the fit reports it as "flat"
         return out
     for level in (lo, hi):
-        starts, ends = _runs(finite & (x == level))
+        at = np.flatnonzero(x == level)
+        at = at[~skip[at]]
+        if at.size == 0:
+            continue
+        cut = np.flatnonzero(np.diff(at) != 1) + 1
+        starts, ends = at[np.r_[0, cut]], at[np.r_[cut - 1, at.size - 1]] + 1
         length = ends - starts
         rail = length >= min_run
         if np.count_nonzero(length >= 2) >= RAIL_RUNS:
@@ -163,34 +177,32 @@ def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
     fs = float(fs)
     if not np.isfinite(fs) or fs <= 0:
         raise ValueError(f"fs={fs!r} Hz must be a positive sampling rate")
-    finite = np.isfinite(x)
     glitch = np.zeros(x.size, dtype=bool)
     clipped = np.zeros(x.size, dtype=bool)
-    if finite.sum() < 3:
+    if sum(int(np.count_nonzero(np.isfinite(x[a:e]))) for a, e in _chunks(x.size)) < 3:
         return Artefacts(glitch, clipped, fs)
     if limits is not None:
         low, high = float(limits[0]), float(limits[1])
         span = high - low
-        glitch |= finite & ((x > high + span) | (x < low - span))
-        clipped |= finite & ~glitch & ((x >= high) | (x <= low))
+        for a, e in _chunks(x.size):
+            xc = x[a:e]
+            glitch[a:e] = (xc > high + span) | (xc < low - span)
+            clipped[a:e] = ~glitch[a:e] & ((xc >= high) | (xc <= low))
     block = max(int(_BLOCK_S * fs), 1)
     med = _block_medians(x, block, glitch)
-    ok = finite & ~glitch
     # the scale: the 99.5th percentile distance, over every usable sample of a lead of up
     # to SCALE_SAMPLES samples, else over the usable ones of that many evenly spaced
     if x.size > SCALE_SAMPLES:
         idx = np.linspace(0, x.size - 1, SCALE_SAMPLES).astype(np.int64)
-        idx = idx[ok[idx]]
     else:
-        idx = np.flatnonzero(ok)
+        idx = np.arange(x.size)
+    idx = idx[np.isfinite(x[idx]) & ~glitch[idx]]
     scale = np.percentile(np.abs(x[idx] - med[idx // block]), 99.5) if idx.size else 0.0
     if scale > 0:
-        for a in range(0, x.size, CHUNK):
-            e = min(a + CHUNK, x.size)
-            glitch[a:e] |= ok[a:e] & (_distance(x, med, block, a, e) > spread * scale)
-    ok = finite & ~glitch
-    if ok.sum() >= 3:
-        clipped |= _flat_at_extremes(x, ok, max(4, int(round(min_flat_s * fs))))
+        for a, e in _chunks(x.size):
+            far = _distance(x, med, block, a, e) > spread * scale   # NaN: False
+            glitch[a:e] |= far & ~glitch[a:e]
+    clipped |= _flat_at_extremes(x, glitch, max(4, int(round(min_flat_s * fs))))
     return Artefacts(glitch, clipped & ~glitch, fs)
 
 
