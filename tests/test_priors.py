@@ -22,15 +22,7 @@ import gmesa
 from gmesa.models import MesaSumModel
 from gmesa.solvers import fit_least_squares, fit_many
 
-TIGHT = dict(ftol=1e-12, xtol=1e-12, gtol=1e-12)
-
-X3 = np.linspace(0.0, 1.0, 301)
-P3 = np.array([1.0, 0.25, 0.03, 0.04, 0.06,
-               -0.6, 0.5, 0.02, 0.03, 0.025,
-               0.5, 0.75, 0.05, 0.05, 0.08,
-               0.1])
-NAMES3 = ("P", "R", "T")
-NOISE3 = 0.02
+from problems import NAMES3, NOISE3, P3, TIGHT, X3  # noqa: E402
 #: weights 1/noise sd: residuals in noise units, so ``sd`` is a posterior-style prior sd
 #: (data and prior comparable; with unit weights a prior is 1/NOISE3**2 times stronger)
 WTS = np.full(X3.size, 1 / NOISE3)

@@ -22,18 +22,7 @@ from gmesa.models import MesaModel, MesaSumModel
 from gmesa.solvers import SOLVER_STATUS, fit_least_squares, fit_many
 from gmesa.solvers import _lm
 
-TIGHT = dict(ftol=1e-12, xtol=1e-12, gtol=1e-12)
-
-# --------------------------------------------------------------------------- problems
-
-#: three well-separated components (P-, R-, T-like) + a constant on [0, 1]
-X3 = np.linspace(0.0, 1.0, 301)
-P3 = np.array([1.0, 0.25, 0.03, 0.04, 0.06,
-               -0.6, 0.5, 0.02, 0.03, 0.025,
-               0.5, 0.75, 0.05, 0.05, 0.08,
-               0.1])
-NAMES3 = ("P", "R", "T")
-NOISE3 = 0.02
+from problems import NAMES3, NOISE3, P3, TIGHT, X3  # noqa: E402
 
 #: an ECG-like beat: 5 GMFs + constant, 360 Hz, -0.25 s .. +0.45 s around R (mV, s)
 FS = 360
