@@ -19,8 +19,6 @@ from gmesa.plot.any_fit import pulses_overview
 from gmesa.pulse_io import read_pulse_signal
 
 DATA = Path(os.environ.get("GMESA_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-
-
 RECORD, LEAD = "v102s", "PLETH"
 
 
@@ -28,11 +26,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="ppg-pulses", help="folder for the table and figure")
     args = ap.parse_args(argv)
-    record, lead = RECORD, LEAD
-    path = DATA / "physionet" / record
+    path = DATA / "physionet" / RECORD
     if not Path(str(path) + ".hea").is_file():
         raise SystemExit(f"{path}.hea not found: set GMESA_DATA to the shared data folder")
-    signal, fs, info = read_pulse_signal(path, lead)
+    signal, fs, info = read_pulse_signal(path, LEAD)      # unwraps the 12-bit overflow
     if info["note"]:
         print(info["note"])
     fit = gmesa.fit_pulses(signal, fs, max_components=4, info=info)
@@ -41,10 +38,10 @@ def main(argv=None):
           .round(3).to_string())
     print(fit.pulses["status"].value_counts().to_string())
     out = Path(args.out)
-    paths = fit.save(out, stem=f"{record}.{lead}")
-    fig = pulses_overview(fit, start=60)
-    fig.savefig(out / f"{record}.{lead}.png", dpi=110)
-    for p in list(paths.values()) + [out / f"{record}.{lead}.png"]:
+    paths = fit.save(out, stem=f"{RECORD}.{LEAD}")
+    png = out / f"{RECORD}.{LEAD}.png"
+    pulses_overview(fit, start=60).savefig(png, dpi=110)
+    for p in list(paths.values()) + [png]:
         print(f"wrote {p}")
     return fit
 

@@ -376,12 +376,14 @@ Exit codes:
 @click.option("--lead", required=True, metavar="NAME",
               help="The pulse channel, by name (case-insensitive, e.g. PLETH, ABP) or index.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              metavar="DIR", help="Folder for RECORD.pulses.parquet (or .csv), "
-                                  "RECORD.pulses.json and RECORD.pulses.png; created if missing.")
+              metavar="DIR", help="Folder for RECORD.LEAD.pulses.parquet (or .csv), "
+                                  "RECORD.LEAD.pulses.json and RECORD.LEAD.pulses.png; "
+                                  "created if missing.")
 @_fs_option
 @click.option("--max-components", type=click.IntRange(min=1, max=8), default=4,
               show_default=True, metavar="K", help="Largest number of components per pulse.")
-@_format_option
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv"], case_sensitive=False),
+              default="parquet", show_default=True, help="File format of the per-pulse table.")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
 def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
@@ -389,8 +391,10 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
     components (gmesa.fit_pulses) and print a summary.
 
     Writes one row per pulse (onset, components, PRD, status, reason) to
-    OUT/RECORD.pulses.parquet, the settings and the template to OUT/RECORD.pulses.json,
-    and a figure (pulse strip, template, one pulse) to OUT/RECORD.pulses.png.
+    OUT/RECORD.LEAD.pulses.parquet, the settings and the template to
+    OUT/RECORD.LEAD.pulses.json, and a figure (pulse strip, template, one pulse) to
+    OUT/RECORD.LEAD.pulses.png. A channel that wrapped around its converter's range
+    (e.g. v102s PLETH) is unwrapped from the WFDB header first.
     """
     import time
 

@@ -72,6 +72,9 @@ def test_gaussian_shape_ties_the_tails():
     np.testing.assert_array_equal(t["sigma_left"], t["sigma_right"])
     np.testing.assert_array_equal(t["half_width"], 0.0)
     np.testing.assert_allclose(t["center"], [0.35, 0.6], atol=0.01)
+    model, params = dec.to_lmfit()                       # the tie travels to lmfit
+    assert params["c1_sigma_right"].expr == "c1_sigma_left"
+    np.testing.assert_allclose(model.eval(params, x=X), dec.eval(X), atol=1e-12)
 
 
 def test_criteria_aic_and_target_prd():
