@@ -107,22 +107,25 @@ def _tie_matrix(k, nb):
     return M
 
 
-def _refine_tied(x, y, w, nb, starts, lo, hi, max_iter):
+def _refine_tied(x, y, w, nb, starts, lo, hi, max_iter, prior=None):
     """Equal tails (shape "gaussian"): SciPy least_squares on the tied parameters
-    (amplitude, center, sigma) per component + baseline, analytic Jacobian."""
+    (amplitude, center, sigma) per component + baseline, analytic Jacobian; a prior
+    adds the rows ``(p - mean)/sd`` of the full vector ``p``."""
     k = (starts[0].size - nb) // 5
     M = _tie_matrix(k, nb)
     pick = np.array([5 * i + j for i in range(k) for j in (0, 1, 3)]
                     + list(range(5 * k, 5 * k + nb)), dtype=int)
     out, jt = np.empty(x.size), np.empty((M.shape[0], x.size))
+    mean, sd = prior if prior is not None else (np.zeros(M.shape[0]), np.full(M.shape[0], np.inf))
+    fin = np.isfinite(sd)
 
     def fun(q):
         K.mesa_sum_into(x, M @ q, k, 0, nb, out)
-        return w * (out - y)
+        return np.concatenate([w * (out - y), ((M @ q - mean) / sd)[fin]])
 
     def jac(q):
         K.mesa_sum_jac_into(x, M @ q, k, 0, nb, out, jt)
-        return (jt.T * w[:, None]) @ M
+        return np.vstack([(jt.T * w[:, None]) @ M, M[fin] / sd[fin, None]])
 
     best = None
     for p0 in starts:
@@ -134,7 +137,7 @@ def _refine_tied(x, y, w, nb, starts, lo, hi, max_iter):
         if best is None or res.cost < best.cost:
             best = res
     J = jac(best.x)
-    dof = max(int(np.count_nonzero(w)) - best.x.size, 1)
+    dof = max(int(np.count_nonzero(w)) + int(fin.sum()) - best.x.size, 1)
     se = np.full(M.shape[0], np.nan)
     try:
         cov = M @ np.linalg.inv(J.T @ J) @ M.T * (2.0 * best.cost / dof)
@@ -142,24 +145,56 @@ def _refine_tied(x, y, w, nb, starts, lo, hi, max_iter):
         se[tied] = np.sqrt(np.clip(np.diag(cov)[tied], 0, None))
     except np.linalg.LinAlgError:
         pass
-    return M @ best.x, se, float(best.cost), (1 if best.status > 0 else -1)
+    p = M @ best.x
+    extra = _prior_cost(p, prior)
+    return p, se, float(best.cost) - extra, (1 if best.status > 0 else -1), float(best.cost)
 
 
-def refine(x, y, w, nb, shape, starts, lo, hi, max_iter):
-    """Refine every start within the bounds; (params, stderr, cost, status) of the best."""
+#: the parameters of one component, in the order of the parameter vector
+COMPONENT_PARAMS = ("amplitude", "center", "half_width", "sigma_left", "sigma_right")
+
+
+def prior_arrays(prior, k, nb):
+    """``(mean, sd)`` of a K-component vector from a per-component ``prior``
+    (parameter name -> (mean, sd), the same for every component), or None."""
+    if not prior:
+        return None
+    mean, sd = np.zeros(5 * k + nb), np.full(5 * k + nb, np.inf)
+    for j, name in enumerate(COMPONENT_PARAMS):
+        if name in prior:
+            mean[j:5 * k:5], sd[j:5 * k:5] = prior[name]
+    return mean, sd
+
+
+def refine(x, y, w, nb, shape, starts, lo, hi, max_iter, prior=None):
+    """Refine every start within the bounds (MAP under ``prior``, from
+    :func:`prior_arrays`); (params, stderr, data cost, status, objective) of the best,
+    the objective being the data cost plus the prior's."""
     starts = [np.clip(s, lo, hi) for s in starts]
     if shape == "gaussian":  # bi-Gaussian fit first (compiled), then tie the tails
-        first = refine(x, y, w, nb, "bigaussian", starts, lo, hi, max_iter)[0]
-        return _refine_tied(x, y, w, nb, [first] + starts[:1], lo, hi, max_iter)
+        first = refine(x, y, w, nb, "bigaussian", starts, lo, hi, max_iter, prior)[0]
+        return _refine_tied(x, y, w, nb, [first] + starts[:1], lo, hi, max_iter, prior)
     fit = fit_many(x, np.broadcast_to(y, (len(starts), y.size)), np.stack(starts), lo, hi,
-                   baseline=baseline_spec(nb), weights=w, max_iter=max_iter, check=False)
+                   baseline=baseline_spec(nb), weights=w, max_iter=max_iter, check=False,
+                   prior=prior)
     cost = np.where(np.isfinite(fit.cost) & np.all(np.isfinite(fit.params), axis=1),
                     fit.cost, np.inf)
     b = int(np.argmin(cost))
     if not np.isfinite(cost[b]):  # every start failed: keep the first start as it is
         r = w * (y - model(x, starts[0], (starts[0].size - nb) // 5, nb))
-        return starts[0], np.full(starts[0].size, np.nan), 0.5 * float(r @ r), int(fit.status[0])
-    return fit.params[b], fit.stderr[b], float(fit.cost[b]), int(fit.status[b])
+        data = 0.5 * float(r @ r)
+        return (starts[0], np.full(starts[0].size, np.nan), data, int(fit.status[0]),
+                data + _prior_cost(starts[0], prior))
+    return (fit.params[b], fit.stderr[b], float(fit.data_cost[b]), int(fit.status[b]),
+            float(fit.cost[b]))
+
+
+def _prior_cost(p, prior):
+    if prior is None:
+        return 0.0
+    mean, sd = prior
+    fin = np.isfinite(sd)
+    return 0.5 * float(np.sum(((p[fin] - mean[fin]) / sd[fin]) ** 2))
 
 
 def _score(x, y, w, nb, k, params, cost, n_free, exact):
@@ -220,9 +255,11 @@ def _forward(x, y, w, nb, shape, sign, paths, opts):
 def _refined_row(x, y, w, nb, shape, sign, starts, opts):
     k = (starts[0].size - nb) // 5
     lo, hi = bounds(x, k, nb, shape, sign, opts["width_range"])
-    params, se, cost, status = refine(x, y, w, nb, shape, starts, lo, hi, opts["max_iter"])
+    params, se, cost, status, objective = refine(
+        x, y, w, nb, shape, starts, lo, hi, opts["max_iter"], prior_arrays(opts["prior"], k, nb))
     row = _score(x, y, w, nb, k, params, cost, opts["n_free"], opts["exact"])
-    row.update(params=params, stderr=se, status=status, selected=False)
+    row.update(params=params, stderr=se, status=status, selected=False,
+               objective=2.0 * objective)
     return row
 
 
@@ -233,7 +270,7 @@ def _backward(x, y, w, nb, shape, sign, rows, opts):
     for i in range(len(rows) - 2, -1, -1):
         cand = _refined_row(x, y, w, nb, shape, sign,
                             _drop_starts(x, y, w, nb, rows[i + 1]["params"], sign), opts)
-        if cand["rss"] < (1 - 1e-9) * rows[i]["rss"]:
+        if cand["objective"] < (1 - 1e-9) * rows[i]["objective"]:
             rows[i], improved = cand, True
     return improved
 
@@ -247,7 +284,7 @@ def _regrow(x, y, w, nb, shape, sign, rows, opts):
         if not grown:
             continue
         cand = _refined_row(x, y, w, nb, shape, sign, grown, opts)
-        if cand["rss"] < (1 - 1e-9) * rows[i]["rss"]:
+        if cand["objective"] < (1 - 1e-9) * rows[i]["objective"]:
             rows[i], improved = cand, True
     return improved
 
@@ -302,7 +339,7 @@ def _replace(x, y, w, nb, shape, sign, rows, opts, focus):
         if not starts:
             continue
         cand = _refined_row(x, y, w, nb, shape, sign, starts, opts)
-        if cand["rss"] < (1 - 1e-9) * row["rss"]:
+        if cand["objective"] < (1 - 1e-9) * row["objective"]:
             rows[i], improved = cand, True
     return improved
 

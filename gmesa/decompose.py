@@ -32,7 +32,7 @@ import numbers
 import numpy as np
 
 from . import _omp
-from ._decompose_fit import fit_components, prd_percent
+from ._decompose_fit import COMPONENT_PARAMS, fit_components, prd_percent
 from .core import baseline_size
 from .decomposition import Decomposition
 
@@ -50,6 +50,29 @@ def _sign_value(sign):
         return table[sign]
     except (KeyError, TypeError):
         raise ValueError(f"sign={sign!r}: use None (any sign), 'positive' or 'negative'") from None
+
+
+def _check_prior(prior):
+    """The per-component prior as {name: (mean, sd)} of floats, or None."""
+    if prior is None:
+        return None
+    if not isinstance(prior, dict):
+        raise ValueError(f"prior must be a dict {{parameter: (mean, sd)}}, got "
+                         f"{type(prior).__name__}; parameters: {', '.join(COMPONENT_PARAMS)}")
+    out = {}
+    for name, value in prior.items():
+        if name not in COMPONENT_PARAMS:
+            raise ValueError(f"prior names unknown parameter {name!r}; use "
+                             f"{', '.join(COMPONENT_PARAMS)}")
+        try:
+            mean, sd = (float(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"prior[{name!r}] = {value!r}: give (mean, sd), two numbers") from None
+        if not np.isfinite(mean) or not sd > 0:
+            raise ValueError(f"prior[{name!r}] = ({mean!r}, {sd!r}): the mean must be finite "
+                             "and sd > 0 (inf for no prior)")
+        out[name] = (mean, sd)
+    return out or None
 
 
 def _check_inputs(x, y, weights):
@@ -155,7 +178,11 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
     baseline : "none", "constant", "linear", "quadratic" or a polynomial degree.
     weights : one weight >= 0 per sample (residual = w * (model - y)); samples of weight
         0 are ignored (they may hold NaN).
-    prior : not supported yet (raises NotImplementedError): the solvers have no priors.
+    prior : a Gaussian prior per component parameter, the same for every component:
+        ``{name: (mean, sd)}`` with names from amplitude, center, half_width, sigma_left,
+        sigma_right (x units; ``sd=inf``: none).  The refinements are then MAP fits
+        (docs/priors.md); BIC/AIC and PRD score the data alone, the moves between starts
+        compare the whole objective.
     sign : None (any), "positive" or "negative": the sign of every amplitude.
     target_prd : PRD goal (percent) for ``criterion="prd"``.
     min_width, max_width : range of the candidates' tail widths (x units); default 1.5
@@ -168,11 +195,7 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
     Returns a :class:`gmesa.Decomposition`; components ``c1..cK`` sorted by centre.
     Deterministic: the same input gives the same result.
     """
-    if prior is not None:
-        raise NotImplementedError(
-            "prior= is not supported yet: gmesa's solvers do not take priors (another "
-            "issue adds them); decompose without a prior, or constrain the shape with "
-            "shape='bigaussian'/'gaussian' and sign=")
+    prior = _check_prior(prior)
     _check_options(max_components, criterion, shape, target_prd, patience)
     nb = baseline_size(baseline)
     sgn = _sign_value(sign)
@@ -198,9 +221,9 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
         grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w), max_iter=max_iter,
         criterion=criterion, target_prd=target_prd, patience=patience, k_max=max_components,
         signs=(sgn,) if sgn else (0, polarity),
-        n_free=N_FREE[shape], exact=EXACT_FIT))
+        n_free=N_FREE[shape], exact=EXACT_FIT, prior=prior))
     return Decomposition.from_rows(xf, yf, wf, rows, shape=shape, baseline=baseline,
-                                   criterion=criterion)
+                                   criterion=criterion, prior=prior)
 
 
 __all__ = ["decompose", "prd_percent", "SHAPES", "CRITERIA"]

@@ -43,9 +43,10 @@ class Decomposition:
     criterion: str = "bic"
     criteria: object = None
     candidates: dict = field(default_factory=dict, repr=False)
+    prior: dict = None
 
     @classmethod
-    def from_rows(cls, x, y, w, rows, *, shape, baseline, criterion):
+    def from_rows(cls, x, y, w, rows, *, shape, baseline, criterion, prior=None):
         """Build from the per-K rows of the refinement (the selected one is kept)."""
         cands = {int(r["K"]): _sorted_by_center(np.asarray(r["params"], float),
                                                 np.asarray(r["stderr"], float), int(r["K"]))
@@ -55,7 +56,7 @@ class Decomposition:
         k = next(int(r["K"]) for r in rows if r["selected"])
         table = pd.DataFrame([{c: r[c] for c in ("K", "n_params", "rss", "prd", "bic", "aic",
                                                  "status", "selected")} for r in rows])
-        return cls(x, y, w, *cands[k], shape, baseline, criterion, table, cands)
+        return cls(x, y, w, *cands[k], shape, baseline, criterion, table, cands, prior)
 
     def at(self, k):
         """The same decomposition with K = ``k`` components (any K in ``criteria``)."""
@@ -163,10 +164,14 @@ class Decomposition:
     def to_lmfit(self):
         """``(model, params)``: a :class:`gmesa.MesaSumModel` named ``c1..cK`` and its
         lmfit ``Parameters`` holding these values (and standard errors).
-        ``model.eval(params, x=x)`` equals :meth:`eval`."""
+        ``model.eval(params, x=x)`` equals :meth:`eval`; the decomposition's prior is
+        set on the model (``MesaSumModel.set_prior``) for every component."""
         from .models import MesaSumModel
 
         model = MesaSumModel(names=self.names, baseline=self.baseline)
+        for param, (mean, sd) in (self.prior or {}).items():
+            for name in self.names:
+                model.set_prior(f"{name}_{param}", mean, sd)
         params = model.params_from_vector(self.params)
         for label, se in zip(self.layout.labels, self.stderr):
             if np.isfinite(se):
@@ -183,6 +188,7 @@ class Decomposition:
         """The parameters and settings as plain Python values (JSON-ready); the data
         and the per-K table are not included."""
         return {"shape": self.shape, "baseline": self.baseline, "criterion": self.criterion,
+                "prior": {k: list(v) for k, v in (self.prior or {}).items()} or None,
                 "names": list(self.names), "params": self.params.tolist(),
                 "stderr": [None if not np.isfinite(v) else float(v) for v in self.stderr],
                 "prd": self.prd}

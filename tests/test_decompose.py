@@ -178,7 +178,11 @@ def test_memory_stays_bounded_on_2000_samples():
     (dict(weights=-np.ones(400)), ValueError, "weights must hold one finite value >= 0"),
     (dict(min_width=0.5, max_width=0.1), ValueError, "0 < min_width < max_width"),
     (dict(baseline="cubic"), ValueError, "baseline='cubic' is not known"),
-    (dict(prior={"c1_center": (0.3, 0.01)}), NotImplementedError, "prior= is not supported yet"),
+    (dict(prior={"c1_center": (0.3, 0.01)}), ValueError, "unknown parameter 'c1_center'"),
+    (dict(prior=[("center", 0.3, 0.01)]), ValueError, "prior must be a dict"),
+    (dict(prior={"center": 0.3}), ValueError, r"give \(mean, sd\), two numbers"),
+    (dict(prior={"center": (0.3, 0.0)}), ValueError, "sd > 0"),
+    (dict(prior={"center": (np.nan, 1.0)}), ValueError, "mean must be finite"),
 ])
 def test_bad_inputs_say_what_to_fix(kwargs, exc, match):
     args = dict(x=X, y=gmesa.mesa_sum(X, TRUTH))
@@ -186,6 +190,37 @@ def test_bad_inputs_say_what_to_fix(kwargs, exc, match):
     x, y = args.pop("x"), args.pop("y")
     with pytest.raises(exc, match=match):
         gmesa.decompose(x, y, **args)
+
+
+# -- priors -----------------------------------------------------------------------------
+def test_weak_prior_leaves_the_decomposition_unchanged(exact):
+    weak = gmesa.decompose(X, gmesa.mesa_sum(X, TRUTH), max_components=5,
+                           prior={"half_width": (0.0, 1e6), "sigma_left": (0.03, 1e6)})
+    assert weak.n_components == exact.n_components
+    np.testing.assert_allclose(weak.params, exact.params, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", ["mesa", "gaussian"])
+def test_prior_pulls_an_unsupported_plateau_and_tails(shape):
+    """A firm prior moves what the data do not pin (here: it wins over 30 dB noise)
+    and the moves are MAP fits: the objective includes the prior."""
+    y = _noisy(TRUTH, 30, seed=3)
+    free = gmesa.decompose(X, y, max_components=4, shape=shape)
+    held = gmesa.decompose(X, y, max_components=4, shape=shape,
+                           prior={"half_width": (0.0, 1e-4), "sigma_left": (0.1, 1e-4)})
+    assert np.all(np.abs(held.table["half_width"]) < 1e-3)
+    np.testing.assert_allclose(held.table["sigma_left"], 0.1, atol=2e-3)
+    assert not np.allclose(free.table["sigma_left"], 0.1, atol=2e-3)
+    assert held.prd > free.prd           # the data alone fit worse under the prior
+
+
+def test_to_lmfit_carries_the_prior():
+    dec = gmesa.decompose(X, gmesa.mesa_sum(X, TRUTH), max_components=4,
+                          prior={"center": (0.5, 10.0)})
+    model, params = dec.to_lmfit()
+    res = model.fit(dec.y, params, x=dec.x)
+    assert res.ndata == dec.x.size + dec.n_components     # one prior row per centre
+    assert dec.to_dict()["prior"] == {"center": [0.5, 10.0]}
 
 
 # -- the figure of any fit --------------------------------------------------------------
