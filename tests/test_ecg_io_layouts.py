@@ -390,3 +390,20 @@ def test_header_leads_of_each_format(physionet, tmp_path):
     assert header_leads(p) is None
     with pytest.raises(RecordNotFoundError):
         header_leads(tmp_path / "absent.hea")
+
+
+@pytest.mark.parametrize("block", [7, 64, 333])
+def test_long_records_read_block_by_block_give_the_same_signal(tmp_path, monkeypatch, block):
+    """A long record is read READ_BLOCK_FRAMES frames at a time (memory): blocks that
+    cut through frames of several samples, segments and gaps change no value."""
+    from gmesa.ecg.io import wfdb as wfdb_reader
+
+    mf, ecg, _ = _multi_frequency_record(tmp_path, n_frames=1000)
+    vl, _, _ = _variable_layout(tmp_path)
+    whole = [read_record(mf, "ECG").signal, read_record(vl).signal, read_record(vl, "V").signal]
+    monkeypatch.setattr(wfdb_reader, "READ_BLOCK_FRAMES", block)
+    blocks = [read_record(mf, "ECG").signal, read_record(vl).signal, read_record(vl, "V").signal]
+    for a, b in zip(whole, blocks):
+        assert a.shape == b.shape
+        npt.assert_array_equal(a, b)
+    npt.assert_allclose(blocks[0], ecg, atol=1e-12)

@@ -207,7 +207,8 @@ def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
 
 
 def mask_artefacts(signal, fs: float, limits=None, **kw):
-    """(signal with glitches and clipped samples set to NaN, :class:`Artefacts`)."""
+    """(a copy of ``signal`` with glitches and clipped samples set to NaN,
+    :class:`Artefacts`)."""
     art = find_artefacts(signal, fs, limits, **kw)
     x = np.array(signal, dtype=np.float64, copy=True)
     if art.any:

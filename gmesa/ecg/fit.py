@@ -21,7 +21,7 @@ import pandas as pd
 from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
-from .artefacts import mask_artefacts
+from .artefacts import find_artefacts
 from .beats import add_reason, beat_rows, beat_windows, room, t_end_seen
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
@@ -201,7 +201,7 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
     """Fit a lead ``raw`` chunk by chunk (``opts.chunk_s`` s, each beat in exactly the
     chunk its R peak falls in, 10 s of overlap): (tables, parameter matrices, the first
     template's parameters, the cleaned lead as float32, the options used).  Samples
-    masked as ``artefacts`` are NaN in ``raw``."""
+    marked in ``artefacts`` are set to NaN chunk by chunk (``raw`` is not changed)."""
     n = raw.size
     chunk = max(int(opts.chunk_s * fs), int(60 * fs))
     pad = int(10 * fs)
@@ -211,7 +211,9 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
     for a in range(0, n, chunk):
         b = min(a + chunk, n)
         lo, hi = max(a - pad, 0), min(b + pad, n)
-        cs = _cleaned(raw[lo:hi], fs, opts)
+        part = None if artefacts is None else artefacts.part(lo, hi)
+        seg = raw[lo:hi] if part is None else np.where(part.mask, np.nan, raw[lo:hi])
+        cs = _cleaned(seg, fs, opts)
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
         if given is None:
             r = detect_rpeaks(cs, fs) if np.any(np.isfinite(cs)) else np.zeros(0, np.int64)
@@ -220,7 +222,6 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
         r = np.asarray(r, dtype=np.int64)
         if r.size == 0:
             continue
-        part = None if artefacts is None else artefacts.part(lo, hi)
         table, p, tv, used = _fit_segment(cs, fs, r, opts, lo, part)
         if opts.u_wave == "auto" and tv is not None:  # the first template decides for all
             opts = replace(used, u_wave="U" in used.waves)
@@ -319,7 +320,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     given = _given_rpeaks(record, rpeaks, raw.size)
     artefacts = None
     if opts.artefacts:
-        raw, artefacts = mask_artefacts(raw, fs, _mv_limits(record, lead_name, unit))
+        artefacts = find_artefacts(raw, fs, _mv_limits(record, lead_name, unit))
+        artefacts = artefacts if artefacts.any else None
     tables, params, template, clean_sig, opts = _fit_chunks(raw, fs, opts, given, artefacts)
     beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)

@@ -46,17 +46,19 @@ def is_declared(unit) -> bool:
     return unit is not None and str(unit).strip() not in ("", "?")
 
 
-def to_millivolts(signal: np.ndarray, units: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+def to_millivolts(signal: np.ndarray, units: Sequence[str],
+                  copy: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
     """``signal`` (n,) or (n, n_leads) with every voltage lead converted to mV, and the
     units afterwards (``"mV"`` for those leads; others as they were).  Leads already in
-    mV are left untouched (no copy when no lead needs converting)."""
+    mV are left untouched (no copy when no lead needs converting); ``copy=False``
+    converts a float64 ``signal`` in place."""
     units = tuple(units)
     keys = [_voltage_key(u) for u in units]
     out_units = tuple(MV if k else u for k, u in zip(keys, units))
     todo = [i for i, k in enumerate(keys) if k and k != "mv"]
     if not todo:
         return signal, out_units
-    out = np.array(signal, dtype=np.float64, copy=True)
+    out = np.array(signal, dtype=np.float64, copy=copy)
     cols = out if out.ndim == 2 else out[:, None]
     for i in todo:
         div, mul = _VOLTAGE[keys[i]]

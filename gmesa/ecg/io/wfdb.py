@@ -42,7 +42,6 @@ def read_wfdb(base: Path, lead: Any, annotator: Any, fs_arg: float | None) -> Re
     of the first ECG lead.  Each signal keeps its own rate (samples per frame > 1 are
     not averaged); a multi-segment record is read as one, NaN where a segment lacks a
     signal and in gaps."""
-    import wfdb
 
     hea = Path(str(base) + ".hea")
     h, s = read_wfdb_header(base)
@@ -51,27 +50,53 @@ def read_wfdb(base: Path, lead: Any, annotator: Any, fs_arg: float | None) -> Re
     multi_rate = len(set(s.samples_per_frame)) > 1
     check_file_fs(fs, hea, f" (signal {s.names[ref]!r})" if multi_rate else "")
     check_fs_agrees(fs_arg, fs, hea)
-    try:
-        rec = wfdb.rdrecord(str(base), channels=keep, physical=True, return_res=64,
-                            smooth_frames=False)
-    except Exception as exc:
-        raise RecordError(
-            f"{base}: cannot read WFDB signals ({type(exc).__name__}: {exc}); the data file "
-            "may be truncated or malformed"
-        ) from None
-    cols = [np.asarray(x, dtype=np.float64) for x in (rec.e_p_signal or [])]
-    if not cols or cols[0].size == 0:
-        raise RecordError(f"{base}: WFDB record holds no samples")
-    sig = cols[0] if len(cols) == 1 else np.column_stack(cols)
+    rec, sig = _read_signals(base, keep, s)
     limits = _adc_limits(rec, [s.units[i] for i in keep])
-    sig, units = to_millivolts(sig, [s.units[i] for i in keep])
-    start = getattr(rec, "base_datetime", None)
+    sig, units = to_millivolts(sig, [s.units[i] for i in keep], copy=False)
+    start = getattr(h, "base_datetime", None)
     if start is not None and not isinstance(start, datetime):
         start = None
     ann = _read_wfdb_annotations(base, annotator, fs, s.frame_fs)
     return Record(sig, fs, leads=tuple(s.names[i] for i in keep), units=units,
                   start_time=start, annotations=ann, name=base.name, path=str(hea),
                   adc_limits=limits)
+
+
+#: frames read per call of ``wfdb.rdrecord``: a long record is read block by block into
+#: its final array, so reading it costs little more memory than the result
+READ_BLOCK_FRAMES = 1 << 20
+
+
+def _read_signals(base: Path, keep: list[int], s: WfdbSignals):
+    """(the last ``wfdb`` record read, the signals ``keep`` as float64, (n,) for one
+    and (n, len(keep)) for several), read ``READ_BLOCK_FRAMES`` frames at a time;
+    ``keep`` share one number of samples per frame."""
+    import wfdb
+
+    k = s.samples_per_frame[keep[0]]
+    n = s.n_frames or None
+    blocks = [(0, None)] if not n else [(a, min(a + READ_BLOCK_FRAMES, n))
+                                        for a in range(0, n, READ_BLOCK_FRAMES)]
+    out = None
+    try:
+        for a, b in blocks:
+            rec = wfdb.rdrecord(str(base), sampfrom=a, sampto=b, channels=keep, physical=True,
+                                return_res=64, smooth_frames=False)
+            cols = rec.e_p_signal or []
+            if not cols or cols[0].size == 0:
+                raise RecordError(f"{base}: WFDB record holds no samples")
+            if out is None:
+                out = np.empty(((n or cols[0].size // k) * k, len(keep)))
+            for j, x in enumerate(cols):
+                out[a * k:a * k + x.size, j] = x
+    except RecordError:
+        raise
+    except Exception as exc:
+        raise RecordError(
+            f"{base}: cannot read WFDB signals ({type(exc).__name__}: {exc}); the data file "
+            "may be truncated or malformed"
+        ) from None
+    return rec, (out.reshape(-1) if len(keep) == 1 else out)
 
 
 def _adc_limits(rec, units):
