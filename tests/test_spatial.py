@@ -1,0 +1,167 @@
+"""Spatial direction of QRS and T and the spatial QRS-T angle (gmesa.ecg.spatial), on
+synthetic beats whose waves are dipoles of known direction projected onto the leads."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gmesa.ecg import Record, fit_leads
+from gmesa.ecg.spatial import (DOWER_LEADS, INVERSE_DOWER, SPATIAL_COLUMNS, direction,
+                               gmf_area, lead_system, spatial_angle, spatial_directions)
+from gmesa.lineshapes import gmf
+
+TWELVE = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
+#: per wave: (center s from R, half_width, sigma_left, sigma_right), XYZ dipole (mV)
+WAVES = {
+    "P": ((-0.16, 0.010, 0.018, 0.018), (0.10, 0.12, -0.03)),
+    "Q": ((-0.028, 0.0, 0.007, 0.006), (-0.15, 0.05, 0.20)),
+    "R": ((0.0, 0.002, 0.010, 0.010), (1.00, 0.60, 0.45)),
+    "S": ((0.032, 0.0, 0.008, 0.010), (-0.30, -0.35, -0.50)),
+    "T": ((0.30, 0.010, 0.050, 0.035), (0.35, 0.15, -0.30)),
+}
+
+
+def twelve_from_xyz(xyz):
+    """The 12 standard leads of (..., 3) XYZ vectors: V1-V6, I, II through the
+    pseudo-inverse of the inverse Dower matrix, III and the augmented leads from I, II."""
+    eight = np.asarray(xyz) @ np.linalg.pinv(INVERSE_DOWER).T       # (..., 8)
+    v = dict(zip(DOWER_LEADS, np.moveaxis(eight, -1, 0)))
+    i, ii = v["i"], v["ii"]
+    v.update(iii=ii - i, avr=-(i + ii) / 2, avl=i - ii / 2, avf=ii - i / 2)
+    return v
+
+
+def true_vectors():
+    """(QRS area vector, T area vector) of :data:`WAVES`, mV*s."""
+    area = {w: gmf_area(1.0, *timing[1:]) * np.asarray(d) for w, (timing, d) in WAVES.items()}
+    return area["Q"] + area["R"] + area["S"], area["T"]
+
+
+def test_pseudo_inverse_round_trip_and_angles():
+    xyz = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.3, -0.4, 0.5]])
+    leads = twelve_from_xyz(xyz)
+    back = np.column_stack([leads[n] for n in DOWER_LEADS]) @ INVERSE_DOWER.T
+    np.testing.assert_allclose(back, xyz, atol=1e-12)
+    az, el = direction(xyz)
+    np.testing.assert_allclose(az[:2], [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(el[:2], [0.0, 90.0], atol=1e-12)
+    np.testing.assert_allclose(spatial_angle(xyz[:2], xyz[[1, 0]]), [90.0, 90.0])
+    assert np.isnan(spatial_angle([0, 0, 0], [1, 0, 0])[0])
+
+
+def _lead_tables(amplitudes):
+    """A LeadsFit-like object from per-lead amplitudes (lead -> {wave: (n,)})."""
+    fits, beats = {}, {"T_present": np.ones(3, dtype=bool)}
+    for lead, amp in amplitudes.items():
+        cols = {"rmse": np.full(3, 0.01)}
+        for w, (timing, _) in WAVES.items():
+            cols[f"{w}_amplitude"] = amp[w]
+            cols.update({f"{w}_{k}": np.full(3, v) for k, v in
+                         zip(("center", "half_width", "sigma_left", "sigma_right"), timing)})
+            beats[f"{w}_amplitude_{lead}"] = amp[w]
+        fits[lead] = SimpleNamespace(beats=pd.DataFrame(cols))
+    return SimpleNamespace(beats=pd.DataFrame(beats), fits=fits)
+
+
+@pytest.mark.parametrize("frame", ["dower", "frank"])
+def test_amplitudes_of_known_dipoles_give_their_angle(frame):
+    scale = np.array([1.0, 0.8, 1.2])[:, None]          # three beats, three sizes
+    if frame == "dower":
+        per = {w: twelve_from_xyz(scale * np.asarray(d)) for w, (_, d) in WAVES.items()}
+        amps = {lead: {w: per[w][lead] for w in WAVES} for lead in TWELVE}
+    else:
+        amps = {f"v{a}": {w: scale[:, 0] * d[k] for w, (_, d) in WAVES.items()}
+                for k, a in enumerate("xyz")}
+    fit = _lead_tables(amps)
+    qrs, t = true_vectors()
+    df = spatial_directions(fit, measure="components")
+    assert df.attrs["system"] == frame
+    np.testing.assert_allclose(df["QRS_T_angle_deg"], spatial_angle(qrs, t)[0], atol=1e-9)
+    az, el = direction(t)
+    np.testing.assert_allclose(df["T_azimuth_deg"], az[0], atol=1e-9)
+    np.testing.assert_allclose(df["T_elevation_deg"], el[0], atol=1e-9)
+    # peak vectors: T is its amplitude vector, QRS the largest of Q, R, S (here R)
+    peak = spatial_directions(fit.beats, measure="peak")
+    want = spatial_angle(WAVES["R"][1], WAVES["T"][1])[0]
+    np.testing.assert_allclose(peak["QRS_T_angle_deg"], want, atol=1e-9)
+
+
+def test_absent_t_and_unfitted_lead_give_nan():
+    amps = {f"v{a}": {w: np.full(3, d[k]) for w, (_, d) in WAVES.items()}
+            for k, a in enumerate("xyz")}
+    fit = _lead_tables(amps)
+    fit.beats.loc[1, "T_present"] = False
+    fit.fits["vy"].beats.loc[2, "rmse"] = np.nan
+    df = spatial_directions(fit, measure="components")
+    assert np.isfinite(df.loc[0, list(SPATIAL_COLUMNS)].to_numpy(dtype=float)).all()
+    assert np.isnan(df.loc[1, "QRS_T_angle_deg"]) and np.isfinite(df.loc[1, "QRS_azimuth_deg"])
+    assert df.loc[2].isna().all()
+
+
+def test_missing_leads_and_bad_arguments_are_named():
+    with pytest.raises(ValueError, match=r"dower needs leads v4, v5, v6.*leads=\{"):
+        lead_system(["i", "ii", "v1", "v2", "v3"])
+    with pytest.raises(ValueError, match="frank needs leads vz"):
+        lead_system(["vx", "vy"], system="frank")
+    with pytest.raises(ValueError, match="not among the leads"):
+        lead_system(["vx", "vy", "vz"], leads={"vx": "X"})
+    system, mapping = lead_system(["X", "Y", "Z"], leads={"vx": "X", "vy": "Y", "vz": "Z"})
+    assert system == "frank" and mapping == {"vx": "X", "vy": "Y", "vz": "Z"}
+    with pytest.raises(ValueError, match="measure must be one of"):
+        spatial_directions(pd.DataFrame(), measure="mean")
+    with pytest.raises(ValueError, match="needs a LeadsFit"):
+        spatial_directions(pd.DataFrame({"R_amplitude_vx": [1.0], "R_amplitude_vy": [1.0],
+                                         "R_amplitude_vz": [1.0]}))
+    with pytest.raises(TypeError, match="LeadsFit or its beats"):
+        spatial_directions([1, 2, 3])
+
+
+def _synthetic_record(seconds=8.0, fs=500.0, rr=0.8, noise=0.01, seed=1):
+    t = np.arange(int(seconds * fs)) / fs
+    xyz = np.zeros((t.size, 3))
+    for r in np.arange(0.5, seconds - 0.6, rr):
+        for timing, d in WAVES.values():
+            c, *shape = timing
+            xyz += gmf(t, 1.0, r + c, *shape)[:, None] * np.asarray(d)
+    leads = twelve_from_xyz(xyz)
+    sig = np.column_stack([leads[n] for n in TWELVE])
+    sig += noise * np.random.default_rng(seed).standard_normal(sig.shape)
+    return Record(sig, fs, leads=list(TWELVE))
+
+
+def _true_areas(on, mid, off):
+    """The (QRS, ST-T) area vectors of the noise-free XYZ beat between boundaries (s from
+    R) above the line through its values at ``on`` and ``off``, as ``measure="area"``."""
+    x = np.linspace(on, off, 4001)
+    xyz = sum(gmf(x, 1.0, *timing)[:, None] * np.asarray(d) for timing, d in WAVES.values())
+    v = xyz - (xyz[0] + (xyz[-1] - xyz[0]) * ((x - on) / (off - on))[:, None])
+    k = x <= mid
+    return np.trapezoid(v[k], x[k], axis=0), np.trapezoid(v[~k], x[~k], axis=0)
+
+
+def test_fit_leads_recovers_the_qrs_t_angle_of_synthetic_twelve_leads():
+    fit = fit_leads(_synthetic_record(), primary="ii")
+    assert fit.info["spatial"] == {"system": "dower", "measure": "area",
+                                   "leads": {n: n for n in DOWER_LEADS}}
+    assert {f"{w}_amplitude_{lead}" for w in "PQRST" for lead in TWELVE} <= set(fit.beats)
+    b = fit.beats[fit.beats["status"] == "ok"]
+    assert len(b) >= 5
+    r = b["r_peak_s"].to_numpy()
+    truth = [_true_areas(*(b[c].to_numpy()[j] - r[j] for c in ("QRS_on_s", "QRS_off_s", "T_off_s")))
+             for j in range(len(b))]
+    qrs, t = np.array([q for q, _ in truth]), np.array([t for _, t in truth])
+    want = spatial_angle(qrs, t)
+    assert np.all((30 < want) & (want < 120))
+    err = np.abs(b["QRS_T_angle_deg"].to_numpy() - want)
+    assert np.median(err) <= 5.0, (b["QRS_T_angle_deg"].to_numpy(), want)
+    for wave, vec in (("QRS", qrs), ("T", t)):   # each direction within 6 degrees
+        assert np.median(spatial_angle(_unit(b, wave), vec)) <= 6.0, wave
+
+
+def _unit(b, wave):
+    """Unit vectors from the azimuth and elevation columns of ``wave``."""
+    az, el = (np.radians(b[f"{wave}_{k}_deg"].to_numpy()) for k in ("azimuth", "elevation"))
+    return np.column_stack([np.cos(el) * np.cos(az), np.sin(el), np.cos(el) * np.sin(az)])
