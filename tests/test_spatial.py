@@ -8,37 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gmesa.ecg import Record, fit_leads
+from dipoles import TWELVE, WAVES, synthetic_record, true_vectors, twelve_from_xyz
+from gmesa.ecg import fit_leads
 from gmesa.ecg.spatial import (DOWER_LEADS, INVERSE_DOWER, SPATIAL_COLUMNS, direction,
-                               gmf_area, lead_system, spatial_angle, spatial_directions)
+                               lead_system, spatial_angle, spatial_directions)
 from gmesa.lineshapes import gmf
-
-TWELVE = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
-#: per wave: (center s from R, half_width, sigma_left, sigma_right), XYZ dipole (mV)
-WAVES = {
-    "P": ((-0.16, 0.010, 0.018, 0.018), (0.10, 0.12, -0.03)),
-    "Q": ((-0.028, 0.0, 0.007, 0.006), (-0.15, 0.05, 0.20)),
-    "R": ((0.0, 0.002, 0.010, 0.010), (1.00, 0.60, 0.45)),
-    "S": ((0.032, 0.0, 0.008, 0.010), (-0.30, -0.35, -0.50)),
-    "T": ((0.30, 0.010, 0.050, 0.035), (0.35, 0.15, -0.30)),
-}
-
-
-def twelve_from_xyz(xyz):
-    """The 12 standard leads of (..., 3) XYZ vectors: V1-V6, I, II through the
-    pseudo-inverse of the inverse Dower matrix, III and the augmented leads from I, II."""
-    eight = np.asarray(xyz) @ np.linalg.pinv(INVERSE_DOWER).T       # (..., 8)
-    v = dict(zip(DOWER_LEADS, np.moveaxis(eight, -1, 0)))
-    i, ii = v["i"], v["ii"]
-    v.update(iii=ii - i, avr=-(i + ii) / 2, avl=i - ii / 2, avf=ii - i / 2)
-    return v
-
-
-def true_vectors():
-    """(QRS area vector, T area vector) of :data:`WAVES`, mV*s."""
-    area = {w: gmf_area(1.0, *timing[1:]) * np.asarray(d) for w, (timing, d) in WAVES.items()}
-    return area["Q"] + area["R"] + area["S"], area["T"]
-
 
 def test_pseudo_inverse_round_trip_and_angles():
     xyz = np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.3, -0.4, 0.5]])
@@ -119,19 +93,6 @@ def test_missing_leads_and_bad_arguments_are_named():
         spatial_directions([1, 2, 3])
 
 
-def _synthetic_record(seconds=8.0, fs=500.0, rr=0.8, noise=0.01, seed=1):
-    t = np.arange(int(seconds * fs)) / fs
-    xyz = np.zeros((t.size, 3))
-    for r in np.arange(0.5, seconds - 0.6, rr):
-        for timing, d in WAVES.values():
-            c, *shape = timing
-            xyz += gmf(t, 1.0, r + c, *shape)[:, None] * np.asarray(d)
-    leads = twelve_from_xyz(xyz)
-    sig = np.column_stack([leads[n] for n in TWELVE])
-    sig += noise * np.random.default_rng(seed).standard_normal(sig.shape)
-    return Record(sig, fs, leads=list(TWELVE))
-
-
 def _true_areas(on, mid, off):
     """The (QRS, ST-T) area vectors of the noise-free XYZ beat between boundaries (s from
     R) above the line through its values at ``on`` and ``off``, as ``measure="area"``."""
@@ -142,11 +103,13 @@ def _true_areas(on, mid, off):
     return np.trapezoid(v[k], x[k], axis=0), np.trapezoid(v[~k], x[~k], axis=0)
 
 
-def test_fit_leads_recovers_the_qrs_t_angle_of_synthetic_twelve_leads():
-    fit = fit_leads(_synthetic_record(), primary="ii")
-    assert fit.info["spatial"] == {"system": "dower", "measure": "area",
-                                   "leads": {n: n for n in DOWER_LEADS}}
-    assert {f"{w}_amplitude_{lead}" for w in "PQRST" for lead in TWELVE} <= set(fit.beats)
+@pytest.mark.parametrize("frank", [False, True])
+def test_fit_leads_recovers_the_qrs_t_angle_of_synthetic_leads(frank):
+    fit = fit_leads(synthetic_record(frank=frank), primary="vx" if frank else "ii")
+    names = ("vx", "vy", "vz") if frank else DOWER_LEADS
+    assert fit.info["spatial"] == {"system": "frank" if frank else "dower", "measure": "area",
+                                   "leads": {n: n for n in names}}
+    assert {f"{w}_amplitude_{lead}" for w in "PQRST" for lead in fit.fits} <= set(fit.beats)
     b = fit.beats[fit.beats["status"] == "ok"]
     assert len(b) >= 5
     r = b["r_peak_s"].to_numpy()
