@@ -128,3 +128,29 @@ def _unit(b, wave):
     """Unit vectors from the azimuth and elevation columns of ``wave``."""
     az, el = (np.radians(b[f"{wave}_{k}_deg"].to_numpy()) for k in ("azimuth", "elevation"))
     return np.column_stack([np.cos(el) * np.cos(az), np.sin(el), np.cos(el) * np.sin(az)])
+
+
+def test_model_areas_match_the_model_integrated_beat_by_beat():
+    from scipy.integrate import quad
+
+    from gmesa.core import baseline_spec, mesa_sum
+    from gmesa.ecg.spatial import model_areas
+
+    fit = fit_leads(synthetic_record(seconds=4.0, frank=True), primary="vx")
+    rf, b = fit.fits["vy"], fit.beats
+    r = b["r_peak_s"].to_numpy()
+    on, mid, off = (b[c].to_numpy() - r for c in ("QRS_on_s", "QRS_off_s", "T_off_s"))
+    off[0] = np.nan                                      # no T offset: no second area
+    first, second = model_areas(rf, on, mid, off)
+    assert np.isnan(second[0]) and np.isfinite(first).all()
+    lay = rf.layout
+    for i in range(1, len(b)):
+        vec = lay.pack(rf.beats)[i]
+        f = lambda x: mesa_sum(np.atleast_1d(x), vec, baseline=baseline_spec(lay.n_baseline),  # noqa: E731
+                               steps=lay.n_steps)[0]
+        y0, y1 = f(on[i]), f(off[i])
+        line = lambda x: y0 + (y1 - y0) * (x - on[i]) / (off[i] - on[i])  # noqa: E731
+        want_a = quad(lambda x: f(x) - line(x), on[i], mid[i], limit=200)[0]
+        want_b = quad(lambda x: f(x) - line(x), mid[i], off[i], limit=200)[0]
+        assert first[i] == pytest.approx(want_a, rel=1e-3, abs=1e-7)
+        assert second[i] == pytest.approx(want_b, rel=1e-3, abs=1e-7)
