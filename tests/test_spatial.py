@@ -57,6 +57,12 @@ def test_amplitudes_of_known_dipoles_give_their_angle(frame):
     az, el = direction(t)
     np.testing.assert_allclose(df["T_azimuth_deg"], az[0], atol=1e-9)
     np.testing.assert_allclose(df["T_elevation_deg"], el[0], atol=1e-9)
+    if frame == "frank":   # a Z lead negated by name: azimuths flip, the angle stays
+        neg = spatial_directions(fit, measure="components", leads={"vz": "-vz"})
+        np.testing.assert_allclose(neg["T_azimuth_deg"], -az[0], atol=1e-9)
+        np.testing.assert_allclose(neg["T_elevation_deg"], el[0], atol=1e-9)
+        np.testing.assert_allclose(neg["QRS_T_angle_deg"], df["QRS_T_angle_deg"], atol=1e-9)
+        assert neg.attrs["leads"]["vz"] == "-vz"
     # peak vectors: T is its amplitude vector, QRS the largest of Q, R, S (here R)
     peak = spatial_directions(fit.beats, measure="peak")
     want = spatial_angle(WAVES["R"][1], WAVES["T"][1])[0]

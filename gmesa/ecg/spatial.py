@@ -4,7 +4,8 @@ A wave's fitted amplitude (or area) in each lead is its projection on that lead,
 leads together give the wave's vector in the orthogonal X, Y, Z frame of the heart:
 
 - from the Frank leads ``vx``, ``vy``, ``vz`` directly (used as recorded: their sign
-  convention is the record's);
+  convention is the record's; on PTB s0010_re the two frames agree once ``vz`` is
+  negated, ``leads={"vz": "-vz"}``, see ``benchmarks/spatial_frames.py``);
 - from a standard 12-lead set through the **inverse Dower transform** (Edenbrandt L,
   Pahlm O. Vectorcardiogram synthesized from a 12-lead ECG: superiority of the inverse
   Dower matrix. J Electrocardiol 1988;21:361-7): :data:`INVERSE_DOWER` maps the 8
@@ -77,15 +78,17 @@ def lead_system(names, system="auto", leads=None):
 
     ``system``: ``"frank"`` (vx, vy, vz), ``"dower"`` (V1-V6, I, II) or ``"auto"``
     (Frank when all three are there, else Dower).  ``leads`` maps canonical names
-    (``"v1"``, ``"i"``, ``"vx"`` ...) to record lead names that differ from them.
-    Raises ValueError naming the missing leads when the frame cannot be built.
+    (``"v1"``, ``"i"``, ``"vx"`` ...) to record lead names that differ from them; a
+    name prefixed with ``-`` takes that lead negated (``{"vz": "-vz"}``: a Z lead
+    recorded with the front positive).  Raises ValueError naming the missing leads
+    when the frame cannot be built.
     """
     if system not in SYSTEMS:
         raise ValueError(f"system must be one of {SYSTEMS}, got {system!r}")
     names = [str(n) for n in names]
     found = {_canonical(n): n for n in names}
     for canon, real in (leads or {}).items():
-        if str(real) not in names:
+        if _signed(real)[0] not in names:
             raise ValueError(f"leads maps {canon!r} to {real!r}, which is not among the "
                              f"leads {names}")
         found[_canonical(canon)] = str(real)
@@ -100,6 +103,12 @@ def lead_system(names, system="auto", leads=None):
         f"{s} needs leads {', '.join(m)}" for s, m in missing.items())
         + f" (the leads are {', '.join(names) or 'none'}); name them with "
         "leads={'v1': 'V1', ...} when the record calls them otherwise")
+
+
+def _signed(real):
+    """(record lead name, sign) of a mapping value: ``"-vz"`` -> ``("vz", -1.0)``."""
+    real = str(real)
+    return (real[1:], -1.0) if real.startswith("-") and len(real) > 1 else (real, 1.0)
 
 
 def can_build(names, system="auto", leads=None):
@@ -231,7 +240,8 @@ def _vectors(fit, beats, system, mapping, measure):
         if not hasattr(fit, "fits"):
             raise ValueError("measure='area' needs a LeadsFit (the widths of each lead's "
                              "components); with a beats table give measure='peak'")
-        missing = [real for real in mapping.values() if real not in fit.fits]
+        missing = [_signed(real)[0] for real in mapping.values()
+                   if _signed(real)[0] not in fit.fits]
         if missing:
             raise ValueError(f"the fit holds no lead {', '.join(missing)}: fit them "
                              "(fit_leads(record, leads=...)) or name others with leads=")
@@ -239,20 +249,25 @@ def _vectors(fit, beats, system, mapping, measure):
             r = beats["r_peak_s"].to_numpy(dtype=float)
             on, mid, off = (beats[c].to_numpy(dtype=float) - r
                             for c in ("QRS_on_s", "QRS_off_s", "T_off_s"))
-            areas = {c: model_areas(fit.fits[real], on, mid, off) for c, real in mapping.items()}
-            return [to_xyz({c: a[k] for c, a in areas.items()}, system) for k in (0, 1)]
+            areas = {c: model_areas(fit.fits[_signed(real)[0]], on, mid, off)
+                     for c, real in mapping.items()}
+            return [to_xyz({c: _signed(mapping[c])[1] * a[k] for c, a in areas.items()}, system)
+                    for k in (0, 1)]
         out = []
         for wave in ("QRS", "T"):
-            vals = {c: wave_area(fit.fits[real].beats, wave) for c, real in mapping.items()}
+            vals = {c: _signed(real)[1] * wave_area(fit.fits[_signed(real)[0]].beats, wave)
+                    for c, real in mapping.items()}
             out.append(to_xyz(vals, system))
         return out
-    parts = {c: _peak_values(beats, real, "QRS") for c, real in mapping.items()}
+    parts = {c: _signed(real)[1] * _peak_values(beats, _signed(real)[0], "QRS")
+             for c, real in mapping.items()}
     each = [to_xyz({c: v[:, k] for c, v in parts.items()}, system) for k in range(3)]
     stack = np.stack(each)                                         # (Q/R/S, n, 3)
     norms = np.where(np.isfinite(stack).all(axis=2), np.linalg.norm(stack, axis=2), -1.0)
     qrs = stack[np.argmax(norms, axis=0), np.arange(stack.shape[1])]
     qrs[np.max(norms, axis=0) < 0] = np.nan
-    t = to_xyz({c: _peak_values(beats, real, "T") for c, real in mapping.items()}, system)
+    t = to_xyz({c: _signed(real)[1] * _peak_values(beats, _signed(real)[0], "T")
+                for c, real in mapping.items()}, system)
     return qrs, t
 
 
