@@ -399,6 +399,7 @@ def test_leads_beat_stacks_every_lead_with_the_global_boundaries(leads_fit):
     for a, lead in zip(axes, leads_fit.fits):
         assert len(by_gid(a.lines, "fit")) == 1 and len(by_gid(a.lines, "samples")) == 1
         assert by_gid(a.collections, "component-R")
+        assert by_gid(a.texts, "lead-quality")[0].get_text().startswith("PRD ")
         for b in ("P_on", "QRS_on", "QRS_off", "T_off"):   # the same global line in each lead
             (line,) = by_gid(a.lines, f"fiducial-{b}")
             want = (row[f"{b}_s"] - row["r_peak_s"]) * 1e3

@@ -31,7 +31,7 @@ def leads_beat(fit, i, ax=None, leads=None, components=True, fiducials=True):
         above the top one.
 
     x is time in ms from the beat's R peak; each panel's y is its lead's amplitude in
-    the record's unit.  The title names the record, the beat and, where the table has
+    the record's unit, its PRD (%) and status (when not ok) at its top right.  The title names the record, the beat and, where the table has
     it, the spatial QRS-T angle.
     """
     if not (hasattr(fit, "fits") and hasattr(fit, "beats")):
@@ -96,6 +96,11 @@ def _draw_lead(a, rf, i, lead, components):
     if t.size:
         a.set_xlim(t[0], t[-1])
     a.set_ylabel(f"{lead}\n({unit(rf)})", rotation=0, ha="right", va="center", fontsize=8)
+    prd, status = bf.row.get("prd", np.nan), str(bf.row.get("status", ""))
+    note = (f"PRD {prd:.0f}%" if np.isfinite(prd) else "not fitted") + (
+        f" · {status}" if status not in ("", "ok") else "")
+    a.text(1.0, 1.0, note, transform=a.transAxes, ha="right", va="top", fontsize=7,
+           color="0.35", gid="lead-quality")
     a.tick_params(labelsize=7)
     a.spines[["top", "right"]].set_visible(False)
 
