@@ -126,6 +126,36 @@ def group_waves(samples, symbols) -> tuple[list[Wave], list[str]]:
     return waves, notes
 
 
+def global_waves(waves_by_lead: dict[str, list[Wave]], scored: str) -> list[Wave]:
+    """The scored lead's waves with **global** boundaries: each wave's onset is the earliest
+    onset and its offset the latest offset over the same wave in every lead (the wave of the
+    same kind whose marks overlap it, the nearest peak when several do); its peak stays the
+    scored lead's. A wave that only other leads mark is not added (the peak is the scored
+    lead's)."""
+    if scored not in waves_by_lead:
+        raise ValueError(f"scored lead {scored!r} not among the annotated leads {list(waves_by_lead)}")
+    out = []
+    for w in waves_by_lead[scored]:
+        ons = [w.onset] if w.onset is not None else []
+        offs = [w.offset] if w.offset is not None else []
+        for lead, waves in waves_by_lead.items():
+            if lead == scored:
+                continue
+            same = [o for o in waves if o.kind == w.kind and o.first <= w.last and o.last >= w.first]
+            if same:
+                o = min(same, key=lambda o: abs(o.peak - w.peak))
+                ons += [o.onset] if o.onset is not None else []
+                offs += [o.offset] if o.offset is not None else []
+        g = Wave(w.kind, w.peak, min(ons) if ons else None, max(offs) if offs else None, w.symbol,
+                 w.before, w.after)
+        if g.before is not None and g.onset is not None:
+            g.before = min(g.before, g.onset)
+        if g.after is not None and g.offset is not None:
+            g.after = max(g.after, g.offset)
+        out.append(g)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Records
 # --------------------------------------------------------------------------------------------
@@ -160,10 +190,19 @@ def list_records(dataset: str, data_dir: Path | None = None) -> list[str]:
     return (data_dir / dataset / "RECORDS").read_text().split()
 
 
-def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii") -> Case:
-    """LUDB record (``"data/1"`` or ``"1"``), one lead, scored between its first and last mark."""
+#: reference marks of LUDB: the scored lead's own, or global over its 12 leads
+LUDB_MARKS = ("lead", "global")
+
+
+def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii", marks: str = "lead") -> Case:
+    """LUDB record (``"data/1"`` or ``"1"``), one lead, scored between its first and last mark.
+
+    ``marks="global"``: each wave of the scored lead takes the earliest onset and latest offset
+    over the 12 leads' marks (:func:`global_waves`), scored between the first and last of those."""
     import wfdb
 
+    if marks not in LUDB_MARKS:
+        raise ValueError(f"marks must be one of {LUDB_MARKS}, got {marks!r}")
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     record = record if record.startswith("data/") else f"data/{record}"
     path = str(data_dir / "ludb" / record)
@@ -172,6 +211,16 @@ def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii") -> Ca
     fs = float(rec.fs)
     waves, notes = group_waves(ann.sample, ann.symbol)
     intervals = np.array([[ann.sample.min() / fs, ann.sample.max() / fs]])
+    if marks == "global":
+        by_lead = {lead: waves}
+        for other in rec.sig_name:
+            if other.lower() != lead.lower():
+                a = wfdb.rdann(path, other.lower())
+                by_lead[other.lower()] = group_waves(a.sample, a.symbol)[0]
+        waves = global_waves(by_lead, lead)
+        first = min(w.first for w in waves) if waves else ann.sample.min()
+        last = max(w.last for w in waves) if waves else ann.sample.max()
+        intervals = np.array([[min(first, ann.sample.min()) / fs, max(last, ann.sample.max()) / fs]])
     j = [n.lower() for n in rec.sig_name].index(lead.lower())
     sig = rec.p_signal.astype(float)
     return Case("ludb", record, lead, fs, sig[:, j], reference_times(waves, fs), intervals, 0.0, notes,
@@ -213,10 +262,12 @@ def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
 
 
 def read_case(dataset: str, record: str, data_dir: Path | None = None, *, lead: str = "ii",
-              channel: int = 0, margin_s: float = QTDB_MARGIN_S, context_s: float | None = None) -> Case:
-    """:func:`read_ludb` (uses ``lead``) or :func:`read_qtdb` (uses ``channel``, ``margin_s``, ``context_s``)."""
+              channel: int = 0, margin_s: float = QTDB_MARGIN_S, context_s: float | None = None,
+              marks: str = "lead") -> Case:
+    """:func:`read_ludb` (uses ``lead``, ``marks``) or :func:`read_qtdb` (uses ``channel``, ``margin_s``,
+    ``context_s``)."""
     if dataset == "ludb":
-        return read_ludb(record, data_dir, lead=lead)
+        return read_ludb(record, data_dir, lead=lead, marks=marks)
     if dataset == "qtdb":
         return read_qtdb(record, data_dir, channel=channel, margin_s=margin_s, context_s=context_s)
     raise ValueError(f"unknown dataset {dataset!r} (expected 'ludb' or 'qtdb')")

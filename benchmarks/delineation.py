@@ -20,7 +20,10 @@ A method is ``delineate(signal_1d, fs) -> DataFrame`` with one row per beat and 
 from the signal's first sample (NaN where absent; missing columns count as "not provided"). A method
 that raises on a record gives no detections for that record; the failure and its reason are reported.
 A method with the attribute ``multilead = True`` is handed every lead of the record instead,
-``(n, leads)`` with the scored lead in column 0 (``gmesa_leads``: ``gmesa.ecg.fit_leads``).
+``(n, leads)`` with the scored lead in column 0 (``gmesa_leads``: ``gmesa.ecg.fit_leads``;
+``gmesa_joint``: ``fit_leads(..., joint=True)``, the joint model, skipped where fit_leads lacks it).
+``--ludb-marks global`` scores LUDB against global marks: each wave's earliest onset and latest
+offset over the 12 leads' marks (peaks from the scored lead), see ``_annotations.global_waves``.
 
 Examples::
 
@@ -54,7 +57,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._annotations import (  # noqa: E402
-    QTDB_MARGIN_S, default_data_dir, list_records, read_case,
+    LUDB_MARKS, QTDB_MARGIN_S, default_data_dir, list_records, read_case,
 )
 from gmesa.ecg.evaluate import (  # noqa: E402
     ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, score_fiducial, fiducial_summary,
@@ -142,12 +145,32 @@ def gmesa_leads(signals: np.ndarray, fs: float) -> pd.DataFrame:
 
 gmesa_leads.multilead = True  # the method is handed every lead: (n, leads), scored lead first
 
+
+def gmesa_joint(signals: np.ndarray, fs: float) -> pd.DataFrame:
+    """gmesa's joint multi-lead model: ``fit_leads(Record(signals, fs), primary=0, joint=True).beats``
+    (shared wave timing over the leads, global boundaries)."""
+    from gmesa.ecg import Record, fit_leads
+
+    signals = np.asarray(signals, dtype=float)
+    leads = [f"lead{j}" for j in range(signals.shape[1])]
+    try:
+        return fit_leads(Record(signals, fs, leads=leads), primary=0, joint=True).beats
+    except TypeError as exc:
+        if "joint" in str(exc):
+            raise RuntimeError("this gmesa's fit_leads has no joint= option (the joint model is "
+                               "not merged yet)") from None
+        raise
+
+
+gmesa_joint.multilead = True
+
 METHODS: dict[str, Method] = {
     "neurokit2_dwt": neurokit2_dwt,
     "neurokit2_peak": neurokit2_peak,
     "neurokit2_prominence": neurokit2_prominence,
     "gmesa": gmesa_fit,
     "gmesa_leads": gmesa_leads,
+    "gmesa_joint": gmesa_joint,
 }
 
 
@@ -162,6 +185,10 @@ def method_available(name: str) -> tuple[bool, str]:
                     return False, f"neurokit2 {nk.__version__} has no 'prominence' method"
         elif name.startswith("gmesa"):
             from gmesa.ecg import Record, fit_leads, fit_record  # noqa: F401
+            if name == "gmesa_joint":
+                import inspect
+                if "joint" not in inspect.signature(fit_leads).parameters:
+                    return False, "fit_leads has no joint= option (the joint model is not merged yet)"
         elif name not in METHODS:
             return False, "unknown method"
     except Exception as exc:  # ImportError, or a broken package
@@ -197,6 +224,7 @@ class Options:
     margin_s: float = QTDB_MARGIN_S
     context_s: float | None = None
     data_dir: str | None = None
+    ludb_marks: str = "lead"
 
 
 def _score_record(dataset: str, record: str, methods: dict[str, Method], opt: Options) -> dict:
@@ -204,7 +232,7 @@ def _score_record(dataset: str, record: str, methods: dict[str, Method], opt: Op
     out = dict(dataset=dataset, record=record, read_error=None, notes=[], methods={})
     try:
         case = read_case(dataset, record, opt.data_dir, lead=opt.lead, channel=opt.channel,
-                         margin_s=opt.margin_s, context_s=opt.context_s)
+                         margin_s=opt.margin_s, context_s=opt.context_s, marks=opt.ludb_marks)
     except Exception as exc:
         out["read_error"] = f"{type(exc).__name__}: {exc}"
         return out
@@ -306,7 +334,7 @@ def run(datasets=("ludb", "qtdb"), methods: dict[str, Method] | None = None, *, 
     res.info.update(
         wall_seconds=round(time.perf_counter() - t_start, 1), jobs=jobs, limit=limit,
         tol_ms=opt.tol_s * 1000, qtdb_margin_ms=opt.margin_s * 1000, qtdb_context_s=opt.context_s,
-        ludb_lead=opt.lead, qtdb_channel=opt.channel, python=platform.python_version(),
+        ludb_lead=opt.lead, ludb_marks=opt.ludb_marks, qtdb_channel=opt.channel, python=platform.python_version(),
         versions=_versions(), methods=list(methods), datasets=list(datasets),
     )
     return res
@@ -406,7 +434,11 @@ def _dataset_header(res: BenchmarkResult, ds: str) -> str:
     n_rec = int(s.n_records.max()) if len(s) else 0
     n_qrs = int(res.per_record.query("dataset == @ds and fiducial == 'QRS_on'")
                 .drop_duplicates("record").n_ref.sum()) if len(res.per_record) else 0
-    where = f"lead {res.info.get('ludb_lead', 'ii')}" if ds == "ludb" else f"signal {res.info.get('qtdb_channel', 0)}"
+    marks = res.info.get("ludb_marks", "lead")
+    if ds == "ludb":
+        where = f"lead {res.info.get('ludb_lead', 'ii')}" + (", global marks (12 leads)" if marks == "global" else "")
+    else:
+        where = f"signal {res.info.get('qtdb_channel', 0)}"
     return f"{DATASET_LABEL.get(ds, ds)} {where}: {n_rec} records, {n_qrs} reference QRS onsets"
 
 
@@ -527,6 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fiducials", default=",".join(FIDUCIALS), help="comma list (QRS_peak is also available)")
     p.add_argument("--tol-ms", type=float, default=MATCH_TOLERANCE_S * 1000, help="matching window ± ms")
     p.add_argument("--lead", default="ii", help="LUDB lead (default ii)")
+    p.add_argument("--ludb-marks", choices=LUDB_MARKS, default="lead",
+                   help="LUDB reference: the scored lead's marks, or global marks (earliest onset, latest "
+                        "offset over the 12 leads' marks of the same wave; peaks from the scored lead)")
     p.add_argument("--channel", type=int, default=0, help="QTDB signal index (default 0)")
     p.add_argument("--qtdb-margin-ms", type=float, default=QTDB_MARGIN_S * 1000,
                    help="margin around annotated QTDB beats where unmatched detections are FPs")
@@ -558,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
         print("no method available", file=sys.stderr)
         return 2
     opt = Options(fiducials=fiducials, tol_s=a.tol_ms / 1000, lead=a.lead, channel=a.channel,
-                  margin_s=a.qtdb_margin_ms / 1000, context_s=a.qtdb_context, data_dir=a.data)
+                  margin_s=a.qtdb_margin_ms / 1000, context_s=a.qtdb_context, data_dir=a.data,
+                  ludb_marks=a.ludb_marks)
     recs = {d: a.records.split(",") for d in datasets} if a.records else {}
     if a.ludb_split != "all" and "ludb" in datasets:
         names = recs.get("ludb") or list_records("ludb", a.data)

@@ -96,3 +96,56 @@ def test_score_dataset_reports_failures_as_no_detections(ludb):
     assert list(res.failures.reason) == ["RuntimeError: boom"] * 2
     assert (res.summary.se == 0).all() and not res.summary.provided.any()
     assert (res.summary.n_ref > 0).all()
+
+
+# -------------------------------------------------------------------------------- global marks
+def test_global_waves_take_earliest_onset_latest_offset_and_the_scored_peak():
+    from benchmarks._annotations import global_waves
+
+    ii, _ = group_waves([10, 20, 30, 40, 50, 60, 90, 110], ["(", "p", ")", "(", "N", ")", "t", ")"])
+    v1, _ = group_waves([8, 21, 29, 38, 52, 63, 70, 95, 120],
+                        ["(", "p", ")", "(", "N", ")", "(", "t", ")"])
+    v2, _ = group_waves([42, 49, 58, 200, 210, 220], ["(", "N", ")", "(", "p", ")"])  # P elsewhere
+    g = global_waves({"ii": ii, "v1": v1, "v2": v2}, "ii")
+    assert [(w.kind, w.onset, w.peak, w.offset) for w in g] == [
+        ("P", 8, 20, 30), ("QRS", 38, 50, 63), ("T", 70, 90, 120)]
+    # the T onset the scored lead left unmarked comes from v1, so no unmarked zone remains
+    assert len(unmarked_zones(g, fs=10.0)["T_on"]) == 0
+    assert len(unmarked_zones(ii, fs=10.0)["T_on"]) == 1
+    # a lead with no overlapping wave changes nothing; the scored lead must be annotated
+    assert [(w.onset, w.offset) for w in global_waves({"ii": ii, "v2": v2[1:]}, "ii")] == [
+        (10, 30), (40, 60), (None, 110)]
+    with pytest.raises(ValueError, match="scored lead 'i' not among"):
+        global_waves({"ii": ii}, "i")
+
+
+def test_ludb_global_marks_are_wider_than_the_lead_marks(ludb):
+    from benchmarks._annotations import read_ludb
+
+    lead = read_ludb("1", ludb.parent, marks="lead")
+    glob = read_ludb("1", ludb.parent, marks="global")
+    for f in ("P_on", "QRS_on", "T_on"):
+        assert len(glob.reference[f]) >= len(lead.reference[f])
+    n = len(lead.reference["QRS_on"])
+    assert np.all(glob.reference["QRS_on"][:n] <= lead.reference["QRS_on"] + 1e-9)
+    assert np.all(glob.reference["QRS_off"] >= lead.reference["QRS_off"] - 1e-9)
+    np.testing.assert_allclose(glob.reference["QRS_peak"], lead.reference["QRS_peak"])
+    assert glob.reference["QRS_on"].min() < lead.reference["QRS_on"].min() or \
+        glob.reference["QRS_off"].max() > lead.reference["QRS_off"].max()
+    with pytest.raises(ValueError, match="marks must be one of"):
+        read_ludb("1", ludb.parent, marks="all")
+
+
+def test_gmesa_joint_is_available_exactly_when_fit_leads_has_joint():
+    import inspect
+
+    from benchmarks.delineation import METHODS, method_available
+    from gmesa.ecg import fit_leads
+
+    has = "joint" in inspect.signature(fit_leads).parameters
+    ok, why = method_available("gmesa_joint")
+    assert ok == has and (has or "joint" in why)
+    assert getattr(METHODS["gmesa_joint"], "multilead", False)
+    if not has:
+        with pytest.raises(RuntimeError, match="no joint= option"):
+            METHODS["gmesa_joint"](np.zeros((5000, 2)), 500.0)

@@ -378,3 +378,57 @@ def test_example_fit_record(tmp_path, monkeypatch, capsys, syn):
     assert "QT" in text and "beats:" in text
     assert (tmp_path / "o" / "rec.info.json").exists()
     assert png_ok(tmp_path / "o" / "rec.beat.png")
+
+
+# --------------------------------------------------------------------------- several leads
+@pytest.fixture(scope="module")
+def leads_fit():
+    from dipoles import synthetic_record
+
+    return ecg.fit_leads(synthetic_record(seconds=6.0, frank=True), primary="vx")
+
+
+def test_leads_beat_stacks_every_lead_with_the_global_boundaries(leads_fit):
+    i = 2
+    fig = plot.leads_beat(leads_fit, i)
+    assert isinstance(fig, Figure)
+    axes = [a for a in fig.axes if a.get_ylabel()]
+    assert [a.get_ylabel().split("\n")[0] for a in axes] == ["vx", "vy", "vz"]
+    assert axes[-1].get_xlabel() == "time from R peak (ms)"
+    row = leads_fit.beats.iloc[i]
+    for a, lead in zip(axes, leads_fit.fits):
+        assert len(by_gid(a.lines, "fit")) == 1 and len(by_gid(a.lines, "samples")) == 1
+        assert by_gid(a.collections, "component-R")
+        assert by_gid(a.texts, "lead-quality")[0].get_text().startswith("PRD ")
+        for b in ("P_on", "QRS_on", "QRS_off", "T_off"):   # the same global line in each lead
+            (line,) = by_gid(a.lines, f"fiducial-{b}")
+            want = (row[f"{b}_s"] - row["r_peak_s"]) * 1e3
+            assert line.get_xdata()[0] == pytest.approx(want)
+    assert "spatial QRS-T angle" in fig._suptitle.get_text()
+    two = Figure().subplots(2, 1)
+    out = plot.leads_beat(leads_fit, i, ax=two, leads=["vz", "vx"], components=False)
+    assert [a.get_ylabel().split("\n")[0] for a in out] == ["vz", "vx"]
+    assert not by_gid(out[0].collections, "component-")
+
+
+def test_leads_beat_bad_input_is_named(leads_fit):
+    with pytest.raises(TypeError, match="LeadsFit"):
+        plot.leads_beat(leads_fit.fits["vx"], 0)
+    with pytest.raises(ValueError, match=r"not in the fit; its leads are vx, vy, vz"):
+        plot.leads_beat(leads_fit, 0, leads=["v1"])
+    with pytest.raises(ValueError, match="2 Axes given for 3 leads"):
+        plot.leads_beat(leads_fit, 0, ax=Figure().subplots(2, 1))
+    with pytest.raises(IndexError):
+        plot.leads_beat(leads_fit, 999)
+
+
+def test_trends_of_several_leads_draw_the_qrs_t_angle(leads_fit):
+    fig = plot.trends(leads_fit)
+    axes = [a for a in fig.axes if a.get_ylabel()]
+    assert [a.get_ylabel() for a in axes] == ["QT (ms)", "RR (s)", "spatial QRS-T angle (°)"]
+    ok = trusted_mask(leads_fit.beats)
+    pts = by_gid(axes[-1].lines, "trend-QRS_T_angle_deg")[0]
+    assert pts.get_xdata().size == np.isfinite(leads_fit.beats["QRS_T_angle_deg"][ok]).sum() > 0
+    assert "3 leads" in fig._suptitle.get_text()
+    one = plot.trends(leads_fit.fits["vx"])           # one lead: no angle, as before
+    assert "spatial QRS-T angle (°)" not in [a.get_ylabel() for a in one.axes]

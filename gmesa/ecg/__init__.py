@@ -15,13 +15,14 @@ from .init import guess_beat
 from .io import Record, RecordError, read_record
 from .leads import LeadsFit, fit_each_lead, fit_leads
 from .rpeaks import detect_rpeaks
+from .spatial import SPATIAL_COLUMNS, spatial_directions
 from .synth import Synthetic, synthesize
 from .waves import WAVES
 
 __all__ = [
     "Record", "RecordError", "read_record", "clean", "notch", "remove_wander",
     "detect_rpeaks", "rpeaks_from_annotations", "fit_record", "RecordFit", "BeatFit",
-    "fit_leads", "fit_each_lead", "LeadsFit",
+    "fit_leads", "fit_each_lead", "LeadsFit", "spatial_directions", "SPATIAL_COLUMNS",
     "FitOptions", "BEAT_STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
     "synthesize", "Synthetic", "WAVES",
     "evaluate", "match", "score_fiducial", "FiducialScore", "error_stats", "fiducial_summary",

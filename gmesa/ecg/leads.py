@@ -25,6 +25,7 @@ from .._atomic import check_table_format, jsonable, write_table, write_text
 from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, ecg_lead_index, ecg_leads, lead_index
+from .spatial import add_spatial
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector, wave_layout
 
@@ -34,6 +35,9 @@ GROUPS = {
     "QRS": (("QRS_on_s", "QRS_peak_s", "QRS_off_s"), "R_amplitude"),
     "T": (("T_on_s", "T_peak_s", "T_off_s"), "T_amplitude"),
 }
+
+#: waves whose amplitude in every lead the table holds, as ``{wave}_amplitude_{lead}`` (mV)
+AMPLITUDE_WAVES = ("P", "Q", "R", "S", "T")
 
 #: two leads whose T peaks lie further apart than this (s) disagree on the T wave
 DISAGREE_S = 0.100
@@ -46,7 +50,11 @@ class LeadsFit:
     ``beats``: one row per beat: ``r_peak_s``, ``rr_s``, the fiducials ``*_s`` (s from
     the record start, NaN where no lead shows the wave), ``P_lead``/``QRS_lead``/
     ``T_lead`` (the lead each came from, "" where absent), ``P_present``/``T_present``,
-    the intervals (ms) and the primary lead's ``status``/``reason``.
+    the intervals (ms), each wave's amplitude in every lead ``{wave}_amplitude_{lead}``
+    (mV), the primary lead's ``status``/``reason`` and, where the leads allow an
+    orthogonal frame (Frank vx, vy, vz or V1-V6, I, II), the spatial QRS and T
+    directions and the QRS-T angle (:data:`~gmesa.ecg.spatial.SPATIAL_COLUMNS`, added
+    when the LeadsFit is made; see :mod:`gmesa.ecg.spatial`).
     ``fits``: lead name -> :class:`RecordFit` of that lead; ``primary``: the lead
     whose R peaks all leads share and whose waves come first.
     """
@@ -54,6 +62,12 @@ class LeadsFit:
     fits: dict
     primary: str
     info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        try:
+            add_spatial(self)
+        except (ValueError, KeyError) as exc:  # a fit the frame cannot read: say so
+            warnings.warn(f"LeadsFit: no spatial directions: {exc}", stacklevel=2)
 
     def __len__(self):
         return len(self.beats)
@@ -145,11 +159,14 @@ def combine(fits, primary):
             out[f"{group}_present"] = has
     fid = {c[:-2]: out[c] for c in FIDUCIAL_COLUMNS}
     out.update(intervals(fid, out["rr_s"]))
+    amps = {f"{w}_amplitude_{lead}": fits[lead].beats[f"{w}_amplitude"].to_numpy(dtype=float)
+            for lead in names for w in AMPLITUDE_WAVES if f"{w}_amplitude" in fits[lead].beats}
+    out.update(amps)
     out["status"] = base["status"].to_numpy()
     out["reason"] = base["reason"].to_numpy()
     cols = (["beat", "r_peak_s", "rr_s"] + list(FIDUCIAL_COLUMNS)
             + ["P_lead", "QRS_lead", "T_lead", "P_present", "T_present"]
-            + list(INTERVAL_COLUMNS) + ["status", "reason"])
+            + list(INTERVAL_COLUMNS) + list(amps) + ["status", "reason"])
     return pd.DataFrame(out)[cols]
 
 

@@ -7,8 +7,11 @@ One module per family of figures:
   :func:`typical_beat`;
 - :mod:`.strip`: :func:`record` (a strip of the record, optionally on ECG paper),
   :func:`overview` (a strip above a typical beat: ``gmesa plot``);
+- :mod:`.leads_beat`: :func:`leads_beat` (one beat in every lead of a
+  :class:`~gmesa.ecg.LeadsFit`, stacked, the global boundaries through all of them);
 - :mod:`.superimposed`: :func:`template` (every beat at its R peak, the median fit);
-- :mod:`.timeline`: :func:`trends` (columns of the per-beat table over time),
+- :mod:`.timeline`: :func:`trends` (columns of the per-beat table over time, of a
+  RecordFit or a LeadsFit; the spatial QRS-T angle where the table has it),
   :func:`column_label`;
 - :mod:`.gmf_construction`: :func:`construction` (the theory figure);
 - :mod:`.style`: colours, line styles and the helpers they share;
@@ -33,11 +36,13 @@ record's unit (``fit.info["units"]`` when present, else mV).
 
 The figures take a :class:`gmesa.ecg.RecordFit` (one lead): they read its ``beats``
 table, ``signal``, ``fs``, ``info``, ``steps``, ``layout`` (where each parameter sits)
-and ``beat(i)``.  For several leads, draw each lead's fit: ``leads_fit.fits[lead]``.
+and ``beat(i)``.  For several leads, :func:`leads_beat` and :func:`trends` take the
+:class:`gmesa.ecg.LeadsFit`; the others draw one lead's fit: ``leads_fit.fits[lead]``.
 """
 from __future__ import annotations
 
 from .gmf_construction import construction
+from .leads_beat import leads_beat
 from .single_beat import beat, typical_beat
 from .strip import overview, record
 from .style import (FIDUCIAL_LABELS, FIT_COLOR, FLAG_COLOR, RESIDUAL_COLOR, SAMPLE_COLOR,
@@ -47,7 +52,7 @@ from .any_fit import decomposition, pulses, pulses_overview
 from .timeline import column_label, trends
 
 __all__ = [
-    "beat", "typical_beat", "record", "overview", "template", "trends", "column_label",
+    "beat", "typical_beat", "leads_beat", "record", "overview", "template", "trends", "column_label",
     "construction", "close", "unit", "wave_color", "WAVE_COLORS", "WAVE_STYLES",
     "SAMPLE_COLOR", "FIT_COLOR", "RESIDUAL_COLOR", "FLAG_COLOR", "FIDUCIAL_LABELS",
     "decomposition", "pulses", "pulses_overview",

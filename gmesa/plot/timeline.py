@@ -13,7 +13,14 @@ COLUMN_LABELS = {
     "qt_ms": "QT (ms)", "qtc_ms": "QTc Bazett (ms)", "qtc_fridericia_ms": "QTc Fridericia (ms)",
     "prd": "PRD (%)", "r2": "R²", "template_corr": "correlation with template",
     "nit": "solver iterations", "r_peak_s": "R peak (s)",
+    "QRS_T_angle_deg": "spatial QRS-T angle (°)",
+    "QRS_azimuth_deg": "QRS azimuth (°)", "QRS_elevation_deg": "QRS elevation (°)",
+    "T_azimuth_deg": "T azimuth (°)", "T_elevation_deg": "T elevation (°)",
 }
+
+#: the columns :func:`trends` draws by default (those the table has), then the spatial
+#: QRS-T angle where the table has it (a LeadsFit with a spatial frame)
+DEFAULT_COLUMNS = ("qt_ms", "T_amplitude", "rr_s")
 
 
 def column_label(column, u="mV"):
@@ -38,13 +45,17 @@ def column_label(column, u="mV"):
     return column
 
 
-def trends(fit, columns=("qt_ms", "T_amplitude", "rr_s"), ax=None, window=None):
+def trends(fit, columns=None, ax=None, window=None):
     """Columns of the per-beat table over time, ok beats only, with a rolling median.
 
     Parameters
     ----------
+    fit : a :class:`gmesa.ecg.RecordFit` or a :class:`gmesa.ecg.LeadsFit` (its combined
+        table; the duration and unit from its primary lead).
     columns : names of columns of ``fit.beats`` (intervals such as ``qt_ms``, wave
-        parameters such as ``T_amplitude``, ``rr_s``, ``prd`` ...).
+        parameters such as ``T_amplitude``, ``rr_s``, ``prd``, ``QRS_T_angle_deg`` ...).
+        Default: those of :data:`DEFAULT_COLUMNS` the table has, then the spatial
+        QRS-T angle (``QRS_T_angle_deg``, degrees) when the table has it.
     ax : None -> a new Figure with one panel per column sharing the time axis, and the
         **Figure** is returned; a sequence of Axes (one per column) -> drawn into and
         returned as a list; a single Axes (one column only) -> that Axes is returned.
@@ -56,14 +67,19 @@ def trends(fit, columns=("qt_ms", "T_amplitude", "rr_s"), ax=None, window=None):
     records up to 10 min, in min up to 3 h and in h beyond.  Axis limits follow the 0.5-99.5 percentiles so a few wild beats do
     not flatten the panel (the count left outside is noted in the panel).
     """
-    columns = [columns] if isinstance(columns, str) else list(columns)
     beats = fit.beats
+    if columns is None:
+        columns = [c for c in DEFAULT_COLUMNS if c in beats]
+        columns += ["QRS_T_angle_deg"] if "QRS_T_angle_deg" in beats else []
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    lead = fit.fits[fit.primary] if hasattr(fit, "fits") else fit   # duration, unit
     missing = [c for c in columns if c not in beats.columns]
     if missing:
         raise KeyError(f"columns {missing} are not in the per-beat table; "
                        f"available: {', '.join(map(str, beats.columns))}")
     axes, out = _panels(ax, columns)
-    total = fit.signal.size / float(fit.fs) if fit.signal is not None else 0.0
+    total = lead.signal.size / float(lead.fs) if getattr(lead, "signal", None) is not None \
+        else 0.0
     scale, tunit = (1.0, "s") if total <= 600 else (60.0, "min") if total <= 3 * 3600 \
         else (3600.0, "h")
     ok = trusted_mask(beats)
@@ -71,7 +87,7 @@ def trends(fit, columns=("qt_ms", "T_amplitude", "rr_s"), ax=None, window=None):
     n_ok = int(ok.sum())
     w = int(window) if window else int(np.clip(round(np.sqrt(n_ok)), 5, 301)) | 1
     for a, col in zip(axes, columns):
-        _panel(a, x, beats[col][ok], col, w, unit(fit))
+        _panel(a, x, beats[col][ok], col, w, unit(lead))
     axes[-1].set_xlabel(f"time ({tunit})")
     if x.size:
         axes[-1].set_xlim(0, total / scale if total else x.max())
@@ -80,7 +96,9 @@ def trends(fit, columns=("qt_ms", "T_amplitude", "rr_s"), ax=None, window=None):
                        edgecolor="none", ncol=2, markerscale=2)
     if ax is None:
         every_flagged = n_ok and not ok_mask(beats).any()
-        out.suptitle(f"{record_name(fit)} — {n_ok} ok beats of {len(beats)}"
+        name = (f"{fit.info.get('record', 'record')}, {len(fit.fits)} leads"
+                if hasattr(fit, "fits") else record_name(fit))
+        out.suptitle(f"{name} — {n_ok} ok beats of {len(beats)}"
                      + (" (all flagged as unlike the template)" if every_flagged else ""),
                      fontsize=10)
     return out
