@@ -8,7 +8,8 @@ feature, coefficients on the standardised features (first: the intercept, s), th
 cross-validated residual SD (s, records held out) and the Gram matrix of the
 standardised training features per record (``gram``).  The uncertainty of one beat's
 boundary is ``cv_sd * sqrt(1 + z' gram^-1 z)`` with ``z = (1, standardised
-features)``: about ``cv_sd`` inside the training range, growing outside it.
+features)``: about ``cv_sd`` inside the training range, growing outside it (the shift
+itself uses the features clamped to the training range ``lo``..``hi``).
 See docs/ecg.md (fiducials).
 """
 from __future__ import annotations
@@ -48,16 +49,17 @@ def _read(path):
         with open(path) as fh:
             table = json.load(fh)
     for b in BOUNDARIES:
-        need = ("frac", "features", "mean", "scale", "coef", "cv_sd", "gram")
+        need = ("frac", "features", "mean", "scale", "coef", "cv_sd", "gram", "lo", "hi")
         if b not in table or any(k not in table[b] for k in need):
             raise ValueError(f"fiducial map {path or MAP_TABLE} lacks boundary {b!r} or one "
                              f"of {need}; rebuild it with benchmarks/calibrate_fiducials.py")
     return table
 
 
-def load_map(path=None):
-    """The fiducial map (dict per boundary): the one shipped with gmesa or the JSON at
-    ``path``."""
+def fiducial_map(path=None):
+    """The learned fiducial map (a dict per boundary, see the module docstring): the one
+    shipped with gmesa or the JSON at ``path`` (as ``benchmarks/calibrate_fiducials.py``
+    writes it); pass it as ``table`` to :func:`~gmesa.ecg.wave_fiducials`."""
     return json.loads(json.dumps(_read(None if path is None else str(path))))
 
 
@@ -95,18 +97,25 @@ def features(params, names, boundary, noise=None, rr=None):
     return np.column_stack(cols)
 
 
-def design(x, entry):
+def design(x, entry, clamp=False):
     """Standardised design matrix (N, 1 + k) of features ``x`` for a map ``entry``: a
-    non-finite feature takes the training mean (z = 0)."""
-    z = (np.asarray(x, float) - np.asarray(entry["mean"])) / np.asarray(entry["scale"])
-    z = np.where(np.isfinite(z), z, 0.0)
+    NaN feature takes the training mean (z = 0); ``clamp`` first limits each feature to
+    its training range (``lo``, ``hi``; +-inf goes to the nearer end)."""
+    x = np.asarray(x, float)
+    if clamp:
+        x = np.clip(x, entry["lo"], entry["hi"])
+    with np.errstate(invalid="ignore"):
+        z = (x - np.asarray(entry["mean"])) / np.asarray(entry["scale"])
+    z = np.where(np.isfinite(z), z, np.where(np.isnan(z), 0.0, np.sign(z) * 1e3))
     return np.column_stack([np.ones(len(z)), z])
 
 
 def predict(x, entry):
-    """(shift s, uncertainty SD s) per row of features ``x`` by map ``entry``."""
+    """(shift s, uncertainty SD s) per row of features ``x`` by map ``entry``: the shift
+    from the features clamped to the training range (a linear map is not extrapolated),
+    the SD from the features as they are, so it grows outside that range."""
+    shift = design(x, entry, clamp=True) @ np.asarray(entry["coef"])
     z = design(x, entry)
-    shift = z @ np.asarray(entry["coef"])
     gi = np.linalg.pinv(np.asarray(entry["gram"]))
     lev = np.einsum("ij,jk,ik->i", z, gi, z)
     return shift, entry["cv_sd"] * np.sqrt(1.0 + np.maximum(lev, 0.0))
@@ -115,7 +124,7 @@ def predict(x, entry):
 def map_shifts(params, names, noise=None, rr=None, table=None):
     """``{boundary: (frac, shift s (N,), sd s (N,))}`` of the learned map for beats
     ``params`` (N, 5K, waves ``names``)."""
-    table = load_map() if table is None else table
+    table = fiducial_map() if table is None else table
     out = {}
     for b in BOUNDARIES:
         entry = table[b]
