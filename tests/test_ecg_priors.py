@@ -78,3 +78,9 @@ def test_fit_record_with_priors_fits_every_beat():
     # a weak prior on a clean record moves the T peak by little (s)
     dt = np.nanmedian(np.abs(fit["T_peak_s"] - plain["T_peak_s"]))
     assert dt < 0.005
+
+
+@pytest.mark.parametrize("bad", ["T", 1, (), ("T", 2)])
+def test_priors_option_is_checked(bad):
+    with pytest.raises(ValueError, match="priors=.*use True, False or a tuple"):
+        FitOptions(priors=bad)

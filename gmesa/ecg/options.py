@@ -89,6 +89,13 @@ class FitOptions:
         if n == 0:
             raise ValueError(f"baseline={self.baseline!r}; use 'constant', 'linear', "
                              "'quadratic' or a polynomial degree >= 0 (a beat has a level)")
+        if not (isinstance(self.priors, bool) or (
+                isinstance(self.priors, (tuple, list)) and self.priors
+                and all(isinstance(w, str) for w in self.priors))):
+            raise ValueError(f"priors={self.priors!r}; use True, False or a tuple of wave "
+                             "or step names such as ('T', 'ST')")
+        if not isinstance(self.priors, bool):
+            self.priors = tuple(self.priors)
         if self.fiducials not in ("map", "rule"):
             raise ValueError(f"fiducials={self.fiducials!r}; use 'map' (learned) or 'rule'")
         if self.engine not in ENGINES:
