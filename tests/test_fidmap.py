@@ -65,3 +65,16 @@ def test_bad_method_and_option():
         wave_fiducials(typical_vector(WAVES)[None, :], WAVES, method="x")
     with pytest.raises(ValueError, match="fiducials='x'; use 'map'"):
         FitOptions(fiducials="x")
+
+
+def test_a_second_t_lobe_is_read_by_its_own_parameters():
+    names = WAVES + ("T2",)
+    lobe = np.array([-0.1, 0.40, 0.0, 0.06, 0.05])
+    p = np.concatenate([typical_vector(WAVES), lobe])[None, :]
+    fid, sd = wave_fiducials(p, names, method="map", noise=0.02, rr=1.0, with_sd=True)
+    entry = fiducial_map()["T_off"]
+    shift, want_sd = predict(features(p, names, "T_off", 0.02, 1.0, wave="T2"), entry)
+    from gmesa.ecg.fiducials import component_edges
+    edge = component_edges(*lobe[1:], entry["frac"], entry["frac"])[1]
+    assert fid["T2_off"][0] == pytest.approx(edge + shift[0])
+    assert sd["T2_off"][0] == pytest.approx(want_sd[0])

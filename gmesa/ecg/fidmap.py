@@ -63,11 +63,12 @@ def fiducial_map(path=None):
     return json.loads(json.dumps(_read(None if path is None else str(path))))
 
 
-def features(params, names, boundary, noise=None, rr=None):
+def features(params, names, boundary, noise=None, rr=None, wave=None):
     """(N, k) features of ``boundary`` for beats ``params`` (N, 5K waves only, names
     ``names``): widths (s) of the wave (T2 counts as T), ``log_snr`` = ln(|amplitude| /
     ``noise``) (noise: residual SD, mV), ``rr`` (s), and for QRS the Q or S amplitude
-    relative to R.  Unknown noise or RR are NaN (see :func:`predict`)."""
+    relative to R.  Unknown noise or RR are NaN (see :func:`predict`).  ``wave``: read a
+    P/T boundary's features off another component (``"T2"``, a second T lobe)."""
     params = np.atleast_2d(np.asarray(params, dtype=float))
     n = params.shape[0]
     lay = wave_layout(names)
@@ -78,7 +79,7 @@ def features(params, names, boundary, noise=None, rr=None):
     def par(wave, what):
         return params[:, lay.index(wave, what)] if wave in lay.waves else nan
 
-    wave = "QRS" if boundary.startswith("QRS") else boundary.split("_")[0]
+    wave = wave or ("QRS" if boundary.startswith("QRS") else boundary.split("_")[0])
     cols = []
     for f in FEATURES[boundary]:
         if f in ("half_width", "sigma_left", "sigma_right"):
@@ -123,11 +124,16 @@ def predict(x, entry):
 
 def map_shifts(params, names, noise=None, rr=None, table=None):
     """``{boundary: (frac, shift s (N,), sd s (N,))}`` of the learned map for beats
-    ``params`` (N, 5K, waves ``names``)."""
+    ``params`` (N, 5K, waves ``names``); with a ``T2`` lobe also ``T2_on``/``T2_off``
+    (the T maps on T2's own parameters)."""
     table = fiducial_map() if table is None else table
     out = {}
     for b in BOUNDARIES:
         entry = table[b]
         shift, sd = predict(features(params, names, b, noise, rr), entry)
         out[b] = (entry["frac"], shift, sd)
+    if "T2" in names:
+        for b in ("T_on", "T_off"):
+            shift, sd = predict(features(params, names, b, noise, rr, "T2"), table[b])
+            out[b.replace("T", "T2", 1)] = (table[b]["frac"], shift, sd)
     return out

@@ -144,9 +144,9 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
     :mod:`gmesa.ecg.fidmap` (``noise``: the beat's residual SD, mV, and ``rr``: the RR
     interval before it, s, are features; unknown: the training mean); ``"rule"``
     (default here, as before): the amplitude fraction and constant shift of
-    :data:`RULE` (``rule`` overrides entries of it, for either method).  ``with_sd=True`` also returns a dict of
-    each boundary's uncertainty SD (s; NaN for the rule).
-    """
+    :data:`RULE` (``rule`` overrides entries of it, for either method).
+    ``with_sd=True`` also returns a dict of each boundary's uncertainty SD (s; NaN for
+    the rule)."""
     if method not in ("map", "rule"):
         raise ValueError(f"method={method!r}; use 'map' (learned) or 'rule' (RULE)")
     params = np.atleast_2d(np.asarray(params, dtype=float))
@@ -166,7 +166,7 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
             sd.update({f"{wave}_on": nan, f"{wave}_off": nan})
             continue
         amp, c, h, sl, sr = params[:, lay.wave(wave)].T
-        key = "T" if wave == "T2" else wave
+        key = wave if f"{wave}_on" in shifts else "T"     # T2: the T rule, or its own map
         (fon, son, don), (foff, soff, doff) = shifts[f"{key}_on"], shifts[f"{key}_off"]
         on, off = component_edges(c, h, sl, sr, fon, foff)
         on, off = on + son, off + soff
