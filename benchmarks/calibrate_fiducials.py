@@ -1,113 +1,224 @@
-"""Calibrate the fiducial rule (amplitude fraction f and a constant shift per boundary).
+"""Learn the fiducial map (gmesa/ecg/fidmap.py) on the calibration records.
 
-Fits every LUDB record of the calibration half (odd record numbers, lead ii) once,
-then, without refitting, recomputes each boundary from the fitted parameters for a
-grid of fractions f, matches to the cardiologists' marks (+-150 ms; again around the
-shifted rule when its median error is over 50 ms) and keeps the f
-with the smallest SD of the error (the statistic the CSE tolerances are stated in) for P
-and QRS, and the smallest robust SD (1.4826 MAD) for T, whose plain SD is set by the few
-beats with a mis-fitted flat or biphasic T, where no fraction is right; the shift is
-minus the median error at that f.  Upright and inverted T waves are calibrated apart
-(``T_on_inverted``, where "end" reads the onset from the end of the plateau).  Prints the rule to paste into
-``gmesa/ecg/fiducials.py`` (RULE).  The other half (even numbers) and QTDB are held out
-for ``benchmarks/delineation.py``.
+Fits every LUDB record with an odd number (lead ii) once, pairs each fitted beat's
+boundary (by the old rule, RULE) with the cardiologists' mark within +-150 ms, then per
+boundary and for each amplitude fraction f: the target is the mark minus the wave's
+edge at f (s), the features those of :func:`gmesa.ecg.fidmap.features` (widths, ln of
+the amplitude over the beat's RMSE, RR; Q/S over R for the QRS).  A ridge regression
+on standardised features (intercept free) is cross-validated by record (5 folds of
+records, none of a record's beats in both halves); the f and ridge penalty are chosen
+by the CV score (|mean| + SD of the errors for P and QRS; |median| + 1.4826 MAD for T,
+whose plain SD is set by a few mis-fitted flat or biphasic T waves) with the
+one-standard-error rule (the largest penalty within one SE of the best), the map refitted
+on all pairs without gross errors (beyond 4 robust SD), and written to
+``gmesa/data/fiducial_map.json`` with the CV residual SD (same trimming) as the
+uncertainty.  The constant shift (the old rule's form) is scored the same way beside
+it.  The even records and QTDB are not read.
 
-    python benchmarks/calibrate_fiducials.py [--limit N]
+    python benchmarks/calibrate_fiducials.py [--limit N] [--jobs 2] [--priors 0|1] [--dry-run]
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from benchmarks._annotations import list_records, read_ludb  # noqa: E402
+from benchmarks._calib_fits import calibration_records, fit_calibration  # noqa: E402
+from benchmarks.calibrate_priors import _commit  # noqa: E402
 from gmesa.ecg.evaluate import match  # noqa: E402
-from gmesa.ecg import Record, fit_record  # noqa: E402
-from gmesa.ecg.fiducials import RULE, wave_fiducials  # noqa: E402
+from gmesa.ecg.fidmap import BOUNDARIES, FEATURES, MAP_TABLE, features  # noqa: E402
+from gmesa.ecg.fiducials import QRS_LOBE, complex_edges, component_edges, wave_fiducials  # noqa: E402
+from gmesa.ecg.waves import wave_layout  # noqa: E402
 
-FRACTIONS = (0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off", "T_on_inverted")
-#: a rule whose median error is farther off than this (ms) is matched a second time,
-#: around its shifted boundaries: the +-150 ms window would otherwise cut off one tail
-RECENTRE_MS = 50.0
-#: extra candidates per boundary (None: the onset from the end of the plateau)
+FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 EXTRA = {"T_on_inverted": (None,)}
+PENALTIES = (0.0, 1.0, 10.0, 100.0, 1000.0)
+FOLDS = 5
+TRIM = 4.0
+OUT = ROOT / "gmesa" / "data" / MAP_TABLE
 
 
-def collect(records):
-    """Per record: fitted params, waves, R times (s), P/T presence, reference marks."""
-    out = []
-    for rec in records:
-        case = read_ludb(rec)
-        fit = fit_record(Record(case.signal, case.fs))
-        b = fit.beats
+def raw_edge(params, waves, boundary, frac):
+    """The boundary's edge at fraction ``frac`` without shift (s from R)."""
+    lay = wave_layout(waves)
+    if boundary.startswith("QRS"):
+        sub = np.concatenate([params[:, lay.wave(n)] for n in ("Q", "R", "S")], axis=1)
+        on, _, off = complex_edges(sub, frac, frac, QRS_LOBE)
+        return on if boundary == "QRS_on" else off
+    _, c, h, sl, sr = params[:, lay.wave("T" if boundary.startswith("T") else "P")].T
+    if frac is None:
+        return c + h
+    on, off = component_edges(c, h, sl, sr, frac, frac)
+    return off if boundary.endswith("off") else on
+
+
+def pairs(fits):
+    """Per boundary: list of (params, waves, features, ref - R (s), record id) per record."""
+    out = {b: [] for b in BOUNDARIES}
+    for k, f in enumerate(fits):
+        b = f["beats"]
         ok = (b["status"] == "ok").to_numpy()
-        out.append(dict(params=fit.params[ok][:, :5 * len(fit.waves)], waves=fit.waves,
-                        r=b["r_peak_s"].to_numpy()[ok] + case.offset_s,
-                        P=b["P_present"].to_numpy()[ok], T=b["T_present"].to_numpy()[ok],
-                        ref=case.reference))
+        waves = f["waves"]
+        lay = wave_layout(waves)
+        params = f["params"][ok][:, :lay.size]
+        r = f["r"][ok]
+        noise, rr = b["rmse"].to_numpy()[ok], b["rr_s"].to_numpy()[ok]
+        fid = wave_fiducials(params, waves, method="rule")
+        inverted = (params[:, lay.index("T", "amplitude")] < 0) & ("T2" not in waves)
+        for bnd in BOUNDARIES:
+            key = bnd.removesuffix("_inverted")
+            det = fid[key] + r
+            wave = key.split("_")[0]
+            if wave in ("P", "T"):
+                det = np.where(b[f"{wave}_present"].to_numpy()[ok].astype(bool), det, np.nan)
+            if wave == "T" and key == "T_on":
+                det = np.where(inverted == (bnd != key), det, np.nan)
+            ri, di = match(f["ref"][key], det, 0.15)
+            if len(di):
+                x = features(params[di], waves, bnd, noise[di], rr[di])
+                out[bnd].append((params[di], waves, x, f["ref"][key][ri] - r[di], k))
     return out
 
 
-def errors_for(data, boundary, frac, shift=0.0):
-    """Errors (ms) of the boundary with fraction ``frac`` and ``shift`` (s), matched
-    within +-150 ms."""
-    errs = []
-    wave = boundary.split("_")[0]
-    key = boundary.removesuffix("_inverted")
-    for d in data:
-        rule = {boundary: (frac, shift)}
-        fid = wave_fiducials(d["params"], d["waves"], rule)
-        det = fid[key] + d["r"]
-        if wave in ("P", "T"):
-            det = np.where(d[wave], det, np.nan)
-        if f"{key}_inverted" in BOUNDARIES or key != boundary:  # calibrated apart
-            inverted = d["params"][:, 5 * d["waves"].index("T")] < 0
-            det = np.where(inverted == (key != boundary), det, np.nan)
-        ref = d["ref"][key]
-        ri, di = match(ref, det, 0.15)
-        errs.append((det[di] - ref[ri]) * 1e3)
-    return np.concatenate(errs) if errs else np.zeros(0)
+def ridge(z, y, lam):
+    """Coefficients of ridge regression (intercept column 0 not penalised)."""
+    pen = np.full(z.shape[1], lam)
+    pen[0] = 0.0
+    return np.linalg.solve(z.T @ z + np.diag(pen), z.T @ y)
+
+
+def standardise(x, mean, scale):
+    z = (x - mean) / scale
+    return np.column_stack([np.ones(len(z)), np.where(np.isfinite(z), z, 0.0)])
+
+
+def trimmed(res):
+    med = np.median(res)
+    rsd = 1.4826 * np.median(np.abs(res - med)) + 1e-9
+    return np.abs(res - med) <= TRIM * rsd
+
+
+def fit_map(x, y, lam, use_features=True):
+    """(mean, scale, coef) of the map fitted on trimmed pairs."""
+    mean, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0) + 1e-12
+    z = standardise(x, mean, scale)
+    if not use_features:
+        z = z[:, :1]
+    keep = np.ones(len(y), bool)
+    for _ in range(2):
+        coef = ridge(z[keep], y[keep], lam)
+        keep = trimmed(y - z @ coef)
+    coef = ridge(z[keep], y[keep], lam)
+    if not use_features:
+        coef = np.concatenate([coef, np.zeros(x.shape[1])])
+    return mean, scale, coef
+
+
+def cv_residuals(x, y, rec, lam, use_features=True):
+    """Residuals (s) of each pair predicted by the map fitted without its record's fold."""
+    folds = np.unique(rec) % FOLDS
+    fold_of = dict(zip(np.unique(rec), folds))
+    fold = np.array([fold_of[r] for r in rec])
+    res = np.empty(len(y))
+    for k in range(FOLDS):
+        test = fold == k
+        if not test.any() or test.all():
+            continue
+        mean, scale, coef = fit_map(x[~test], y[~test], lam, use_features)
+        res[test] = y[test] - standardise(x[test], mean, scale) @ coef
+    return res
+
+
+def score(res, boundary):
+    """The CV score (s): |mean| + SD, or |median| + robust SD for T."""
+    if boundary.startswith("T"):
+        med = np.median(res)
+        return abs(med) + 1.4826 * np.median(np.abs(res - med))
+    return abs(np.mean(res)) + np.std(res, ddof=1)
+
+
+def fold_se(res, rec, boundary):
+    """Standard error of the CV score (s): SD of the per-fold scores / sqrt(folds)."""
+    fold = rec % FOLDS
+    per = [score(res[fold == k], boundary) for k in range(FOLDS) if np.sum(fold == k) > 2]
+    return float(np.std(per, ddof=1) / np.sqrt(len(per)))
+
+
+def calibrate(data, boundary):
+    """The map entry for ``boundary`` and its CV scores (learned, constant), ms: the
+    one-standard-error rule picks, among the (f, penalty) whose CV score is within one
+    SE of the best, the largest penalty (the map closest to a constant shift), then
+    the lowest score."""
+    rec = np.concatenate([np.full(len(d[3]), d[4]) for d in data])
+    x = np.concatenate([d[2] for d in data])
+    cands, const = [], None
+    for frac in FRACTIONS + EXTRA.get(boundary, ()):
+        edge = np.concatenate([raw_edge(d[0], d[1], boundary, frac) for d in data])
+        y = np.concatenate([d[3] for d in data]) - edge
+        ok = np.isfinite(y)
+        c = score(cv_residuals(x[ok], y[ok], rec[ok], 0.0, False), boundary)
+        if const is None or c < const:
+            const = c
+        for lam in PENALTIES:
+            res = cv_residuals(x[ok], y[ok], rec[ok], lam)
+            cands.append((score(res, boundary), frac, lam, x[ok], y[ok], rec[ok], res))
+    top = min(cands, key=lambda c: c[0])
+    limit = top[0] + fold_se(top[6], top[5], boundary)
+    s, frac, lam, xb, yb, rb, res = min((c for c in cands if c[0] <= limit),
+                                        key=lambda c: (-c[2], c[0]))
+    mean, scale, coef = fit_map(xb, yb, lam)
+    z = standardise(xb, mean, scale)
+    n_rec = len(np.unique(rb))
+    entry = dict(frac=frac, features=list(FEATURES[boundary]), mean=mean.tolist(),
+                 scale=scale.tolist(), coef=coef.tolist(), penalty=lam,
+                 cv_sd=float(np.std(res[trimmed(res)], ddof=1)),
+                 cv_sd_all=float(np.std(res, ddof=1)),
+                 gram=(z.T @ z * n_rec / len(yb)).tolist(), n=int(len(yb)), records=n_rec,
+                 lo=np.nanmin(xb, axis=0).tolist(), hi=np.nanmax(xb, axis=0).tolist())
+    return entry, s * 1e3, const * 1e3, float(np.mean(res)) * 1e3, float(np.std(res)) * 1e3
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=None, help="first N calibration records")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--priors", type=int, default=None, help="fit with priors (default: "
+                    "FitOptions' default)")
+    ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
     args = ap.parse_args(argv)
-    records = [r for r in list_records("ludb") if int(Path(r).name) % 2 == 1]
-    records = records[: args.limit] if args.limit else records
-    data = collect(records)
-    print(f"calibration: {len(records)} LUDB records (odd numbers), lead ii")
-    print(f"{'boundary':14s} {'f':>5s} {'n':>5s} {'median':>7s} {'SD':>6s} {'rSD':>6s}  shift(ms)")
-    rule = {}
+    options = dict(fiducials="rule")  # pairs by the old rule: the map is being made
+    if args.priors is not None:
+        options["priors"] = bool(args.priors)
+    fits = fit_calibration(args.limit, args.jobs, options)
+    data = pairs(fits)
+    print(f"calibration: {len(fits)} LUDB records (odd numbers), lead ii; CV by record, "
+          f"{FOLDS} folds; score ms (|mean|+SD; T: |median|+rSD)")
+    print(f"{'boundary':14s} {'f':>5s} {'lambda':>7s} {'n':>5s} {'CV map':>7s} "
+          f"{'CV const':>8s} {'mean':>6s} {'SD':>6s} {'sd(trim)':>8s}")
+    table = {}
     for bnd in BOUNDARIES:
-        best = None
-        for f in FRACTIONS + EXTRA.get(bnd, ()):
-            e = errors_for(data, bnd, f)
-            if e.size < 20:
-                continue
-            first = float(np.median(e))
-            if abs(first) > RECENTRE_MS:  # match again around the shifted rule
-                e = errors_for(data, bnd, f, -first / 1e3) + first
-            med = float(np.median(e))
-            sd = float(np.std(e, ddof=1))
-            rsd = float(1.4826 * np.median(np.abs(e - med)))
-            score = rsd if bnd.startswith("T") else sd
-            if best is None or score < best[0]:
-                best = (score, f, med, sd, rsd, e.size)
-        _, f, med, sd, rsd, n = best
-        rule[bnd] = (f, round(-med / 1e3, 4))
-        print(f"{bnd:14s} {'end' if f is None else f'{f:.2f}':>5s} {n:5d} {med:+7.1f} {sd:6.1f} "
-              f"{rsd:6.1f}  {-med:+.1f}")
-    print("\nRULE = {")
-    for k, (f, s) in rule.items():
-        print(f'    "{k}": ({f}, {s}),')
-    print("}")
-    print("current RULE:", RULE)
+        entry, s, c, m, sd = calibrate(data[bnd], bnd)
+        table[bnd] = entry
+        f = "end" if entry["frac"] is None else f"{entry['frac']:.2f}"
+        print(f"{bnd:14s} {f:>5s} {entry['penalty']:7g} {entry['n']:5d} {s:7.1f} {c:8.1f} "
+              f"{m:+6.1f} {sd:6.1f} {entry['cv_sd'] * 1e3:8.1f}")
+    if args.dry_run:
+        return
+    table["_note"] = dict(built_by="benchmarks/calibrate_fiducials.py",
+                          command="python benchmarks/calibrate_fiducials.py "
+                          + " ".join(argv if argv is not None else sys.argv[1:]),
+                          records=[Path(r).name for r in calibration_records(args.limit)],
+                          dataset="LUDB", lead="ii", date=datetime.date.today().isoformat(),
+                          gmesa_commit=_commit(), fit_options=options or "defaults")
+    OUT.write_text(json.dumps(table, indent=1) + "\n")
+    print(f"wrote {OUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -134,8 +134,10 @@ def synthetic_beats(n, seed=0):
     return x, Y, P
 
 
-def record_100_beats(n):
-    """First n 'N' beats of MIT-BIH 100 (MLII, mV) whose window lies in the record."""
+def record_100_beats(n, with_rr=False):
+    """First n 'N' beats of MIT-BIH 100 (MLII, mV) whose window lies in the record (and,
+    ``with_rr``, the RR interval before each, s; the record's first beat: its own RR
+    after)."""
     import wfdb
 
     path = str(PHYSIONET / "100")
@@ -144,15 +146,16 @@ def record_100_beats(n):
     sig = rec.p_signal[:, 0]
     x = beat_x()
     n0 = round(WINDOW[0] * FS)
-    beats = []
-    for r, s in zip(ann.sample, ann.symbol):
+    beats, rr = [], []
+    for k, (r, s) in enumerate(zip(ann.sample, ann.symbol)):
         if s != "N" or r + n0 < 0 or r + n0 + x.size > sig.size:
             continue
         seg = sig[r + n0:r + n0 + x.size]
         beats.append(seg - np.median(seg))
+        rr.append(abs(r - ann.sample[k - 1 if k else 1]) / FS)
         if len(beats) == n:
             break
-    return x, np.array(beats)
+    return (x, np.array(beats), np.array(rr)) if with_rr else (x, np.array(beats))
 
 
 # --------------------------------------------------------------------------- engines
@@ -269,9 +272,14 @@ def run_least_squares(x, Y, start):
 PRIOR_NOISE = 0.02
 
 
-def beat_prior(start):
-    """A prior per beat: mean p0, sd a quarter of the finite bound range / PRIOR_NOISE."""
+def beat_prior(start, kind="generic", rr=None):
+    """A prior per beat.  ``generic``: mean p0, sd a quarter of the finite bound range /
+    PRIOR_NOISE; ``ecg``: the ECG population priors (``gmesa.ecg.prior_arrays``) at the
+    beats' RR intervals ``rr`` (s), sd / PRIOR_NOISE."""
     p0, lo, hi = start
+    if kind == "ecg":
+        from gmesa.ecg import prior_arrays
+        return prior_arrays(gmesa.Layout(NAMES, (), "constant"), rr, PRIOR_NOISE)
     span = np.broadcast_to(hi - lo, p0.shape)
     return p0, np.where(np.isfinite(span) & (span > 0), span / 4 / PRIOR_NOISE, np.inf)
 
@@ -378,7 +386,7 @@ def time_rpeaks(repeats=3):
     return best
 
 
-def run_set(title, x, Y, repeats, mode):
+def run_set(title, x, Y, repeats, mode, prior="generic", rr=None):
     results = {}
     t0 = time.perf_counter()
     start = starts(x, Y, mode)
@@ -398,10 +406,10 @@ def run_set(title, x, Y, repeats, mode):
               f"{1.0 / np.mean(res['time']):,.0f} beats/s, median iterations "
               f"{np.median(res['iters']):.0f}, median PRD {np.median(prd):.2f}%, "
               f"{np.sum(res['status'] == -1)} at the iteration limit")
-    res = run_fit_many(x, Y, start, 2, repeats, prior=beat_prior(start))
+    res = run_fit_many(x, Y, start, 2, repeats, prior=beat_prior(start, prior, rr))
     _, prd = quality(x, Y, res["params"])
     rate = 1.0 / np.mean(res["time"])
-    print(f"  fit_many 2t with a prior (start: {mode}): {rate:,.0f} beats/s (without: "
+    print(f"  fit_many 2t with the {prior} prior (start: {mode}): {rate:,.0f} beats/s (without: "
           f"{rows['fit_many 2t']['rate']:,.0f}), CPU ms {1e3 * np.median(res['cpu']):.3f} "
           f"(without: {1e3 * rows['fit_many 2t']['cpu']:.3f}), median iterations "
           f"{np.median(res['iters']):.0f}, median PRD {np.median(prd):.2f}%, "
@@ -421,6 +429,10 @@ def main(argv=None):
     ap.add_argument("--start", choices=("auto", "guess", "template"), default="auto",
                     help="p0 and bounds: read off each beat, one generic template with "
                          "wide bounds, or auto (template for synthetic, guess for real)")
+    ap.add_argument("--prior", choices=("generic", "ecg"), default="generic",
+                    help="the prior of the 'with a prior' line: a quarter of each bound "
+                         "range around p0, or the ECG population priors (gmesa.ecg.priors)")
+    ap.add_argument("--real-only", action="store_true", help="skip the synthetic set")
     args = ap.parse_args(argv)
     n = args.beats or (30 if args.quick else 300)
     repeats = args.repeats or (3 if args.quick else 9)
@@ -431,14 +443,16 @@ def main(argv=None):
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     if hasattr(os, "getloadavg"):
         print(f"load average at start: {os.getloadavg()[0]:.1f}")
-    x, Y, _ = synthetic_beats(n)
-    run_set("synthetic ECG-like beats", x, Y, repeats,
-            "template" if args.start == "auto" else args.start)
+    if not args.real_only:
+        x, Y, _ = synthetic_beats(n)
+        run_set("synthetic ECG-like beats", x, Y, repeats,
+                "template" if args.start == "auto" else args.start, args.prior,
+                np.ones(len(Y)))
     if (PHYSIONET / "100.hea").exists():
         time_rpeaks()
-        x, Y = record_100_beats(n)
+        x, Y, rr = record_100_beats(n, with_rr=True)
         run_set("MIT-BIH 100 MLII, normal beats", x, Y, repeats,
-                "guess" if args.start == "auto" else args.start)
+                "guess" if args.start == "auto" else args.start, args.prior, rr)
     else:
         print(f"\n(record 100 not found at {PHYSIONET}: real-beat set skipped)")
     if hasattr(os, "getloadavg"):

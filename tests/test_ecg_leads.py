@@ -40,6 +40,9 @@ def test_wave_missing_in_primary_read_from_other_lead(two_leads):
     with_p = both.fits["with_p"].beats
     rows = inner & both.beats["P_present"]
     assert np.allclose(both.beats.loc[rows, "P_on_s"], with_p.loc[rows, "P_on_s"])
+    # ... and so is their uncertainty (the learned map's, ms)
+    assert np.allclose(both.beats.loc[rows, "P_on_sd_ms"], with_p.loc[rows, "P_on_sd_ms"])
+    assert both.beats.loc[rows, "P_on_sd_ms"].gt(0).all()
     pr = (both.beats["QRS_on_s"] - both.beats["P_on_s"]) * 1e3
     assert np.allclose(both.beats["pr_ms"], pr, equal_nan=True)
 

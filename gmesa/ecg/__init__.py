@@ -7,6 +7,8 @@ from .evaluate import (
     score_rpeaks, fiducial_summary,
 )
 from .fiducials import RULE, intervals, wave_fiducials
+from .fidmap import fiducial_map
+from .priors import load_priors, prior_arrays
 from .._deprecated import module_getattr
 from .fit import fit_record
 from .options import BEAT_STATUS, FitOptions
@@ -24,6 +26,7 @@ __all__ = [
     "detect_rpeaks", "rpeaks_from_annotations", "fit_record", "RecordFit", "BeatFit",
     "fit_leads", "fit_each_lead", "LeadsFit", "spatial_directions", "SPATIAL_COLUMNS",
     "FitOptions", "BEAT_STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
+    "fiducial_map", "load_priors", "prior_arrays",
     "synthesize", "Synthetic", "WAVES",
     "evaluate", "match", "score_fiducial", "FiducialScore", "error_stats", "fiducial_summary",
     "score_rpeaks", "CSE_TOLERANCE_MS",

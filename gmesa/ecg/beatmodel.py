@@ -20,6 +20,7 @@ from .identity import IDENTITY_NEAR, negligible
 from .init import clip_into, guess_beat
 from .options import FitOptions
 from .presence import p_is_wave
+from .priors import prior_arrays
 from .waves import T_LATEST, bounds, observed_extrema
 
 #: solver status the per-beat engines (scipy, lmfit) give a converged fit: they do not
@@ -29,6 +30,9 @@ CONVERGED = GTOL
 #: a beat started from the template whose P is no P wave is fitted again with its P
 #: center at most this far (s) from the template's
 P_NEAR_TEMPLATE = 0.080
+
+#: the residual SD (mV) priors are scaled by when no template says what it is
+PRIOR_NOISE = 0.05
 
 #: ST level shift component (a tanh step) bounds: center, scale (s, relative to R)
 ST_REGION = (0.03, 0.25, 0.004, 0.08)
@@ -105,18 +109,20 @@ def best_start(params, cost, waves, qrs_on, t_start):
     return int(best[0]) if single else best
 
 
-def solve(opts, X, Y, L, P0, LO, HI):
+def solve(opts, X, Y, L, P0, LO, HI, prior=None):
     """(params, cost, nit, solver status) of beats ``X``/``Y`` (rows, the first ``L``
-    samples used) fitted from ``P0`` within [``LO``, ``HI``] by ``opts.engine``."""
+    samples used) fitted from ``P0`` within [``LO``, ``HI``] by ``opts.engine``;
+    ``prior``: None or ``(mean, sd)`` (N, P) for a MAP fit (cost then includes it)."""
     if opts.engine == "batch":
         res = fit_many(X, Y, P0, LO, HI, steps=len(opts.steps), lengths=L,
                        baseline=opts.baseline, max_iter=opts.max_iter, ftol=opts.tol,
-                       xtol=opts.tol, gtol=opts.tol, threads=opts.threads, check=False)
+                       xtol=opts.tol, gtol=opts.tol, threads=opts.threads, check=False,
+                       prior=prior)
         return res.params, res.cost, res.nit, res.status
-    return _solve_each(opts, X, Y, L, P0, LO, HI)
+    return _solve_each(opts, X, Y, L, P0, LO, HI, prior)
 
 
-def _solve_each(opts, X, Y, L, P0, LO, HI):
+def _solve_each(opts, X, Y, L, P0, LO, HI, prior=None):
     """:func:`solve` one beat at a time with SciPy or lmfit."""
     params = P0.copy()
     cost = np.full(len(Y), np.nan)
@@ -127,18 +133,23 @@ def _solve_each(opts, X, Y, L, P0, LO, HI):
         model = MesaSumModel(names=opts.waves, steps=opts.steps, baseline=opts.baseline)
     for i in range(len(Y)):
         x, y = X[i, :L[i]], Y[i, :L[i]]
+        pri = None if prior is None else (prior[0][i], prior[1][i])
         try:
             if opts.engine == "scipy":
                 r = fit_least_squares(x, y, P0[i], LO[i], HI[i], steps=len(opts.steps),
                                       ftol=opts.tol, baseline=opts.baseline, xtol=opts.tol,
-                                      gtol=opts.tol, max_nfev=opts.max_iter * 5)
+                                      gtol=opts.tol, max_nfev=opts.max_iter * 5,
+                                      prior=pri)
                 params[i], cost[i], nit[i] = r.params, r.cost, r.nfev
                 status[i] = CONVERGED if r.status > 0 else MAX_ITER
             else:
                 pars = model.params_from_vector(P0[i])
                 for name, lo_, hi_ in zip(model.param_names, LO[i], HI[i]):
                     pars[name].set(min=lo_, max=hi_)
-                r = model.fit(y, pars, x=x, method="least_squares", max_nfev=opts.max_iter * 5)
+                named = None if pri is None else {
+                    n: (m, sd) for n, m, sd in zip(model.param_names, *pri) if np.isfinite(sd)}
+                r = model.fit(y, pars, x=x, method="least_squares", max_nfev=opts.max_iter * 5,
+                              prior=named)
                 params[i] = model.vector(r.params)
                 cost[i], nit[i] = 0.5 * r.chisqr, r.nfev
                 status[i] = CONVERGED if r.success else MAX_ITER
@@ -154,7 +165,8 @@ class SegmentFit:
 
     ``opts``: the :class:`FitOptions`; ``rows``: the beat windows (:class:`BeatRows`);
     ``qrs_on``: observed QRS onsets (s from R); ``start``/``lower``/``upper``: start
-    values and bounds (N, P); ``params`` (N, P), ``cost`` (0.5 SSE, mV^2), ``nit`` and
+    values and bounds (N, P); ``prior``: None or the beats' ``(mean, sd)`` (N, P) of a
+    MAP fit (:mod:`gmesa.ecg.priors`); ``params`` (N, P), ``cost`` (0.5 SSE, mV^2), ``nit`` and
     ``code`` (solver status, :data:`~gmesa.SOLVER_STATUS`): NaN/0 for beats not fitted.
     """
     opts: FitOptions
@@ -163,6 +175,7 @@ class SegmentFit:
     start: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+    prior: tuple = None
     params: np.ndarray = None
     cost: np.ndarray = None
     nit: np.ndarray = None
@@ -183,7 +196,8 @@ class SegmentFit:
         start = self.start[idx] if start is None else start
         lower = self.lower[idx] if lower is None else lower
         upper = self.upper[idx] if upper is None else upper
-        return solve(self.opts, r.X[idx], r.Y[idx], r.lengths[idx], start, lower, upper)
+        prior = None if self.prior is None else (self.prior[0][idx], self.prior[1][idx])
+        return solve(self.opts, r.X[idx], r.Y[idx], r.lengths[idx], start, lower, upper, prior)
 
     def keep(self, idx, result):
         """Store ``result`` (params, cost, nit, code) for beats ``idx``."""
@@ -191,12 +205,15 @@ class SegmentFit:
 
 
 def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
-                 median_beat=None):
+                 median_beat=None, noise=None):
     """The :class:`SegmentFit` of beats ``rows`` before solving: bounds per beat from
     what it shows (observed QRS onset ``qrs_on`` s, RR before it ``rr_prev`` s; the T
     center may reach the template's, :func:`beat_bounds`) and starts: beats ``own``
     from their own guess, beats ``warm`` from the template's fit (``template_vec``, the
-    level moved from the median beat's (``median_beat``: t s, y mV) to the beat's)."""
+    level moved from the median beat's (``median_beat``: t s, y mV) to the beat's).
+    With ``opts.priors`` the beats get the population priors, their spreads divided by
+    ``noise`` (mV, the residual SD the data term is measured in; default
+    :data:`PRIOR_NOISE`)."""
     lay = opts.layout
     n = rows.X.shape[0]
     ext = observed_extrema(rows.Xv, rows.Yv - np.median(rows.Y, axis=1, keepdims=True))
@@ -227,7 +244,12 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
         P0[warm, c0] = level - (np.median(median_beat[1]) - template_vec[c0])
     fit_me = own | warm
     P0[fit_me] = clip_into(P0[fit_me], LO[fit_me], HI[fit_me])
-    return SegmentFit(opts, rows, qrs_on, P0, LO, HI)
+    prior = None
+    if opts.priors:
+        sigma = PRIOR_NOISE if noise is None or not np.isfinite(noise) else noise
+        parts = None if opts.priors is True else tuple(opts.priors)
+        prior = prior_arrays(lay, rr_prev, max(float(sigma), 1e-4), parts=parts)
+    return SegmentFit(opts, rows, qrs_on, P0, LO, HI, prior)
 
 
 def refit_better(fit, idx, start, lower, upper):

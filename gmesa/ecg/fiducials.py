@@ -15,7 +15,10 @@ The rule (documented in docs/ecg.md):
   |Q+R+S| in 0.25 ms steps, the onset/offset is where |Q+R+S| first falls below
   ``f`` times that maximum, plus a constant shift.
 
-The fractions and shifts in :data:`RULE` were calibrated on half of the LUDB records
+With ``method="map"`` (the pipeline's default) the constant shift is replaced by the learned map of
+:mod:`gmesa.ecg.fidmap` (a linear function of the wave's widths, its amplitude against
+the beat's noise and RR, with an uncertainty per beat).  The fractions and shifts in
+:data:`RULE` were calibrated on half of the LUDB records
 (lead ii, odd record numbers) by ``benchmarks/calibrate_fiducials.py`` and are scored
 on the rest by ``benchmarks/delineation.py``.
 """
@@ -27,6 +30,7 @@ import numpy as np
 
 from .._kernels import mesa_sum_into
 from ..config import njit
+from .fidmap import map_shifts
 from .waves import wave_layout
 
 #: boundary -> (amplitude fraction f, constant shift in seconds).  ``T_on_inverted``:
@@ -128,40 +132,58 @@ def complex_edges(params, frac_on, frac_off, lobe=1.0, step=0.00025, limit=0.25)
     return out[:, 0], out[:, 1], out[:, 2]
 
 
-def wave_fiducials(params, names, rule=None):
+def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=None,
+                   with_sd=False, table=None):
     """Fiducials (seconds, same time origin as the centers) for each beat.
 
     ``params`` is (N, 5K) in gmesa layout, ``names`` the K wave names (P, Q, R, S, T,
     and optionally more such as T2).  Returns a dict of arrays: P_on, P_peak, P_off,
     QRS_on, QRS_peak, QRS_off, T_on, T_peak, T_off (NaN where a wave is not modelled).
-    """
-    rule = {**RULE, **(rule or {})}
+    ``method="map"`` (what :func:`~gmesa.ecg.fit_record` uses by default, its option
+    ``fiducials``): each boundary is the wave's edge plus the learned map of
+    :mod:`gmesa.ecg.fidmap` (``noise``: the beat's residual SD, mV, and ``rr``: the RR
+    interval before it, s, are features; unknown: the training mean); ``"rule"``
+    (default here, as before): the amplitude fraction and constant shift of
+    :data:`RULE` (``rule`` overrides entries of it, for either method).
+    ``with_sd=True`` also returns a dict of each boundary's uncertainty SD (s; NaN for
+    the rule)."""
+    if method not in ("map", "rule"):
+        raise ValueError(f"method={method!r}; use 'map' (learned) or 'rule' (RULE)")
     params = np.atleast_2d(np.asarray(params, dtype=float))
+    n = params.shape[0]
+    nan = np.full(n, np.nan)
+    shifts = {b: (f, np.full(n, s), nan) for b, (f, s) in RULE.items()}
+    if method == "map":
+        shifts.update(map_shifts(params, names, noise, rr, table))
+    shifts.update({b: (f, np.full(n, s), nan) for b, (f, s) in (rule or {}).items()})
     lay = wave_layout(names)
-    nan = np.full(params.shape[0], np.nan)
-    out = {}
+    out, sd = {}, {}
     for wave in ("P", "T", "T2"):
         if wave not in lay.waves:
             if wave == "T2":
                 continue
             out.update({f"{wave}_on": nan, f"{wave}_peak": nan, f"{wave}_off": nan})
+            sd.update({f"{wave}_on": nan, f"{wave}_off": nan})
             continue
         amp, c, h, sl, sr = params[:, lay.wave(wave)].T
-        key = "T" if wave == "T2" else wave
-        (fon, son), (foff, soff) = rule[f"{key}_on"], rule[f"{key}_off"]
+        key = wave if f"{wave}_on" in shifts else "T"     # T2: the T rule, or its own map
+        (fon, son, don), (foff, soff, doff) = shifts[f"{key}_on"], shifts[f"{key}_off"]
         on, off = component_edges(c, h, sl, sr, fon, foff)
         on, off = on + son, off + soff
         if wave == "T" and "T2" not in lay.waves:  # an inverted T (not one lobe of two)
-            fon, son = rule["T_on_inverted"]
-            on_inv = c + h if fon is None else component_edges(c, h, sl, sr, fon, fon)[0]
-            on = np.where(amp < 0, on_inv + son, on)
+            fin, sin, din = shifts["T_on_inverted"]
+            on_inv = c + h if fin is None else component_edges(c, h, sl, sr, fin, fin)[0]
+            on = np.where(amp < 0, on_inv + sin, on)
+            don = np.where(amp < 0, din, don)
         out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on, c.copy(), off
+        sd[f"{wave}_on"], sd[f"{wave}_off"] = don, doff
     qrs = [n for n in ("Q", "R", "S") if n in lay.waves]
     if qrs:
         sub = np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1)
-        (fon, son), (foff, soff) = rule["QRS_on"], rule["QRS_off"]
+        (fon, son, don), (foff, soff, doff) = shifts["QRS_on"], shifts["QRS_off"]
         on, pk, off = complex_edges(sub, fon, foff, QRS_LOBE)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
+        sd["QRS_on"], sd["QRS_off"] = don, doff
         # waves do not overlap the QRS complex: P ends by its onset, T starts after it
         out["P_off"] = np.fmin(out["P_off"], out["QRS_on"])
         for key in ("T_on", "T2_on"):
@@ -169,7 +191,8 @@ def wave_fiducials(params, names, rule=None):
                 out[key] = np.fmax(out[key], out["QRS_off"])
     else:
         out.update(QRS_on=nan, QRS_peak=nan, QRS_off=nan)
-    return out
+        sd.update(QRS_on=nan, QRS_off=nan)
+    return (out, sd) if with_sd else out
 
 
 def merge_t_lobes(fid, t_present, t2_present, t_amp, t2_amp):

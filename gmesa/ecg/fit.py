@@ -46,6 +46,8 @@ REGULAR_RR = 0.2
 #: warning (in ``info`` and as a UserWarning): its intervals are not to be trusted
 MIN_BEATS_TO_JUDGE = 5
 MIN_OK_FRACTION = 0.5
+#: boundaries whose uncertainty (learned map, :mod:`gmesa.ecg.fidmap`) the table gives
+FIDUCIAL_SD = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
 
 
 def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
@@ -77,7 +79,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     warm = fit_me & ~own
     if own.any():
         qrs_on[own] = qrs_onset(rows.Xv[own], rows.Yv[own])
-    fit = beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec, median)
+    noise = None if tmpl_fit is None else tmpl_fit.rmse / np.sqrt(opts.bandwidth(fs))
+    fit = beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec, median, noise)
     fi = np.flatnonzero(fit_me)
     if fi.size:
         fit.keep(fi, fit.solve(fi))
@@ -89,7 +92,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
         described = fit_me & (prd <= opts.prd_limit)  # not where the model fails anyway
         unlike = follow_template(fit, template_vec, described, opts.bandwidth(fs))
     good, rmse, prd, r2, sse = quality(fit, fit_me, status, reason)
-    fid, present = _waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
+    fid, present, fid_sd = _waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason)
     _t_end_check(fid, rows, fit_me, t_room, reason)
     add_reason(reason, unlike != "", unlike)
@@ -99,6 +102,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
         table[name] = fit.params[:, j]
     for key, v in fid.items():
         table[f"{key}_s"] = v + t_r
+    for key, v in fid_sd.items():
+        table[f"{key}_sd_ms"] = np.where(np.isfinite(fid[key]), v * 1000.0, np.nan)
     for key, v in intervals(fid, rr).items():
         table[key] = v
     if "U" in opts.waves:
@@ -132,7 +137,8 @@ def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     lay = opts.layout
     sigma2 = sse / np.maximum(rows.lengths - np.sum(fit.upper > fit.lower, axis=1), 1)
     bw = opts.bandwidth(fs)
-    fid = wave_fiducials(params[:, lay.waves_slice], opts.waves)
+    fid, fid_sd = wave_fiducials(params[:, lay.waves_slice], opts.waves, method=opts.fiducials,
+                                 noise=rmse, rr=rr, with_sd=True)
     present, p_note = wave_presence(
         rows.X, params, rows.lengths, good, sigma2, rmse, rr, opts.waves, bw=bw,
         snr=opts.wave_snr, p_window=opts.p_window_s, template=template, qrs_on=fid["QRS_on"])
@@ -145,7 +151,8 @@ def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     for w in ("P", "T"):
         for part in ("on", "peak", "off"):
             fid[f"{w}_{part}"] = np.where(present[w], fid[f"{w}_{part}"], np.nan)
-    return fid, present
+    sd = {k: np.where(np.isfinite(fid[k]), fid_sd[k], np.nan) for k in FIDUCIAL_SD}
+    return fid, present, sd
 
 
 def _lead_signal(record, lead):

@@ -29,6 +29,11 @@ from .spatial import add_spatial
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector, wave_layout
 
+def _column(beats, name):
+    """Column ``name`` of a beats table as floats, NaN when the table has none."""
+    return beats[name].to_numpy(dtype=float) if name in beats else np.full(len(beats), np.nan)
+
+
 #: wave group -> (its fiducial columns, the amplitude column that measures it)
 GROUPS = {
     "P": (("P_on_s", "P_peak_s", "P_off_s"), "P_amplitude"),
@@ -154,6 +159,9 @@ def combine(fits, primary):
         has = shown.any(axis=0)
         for j, c in enumerate(cols):
             out[c] = np.where(has, values[pick, j, beats], np.nan)
+        for c in (f"{group}_on_sd_ms", f"{group}_off_sd_ms"):  # the picked lead's uncertainty
+            sd = np.stack([_column(fits[lead].beats, c) for lead in names])
+            out[c] = np.where(has, sd[pick, beats], np.nan)
         out[f"{group}_lead"] = np.where(has, np.asarray(names, dtype=object)[pick], "")
         if group != "QRS":
             out[f"{group}_present"] = has
@@ -165,6 +173,7 @@ def combine(fits, primary):
     out["status"] = base["status"].to_numpy()
     out["reason"] = base["reason"].to_numpy()
     cols = (["beat", "r_peak_s", "rr_s"] + list(FIDUCIAL_COLUMNS)
+            + [f"{g}_{e}_sd_ms" for g in GROUPS for e in ("on", "off")]
             + ["P_lead", "QRS_lead", "T_lead", "P_present", "T_present"]
             + list(INTERVAL_COLUMNS) + list(amps) + ["status", "reason"])
     return pd.DataFrame(out)[cols]

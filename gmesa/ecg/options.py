@@ -41,7 +41,12 @@ class FitOptions:
     must also sit this close to the usual P position of the stretch; ``u_wave``:
     "auto" adds a U component where the template's T would peak later than
     ``T_LATEST`` sqrt(RR) (the late bump is then a U wave), True always (as "U" in
-    ``waves``), False never.
+    ``waves``), False never.  ``priors``: fit every beat by MAP with the population
+    priors of :mod:`gmesa.ecg.priors` (centers and widths learned on LUDB calibration
+    records), scaled to each beat's noise; False: least squares within the bounds.
+    ``fiducials``: "map" reads onsets and offsets by the learned map of
+    :mod:`gmesa.ecg.fidmap` (with an uncertainty per beat), "rule" by the older
+    amplitude fraction + constant shift (:data:`~gmesa.ecg.fiducials.RULE`).
     """
     waves: tuple = WAVES
     st_step: bool = True
@@ -62,6 +67,8 @@ class FitOptions:
     chunk_s: float = 600.0
     threads: int | None = None
     artefacts: bool = True
+    priors: bool | tuple = False
+    fiducials: str = "map"
 
     def __post_init__(self):
         self.waves = tuple(self.waves)
@@ -82,6 +89,15 @@ class FitOptions:
         if n == 0:
             raise ValueError(f"baseline={self.baseline!r}; use 'constant', 'linear', "
                              "'quadratic' or a polynomial degree >= 0 (a beat has a level)")
+        if not (isinstance(self.priors, bool) or (
+                isinstance(self.priors, (tuple, list)) and self.priors
+                and all(isinstance(w, str) for w in self.priors))):
+            raise ValueError(f"priors={self.priors!r}; use True, False or a tuple of wave "
+                             "or step names such as ('T', 'ST')")
+        if not isinstance(self.priors, bool):
+            self.priors = tuple(self.priors)
+        if self.fiducials not in ("map", "rule"):
+            raise ValueError(f"fiducials={self.fiducials!r}; use 'map' (learned) or 'rule'")
         if self.engine not in ENGINES:
             raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
 

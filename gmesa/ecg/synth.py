@@ -85,7 +85,10 @@ def synthesize(duration=60.0, fs=500.0, heart_rate=70.0, *, hrv=0.03, noise=0.02
     sig += powerline * np.sin(2 * np.pi * mains_hz * x)[:, None]
     names = [f"{w}_{p}" for w in WAVES for p in GMF_PARAMS]
     params = pd.DataFrame(rows, columns=names)
-    fid = wave_fiducials(rows, WAVES)
+    # the truth is the pipeline's reading of the true parameters (the learned map); its
+    # noise feature: the residual SD of a perfect fit without low-pass, the noise SD
+    fid = wave_fiducials(rows, WAVES, method="map", noise=noise,
+                         rr=np.concatenate([[np.nan], np.diff(r_times)]))
     truth = pd.DataFrame({f"{k}_s": v + r_times for k, v in fid.items()})
     truth.insert(0, "r_peak_s", r_times)
     truth.insert(0, "beat", np.arange(nb))

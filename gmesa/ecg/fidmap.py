@@ -1,0 +1,139 @@
+"""The learned fiducial map: per boundary, the fitted edge of the wave (where its GMF
+falls to a fraction ``f`` of its amplitude) plus a linear (ridge) map of the wave's own
+parameters, learned on LUDB calibration records (odd numbers, lead ii) by
+``benchmarks/calibrate_fiducials.py`` and shipped as ``gmesa/data/fiducial_map.json``.
+
+Each boundary ``b`` has ``frac`` (f), feature names, the training mean and SD of each
+feature, coefficients on the standardised features (first: the intercept, s), the
+cross-validated residual SD (s, records held out) and the Gram matrix of the
+standardised training features per record (``gram``).  The uncertainty of one beat's
+boundary is ``cv_sd * sqrt(1 + z' gram^-1 z)`` with ``z = (1, standardised
+features)``: about ``cv_sd`` inside the training range, growing outside it (the shift
+itself uses the features clamped to the training range ``lo``..``hi``).
+See docs/ecg.md (fiducials).
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from .waves import wave_layout
+
+#: the map shipped with gmesa (in ``gmesa/data``)
+MAP_TABLE = "fiducial_map.json"
+
+#: boundaries with a map; ``T_on_inverted`` is the onset of a T of negative amplitude
+BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off", "T_on_inverted")
+
+#: the features of each boundary (see :func:`features`)
+FEATURES = {
+    "P_on": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
+    "P_off": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
+    "T_on": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
+    "T_on_inverted": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
+    "T_off": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
+    "QRS_on": ("q_ratio", "q_sigma_left", "r_sigma_left", "r_half_width", "rr"),
+    "QRS_off": ("s_ratio", "s_sigma_right", "r_sigma_right", "r_half_width", "rr"),
+}
+
+
+@lru_cache(maxsize=4)
+def _read(path):
+    if path is None:
+        with resources.files("gmesa").joinpath("data", MAP_TABLE).open() as fh:
+            table = json.load(fh)
+    else:
+        with open(path) as fh:
+            table = json.load(fh)
+    for b in BOUNDARIES:
+        need = ("frac", "features", "mean", "scale", "coef", "cv_sd", "gram", "lo", "hi")
+        if b not in table or any(k not in table[b] for k in need):
+            raise ValueError(f"fiducial map {path or MAP_TABLE} lacks boundary {b!r} or one "
+                             f"of {need}; rebuild it with benchmarks/calibrate_fiducials.py")
+    return table
+
+
+def fiducial_map(path=None):
+    """The learned fiducial map (a dict per boundary, see the module docstring): the one
+    shipped with gmesa or the JSON at ``path`` (as ``benchmarks/calibrate_fiducials.py``
+    writes it); pass it as ``table`` to :func:`~gmesa.ecg.wave_fiducials`."""
+    return json.loads(json.dumps(_read(None if path is None else str(path))))
+
+
+def features(params, names, boundary, noise=None, rr=None, wave=None):
+    """(N, k) features of ``boundary`` for beats ``params`` (N, 5K waves only, names
+    ``names``): widths (s) of the wave (T2 counts as T), ``log_snr`` = ln(|amplitude| /
+    ``noise``) (noise: residual SD, mV), ``rr`` (s), and for QRS the Q or S amplitude
+    relative to R.  Unknown noise or RR are NaN (see :func:`predict`).  ``wave``: read a
+    P/T boundary's features off another component (``"T2"``, a second T lobe)."""
+    params = np.atleast_2d(np.asarray(params, dtype=float))
+    n = params.shape[0]
+    lay = wave_layout(names)
+    noise = np.broadcast_to(np.nan if noise is None else np.asarray(noise, float), (n,))
+    rr = np.broadcast_to(np.nan if rr is None else np.asarray(rr, float), (n,))
+    nan = np.full(n, np.nan)
+
+    def par(wave, what):
+        return params[:, lay.index(wave, what)] if wave in lay.waves else nan
+
+    wave = wave or ("QRS" if boundary.startswith("QRS") else boundary.split("_")[0])
+    cols = []
+    for f in FEATURES[boundary]:
+        if f in ("half_width", "sigma_left", "sigma_right"):
+            cols.append(par(wave, f))
+        elif f == "log_snr":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cols.append(np.log(np.abs(par(wave, "amplitude")) / noise))
+        elif f == "rr":
+            cols.append(rr)
+        elif f in ("q_ratio", "s_ratio"):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cols.append(np.abs(par(f[0].upper(), "amplitude") / par("R", "amplitude")))
+        else:  # "q_sigma_left", "r_half_width", ...
+            w, what = f.split("_", 1)
+            cols.append(par(w.upper(), what))
+    return np.column_stack(cols)
+
+
+def design(x, entry, clamp=False):
+    """Standardised design matrix (N, 1 + k) of features ``x`` for a map ``entry``: a
+    NaN feature takes the training mean (z = 0); ``clamp`` first limits each feature to
+    its training range (``lo``, ``hi``; +-inf goes to the nearer end)."""
+    x = np.asarray(x, float)
+    if clamp:
+        x = np.clip(x, entry["lo"], entry["hi"])
+    with np.errstate(invalid="ignore"):
+        z = (x - np.asarray(entry["mean"])) / np.asarray(entry["scale"])
+    z = np.where(np.isfinite(z), z, np.where(np.isnan(z), 0.0, np.sign(z) * 1e3))
+    return np.column_stack([np.ones(len(z)), z])
+
+
+def predict(x, entry):
+    """(shift s, uncertainty SD s) per row of features ``x`` by map ``entry``: the shift
+    from the features clamped to the training range (a linear map is not extrapolated),
+    the SD from the features as they are, so it grows outside that range."""
+    shift = design(x, entry, clamp=True) @ np.asarray(entry["coef"])
+    z = design(x, entry)
+    gi = np.linalg.pinv(np.asarray(entry["gram"]))
+    lev = np.einsum("ij,jk,ik->i", z, gi, z)
+    return shift, entry["cv_sd"] * np.sqrt(1.0 + np.maximum(lev, 0.0))
+
+
+def map_shifts(params, names, noise=None, rr=None, table=None):
+    """``{boundary: (frac, shift s (N,), sd s (N,))}`` of the learned map for beats
+    ``params`` (N, 5K, waves ``names``); with a ``T2`` lobe also ``T2_on``/``T2_off``
+    (the T maps on T2's own parameters)."""
+    table = fiducial_map() if table is None else table
+    out = {}
+    for b in BOUNDARIES:
+        entry = table[b]
+        shift, sd = predict(features(params, names, b, noise, rr), entry)
+        out[b] = (entry["frac"], shift, sd)
+    if "T2" in names:
+        for b in ("T_on", "T_off"):
+            shift, sd = predict(features(params, names, b, noise, rr, "T2"), table[b])
+            out[b.replace("T", "T2", 1)] = (table[b]["frac"], shift, sd)
+    return out

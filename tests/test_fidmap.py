@@ -1,0 +1,80 @@
+"""The learned fiducial map (gmesa.ecg.fidmap): it reproduces its own training fit,
+its uncertainty grows outside the training range, and the pipeline reports it."""
+import numpy as np
+import pytest
+
+from benchmarks.calibrate_fiducials import calibrate, raw_edge
+from gmesa.ecg import FitOptions, fiducial_map, fit_record, synthesize, wave_fiducials
+from gmesa.ecg.fidmap import BOUNDARIES, features, predict
+from gmesa.ecg.waves import WAVES, typical_vector
+
+
+def _beats(n, seed):
+    rng = np.random.default_rng(seed)
+    base = typical_vector(WAVES)
+    p = np.tile(base, (n, 1))
+    p[:, 2] = rng.uniform(0.0, 0.02, n)      # P half_width
+    p[:, 3] = rng.uniform(0.01, 0.04, n)     # P sigma_left
+    p[:, 4] = rng.uniform(0.01, 0.03, n)     # P sigma_right
+    p[:, 0] = rng.uniform(0.05, 0.3, n)      # P amplitude
+    return p, rng.uniform(0.01, 0.05, n), rng.uniform(0.6, 1.4, n)
+
+
+def test_learned_map_reproduces_its_training_fit():
+    """Marks made by a known linear map of the features are learned back exactly."""
+    data, truth = [], []
+    for rec in range(10):
+        p, noise, rr = _beats(30, rec)
+        x = features(p, WAVES, "P_on", noise, rr)
+        shift = -0.02 + 0.4 * x[:, 1] - 0.003 * x[:, 3] + 0.01 * (x[:, 4] - 1.0)
+        mark = raw_edge(p, WAVES, "P_on", 0.5) + shift
+        data.append((p, WAVES, x, mark, rec))
+        truth.append((p, noise, rr, mark))
+    entry = calibrate(data, "P_on")[0]
+    table = {**fiducial_map(), "P_on": entry}
+    for p, noise, rr, mark in truth:
+        fid = wave_fiducials(p, WAVES, method="map", noise=noise, rr=rr, table=table)
+        np.testing.assert_allclose(fid["P_on"], mark, atol=1e-6)
+
+
+def test_uncertainty_grows_outside_the_training_range():
+    table = fiducial_map()
+    for b in BOUNDARIES:
+        entry = table[b]
+        mean, scale = np.asarray(entry["mean"]), np.asarray(entry["scale"])
+        inside = predict(mean[None, :], entry)[1][0]
+        outside = predict((mean + 8 * scale)[None, :], entry)[1][0]
+        assert entry["cv_sd"] <= inside < outside, b
+        assert inside == pytest.approx(entry["cv_sd"], rel=0.2), b
+
+
+def test_pipeline_reports_the_uncertainty_column():
+    syn = synthesize(duration=15, fs=500, heart_rate=70, snr_db=20, seed=2)
+    b = fit_record(syn.record).beats
+    ok = b["status"] == "ok"
+    for key in ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off"):
+        col = b.loc[ok, f"{key}_sd_ms"]
+        assert col.notna().mean() > 0.8, key
+        assert ((col > 0) & (col < 200)).all() or col.isna().any(), key
+    rule = fit_record(syn.record, fiducials="rule").beats
+    assert rule["QRS_on_sd_ms"].isna().all()      # the old rule says nothing of it
+
+
+def test_bad_method_and_option():
+    with pytest.raises(ValueError, match="method='x'; use 'map'"):
+        wave_fiducials(typical_vector(WAVES)[None, :], WAVES, method="x")
+    with pytest.raises(ValueError, match="fiducials='x'; use 'map'"):
+        FitOptions(fiducials="x")
+
+
+def test_a_second_t_lobe_is_read_by_its_own_parameters():
+    names = WAVES + ("T2",)
+    lobe = np.array([-0.1, 0.40, 0.0, 0.06, 0.05])
+    p = np.concatenate([typical_vector(WAVES), lobe])[None, :]
+    fid, sd = wave_fiducials(p, names, method="map", noise=0.02, rr=1.0, with_sd=True)
+    entry = fiducial_map()["T_off"]
+    shift, want_sd = predict(features(p, names, "T_off", 0.02, 1.0, wave="T2"), entry)
+    from gmesa.ecg.fiducials import component_edges
+    edge = component_edges(*lobe[1:], entry["frac"], entry["frac"])[1]
+    assert fid["T2_off"][0] == pytest.approx(edge + shift[0])
+    assert sd["T2_off"][0] == pytest.approx(want_sd[0])
