@@ -32,13 +32,18 @@ PR_SEGMENT_MIN = 0.015
 
 class TemplateFit(NamedTuple):
     """The template beat's fit: sample times (s from R), parameter vector, residual
-    variance per degree of freedom (mV^2), RMSE (mV) and the variance of the noise
-    left in the template (mV^2; NaN: unknown, the residual variance stands in)."""
+    variance per degree of freedom (mV^2), RMSE (mV), the variance of the noise
+    left in the template (mV^2; NaN: unknown, the residual variance stands in), the
+    bounds it was fitted within and the record's model choice
+    (:func:`~gmesa.ecg.choice.choose`; None: not made)."""
     t: np.ndarray
     params: np.ndarray
     sigma2: float
     rmse: float
     noise2: float = np.nan
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    choice: dict | None = None
 
 
 def p_edges(params, waves):

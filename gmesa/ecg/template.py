@@ -7,13 +7,12 @@ that looks like it and decides, for a whole record, whether a U wave is modelled
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-
 import numpy as np
 
 from ..solvers import fit_many
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .beats import T_MARGIN, beat_windows
+from .choice import beat_bic, beat_sample, choose, constrain, hypotheses, options_for
 from .fiducials import wave_fiducials
 from .init import clip_into, guess_beat
 from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, template_shows
@@ -107,15 +106,18 @@ def _p_on_a_slope(opts, t, y, start, lo, hi, qrs_on, lowest):
     return held
 
 
-def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
+def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None):
     """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
-    :class:`TemplateFit`.  P may point either way: the fit starts from the largest P
-    bump, the largest upward and the largest downward one (and, see
+    :class:`TemplateFit`; ``hyp``: a :class:`~gmesa.ecg.choice.Hypothesis` whose
+    constraints hold (None: none).  P may point either way: the fit starts from the
+    largest P bump, the largest upward and the largest downward one (and, see
     :func:`_p_on_a_slope`, perhaps a P held near an upward bump on a sloping
     baseline); :func:`~gmesa.ecg.beatmodel.best_start` picks among them."""
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     lo, hi = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
+    if hyp is not None:
+        lo, hi = constrain(opts, hyp, lo, hi)
 
     def start(p_sign, chord=False):
         guess = guess_beat(t, y, opts.waves, opts.n_baseline, qrs_on, p_sign,
@@ -124,7 +126,7 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
 
     res = _fit_rows(opts, t, y, np.array([start(ps) for ps in (0.0, 1.0, -1.0)]), lo, hi)
     params, costs = res.params, res.cost
-    if "P" in opts.waves:
+    if "P" in opts.waves and (hyp is None or hyp.p == "upright"):
         lowest = float(np.min(np.where(np.isfinite(costs), costs, np.inf)))
         held = _p_on_a_slope(opts, t, y, start(1.0, chord=True), lo, hi, qrs_on, lowest)
         if held is not None:
@@ -133,36 +135,44 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
     cost = float(costs[best])
     dof = max(t.size - int(np.sum(hi > lo)), 1)
     return TemplateFit(t, params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
-                       noise2)
+                       noise2, lo, hi)
 
 
-def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2):
-    """(options, template fit), with a U wave added when ``opts.u_wave`` is "auto" and
-    the template's T peaks later than the latest T (:data:`~gmesa.ecg.waves.T_LATEST`):
-    that late bump is a U wave, and the template is fitted again with T before it and
-    U after."""
-    if opts.u_wave != "auto" or "T" not in opts.waves or "U" in opts.waves:
-        return opts, tmpl_fit
-    if tmpl_fit.params[opts.layout.index("T", "center")] <= t_latest(rr):
-        return opts, tmpl_fit
-    opts = replace(opts, u_wave=True)  # FitOptions adds the U wave
-    return opts, fit_template(opts, t, y, rr, qrs_on, noise2)
+def chosen_template(opts, median, beats, rr, qrs_on, bw):
+    """(options, :class:`TemplateFit`) of the hypothesis (:mod:`gmesa.ecg.choice`) the
+    beats choose: each is fitted on the median beat ``median`` ((t s from R, y mV,
+    noise variance mV^2); median RR ``rr`` s, observed QRS onset ``qrs_on`` s), then
+    scored by the BIC of ``beats`` (rows on its grid, mV) fitted from that fit; ``bw``
+    the share of the Nyquist band the low-pass leaves.  The fit carries the summary of
+    the choice (``choice``).  The options gain a U wave when the chosen one has it."""
+    t, y, noise2 = median
+    hyps = hypotheses(opts)
+    used = [options_for(opts, h) for h in hyps]
+    fits = [fit_template(o, t, y, rr, qrs_on, noise2, h) for o, h in zip(used, hyps)]
+    rows = beats if len(beats) else y[None, :]
+    bic = np.array([beat_bic(o, t, rows, y, f.params, f.lower, f.upper, bw)
+                    for o, f in zip(used, fits)])
+    bic = np.sum(bic[:, np.all(np.isfinite(bic), axis=0)], axis=1)
+    best, summary = choose(hyps, bic, len(beats))
+    return used[best], fits[best]._replace(choice=summary)
 
 
 def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
     """(options, :class:`TemplateFit`, median beat (t s from R, y mV), its observed QRS
     onset s) from the regular fitted beats (all fitted beats if none is regular); the
-    options gain a U wave where the template asks for one (:func:`with_u_wave`).
+    waves the record shows are chosen on those beats (:func:`chosen_template`).
     No beat to build it from: (options, None, None, NaN)."""
-    tmpl = median_beat(sig, r, start, end, fit_me & regular, fs)
+    usable = fit_me & regular
+    tmpl = median_beat(sig, r, start, end, usable, fs)
     if tmpl is None:
-        tmpl = median_beat(sig, r, start, end, fit_me, fs)
+        usable = fit_me
+        tmpl = median_beat(sig, r, start, end, usable, fs)
     if tmpl is None:
         return opts, None, None, np.nan
-    tt, ty, noise2 = tmpl
+    tt, ty, _ = tmpl
     on = float(qrs_onset(tt, ty)[0])
-    fit = fit_template(opts, tt, ty, rr_med, on, noise2)
-    opts, fit = with_u_wave(opts, fit, tt, ty, rr_med, on, noise2)
+    beats = beat_sample(sig, r, tt, fs, usable)
+    opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs))
     return opts, fit, (tt, ty), on
 
 

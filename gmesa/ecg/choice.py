@@ -1,0 +1,159 @@
+"""Record-level model choice: which waves a stretch of rhythm shows, decided on its beats.
+
+Competing hypotheses -- the P wave absent, upright or inverted; the T wave upright or
+inverted; a U wave after T or none -- are each fitted on the template (the median beat,
+:func:`~gmesa.ecg.template.fit_template`) and then scored on a sample of the beats: every
+sampled beat is fitted from that hypothesis' template fit within its constraints, and
+the hypothesis' score is the Bayesian information criterion summed over the beats,
+
+    BIC = sum_i  n_eff,i ln(SSE_i / n_i)  +  k ln(n_eff,i)
+
+(``n_i`` samples of beat i, ``n_eff`` = the share of the Nyquist band the low-pass leaves
+times ``n``: filtered noise is correlated; ``k`` the free parameters).  The lowest BIC
+wins; its margin over the runner-up and its posterior probability (exp(-BIC/2)
+normalised over the hypotheses) say how sure the choice is.  One decision per record,
+made by the likelihood of its beats, instead of one rule per failure.
+
+Times in seconds from R, amplitudes in mV.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+
+from ..solvers import fit_many
+
+#: at most this many beats (evenly spaced over the usable ones) score the hypotheses
+CHOICE_BEATS = 30
+
+#: the levels of the P and T factors
+P_LEVELS = ("absent", "upright", "inverted")
+T_LEVELS = ("upright", "inverted")
+
+
+class Hypothesis(NamedTuple):
+    """One model of the record: the P wave (``p``: "absent", "upright", "inverted";
+    None: P not modelled), the T wave (``t``: "upright", "inverted"; None: not
+    modelled) and a U wave (``u``)."""
+    p: str | None
+    t: str | None
+    u: bool
+
+    @property
+    def name(self):
+        """A short name, e.g. ``"P upright, T inverted, no U"``."""
+        parts = [] if self.p is None else [f"P {self.p}"]
+        parts += [] if self.t is None else [f"T {self.t}"]
+        return ", ".join(parts + ["U" if self.u else "no U"])
+
+
+def hypotheses(opts):
+    """The hypotheses that compete for a record fitted with ``opts`` (a
+    :class:`~gmesa.ecg.options.FitOptions`): every combination of the P levels (when P
+    is modelled), the T levels (when T is) and, with ``u_wave="auto"``, U or none."""
+    p = P_LEVELS if "P" in opts.waves else (None,)
+    t = T_LEVELS if "T" in opts.waves else (None,)
+    auto = opts.u_wave == "auto" and "T" in opts.waves and "U" not in opts.waves
+    u = (False, True) if auto else ("U" in opts.waves,)
+    return [Hypothesis(*h) for h in itertools.product(p, t, u)]
+
+
+def options_for(opts, hyp):
+    """``opts`` with the U wave of ``hyp`` (a U component added when it has one)."""
+    if hyp.u and "U" not in opts.waves:
+        return replace(opts, u_wave=True)
+    return opts
+
+
+def constrain(opts, hyp, lower, upper):
+    """Bounds (copies of ``lower``/``upper``, (P,) in the layout of ``opts``) under
+    ``hyp``: an upright wave's amplitude >= 0, an inverted one's <= 0, an absent P's
+    amplitude 0 and its center and widths held (mid-range)."""
+    lay = opts.layout
+    lo, hi = np.array(lower, dtype=float), np.array(upper, dtype=float)
+    for wave, level in (("P", hyp.p), ("T", hyp.t)):
+        if level is None:
+            continue
+        a = lay.index(wave, "amplitude")
+        if level == "upright":
+            lo[a] = max(lo[a], 0.0)
+        elif level == "inverted":
+            hi[a] = min(hi[a], 0.0)
+        else:
+            part = lay.wave(wave)
+            mid = np.where(np.isfinite(lo[part] + hi[part]), 0.5 * (lo[part] + hi[part]),
+                           np.clip(0.01, lo[part], hi[part]))
+            lo[part] = hi[part] = mid
+            lo[a] = hi[a] = 0.0
+    hi = np.maximum(hi, lo)
+    return lo, hi
+
+
+def beat_sample(sig, r, t, fs, usable, m=CHOICE_BEATS):
+    """Up to ``m`` beats (rows, mV) evenly spaced over the ``usable`` ones (bool per R
+    peak ``r``, samples), on the template's grid ``t`` (s from R), with no NaN sample."""
+    offs = np.round(np.asarray(t) * fs).astype(np.int64)
+    idx = np.flatnonzero(usable)
+    idx = idx[(r[idx] + offs[0] >= 0) & (r[idx] + offs[-1] < sig.size)]
+    if idx.size > m:
+        idx = idx[np.linspace(0, idx.size - 1, m).astype(int)]
+    segs = sig[r[idx, None] + offs[None, :]] if idx.size else np.zeros((0, offs.size))
+    return segs[np.all(np.isfinite(segs), axis=1)]
+
+
+def beat_bic(opts, t, segs, y, params, lower, upper, bw):
+    """BIC per beat (rows ``segs`` on ``t``) fitted from the template fit ``params``
+    (its level moved from the template's, ``y``, to each beat's) within [``lower``,
+    ``upper``]; ``bw`` the share
+    of the Nyquist band the low-pass leaves.  NaN where the fit failed."""
+    lay = opts.layout
+    c0 = lay.baseline_slice.start
+    start = np.tile(params, (len(segs), 1))
+    start[:, c0] += np.median(segs, axis=1) - np.median(y)
+    start = np.clip(start, lower, upper)
+    res = fit_many(t, segs, start, lower, upper, steps=len(opts.steps), max_iter=60,
+                   baseline=opts.baseline, check=False)
+    n = t.size
+    n_eff = max(n * bw, 2.0)
+    k = int(np.sum(upper > lower))
+    sse = np.maximum(2.0 * np.asarray(res.cost), 1e-30)
+    with np.errstate(invalid="ignore"):
+        return n_eff * np.log(sse / n) + k * np.log(n_eff)
+
+
+def factor_margins(hyps, bic):
+    """Per factor ("P", "T", "U"): the BIC of the best hypothesis with another level of
+    it minus the best BIC (>= 0; how sure the choice of that factor is; None when the
+    factor has one level)."""
+    best = hyps[int(np.argmin(bic))]
+    out = {}
+    for f, i in (("P", 0), ("T", 1), ("U", 2)):
+        other = [b for h, b in zip(hyps, bic) if h[i] != best[i]]
+        out[f] = float(min(other) - np.min(bic)) if other else None
+    return out
+
+
+def choose(hyps, bic, n_beats):
+    """The index of the chosen hypothesis and its summary for ``info``: every
+    hypothesis' BIC, the chosen one, its margin over the runner-up (delta-BIC), its
+    posterior probability (``confidence``) and each factor's margin."""
+    bic = np.where(np.isfinite(bic), bic, np.inf)
+    best = int(np.argmin(bic))
+    ordered = np.sort(bic)
+    margin = float(ordered[1] - ordered[0]) if len(bic) > 1 else np.inf
+    with np.errstate(invalid="ignore", over="ignore"):
+        w = np.exp(-0.5 * (bic - bic[best]))
+    summary = {
+        "chosen": hyps[best].name,
+        "hypothesis": {"P": hyps[best].p, "T": hyps[best].t, "U": hyps[best].u},
+        "scores": {h.name: float(b) for h, b in zip(hyps, bic)},
+        "margin": margin,
+        "confidence": float(1.0 / np.sum(w)),
+        "factor_margins": factor_margins(hyps, bic),
+        "n_beats": int(n_beats),
+        "score": "BIC summed over beats",
+    }
+    return best, summary
