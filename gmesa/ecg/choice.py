@@ -36,8 +36,8 @@ T_LEVELS = ("upright", "inverted")
 
 class Hypothesis(NamedTuple):
     """One model of the record: the P wave (``p``: "absent", "upright", "inverted";
-    None: P not modelled), the T wave (``t``: "upright", "inverted"; None: not
-    modelled) and a U wave (``u``)."""
+    None: P not modelled), the T wave (``t``: "upright", "inverted", "free" of sign;
+    None: not modelled) and a U wave (``u``)."""
     p: str | None
     t: str | None
     u: bool
@@ -75,7 +75,7 @@ def constrain(opts, hyp, lower, upper):
     lay = opts.layout
     lo, hi = np.array(lower, dtype=float), np.array(upper, dtype=float)
     for wave, level in (("P", hyp.p), ("T", hyp.t)):
-        if level is None:
+        if level in (None, "free"):
             continue
         a = lay.index(wave, "amplitude")
         if level == "upright":
@@ -104,56 +104,100 @@ def beat_sample(sig, r, t, fs, usable, m=CHOICE_BEATS):
     return segs[np.all(np.isfinite(segs), axis=1)]
 
 
-def beat_bic(opts, t, segs, y, params, lower, upper, bw):
-    """BIC per beat (rows ``segs`` on ``t``) fitted from the template fit ``params``
-    (its level moved from the template's, ``y``, to each beat's) within [``lower``,
-    ``upper``]; ``bw`` the share
-    of the Nyquist band the low-pass leaves.  NaN where the fit failed."""
+def held_shapes(opts, params, lower, upper, waves=("P", "U")):
+    """Bounds for the beats of one hypothesis: the shape (center, plateau, tails) of the
+    ``waves`` it models with a free amplitude held at the template fit's ``params``, so
+    the beats share one P (and U) shape and each fits its own amplitude.  Returns
+    (lower, upper, the number of parameters held: shared by the record)."""
     lay = opts.layout
+    lo, hi = lower.copy(), upper.copy()
+    shared = 0
+    for w in waves:
+        if w not in lay.waves or not hi[lay.index(w, "amplitude")] > lo[lay.index(w, "amplitude")]:
+            continue
+        shape = slice(lay.index(w, "center"), lay.wave(w).stop)
+        lo[shape] = hi[shape] = np.clip(params[shape], lower[shape], upper[shape])
+        shared += shape.stop - shape.start
+    return lo, hi, shared
+
+
+def beat_bic(opts, t, segs, y, params, lower, upper, bw):
+    """(BIC per beat, BIC of the shared parameters) of beats (rows ``segs`` on ``t``)
+    fitted from the template fit ``params`` (its level moved from the template's,
+    ``y``, to each beat's) within [``lower``, ``upper``], the P and U shapes held at the
+    template's (:func:`held_shapes`, counted once for the record); ``bw`` the share of
+    the Nyquist band the low-pass leaves.  NaN where a beat's fit failed."""
+    lay = opts.layout
+    lo, hi, shared = held_shapes(opts, params, lower, upper)
     c0 = lay.baseline_slice.start
     start = np.tile(params, (len(segs), 1))
     start[:, c0] += np.median(segs, axis=1) - np.median(y)
-    start = np.clip(start, lower, upper)
-    res = fit_many(t, segs, start, lower, upper, steps=len(opts.steps), max_iter=60,
+    start = np.clip(start, lo, hi)
+    res = fit_many(t, segs, start, lo, hi, steps=len(opts.steps), max_iter=40,
                    baseline=opts.baseline, check=False)
     n = t.size
     n_eff = max(n * bw, 2.0)
-    k = int(np.sum(upper > lower))
+    k = int(np.sum(hi > lo))
     sse = np.maximum(2.0 * np.asarray(res.cost), 1e-30)
     with np.errstate(invalid="ignore"):
-        return n_eff * np.log(sse / n) + k * np.log(n_eff)
+        per_beat = n_eff * np.log(sse / n) + k * np.log(n_eff)
+    return per_beat, shared * np.log(n_eff * max(len(segs), 1))
 
 
-def factor_margins(hyps, bic):
-    """Per factor ("P", "T", "U"): the BIC of the best hypothesis with another level of
-    it minus the best BIC (>= 0; how sure the choice of that factor is; None when the
-    factor has one level)."""
-    best = hyps[int(np.argmin(bic))]
-    out = {}
-    for f, i in (("P", 0), ("T", 1), ("U", 2)):
-        other = [b for h, b in zip(hyps, bic) if h[i] != best[i]]
-        out[f] = float(min(other) - np.min(bic)) if other else None
-    return out
+def _stage(cands, scored):
+    """BIC totals of the hypotheses ``cands`` over the beats all of them fitted."""
+    per = np.array([scored[h][0] for h in cands])
+    common = np.all(np.isfinite(per), axis=0)
+    return np.sum(per[:, common], axis=1) + np.array([scored[h][1] for h in cands])
 
 
-def choose(hyps, bic, n_beats):
-    """The index of the chosen hypothesis and its summary for ``info``: every
-    hypothesis' BIC, the chosen one, its margin over the runner-up (delta-BIC), its
-    posterior probability (``confidence``) and each factor's margin."""
-    bic = np.where(np.isfinite(bic), bic, np.inf)
-    best = int(np.argmin(bic))
-    ordered = np.sort(bic)
-    margin = float(ordered[1] - ordered[0]) if len(bic) > 1 else np.inf
+def _posterior(bic):
     with np.errstate(invalid="ignore", over="ignore"):
-        w = np.exp(-0.5 * (bic - bic[best]))
+        w = np.exp(-0.5 * (bic - np.min(bic)))
+    return w / np.sum(w)
+
+
+def choose_model(opts, evaluate):
+    """The hypothesis the beats choose and the summary of the choice for ``info``.
+
+    ``evaluate(hyp)`` gives (BIC per beat, shared BIC) of a
+    :class:`Hypothesis` (:func:`beat_bic`).  The factors are chosen one after the other,
+    each given those before: P (absent, upright, inverted; T free of sign, no U), then T
+    (upright, inverted), then U (with ``opts.u_wave="auto"``: U or none).  Summary:
+    the chosen hypothesis (``chosen``, ``hypothesis``), every hypothesis' BIC over the
+    beats (``scores``), per factor the delta-BIC to its runner-up (``factor_margins``),
+    the smallest of them (``margin``) and the product of each stage's posterior
+    probability of its choice (``confidence``)."""
+    scored = {}
+    auto = opts.u_wave == "auto" and "T" in opts.waves and "U" not in opts.waves
+    u0 = "U" in opts.waves
+    factors = (("p", P_LEVELS if "P" in opts.waves else (None,)),
+               ("t", T_LEVELS if "T" in opts.waves else (None,)),
+               ("u", (False, True) if auto else (u0,)))
+    cur = Hypothesis(None, "free" if "T" in opts.waves else None, u0)
+    margins, confidence = {}, 1.0
+    for name, levels in factors:
+        cands = [cur._replace(**{name: lv}) for lv in levels]
+        if len(cands) == 1:
+            cur, margins[name.upper()] = cands[0], None
+            continue
+        for h in cands:
+            if h not in scored:
+                scored[h] = evaluate(h)
+        bic = _stage(cands, scored)
+        bic = np.where(np.isfinite(bic), bic, np.inf)
+        best = int(np.argmin(bic))
+        margins[name.upper()] = float(np.sort(bic)[1] - bic[best])
+        confidence *= float(_posterior(bic)[best])
+        cur = cands[best]
+    given = [m for m in margins.values() if m is not None]
     summary = {
-        "chosen": hyps[best].name,
-        "hypothesis": {"P": hyps[best].p, "T": hyps[best].t, "U": hyps[best].u},
-        "scores": {h.name: float(b) for h, b in zip(hyps, bic)},
-        "margin": margin,
-        "confidence": float(1.0 / np.sum(w)),
-        "factor_margins": factor_margins(hyps, bic),
-        "n_beats": int(n_beats),
-        "score": "BIC summed over beats",
+        "chosen": cur.name,
+        "hypothesis": {"P": cur.p, "T": cur.t, "U": cur.u},
+        "scores": {h.name: float(np.nansum(v[0]) + v[1]) for h, v in scored.items()},
+        "factor_margins": margins,
+        "margin": float(min(given)) if given else None,
+        "confidence": confidence,
+        "score": "BIC summed over the beats (P, U shapes shared)",
     }
-    return best, summary
+    return cur, summary

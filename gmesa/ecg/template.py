@@ -12,7 +12,7 @@ import numpy as np
 from ..solvers import fit_many
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .beats import T_MARGIN, beat_windows
-from .choice import beat_bic, beat_sample, choose, constrain, hypotheses, options_for
+from .choice import beat_bic, beat_sample, choose_model, constrain, options_for
 from .fiducials import wave_fiducials
 from .init import clip_into, guess_beat
 from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, template_shows
@@ -139,22 +139,27 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None):
 
 
 def chosen_template(opts, median, beats, rr, qrs_on, bw):
-    """(options, :class:`TemplateFit`) of the hypothesis (:mod:`gmesa.ecg.choice`) the
-    beats choose: each is fitted on the median beat ``median`` ((t s from R, y mV,
-    noise variance mV^2); median RR ``rr`` s, observed QRS onset ``qrs_on`` s), then
-    scored by the BIC of ``beats`` (rows on its grid, mV) fitted from that fit; ``bw``
-    the share of the Nyquist band the low-pass leaves.  The fit carries the summary of
-    the choice (``choice``).  The options gain a U wave when the chosen one has it."""
+    """(options, :class:`TemplateFit`) of the hypothesis the beats choose
+    (:func:`~gmesa.ecg.choice.choose_model`): each is fitted on the median beat
+    ``median`` ((t s from R, y mV, noise variance mV^2); median RR ``rr`` s, observed
+    QRS onset ``qrs_on`` s), then scored by the BIC of ``beats`` (rows on its grid, mV)
+    fitted from that fit; ``bw`` the share of the Nyquist band the low-pass leaves.
+    The fit carries the summary of the choice (``choice``); the options gain a U wave
+    when the chosen hypothesis has one."""
     t, y, noise2 = median
-    hyps = hypotheses(opts)
-    used = [options_for(opts, h) for h in hyps]
-    fits = [fit_template(o, t, y, rr, qrs_on, noise2, h) for o, h in zip(used, hyps)]
     rows = beats if len(beats) else y[None, :]
-    bic = np.array([beat_bic(o, t, rows, y, f.params, f.lower, f.upper, bw)
-                    for o, f in zip(used, fits)])
-    bic = np.sum(bic[:, np.all(np.isfinite(bic), axis=0)], axis=1)
-    best, summary = choose(hyps, bic, len(beats))
-    return used[best], fits[best]._replace(choice=summary)
+    fits = {}
+
+    def evaluate(hyp):
+        used = options_for(opts, hyp)
+        fits[hyp] = fit = fit_template(used, t, y, rr, qrs_on, noise2, hyp)
+        return beat_bic(used, t, rows, y, fit.params, fit.lower, fit.upper, bw)
+
+    hyp, summary = choose_model(opts, evaluate)
+    if hyp not in fits:
+        evaluate(hyp)
+    summary["n_beats"] = len(beats)
+    return options_for(opts, hyp), fits[hyp]._replace(choice=summary)
 
 
 def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):

@@ -1,0 +1,97 @@
+"""Record-level model choice (gmesa.ecg.choice): hypotheses fitted on the template and
+scored by the BIC of the beats; the truth of synthetic records is known."""
+import numpy as np
+import pytest
+
+import gmesa
+from gmesa import ecg
+from gmesa.ecg.choice import Hypothesis, choose, constrain, hypotheses, options_for
+from gmesa.ecg.options import FitOptions
+from gmesa.ecg.waves import TYPICAL_BEAT, WAVES
+
+
+def _beat(**changes):
+    rows = {w: list(TYPICAL_BEAT[w]) for w in WAVES}
+    for w, row in changes.items():
+        rows[w] = list(row)
+    return np.array([v for w in WAVES for v in rows[w]])
+
+
+def _choice(beat=None, noise=0.01, seed=3, extra=None, heart_rate=60):
+    syn = ecg.synthesize(duration=30, fs=500, heart_rate=heart_rate, noise=noise,
+                         wander=0.0, seed=seed, beat=beat, variability=0.02)
+    rec = syn.record
+    if extra is not None:
+        t = np.arange(rec.signal.size) / rec.fs
+        sig = rec.signal + sum(extra(t - r) for r in syn.truth["r_peak_s"])
+        rec = ecg.Record(sig, rec.fs, name="extra")
+    fit = ecg.fit_record(rec)
+    return fit, fit.info["model_choice"]
+
+
+def test_typical_beat_chooses_p_and_t_upright_with_a_large_margin():
+    fit, mc = _choice()
+    assert mc["hypothesis"] == {"P": "upright", "T": "upright", "U": False}
+    assert mc["factor_margins"]["P"] > 100 and mc["factor_margins"]["T"] > 100
+    assert mc["confidence"] > 0.99 and mc["margin"] > 10
+    assert len(mc["scores"]) == 12 and mc["chosen"] in mc["scores"]
+    assert fit.beats["P_present"].mean() > 0.9
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.04])
+def test_no_p_wave_chooses_p_absent(noise):
+    """P amplitude 0: the P region holds only noise; P absent wins, no beat has a P."""
+    fit, mc = _choice(_beat(P=(0.0,) + tuple(TYPICAL_BEAT["P"][1:])), noise=noise)
+    assert mc["hypothesis"]["P"] == "absent"
+    assert mc["factor_margins"]["P"] > 5
+    assert not fit.beats["P_present"].any()
+    assert fit.beats["reason"].str.contains("model choice").mean() > 0.9
+
+
+def test_inverted_t_is_chosen():
+    t = TYPICAL_BEAT["T"]
+    fit, mc = _choice(_beat(T=(-abs(t[0]),) + tuple(t[1:])))
+    assert mc["hypothesis"]["T"] == "inverted" and mc["factor_margins"]["T"] > 100
+    assert (fit.beats["T_amplitude"] < 0).mean() > 0.9
+
+
+def test_u_wave_is_chosen_only_where_there_is_one():
+    low_t = _beat(T=(0.12,) + tuple(TYPICAL_BEAT["T"][1:]))
+    fit, mc = _choice(low_t, extra=lambda x: gmesa.gmf(x, 0.18, 0.52, 0.0, 0.04, 0.04),
+                      heart_rate=55)
+    assert mc["hypothesis"]["U"] and mc["factor_margins"]["U"] > 20
+    assert "U" in fit.waves
+    fit, mc = _choice(low_t)
+    assert not mc["hypothesis"]["U"] and "U" not in fit.waves
+
+
+def test_hypotheses_and_constraints():
+    opts = FitOptions()
+    hyps = hypotheses(opts)
+    assert len(hyps) == 12 and len(set(hyps)) == 12
+    assert len(hypotheses(FitOptions(u_wave=False))) == 6
+    assert hypotheses(FitOptions(waves=("Q", "R", "S"))) == [Hypothesis(None, None, False)]
+    assert "U" in options_for(opts, Hypothesis("upright", "upright", True)).waves
+    lay = opts.layout
+    lo, hi = np.full(lay.size, -1.0), np.full(lay.size, 1.0)
+    a_lo, a_hi = constrain(opts, Hypothesis("absent", "inverted", False), lo, hi)
+    p = lay.wave("P")
+    assert np.all(a_lo[p] == a_hi[p]) and a_hi[lay.index("P", "amplitude")] == 0
+    t = lay.index("T", "amplitude")
+    assert a_lo[t] == -1 and a_hi[t] == 0
+    u_lo, _ = constrain(opts, Hypothesis("upright", "upright", False), lo, hi)
+    assert u_lo[lay.index("P", "amplitude")] == 0 and u_lo[t] == 0
+    assert lo[t] == -1                                  # the input is not changed
+
+
+def test_choose_reports_margin_and_confidence():
+    hyps = hypotheses(FitOptions(u_wave=False))
+    bic = np.arange(len(hyps), dtype=float) * 10.0
+    bic[3] = -4.0
+    bic[5] = np.nan                                     # a failed fit never wins
+    best, info = choose(hyps, bic, 20)
+    assert best == 3 and info["chosen"] == hyps[3].name
+    assert info["margin"] == pytest.approx(4.0)
+    weights = np.exp(-0.5 * (np.delete(bic, 5) + 4.0))
+    assert info["confidence"] == pytest.approx(1.0 / weights.sum(), rel=1e-9)
+    assert info["scores"][hyps[5].name] == np.inf and info["n_beats"] == 20
