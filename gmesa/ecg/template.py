@@ -7,6 +7,7 @@ that looks like it and decides, for a whole record, whether a U wave is modelled
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import numpy as np
 
 from ..solvers import fit_many
@@ -159,7 +160,22 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw):
     if hyp not in fits:
         evaluate(hyp)
     summary["n_beats"] = len(beats)
-    return options_for(opts, hyp), fits[hyp]._replace(choice=summary)
+    used, fit = with_u_wave(options_for(opts, hyp), fits[hyp], t, y, rr, qrs_on, noise2, hyp)
+    summary["hypothesis"]["U"] = "U" in used.waves
+    return used, fit._replace(choice=summary)
+
+
+def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2, hyp=None):
+    """(options, template fit), with a U wave added when ``opts.u_wave`` is "auto" and
+    the template's T peaks later than the latest T (:data:`~gmesa.ecg.waves.T_LATEST`):
+    that late bump is a U wave, and the template is fitted again with T before it and
+    U after (under the constraints of ``hyp``)."""
+    if opts.u_wave != "auto" or "T" not in opts.waves or "U" in opts.waves:
+        return opts, tmpl_fit
+    if tmpl_fit.params[opts.layout.index("T", "center")] <= t_latest(rr):
+        return opts, tmpl_fit
+    opts = replace(opts, u_wave=True)  # FitOptions adds the U wave
+    return opts, fit_template(opts, t, y, rr, qrs_on, noise2, hyp)
 
 
 def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
