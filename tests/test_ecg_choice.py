@@ -5,7 +5,7 @@ import pytest
 
 import gmesa
 from gmesa import ecg
-from gmesa.ecg.choice import Hypothesis, choose, constrain, hypotheses, options_for
+from gmesa.ecg.choice import Hypothesis, choose_model, constrain, options_for
 from gmesa.ecg.options import FitOptions
 from gmesa.ecg.waves import TYPICAL_BEAT, WAVES
 
@@ -34,7 +34,7 @@ def test_typical_beat_chooses_p_and_t_upright_with_a_large_margin():
     assert mc["hypothesis"] == {"P": "upright", "T": "upright", "U": False}
     assert mc["factor_margins"]["P"] > 100 and mc["factor_margins"]["T"] > 100
     assert mc["confidence"] > 0.99 and mc["margin"] > 10
-    assert len(mc["scores"]) == 12 and mc["chosen"] in mc["scores"]
+    assert len(mc["scores"]) == 5 and mc["chosen"] in mc["scores"]
     assert fit.beats["P_present"].mean() > 0.9
 
 
@@ -59,19 +59,16 @@ def test_u_wave_is_chosen_only_where_there_is_one():
     low_t = _beat(T=(0.12,) + tuple(TYPICAL_BEAT["T"][1:]))
     fit, mc = _choice(low_t, extra=lambda x: gmesa.gmf(x, 0.18, 0.52, 0.0, 0.04, 0.04),
                       heart_rate=55)
-    assert mc["hypothesis"]["U"] and mc["factor_margins"]["U"] > 20
-    assert "U" in fit.waves
+    assert mc["hypothesis"]["U"] and mc["factor_margins"]["U"] is None  # the T_LATEST rule
+    assert "U" in fit.waves and mc["hypothesis"]["T"] == "upright"
     fit, mc = _choice(low_t)
     assert not mc["hypothesis"]["U"] and "U" not in fit.waves
 
 
-def test_hypotheses_and_constraints():
+def test_constraints():
     opts = FitOptions()
-    hyps = hypotheses(opts)
-    assert len(hyps) == 12 and len(set(hyps)) == 12
-    assert len(hypotheses(FitOptions(u_wave=False))) == 6
-    assert hypotheses(FitOptions(waves=("Q", "R", "S"))) == [Hypothesis(None, None, False)]
     assert "U" in options_for(opts, Hypothesis("upright", "upright", True)).waves
+    assert "U" not in options_for(opts, Hypothesis("upright", "upright", False)).waves
     lay = opts.layout
     lo, hi = np.full(lay.size, -1.0), np.full(lay.size, 1.0)
     a_lo, a_hi = constrain(opts, Hypothesis("absent", "inverted", False), lo, hi)
@@ -81,17 +78,29 @@ def test_hypotheses_and_constraints():
     assert a_lo[t] == -1 and a_hi[t] == 0
     u_lo, _ = constrain(opts, Hypothesis("upright", "upright", False), lo, hi)
     assert u_lo[lay.index("P", "amplitude")] == 0 and u_lo[t] == 0
+    f_lo, f_hi = constrain(opts, Hypothesis("inverted", "free", False), lo, hi)
+    assert f_lo[t] == -1 and f_hi[t] == 1 and f_hi[lay.index("P", "amplitude")] == 0
     assert lo[t] == -1                                  # the input is not changed
 
 
-def test_choose_reports_margin_and_confidence():
-    hyps = hypotheses(FitOptions(u_wave=False))
-    bic = np.arange(len(hyps), dtype=float) * 10.0
-    bic[3] = -4.0
-    bic[5] = np.nan                                     # a failed fit never wins
-    best, info = choose(hyps, bic, 20)
-    assert best == 3 and info["chosen"] == hyps[3].name
-    assert info["margin"] == pytest.approx(4.0)
-    weights = np.exp(-0.5 * (np.delete(bic, 5) + 4.0))
-    assert info["confidence"] == pytest.approx(1.0 / weights.sum(), rel=1e-9)
-    assert info["scores"][hyps[5].name] == np.inf and info["n_beats"] == 20
+def test_choose_model_in_turn_with_margins_and_confidence():
+    """P is chosen with T free, then T given P; a failed beat is left out of a stage."""
+    true_p, true_t = "inverted", "upright"
+    calls = []
+
+    def evaluate(h):
+        calls.append(h)
+        per_beat = np.full(4, 10.0)
+        per_beat -= 3.0 * (h.p == true_p) + 1.0 * (h.t == true_t)
+        if h.p == "absent":
+            per_beat[0] = np.nan
+        return per_beat, 2.0
+    hyp, info = choose_model(FitOptions(), evaluate)
+    assert hyp == Hypothesis("inverted", "upright", False)
+    assert len(calls) == len(set(calls)) == 5         # "T free" and the best T scored once
+    assert info["factor_margins"]["P"] == pytest.approx(9.0)  # 3 beats common to all
+    assert info["factor_margins"]["T"] == pytest.approx(4.0)
+    assert info["margin"] == pytest.approx(4.0) and info["factor_margins"]["U"] is None
+    conf = 1 / (1 + 2 * np.exp(-4.5)) / (1 + np.exp(-2.0))
+    assert info["confidence"] == pytest.approx(conf, rel=1e-9)
+    assert info["chosen"] == "P inverted, T upright, no U" and len(info["scores"]) == 5

@@ -18,7 +18,6 @@ Times in seconds from R, amplitudes in mV.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 from typing import NamedTuple
 
@@ -53,17 +52,6 @@ class Hypothesis(NamedTuple):
         parts = [] if self.p is None else [f"P {self.p}"]
         parts += [] if self.t is None else [f"T {self.t}"]
         return ", ".join(parts + ["U" if self.u else "no U"])
-
-
-def hypotheses(opts):
-    """The hypotheses that compete for a record fitted with ``opts`` (a
-    :class:`~gmesa.ecg.options.FitOptions`): every combination of the P levels (when P
-    is modelled), the T levels (when T is) and, with ``u_wave="auto"``, U or none."""
-    p = P_LEVELS if "P" in opts.waves else (None,)
-    t = T_LEVELS if "T" in opts.waves else (None,)
-    auto = opts.u_wave == "auto" and "T" in opts.waves and "U" not in opts.waves
-    u = (False, True) if auto else ("U" in opts.waves,)
-    return [Hypothesis(*h) for h in itertools.product(p, t, u)]
 
 
 def options_for(opts, hyp):
