@@ -107,19 +107,11 @@ def _p_on_a_slope(opts, t, y, start, lo, hi, qrs_on, lowest):
     return held
 
 
-def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None):
-    """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
-    QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
-    :class:`TemplateFit`; ``hyp``: a :class:`~gmesa.ecg.choice.Hypothesis` whose
-    constraints hold (None: none).  P may point either way: the fit starts from the
-    largest P bump, the largest upward and the largest downward one (and, see
-    :func:`_p_on_a_slope`, perhaps a P held near an upward bump on a sloping
-    baseline); :func:`~gmesa.ecg.beatmodel.best_start` picks among them."""
-    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
-    lo, hi = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
-    if hyp is not None:
-        lo, hi = constrain(opts, hyp, lo, hi)
-
+def _starts(opts, t, y, rr, qrs_on, lo, hi):
+    """(params, costs) of the template ``y`` fitted within [``lo``, ``hi``] from the
+    largest P bump, the largest upward and the largest downward one, and (when P may
+    be upright) a P held near an upward bump on a sloping baseline
+    (:func:`_p_on_a_slope`)."""
     def start(p_sign, chord=False):
         guess = guess_beat(t, y, opts.waves, opts.n_baseline, qrs_on, p_sign,
                            float(t_latest(rr)), chord=chord)
@@ -127,11 +119,40 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None):
 
     res = _fit_rows(opts, t, y, np.array([start(ps) for ps in (0.0, 1.0, -1.0)]), lo, hi)
     params, costs = res.params, res.cost
-    if "P" in opts.waves and (hyp is None or hyp.p == "upright"):
+    if "P" in opts.waves and hi[opts.layout.index("P", "amplitude")] > 0:
         lowest = float(np.min(np.where(np.isfinite(costs), costs, np.inf)))
         held = _p_on_a_slope(opts, t, y, start(1.0, chord=True), lo, hi, qrs_on, lowest)
         if held is not None:
             params, costs = np.vstack([params, held.params]), np.append(costs, held.cost)
+    return params, costs
+
+
+def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None):
+    """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
+    QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
+    :class:`TemplateFit`.  The fit starts from several places (:func:`_starts`);
+    :func:`~gmesa.ecg.beatmodel.best_start` picks among them.  ``hyp``: a
+    :class:`~gmesa.ecg.choice.Hypothesis` (None: none): the starts are fitted free of
+    its signs (an absent P stays absent) and the best fit that has its signs is kept;
+    when none has, the starts are fitted again within its signs.  ``cache``: a dict
+    keeping the free fits for the other hypotheses of one template."""
+    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
+    base = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
+    lo, hi = base if hyp is None else constrain(opts, hyp, *base)
+    free = None if hyp is None else hyp._replace(p="absent" if hyp.p == "absent" else "free",
+                                                 t="free")
+    key = (free, opts.waves)
+    if cache is None or key not in cache:
+        f_lo, f_hi = base if free is None else constrain(opts, free, *base)
+        found = _starts(opts, t, y, rr, qrs_on, f_lo, f_hi)
+        cache = {} if cache is None else cache
+        cache[key] = found
+    params, costs = cache[key]
+    inside = np.all((params >= lo) & (params <= hi), axis=1)
+    if inside.any():
+        params, costs = params[inside], costs[inside]
+    else:
+        params, costs = _starts(opts, t, y, rr, qrs_on, lo, hi)
     best = best_start(params, costs, opts.waves, qrs_on, t[0])
     cost = float(costs[best])
     dof = max(t.size - int(np.sum(hi > lo)), 1)
@@ -149,11 +170,11 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw):
     when the chosen hypothesis has one."""
     t, y, noise2 = median
     rows = beats if len(beats) else y[None, :]
-    fits = {}
+    fits, cache = {}, {}
 
     def evaluate(hyp):
         used = options_for(opts, hyp)
-        fits[hyp] = fit = fit_template(used, t, y, rr, qrs_on, noise2, hyp)
+        fits[hyp] = fit = fit_template(used, t, y, rr, qrs_on, noise2, hyp, cache)
         return beat_bic(used, t, rows, y, fit.params, fit.lower, fit.upper, bw)
 
     hyp, summary = choose_model(opts, evaluate)
