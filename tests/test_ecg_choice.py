@@ -31,10 +31,10 @@ def _choice(beat=None, noise=0.01, seed=3, extra=None, heart_rate=60):
 
 def test_typical_beat_chooses_p_and_t_upright_with_a_large_margin():
     fit, mc = _choice()
-    assert mc["hypothesis"] == {"P": "upright", "T": "upright", "U": False}
+    assert mc["hypothesis"] == {"P": "free", "T": "upright", "U": False}
     assert mc["factor_margins"]["P"] > 100 and mc["factor_margins"]["T"] > 100
     assert mc["confidence"] > 0.99 and mc["margin"] > 10
-    assert len(mc["scores"]) == 5 and mc["chosen"] in mc["scores"]
+    assert len(mc["scores"]) == 3 and mc["chosen"] in mc["scores"]
     assert fit.beats["P_present"].mean() > 0.9
 
 
@@ -85,7 +85,7 @@ def test_constraints():
 
 def test_choose_model_in_turn_with_margins_and_confidence():
     """P is chosen with T free, then T given P; a failed beat is left out of a stage."""
-    true_p, true_t = "inverted", "upright"
+    true_p, true_t = "free", "upright"
     calls = []
 
     def evaluate(h):
@@ -96,11 +96,11 @@ def test_choose_model_in_turn_with_margins_and_confidence():
             per_beat[0] = np.nan
         return per_beat, 2.0
     hyp, info = choose_model(FitOptions(), evaluate)
-    assert hyp == Hypothesis("inverted", "upright", False)
-    assert len(calls) == len(set(calls)) == 5         # "T free" and the best T scored once
-    assert info["factor_margins"]["P"] == pytest.approx(9.0)  # 3 beats common to all
+    assert hyp == Hypothesis("free", "upright", False)
+    assert len(calls) == len(set(calls)) == 4         # P absent, P free; T upright, inverted
+    assert info["factor_margins"]["P"] == pytest.approx(9.0)  # 3 beats common to both
     assert info["factor_margins"]["T"] == pytest.approx(4.0)
     assert info["margin"] == pytest.approx(4.0) and info["factor_margins"]["U"] is None
-    conf = 1 / (1 + 2 * np.exp(-4.5)) / (1 + np.exp(-2.0))
+    conf = 1 / (1 + np.exp(-4.5)) / (1 + np.exp(-2.0))
     assert info["confidence"] == pytest.approx(conf, rel=1e-9)
-    assert info["chosen"] == "P inverted, T upright, no U" and len(info["scores"]) == 5
+    assert info["chosen"] == "P free, T upright, no U" and len(info["scores"]) == 4

@@ -1,17 +1,19 @@
 """Record-level model choice: which waves a stretch of rhythm shows, decided on its beats.
 
-Competing hypotheses -- the P wave absent, upright or inverted; the T wave upright or
-inverted; a U wave after T or none -- are each fitted on the template (the median beat,
+Competing hypotheses -- the P wave absent or there (the template's own best P); then the
+T wave upright or inverted -- are each fitted on the template (the median beat,
 :func:`~gmesa.ecg.template.fit_template`) and then scored on a sample of the beats: every
-sampled beat is fitted from that hypothesis' template fit within its constraints, and
-the hypothesis' score is the Bayesian information criterion summed over the beats,
+sampled beat is fitted from that hypothesis' template fit within its constraints (the P
+shape held at the template's, shared by the record), and the hypothesis' score is the
+Bayesian information criterion summed over the beats,
 
     BIC = sum_i  n_eff,i ln(SSE_i / n_i)  +  k ln(n_eff,i)
 
 (``n_i`` samples of beat i, ``n_eff`` = the share of the Nyquist band the low-pass leaves
-times ``n``: filtered noise is correlated; ``k`` the free parameters).  The lowest BIC
-wins; its margin over the runner-up and its posterior probability (exp(-BIC/2)
-normalised over the hypotheses) say how sure the choice is.  One decision per record,
+times ``n``: filtered noise is correlated; ``k`` the free parameters), plus the shared
+parameters' ``ln(N n_eff)`` once.  The lowest BIC wins; its margin over the runner-up and
+its posterior probability (exp(-BIC/2) normalised over the hypotheses) say how sure the
+choice is.  (A U wave is not chosen here: see :data:`FACTORS`.)  One decision per record,
 made by the likelihood of its beats, instead of one rule per failure.
 
 Times in seconds from R, amplitudes in mV.
@@ -33,14 +35,17 @@ CHOICE_BEATS = 30
 #: beats the model misfits (LUDB even: U chosen in 7 of 8 records, T off worse)
 FACTORS = ("P", "T")
 
-#: the levels of the P and T factors
-P_LEVELS = ("absent", "upright", "inverted")
+#: the levels of the P and T factors.  P "free": the template's own best P (either
+#: sign, :func:`~gmesa.ecg.beatmodel.best_start`); P "upright"/"inverted" as levels
+#: (LUDB even) put P on the PR segment's sag in records 78 and 164 and gave atrial
+#: fibrillation (38, 112) P waves: the beats' BIC prefers a P that absorbs misfit
+P_LEVELS = ("absent", "free")
 T_LEVELS = ("upright", "inverted")
 
 
 class Hypothesis(NamedTuple):
-    """One model of the record: the P wave (``p``: "absent", "upright", "inverted";
-    None: P not modelled), the T wave (``t``: "upright", "inverted", "free" of sign;
+    """One model of the record: the P wave (``p``: "absent", "free" of sign, "upright",
+    "inverted"; None: P not modelled), the T wave (``t``: "upright", "inverted", "free" of sign;
     None: not modelled) and a U wave (``u``)."""
     p: str | None
     t: str | None
@@ -155,7 +160,7 @@ def choose_model(opts, evaluate):
 
     ``evaluate(hyp)`` gives (BIC per beat, shared BIC) of a
     :class:`Hypothesis` (:func:`beat_bic`).  The factors are chosen one after the other,
-    each given those before: P (absent, upright, inverted; T free of sign, no U), then T
+    each given those before: P (:data:`P_LEVELS`; T free of sign, no U), then T
     (upright, inverted), then U (with ``opts.u_wave="auto"``: U or none).  Summary:
     the chosen hypothesis (``chosen``, ``hypothesis``), every hypothesis' BIC over the
     beats (``scores``), per factor the delta-BIC to its runner-up (``factor_margins``),
