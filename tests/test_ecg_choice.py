@@ -34,7 +34,7 @@ def test_typical_beat_chooses_p_and_t_upright_with_a_large_margin():
     assert mc["hypothesis"] == {"P": "free", "T": "upright", "U": False}
     assert mc["factor_margins"]["P"] > 100 and mc["factor_margins"]["T"] > 100
     assert mc["confidence"] > 0.99 and mc["margin"] > 10
-    assert len(mc["scores"]) == 3 and mc["chosen"] in mc["scores"]
+    assert len(mc["scores"]) == 4 and mc["chosen"] in mc["scores"]
     assert fit.beats["P_present"].mean() > 0.9
 
 
