@@ -137,7 +137,7 @@ def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     fid = wave_fiducials(params[:, lay.waves_slice], opts.waves)
     present, p_note = wave_presence(
         rows.X, params, rows.lengths, good, sigma2, rmse, rr, opts.waves, bw=bw,
-        snr=opts.wave_snr, p_window=opts.p_window_s, template=template)
+        snr=opts.wave_snr, p_window=opts.p_window_s, template=template, qrs_on=fid["QRS_on"])
     if "P" in opts.waves:
         reason[fitted & ~present["P"] & (reason == "")] = p_note
     if "T2" in opts.waves:

@@ -1,9 +1,9 @@
 """Is a P or T wave there?  Deciding from the fitted components, not inventing waves.
 
 A wave counts as present when the evidence says so (:func:`evident`), or (P only) when
-the record has P waves (its model choice, :mod:`gmesa.ecg.choice`) and the beat's P
-looks like the template's; then the P waves of a stretch must keep their usual place
-and sign (:func:`consistent_p`).
+the record's template beat shows it and the beat's P looks like the template's, or
+when most beats put a P wave at one place with one sign (:func:`steady_p`); then the P
+waves of a stretch must keep their usual place and sign (:func:`consistent_p`).
 """
 from __future__ import annotations
 
@@ -22,16 +22,20 @@ P_LONGEST = 0.25
 #: a P wave reaches at least this fraction of the beat's R amplitude
 P_MIN_OF_R = 0.02
 
+#: RR intervals varying more than this (coefficient of variation) make a rhythm
+#: irregular
+IRREGULAR_CV = 0.10
+
 #: a P wave ends at least this long (s) before the QRS onset (the PR segment)
 PR_SEGMENT_MIN = 0.015
 
 
 class TemplateFit(NamedTuple):
     """The template beat's fit: sample times (s from R), parameter vector, residual
-    variance per degree of freedom (mV^2), RMSE (mV), the variance of the noise
+    variance per degree of freedom (mV^2), RMSE (mV) and the variance of the noise
     left in the template (mV^2; NaN: unknown, the residual variance stands in), the
     bounds it was fitted within and the record's model choice
-    (:func:`~gmesa.ecg.choice.choose`; None: not made)."""
+    (:func:`~gmesa.ecg.choice.choose_model`; None: not made)."""
     t: np.ndarray
     params: np.ndarray
     sigma2: float
@@ -93,13 +97,47 @@ def template_shows(template, wave, waves, bw, snr):
                         noise2, bw, template.rmse, snr)[0])
 
 
-def consistent_p(center, present, window=0.040, amplitude=None):
-    """P waves keep their place before R; fitted 'P' components that wander (noise, the
-    previous T) are not P waves.  Among beats with evidence for P, the usual P position
-    is the center with the most others within +-20 ms.  A beat's P counts only within
-    ``window`` (s) of it (and, given ``amplitude``, with the sign most P waves there
-    have).  Returns (present, reason for beats without P).  (Whether the record has P
-    waves at all is the record's model choice, :mod:`gmesa.ecg.choice`.)"""
+def rr_variation(rr):
+    """Coefficient of variation of the finite RR intervals (0 with fewer than 3)."""
+    ok = rr[np.isfinite(rr)]
+    return float(np.std(ok) / np.mean(ok)) if ok.size > 2 else 0.0
+
+
+def steady_p(amp, center, candidate, n_fitted, window=0.040, share=0.5, t_min=5.0):
+    """Beats whose P wave is too small for their own evidence but belongs to a steady
+    atrial rhythm: when at least ``share`` of the ``n_fitted`` beats have a
+    ``candidate`` P (mV ``amp``, ``center`` s from R) within ``window`` of one place
+    (the center with the most others within +-20 ms) and their amplitudes differ from
+    zero (mean over its standard error beyond ``t_min``), those of the common sign and
+    within a third to three times their median amplitude have a P wave."""
+    c = np.sort(center[candidate])
+    none = np.zeros(amp.shape, dtype=bool)
+    if c.size < 5:
+        return none
+    density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
+    near = candidate & (np.abs(center - c[int(np.argmax(density))]) <= window)
+    a = amp[near]
+    if a.size < max(5, share * n_fitted) or not np.std(a) > 0:
+        return none
+    mean = float(np.mean(a))
+    if abs(mean) * np.sqrt(a.size) / np.std(a, ddof=1) <= t_min:
+        return none
+    size = np.abs(amp) / np.median(np.abs(a[np.sign(a) == np.sign(mean)]))
+    return near & (np.sign(amp) == np.sign(mean)) & (size >= 1 / 3) & (size <= 3)
+
+
+def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=None):
+    """P waves keep their place before R in sinus rhythm; fitted 'P' components that
+    wander (atrial fibrillation/flutter waves, noise, the previous T) are not P waves.
+
+    Among beats with evidence for P, the usual P position is the center with the most
+    others within +-20 ms.  A beat's P counts only within 40 ms of it (and, given
+    ``amplitude``, with the sign most P waves there have).  When fewer than half the
+    ``n_fitted`` beats (default: of the P candidates) have their P there and the rhythm
+    is irregular (RR coefficient of variation > ``IRREGULAR_CV``), the stretch has no
+    P waves at all: fibrillation waves land near any one place in a few beats only.
+    Returns (present, reason for beats without P).
+    """
     c = np.sort(center[present])
     if c.size < 3:
         return present, "no P wave: no evidence above the noise"
@@ -109,6 +147,11 @@ def consistent_p(center, present, window=0.040, amplitude=None):
     if amplitude is not None:  # and their usual sign
         sign = np.sign(np.sum(np.sign(amplitude[present & near])))
         near &= np.sign(amplitude) == sign if sign else True
+    share = float(np.sum(near & present)) / max(n_fitted or present.sum(), 1)
+    cv = rr_variation(rr)
+    if share < 0.5 and cv > IRREGULAR_CV:
+        return np.zeros_like(present), (
+            f"no P wave: irregular rhythm (RR CV {cv:.2f}) and no consistent P position")
     return present & near, "no P wave: no evidence, or not at the usual P position"
 
 
@@ -124,13 +167,12 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     the usual P position; ``template``: the :class:`TemplateFit`, or None;
     ``qrs_on``: the fitted QRS onset per beat (s from R), or None.
 
-    When the record's model choice (``template.choice``, :mod:`gmesa.ecg.choice`) has a
-    P wave -- or, without a choice, when the P stands out in the template (the median
-    beat, far less noisy than one beat; its P must also reach 2% of R) -- it is taken as
-    present in every beat whose fitted P looks like the template's: same sign, a third
-    to three times its amplitude, center within 40 ms.  A P wave must reach 2% of the
-    beat's R and last at most ``P_LONGEST``, and sit at the usual P place
-    (:func:`consistent_p`).  When the choice is "P absent", no beat has a P wave.  ``rr`` and ``qrs_on`` are no longer used (kept for callers).
+    A P wave that stands out in the template (the median beat, far less noisy than one
+    beat; its P must also reach 2% of R) is taken as present in every beat whose
+    fitted P looks like it: same sign, a third to three times its amplitude, center
+    within 40 ms.  So is a P wave of a steady atrial rhythm (:func:`steady_p`, among
+    beats whose P is a P wave by its place, :func:`p_is_wave`, given ``qrs_on``).  A P
+    wave must reach 2% of the beat's R and last at most ``P_LONGEST``.
     """
     nb = len(params)
     lay = wave_layout(waves)
@@ -143,23 +185,30 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
                                    sigma2[good], bw, rmse[good], snr)
     if "P" not in waves:
         return present, ""
-    o, r = lay.index("P", "amplitude"), lay.index("R", "amplitude")
-    c = lay.index("P", "center")
-    big_enough = np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
-    present["P"] &= big_enough
-    p_on, p_off = p_edges(params, waves)
     choice = None if template is None else template.choice
     if choice is not None and choice["hypothesis"]["P"] == "absent":
         present["P"][:] = False
         return present, (f"no P wave: the record's model choice ({choice['chosen']}; "
                          f"delta-BIC {choice['factor_margins']['P']:.0f})")
-    if template is not None and (choice["hypothesis"]["P"] != "absent" if choice is not None
-                                 else template_shows(template, "P", waves, bw, snr)):
+    o, r = lay.index("P", "amplitude"), lay.index("R", "amplitude")
+    c = lay.index("P", "center")
+    big_enough = np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])
+    present["P"] &= big_enough
+    p_on, p_off = edges = p_edges(params, waves)
+    steady = np.zeros(nb, dtype=bool)
+    if qrs_on is not None:
+        shaped = good & big_enough & p_is_wave(params, waves, qrs_on, X[:, 0], edges)
+        steady = steady_p(params[:, o], params[:, c], shaped, int(good.sum()))
+        present["P"] |= steady
+    if template is not None and template_shows(template, "P", waves, bw, snr):
         tp_amp, tp_center = template.params[o], template.params[c]
         ratio = params[:, o] / tp_amp
         like = (good & (ratio >= 1 / 3) & (ratio <= 3)
                 & (np.abs(params[:, c] - tp_center) <= 0.040))
         present["P"] |= like
     present["P"] &= p_off - p_on <= P_LONGEST
-    present["P"], note = consistent_p(params[:, c], present["P"], p_window, params[:, o])
+    # a steady P place in at least half the beats is the consistent position an
+    # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)
+    present["P"], note = consistent_p(params[:, c], present["P"], rr, p_window,
+                                      params[:, o], None if steady.any() else int(good.sum()))
     return present, note
