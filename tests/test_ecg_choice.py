@@ -17,7 +17,7 @@ def _beat(**changes):
     return np.array([v for w in WAVES for v in rows[w]])
 
 
-def _choice(beat=None, noise=0.01, seed=3, extra=None, heart_rate=60):
+def _choice(beat=None, noise=0.01, seed=3, extra=None, heart_rate=60, factors=("P", "T")):
     syn = ecg.synthesize(duration=30, fs=500, heart_rate=heart_rate, noise=noise,
                          wander=0.0, seed=seed, beat=beat, variability=0.02)
     rec = syn.record
@@ -25,7 +25,7 @@ def _choice(beat=None, noise=0.01, seed=3, extra=None, heart_rate=60):
         t = np.arange(rec.signal.size) / rec.fs
         sig = rec.signal + sum(extra(t - r) for r in syn.truth["r_peak_s"])
         rec = ecg.Record(sig, rec.fs, name="extra")
-    fit = ecg.fit_record(rec)
+    fit = ecg.fit_record(rec, model_choice=factors)
     return fit, fit.info["model_choice"]
 
 
@@ -65,6 +65,19 @@ def test_u_wave_is_chosen_only_where_there_is_one():
     assert not mc["hypothesis"]["U"] and "U" not in fit.waves
 
 
+def test_default_chooses_t_only_and_bad_factors_are_refused():
+    fit, mc = _choice(factors=FitOptions().model_choice)
+    assert FitOptions().model_choice == ("T",)
+    assert mc["hypothesis"] == {"P": "free", "T": "upright", "U": False}
+    assert mc["factor_margins"]["P"] is None and mc["factor_margins"]["T"] > 100
+    assert len(mc["scores"]) == 2 and fit.beats["P_present"].mean() > 0.9
+    none = ecg.fit_record(ecg.synthesize(duration=10, seed=1).record, model_choice=())
+    assert none.info["model_choice"]["scores"] == {}
+    assert none.info["model_choice"]["margin"] is None
+    with pytest.raises(ValueError, match="factors the beats may choose are 'P' and 'T'"):
+        FitOptions(model_choice=("U",))
+
+
 def test_constraints():
     opts = FitOptions()
     assert "U" in options_for(opts, Hypothesis("upright", "upright", True)).waves
@@ -95,7 +108,7 @@ def test_choose_model_in_turn_with_margins_and_confidence():
         if h.p == "absent":
             per_beat[0] = np.nan
         return per_beat, 2.0
-    hyp, info = choose_model(FitOptions(), evaluate)
+    hyp, info = choose_model(FitOptions(model_choice=("P", "T")), evaluate)
     assert hyp == Hypothesis("free", "upright", False)
     assert len(calls) == len(set(calls)) == 4         # P absent, P free; T upright, inverted
     assert info["factor_margins"]["P"] == pytest.approx(9.0)  # 3 beats common to both

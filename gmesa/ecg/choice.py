@@ -13,7 +13,8 @@ Bayesian information criterion summed over the beats,
 times ``n``: filtered noise is correlated; ``k`` the free parameters), plus the shared
 parameters' ``ln(N n_eff)`` once.  The lowest BIC wins; its margin over the runner-up and
 its posterior probability (exp(-BIC/2) normalised over the hypotheses) say how sure the
-choice is.  (A U wave is not chosen here: see :data:`FACTORS`.)  One decision per record,
+choice is.  (Which factors are chosen: ``FitOptions.model_choice``, :data:`FACTORS`.)
+One decision per record,
 made by the likelihood of its beats, instead of one rule per failure.
 
 Times in seconds from R, amplitudes in mV.
@@ -30,9 +31,9 @@ from ..solvers import fit_many
 #: at most this many beats (evenly spaced over the usable ones) score the hypotheses
 CHOICE_BEATS = 30
 
-#: the factors chosen by the beats, in turn (each given those before).  "U" is left to
-#: :func:`~gmesa.ecg.template.with_u_wave`: a U component always lowers the BIC of
-#: beats the model misfits (LUDB even: U chosen in 7 of 8 records, T off worse)
+#: the factors the beats may choose (``FitOptions.model_choice``).  A U wave is not one:
+#: a U component always lowered the BIC of beats the model misfits (LUDB even: U chosen
+#: in 7 of 8 records, T off worse); U stays with :func:`~gmesa.ecg.template.with_u_wave`
 FACTORS = ("P", "T")
 
 #: the levels of the P and T factors.  P "free": the template's own best P (either
@@ -159,21 +160,21 @@ def choose_model(opts, evaluate):
     """The hypothesis the beats choose and the summary of the choice for ``info``.
 
     ``evaluate(hyp)`` gives (BIC per beat, shared BIC) of a
-    :class:`Hypothesis` (:func:`beat_bic`).  The factors are chosen one after the other,
-    each given those before: P (:data:`P_LEVELS`; T free of sign, no U), then T
-    (upright, inverted), then U (with ``opts.u_wave="auto"``: U or none).  Summary:
+    :class:`Hypothesis` (:func:`beat_bic`).  The factors of ``opts.model_choice`` are
+    chosen one after the other, each given those before: P (:data:`P_LEVELS`; T free
+    of sign), then T (:data:`T_LEVELS`); a factor not chosen stays "free".  Summary:
     the chosen hypothesis (``chosen``, ``hypothesis``), every hypothesis' BIC over the
     beats (``scores``), per factor the delta-BIC to its runner-up (``factor_margins``),
     the smallest of them (``margin``) and the product of each stage's posterior
     probability of its choice (``confidence``)."""
     scored = {}
-    auto = opts.u_wave == "auto" and "T" in opts.waves and "U" not in opts.waves
     u0 = "U" in opts.waves
-    factors = (("p", P_LEVELS if "P" in opts.waves and "P" in FACTORS else (None,)),
-               ("t", T_LEVELS if "T" in opts.waves and "T" in FACTORS else ("free",)),
-               ("u", (False, True) if auto and "U" in FACTORS else (u0,)))
-    cur = Hypothesis(None, "free", u0)
+    chosen = opts.model_choice
+    factors = [(w.lower(), levels if w in chosen else ("free",)) if w in opts.waves
+               else (w.lower(), (None,)) for w, levels in (("P", P_LEVELS), ("T", T_LEVELS))]
+    cur = Hypothesis(None, "free" if "T" in opts.waves else None, u0)
     margins, confidence = {}, 1.0
+    margins["U"] = None  # not a factor (FACTORS)
     for name, levels in factors:
         cands = [cur._replace(**{name: lv}) for lv in levels]
         if len(cands) == 1:

@@ -178,8 +178,8 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw):
         return beat_bic(used, t, rows, y, fit.params, fit.lower, fit.upper, bw)
 
     hyp, summary = choose_model(opts, evaluate)
-    if hyp not in fits:
-        evaluate(hyp)
+    if hyp not in fits:  # nothing to choose
+        fits[hyp] = fit_template(options_for(opts, hyp), t, y, rr, qrs_on, noise2, hyp, cache)
     summary["n_beats"] = len(beats)
     used, fit = with_u_wave(options_for(opts, hyp), fits[hyp], t, y, rr, qrs_on, noise2, hyp)
     summary["hypothesis"]["U"] = "U" in used.waves
