@@ -2,7 +2,9 @@
 and how much each beat's QRS looks like it.
 
 Times in seconds from R, amplitudes in mV.  The template's fit starts every beat
-that looks like it and decides, for a whole record, whether a U wave is modelled.
+that looks like it and decides, for a whole record, whether a U wave is modelled; the
+hypotheses of the record-level model choice (:mod:`gmesa.ecg.choice`) are fitted here
+and scored on the beats (:func:`chosen_template`).
 """
 from __future__ import annotations
 
