@@ -117,3 +117,14 @@ def test_choose_model_in_turn_with_margins_and_confidence():
     conf = 1 / (1 + np.exp(-4.5)) / (1 + np.exp(-2.0))
     assert info["confidence"] == pytest.approx(conf, rel=1e-9)
     assert info["chosen"] == "P free, T upright, no U" and len(info["scores"]) == 4
+
+
+def test_p_option_misses_a_small_p_in_heavy_noise():
+    """The limit of model_choice=("P", "T"), kept visible: a 0.05 mV P under 0.1 mV noise
+    (39 beats) is chosen absent -- each beat's own P amplitude costs more than it
+    explains -- while the default (T only) keeps the template's P (test_ecg_waves)."""
+    beat = _beat(P=(0.05,) + tuple(TYPICAL_BEAT["P"][1:]))
+    syn = ecg.synthesize(duration=30, fs=500, heart_rate=80, noise=0.1, seed=4, beat=beat,
+                         variability=0.0)
+    mc = ecg.fit_record(syn.record, model_choice=("P", "T")).info["model_choice"]
+    assert mc["hypothesis"]["P"] == "absent" and mc["factor_margins"]["P"] < 30

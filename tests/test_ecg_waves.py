@@ -267,11 +267,6 @@ def test_beats_unlike_the_template_start_their_p_from_it_too(monkeypatch):
     assert found(ecg.fit_record(rec).beats)[1] <= n_own // 2        # one start is not enough
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known regression of the record-level model choice: with each beat fitting its own "
-    "P amplitude, 39 beats of 0.1 mV noise do not pay for a 0.05 mV P (P absent by "
-    "delta-BIC 15); the template_shows rule found it.  Sharing the amplitude or a lower "
-    "penalty finds it but lets atrial fibrillation (LUDB 38) have P waves"))
 def test_small_p_in_noise_found_through_the_template():
     """P of 0.05 mV in noise where fewer than half the beats pass the per-beat test on
     their own: the template's P carries it to (almost) every beat."""
