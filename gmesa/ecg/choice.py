@@ -38,8 +38,8 @@ FACTORS = ("P", "T")
 
 #: the levels of the P and T factors.  P "free": the template's own best P (either
 #: sign, :func:`~gmesa.ecg.beatmodel.best_start`); P "upright"/"inverted" as levels
-#: (LUDB even) put P on the PR segment's sag in records 78 and 164 and gave atrial
-#: fibrillation (38, 112) P waves: the beats' BIC prefers a P that absorbs misfit
+#: (LUDB even) put an inverted P on the PR segment's sag in records 78 and 164: the
+#: beats' BIC prefers a P that absorbs the model's misfit
 P_LEVELS = ("absent", "free")
 T_LEVELS = ("upright", "inverted")
 
