@@ -201,6 +201,27 @@ def test_small_p_of_a_steady_rhythm_found_without_the_template():
     assert not wave_presence(*late_args, qrs_on=np.full(n, -0.05))[0]["P"].any()
 
 
+def test_the_record_model_choice_p_absent_takes_every_p_away():
+    """A P of 0.1 mV that every beat shows on its own: gone, with the reason, when the
+    record's model choice says P absent; kept when it says P is there."""
+    t = T[::4]
+    n = 10
+    params = np.tile(np.concatenate([_beat(P=(0.1,) + TYPICAL_BEAT["P"][1:])[:-1], [0.0]]),
+                     (n, 1))
+    args = (np.tile(t, (n, 1)), params, np.full(n, t.size), np.ones(n, bool),
+            np.full(n, 0.005 ** 2), np.full(n, 0.005), np.full(n, 0.8), WAVES, 0.32, 2.0,
+            0.06)
+    tmpl = TemplateFit(t, params[0], 0.005 ** 2, 0.005)
+    assert wave_presence(*args, template=tmpl)[0]["P"].all()
+    there = tmpl._replace(choice={"hypothesis": {"P": "free"}})
+    assert wave_presence(*args, template=there)[0]["P"].all()
+    absent = tmpl._replace(choice={"hypothesis": {"P": "absent"}, "chosen": "P absent",
+                                   "factor_margins": {"P": 42.0}})
+    present, note = wave_presence(*args, template=absent)
+    assert not present["P"].any() and "model choice" in note and "42" in note
+    assert present["T"].all()                                         # T untouched
+
+
 def test_fibrillation_waves_near_one_place_in_a_few_beats_are_no_p():
     """Irregular rhythm: 'P' components with evidence, 6 of 20 beats near one place, the
     rest wandering: no P wave anywhere (half the fitted beats would be needed)."""

@@ -52,8 +52,9 @@ FIDUCIAL_SD = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
 
 def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
-    the parameter matrix, the template's parameters and the options used (a U wave may
-    have been added, see :func:`~gmesa.ecg.template.with_u_wave`).  ``offset``
+    the parameter matrix, the template's parameters, the options used (a U wave may
+    have been chosen, see :func:`~gmesa.ecg.template.chosen_template`) and the record's
+    model choice (None without a template).  ``offset``
     (samples) is added to every time column; ``artefacts`` (of ``sig``) are left out."""
     start, end, rr, rr_med = beat_windows(r, sig.size, fs)
     rows, status, reason = beat_rows(sig, r, start, end, fs, artefacts)
@@ -113,7 +114,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
                  template_corr=corr, start=np.where(flagged, "own", "template"),
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  status=status, reason=reason)
-    return pd.DataFrame(table), fit.params, template_vec, opts
+    choice = None if tmpl_fit is None else tmpl_fit.choice
+    return pd.DataFrame(table), fit.params, template_vec, opts, choice
 
 
 def _t_end_check(fid, rows, fitted, t_room, reason):
@@ -207,14 +209,15 @@ def _cleaned(seg, fs, opts):
 def _fit_chunks(raw, fs, opts, given, artefacts=None):
     """Fit a lead ``raw`` chunk by chunk (``opts.chunk_s`` s, each beat in exactly the
     chunk its R peak falls in, 10 s of overlap): (tables, parameter matrices, the first
-    template's parameters, the cleaned lead as float32, the options used).  Samples
-    marked in ``artefacts`` are set to NaN chunk by chunk (``raw`` is not changed)."""
+    template's parameters, the cleaned lead as float32, the options used, each chunk's
+    model choice).  Samples marked in ``artefacts`` are set to NaN chunk by chunk (``raw`` is not
+    changed)."""
     n = raw.size
     chunk = max(int(opts.chunk_s * fs), int(60 * fs))
     pad = int(10 * fs)
     tables, params = [], []
     clean_sig = np.empty(n, dtype=np.float32)  # kept for plots; fits use float64 chunks
-    template = None
+    template, choices = None, []
     for a in range(0, n, chunk):
         b = min(a + chunk, n)
         lo, hi = max(a - pad, 0), min(b + pad, n)
@@ -229,14 +232,16 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
         r = np.asarray(r, dtype=np.int64)
         if r.size == 0:
             continue
-        table, p, tv, used = _fit_segment(cs, fs, r, opts, lo, part)
+        table, p, tv, used, choice = _fit_segment(cs, fs, r, opts, lo, part)
+        if choice is not None:
+            choices.append(dict(choice, start_s=a / fs))
         if opts.u_wave == "auto" and tv is not None:  # the first template decides for all
             opts = replace(used, u_wave="U" in used.waves)
         own = (r + lo >= a) & (r + lo < b)
         tables.append(table[own])
         params.append(p[own])
         template = tv if template is None else template
-    return tables, params, template, clean_sig, opts
+    return tables, params, template, clean_sig, opts, choices
 
 
 def _beats_table(tables, params, names):
@@ -329,9 +334,12 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     if opts.artefacts:
         artefacts = find_artefacts(raw, fs, _mv_limits(record, lead_name, unit))
         artefacts = artefacts if artefacts.any else None
-    tables, params, template, clean_sig, opts = _fit_chunks(raw, fs, opts, given, artefacts)
+    tables, params, template, clean_sig, opts, choices = _fit_chunks(raw, fs, opts, given,
+                                                                     artefacts)
     beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)
+    if choices:  # the first chunk's; every chunk's when there are several
+        info["model_choice"] = dict(choices[0], chunks=choices) if len(choices) > 1 else choices[0]
     if artefacts is not None and artefacts.any:
         info["artefacts"] = artefacts.summary()
     return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat, opts.n_baseline)

@@ -41,7 +41,9 @@ class FitOptions:
     must also sit this close to the usual P position of the stretch; ``u_wave``:
     "auto" adds a U component where the template's T would peak later than
     ``T_LATEST`` sqrt(RR) (the late bump is then a U wave), True always (as "U" in
-    ``waves``), False never.  ``priors``: fit every beat by MAP with the population
+    ``waves``), False never; ``model_choice``: the factors the beats choose for the
+    whole record (:mod:`gmesa.ecg.choice`): "T" (upright or inverted), "P" (absent or
+    there); ``()`` none.  ``priors``: fit every beat by MAP with the population
     priors of :mod:`gmesa.ecg.priors` (centers and widths learned on LUDB calibration
     records), scaled to each beat's noise; False: least squares within the bounds.
     ``fiducials``: "map" reads onsets and offsets by the learned map of
@@ -64,6 +66,7 @@ class FitOptions:
     wave_snr: float = 2.0
     p_window_s: float = 0.060
     u_wave: bool | str = "auto"
+    model_choice: tuple = ("T",)
     chunk_s: float = 600.0
     threads: int | None = None
     artefacts: bool = True
@@ -76,6 +79,10 @@ class FitOptions:
         if unknown or "R" not in self.waves:
             raise ValueError(f"waves={self.waves!r}: each must be one of {sorted(REGIONS)} "
                              "and R must be among them")
+        self.model_choice = tuple(self.model_choice)
+        if any(f not in ("P", "T") for f in self.model_choice):
+            raise ValueError(f"model_choice={self.model_choice!r}: the factors the beats "
+                             "may choose are 'P' and 'T' (e.g. ('T',), ('P', 'T') or ())")
         if self.u_wave not in ("auto", True, False):
             raise ValueError(f"u_wave={self.u_wave!r}; use 'auto', True or False")
         if self.u_wave is True and "U" not in self.waves and "T" in self.waves:

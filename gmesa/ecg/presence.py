@@ -33,12 +33,17 @@ PR_SEGMENT_MIN = 0.015
 class TemplateFit(NamedTuple):
     """The template beat's fit: sample times (s from R), parameter vector, residual
     variance per degree of freedom (mV^2), RMSE (mV) and the variance of the noise
-    left in the template (mV^2; NaN: unknown, the residual variance stands in)."""
+    left in the template (mV^2; NaN: unknown, the residual variance stands in), the
+    bounds it was fitted within and the record's model choice
+    (:func:`~gmesa.ecg.choice.choose_model`; None: not made)."""
     t: np.ndarray
     params: np.ndarray
     sigma2: float
     rmse: float
     noise2: float = np.nan
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    choice: dict | None = None
 
 
 def p_edges(params, waves):
@@ -180,6 +185,11 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
                                    sigma2[good], bw, rmse[good], snr)
     if "P" not in waves:
         return present, ""
+    choice = None if template is None else template.choice
+    if choice is not None and choice["hypothesis"]["P"] == "absent":
+        present["P"][:] = False
+        return present, (f"no P wave: the record's model choice ({choice['chosen']}; "
+                         f"delta-BIC {choice['factor_margins']['P']:.0f})")
     o, r = lay.index("P", "amplitude"), lay.index("R", "amplitude")
     c = lay.index("P", "center")
     big_enough = np.abs(params[:, o]) >= P_MIN_OF_R * np.abs(params[:, r])

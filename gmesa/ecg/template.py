@@ -2,18 +2,20 @@
 and how much each beat's QRS looks like it.
 
 Times in seconds from R, amplitudes in mV.  The template's fit starts every beat
-that looks like it and decides, for a whole record, whether a U wave is modelled.
+that looks like it and decides, for a whole record, whether a U wave is modelled; the
+hypotheses of the record-level model choice (:mod:`gmesa.ecg.choice`) are fitted here
+and scored on the beats (:func:`chosen_template`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import replace
-
 import numpy as np
 
 from ..solvers import fit_many
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .beats import T_MARGIN, beat_windows
+from .choice import beat_bic, beat_sample, choose_model, constrain, options_for
 from .fiducials import wave_fiducials
 from .init import clip_into, guess_beat
 from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, template_shows
@@ -107,16 +109,11 @@ def _p_on_a_slope(opts, t, y, start, lo, hi, qrs_on, lowest):
     return held
 
 
-def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
-    """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
-    QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
-    :class:`TemplateFit`.  P may point either way: the fit starts from the largest P
-    bump, the largest upward and the largest downward one (and, see
-    :func:`_p_on_a_slope`, perhaps a P held near an upward bump on a sloping
-    baseline); :func:`~gmesa.ecg.beatmodel.best_start` picks among them."""
-    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
-    lo, hi = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
-
+def _starts(opts, t, y, rr, qrs_on, lo, hi):
+    """(params, costs) of the template ``y`` fitted within [``lo``, ``hi``] from the
+    largest P bump, the largest upward and the largest downward one, and (when P may
+    be upright) a P held near an upward bump on a sloping baseline
+    (:func:`_p_on_a_slope`)."""
     def start(p_sign, chord=False):
         guess = guess_beat(t, y, opts.waves, opts.n_baseline, qrs_on, p_sign,
                            float(t_latest(rr)), chord=chord)
@@ -124,45 +121,102 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan):
 
     res = _fit_rows(opts, t, y, np.array([start(ps) for ps in (0.0, 1.0, -1.0)]), lo, hi)
     params, costs = res.params, res.cost
-    if "P" in opts.waves:
+    if "P" in opts.waves and hi[opts.layout.index("P", "amplitude")] > 0:
         lowest = float(np.min(np.where(np.isfinite(costs), costs, np.inf)))
         held = _p_on_a_slope(opts, t, y, start(1.0, chord=True), lo, hi, qrs_on, lowest)
         if held is not None:
             params, costs = np.vstack([params, held.params]), np.append(costs, held.cost)
+    return params, costs
+
+
+def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None):
+    """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
+    QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
+    :class:`TemplateFit`.  The fit starts from several places (:func:`_starts`);
+    :func:`~gmesa.ecg.beatmodel.best_start` picks among them.  ``hyp``: a
+    :class:`~gmesa.ecg.choice.Hypothesis` (None: none): the starts are fitted free of
+    its signs (an absent P stays absent) and the best fit that has its signs is kept;
+    when none has, the starts are fitted again within its signs.  ``cache``: a dict
+    keeping the free fits for the other hypotheses of one template."""
+    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
+    base = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
+    lo, hi = base if hyp is None else constrain(opts, hyp, *base)
+    free = None if hyp is None else hyp._replace(p="absent" if hyp.p == "absent" else "free",
+                                                 t="free")
+    key = (free, opts.waves)
+    if cache is None or key not in cache:
+        f_lo, f_hi = base if free is None else constrain(opts, free, *base)
+        found = _starts(opts, t, y, rr, qrs_on, f_lo, f_hi)
+        cache = {} if cache is None else cache
+        cache[key] = found
+    params, costs = cache[key]
+    inside = np.all((params >= lo) & (params <= hi), axis=1)
+    if inside.any():
+        params, costs = params[inside], costs[inside]
+    else:
+        params, costs = _starts(opts, t, y, rr, qrs_on, lo, hi)
     best = best_start(params, costs, opts.waves, qrs_on, t[0])
     cost = float(costs[best])
     dof = max(t.size - int(np.sum(hi > lo)), 1)
     return TemplateFit(t, params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
-                       noise2)
+                       noise2, lo, hi)
 
 
-def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2):
+def chosen_template(opts, median, beats, rr, qrs_on, bw):
+    """(options, :class:`TemplateFit`) of the hypothesis the beats choose
+    (:func:`~gmesa.ecg.choice.choose_model`): each is fitted on the median beat
+    ``median`` ((t s from R, y mV, noise variance mV^2); median RR ``rr`` s, observed
+    QRS onset ``qrs_on`` s), then scored by the BIC of ``beats`` (rows on its grid, mV)
+    fitted from that fit; ``bw`` the share of the Nyquist band the low-pass leaves.
+    The fit carries the summary of the choice (``choice``); the options gain a U wave
+    when the chosen hypothesis has one."""
+    t, y, noise2 = median
+    rows = beats if len(beats) else y[None, :]
+    fits, cache = {}, {}
+
+    def evaluate(hyp):
+        used = options_for(opts, hyp)
+        fits[hyp] = fit = fit_template(used, t, y, rr, qrs_on, noise2, hyp, cache)
+        return beat_bic(used, t, rows, y, fit.params, fit.lower, fit.upper, bw)
+
+    hyp, summary = choose_model(opts, evaluate)
+    if hyp not in fits:  # nothing to choose
+        fits[hyp] = fit_template(options_for(opts, hyp), t, y, rr, qrs_on, noise2, hyp, cache)
+    summary["n_beats"] = len(beats)
+    used, fit = with_u_wave(options_for(opts, hyp), fits[hyp], t, y, rr, qrs_on, noise2, hyp)
+    summary["hypothesis"]["U"] = "U" in used.waves
+    return used, fit._replace(choice=summary)
+
+
+def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2, hyp=None):
     """(options, template fit), with a U wave added when ``opts.u_wave`` is "auto" and
     the template's T peaks later than the latest T (:data:`~gmesa.ecg.waves.T_LATEST`):
     that late bump is a U wave, and the template is fitted again with T before it and
-    U after."""
+    U after (under the constraints of ``hyp``)."""
     if opts.u_wave != "auto" or "T" not in opts.waves or "U" in opts.waves:
         return opts, tmpl_fit
     if tmpl_fit.params[opts.layout.index("T", "center")] <= t_latest(rr):
         return opts, tmpl_fit
     opts = replace(opts, u_wave=True)  # FitOptions adds the U wave
-    return opts, fit_template(opts, t, y, rr, qrs_on, noise2)
+    return opts, fit_template(opts, t, y, rr, qrs_on, noise2, hyp)
 
 
 def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
     """(options, :class:`TemplateFit`, median beat (t s from R, y mV), its observed QRS
     onset s) from the regular fitted beats (all fitted beats if none is regular); the
-    options gain a U wave where the template asks for one (:func:`with_u_wave`).
+    waves the record shows are chosen on those beats (:func:`chosen_template`).
     No beat to build it from: (options, None, None, NaN)."""
-    tmpl = median_beat(sig, r, start, end, fit_me & regular, fs)
+    usable = fit_me & regular
+    tmpl = median_beat(sig, r, start, end, usable, fs)
     if tmpl is None:
-        tmpl = median_beat(sig, r, start, end, fit_me, fs)
+        usable = fit_me
+        tmpl = median_beat(sig, r, start, end, usable, fs)
     if tmpl is None:
         return opts, None, None, np.nan
-    tt, ty, noise2 = tmpl
+    tt, ty, _ = tmpl
     on = float(qrs_onset(tt, ty)[0])
-    fit = fit_template(opts, tt, ty, rr_med, on, noise2)
-    opts, fit = with_u_wave(opts, fit, tt, ty, rr_med, on, noise2)
+    beats = beat_sample(sig, r, tt, fs, usable)
+    opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs))
     return opts, fit, (tt, ty), on
 
 

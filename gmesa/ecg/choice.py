@@ -1,0 +1,202 @@
+"""Record-level model choice: which waves a stretch of rhythm shows, decided on its beats.
+
+Competing hypotheses -- the P wave absent or there (the template's own best P); then the
+T wave upright or inverted -- are each fitted on the template (the median beat,
+:func:`~gmesa.ecg.template.fit_template`) and then scored on a sample of the beats: every
+sampled beat is fitted from that hypothesis' template fit within its constraints (the P
+shape held at the template's, shared by the record), and the hypothesis' score is the
+Bayesian information criterion summed over the beats,
+
+    BIC = sum_i  n_eff,i ln(SSE_i / n_i)  +  k ln(n_eff,i)
+
+(``n_i`` samples of beat i, ``n_eff`` = the share of the Nyquist band the low-pass leaves
+times ``n``: filtered noise is correlated; ``k`` the free parameters), plus the shared
+parameters' ``ln(N n_eff)`` once.  The lowest BIC wins; its margin over the runner-up and
+its posterior probability (exp(-BIC/2) normalised over the hypotheses) say how sure the
+choice is.  (Which factors are chosen: ``FitOptions.model_choice``, :data:`FACTORS`.)
+One decision per record,
+made by the likelihood of its beats, instead of one rule per failure.
+
+Times in seconds from R, amplitudes in mV.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+
+from ..solvers import fit_many
+
+#: at most this many beats (evenly spaced over the usable ones) score the hypotheses
+CHOICE_BEATS = 30
+
+#: the factors the beats may choose (``FitOptions.model_choice``).  A U wave is not one:
+#: a U component always lowered the BIC of beats the model misfits (LUDB even: U chosen
+#: in 7 of 8 records, T off worse); U stays with :func:`~gmesa.ecg.template.with_u_wave`
+FACTORS = ("P", "T")
+
+#: the levels of the P and T factors.  P "free": the template's own best P (either
+#: sign, :func:`~gmesa.ecg.beatmodel.best_start`); P "upright"/"inverted" as levels
+#: (LUDB even) put an inverted P on the PR segment's sag in records 78 and 164: the
+#: beats' BIC prefers a P that absorbs the model's misfit
+P_LEVELS = ("absent", "free")
+T_LEVELS = ("upright", "inverted")
+
+
+class Hypothesis(NamedTuple):
+    """One model of the record: the P wave (``p``: "absent", "free" of sign, "upright",
+    "inverted"; None: P not modelled), the T wave (``t``: "upright", "inverted", "free" of sign;
+    None: not modelled) and a U wave (``u``)."""
+    p: str | None
+    t: str | None
+    u: bool
+
+    @property
+    def name(self):
+        """A short name, e.g. ``"P upright, T inverted, no U"``."""
+        parts = [] if self.p is None else [f"P {self.p}"]
+        parts += [] if self.t is None else [f"T {self.t}"]
+        return ", ".join(parts + ["U" if self.u else "no U"])
+
+
+def options_for(opts, hyp):
+    """``opts`` with the U wave of ``hyp`` (a U component added when it has one)."""
+    if hyp.u and "U" not in opts.waves:
+        return replace(opts, u_wave=True)
+    return opts
+
+
+def constrain(opts, hyp, lower, upper):
+    """Bounds (copies of ``lower``/``upper``, (P,) in the layout of ``opts``) under
+    ``hyp``: an upright wave's amplitude >= 0, an inverted one's <= 0, an absent P's
+    amplitude 0 and its center and widths held (mid-range)."""
+    lay = opts.layout
+    lo, hi = np.array(lower, dtype=float), np.array(upper, dtype=float)
+    for wave, level in (("P", hyp.p), ("T", hyp.t)):
+        if level in (None, "free"):
+            continue
+        a = lay.index(wave, "amplitude")
+        if level == "upright":
+            lo[a] = max(lo[a], 0.0)
+        elif level == "inverted":
+            hi[a] = min(hi[a], 0.0)
+        else:
+            part = lay.wave(wave)
+            mid = np.where(np.isfinite(lo[part] + hi[part]), 0.5 * (lo[part] + hi[part]),
+                           np.clip(0.01, lo[part], hi[part]))
+            lo[part] = hi[part] = mid
+            lo[a] = hi[a] = 0.0
+    hi = np.maximum(hi, lo)
+    return lo, hi
+
+
+def beat_sample(sig, r, t, fs, usable, m=CHOICE_BEATS):
+    """Up to ``m`` beats (rows, mV) evenly spaced over the ``usable`` ones (bool per R
+    peak ``r``, samples), on the template's grid ``t`` (s from R), with no NaN sample."""
+    offs = np.round(np.asarray(t) * fs).astype(np.int64)
+    idx = np.flatnonzero(usable)
+    idx = idx[(r[idx] + offs[0] >= 0) & (r[idx] + offs[-1] < sig.size)]
+    if idx.size > m:
+        idx = idx[np.linspace(0, idx.size - 1, m).astype(int)]
+    segs = sig[r[idx, None] + offs[None, :]] if idx.size else np.zeros((0, offs.size))
+    return segs[np.all(np.isfinite(segs), axis=1)]
+
+
+def held_shapes(opts, params, lower, upper, waves=("P", "U")):
+    """Bounds for the beats of one hypothesis: the shape (center, plateau, tails) of the
+    ``waves`` it models with a free amplitude held at the template fit's ``params``, so
+    the beats share one P (and U) shape and each fits its own amplitude.  Returns
+    (lower, upper, the number of parameters held: shared by the record)."""
+    lay = opts.layout
+    lo, hi = lower.copy(), upper.copy()
+    shared = 0
+    for w in waves:
+        if w not in lay.waves or not hi[lay.index(w, "amplitude")] > lo[lay.index(w, "amplitude")]:
+            continue
+        shape = slice(lay.index(w, "center"), lay.wave(w).stop)
+        lo[shape] = hi[shape] = np.clip(params[shape], lower[shape], upper[shape])
+        shared += shape.stop - shape.start
+    return lo, hi, shared
+
+
+def beat_bic(opts, t, segs, y, params, lower, upper, bw):
+    """(BIC per beat, BIC of the shared parameters) of beats (rows ``segs`` on ``t``)
+    fitted from the template fit ``params`` (its level moved from the template's,
+    ``y``, to each beat's) within [``lower``, ``upper``], the P and U shapes held at the
+    template's (:func:`held_shapes`, counted once for the record); ``bw`` the share of
+    the Nyquist band the low-pass leaves.  NaN where a beat's fit failed."""
+    lay = opts.layout
+    lo, hi, shared = held_shapes(opts, params, lower, upper)
+    c0 = lay.baseline_slice.start
+    start = np.tile(params, (len(segs), 1))
+    start[:, c0] += np.median(segs, axis=1) - np.median(y)
+    start = np.clip(start, lo, hi)
+    res = fit_many(t, segs, start, lo, hi, steps=len(opts.steps), max_iter=200,
+                   baseline=opts.baseline, check=False)
+    n = t.size
+    n_eff = max(n * bw, 2.0)
+    k = int(np.sum(hi > lo))
+    sse = np.maximum(2.0 * np.asarray(res.cost), 1e-30)
+    with np.errstate(invalid="ignore"):
+        per_beat = n_eff * np.log(sse / n) + k * np.log(n_eff)
+    return per_beat, shared * np.log(n_eff * max(len(segs), 1))
+
+
+def _stage(cands, scored):
+    """BIC totals of the hypotheses ``cands`` over the beats all of them fitted."""
+    per = np.array([scored[h][0] for h in cands])
+    common = np.all(np.isfinite(per), axis=0)
+    return np.sum(per[:, common], axis=1) + np.array([scored[h][1] for h in cands])
+
+
+def _posterior(bic):
+    with np.errstate(invalid="ignore", over="ignore"):
+        w = np.exp(-0.5 * (bic - np.min(bic)))
+    return w / np.sum(w)
+
+
+def choose_model(opts, evaluate):
+    """The hypothesis the beats choose and the summary of the choice for ``info``.
+
+    ``evaluate(hyp)`` gives (BIC per beat, shared BIC) of a
+    :class:`Hypothesis` (:func:`beat_bic`).  The factors of ``opts.model_choice`` are
+    chosen one after the other, each given those before: P (:data:`P_LEVELS`; T free
+    of sign), then T (:data:`T_LEVELS`); a factor not chosen stays "free".  Summary:
+    the chosen hypothesis (``chosen``, ``hypothesis``), every hypothesis' BIC over the
+    beats (``scores``), per factor the delta-BIC to its runner-up (``factor_margins``),
+    the smallest of them (``margin``) and the product of each stage's posterior
+    probability of its choice (``confidence``)."""
+    scored = {}
+    u0 = "U" in opts.waves
+    chosen = opts.model_choice
+    factors = [(w.lower(), levels if w in chosen else ("free",)) if w in opts.waves
+               else (w.lower(), (None,)) for w, levels in (("P", P_LEVELS), ("T", T_LEVELS))]
+    cur = Hypothesis(None, "free" if "T" in opts.waves else None, u0)
+    margins, confidence = {}, 1.0
+    margins["U"] = None  # not a factor (FACTORS)
+    for name, levels in factors:
+        cands = [cur._replace(**{name: lv}) for lv in levels]
+        if len(cands) == 1:
+            cur, margins[name.upper()] = cands[0], None
+            continue
+        for h in cands:
+            if h not in scored:
+                scored[h] = evaluate(h)
+        bic = _stage(cands, scored)
+        bic = np.where(np.isfinite(bic), bic, np.inf)
+        best = int(np.argmin(bic))
+        margins[name.upper()] = float(np.sort(bic)[1] - bic[best])
+        confidence *= float(_posterior(bic)[best])
+        cur = cands[best]
+    given = [m for m in margins.values() if m is not None]
+    summary = {
+        "chosen": cur.name,
+        "hypothesis": {"P": cur.p, "T": cur.t, "U": cur.u},
+        "scores": {h.name: float(np.nansum(v[0]) + v[1]) for h, v in scored.items()},
+        "factor_margins": margins,
+        "margin": float(min(given)) if given else None,
+        "confidence": confidence,
+        "score": "BIC summed over the beats (P, U shapes shared)",
+    }
+    return cur, summary
