@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 
 #: environment variable naming the folder of real records
-__all__ = ["example_record", "example_truth", "data_dir", "physionet_record", "ENV_VAR",
+__all__ = ["example_record", "example_truth", "data_dir", "physionet_record", "package_file", "ENV_VAR",
            "PACKAGE_DATA", "EXAMPLE_SETTINGS"]
 
 ENV_VAR = "GMESA_DATA"
@@ -62,13 +62,13 @@ def data_dir(path=None):
 def example_record():
     """Path of the ``.hea`` file of the synthetic example record shipped with gmesa
     (read it with ``gmesa.ecg.read_record``)."""
-    return _package_file("synthetic.hea")
+    return package_file("synthetic.hea")
 
 
 def example_truth():
     """Path of the example record's ground truth (CSV, one row per beat: true fiducials
     ``*_s`` in s from the start, intervals ``*_ms``, the GMF parameters of every wave)."""
-    return _package_file("synthetic_truth.csv")
+    return package_file("synthetic_truth.csv")
 
 
 def physionet_record(name, path=None, required=True):
@@ -94,10 +94,12 @@ def physionet_record(name, path=None, required=True):
                             f"no {hea}")
 
 
-def _package_file(name):
+def package_file(name):
+    """Path of a file that ships in ``gmesa/data`` (the example record, the ECG prior
+    table, the fiducial map); FileNotFoundError when this installation lacks it."""
     p = PACKAGE_DATA / name
     if not p.is_file():
         raise FileNotFoundError(f"{p} is missing from this installation of gmesa (it ships "
-                                "in gmesa/data; run examples/make_synthetic_data.py in a "
-                                "clone to write it again)")
+                                "in gmesa/data; its docstring or docs/ecg.md names the "
+                                "script that writes it again)")
     return p

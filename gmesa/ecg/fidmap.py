@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
+from ..datasets import package_file
 from .waves import wave_layout
 
 #: the map shipped with gmesa (in ``gmesa/data``)
@@ -42,12 +42,8 @@ FEATURES = {
 
 @lru_cache(maxsize=4)
 def _read(path):
-    if path is None:
-        with resources.files("gmesa").joinpath("data", MAP_TABLE).open() as fh:
-            table = json.load(fh)
-    else:
-        with open(path) as fh:
-            table = json.load(fh)
+    with open(package_file(MAP_TABLE) if path is None else path) as fh:
+        table = json.load(fh)
     for b in BOUNDARIES:
         need = ("frac", "features", "mean", "scale", "coef", "cv_sd", "gram", "lo", "hi")
         if b not in table or any(k not in table[b] for k in need):

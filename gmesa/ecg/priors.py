@@ -10,12 +10,12 @@ the baseline get no prior (``sd = inf``).  See docs/priors.md.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
 from ..core import Layout
+from ..datasets import package_file
 
 #: the table shipped with gmesa (in ``gmesa/data``)
 PRIOR_TABLE = "ecg_priors.csv"
@@ -24,11 +24,7 @@ COLUMNS = ("label", "n", "loc", "sd", "rr_exponent")
 
 @lru_cache(maxsize=4)
 def _read(path):
-    if path is None:
-        with resources.files("gmesa").joinpath("data", PRIOR_TABLE).open() as fh:
-            tab = pd.read_csv(fh)
-    else:
-        tab = pd.read_csv(path)
+    tab = pd.read_csv(package_file(PRIOR_TABLE) if path is None else path)
     missing = [c for c in COLUMNS if c not in tab.columns]
     if missing:
         raise ValueError(f"prior table {path or PRIOR_TABLE} lacks columns {missing}; "
