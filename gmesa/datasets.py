@@ -27,8 +27,8 @@ import os
 from pathlib import Path
 
 #: environment variable naming the folder of real records
-__all__ = ["example_record", "example_truth", "data_dir", "physionet_record", "package_file", "ENV_VAR",
-           "PACKAGE_DATA", "EXAMPLE_SETTINGS"]
+__all__ = ["example_record", "example_truth", "data_dir", "physionet_record", "package_file",
+           "ENV_VAR", "PACKAGE_DATA", "EXAMPLE_SETTINGS"]
 
 ENV_VAR = "GMESA_DATA"
 
