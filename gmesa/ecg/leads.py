@@ -158,9 +158,11 @@ def _typical_center(wave, rr):
     return float(typical_vector((wave,), rr)[wave_layout((wave,)).index(wave, "center")])
 
 
-def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
-    """Fit several leads of ``record`` on shared R peaks and read each beat's waves from
-    the lead that shows them (see the module docstring).
+def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True, **options):
+    """Fit several leads of ``record`` on shared R peaks: by default with the joint
+    model (every wave's timing shared by the leads, :mod:`gmesa.ecg.joint`), with
+    ``joint=False`` each lead on its own, each beat's waves read from the lead that
+    shows them (see the module docstring).
 
     Parameters
     ----------
@@ -171,6 +173,11 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
         where it shows them (default: the first of ``leads`` whose name looks like an
         ECG lead).
     rpeaks : None (detect on the primary lead), ``"annotations"`` or sample indices.
+    joint : fit the leads jointly (default).  ``beats`` then holds the global
+        boundaries (earliest onset, latest offset over the leads showing a wave), the
+        intervals from them, ``{wave}_amplitude_{lead}``, ``rmse_{lead}``/``prd_{lead}``
+        and presence decided across the leads; ``fits`` each lead's view of the joint
+        model; ``info["joint"]`` is True.
     **options : passed to :func:`fit_record` for every lead.
 
     Returns :class:`LeadsFit`.  A lead other than the primary that cannot be fitted (no
@@ -182,6 +189,13 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
                         "use read_record(path) or Record(signal, fs)")
     chosen, primary = choose_leads(list(record.leads), leads, primary, record.path,
                                    units=record.units)
+    if joint:
+        from .joint import fit_joint  # joint imports this module's neighbours
+        table, fits, info = fit_joint(record, chosen, primary, rpeaks=rpeaks, **options)
+        if table is not None:
+            return LeadsFit(table, fits, primary, info)
+        warnings.warn(f"{record.name}: no median beat for the joint template; the leads "
+                      "are fitted one by one", stacklevel=2)
     return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, **options)
 
 

@@ -1,0 +1,123 @@
+"""The joint model's first steps: every lead cleaned as :func:`~gmesa.ecg.fit_record`
+cleans one, and the joint template, the median beat of every lead fitted with shared
+wave timing (:func:`gmesa.fit_shared`) from each lead's own template fit.
+
+Times in seconds from R, amplitudes in mV.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core import mesa_sum
+from ..solvers import fit_shared, join_shared, split_shared
+from .artefacts import mask_artefacts
+from .beatmodel import beat_bounds, best_start
+from .fit import cleaned, lead_signal, mv_limits
+from .init import clip_into
+from .io import ecg_lead_mv
+from .presence import TemplateFit
+from .template import fit_template, median_beat
+from .waves import qrs_onset
+
+#: a lead's weight in the joint fit is 1 / (its template RMSE, at least this many mV)
+MIN_LEAD_SD = 0.005
+
+
+def clean_lead(record, lead, opts, force_ecg=False):
+    """(the cleaned ``lead`` of ``record`` as float32 mV, NaN at artefacts, its name):
+    artefacts masked and the lead cleaned chunk by chunk as :func:`fit_record` does."""
+    raw, name = lead_signal(record, lead)
+    raw, unit = ecg_lead_mv(record, name, raw, force_ecg)
+    fs = float(record.fs)
+    if opts.artefacts:
+        raw, _ = mask_artefacts(raw, fs, mv_limits(record, name, unit))
+    n = raw.size
+    chunk, pad = max(int(opts.chunk_s * fs), int(60 * fs)), int(10 * fs)
+    out = np.empty(n, dtype=np.float32)
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        lo, hi = max(a - pad, 0), min(b + pad, n)
+        out[a:b] = cleaned(raw[lo:hi], fs, opts)[a - lo:a - lo + (b - a)]
+    return out, name
+
+
+class JointTemplate(NamedTuple):
+    """The joint template: sample times ``t`` (s from R), median beats ``Y`` (L, n mV),
+    shared timing ``theta``, each lead's linear coefficients ``coef`` (L, m), the
+    leads' weights ``weights`` (1/mV), their :class:`TemplateFit` (the joint model seen
+    in each lead) ``fits``, and the earliest QRS onset over the leads ``qrs_on`` (s)."""
+    t: np.ndarray
+    Y: np.ndarray
+    theta: np.ndarray
+    coef: np.ndarray
+    weights: np.ndarray
+    fits: list
+    qrs_on: float
+
+
+def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
+    """(lower, upper) of the shared timing (:func:`~gmesa.split_shared` order) of beats
+    in windows [``t0``, ``t1``] (s), RR before ``rr`` (s), QRS onset ``qrs_on`` (s):
+    the single-lead bounds of :func:`~gmesa.ecg.beatmodel.beat_bounds` (amplitudes
+    aside: each lead's are free)."""
+    shape = np.shape(t0)
+    lo, hi = beat_bounds(opts, (np.ones(shape), np.zeros(shape), np.zeros(shape)), t0, t1,
+                         rr, qrs_on, t_late)
+    lay = opts.layout
+    return (split_shared(lo, lay.n_waves, lay.n_steps)[0],
+            split_shared(hi, lay.n_waves, lay.n_steps)[0])
+
+
+def _solve(opts, t, Y, thetas, lo, hi, weights):
+    lay = opts.layout
+    S = thetas.shape[0]
+    return fit_shared(t, np.broadcast_to(Y, (S,) + Y.shape), clip_into(thetas, lo, hi),
+                      lo, hi, steps=lay.n_steps, baseline=opts.baseline,
+                      channel_weights=weights, max_iter=opts.max_iter, ftol=1e-10,
+                      xtol=1e-10, gtol=1e-10, threads=opts.threads)
+
+
+def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0):
+    """The :class:`JointTemplate` of leads ``sigs`` (cleaned, mV) from the ``usable``
+    beats (R peaks ``r``, windows [``start``, ``end``), samples); None when no median
+    beat can be built.  Each lead's own template fit (:func:`fit_template`) gives one
+    start; the joint fit with the lowest cost whose P is a P wave by its place wins,
+    fitted first with equal lead weights, then again with each lead weighted by
+    1/(its RMSE there)."""
+    meds = [median_beat(s, r, start, end, usable, fs) for s in sigs]
+    if any(m is None for m in meds):
+        return None
+    t = meds[0][0]
+    Y = np.stack([m[1] for m in meds])
+    noise2 = np.array([m[2] for m in meds])
+    ons = np.array([float(qrs_onset(t, y)[0]) for y in Y])
+    on = float(np.min(ons))
+    lay = opts.layout
+    starts = np.array([fit_template(opts, t, y, rr_med, o, n2).params
+                       for y, o, n2 in zip(Y, ons, noise2)])
+    lo, hi = timing_bounds(opts, t[0], t[-1], rr_med, on)
+    thetas = split_shared(starts, lay.n_waves, lay.n_steps)[0]
+    res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)))
+    view = res.params[:, primary]
+    best = int(best_start(view, res.data_cost, opts.waves, on, t[0]))
+    rmse = _rmse(opts, t, Y, res.params[best])
+    weights = 1.0 / np.maximum(rmse, MIN_LEAD_SD)
+    again = _solve(opts, t, Y, res.theta[best:best + 1], lo, hi, weights)
+    theta, coef = again.theta[0], again.coef[0]
+    params = join_shared(theta, coef, lay.n_waves, lay.n_steps)
+    rmse = _rmse(opts, t, Y, params)
+    dof = max(t.size - lay.size, 1)
+    sse = rmse ** 2 * t.size
+    fits = [TemplateFit(t, params[i], float(sse[i] / dof), float(rmse[i]), float(noise2[i]))
+            for i in range(len(Y))]
+    return JointTemplate(t, Y, theta, coef, weights, fits, on)
+
+
+def _rmse(opts, t, Y, params):
+    """RMSE (mV) of each lead's model ``params`` (L, P) of the median beats ``Y``."""
+    lay = opts.layout
+    model = np.stack([mesa_sum(t, p, baseline=opts.baseline, steps=lay.n_steps)
+                      for p in params])
+    return np.sqrt(np.mean((Y - model) ** 2, axis=1))
