@@ -20,7 +20,7 @@ def _basis(theta, w=None):
     phi, dphi = np.empty((m, n)), np.empty((T, n))
     col = np.empty(T, np.int64)
     _joint.basis_into(X, w, theta, K, M, 1, phi, dphi, col, np.empty(n), np.empty((5, n)),
-                      np.empty((3, n)))
+                      np.empty((3, n)), np.empty((m, 2), np.int64))
     return phi, dphi, col
 
 
@@ -70,8 +70,9 @@ def test_reduced_gradient_and_kaufman_matrix():
     cost, ws = _state(theta, Y, v)
     T = theta.size
     a, g = np.empty((T, T)), np.empty(T)
-    _joint.normal_equations(ws[0], ws[1], ws[2], ws[7], ws[8], ws[9], v, np.arange(T), T,
-                            a, g, np.empty((T, X.size)), np.empty(K + M + 1))
+    m = K + M + 1
+    _joint.normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, np.arange(T),
+                            T, a, g, np.empty((T, m)), np.empty((T, m)))
     fd = np.empty(T)
     for t in range(T):
         h = 1e-6 * max(abs(theta[t]), 1e-2)

@@ -36,6 +36,9 @@ from .waves import qrs_onset
 #: beats fitted per block (bounds the memory of a long record's rows)
 BLOCK_BEATS = 2000
 
+#: iteration limit of a beat's second start
+SECOND_ITER = 60
+
 #: beats the primary lead's own pipeline fitted (the others' windows are unusable)
 FITTED = ("ok", "poor_fit", "max_iter", "failed")
 
@@ -64,18 +67,20 @@ def _rows(sigs, r, start, end, fs):
     return X, Y, usable, lengths
 
 
-def _starts(first_params, idx, jt, opts):
-    """Starts of the beats ``idx``: the joint template's timing, and the primary lead's
-    own fit's where it has one (else the template's again)."""
+def _starts(first_params, idx, flagged, jt, opts):
+    """Starts of the beats ``idx``: the joint template's timing for all; the primary
+    lead's own fit's too for the beats (positions in ``idx``) ``flagged`` unlike the
+    template (ectopic, premature).  Returns (template starts, the second beats, their own starts)."""
     lay = opts.layout
     own = split_shared(first_params[idx], lay.n_waves, lay.n_steps)[0]
-    own = np.where(np.all(np.isfinite(own), axis=1, keepdims=True), own, jt.theta)
-    return np.broadcast_to(jt.theta, own.shape), own
+    finite = np.all(np.isfinite(own), axis=1)
+    second = np.flatnonzero(finite & flagged)
+    return np.tile(jt.theta, (len(idx), 1)), second, own[second]
 
 
-def _solve_block(opts, jt, X, Y, usable, first_params, idx, rr_prev, primary):
-    """Joint fits of one block of beats from both starts; returns (theta, coef, cost,
-    nit, code, qrs_on s, timing bounds)."""
+def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, primary):
+    """Joint fits of one block of beats from their starts (:func:`_starts`); returns
+    (theta, coef, cost, nit, code, qrs_on s, timing bounds)."""
     lay = opts.layout
     nb = X.shape[0]
     Xv = np.where(usable, X, np.nan)
@@ -86,19 +91,26 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, rr_prev, primary):
     if "T" in opts.waves:
         t_late = jt.theta[split_index(lay, "T", "center")] + IDENTITY_NEAR
     lo, hi = timing_bounds(opts, X[:, 0], t_last, rr_prev, qrs_on, t_late)
-    s0, s1 = _starts(first_params, idx, jt, opts)
-    th0 = clip_into(np.concatenate([s0, s1]), np.tile(lo, (2, 1)), np.tile(hi, (2, 1)))
+    s0, second, s1 = _starts(first_params, idx, flagged, jt, opts)
     Yb = np.ascontiguousarray(np.transpose(Y, (1, 0, 2)))
-    res = fit_shared(np.tile(X, (2, 1)), np.concatenate([Yb, Yb]), th0, np.tile(lo, (2, 1)),
-                     np.tile(hi, (2, 1)), steps=lay.n_steps, baseline=opts.baseline,
-                     channel_weights=jt.weights, weights=np.tile(usable, (2, 1)).astype(float),
-                     max_iter=opts.max_iter, ftol=opts.tol, xtol=opts.tol, gtol=opts.tol,
-                     threads=opts.threads)
-    view = res.params[:, primary].reshape(2, nb, lay.size)
-    cost = np.where(res.status > 0, res.data_cost, np.inf).reshape(2, nb)
-    pick = best_start(view, cost, opts.waves, qrs_on, X[:, 0])
-    k = pick * nb + np.arange(nb)
-    return res.theta[k], res.coef[k], res.data_cost[k], res.nit[k], res.status[k], qrs_on, lo, hi
+    W = usable.astype(float)
+
+    def run(rows, th, max_iter):
+        return fit_shared(X[rows], Yb[rows], clip_into(th, lo[rows], hi[rows]), lo[rows],
+                          hi[rows], steps=lay.n_steps, baseline=opts.baseline,
+                          channel_weights=jt.weights, weights=W[rows], max_iter=max_iter,
+                          ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads)
+    res = run(np.arange(nb), s0, opts.max_iter)
+    out = [res.theta, res.coef, res.data_cost, res.nit, res.status]
+    if second.size:  # a second start that does not converge soon is not the better one
+        alt = run(second, s1, SECOND_ITER)
+        two = np.stack([res.params[second, primary], alt.params[:, primary]])
+        cost = np.stack([np.where(res.status[second] > 0, res.data_cost[second], np.inf),
+                         np.where(alt.status > 0, alt.data_cost, np.inf)])
+        use = best_start(two, cost, opts.waves, qrs_on[second], X[second, 0]) == 1
+        for o, v in zip(out, (alt.theta, alt.coef, alt.data_cost, alt.nit, alt.status)):
+            o[second[use]] = v[use]
+    return (*out, qrs_on, lo, hi)
 
 
 def split_index(lay, wave, param):
@@ -167,7 +179,7 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
     fi = np.flatnonzero(fit_me)
     if fi.size:
         out = _solve_block(opts, jt, X[fi], Y[:, fi], usable[fi], first.params, idx[fi],
-                           rr_prev[fi], primary)
+                           b["flagged"].to_numpy(bool)[fi], rr_prev[fi], primary)
         theta[fi], coef[fi], cost[fi], nit[fi], code[fi], qrs_on[fi] = out[:6]
         lo, hi = np.full_like(theta, -np.inf), np.full_like(theta, np.inf)
         lo[fi], hi[fi] = out[6], out[7]
@@ -221,7 +233,10 @@ def fit_joint(record, leads, primary, *, rpeaks=None, force_ecg=False, **options
               & (np.abs(rr_prev / rr_med - 1.0) < 0.2)) if len(beats) else np.zeros(0, bool)
     if not usable.any():
         usable = (beats["status"] == "ok").to_numpy()
-    jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i) if len(r) else None
+    tp = first.info.get("template_params")
+    tp = None if tp is None else np.array([tp[k] for k in opts.layout.labels])
+    jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp) if len(r) \
+        else None
     info = {"record": record.name, "primary": primary, "leads": names, "joint": jt is not None,
             "skipped_leads": skipped, "rpeaks": first.info["rpeaks"], "n_beats": len(r),
             "gmesa_version": __version__, "waves": list(opts.waves)}

@@ -13,13 +13,20 @@ import numpy as np
 from ..core import mesa_sum
 from ..solvers import fit_shared, join_shared, split_shared
 from .artefacts import mask_artefacts
-from .beatmodel import beat_bounds, best_start
+from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .fit import cleaned, lead_signal, mv_limits
-from .init import clip_into
+from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
 from .presence import TemplateFit
 from .template import fit_template, median_beat
 from .waves import qrs_onset
+
+#: iterations of the short fits from each start of the joint template
+START_ITER = 40
+
+#: besides the primary lead, the leads of most variation before the QRS (where P is)
+#: whose own guess starts the joint template
+GUESS_LEADS = 3
 
 #: a lead's weight in the joint fit is 1 / (its template RMSE, at least this many mV)
 MIN_LEAD_SD = 0.005
@@ -70,20 +77,22 @@ def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
             split_shared(hi, lay.n_waves, lay.n_steps)[0])
 
 
-def _solve(opts, t, Y, thetas, lo, hi, weights):
+def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None):
     lay = opts.layout
     S = thetas.shape[0]
     return fit_shared(t, np.broadcast_to(Y, (S,) + Y.shape), clip_into(thetas, lo, hi),
                       lo, hi, steps=lay.n_steps, baseline=opts.baseline,
-                      channel_weights=weights, max_iter=opts.max_iter, ftol=1e-10,
-                      xtol=1e-10, gtol=1e-10, threads=opts.threads)
+                      channel_weights=weights, max_iter=max_iter or opts.max_iter, ftol=tol,
+                      xtol=tol, gtol=tol, threads=opts.threads)
 
 
-def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0):
+def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, first=None):
     """The :class:`JointTemplate` of leads ``sigs`` (cleaned, mV) from the ``usable``
     beats (R peaks ``r``, windows [``start``, ``end``), samples); None when no median
-    beat can be built.  Each lead's own template fit (:func:`fit_template`) gives one
-    start; the joint fit with the lowest cost whose P is a P wave by its place wins,
+    beat can be built.  The primary lead's template fit (``first``, a parameter vector;
+    None: fitted here) and the guesses (:func:`guess_beat`) of the primary lead and of
+    the :data:`GUESS_LEADS` leads of most variation before the QRS are the starts
+    (a short fit from each, to ``opts.tol``); the joint fit with the lowest cost whose P is a P wave by its place wins,
     fitted first with equal lead weights, then again with each lead weighted by
     1/(its RMSE there)."""
     meds = [median_beat(s, r, start, end, usable, fs) for s in sigs]
@@ -95,11 +104,18 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0):
     ons = np.array([float(qrs_onset(t, y)[0]) for y in Y])
     on = float(np.min(ons))
     lay = opts.layout
-    starts = np.array([fit_template(opts, t, y, rr_med, o, n2).params
-                       for y, o, n2 in zip(Y, ons, noise2)])
+    if first is None:
+        first = fit_template(opts, t, Y[primary], rr_med, ons[primary], noise2[primary]).params
+    late = float(t_latest(rr_med))
+    p_region = (t > on - 0.3) & (t < on - 0.03)
+    spread = np.array([np.std(y[p_region]) if p_region.any() else 0.0 for y in Y])
+    spread[primary] = -1.0
+    guess = [primary] + [int(i) for i in np.argsort(-spread)[:GUESS_LEADS]]
+    starts = [first] + [with_steps(guess_beat(t, Y[i], opts.waves, lay.n_baseline, ons[i], 0.0,
+                                              late), opts) for i in guess]
     lo, hi = timing_bounds(opts, t[0], t[-1], rr_med, on)
-    thetas = split_shared(starts, lay.n_waves, lay.n_steps)[0]
-    res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)))
+    thetas = split_shared(np.array(starts), lay.n_waves, lay.n_steps)[0]
+    res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)), opts.tol, START_ITER)
     view = res.params[:, primary]
     best = int(best_start(view, res.data_cost, opts.waves, on, t[0]))
     rmse = _rmse(opts, t, Y, res.params[best])

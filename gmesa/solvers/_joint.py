@@ -78,18 +78,30 @@ def chol_solve(lt, b, n):
 
 
 @njit
-def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3):
+def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
     """Weighted basis ``phi`` (m_lin, n) and the derivatives of its columns ``dphi``
-    (T, n), rows transposed; ``col[t]`` is the basis column parameter t moves."""
+    (T, n), rows transposed; ``col[t]`` is the basis column parameter t moves;
+    ``sup[j]`` = (first, last + 1) sample where column j is not 0 (far tails are 0)."""
     n = x.shape[0]
+    for j in range(phi.shape[0]):
+        sup[j, 0] = 0
+        sup[j, 1] = n
     p5 = np.empty(5)
     for c in range(k):
         p5[0] = 1.0
         for q in range(4):
             p5[q + 1] = theta[4 * c + q]
         mesa_sum_jac_into(x, p5, 1, 0, 0, tmp, jt5)
+        lo = 0
+        hi = n
         for i in range(n):
             phi[c, i] = w[i] * tmp[i]
+        while lo < n and phi[c, lo] == 0.0:
+            lo += 1
+        while hi > lo and phi[c, hi - 1] == 0.0:
+            hi -= 1
+        sup[c, 0] = lo
+        sup[c, 1] = hi
         for q in range(4):
             col[4 * c + q] = c
             for i in range(n):
@@ -109,15 +121,18 @@ def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3):
 
 
 @njit
-def linear_solve(phi, Y, v, w, gram, lt, coef, resid):
+def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid):
     """Gram matrix, its factor, every channel's coefficients ``coef`` (L, m) and the
-    residuals ``resid`` (L, n); returns the data cost (NaN: singular Gram matrix)."""
+    residuals ``resid`` (L, n); returns the data cost (NaN: singular Gram matrix).
+    Products run over the overlap of the columns' supports ``sup``."""
     mlin, n = phi.shape
     dmax = 0.0
     for a in range(mlin):
         for b in range(a + 1):
+            lo = max(sup[a, 0], sup[b, 0])
+            hi = min(sup[a, 1], sup[b, 1])
             s = 0.0
-            for i in range(n):
+            for i in range(lo, hi):
                 s += phi[a, i] * phi[b, i]
             gram[a, b] = s
             gram[b, a] = s
@@ -128,67 +143,78 @@ def linear_solve(phi, Y, v, w, gram, lt, coef, resid):
         return np.nan
     cost = 0.0
     for ch in range(Y.shape[0]):
+        yc = Y[ch]
+        rc = resid[ch]
         for a in range(mlin):
             s = 0.0
-            for i in range(n):
-                s += phi[a, i] * w[i] * Y[ch, i]
+            for i in range(sup[a, 0], sup[a, 1]):
+                s += phi[a, i] * w[i] * yc[i]
             coef[ch, a] = s
         chol_solve(lt, coef[ch], mlin)
+        vc = v[ch]
         for i in range(n):
-            f = 0.0
-            for a in range(mlin):
-                f += coef[ch, a] * phi[a, i]
-            r = v[ch] * (f - w[i] * Y[ch, i])
-            resid[ch, i] = r
-            cost += r * r
+            rc[i] = -vc * w[i] * yc[i]
+        for a in range(mlin):
+            ca = vc * coef[ch, a]
+            for i in range(sup[a, 0], sup[a, 1]):
+                rc[i] += ca * phi[a, i]
+        for i in range(n):
+            cost += rc[i] * rc[i]
     return 0.5 * cost
 
 
 @njit
-def normal_equations(phi, dphi, col, lt, coef, resid, v, free, nfree, a, g, proj, tmpm):
-    """A = (E^T E) o S and g = J^T r on the free shared parameters (module docstring)."""
-    mlin, n = phi.shape
-    for u in range(nfree):          # E_u = dphi_u - Phi^T G^-1 Phi dphi_u
-        t = free[u]
+def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g, u, z):
+    """A = (E^T E) o S and g = J^T r on the free shared parameters (module docstring),
+    without forming E: ``E_a . E_b = dphi_a . dphi_b - u_a^T G^-1 u_b``, ``u = Phi dphi``."""
+    mlin = phi.shape[0]
+    for q in range(nfree):
+        t = free[q]
+        c = col[t]
         for b in range(mlin):
+            lo = max(sup[b, 0], sup[c, 0])
+            hi = min(sup[b, 1], sup[c, 1])
             s = 0.0
-            for i in range(n):
+            for i in range(lo, hi):
                 s += phi[b, i] * dphi[t, i]
-            tmpm[b] = s
-        chol_solve(lt, tmpm, mlin)
-        for i in range(n):
-            s = dphi[t, i]
-            for b in range(mlin):
-                s -= phi[b, i] * tmpm[b]
-            proj[u, i] = s
+            u[q, b] = s
+            z[q, b] = s
+        chol_solve(lt, z[q], mlin)
     nch = coef.shape[0]
-    for u in range(nfree):
-        ju = col[free[u]]
-        for q in range(u + 1):
-            jq = col[free[q]]
+    for p in range(nfree):
+        tp = free[p]
+        cp = col[tp]
+        for q in range(p + 1):
+            tq = free[q]
+            cq = col[tq]
             sc = 0.0
             for ch in range(nch):
-                sc += v[ch] * v[ch] * coef[ch, ju] * coef[ch, jq]
+                sc += v[ch] * v[ch] * coef[ch, cp] * coef[ch, cq]
+            lo = max(sup[cp, 0], sup[cq, 0])
+            hi = min(sup[cp, 1], sup[cq, 1])
             e = 0.0
-            for i in range(n):
-                e += proj[u, i] * proj[q, i]
-            a[u, q] = e * sc
-            a[q, u] = e * sc
+            for i in range(lo, hi):
+                e += dphi[tp, i] * dphi[tq, i]
+            for b in range(mlin):
+                e -= u[p, b] * z[q, b]
+            a[p, q] = e * sc
+            a[q, p] = e * sc
         s = 0.0
         for ch in range(nch):
             d = 0.0
-            for i in range(n):
-                d += dphi[free[u], i] * resid[ch, i]
-            s += v[ch] * coef[ch, ju] * d
-        g[u] = s
+            rc = resid[ch]
+            for i in range(sup[cp, 0], sup[cp, 1]):
+                d += dphi[tp, i] * rc[i]
+            s += v[ch] * coef[ch, cp] * d
+        g[p] = s
 
 
 @njit
 def evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree):
     """Basis, linear solve and residual at ``theta``; returns the cost (prior included)."""
-    phi, dphi, col, tmp, jt5, jt3, gram, lt, coef, resid = ws
-    basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3)
-    cost = linear_solve(phi, Y, v, w, gram, lt, coef, resid)
+    phi, dphi, col, tmp, jt5, jt3, gram, lt, coef, resid, sup = ws
+    basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup)
+    cost = linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid)
     if pm.shape[0] > 0:
         for u in range(nfree):
             t = free[u]
@@ -213,7 +239,8 @@ def work(n, nch, ntheta, mlin):
     """Scratch of one curve (see :func:`evaluate`)."""
     return (np.empty((mlin, n)), np.empty((ntheta, n)), np.empty(ntheta, dtype=np.int64),
             np.empty(n), np.empty((5, n)), np.empty((3, n)), np.empty((mlin, mlin)),
-            np.zeros((mlin, mlin)), np.empty((nch, mlin)), np.empty((nch, n)))
+            np.zeros((mlin, mlin)), np.empty((nch, mlin)), np.empty((nch, n)),
+            np.empty((mlin, 2), dtype=np.int64))
 
 
 @njit
@@ -334,8 +361,8 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
     lhs = np.empty((nfree, nfree))
     lt = np.zeros((nfree, nfree))
     step = np.empty(max(nfree, 1))
-    proj = np.empty((nfree, n))
-    tmpm = np.empty(mlin)
+    u = np.empty((nfree, mlin))
+    z = np.empty((nfree, mlin))
     act = np.empty(nfree, dtype=np.int64)
     tnew = theta.copy()
     cost = evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree)
@@ -349,8 +376,8 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
     nact = 0
     while True:
         if need:
-            normal_equations(ws[0], ws[1], ws[2], ws[7], ws[8], ws[9], v, free, nfree,
-                             a, g, proj, tmpm)
+            normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free,
+                             nfree, a, g, u, z)
             prior_rows(theta, pm, pw, free, nfree, a, g)
             nact, gmax = active(theta, lo, hi, free, nfree, g, a, cost, act)
             if gmax <= gtol or nact == 0:
@@ -396,8 +423,8 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
             if lam > 1e16:
                 status = NO_PROGRESS
                 break
-    normal_equations(ws[0], ws[1], ws[2], ws[7], ws[8], ws[9], v, free, nfree, a, g, proj,
-                     tmpm)
+    normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free, nfree, a, g,
+                     u, z)
     prior_rows(theta, pm, pw, free, nfree, a, g)
     coef[:, :] = ws[8]
     data = 0.0
