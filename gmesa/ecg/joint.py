@@ -203,16 +203,20 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
     return tables, params, glob
 
 
-def fit_joint(record, leads, primary, *, rpeaks=None, force_ecg=False, **options):
-    """The joint fit of ``leads`` (names) of ``record`` (the module docstring): returns
-    (global per-beat table, lead name -> :class:`RecordFit`, info)."""
+def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
+    """The joint fit of ``leads`` (names) of a record (the module docstring), read lead
+    by lead: ``read(name)`` returns a :class:`~gmesa.ecg.io.Record` holding lead
+    ``name`` (it may hold others too).  Returns (global per-beat table, lead name ->
+    :class:`RecordFit`, info); the table is None when no joint template can be built."""
+    record = read(primary)
     first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg, **options)
     opts = _options(options, first.waves)
-    fs = float(record.fs)
+    fs, name = float(record.fs), record.name
+    del record
     sigs, names, skipped = [], [], {}
     for lead in leads:
         try:
-            sig = first.signal if lead == primary else clean_lead(record, lead, opts,
+            sig = first.signal if lead == primary else clean_lead(read(lead), lead, opts,
                                                                   force_ecg)[0]
             if not np.any(np.isfinite(sig)):
                 raise ValueError(f"lead {lead!r} holds no finite samples")
@@ -237,7 +241,7 @@ def fit_joint(record, leads, primary, *, rpeaks=None, force_ecg=False, **options
     tp = None if tp is None else np.array([tp[k] for k in opts.layout.labels])
     jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp) if len(r) \
         else None
-    info = {"record": record.name, "primary": primary, "leads": names, "joint": jt is not None,
+    info = {"record": name, "primary": primary, "leads": names, "joint": jt is not None,
             "skipped_leads": skipped, "rpeaks": first.info["rpeaks"], "n_beats": len(r),
             "gmesa_version": __version__, "waves": list(opts.waves)}
     if jt is None:

@@ -189,14 +189,8 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True, **op
                         "use read_record(path) or Record(signal, fs)")
     chosen, primary = choose_leads(list(record.leads), leads, primary, record.path,
                                    units=record.units)
-    if joint:
-        from .joint import fit_joint  # joint imports this module's neighbours
-        table, fits, info = fit_joint(record, chosen, primary, rpeaks=rpeaks, **options)
-        if table is not None:
-            return LeadsFit(table, fits, primary, info)
-        warnings.warn(f"{record.name}: no median beat for the joint template; the leads "
-                      "are fitted one by one", stacklevel=2)
-    return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, **options)
+    return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, joint=joint,
+                         **options)
 
 
 def choose_leads(names, leads=None, primary=None, path=None, units=None):
@@ -222,14 +216,22 @@ def choose_leads(names, leads=None, primary=None, path=None, units=None):
     return chosen, primary
 
 
-def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, **options):
+def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False, **options):
     """:func:`fit_leads` for a record read lead by lead: ``read(name)`` returns a
     :class:`~gmesa.ecg.io.Record` holding lead ``name`` (it may hold others too);
     ``leads`` are names, ``primary`` among them.  ``keep(name, fit)``, called as soon
     as a lead is fitted, returns what the result keeps of it (say, once the fit is
     saved, a copy without its signal): a long record of many leads then needs the
-    memory of about one lead at a time.  Returns :class:`LeadsFit`."""
+    memory of about one lead at a time (``joint=True``: the joint model, every lead's
+    cleaned signal held at once, float32).  Returns :class:`LeadsFit`."""
     keep = keep or (lambda lead, fit: fit)
+    if joint:
+        from .joint import fit_joint  # joint.py builds on this module's neighbours
+        table, fits, info = fit_joint(read, leads, primary, rpeaks=rpeaks, **options)
+        if table is not None:
+            return LeadsFit(table, {k: keep(k, f) for k, f in fits.items()}, primary, info)
+        warnings.warn(f"{info['record']}: no median beat for the joint template; the "
+                      "leads are fitted one by one", stacklevel=2)
     record = read(primary)
     first = fit_record(record, primary, rpeaks=rpeaks, **options)
     r = np.round(first.beats["r_peak_s"].to_numpy(dtype=float)
