@@ -136,7 +136,7 @@ def test_one_lead_joint_agrees_with_fit_record(ludb):
     assert ok.sum() >= 5
     for col in ("P_on_s", "P_off_s", "QRS_on_s", "QRS_off_s", "T_peak_s", "T_off_s"):
         diff_ms = (joint[col] - single[col]).to_numpy()[ok] * 1e3
-        assert np.nanmedian(np.abs(diff_ms)) < 4.0, (col, np.nanmedian(np.abs(diff_ms)))
+        assert np.nanmedian(np.abs(diff_ms)) < 1.0, (col, np.nanmedian(np.abs(diff_ms)))
 
 
 def test_joint_false_is_the_per_lead_model():
