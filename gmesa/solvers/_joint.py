@@ -336,6 +336,31 @@ def check_curve(x, Y, v, w, theta, lo, hi, free):
 
 
 @njit
+def finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost, coef, se,
+           se_coef):
+    """At the optimum: the channels' coefficients into ``coef``, the standard errors;
+    returns the data cost."""
+    nch, n = ws[9].shape
+    mlin = coef.shape[1]
+    normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free, nfree, a, g,
+                     u, z)
+    prior_rows(theta, pm, pw, free, nfree, a, g)
+    coef[:, :] = ws[8]
+    data = 0.0
+    for ch in range(nch):
+        for i in range(n):
+            data += ws[9][ch, i] ** 2
+    nprior = 0
+    if pm.shape[0] > 0:
+        for q in range(nfree):
+            if pw[free[q]] > 0.0:
+                nprior += 1
+    dof = max(nvalid * nch + nprior - nfree - mlin * nch, 1)
+    errors(a, lt, ws[7], free, nfree, 2.0 * cost / dof, v, se, se_coef, mlin, step)
+    return 0.5 * data
+
+
+@njit
 def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
             coef, se, se_coef):
     """Fit one curve of L channels in place (``theta`` holds the start on entry, the
@@ -423,22 +448,8 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
             if lam > 1e16:
                 status = NO_PROGRESS
                 break
-    normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free, nfree, a, g,
-                     u, z)
-    prior_rows(theta, pm, pw, free, nfree, a, g)
-    coef[:, :] = ws[8]
-    data = 0.0
-    for ch in range(nch):
-        for i in range(n):
-            data += ws[9][ch, i] ** 2
-    data *= 0.5
-    nprior = 0
-    if pm.shape[0] > 0:
-        for u in range(nfree):
-            if pw[free[u]] > 0.0:
-                nprior += 1
-    dof = max(nvalid * nch + nprior - nfree - mlin * nch, 1)
-    errors(a, lt, ws[7], free, nfree, 2.0 * cost / dof, v, se, se_coef, mlin, step)
+    data = finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost,
+                  coef, se, se_coef)
     return cost, data, it, status
 
 
