@@ -33,6 +33,11 @@ from .result import RecordFit
 from .template import template_reach
 from .waves import qrs_onset
 
+#: each lead's baseline polynomial in the joint model by default: a linear baseline
+#: leaves the curvature of the PR and TP segments to the shared P component, which then
+#: widens into a baseline shape (LUDB 24, 116); one more linear column costs little
+JOINT_BASELINE = "quadratic"
+
 #: beats fitted per block (bounds the memory of a long record's rows)
 BLOCK_BEATS = 2000
 
@@ -45,9 +50,11 @@ FITTED = ("ok", "poor_fit", "max_iter", "failed")
 
 def _options(options, waves):
     """The :class:`FitOptions` of the joint fit: the caller's, the waves the primary
-    lead's template chose (a U wave, perhaps)."""
+    lead's template chose (a U wave, perhaps), each lead's baseline
+    :data:`JOINT_BASELINE` unless the caller gives one."""
     names = {f.name for f in fields(FitOptions)}
-    opts = FitOptions(**{k: v for k, v in options.items() if k in names})
+    given = {k: v for k, v in options.items() if k in names}
+    opts = FitOptions(**dict({"baseline": JOINT_BASELINE}, **given))
     return replace(opts, waves=tuple(waves), u_wave=False if "U" not in waves else True)
 
 
@@ -238,7 +245,7 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
     if not usable.any():
         usable = (beats["status"] == "ok").to_numpy()
     tp = first.info.get("template_params")
-    tp = None if tp is None else np.array([tp[k] for k in opts.layout.labels])
+    tp = None if tp is None else np.array([tp[k] for k in first.layout.labels])
     jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp) if len(r) \
         else None
     info = {"record": name, "primary": primary, "leads": names, "joint": jt is not None,

@@ -114,7 +114,7 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     starts = [first] + [with_steps(guess_beat(t, Y[i], opts.waves, lay.n_baseline, ons[i], 0.0,
                                               late), opts) for i in guess]
     lo, hi = timing_bounds(opts, t[0], t[-1], rr_med, on)
-    thetas = split_shared(np.array(starts), lay.n_waves, lay.n_steps)[0]
+    thetas = np.array([split_shared(v, lay.n_waves, lay.n_steps)[0] for v in starts])
     res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)), opts.tol, START_ITER)
     view = res.params[:, primary]
     best = int(best_start(view, res.data_cost, opts.waves, on, t[0]))
