@@ -21,6 +21,11 @@ from .presence import TemplateFit
 from .template import fit_template, median_beat
 from .waves import qrs_onset
 
+#: the joint P's largest half-width and tails (s): the single-lead bounds (0.06, 0.08)
+#: let a P shared by many leads widen into a baseline shape longer than any P wave
+#: (P_LONGEST, 0.25 s; PTB s0010_re); these keep it under 0.21 s by the fiducial rule
+P_SHAPE_MAX = (0.030, 0.050)
+
 #: iterations of the short fits from each start of the joint template
 START_ITER = 40
 
@@ -68,13 +73,20 @@ def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
     """(lower, upper) of the shared timing (:func:`~gmesa.split_shared` order) of beats
     in windows [``t0``, ``t1``] (s), RR before ``rr`` (s), QRS onset ``qrs_on`` (s):
     the single-lead bounds of :func:`~gmesa.ecg.beatmodel.beat_bounds` (amplitudes
-    aside: each lead's are free)."""
+    aside: each lead's are free), the P shape within :data:`P_SHAPE_MAX`."""
     shape = np.shape(t0)
     lo, hi = beat_bounds(opts, (np.ones(shape), np.zeros(shape), np.zeros(shape)), t0, t1,
                          rr, qrs_on, t_late)
     lay = opts.layout
-    return (split_shared(lo, lay.n_waves, lay.n_steps)[0],
-            split_shared(hi, lay.n_waves, lay.n_steps)[0])
+    lo, hi = (split_shared(lo, lay.n_waves, lay.n_steps)[0],
+              split_shared(hi, lay.n_waves, lay.n_steps)[0])
+    if "P" in opts.waves:  # a P no longer than P_LONGEST (module constant P_SHAPE_MAX)
+        k = 4 * lay.waves.index("P")
+        hw, sig = P_SHAPE_MAX
+        hi[..., k + 1] = np.minimum(hi[..., k + 1], hw)
+        hi[..., k + 2:k + 4] = np.minimum(hi[..., k + 2:k + 4], sig)
+        lo[..., k + 1:k + 4] = np.minimum(lo[..., k + 1:k + 4], hi[..., k + 1:k + 4])
+    return lo, hi
 
 
 def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None):
