@@ -48,7 +48,11 @@ class LeadsFit:
     ``T_lead`` (the lead each came from, "" where absent), ``P_present``/``T_present``,
     the intervals (ms) and the primary lead's ``status``/``reason``.
     ``fits``: lead name -> :class:`RecordFit` of that lead; ``primary``: the lead
-    whose R peaks all leads share and whose waves come first.
+    whose R peaks all leads share and whose waves come first.  With the joint model
+    (``info["joint"]`` True) ``beats`` holds the global boundaries, presence across
+    the leads, ``{wave}_amplitude_{lead}``, ``rmse_{lead}``, ``prd_{lead}`` instead of
+    the ``*_lead`` columns, and each of ``fits`` is the joint model seen in that lead
+    (docs/joint.md).
     """
     beats: pd.DataFrame
     fits: dict
