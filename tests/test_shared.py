@@ -115,6 +115,23 @@ def test_many_channels_recover_timing_and_amplitudes():
     np.testing.assert_array_equal(res.theta[0], res.theta[1])
 
 
+def test_ridge_keeps_coinciding_components_apart():
+    """Two components with the same timing: plain least squares is singular up to the
+    tiny Gram ridge, the ridge splits the amplitude evenly."""
+    theta, coef, Y = _data(seed=7)
+    th2 = np.concatenate([theta[:4], theta[:4], theta[4:]])
+    lo = np.where(th2 > 0, 0.5 * th2, th2 - 0.05)
+    hi = th2 + 0.05
+    lo[:8], hi[:8] = th2[:8] - 1e-9, th2[:8] + 1e-9      # the twins stay where they are
+    res = fit_shared(X, Y, th2, lo, hi, steps=M, ridge=1e-3)
+    c = res.coef[0]
+    np.testing.assert_allclose(c[:, 0], c[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(c[:, 0] + c[:, 1], coef[:, 0], atol=0.03)
+    assert res.cost[0] > res.data_cost[0]
+    with pytest.raises(ValueError, match="ridge"):
+        fit_shared(X, Y, theta, steps=M, ridge=-1.0)
+
+
 def test_prior_holds_a_parameter():
     theta, _, Y = _data(seed=2)
     sd = np.full(theta.size, np.inf)

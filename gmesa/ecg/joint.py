@@ -27,7 +27,7 @@ from .fit import fit_record, t_end_check, waves_present
 from .identity import IDENTITY_NEAR
 from .init import clip_into
 from .joint_table import global_table, wave_evidence
-from .joint_template import clean_lead, joint_template, timing_bounds
+from .joint_template import clean_lead, joint_template, ridge, timing_bounds
 from .options import FitOptions
 from .result import RecordFit
 from .template import template_reach
@@ -106,7 +106,8 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
         return fit_shared(X[rows], Yb[rows], clip_into(th, lo[rows], hi[rows]), lo[rows],
                           hi[rows], steps=lay.n_steps, baseline=opts.baseline,
                           channel_weights=jt.weights, weights=W[rows], max_iter=max_iter,
-                          ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads)
+                          ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
+                          ridge=ridge(X[0]))
     res = run(np.arange(nb), s0, opts.max_iter)
     out = [res.theta, res.coef, res.data_cost, res.nit, res.status]
     if second.size:  # a second start that does not converge soon is not the better one

@@ -26,6 +26,12 @@ from .waves import qrs_onset
 #: (P_LONGEST, 0.25 s; PTB s0010_re); these keep it under 0.21 s by the fiducial rule
 P_SHAPE_MAX = (0.030, 0.050)
 
+#: the ridge on the leads' amplitudes, in seconds of a unit-amplitude component's
+#: energy (``sum(shape**2) / fs``): 20 us, so a real wave (energy of a few ms and more)
+#: shrinks by under 1 %, while Q and R taking the same shape with opposite amplitudes of
+#: tens of mV (seen on LUDB 26 without it) cost far more than they gain
+RIDGE_S = 2e-5
+
 #: iterations of the short fits from each start of the joint template
 START_ITER = 40
 
@@ -89,13 +95,19 @@ def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
     return lo, hi
 
 
+def ridge(t):
+    """The ridge of :func:`gmesa.fit_shared` for beats sampled at times ``t`` (s):
+    :data:`RIDGE_S` times the sampling rate."""
+    return RIDGE_S / float(np.median(np.diff(t)))
+
+
 def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None):
     lay = opts.layout
     S = thetas.shape[0]
     return fit_shared(t, np.broadcast_to(Y, (S,) + Y.shape), clip_into(thetas, lo, hi),
                       lo, hi, steps=lay.n_steps, baseline=opts.baseline,
                       channel_weights=weights, max_iter=max_iter or opts.max_iter, ftol=tol,
-                      xtol=tol, gtol=tol, threads=opts.threads)
+                      xtol=tol, gtol=tol, threads=opts.threads, ridge=ridge(t))
 
 
 def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, first=None):

@@ -121,10 +121,11 @@ def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
 
 
 @njit
-def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid):
+def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
     """Gram matrix, its factor, every channel's coefficients ``coef`` (L, m) and the
-    residuals ``resid`` (L, n); returns the data cost (NaN: singular Gram matrix).
-    Products run over the overlap of the columns' supports ``sup``."""
+    residuals ``resid`` (L, n); returns the cost, with the ridge term
+    ``0.5 ridge sum_l v_l^2 |c_l[:n_amp]|^2`` on the amplitudes (NaN: singular Gram
+    matrix).  Products run over the overlap of the columns' supports ``sup``."""
     mlin, n = phi.shape
     dmax = 0.0
     for a in range(mlin):
@@ -138,7 +139,7 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid):
             gram[b, a] = s
         dmax = max(dmax, gram[a, a])
     for a in range(mlin):
-        gram[a, a] += GRAM_RIDGE * dmax + 1e-300
+        gram[a, a] += GRAM_RIDGE * dmax + 1e-300 + (ridge if a < n_amp else 0.0)
     if not chol(gram, mlin, lt):
         return np.nan
     cost = 0.0
@@ -160,6 +161,8 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid):
                 rc[i] += ca * phi[a, i]
         for i in range(n):
             cost += rc[i] * rc[i]
+        for a in range(n_amp):
+            cost += ridge * vc * vc * coef[ch, a] * coef[ch, a]
     return 0.5 * cost
 
 
@@ -210,11 +213,11 @@ def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g,
 
 
 @njit
-def evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree):
+def evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge=0.0):
     """Basis, linear solve and residual at ``theta``; returns the cost (prior included)."""
     phi, dphi, col, tmp, jt5, jt3, gram, lt, coef, resid, sup = ws
     basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup)
-    cost = linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid)
+    cost = linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, k + m)
     if pm.shape[0] > 0:
         for u in range(nfree):
             t = free[u]
@@ -362,7 +365,7 @@ def finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost
 
 @njit
 def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
-            coef, se, se_coef):
+            coef, se, se_coef, ridge=0.0):
     """Fit one curve of L channels in place (``theta`` holds the start on entry, the
     optimum on exit; ``coef`` (L, m) receives the channels' coefficients).  ``pm``/``pw``:
     the prior's means and 1/sd per shared parameter, or empty arrays (no prior).
@@ -390,7 +393,7 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
     z = np.empty((nfree, mlin))
     act = np.empty(nfree, dtype=np.int64)
     tnew = theta.copy()
-    cost = evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree)
+    cost = evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge)
     if not abs(cost) <= 1.7976931348623157e308:
         return cost, cost, 0, NONFINITE_MODEL
     lam = 1e-2
@@ -421,7 +424,7 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
                 status = NO_PROGRESS
                 break
             continue
-        new = evaluate(x, Y, v, w, tnew, k, m, nb, ws2, pm, pw, free, nfree)
+        new = evaluate(x, Y, v, w, tnew, k, m, nb, ws2, pm, pw, free, nfree, ridge)
         small = dn <= xtol * (pn + xtol)
         if abs(new) <= 1.7976931348623157e308 and new < cost:
             rho = (cost - new) / pred if pred > 0.0 else 0.0
@@ -455,7 +458,7 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
 
 @njit(parallel=True)
 def fit_batch(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
-              coef, se, se_coef, cost, data, nit, status):
+              coef, se, se_coef, cost, data, nit, status, ridge=0.0):
     """Fit every curve ``Y[c]`` (L, n) in parallel; ``x``, ``w``, ``v``, ``lo``, ``hi``,
     ``pm``, ``pw`` have one row or one per curve (``pm``/``pw`` of width 0: no prior)."""
     for c in prange(Y.shape[0]):
@@ -467,7 +470,8 @@ def fit_batch(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, p
         pmi = pm[0] if pm.shape[0] == 1 else pm[c]
         pwi = pw[0] if pw.shape[0] == 1 else pw[c]
         cst, dat, it, st = fit_one(xi, Y[c], vi, wi, theta[c], li, hi_, k, m, nb, max_iter,
-                                   ftol, xtol, gtol, pmi, pwi, coef[c], se[c], se_coef[c])
+                                   ftol, xtol, gtol, pmi, pwi, coef[c], se[c], se_coef[c],
+                                   ridge)
         cost[c] = cst
         data[c] = dat
         nit[c] = it

@@ -63,8 +63,8 @@ class SharedFit:
     ``theta`` (N, T) the shared parameters (:func:`shared_labels`); ``coef`` (N, L, m)
     each channel's amplitudes and baseline; ``theta_stderr`` (N, T) (from the full
     model's curvature) and ``coef_stderr`` (N, L, m) (given theta); ``cost`` the
-    objective (0.5 sum of squared weighted residuals over all channels + prior term),
-    ``data_cost`` without the prior; ``nit``; ``status`` (:data:`SOLVER_STATUS`, > 0
+    objective (0.5 sum of squared weighted residuals over all channels + ridge and
+    prior terms), ``data_cost`` the residual part alone; ``nit``; ``status`` (:data:`SOLVER_STATUS`, > 0
     converged); ``n_waves``, ``n_steps``.
     """
     theta: np.ndarray
@@ -154,7 +154,7 @@ def _prior(prior, n_curves, labels):
 
 def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="constant",
                channel_weights=None, weights=None, max_iter=200, ftol=1e-8, xtol=1e-8,
-               gtol=1e-8, threads=None, prior=None):
+               gtol=1e-8, threads=None, prior=None, ridge=0.0):
     """Fit K mesa components (and ``steps`` tanh steps) whose timing every channel
     shares, each channel with its own amplitudes (any sign) and baseline polynomial.
 
@@ -168,6 +168,9 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
     channel_weights : (L,) or (N, L) each channel's residual weight (1/noise sd).
     weights : (n,) or (N, n) sample weights shared by the channels (0: left out).
     prior : ``(mean, sd)`` over theta, as in :func:`fit_many` (``sd = inf``: none).
+    ridge : >= 0, adds ``0.5 * ridge * sum(channel_weight**2 * amplitude**2)`` over the
+        components' and steps' amplitudes (not the baseline) to the cost: keeps two
+        near-identical components from cancelling with huge opposite amplitudes.
 
     Returns :class:`SharedFit`.  The linear coefficients are unbounded: one least-squares
     solve for all channels per step, LM over theta only (variable projection).
@@ -206,6 +209,8 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
         raise ValueError(f"curve {c}, channel {ch}: Y[{i}] is not finite; give it weight 0")
     Y = np.ascontiguousarray(np.where(used[:, None, :], Y, 0.0))
     pm, pw = _prior(prior, N, labels)
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge={ridge!r}; give a finite value >= 0 (0: plain least squares)")
     m = K + steps + nb
     coef = np.empty((N, L, m))
     se, se_coef = np.empty((N, ntheta)), np.empty((N, L, m))
@@ -214,5 +219,5 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
     with numba_threads(threads), numba.parallel_chunksize(CHUNK_CURVES):
         _joint.fit_batch(X, Y, V, W, theta, lo, hi, K, int(steps), nb, int(max_iter),
                          float(ftol), float(xtol), float(gtol), pm, pw, coef, se, se_coef,
-                         cost, data, nit, status)
+                         cost, data, nit, status, float(ridge))
     return SharedFit(theta, coef, se, se_coef, cost, data, nit, status, K, int(steps))
