@@ -32,6 +32,11 @@ P_SHAPE_MAX = (0.030, 0.050)
 #: tens of mV (seen on LUDB 26 without it) cost far more than they gain
 RIDGE_S = 2e-5
 
+#: the joint T's largest half-width and tails (s), against the single-lead 0.2 and 0.2:
+#: a T shared by many leads widened into the window's end while the ST step and the
+#: leads' baselines took the T wave (LUDB 84, 136)
+T_SHAPE_MAX = (0.100, 0.160)
+
 #: iterations of the short fits from each start of the joint template
 START_ITER = 40
 
@@ -79,19 +84,19 @@ def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
     """(lower, upper) of the shared timing (:func:`~gmesa.split_shared` order) of beats
     in windows [``t0``, ``t1``] (s), RR before ``rr`` (s), QRS onset ``qrs_on`` (s):
     the single-lead bounds of :func:`~gmesa.ecg.beatmodel.beat_bounds` (amplitudes
-    aside: each lead's are free), the P shape within :data:`P_SHAPE_MAX`."""
+    aside: each lead's are free), the P and T shapes within :data:`P_SHAPE_MAX`, :data:`T_SHAPE_MAX`."""
     shape = np.shape(t0)
     lo, hi = beat_bounds(opts, (np.ones(shape), np.zeros(shape), np.zeros(shape)), t0, t1,
                          rr, qrs_on, t_late)
     lay = opts.layout
     lo, hi = (split_shared(lo, lay.n_waves, lay.n_steps)[0],
               split_shared(hi, lay.n_waves, lay.n_steps)[0])
-    if "P" in opts.waves:  # a P no longer than P_LONGEST (module constant P_SHAPE_MAX)
-        k = 4 * lay.waves.index("P")
-        hw, sig = P_SHAPE_MAX
-        hi[..., k + 1] = np.minimum(hi[..., k + 1], hw)
-        hi[..., k + 2:k + 4] = np.minimum(hi[..., k + 2:k + 4], sig)
-        lo[..., k + 1:k + 4] = np.minimum(lo[..., k + 1:k + 4], hi[..., k + 1:k + 4])
+    for wave, (hw, sig) in (("P", P_SHAPE_MAX), ("T", T_SHAPE_MAX)):
+        if wave in opts.waves:
+            k = 4 * lay.waves.index(wave)
+            hi[..., k + 1] = np.minimum(hi[..., k + 1], hw)
+            hi[..., k + 2:k + 4] = np.minimum(hi[..., k + 2:k + 4], sig)
+            lo[..., k + 1:k + 4] = np.minimum(lo[..., k + 1:k + 4], hi[..., k + 1:k + 4])
     return lo, hi
 
 
