@@ -23,7 +23,8 @@ from .decompose import decompose
 from .decomposition import Decomposition
 from .notation import from_gaussian, from_original, to_gaussian, to_original
 from ._deprecated import warn_renamed
-from .solvers import SOLVER_STATUS, ManyFit, fit_least_squares, fit_many
+from .solvers import (SOLVER_STATUS, ManyFit, SharedFit, fit_least_squares, fit_many,
+                      fit_shared, join_shared, shared_labels, split_shared)
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "mesa_sum_jacobian", "smooth_gmf", "smooth_gmf_jacobian", "tanh_step",
     "tanh_step_jacobian", "from_gaussian", "from_original", "to_gaussian", "to_original",
     "MesaModel", "MesaSumModel", "fit_least_squares", "fit_many", "ManyFit",
-    "SOLVER_STATUS", "Layout",
+    "SOLVER_STATUS", "Layout", "fit_shared", "SharedFit", "split_shared", "join_shared",
+    "shared_labels",
     "decompose", "Decomposition", "fit_pulses", "PulseFit",
 ]

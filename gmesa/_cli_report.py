@@ -74,17 +74,24 @@ def report_leads(row, out):
     """``gmesa fit --leads``: the summary of a :class:`gmesa.ecg.LeadsFit`."""
     res = row["fit"]
     b = res.beats
-    shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
-                          for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
-             for w in ("P", "T")}
+    joint = bool(res.info.get("joint"))
+    if joint:  # one model of all leads: presence decided across them
+        shown = {w: f"{100 * np.mean(b[f'{w}_present']):.0f}% of beats (in any lead)"
+                 for w in ("P", "T")}
+    else:
+        shown = {w: ", ".join(f"{lead} {100 * np.mean(b[f'{w}_lead'] == lead):.0f}%"
+                              for lead in res.fits if np.any(b[f"{w}_lead"] == lead))
+                 for w in ("P", "T")}
     click.echo(f"{row['record']}: leads {', '.join(res.fits)} (primary {res.primary}), "
                f"{row['fs']:g} Hz, {row['duration_s']:.1f} s, fitted in {row['seconds']:.2f} s")
     click.echo(table([
+        ("model", "joint: wave timing shared by the leads" if joint else "each lead alone"),
         ("beats", f"{row['n_beats']}"),
-        ("ok", f"{row['n_ok']} ({100.0 * row['ok_fraction']:.1f}%) in {res.primary}"),
+        ("ok", f"{row['n_ok']} ({100.0 * row['ok_fraction']:.1f}%)"
+               + ("" if joint else f" in {res.primary}")),
         ("median PRD", fmt_num(row["median_prd"], f" % in {res.primary}")),
-        ("P from", shown["P"] or "-"),
-        ("T from", shown["T"] or "-"),
+        ("P" if joint else "P from", shown["P"] or "-"),
+        ("T" if joint else "T from", shown["T"] or "-"),
     ] + interval_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['info_file']} and {len(res.fits)} "
                "leads' tables")

@@ -500,7 +500,8 @@ def test_batch_leads_read_and_written_one_lead_at_a_time(tmp_path, monkeypatch):
             raise RuntimeError("killed")
         return real_fit(*args, **kw)
     monkeypatch.setattr("gmesa.ecg.leads.fit_record", crash_on_second)
-    again = fit_files(src, out=out, leads="all", workers=1, progress=False, resume=False)
+    again = fit_files(src, out=out, leads="all", workers=1, progress=False, resume=False,
+                      joint=False)  # the per-lead model writes each lead as it is fitted
     assert again["status"].iloc[0] == "failed" and "killed" in again["reason"].iloc[0]
     assert not (out / "rec.leads.json").exists() and (out / "rec.ii.info.json").is_file()
     monkeypatch.setattr("gmesa.ecg.leads.fit_record", real_fit)

@@ -149,10 +149,11 @@ def test_fit_several_leads(runner, tmp_path):
     res = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--lead", "1",
                               "--out", str(out), "--format", "csv"])
     assert res.exit_code == 0, (res.output, res.stderr)
-    for word in ("leads lead0, lead1 (primary lead1)", "P from", "T from", "median QT"):
+    for word in ("leads lead0, lead1 (primary lead1)", "joint: wave timing shared", "median QT"):
         assert word in res.output
     beats = pd.read_csv(out / "two.leads.csv", keep_default_na=False)
-    assert len(beats) >= len(syn.truth) - 2 and set(beats["QRS_lead"]) <= {"lead1", ""}
+    assert len(beats) >= len(syn.truth) - 2
+    assert {"R_amplitude_lead0", "R_amplitude_lead1", "rmse_lead0"} <= set(beats.columns)
     for lead in ("lead0", "lead1"):
         assert (out / f"two.{lead}.beats.csv").is_file() and (out / f"two.{lead}.info.json").is_file()
     bad = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "0,V9", "--out", str(out)])

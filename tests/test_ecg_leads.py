@@ -26,7 +26,7 @@ def two_leads():
 def test_wave_missing_in_primary_read_from_other_lead(two_leads):
     record, truth = two_leads
     alone = ecg.fit_record(record, "flat_p")
-    both = ecg.fit_leads(record, primary="flat_p")
+    both = ecg.fit_leads(record, primary="flat_p", joint=False)
     inner = both.beats["status"] == "ok"
     assert alone.beats.loc[inner, "P_present"].mean() < 0.2       # no P in that lead
     assert both.beats.loc[inner, "P_present"].mean() > 0.9         # ... but in the other
@@ -49,7 +49,7 @@ def test_wave_missing_in_primary_read_from_other_lead(two_leads):
 
 def test_primary_lead_first_and_shared_rpeaks(two_leads):
     record, _ = two_leads
-    both = ecg.fit_leads(record, primary="with_p")
+    both = ecg.fit_leads(record, primary="with_p", joint=False)
     assert both.primary == "with_p" and list(both.fits) == ["flat_p", "with_p"]
     r = [f.beats["r_peak_s"].to_numpy() for f in both.fits.values()]
     assert np.array_equal(r[0], r[1])
@@ -59,7 +59,7 @@ def test_primary_lead_first_and_shared_rpeaks(two_leads):
 
 def test_leads_fit_saved(two_leads, tmp_path):
     record, _ = two_leads
-    both = ecg.fit_leads(record, ["with_p", 0])
+    both = ecg.fit_leads(record, ["with_p", 0], joint=False)
     paths = both.save(tmp_path, fmt="csv")
     assert paths["beats"].name == "two.leads.csv" and paths["info"].exists()
     loaded = ecg.RecordFit.load(paths["leads"]["with_p"]["info"])

@@ -186,6 +186,7 @@ def _fit_leads_of(task, row, opts):
     from ..ecg import fit_each_lead, fit_leads
     from ..ecg.leads import choose_leads, lead_stem
     path, leads, force = task["path"], task["leads"], task.get("force_ecg", False)
+    joint = opts.pop("joint", True)
     wanted = None if leads == "all" else leads
     names = reading.peek_leads(path)
     t0 = time.perf_counter()
@@ -197,7 +198,7 @@ def _fit_leads_of(task, row, opts):
     if names is None:
         rec = note(reading.read_lead(path, None, task["fs"], every_lead=True))
         row.update(read_s=time.perf_counter() - t0, write_s=0.0)
-        return fit_leads(rec, wanted, primary=task["lead"], **opts), {}
+        return fit_leads(rec, wanted, primary=task["lead"], joint=joint, **opts), {}
     chosen, primary = choose_leads(names, wanted, task["lead"], path)
     out, lead_paths = task.get("out"), {}
 
@@ -216,7 +217,7 @@ def _fit_leads_of(task, row, opts):
                                         fmt=task["fmt"])
             spent["write_s"] += time.perf_counter() - t
         return replace(fit, signal=np.zeros(0), params=None)
-    fit = fit_each_lead(read, chosen, primary, keep=keep, **opts)
+    fit = fit_each_lead(read, chosen, primary, keep=keep, joint=joint, **opts)
     row.update(spent)
     return fit, lead_paths
 

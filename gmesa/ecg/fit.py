@@ -93,9 +93,9 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
         described = fit_me & (prd <= opts.prd_limit)  # not where the model fails anyway
         unlike = follow_template(fit, template_vec, described, opts.bandwidth(fs))
     good, rmse, prd, r2, sse = quality(fit, fit_me, status, reason)
-    fid, present, fid_sd = _waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
+    fid, present, fid_sd = waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason)
-    _t_end_check(fid, rows, fit_me, t_room, reason)
+    t_end_check(fid, rows, fit_me, t_room, reason)
     add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}
@@ -118,7 +118,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     return pd.DataFrame(table), fit.params, template_vec, opts, choice
 
 
-def _t_end_check(fid, rows, fitted, t_room, reason):
+def t_end_check(fid, rows, fitted, t_room, reason):
     """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
     :data:`~gmesa.ecg.beats.T_END_GAP` of the window's last sample, or past where the
     next beat begins (``t_room``, s from R; None: not known); the reason says which."""
@@ -130,7 +130,7 @@ def _t_end_check(fid, rows, fitted, t_room, reason):
     add_reason(reason, cut, note)
 
 
-def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
+def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     """(fiducials s from R, presence per wave) of the beats of ``fit`` (a
     :class:`~gmesa.ecg.beatmodel.SegmentFit`): P and T by BIC evidence against the
     residual noise (:func:`~gmesa.ecg.presence.wave_presence`), their fiducials NaN
@@ -157,7 +157,8 @@ def _waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
     return fid, present, sd
 
 
-def _lead_signal(record, lead):
+def lead_signal(record, lead):
+    """(samples, name) of ``lead`` of ``record`` (default: the first ECG-like lead)."""
     if record.signal.ndim == 1 or record.signal.shape[1] == 1:
         if lead not in (None, 0, -1) and record.lead_index(lead) != 0:
             record.lead(lead)
@@ -168,7 +169,7 @@ def _lead_signal(record, lead):
     return record.lead(i), record.leads[i]
 
 
-def _mv_limits(record, lead_name, unit):
+def mv_limits(record, lead_name, unit):
     """The converter's range of the lead in the unit it is fitted in (None if unknown)."""
     limits = record.limits(lead_name)
     if limits is None:
@@ -180,7 +181,7 @@ def _mv_limits(record, lead_name, unit):
     return float(lo[0]), float(hi[0])
 
 
-def _given_rpeaks(record, rpeaks, n):
+def given_rpeaks(record, rpeaks, n):
     """R peak samples given by the caller (``rpeaks`` "annotations" or sample indices
     into a lead of ``n`` samples), or None (detect them)."""
     if isinstance(rpeaks, str):
@@ -198,7 +199,7 @@ def _given_rpeaks(record, rpeaks, n):
     return given
 
 
-def _cleaned(seg, fs, opts):
+def cleaned(seg, fs, opts):
     """``seg`` cleaned as ``opts`` say (wander, power line, low-pass), float64."""
     if not (opts.wander or opts.powerline or opts.lowpass):
         return seg.copy()
@@ -223,7 +224,7 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
         lo, hi = max(a - pad, 0), min(b + pad, n)
         part = None if artefacts is None else artefacts.part(lo, hi)
         seg = raw[lo:hi] if part is None else np.where(part.mask, np.nan, raw[lo:hi])
-        cs = _cleaned(seg, fs, opts)
+        cs = cleaned(seg, fs, opts)
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
         if given is None:
             r = detect_rpeaks(cs, fs) if np.any(np.isfinite(cs)) else np.zeros(0, np.int64)
@@ -324,15 +325,15 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     opts = FitOptions(waves=waves, st_step=st_step, engine=engine, wander=wander,
                       powerline=powerline, lowpass=lowpass, max_iter=max_iter, tol=tol,
                       threads=threads, chunk_s=chunk_s, **options)
-    raw, lead_name = _lead_signal(record, lead)
+    raw, lead_name = lead_signal(record, lead)
     raw, unit = ecg_lead_mv(record, lead_name, raw, force_ecg)
     fs = float(record.fs)
     if not np.any(np.isfinite(raw)):
         raise ValueError(f"{record.name}: lead {lead_name!r} holds no finite samples")
-    given = _given_rpeaks(record, rpeaks, raw.size)
+    given = given_rpeaks(record, rpeaks, raw.size)
     artefacts = None
     if opts.artefacts:
-        artefacts = find_artefacts(raw, fs, _mv_limits(record, lead_name, unit))
+        artefacts = find_artefacts(raw, fs, mv_limits(record, lead_name, unit))
         artefacts = artefacts if artefacts.any else None
     tables, params, template, clean_sig, opts, choices = _fit_chunks(raw, fs, opts, given,
                                                                      artefacts)

@@ -61,7 +61,11 @@ class LeadsFit:
     directions and the QRS-T angle (:data:`~gmesa.ecg.spatial.SPATIAL_COLUMNS`, added
     when the LeadsFit is made; see :mod:`gmesa.ecg.spatial`).
     ``fits``: lead name -> :class:`RecordFit` of that lead; ``primary``: the lead
-    whose R peaks all leads share and whose waves come first.
+    whose R peaks all leads share and whose waves come first.  With the joint model
+    (``info["joint"]`` True) ``beats`` holds the global boundaries, presence across
+    the leads, ``{wave}_amplitude_{lead}``, ``rmse_{lead}``, ``prd_{lead}`` instead of
+    the ``*_lead`` columns, and each of ``fits`` is the joint model seen in that lead
+    (docs/joint.md).
     """
     beats: pd.DataFrame
     fits: dict
@@ -184,9 +188,11 @@ def _typical_center(wave, rr):
     return float(typical_vector((wave,), rr)[wave_layout((wave,)).index(wave, "center")])
 
 
-def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
-    """Fit several leads of ``record`` on shared R peaks and read each beat's waves from
-    the lead that shows them (see the module docstring).
+def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True, **options):
+    """Fit several leads of ``record`` on shared R peaks: by default with the joint
+    model (every wave's timing shared by the leads, :mod:`gmesa.ecg.joint`), with
+    ``joint=False`` each lead on its own, each beat's waves read from the lead that
+    shows them (see the module docstring).
 
     Parameters
     ----------
@@ -197,6 +203,11 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
         where it shows them (default: the first of ``leads`` whose name looks like an
         ECG lead).
     rpeaks : None (detect on the primary lead), ``"annotations"`` or sample indices.
+    joint : fit the leads jointly (default).  ``beats`` then holds the global
+        boundaries (earliest onset, latest offset over the leads showing a wave), the
+        intervals from them, ``{wave}_amplitude_{lead}``, ``rmse_{lead}``/``prd_{lead}``
+        and presence decided across the leads; ``fits`` each lead's view of the joint
+        model; ``info["joint"]`` is True.
     **options : passed to :func:`fit_record` for every lead.
 
     Returns :class:`LeadsFit`.  A lead other than the primary that cannot be fitted (no
@@ -208,7 +219,8 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, **options):
                         "use read_record(path) or Record(signal, fs)")
     chosen, primary = choose_leads(list(record.leads), leads, primary, record.path,
                                    units=record.units)
-    return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, **options)
+    return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, joint=joint,
+                         **options)
 
 
 def choose_leads(names, leads=None, primary=None, path=None, units=None):
@@ -234,14 +246,22 @@ def choose_leads(names, leads=None, primary=None, path=None, units=None):
     return chosen, primary
 
 
-def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, **options):
+def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False, **options):
     """:func:`fit_leads` for a record read lead by lead: ``read(name)`` returns a
     :class:`~gmesa.ecg.io.Record` holding lead ``name`` (it may hold others too);
     ``leads`` are names, ``primary`` among them.  ``keep(name, fit)``, called as soon
     as a lead is fitted, returns what the result keeps of it (say, once the fit is
     saved, a copy without its signal): a long record of many leads then needs the
-    memory of about one lead at a time.  Returns :class:`LeadsFit`."""
+    memory of about one lead at a time (``joint=True``: the joint model, every lead's
+    cleaned signal held at once, float32).  Returns :class:`LeadsFit`."""
     keep = keep or (lambda lead, fit: fit)
+    if joint:
+        from .joint import fit_joint  # joint.py builds on this module's neighbours
+        table, fits, info = fit_joint(read, leads, primary, rpeaks=rpeaks, **options)
+        if table is not None:
+            return LeadsFit(table, {k: keep(k, f) for k, f in fits.items()}, primary, info)
+        warnings.warn(f"{info['record']}: no median beat for the joint template; the "
+                      "leads are fitted one by one", stacklevel=2)
     record = read(primary)
     first = fit_record(record, primary, rpeaks=rpeaks, **options)
     r = np.round(first.beats["r_peak_s"].to_numpy(dtype=float)

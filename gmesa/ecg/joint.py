@@ -1,0 +1,290 @@
+"""The joint beat model of several leads: every wave's timing shared by all leads, each
+lead with its own amplitudes (any sign), baseline and ST level (docs/joint.md).
+
+The primary lead is fitted as :func:`~gmesa.ecg.fit_record` fits one (R peaks, beat
+windows, its template, its own per-beat fits); every lead is cleaned the same way; the
+joint template (:mod:`gmesa.ecg.joint_template`) starts every beat, and so does the
+primary lead's own fit of it: the better of the two joint fits
+(:func:`~gmesa.ecg.beatmodel.best_start`) is kept.  Each lead then gets its
+:class:`RecordFit` (the joint model seen in that lead, read by the single-lead rules:
+quality, presence, fiducials), and the global table (:mod:`gmesa.ecg.joint_table`) the
+boundaries over the leads.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import fields, replace
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..solvers import fit_shared, join_shared, split_shared
+from .beatmodel import SegmentFit, best_start, quality
+from .beats import MAX_MASKED, BeatRows, room
+from .fiducials import intervals, wave_fiducials
+from .fit import fit_record, t_end_check, waves_present
+from .identity import IDENTITY_NEAR
+from .init import clip_into
+from .joint_table import global_table, wave_evidence
+from .joint_template import clean_lead, joint_template, ridge, timing_bounds
+from .options import FitOptions
+from .result import RecordFit
+from .template import template_reach
+from .waves import qrs_onset
+
+#: each lead's baseline polynomial in the joint model by default: a linear baseline
+#: leaves the curvature of the PR and TP segments to the shared P component, which then
+#: widens into a baseline shape (LUDB 24, 116); one more linear column costs little
+JOINT_BASELINE = "quadratic"
+
+#: beats fitted per block (bounds the memory of a long record's rows)
+BLOCK_BEATS = 2000
+
+#: iteration limit of a beat's second start
+SECOND_ITER = 60
+
+#: beats the primary lead's own pipeline fitted (the others' windows are unusable)
+FITTED = ("ok", "poor_fit", "max_iter", "failed")
+
+
+def _options(options, waves):
+    """The :class:`FitOptions` of the joint fit: the caller's, the waves the primary
+    lead's template chose (a U wave, perhaps), each lead's baseline
+    :data:`JOINT_BASELINE` unless the caller gives one."""
+    names = {f.name for f in fields(FitOptions)}
+    given = {k: v for k, v in options.items() if k in names}
+    opts = FitOptions(**dict({"baseline": JOINT_BASELINE}, **given))
+    return replace(opts, waves=tuple(waves), u_wave=False if "U" not in waves else True)
+
+
+def _rows(sigs, r, start, end, fs):
+    """(X (N, w) s from R, Y (L, N, w) mV, usable (N, w) in every lead, lengths)."""
+    n = sigs[0].size
+    st, en = np.clip(start, 0, n), np.clip(end, 0, n)
+    lengths = (en - st).astype(np.int64)
+    width = max(int(lengths.max()), 2)
+    cols = np.arange(width)
+    inside = cols[None, :] < lengths[:, None]
+    idx = np.minimum(st[:, None] + cols[None, :], n - 1)
+    X = (st[:, None] + cols[None, :] - r[:, None]) / fs
+    Y = np.stack([s[idx].astype(np.float64) for s in sigs])
+    usable = inside & np.all(np.isfinite(Y), axis=0)
+    Y = np.where(usable[None], Y, 0.0)
+    return X, Y, usable, lengths
+
+
+def _starts(first_params, idx, flagged, jt, opts):
+    """Starts of the beats ``idx``: the joint template's timing for all; the primary
+    lead's own fit's too for the beats (positions in ``idx``) ``flagged`` unlike the
+    template (ectopic, premature).  Returns (template starts, the second beats, their own starts)."""
+    lay = opts.layout
+    own = split_shared(first_params[idx], lay.n_waves, lay.n_steps)[0]
+    finite = np.all(np.isfinite(own), axis=1)
+    second = np.flatnonzero(finite & flagged)
+    return np.tile(jt.theta, (len(idx), 1)), second, own[second]
+
+
+def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, primary):
+    """Joint fits of one block of beats from their starts (:func:`_starts`); returns
+    (theta, coef, cost, nit, code, qrs_on s, timing bounds)."""
+    lay = opts.layout
+    nb = X.shape[0]
+    Xv = np.where(usable, X, np.nan)
+    ons = np.stack([qrs_onset(Xv, np.where(usable, y, np.nan)) for y in Y])
+    qrs_on = np.min(ons, axis=0)
+    t_last = np.nanmax(Xv, axis=1)
+    t_late = None
+    if "T" in opts.waves:
+        t_late = jt.theta[split_index(lay, "T", "center")] + IDENTITY_NEAR
+    lo, hi = timing_bounds(opts, X[:, 0], t_last, rr_prev, qrs_on, t_late)
+    s0, second, s1 = _starts(first_params, idx, flagged, jt, opts)
+    Yb = np.ascontiguousarray(np.transpose(Y, (1, 0, 2)))
+    W = usable.astype(float)
+
+    def run(rows, th, max_iter):
+        return fit_shared(X[rows], Yb[rows], clip_into(th, lo[rows], hi[rows]), lo[rows],
+                          hi[rows], steps=lay.n_steps, baseline=opts.baseline,
+                          channel_weights=jt.weights, weights=W[rows], max_iter=max_iter,
+                          ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
+                          ridge=ridge(X[0]))
+    res = run(np.arange(nb), s0, opts.max_iter)
+    out = [res.theta, res.coef, res.data_cost, res.nit, res.status]
+    if second.size:  # a second start that does not converge soon is not the better one
+        alt = run(second, s1, SECOND_ITER)
+        two = np.stack([res.params[second, primary], alt.params[:, primary]])
+        cost = np.stack([np.where(res.status[second] > 0, res.data_cost[second], np.inf),
+                         np.where(alt.status > 0, alt.data_cost, np.inf)])
+        use = best_start(two, cost, opts.waves, qrs_on[second], X[second, 0]) == 1
+        for o, v in zip(out, (alt.theta, alt.coef, alt.data_cost, alt.nit, alt.status)):
+            o[second[use]] = v[use]
+    return (*out, qrs_on, lo, hi)
+
+
+def split_index(lay, wave, param):
+    """Position of ``wave``'s ``param`` (a timing parameter) in the shared vector."""
+    return lay.waves.index(wave) * 4 + ("center", "half_width", "sigma_left",
+                                        "sigma_right").index(param)
+
+
+def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, idx):
+    """One lead's per-beat table (the columns of :func:`fit_record`'s) and what the
+    global table needs of it: raw fiducials (s from R, before presence), presence,
+    RMSE, PRD, the P/T evidence."""
+    lay, rows = opts.layout, seg.rows
+    good, rmse, prd, r2, sse = quality(seg, fit_me, status, reason)
+    raw = wave_fiducials(seg.params[:, lay.waves_slice], opts.waves)
+    fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
+                                         template=tmpl, fitted=fit_me, reason=reason)
+    t_end_check(fid, rows, fit_me, t_room, reason)
+    sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
+    evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)
+    beats = first.beats.iloc[idx]
+    t_r = beats["r_peak_s"].to_numpy()
+    table = {"beat": beats["beat"].to_numpy(), "r_peak_s": t_r, "rr_s": rr}
+    for j, name in enumerate(lay.labels):
+        table[name] = seg.params[:, j]
+    for key, v in fid.items():
+        table[f"{key}_s"] = v + t_r
+    table.update(intervals(fid, rr))
+    for key, v in fid_sd.items():
+        table[f"{key}_sd_ms"] = np.where(np.isfinite(fid[key]), v * 1000.0, np.nan)
+    if "U" in opts.waves:
+        table["U_present"] = present["U"]
+    table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,
+                 cost=0.5 * sse, nit=seg.nit, solver_status=seg.code,
+                 flagged=beats["flagged"].to_numpy(), template_corr=beats["template_corr"]
+                 .to_numpy(), start="joint", window_start_s=beats["window_start_s"].to_numpy(),
+                 window_end_s=beats["window_end_s"].to_numpy(), status=status, reason=reason)
+    for w, e in evidence.items():
+        table[f"{w}_evidence"] = e
+    part = {"raw": raw, "present": present, "rmse": rmse, "prd": prd, "evidence": evidence,
+            "cut": np.isnan(fid["T_off"]) & np.isfinite(raw["T_off"]) & present["T"]}
+    return pd.DataFrame(table), part
+
+
+def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
+    """Fit beats ``idx`` jointly: (one table per lead, their parameter rows, the global
+    table of the block)."""
+    lay = opts.layout
+    b = first.beats.iloc[idx]
+    r = np.round(b["r_peak_s"].to_numpy() * fs).astype(np.int64)
+    start = np.round(b["window_start_s"].to_numpy() * fs).astype(np.int64)
+    end = np.round(b["window_end_s"].to_numpy() * fs).astype(np.int64)
+    X, Y, usable, lengths = _rows(sigs, r, start, end, fs)
+    rr = rr_all[idx]
+    rr_prev = np.where(np.isfinite(rr), rr, rr_med)
+    status0 = b["status"].to_numpy().astype(object)
+    masked = np.sum(~usable, axis=1) - (X.shape[1] - lengths)
+    fit_me = np.isin(status0, FITTED) & (masked <= MAX_MASKED * lengths)
+    status0 = np.where(np.isin(status0, FITTED) & ~fit_me, "artefact",
+                       np.where(fit_me, "ok", status0))
+    reason0 = np.where(fit_me, "", b["reason"].to_numpy()).astype(object)
+    nb = len(idx)
+    theta = np.full((nb, len(jt.theta)), np.nan)
+    coef = np.full((nb, len(sigs), jt.coef.shape[1]), np.nan)
+    cost, nit, code = np.full(nb, np.nan), np.zeros(nb, np.int64), np.zeros(nb, np.int64)
+    qrs_on = np.full(nb, np.nan)
+    lo = hi = np.full((nb, len(jt.theta)), np.nan)
+    fi = np.flatnonzero(fit_me)
+    if fi.size:
+        out = _solve_block(opts, jt, X[fi], Y[:, fi], usable[fi], first.params, idx[fi],
+                           b["flagged"].to_numpy(bool)[fi], rr_prev[fi], primary)
+        theta[fi], coef[fi], cost[fi], nit[fi], code[fi], qrs_on[fi] = out[:6]
+        lo, hi = np.full_like(theta, -np.inf), np.full_like(theta, np.inf)
+        lo[fi], hi[fi] = out[6], out[7]
+    inf = np.full(coef.shape[2], np.inf)
+    lower = join_shared(lo, -inf, lay.n_waves, lay.n_steps)
+    upper = join_shared(hi, inf, lay.n_waves, lay.n_steps)
+    tables, params, parts = [], [], []
+    for li in range(len(sigs)):
+        p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
+        rows = BeatRows(X, Y[li], np.where(usable, X, np.nan), np.where(usable, Y[li], np.nan),
+                        usable, lengths)
+        seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, p, cost, nit, code)
+        t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
+                              jt.fits[li], fs, rr, t_room[idx], first, idx)
+        tables.append(t)
+        params.append(p)
+        parts.append(part)
+    t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
+    glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
+                        (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs)
+    return tables, params, glob
+
+
+def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
+    """The joint fit of ``leads`` (names) of a record (the module docstring), read lead
+    by lead: ``read(name)`` returns a :class:`~gmesa.ecg.io.Record` holding lead
+    ``name`` (it may hold others too).  Returns (global per-beat table, lead name ->
+    :class:`RecordFit`, info); the table is None when no joint template can be built."""
+    record = read(primary)
+    first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg, **options)
+    opts = _options(options, first.waves)
+    fs, name = float(record.fs), record.name
+    del record
+    sigs, names, skipped = [], [], {}
+    for lead in leads:
+        try:
+            sig = first.signal if lead == primary else clean_lead(read(lead), lead, opts,
+                                                                  force_ecg)[0]
+            if not np.any(np.isfinite(sig)):
+                raise ValueError(f"lead {lead!r} holds no finite samples")
+            sigs.append(sig)
+            names.append(lead)
+        except ValueError as exc:
+            skipped[lead] = str(exc)
+            warnings.warn(f"fit_leads: lead {lead!r} skipped: {exc}", stacklevel=3)
+    p_i = names.index(primary)
+    beats = first.beats
+    r = np.round(beats["r_peak_s"].to_numpy(dtype=float) * fs).astype(np.int64)
+    start = np.round(beats["window_start_s"].to_numpy(dtype=float) * fs).astype(np.int64)
+    end = np.round(beats["window_end_s"].to_numpy(dtype=float) * fs).astype(np.int64)
+    rr = beats["rr_s"].to_numpy(dtype=float)
+    rr_med = float(np.nanmedian(rr)) if np.isfinite(rr).any() else 1.0
+    rr_prev = np.where(np.isfinite(rr), rr, rr_med)
+    usable = ((beats["status"] == "ok").to_numpy() & ~beats["flagged"].to_numpy(bool)
+              & (np.abs(rr_prev / rr_med - 1.0) < 0.2)) if len(beats) else np.zeros(0, bool)
+    if not usable.any():
+        usable = (beats["status"] == "ok").to_numpy()
+    tp = first.info.get("template_params")
+    tp = None if tp is None else np.array([tp[k] for k in first.layout.labels])
+    jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp) if len(r) \
+        else None
+    info = {"record": name, "primary": primary, "leads": names, "joint": jt is not None,
+            "skipped_leads": skipped, "rpeaks": first.info["rpeaks"], "n_beats": len(r),
+            "gmesa_version": __version__, "waves": list(opts.waves)}
+    if jt is None:
+        return None, {primary: first}, info
+    reach = template_reach(opts, jt.fits[p_i], jt.qrs_on, opts.bandwidth(fs))
+    t_room = room(r, fs, reach[1]) if reach is not None else np.full(len(r), np.inf)
+    info["lead_weights"] = dict(zip(names, map(float, jt.weights)))
+    tables, params, globs = [[] for _ in names], [[] for _ in names], []
+    for a in range(0, len(r), BLOCK_BEATS):
+        idx = np.arange(a, min(a + BLOCK_BEATS, len(r)))
+        t, p, g = _block(opts, jt, sigs, first, idx, fs, rr, rr_med, t_room, p_i)
+        for li in range(len(names)):
+            tables[li].append(t[li])
+            params[li].append(p[li])
+        globs.append(g)
+    fits = {}
+    for li, lead in enumerate(names):
+        lead_info = dict(first.info, lead=lead, joint=True, method="gmesa-joint",
+                         template_params=dict(zip(opts.layout.labels,
+                                                  map(float, jt.fits[li].params))))
+        fits[lead] = RecordFit(pd.concat(tables[li], ignore_index=True), sigs[li], fs,
+                               lead_info, opts.waves, opts.steps,
+                               np.concatenate(params[li]), opts.n_baseline)
+    table = pd.concat(globs, ignore_index=True)
+    table = _rename_leads(table, names)
+    return table, fits, info
+
+
+def _rename_leads(table, names):
+    """Columns ``*_{i}`` written with lead positions get the lead names."""
+    ren = {}
+    for c in table.columns:
+        head, _, tail = c.rpartition("_#")
+        if head and tail.isdigit():
+            ren[c] = f"{head}_{names[int(tail)]}"
+    return table.rename(columns=ren)

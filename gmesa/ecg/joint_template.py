@@ -1,0 +1,168 @@
+"""The joint model's first steps: every lead cleaned as :func:`~gmesa.ecg.fit_record`
+cleans one, and the joint template, the median beat of every lead fitted with shared
+wave timing (:func:`gmesa.fit_shared`) from each lead's own template fit.
+
+Times in seconds from R, amplitudes in mV.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core import mesa_sum
+from ..solvers import fit_shared, join_shared, split_shared
+from .artefacts import mask_artefacts
+from .beatmodel import beat_bounds, best_start, t_latest, with_steps
+from .fit import cleaned, lead_signal, mv_limits
+from .init import clip_into, guess_beat
+from .io import ecg_lead_mv
+from .presence import TemplateFit
+from .template import fit_template, median_beat
+from .waves import qrs_onset
+
+#: the joint P's largest half-width and tails (s): the single-lead bounds (0.06, 0.08)
+#: let a P shared by many leads widen into a baseline shape longer than any P wave
+#: (P_LONGEST, 0.25 s; PTB s0010_re); these keep it under 0.21 s by the fiducial rule
+P_SHAPE_MAX = (0.030, 0.050)
+
+#: the ridge on the leads' amplitudes, in seconds of a unit-amplitude component's
+#: energy (``sum(shape**2) / fs``): 20 us, so a real wave (energy of a few ms and more)
+#: shrinks by under 1 %, while Q and R taking the same shape with opposite amplitudes of
+#: tens of mV (seen on LUDB 26 without it) cost far more than they gain
+RIDGE_S = 2e-5
+
+#: the joint T's largest half-width and tails (s), against the single-lead 0.2 and 0.2:
+#: a T shared by many leads widened into the window's end while the ST step and the
+#: leads' baselines took the T wave (LUDB 84, 136)
+T_SHAPE_MAX = (0.100, 0.160)
+
+#: iterations of the short fits from each start of the joint template
+START_ITER = 40
+
+#: besides the primary lead, the leads of most variation before the QRS (where P is)
+#: whose own guess starts the joint template
+GUESS_LEADS = 3
+
+#: a lead's weight in the joint fit is 1 / (its template RMSE, at least this many mV)
+MIN_LEAD_SD = 0.005
+
+
+def clean_lead(record, lead, opts, force_ecg=False):
+    """(the cleaned ``lead`` of ``record`` as float32 mV, NaN at artefacts, its name):
+    artefacts masked and the lead cleaned chunk by chunk as :func:`fit_record` does."""
+    raw, name = lead_signal(record, lead)
+    raw, unit = ecg_lead_mv(record, name, raw, force_ecg)
+    fs = float(record.fs)
+    if opts.artefacts:
+        raw, _ = mask_artefacts(raw, fs, mv_limits(record, name, unit))
+    n = raw.size
+    chunk, pad = max(int(opts.chunk_s * fs), int(60 * fs)), int(10 * fs)
+    out = np.empty(n, dtype=np.float32)
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
+        lo, hi = max(a - pad, 0), min(b + pad, n)
+        out[a:b] = cleaned(raw[lo:hi], fs, opts)[a - lo:a - lo + (b - a)]
+    return out, name
+
+
+class JointTemplate(NamedTuple):
+    """The joint template: sample times ``t`` (s from R), median beats ``Y`` (L, n mV),
+    shared timing ``theta``, each lead's linear coefficients ``coef`` (L, m), the
+    leads' weights ``weights`` (1/mV), their :class:`TemplateFit` (the joint model seen
+    in each lead) ``fits``, and the earliest QRS onset over the leads ``qrs_on`` (s)."""
+    t: np.ndarray
+    Y: np.ndarray
+    theta: np.ndarray
+    coef: np.ndarray
+    weights: np.ndarray
+    fits: list
+    qrs_on: float
+
+
+def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
+    """(lower, upper) of the shared timing (:func:`~gmesa.split_shared` order) of beats
+    in windows [``t0``, ``t1``] (s), RR before ``rr`` (s), QRS onset ``qrs_on`` (s):
+    the single-lead bounds of :func:`~gmesa.ecg.beatmodel.beat_bounds` (amplitudes
+    aside: each lead's are free), the P and T shapes within :data:`P_SHAPE_MAX`, :data:`T_SHAPE_MAX`."""
+    shape = np.shape(t0)
+    lo, hi = beat_bounds(opts, (np.ones(shape), np.zeros(shape), np.zeros(shape)), t0, t1,
+                         rr, qrs_on, t_late)
+    lay = opts.layout
+    lo, hi = (split_shared(lo, lay.n_waves, lay.n_steps)[0],
+              split_shared(hi, lay.n_waves, lay.n_steps)[0])
+    for wave, (hw, sig) in (("P", P_SHAPE_MAX), ("T", T_SHAPE_MAX)):
+        if wave in opts.waves:
+            k = 4 * lay.waves.index(wave)
+            hi[..., k + 1] = np.minimum(hi[..., k + 1], hw)
+            hi[..., k + 2:k + 4] = np.minimum(hi[..., k + 2:k + 4], sig)
+            lo[..., k + 1:k + 4] = np.minimum(lo[..., k + 1:k + 4], hi[..., k + 1:k + 4])
+    return lo, hi
+
+
+def ridge(t):
+    """The ridge of :func:`gmesa.fit_shared` for beats sampled at times ``t`` (s):
+    :data:`RIDGE_S` times the sampling rate."""
+    return RIDGE_S / float(np.median(np.diff(t)))
+
+
+def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None):
+    lay = opts.layout
+    S = thetas.shape[0]
+    return fit_shared(t, np.broadcast_to(Y, (S,) + Y.shape), clip_into(thetas, lo, hi),
+                      lo, hi, steps=lay.n_steps, baseline=opts.baseline,
+                      channel_weights=weights, max_iter=max_iter or opts.max_iter, ftol=tol,
+                      xtol=tol, gtol=tol, threads=opts.threads, ridge=ridge(t))
+
+
+def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, first=None):
+    """The :class:`JointTemplate` of leads ``sigs`` (cleaned, mV) from the ``usable``
+    beats (R peaks ``r``, windows [``start``, ``end``), samples); None when no median
+    beat can be built.  The primary lead's template fit (``first``, a parameter vector;
+    None: fitted here) and the guesses (:func:`guess_beat`) of the primary lead and of
+    the :data:`GUESS_LEADS` leads of most variation before the QRS are the starts
+    (a short fit from each, to ``opts.tol``); the joint fit with the lowest cost whose P is a P wave by its place wins,
+    fitted first with equal lead weights, then again with each lead weighted by
+    1/(its RMSE there)."""
+    meds = [median_beat(s, r, start, end, usable, fs) for s in sigs]
+    if any(m is None for m in meds):
+        return None
+    t = meds[0][0]
+    Y = np.stack([m[1] for m in meds])
+    noise2 = np.array([m[2] for m in meds])
+    ons = np.array([float(qrs_onset(t, y)[0]) for y in Y])
+    on = float(np.min(ons))
+    lay = opts.layout
+    if first is None:
+        first = fit_template(opts, t, Y[primary], rr_med, ons[primary], noise2[primary]).params
+    late = float(t_latest(rr_med))
+    p_region = (t > on - 0.3) & (t < on - 0.03)
+    spread = np.array([np.std(y[p_region]) if p_region.any() else 0.0 for y in Y])
+    spread[primary] = -1.0
+    guess = [primary] + [int(i) for i in np.argsort(-spread)[:GUESS_LEADS]]
+    starts = [first] + [with_steps(guess_beat(t, Y[i], opts.waves, lay.n_baseline, ons[i], 0.0,
+                                              late), opts) for i in guess]
+    lo, hi = timing_bounds(opts, t[0], t[-1], rr_med, on)
+    thetas = np.array([split_shared(v, lay.n_waves, lay.n_steps)[0] for v in starts])
+    res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)), opts.tol, START_ITER)
+    view = res.params[:, primary]
+    best = int(best_start(view, res.data_cost, opts.waves, on, t[0]))
+    rmse = _rmse(opts, t, Y, res.params[best])
+    weights = 1.0 / np.maximum(rmse, MIN_LEAD_SD)
+    again = _solve(opts, t, Y, res.theta[best:best + 1], lo, hi, weights)
+    theta, coef = again.theta[0], again.coef[0]
+    params = join_shared(theta, coef, lay.n_waves, lay.n_steps)
+    rmse = _rmse(opts, t, Y, params)
+    dof = max(t.size - lay.size, 1)
+    sse = rmse ** 2 * t.size
+    fits = [TemplateFit(t, params[i], float(sse[i] / dof), float(rmse[i]), float(noise2[i]))
+            for i in range(len(Y))]
+    return JointTemplate(t, Y, theta, coef, weights, fits, on)
+
+
+def _rmse(opts, t, Y, params):
+    """RMSE (mV) of each lead's model ``params`` (L, P) of the median beats ``Y``."""
+    lay = opts.layout
+    model = np.stack([mesa_sum(t, p, baseline=opts.baseline, steps=lay.n_steps)
+                      for p in params])
+    return np.sqrt(np.mean((Y - model) ** 2, axis=1))

@@ -1,0 +1,478 @@
+"""Compiled variable-projection Levenberg-Marquardt: many channels sharing their timing.
+
+Private kernel behind :func:`gmesa.fit_shared`; inputs are validated there.
+
+Every channel (lead) ``l`` of one curve is sampled at the same ``x`` and modelled as
+``Phi(theta) @ c_l``: ``Phi`` (n x m) holds one column per mesa component with unit
+amplitude, one per tanh step with unit amplitude and the baseline's powers of x; the
+nonlinear ``theta`` (per component: center, half_width, sigma_left, sigma_right; per step:
+center, scale) is shared, the linear ``c_l`` (amplitudes, baseline) is each channel's own.
+For a given theta the ``c_l`` of all channels come from one least-squares solve with a
+matrix right-hand side (the Gram matrix ``G = Phi^T Phi`` factored once); LM runs over
+theta alone (Golub-Pereyra variable projection with Kaufman's Jacobian).
+
+Residual of channel l: ``r_l = v_l * w * (Phi c_l - y_l)`` (``v`` the channel weights,
+``w`` the shared sample weights).  Kaufman's Jacobian column k of channel l is
+``v_l c_l[j(k)] E_k`` with ``E_k = P_perp dphi_j(k)/dtheta_k`` (``P_perp`` the projection
+off the range of Phi): E does not depend on the channel, so
+
+    A = J^T J = (E^T E) o S[j, j],   S = sum_l v_l^2 c_l c_l^T,
+    g = J^T r: g_k = sum_l v_l c_l[j(k)] (dphi_k . r_l)      (r_l is orthogonal to Phi)
+
+cost O(n T^2 + n m L) per evaluation (T shared parameters, m linear ones, L channels):
+L channels cost little more than one.  The gradient is exact; A is the Schur complement
+of the full problem's J^T J, so the standard errors of theta are the full model's.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from .._kernels import mesa_sum_jac_into, tanh_step_into
+from ..config import njit
+from ._lm import FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT, NONFINITE_MODEL, \
+    TOO_FEW_SAMPLES, XTOL
+
+#: the damping never falls below this fraction of the largest diagonal of A
+DAMP_FLOOR = 1e-4
+#: ridge added to the Gram matrix's diagonal, relative to its largest diagonal entry:
+#: keeps the linear solve defined when two columns (say, a vanishing wave) coincide
+GRAM_RIDGE = 1e-12
+
+
+@njit
+def chol(a, n, lt):
+    """Cholesky factor of the leading n x n block of ``a`` into ``lt``; False when not
+    positive definite."""
+    for j in range(n):
+        s = a[j, j]
+        for k in range(j):
+            s -= lt[j, k] * lt[j, k]
+        if not (s > 0.0) or not abs(s) <= 1.7976931348623157e308:
+            return False
+        d = math.sqrt(s)
+        lt[j, j] = d
+        for i in range(j + 1, n):
+            s = a[i, j]
+            for k in range(j):
+                s -= lt[i, k] * lt[j, k]
+            lt[i, j] = s / d
+    return True
+
+
+@njit
+def chol_solve(lt, b, n):
+    """Solve in place with the factor from :func:`chol`."""
+    for i in range(n):
+        s = b[i]
+        for k in range(i):
+            s -= lt[i, k] * b[k]
+        b[i] = s / lt[i, i]
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, n):
+            s -= lt[k, i] * b[k]
+        b[i] = s / lt[i, i]
+
+
+@njit
+def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
+    """Weighted basis ``phi`` (m_lin, n) and the derivatives of its columns ``dphi``
+    (T, n), rows transposed; ``col[t]`` is the basis column parameter t moves;
+    ``sup[j]`` = (first, last + 1) sample where column j is not 0 (far tails are 0)."""
+    n = x.shape[0]
+    for j in range(phi.shape[0]):
+        sup[j, 0] = 0
+        sup[j, 1] = n
+    p5 = np.empty(5)
+    for c in range(k):
+        p5[0] = 1.0
+        for q in range(4):
+            p5[q + 1] = theta[4 * c + q]
+        mesa_sum_jac_into(x, p5, 1, 0, 0, tmp, jt5)
+        lo = 0
+        hi = n
+        for i in range(n):
+            phi[c, i] = w[i] * tmp[i]
+        while lo < n and phi[c, lo] == 0.0:
+            lo += 1
+        while hi > lo and phi[c, hi - 1] == 0.0:
+            hi -= 1
+        sup[c, 0] = lo
+        sup[c, 1] = hi
+        for q in range(4):
+            col[4 * c + q] = c
+            for i in range(n):
+                dphi[4 * c + q, i] = w[i] * jt5[q + 1, i]
+    for s in range(m):
+        o = 4 * k + 2 * s
+        tanh_step_into(x, 1.0, theta[o], theta[o + 1], tmp, jt3)
+        for i in range(n):
+            phi[k + s, i] = w[i] * tmp[i]
+        for q in range(2):
+            col[o + q] = k + s
+            for i in range(n):
+                dphi[o + q, i] = w[i] * jt3[q + 1, i]
+    for j in range(nb):
+        for i in range(n):
+            phi[k + m + j, i] = w[i] * x[i] ** j
+
+
+@njit
+def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
+    """Gram matrix, its factor, every channel's coefficients ``coef`` (L, m) and the
+    residuals ``resid`` (L, n); returns the cost, with the ridge term
+    ``0.5 ridge sum_l v_l^2 |c_l[:n_amp]|^2`` on the amplitudes (NaN: singular Gram
+    matrix).  Products run over the overlap of the columns' supports ``sup``."""
+    mlin, n = phi.shape
+    dmax = 0.0
+    for a in range(mlin):
+        for b in range(a + 1):
+            lo = max(sup[a, 0], sup[b, 0])
+            hi = min(sup[a, 1], sup[b, 1])
+            s = 0.0
+            for i in range(lo, hi):
+                s += phi[a, i] * phi[b, i]
+            gram[a, b] = s
+            gram[b, a] = s
+        dmax = max(dmax, gram[a, a])
+    for a in range(mlin):
+        gram[a, a] += GRAM_RIDGE * dmax + 1e-300 + (ridge if a < n_amp else 0.0)
+    if not chol(gram, mlin, lt):
+        return np.nan
+    cost = 0.0
+    for ch in range(Y.shape[0]):
+        yc = Y[ch]
+        rc = resid[ch]
+        for a in range(mlin):
+            s = 0.0
+            for i in range(sup[a, 0], sup[a, 1]):
+                s += phi[a, i] * w[i] * yc[i]
+            coef[ch, a] = s
+        chol_solve(lt, coef[ch], mlin)
+        vc = v[ch]
+        for i in range(n):
+            rc[i] = -vc * w[i] * yc[i]
+        for a in range(mlin):
+            ca = vc * coef[ch, a]
+            for i in range(sup[a, 0], sup[a, 1]):
+                rc[i] += ca * phi[a, i]
+        for i in range(n):
+            cost += rc[i] * rc[i]
+        for a in range(n_amp):
+            cost += ridge * vc * vc * coef[ch, a] * coef[ch, a]
+    return 0.5 * cost
+
+
+@njit
+def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g, u, z):
+    """A = (E^T E) o S and g = J^T r on the free shared parameters (module docstring),
+    without forming E: ``E_a . E_b = dphi_a . dphi_b - u_a^T G^-1 u_b``, ``u = Phi dphi``."""
+    mlin = phi.shape[0]
+    for q in range(nfree):
+        t = free[q]
+        c = col[t]
+        for b in range(mlin):
+            lo = max(sup[b, 0], sup[c, 0])
+            hi = min(sup[b, 1], sup[c, 1])
+            s = 0.0
+            for i in range(lo, hi):
+                s += phi[b, i] * dphi[t, i]
+            u[q, b] = s
+            z[q, b] = s
+        chol_solve(lt, z[q], mlin)
+    nch = coef.shape[0]
+    for p in range(nfree):
+        tp = free[p]
+        cp = col[tp]
+        for q in range(p + 1):
+            tq = free[q]
+            cq = col[tq]
+            sc = 0.0
+            for ch in range(nch):
+                sc += v[ch] * v[ch] * coef[ch, cp] * coef[ch, cq]
+            lo = max(sup[cp, 0], sup[cq, 0])
+            hi = min(sup[cp, 1], sup[cq, 1])
+            e = 0.0
+            for i in range(lo, hi):
+                e += dphi[tp, i] * dphi[tq, i]
+            for b in range(mlin):
+                e -= u[p, b] * z[q, b]
+            a[p, q] = e * sc
+            a[q, p] = e * sc
+        s = 0.0
+        for ch in range(nch):
+            d = 0.0
+            rc = resid[ch]
+            for i in range(sup[cp, 0], sup[cp, 1]):
+                d += dphi[tp, i] * rc[i]
+            s += v[ch] * coef[ch, cp] * d
+        g[p] = s
+
+
+@njit
+def evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge=0.0):
+    """Basis, linear solve and residual at ``theta``; returns the cost (prior included)."""
+    phi, dphi, col, tmp, jt5, jt3, gram, lt, coef, resid, sup = ws
+    basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup)
+    cost = linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, k + m)
+    if pm.shape[0] > 0:
+        for u in range(nfree):
+            t = free[u]
+            d = (theta[t] - pm[t]) * pw[t]
+            cost += 0.5 * d * d
+    return cost
+
+
+@njit
+def prior_rows(theta, pm, pw, free, nfree, a, g):
+    """The prior's rows: A += diag(1/sd^2), g += (theta - mean)/sd^2."""
+    if pm.shape[0] > 0:
+        for u in range(nfree):
+            t = free[u]
+            w2 = pw[t] * pw[t]
+            a[u, u] += w2
+            g[u] += (theta[t] - pm[t]) * w2
+
+
+@njit
+def work(n, nch, ntheta, mlin):
+    """Scratch of one curve (see :func:`evaluate`)."""
+    return (np.empty((mlin, n)), np.empty((ntheta, n)), np.empty(ntheta, dtype=np.int64),
+            np.empty(n), np.empty((5, n)), np.empty((3, n)), np.empty((mlin, mlin)),
+            np.zeros((mlin, mlin)), np.empty((nch, mlin)), np.empty((nch, n)),
+            np.empty((mlin, 2), dtype=np.int64))
+
+
+@njit
+def active(theta, lo, hi, free, nfree, g, a, cost, act):
+    """Free parameters not held on a bound; returns (count, largest scaled gradient)."""
+    nact = 0
+    gmax = 0.0
+    for u in range(nfree):
+        t = free[u]
+        if (theta[t] <= lo[t] and g[u] > 0.0) or (theta[t] >= hi[t] and g[u] < 0.0):
+            continue
+        act[nact] = u
+        nact += 1
+        if a[u, u] > 0.0 and cost > 0.0:
+            gmax = max(gmax, abs(g[u]) / math.sqrt(a[u, u] * 2.0 * cost))
+    return nact, gmax
+
+
+@njit
+def damped_trial(theta, tnew, lo, hi, free, act, nact, a, g, lam, lhs, lt, step):
+    """Damped step on the active parameters, projected on the box into ``tnew``; returns
+    (ok, predicted reduction, |step|, |theta|)."""
+    dmax = 0.0
+    for u in range(nact):
+        dmax = max(dmax, a[act[u], act[u]])
+    for u in range(nact):
+        for q in range(nact):
+            lhs[u, q] = a[act[u], act[q]]
+        lhs[u, u] += lam * max(a[act[u], act[u]], DAMP_FLOOR * dmax + 1e-300)
+        step[u] = -g[act[u]]
+    if not chol(lhs, nact, lt):
+        return False, 0.0, 0.0, 0.0
+    chol_solve(lt, step, nact)
+    tnew[:] = theta
+    for u in range(nact):
+        t = free[act[u]]
+        tnew[t] = min(max(theta[t] + step[u], lo[t]), hi[t])
+    pred = 0.0
+    dn = 0.0
+    pn = 0.0
+    for u in range(nact):
+        du = tnew[free[act[u]]] - theta[free[act[u]]]
+        ad = 0.0
+        for q in range(nact):
+            ad += a[act[u], act[q]] * (tnew[free[act[q]]] - theta[free[act[q]]])
+        pred -= g[act[u]] * du + 0.5 * du * ad
+        dn += du * du
+        pn += theta[free[act[u]]] ** 2
+    return True, pred, math.sqrt(dn), math.sqrt(pn)
+
+
+@njit
+def errors(a, lt, gram_lt, free, nfree, s2, v, se, se_coef, mlin, scratch):
+    """Standard errors: theta from A, each channel's coefficients from G (given theta)."""
+    if nfree > 0 and chol(a, nfree, lt):
+        for u in range(nfree):
+            scratch[:nfree] = 0.0
+            scratch[u] = 1.0
+            chol_solve(lt, scratch, nfree)
+            se[free[u]] = math.sqrt(max(scratch[u], 0.0) * s2)
+    unit = np.empty(mlin)
+    for b in range(mlin):
+        unit[:] = 0.0
+        unit[b] = 1.0
+        chol_solve(gram_lt, unit, mlin)
+        for ch in range(se_coef.shape[0]):
+            se_coef[ch, b] = math.sqrt(max(unit[b], 0.0) * s2) / v[ch]
+
+
+@njit
+def check_curve(x, Y, v, w, theta, lo, hi, free):
+    """(status, free count, samples with w != 0): NONFINITE_INPUT on a bad value."""
+    nfree = 0
+    for t in range(theta.shape[0]):
+        if not abs(theta[t]) <= 1.7976931348623157e308:
+            return NONFINITE_INPUT, 0, 0
+        if hi[t] > lo[t]:
+            free[nfree] = t
+            nfree += 1
+    nvalid = 0
+    for i in range(x.shape[0]):
+        if w[i] != 0.0:
+            nvalid += 1
+            if not abs(x[i]) <= 1.7976931348623157e308:
+                return NONFINITE_INPUT, 0, 0
+            for ch in range(Y.shape[0]):
+                if not abs(Y[ch, i]) <= 1.7976931348623157e308:
+                    return NONFINITE_INPUT, 0, 0
+    for ch in range(v.shape[0]):
+        if not (v[ch] > 0.0 and v[ch] <= 1.7976931348623157e308):
+            return NONFINITE_INPUT, 0, 0
+    return 0, nfree, nvalid
+
+
+@njit
+def finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost, coef, se,
+           se_coef):
+    """At the optimum: the channels' coefficients into ``coef``, the standard errors;
+    returns the data cost."""
+    nch, n = ws[9].shape
+    mlin = coef.shape[1]
+    normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free, nfree, a, g,
+                     u, z)
+    prior_rows(theta, pm, pw, free, nfree, a, g)
+    coef[:, :] = ws[8]
+    data = 0.0
+    for ch in range(nch):
+        for i in range(n):
+            data += ws[9][ch, i] ** 2
+    nprior = 0
+    if pm.shape[0] > 0:
+        for q in range(nfree):
+            if pw[free[q]] > 0.0:
+                nprior += 1
+    dof = max(nvalid * nch + nprior - nfree - mlin * nch, 1)
+    errors(a, lt, ws[7], free, nfree, 2.0 * cost / dof, v, se, se_coef, mlin, step)
+    return 0.5 * data
+
+
+@njit
+def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
+            coef, se, se_coef, ridge=0.0):
+    """Fit one curve of L channels in place (``theta`` holds the start on entry, the
+    optimum on exit; ``coef`` (L, m) receives the channels' coefficients).  ``pm``/``pw``:
+    the prior's means and 1/sd per shared parameter, or empty arrays (no prior).
+    Returns (cost, data cost, iterations, status)."""
+    ntheta = theta.shape[0]
+    nch, n = Y.shape
+    mlin = k + m + nb
+    se[:] = np.nan
+    se_coef[:, :] = np.nan
+    coef[:, :] = np.nan
+    free = np.empty(ntheta, dtype=np.int64)
+    bad, nfree, nvalid = check_curve(x, Y, v, w, theta, lo, hi, free)
+    if bad != 0:
+        return np.nan, np.nan, 0, bad
+    if nvalid * nch <= nfree + mlin * nch:
+        return np.nan, np.nan, 0, TOO_FEW_SAMPLES
+    ws = work(n, nch, ntheta, mlin)
+    ws2 = work(n, nch, ntheta, mlin)
+    a = np.empty((nfree, nfree))
+    g = np.empty(nfree)
+    lhs = np.empty((nfree, nfree))
+    lt = np.zeros((nfree, nfree))
+    step = np.empty(max(nfree, 1))
+    u = np.empty((nfree, mlin))
+    z = np.empty((nfree, mlin))
+    act = np.empty(nfree, dtype=np.int64)
+    tnew = theta.copy()
+    cost = evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge)
+    if not abs(cost) <= 1.7976931348623157e308:
+        return cost, cost, 0, NONFINITE_MODEL
+    lam = 1e-2
+    nu = 2.0
+    it = 0
+    status = MAX_ITER
+    need = True
+    nact = 0
+    while True:
+        if need:
+            normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free,
+                             nfree, a, g, u, z)
+            prior_rows(theta, pm, pw, free, nfree, a, g)
+            nact, gmax = active(theta, lo, hi, free, nfree, g, a, cost, act)
+            if gmax <= gtol or nact == 0:
+                status = GTOL
+                break
+            need = False
+        if it >= max_iter:
+            break
+        it += 1
+        ok, pred, dn, pn = damped_trial(theta, tnew, lo, hi, free, act, nact, a, g, lam,
+                                        lhs, lt, step)
+        if not ok:
+            lam *= nu
+            nu *= 2.0
+            if lam > 1e16:
+                status = NO_PROGRESS
+                break
+            continue
+        new = evaluate(x, Y, v, w, tnew, k, m, nb, ws2, pm, pw, free, nfree, ridge)
+        small = dn <= xtol * (pn + xtol)
+        if abs(new) <= 1.7976931348623157e308 and new < cost:
+            rho = (cost - new) / pred if pred > 0.0 else 0.0
+            t = 2.0 * rho - 1.0
+            lam *= max(1.0 / 3.0, 1.0 - t * t * t)
+            nu = 2.0
+            old = cost
+            cost = new
+            theta[:] = tnew
+            ws, ws2 = ws2, ws
+            need = True
+            if old - new <= ftol * old:
+                status = FTOL
+                break
+            if small:
+                status = XTOL
+                break
+        else:
+            if small:
+                status = XTOL
+                break
+            lam *= nu
+            nu *= 2.0
+            if lam > 1e16:
+                status = NO_PROGRESS
+                break
+    data = finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost,
+                  coef, se, se_coef)
+    return cost, data, it, status
+
+
+@njit(parallel=True)
+def fit_batch(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
+              coef, se, se_coef, cost, data, nit, status, ridge=0.0):
+    """Fit every curve ``Y[c]`` (L, n) in parallel; ``x``, ``w``, ``v``, ``lo``, ``hi``,
+    ``pm``, ``pw`` have one row or one per curve (``pm``/``pw`` of width 0: no prior)."""
+    for c in prange(Y.shape[0]):
+        xi = x[0] if x.shape[0] == 1 else x[c]
+        wi = w[0] if w.shape[0] == 1 else w[c]
+        vi = v[0] if v.shape[0] == 1 else v[c]
+        li = lo[0] if lo.shape[0] == 1 else lo[c]
+        hi_ = hi[0] if hi.shape[0] == 1 else hi[c]
+        pmi = pm[0] if pm.shape[0] == 1 else pm[c]
+        pwi = pw[0] if pw.shape[0] == 1 else pw[c]
+        cst, dat, it, st = fit_one(xi, Y[c], vi, wi, theta[c], li, hi_, k, m, nb, max_iter,
+                                   ftol, xtol, gtol, pmi, pwi, coef[c], se[c], se_coef[c],
+                                   ridge)
+        cost[c] = cst
+        data[c] = dat
+        nit[c] = it
+        status[c] = st

@@ -1,0 +1,223 @@
+"""``fit_shared``: many channels (leads) of one curve with shared timing, each with its
+own amplitudes and baseline, fitted by variable projection (see docs/joint.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from ..core import Layout, baseline_size
+from . import _joint
+from ._checks import MIN_WIDTH
+from .many import CHUNK_CURVES, SOLVER_STATUS, numba_threads
+
+
+def shared_labels(n_waves, n_steps=0):
+    """Labels of the shared parameter vector theta: ``{k}_center``, ``{k}_half_width``,
+    ``{k}_sigma_left``, ``{k}_sigma_right`` per component k, ``step{s}_center``,
+    ``step{s}_scale`` per step."""
+    out = []
+    for k in range(n_waves):
+        out += [f"{k}_{p}" for p in ("center", "half_width", "sigma_left", "sigma_right")]
+    for s in range(n_steps):
+        out += [f"step{s}_center", f"step{s}_scale"]
+    return out
+
+
+def split_shared(params, n_waves, n_steps=0):
+    """(theta, coef) of parameter vectors ``params`` (..., P) in the usual layout
+    (:class:`gmesa.Layout`): the timing (..., 4 K + 2 M) and the linear part (amplitudes
+    of the K components and M steps, then the baseline coefficients)."""
+    p = np.asarray(params, dtype=float)
+    k5, m3 = 5 * n_waves, 3 * n_steps
+    wav = p[..., :k5].reshape(p.shape[:-1] + (n_waves, 5))
+    stp = p[..., k5:k5 + m3].reshape(p.shape[:-1] + (n_steps, 3))
+    theta = np.concatenate([wav[..., 1:].reshape(p.shape[:-1] + (-1,)),
+                            stp[..., 1:].reshape(p.shape[:-1] + (-1,))], axis=-1)
+    coef = np.concatenate([wav[..., 0], stp[..., 0], p[..., k5 + m3:]], axis=-1)
+    return theta, coef
+
+
+def join_shared(theta, coef, n_waves, n_steps=0):
+    """Parameter vectors in the usual layout from shared ``theta`` (..., T) and one
+    channel's linear ``coef`` (..., m), leading dimensions broadcast: the inverse of
+    :func:`split_shared`."""
+    theta, coef = np.asarray(theta, dtype=float), np.asarray(coef, dtype=float)
+    lead = np.broadcast_shapes(theta.shape[:-1], coef.shape[:-1])
+    theta = np.broadcast_to(theta, lead + theta.shape[-1:])
+    coef = np.broadcast_to(coef, lead + coef.shape[-1:])
+    k, m = n_waves, n_steps
+    wav = np.concatenate([coef[..., :k, None],
+                          theta[..., :4 * k].reshape(lead + (k, 4))], axis=-1)
+    stp = np.concatenate([coef[..., k:k + m, None],
+                          theta[..., 4 * k:4 * k + 2 * m].reshape(lead + (m, 2))], axis=-1)
+    return np.concatenate([wav.reshape(lead + (-1,)), stp.reshape(lead + (-1,)),
+                           coef[..., k + m:]], axis=-1)
+
+
+@dataclass
+class SharedFit:
+    """Result of :func:`fit_shared`, one row per curve.
+
+    ``theta`` (N, T) the shared parameters (:func:`shared_labels`); ``coef`` (N, L, m)
+    each channel's amplitudes and baseline; ``theta_stderr`` (N, T) (from the full
+    model's curvature) and ``coef_stderr`` (N, L, m) (given theta); ``cost`` the
+    objective (0.5 sum of squared weighted residuals over all channels + ridge and
+    prior terms), ``data_cost`` the residual part alone; ``nit``; ``status`` (:data:`SOLVER_STATUS`, > 0
+    converged); ``n_waves``, ``n_steps``.
+    """
+    theta: np.ndarray
+    coef: np.ndarray
+    theta_stderr: np.ndarray
+    coef_stderr: np.ndarray
+    cost: np.ndarray
+    data_cost: np.ndarray
+    nit: np.ndarray
+    status: np.ndarray
+    n_waves: int
+    n_steps: int
+
+    @property
+    def params(self):
+        """(N, L, P): every channel's parameter vector in the usual layout."""
+        return join_shared(self.theta[:, None, :], self.coef, self.n_waves, self.n_steps)
+
+    @property
+    def success(self):
+        """Boolean mask of curves that converged (status > 0)."""
+        return self.status > 0
+
+    def message(self, i):
+        """Meaning of curve ``i``'s status code."""
+        return SOLVER_STATUS[int(self.status[i])]
+
+
+def _rows(a, n_curves, width, name):
+    a = np.asarray(a, dtype=np.float64)
+    given = a.shape
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, n_curves):
+        raise ValueError(f"{name} has shape {given}; expected ({width},) or "
+                         f"({n_curves}, {width})")
+    return np.ascontiguousarray(a)
+
+
+def _default_bounds(n_waves, n_steps):
+    ntheta = 4 * n_waves + 2 * n_steps
+    lo, hi = np.full(ntheta, -np.inf), np.full(ntheta, np.inf)
+    for k in range(n_waves):
+        lo[4 * k + 1] = 0.0
+        lo[4 * k + 2:4 * k + 4] = MIN_WIDTH
+    lo[4 * n_waves + 1::2] = MIN_WIDTH
+    return lo, hi
+
+
+def _check(theta, lo, hi, labels, n_waves, n_steps):
+    """ValueError naming the curve and the parameter for bad starts or bounds."""
+    lo_b, hi_b = np.broadcast_to(lo, theta.shape), np.broadcast_to(hi, theta.shape)
+    widths = [4 * k + q for k in range(n_waves) for q in (2, 3)] + \
+        [4 * n_waves + 2 * s + 1 for s in range(n_steps)]
+    tests = (
+        (~np.isfinite(theta), "theta0 of {l} is {v!r}: give a finite start"),
+        (np.isnan(lo_b) | np.isnan(hi_b), "a bound of {l} is NaN; use -inf/inf for none"),
+        (lo_b > hi_b, "lower > upper for {l}"),
+        ((theta < lo_b) | (theta > hi_b), "theta0 of {l} = {v!r} is outside its bounds: "
+                                          "clip the start into [lower, upper]"),
+    )
+    for bad, msg in tests:
+        if bad.any():
+            c, j = np.argwhere(bad)[0]
+            raise ValueError(f"curve {c}: " + msg.format(l=labels[j], v=float(theta[c, j])))
+    for j in widths:
+        if np.any(lo_b[:, j] <= 0):
+            raise ValueError(f"lower bound of {labels[j]} must be > 0 (a width); "
+                             f"give e.g. {MIN_WIDTH}")
+
+
+def _prior(prior, n_curves, labels):
+    if prior is None:
+        return np.empty((1, 0)), np.empty((1, 0))
+    if not (isinstance(prior, tuple) and len(prior) == 2):
+        raise ValueError("prior must be a tuple (mean, sd) of arrays over theta")
+    mean = _rows(prior[0], n_curves, len(labels), "prior mean")
+    sd = _rows(prior[1], n_curves, len(labels), "prior sd")
+    if np.any(~(sd > 0)):
+        j = int(np.argwhere(~(sd > 0))[0, 1])
+        raise ValueError(f"prior sd of {labels[j]} must be > 0 (inf: no prior)")
+    if np.any(~np.isfinite(mean) & np.isfinite(sd)):
+        j = int(np.argwhere(~np.isfinite(mean) & np.isfinite(sd))[0, 1])
+        raise ValueError(f"prior mean of {labels[j]} is not finite")
+    return np.where(np.isfinite(sd), mean, 0.0), np.where(np.isfinite(sd), 1.0 / sd, 0.0)
+
+
+def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="constant",
+               channel_weights=None, weights=None, max_iter=200, ftol=1e-8, xtol=1e-8,
+               gtol=1e-8, threads=None, prior=None, ridge=0.0):
+    """Fit K mesa components (and ``steps`` tanh steps) whose timing every channel
+    shares, each channel with its own amplitudes (any sign) and baseline polynomial.
+
+    Parameters
+    ----------
+    x : (n,) sample positions (s) or (N, n) one row per curve.
+    Y : (L, n) one curve of L channels, or (N, L, n) N curves.
+    theta0 : (T,) or (N, T) start of the shared parameters, T = 4 K + 2 ``steps``
+        (:func:`shared_labels`; :func:`split_shared` makes it from a usual vector).
+    lower, upper : bounds on theta, (T,) or (N, T) (default: widths > 0, half-widths >= 0).
+    channel_weights : (L,) or (N, L) each channel's residual weight (1/noise sd).
+    weights : (n,) or (N, n) sample weights shared by the channels (0: left out).
+    prior : ``(mean, sd)`` over theta, as in :func:`fit_many` (``sd = inf``: none).
+    ridge : >= 0, adds ``0.5 * ridge * sum(channel_weight**2 * amplitude**2)`` over the
+        components' and steps' amplitudes (not the baseline) to the cost: keeps two
+        near-identical components from cancelling with huge opposite amplitudes.
+
+    Returns :class:`SharedFit`.  The linear coefficients are unbounded: one least-squares
+    solve for all channels per step, LM over theta only (variable projection).
+    """
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim == 2:
+        Y = Y[None]
+    if Y.ndim != 3 or 0 in Y.shape:
+        raise ValueError(f"Y has shape {np.shape(Y)}; expected (channels, samples) or "
+                         "(curves, channels, samples)")
+    N, L, n = Y.shape
+    nb = baseline_size(baseline)
+    th = np.asarray(theta0, dtype=np.float64)
+    ntheta = th.shape[-1] if th.ndim else 0
+    if ntheta < 2 * steps or (ntheta - 2 * steps) % 4:
+        raise ValueError(f"theta0 has {ntheta} entries; expected 4 per component + 2 per "
+                         f"step ({steps} steps)")
+    K = (ntheta - 2 * steps) // 4
+    labels = shared_labels(K, steps)
+    theta = np.array(np.broadcast_to(_rows(th, N, ntheta, "theta0"), (N, ntheta)))
+    dlo, dhi = _default_bounds(K, steps)
+    lo = _rows(dlo if lower is None else lower, N, ntheta, "lower")
+    hi = _rows(dhi if upper is None else upper, N, ntheta, "upper")
+    _check(theta, lo, hi, labels, K, steps)
+    X = _rows(x, N, n, "x")
+    W = _rows(np.ones(n) if weights is None else weights, N, n, "weights")
+    V = _rows(np.ones(L) if channel_weights is None else channel_weights, N, L,
+              "channel_weights")
+    if np.any(~(V > 0) | ~np.isfinite(V)):
+        raise ValueError("channel_weights must be finite and > 0 (1/noise sd of each "
+                         "channel); leave a channel out rather than weight it 0")
+    used = np.broadcast_to(W != 0, (N, n))
+    bad = used[:, None, :] & ~np.isfinite(Y)
+    if bad.any():
+        c, ch, i = np.argwhere(bad)[0]
+        raise ValueError(f"curve {c}, channel {ch}: Y[{i}] is not finite; give it weight 0")
+    Y = np.ascontiguousarray(np.where(used[:, None, :], Y, 0.0))
+    pm, pw = _prior(prior, N, labels)
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge={ridge!r}; give a finite value >= 0 (0: plain least squares)")
+    m = K + steps + nb
+    coef = np.empty((N, L, m))
+    se, se_coef = np.empty((N, ntheta)), np.empty((N, L, m))
+    cost, data = np.empty(N), np.empty(N)
+    nit, status = np.empty(N, np.int64), np.empty(N, np.int64)
+    with numba_threads(threads), numba.parallel_chunksize(CHUNK_CURVES):
+        _joint.fit_batch(X, Y, V, W, theta, lo, hi, K, int(steps), nb, int(max_iter),
+                         float(ftol), float(xtol), float(gtol), pm, pw, coef, se, se_coef,
+                         cost, data, nit, status, float(ridge))
+    return SharedFit(theta, coef, se, se_coef, cost, data, nit, status, K, int(steps))

@@ -1,0 +1,148 @@
+"""The joint multi-lead beat model in the ECG pipeline (fit_leads(joint=True))."""
+import numpy as np
+import pytest
+
+from gmesa import ecg
+from gmesa._kernels import mesa_sum_into
+from gmesa.ecg.fiducials import wave_fiducials
+from gmesa.ecg.joint_table import QRS_LEAD_SHARE, QRS_QUANTILE
+from gmesa.ecg.waves import WAVES, typical_vector
+
+LEADS = 12
+NO_P = (3, 7)               # leads without a P wave
+INVERTED_T = (2, 5, 9)      # leads whose T points down
+
+
+def _twelve_leads(seed=0, duration=20.0, fs=500.0, snr_db=20.0):
+    """A 12-lead record whose beats share their timing; each lead has its own wave
+    amplitudes.  Returns the record and the true global fiducials (s) per beat."""
+    rng = np.random.default_rng(seed)
+    rr = 60.0 / 70.0 * (1 + 0.03 * rng.standard_normal(40))
+    r_times = 0.7 + np.cumsum(np.concatenate([[0], rr]))
+    r_times = r_times[r_times < duration - 0.9]
+    sign = np.where(rng.uniform(size=LEADS) < 0.3, -1.0, 1.0)
+    gain = rng.uniform(0.4, 1.4, (LEADS, 5))
+    gain[:, [1, 2, 3]] *= sign[:, None]          # Q, R, S flip together with the QRS axis
+    gain[NO_P, 0] = 0.0
+    gain[INVERTED_T, 4] *= -1.0
+    n = int(duration * fs)
+    x = np.arange(n) / fs
+    clean = np.zeros((n, LEADS))
+    out = np.empty(n)
+    truth = {k: [] for k in ("P_on", "P_peak", "P_off", "QRS_on", "QRS_peak", "QRS_off",
+                             "T_on", "T_peak", "T_off")}
+    for i, t_r in enumerate(r_times):
+        base = typical_vector(WAVES, rr=np.median(rr))
+        base[2::5] *= 1 + 0.05 * rng.standard_normal(5)
+        base[2::5] = np.abs(base[2::5])
+        rows = np.tile(base, (LEADS, 1))
+        rows[:, 0::5] *= gain
+        fid = wave_fiducials(rows, WAVES)
+        size = np.max(np.abs(rows[:, [5, 10, 15]]), axis=1)
+        qrs = size >= QRS_LEAD_SHARE * size.max()
+        has_p = rows[:, 0] != 0
+        truth["P_on"].append(fid["P_on"][has_p].min())
+        truth["P_peak"].append(base[1])
+        truth["P_off"].append(fid["P_off"][has_p].max())
+        truth["QRS_on"].append(np.quantile(fid["QRS_on"][qrs], QRS_QUANTILE))
+        truth["QRS_peak"].append(fid["QRS_peak"][np.argmax(size)])
+        truth["QRS_off"].append(np.quantile(fid["QRS_off"][qrs], 1 - QRS_QUANTILE))
+        truth["T_on"].append(fid["T_on"].min())
+        truth["T_peak"].append(base[21])
+        truth["T_off"].append(fid["T_off"].max())
+        lo, hi = int((t_r - 0.5) * fs), int((t_r + 0.9) * fs)
+        seg = np.ascontiguousarray(x[lo:hi])
+        for li in range(LEADS):
+            p = rows[li].copy()
+            p[1::5] += t_r
+            mesa_sum_into(seg, p, 5, 0, 0, out[:hi - lo])
+            clean[lo:hi, li] += out[:hi - lo]
+    truth = {k: np.array(v) for k, v in truth.items()}
+    truth["P_off"] = np.minimum(truth["P_off"], truth["QRS_on"])
+    truth["T_on"] = np.maximum(truth["T_on"], truth["QRS_off"])
+    noise = np.sqrt(np.mean(clean ** 2, axis=0) / 10 ** (snr_db / 10))
+    sig = clean + noise * rng.standard_normal(clean.shape)
+    names = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
+    rec = ecg.Record(sig, fs, leads=names, name="twelve")
+    return rec, r_times, {k: v + r_times for k, v in truth.items()}
+
+
+@pytest.fixture(scope="module")
+def twelve():
+    rec, r_times, truth = _twelve_leads()
+    return rec, r_times, truth, ecg.fit_leads(rec, primary="ii")
+
+
+def test_twelve_leads_recover_shared_boundaries(twelve):
+    rec, r_times, truth, fit = twelve
+    b = fit.beats
+    assert fit.info["joint"] is True
+    ok = (b["status"] == "ok").to_numpy()
+    assert ok.sum() >= len(r_times) - 3
+    i = np.searchsorted(r_times, b["r_peak_s"].to_numpy() - 0.02)
+    assert np.all(np.abs(r_times[i] - b["r_peak_s"].to_numpy()) < 0.02)
+    assert b.loc[ok, "P_present"].all() and b.loc[ok, "T_present"].all()
+    for key, true in truth.items():
+        err_ms = (b[f"{key}_s"].to_numpy() - true[i])[ok] * 1e3
+        assert np.isfinite(err_ms).mean() > 0.9, key
+        assert np.nanmedian(np.abs(err_ms)) <= 2.0, (key, np.nanmedian(np.abs(err_ms)))
+
+
+def test_twelve_leads_amplitudes_and_per_lead_views(twelve):
+    rec, _, _, fit = twelve
+    b = fit.beats
+    ok = (b["status"] == "ok").to_numpy()
+    for li in NO_P:
+        assert b.loc[ok, f"P_amplitude_{rec.leads[li]}"].abs().median() < 0.03
+    for li in INVERTED_T:
+        assert (b.loc[ok, f"T_amplitude_{rec.leads[li]}"] < 0).mean() > 0.9
+    assert {f"rmse_{lead}" for lead in rec.leads} <= set(b.columns)
+    assert list(fit.fits) == list(rec.leads)
+    for lead, lf in fit.fits.items():  # each lead's view: shared timing, its amplitudes
+        assert np.allclose(lf.beats["T_center"], b["T_center"], equal_nan=True)
+        assert np.allclose(lf.beats["R_amplitude"], b[f"R_amplitude_{lead}"], equal_nan=True)
+        assert lf.params.shape == (len(b), lf.layout.size)
+
+
+def test_joint_result_saved_and_loaded(twelve, tmp_path):
+    fit = twelve[3]
+    paths = fit.save(tmp_path)
+    again = ecg.LeadsFit.load(paths["info"])
+    assert again.info["joint"] is True and list(again.fits) == list(fit.fits)
+    assert np.allclose(again.beats["QRS_on_s"], fit.beats["QRS_on_s"], equal_nan=True)
+
+
+def test_p_missing_in_the_primary_lead_is_found_in_the_other():
+    beat = typical_vector()
+    no_p = beat.copy()
+    no_p[0] = 0.0
+    kw = dict(duration=30, fs=500, heart_rate=70, noise=0.01, wander=0.0, seed=4)
+    flat, clear = ecg.synthesize(beat=no_p, **kw), ecg.synthesize(beat=beat, **kw)
+    rec = ecg.Record(np.column_stack([flat.record.signal, clear.record.signal]), 500.0,
+                     leads=("flat_p", "with_p"), name="two")
+    both = ecg.fit_leads(rec, primary="flat_p")
+    inner = (both.beats["status"] == "ok").to_numpy()
+    assert both.beats.loc[inner, "P_present"].mean() > 0.9
+    truth = clear.truth
+    i = np.searchsorted(truth["r_peak_s"], both.beats["r_peak_s"] - 0.01)
+    for col in ("P_on_s", "P_off_s", "QRS_on_s", "T_off_s"):
+        err_ms = (both.beats[col] - truth[col].to_numpy()[i]).to_numpy()[inner] * 1e3
+        assert np.nanmedian(np.abs(err_ms)) < 3.0, (col, np.nanmedian(np.abs(err_ms)))
+
+
+def test_one_lead_joint_agrees_with_fit_record(ludb):
+    rec = ecg.read_record(ludb / "data" / "1")
+    single = ecg.fit_record(rec, "ii").beats
+    joint = ecg.fit_leads(rec, ["ii"], baseline="linear").beats  # fit_record's baseline
+    assert np.array_equal(single["r_peak_s"], joint["r_peak_s"])
+    ok = (single["status"] == "ok").to_numpy() & (joint["status"] == "ok").to_numpy()
+    assert ok.sum() >= 5
+    for col in ("P_on_s", "P_off_s", "QRS_on_s", "QRS_off_s", "T_peak_s", "T_off_s"):
+        diff_ms = (joint[col] - single[col]).to_numpy()[ok] * 1e3
+        assert np.nanmedian(np.abs(diff_ms)) < 1.0, (col, np.nanmedian(np.abs(diff_ms)))
+
+
+def test_joint_false_is_the_per_lead_model():
+    rec = _twelve_leads(duration=8.0)[0]
+    per_lead = ecg.fit_leads(rec, ["ii", "v1"], joint=False)
+    assert "P_lead" in per_lead.beats and "joint" not in per_lead.info

@@ -1,0 +1,168 @@
+"""fit_shared: channels sharing their timing, fitted by variable projection."""
+import numpy as np
+import pytest
+
+from gmesa import fit_many, mesa_sum
+from gmesa.solvers import _joint
+from gmesa.solvers.shared import fit_shared, join_shared, shared_labels, split_shared
+
+X = np.linspace(-0.4, 0.6, 400)
+# P, R, T and an ST step, constant baseline
+P_TRUE = np.array([0.15, -0.17, 0.01, 0.022, 0.02, 1.2, 0.0, 0.004, 0.01, 0.012,
+                   0.3, 0.27, 0.02, 0.055, 0.035, 0.05, 0.12, 0.02, 0.01])
+K, M = 3, 1
+
+
+def _basis(theta, w=None):
+    n = X.size
+    w = np.ones(n) if w is None else w
+    T, m = theta.size, K + M + 1
+    phi, dphi = np.empty((m, n)), np.empty((T, n))
+    col = np.empty(T, np.int64)
+    _joint.basis_into(X, w, theta, K, M, 1, phi, dphi, col, np.empty(n), np.empty((5, n)),
+                      np.empty((3, n)), np.empty((m, 2), np.int64))
+    return phi, dphi, col
+
+
+def _state(theta, Y, v):
+    ws = _joint.work(X.size, Y.shape[0], theta.size, K + M + 1)
+    free = np.arange(theta.size)
+    e = np.empty((1, 0))[0]
+    cost = _joint.evaluate(X, Y, v, np.ones(X.size), theta, K, M, 1, ws, e, e, free,
+                           theta.size)
+    return cost, ws
+
+
+def _data(seed=0, leads=4, noise=0.01):
+    rng = np.random.default_rng(seed)
+    theta, coef = split_shared(P_TRUE, K, M)
+    scales = rng.uniform(-1.5, 1.5, (leads, coef.size))
+    Y = np.stack([mesa_sum(X, join_shared(theta, coef * s, K, M), steps=M) for s in scales])
+    return theta, coef * scales, Y + rng.normal(0, noise, Y.shape)
+
+
+def test_split_join_round_trip():
+    theta, coef = split_shared(P_TRUE, K, M)
+    assert theta.size == 4 * K + 2 * M and len(shared_labels(K, M)) == theta.size
+    np.testing.assert_array_equal(join_shared(theta, coef, K, M), P_TRUE)
+
+
+def test_basis_derivatives_match_finite_differences():
+    theta = split_shared(P_TRUE, K, M)[0]
+    phi, dphi, col = _basis(theta)
+    for t in range(theta.size):
+        h = 1e-7 * max(abs(theta[t]), 1e-3)
+        up, dn = theta.copy(), theta.copy()
+        up[t] += h
+        dn[t] -= h
+        fd = (_basis(up)[0] - _basis(dn)[0]) / (2 * h)
+        np.testing.assert_allclose(dphi[t], fd[col[t]], atol=1e-5 * np.abs(fd).max() + 1e-9)
+        others = np.delete(fd, col[t], axis=0)
+        assert np.abs(others).max() < 1e-6
+
+
+def test_reduced_gradient_and_kaufman_matrix():
+    """g = J^T r is the gradient of the reduced cost (finite differences); A is the
+    Kaufman J^T J built explicitly (projected, per channel) in numpy."""
+    theta0, _, Y = _data()
+    theta = theta0 + 0.003
+    v = np.array([1.0, 2.0, 0.5, 1.5])
+    cost, ws = _state(theta, Y, v)
+    T = theta.size
+    a, g = np.empty((T, T)), np.empty(T)
+    m = K + M + 1
+    _joint.normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, np.arange(T),
+                            T, a, g, np.empty((T, m)), np.empty((T, m)))
+    fd = np.empty(T)
+    for t in range(T):
+        h = 1e-6 * max(abs(theta[t]), 1e-2)
+        up, dn = theta.copy(), theta.copy()
+        up[t] += h
+        dn[t] -= h
+        fd[t] = (_state(up, Y, v)[0] - _state(dn, Y, v)[0]) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-6 * np.abs(fd).max())
+    phi, dphi, col = _basis(theta)
+    coef = np.linalg.lstsq(phi.T, Y.T, rcond=None)[0].T
+    perp = np.eye(X.size) - phi.T @ np.linalg.pinv(phi.T)
+    J = np.vstack([v[l] * np.stack([coef[l, col[t]] * perp @ dphi[t] for t in range(T)], 1)
+                   for l in range(len(Y))])
+    np.testing.assert_allclose(a, J.T @ J, rtol=1e-6, atol=1e-9 * np.abs(a).max())
+
+
+def test_one_channel_equals_single_curve_fit():
+    rng = np.random.default_rng(3)
+    y = mesa_sum(X, P_TRUE, steps=M) + rng.normal(0, 0.01, X.size)
+    start = P_TRUE.copy()
+    start[[1, 6, 11]] += [0.004, 0.002, -0.01]
+    start[[3, 13]] *= 1.2
+    tol = dict(ftol=1e-14, xtol=1e-14, gtol=1e-12, max_iter=500)
+    single = fit_many(X, y, start, steps=M, **tol)
+    joint = fit_shared(X, y[None], split_shared(start, K, M)[0], steps=M, **tol)
+    assert single.success[0] and joint.success[0]
+    np.testing.assert_allclose(joint.params[0, 0], single.params[0], atol=1e-6)
+    np.testing.assert_allclose(joint.cost, single.cost, rtol=1e-8)
+    # the standard errors of the shared parameters are the full model's
+    th_se = split_shared(single.stderr[0], K, M)[0]
+    np.testing.assert_allclose(joint.theta_stderr[0], th_se, rtol=1e-3)
+
+
+def test_many_channels_recover_timing_and_amplitudes():
+    theta, coef, Y = _data(seed=5, leads=12, noise=0.005)
+    res = fit_shared(X, np.stack([Y, Y]), theta + 0.004, steps=M)
+    assert np.all(res.success)
+    np.testing.assert_allclose(res.theta[0], theta, atol=2e-3)
+    np.testing.assert_allclose(res.coef[0], coef, atol=0.03)
+    np.testing.assert_array_equal(res.theta[0], res.theta[1])
+
+
+def test_ridge_keeps_coinciding_components_apart():
+    """Two components with the same timing: plain least squares is singular up to the
+    tiny Gram ridge, the ridge splits the amplitude evenly."""
+    theta, coef, Y = _data(seed=7)
+    th2 = np.concatenate([theta[:4], theta[:4], theta[4:]])
+    lo = np.where(th2 > 0, 0.5 * th2, th2 - 0.05)
+    hi = th2 + 0.05
+    lo[:8], hi[:8] = th2[:8] - 1e-9, th2[:8] + 1e-9      # the twins stay where they are
+    res = fit_shared(X, Y, th2, lo, hi, steps=M, ridge=1e-3)
+    c = res.coef[0]
+    np.testing.assert_allclose(c[:, 0], c[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(c[:, 0] + c[:, 1], coef[:, 0], atol=0.03)
+    assert res.cost[0] > res.data_cost[0]
+    with pytest.raises(ValueError, match="ridge"):
+        fit_shared(X, Y, theta, steps=M, ridge=-1.0)
+
+
+def test_prior_holds_a_parameter():
+    theta, _, Y = _data(seed=2)
+    sd = np.full(theta.size, np.inf)
+    sd[0] = 1e-6
+    mean = theta.copy()
+    mean[0] += 0.01
+    res = fit_shared(X, Y, theta, steps=M, prior=(mean, sd))
+    assert abs(res.theta[0, 0] - mean[0]) < 1e-5
+    assert res.cost[0] > res.data_cost[0]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(theta0=np.zeros(7)), "4 per component"),
+    (dict(lower=np.full(14, 1.0)), "outside its bounds"),
+    (dict(channel_weights=np.array([1.0, 0.0, 1.0, 1.0])), "channel_weights"),
+    (dict(Y=np.zeros(5)), "expected (channels, samples)"),
+    (dict(prior=(np.zeros(14), np.zeros(14))), "prior sd"),
+])
+def test_bad_input_messages(kwargs, message):
+    theta, _, Y = _data()
+    args = dict(x=X, Y=Y, theta0=theta)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        fit_shared(args.pop("x"), args.pop("Y"), args.pop("theta0"), steps=M, **args)
+
+
+def test_non_finite_sample_is_named():
+    theta, _, Y = _data()
+    Y[2, 10] = np.nan
+    with pytest.raises(ValueError, match="channel 2"):
+        fit_shared(X, Y, theta, steps=M)
+    w = np.ones(X.size)
+    w[10] = 0
+    assert fit_shared(X, Y, theta, steps=M, weights=w).success[0]
