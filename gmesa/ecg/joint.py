@@ -133,7 +133,8 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     RMSE, PRD, the P/T evidence."""
     lay, rows = opts.layout, seg.rows
     good, rmse, prd, r2, sse = quality(seg, fit_me, status, reason)
-    raw = wave_fiducials(seg.params[:, lay.waves_slice], opts.waves)
+    raw = wave_fiducials(seg.params[:, lay.waves_slice], opts.waves, method=opts.fiducials,
+                         noise=rmse, rr=rr)
     fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                          template=tmpl, fitted=fit_me, reason=reason)
     t_end_check(fid, rows, fit_me, t_room, reason)
@@ -201,7 +202,8 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
         p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
         rows = BeatRows(X, Y[li], np.where(usable, X, np.nan), np.where(usable, Y[li], np.nan),
                         usable, lengths)
-        seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, p, cost, nit, code)
+        seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, params=p, cost=cost, nit=nit,
+                         code=code)
         t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
                               jt.fits[li], fs, rr, t_room[idx], first, idx)
         tables.append(t)
