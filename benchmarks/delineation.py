@@ -134,13 +134,14 @@ def gmesa_fit(signal: np.ndarray, fs: float) -> pd.DataFrame:
 
 
 def gmesa_leads(signals: np.ndarray, fs: float) -> pd.DataFrame:
-    """gmesa, every lead of the record: ``fit_leads(Record(signals, fs), primary=0).beats``
-    (column 0 is the scored lead; a wave it does not show is read from another lead)."""
+    """gmesa, every lead of the record fitted alone: ``fit_leads(Record(signals, fs),
+    primary=0, joint=False).beats`` (column 0 is the scored lead; a wave it does not show
+    is read from another lead)."""
     from gmesa.ecg import Record, fit_leads
 
     signals = np.asarray(signals, dtype=float)
     leads = [f"lead{j}" for j in range(signals.shape[1])]
-    return fit_leads(Record(signals, fs, leads=leads), primary=0).beats
+    return fit_leads(Record(signals, fs, leads=leads), primary=0, joint=False).beats
 
 
 gmesa_leads.multilead = True  # the method is handed every lead: (n, leads), scored lead first
