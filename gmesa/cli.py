@@ -124,8 +124,13 @@ def _lead_value(lead):
 _leads_option = click.option(
     "--leads", metavar="LIST",
     help="Fit several leads on shared R peaks ('all', or names/indices separated by commas) "
-         "and read each wave from the lead that shows it; --lead is then the primary lead. "
-         "Writes RECORD.leads.* and each lead's tables.")
+         "with one joint model (each wave's timing shared by the leads, global boundaries; "
+         "docs/joint.md); --lead is then the primary lead. Writes RECORD.leads.* and each "
+         "lead's tables.")
+_joint_option = click.option(
+    "--joint/--per-lead", default=True, show_default=True,
+    help="With --leads: the joint model, or each lead fitted alone with each wave read "
+         "from the lead that shows it (faster on long multi-lead records).")
 
 
 def _leads_value(leads):
@@ -153,8 +158,9 @@ def _leads_value(leads):
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
 @_leads_option
+@_joint_option
 @_force_ecg_option
-def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, force_ecg):
+def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, force_ecg):
     """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
 
     Writes one row per beat (wave parameters, fiducials, intervals, fit quality,
@@ -175,7 +181,8 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, force_ecg):
                                  "for them", param_hint="'--figures'")
     try:
         row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
-                      force_ecg=force_ecg, keep_fit=figures or leads_v is not None)
+                      force_ecg=force_ecg, keep_fit=figures or leads_v is not None,
+                      fit_options=None if leads_v is None else {"joint": joint})
     except OutputFolderError as exc:
         raise _OutputError(str(exc), "gmesa fit") from None
     stem = row["record"]
@@ -239,9 +246,10 @@ def _paths(obj):
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show a progress bar (records, beats, ETA) on stderr.")
 @_leads_option
+@_joint_option
 @_force_ecg_option
 def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs, progress,
-              leads, force_ecg):
+              leads, joint, force_ecg):
     """Fit every record in PATH... (files, folders searched recursively, glob patterns).
 
     Folders contribute records, not files: a WFDB record is its .hea (a multi-segment
@@ -265,7 +273,8 @@ def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs,
         try:
             summary = fit_files(list(paths), out=out, executor=client, workers=workers,
                                 progress=progress, resume=resume, lead=lead_v, leads=leads_v,
-                                fmt=fmt.lower(), fs=fs, force_ecg=force_ecg)
+                                fmt=fmt.lower(), fs=fs, force_ecg=force_ecg,
+                                **({} if leads_v is None else {"joint": joint}))
         except OutputFolderError as exc:  # locked by another batch, or not writable
             raise _OutputError(str(exc), "gmesa batch") from None
     return report_batch(summary)

@@ -1,6 +1,7 @@
 """The gmesa command through click's test runner (and once as ``python -m gmesa.cli``)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -160,6 +161,10 @@ def test_fit_several_leads(runner, tmp_path):
     assert bad.exit_code == 1 and "V9" in bad.stderr
     figs = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--figures"])
     assert figs.exit_code == 2 and "--lead" in figs.stderr
+    alone = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--per-lead",
+                                "--out", str(tmp_path / "alone"), "--format", "csv"])
+    assert alone.exit_code == 0 and "each lead alone" in alone.output
+    assert "P_lead" in pd.read_csv(tmp_path / "alone" / "two.leads.csv").columns
 
 
 def test_fit_wrong_lead_lists_the_leads(runner, small_record, tmp_path):
@@ -301,6 +306,11 @@ def test_batch_several_leads(runner, tmp_path):
     again = runner.invoke(app, ["batch", str(d), "--out", str(out), "--fs", "250", "--leads", "all",
                                 "--lead", "1", "--workers", "1", "--no-progress"])
     assert again.exit_code == 0 and "2 skipped" in again.output
+    alone = runner.invoke(app, ["batch", str(d), "--out", str(tmp_path / "alone"), "--fs", "250",
+                                "--leads", "all", "--per-lead", "--workers", "1", "--no-progress"])
+    assert alone.exit_code == 0, (alone.output, alone.stderr)
+    info = json.loads((tmp_path / "alone" / "rec1.leads.json").read_text())
+    assert "joint" not in info and "joint" in json.loads((out / "rec1.leads.json").read_text())
 
 
 # ---------------------------------------------------------------------------------
