@@ -149,3 +149,25 @@ def test_gmesa_joint_is_available_exactly_when_fit_leads_has_joint():
     if not has:
         with pytest.raises(RuntimeError, match="no joint= option"):
             METHODS["gmesa_joint"](np.zeros((5000, 2)), 500.0)
+
+
+def test_per_record_badness_ranks_a_whole_record_mistake_first():
+    """benchmarks/per_record.py: a record whose P is 130 ms off on every beat, or whose T
+    is missed on every beat, ranks above one with small errors; false P counted."""
+    import pandas as pd
+
+    from benchmarks.per_record import MISS_MS, record_table
+
+    rows = []
+    for rec, p_err, t_out in (("good", 2.0, "TP"), ("p_wrong", 130.0, "TP"), ("t_missed", 2.0, "FN")):
+        for k in range(5):
+            rows.append(("ludb", "gmesa", rec, "P_on", "TP", k, k + p_err / 1e3, p_err))
+            rows.append(("ludb", "gmesa", rec, "T_off", t_out, k, k if t_out == "TP" else None,
+                         3.0 if t_out == "TP" else None))
+    rows.append(("ludb", "gmesa", "good", "P_on", "FP", None, 9.0, None))
+    ev = pd.DataFrame(rows, columns=["dataset", "method", "record", "fiducial", "outcome",
+                                     "ref_s", "det_s", "error_ms"])
+    t = record_table(ev).set_index("record")
+    assert t.loc["good", "badness_ms"] == 3.0 and t.loc["good", "P_fp"] == 1
+    assert t.loc["p_wrong", "badness_ms"] == 130.0
+    assert t.loc["t_missed", "badness_ms"] == MISS_MS and t.loc["t_missed", "T_se"] == 0.0

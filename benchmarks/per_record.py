@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""Per-record delineation: each record's mean error per boundary, its P and T sensitivity,
+and gmesa's record-level model choice with its confidence -- worst records first, with a
+figure of each, so that a whole-record mistake is visible at a glance (issue 17).
+
+Reads the ``--out`` folder of ``benchmarks/delineation.py`` (``events.csv.gz``: every
+reference mark with its matched detection) and fits each listed record again with gmesa on
+the signal the benchmark handed it (``_annotations.read_case``) for ``info["model_choice"]``.
+
+A record's **badness** is its largest |mean error| over the boundaries (ms, matched marks
+only), where a wave missed on a share ``m`` of the record's marks counts as ``m`` times the
+150 ms match window: a record whose P is on the wrong deflection or missing on every beat
+ranks at the top either way.
+
+    python benchmarks/delineation.py --methods gmesa --ludb-split even --qtdb-context 10 --out /tmp/d
+    python benchmarks/per_record.py /tmp/d --markdown docs/delineation_records.md \\
+        --figures docs/figures/worst
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._annotations import QTDB_MARGIN_S, read_case  # noqa: E402
+
+BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_off")
+#: a missed mark counts as an error of the match window (ms)
+MISS_MS = 150.0
+
+
+def record_table(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, record): mean error (ms) per boundary, P and T-off
+    sensitivity, P waves reported where no mark is (``P_fp``: inside the scored
+    stretches), and the badness (see the module docstring)."""
+    rows = []
+    for (dataset, record), ev in events.groupby(["dataset", "record"], sort=False):
+        row = {"dataset": dataset, "record": record}
+        bad = 0.0
+        for b in BOUNDARIES:
+            e = ev[ev["fiducial"] == b]
+            refs = e[e["outcome"].isin(("TP", "FN"))]
+            tp = e[e["outcome"] == "TP"]["error_ms"]
+            row[f"{b}_mean_ms"] = float(tp.mean()) if len(tp) else np.nan
+            se = len(tp) / len(refs) if len(refs) else np.nan
+            if b in ("P_on", "T_off"):
+                row[f"{b[0]}_se"] = se
+            if len(tp):
+                bad = max(bad, abs(row[f"{b}_mean_ms"]))
+            if np.isfinite(se):
+                bad = max(bad, (1.0 - se) * MISS_MS)
+        row["P_fp"] = int((ev["fiducial"].eq("P_on") & ev["outcome"].eq("FP")).sum())
+        row["badness_ms"] = bad
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fit(case):
+    from gmesa.ecg import Record, fit_record
+
+    return fit_record(Record(np.asarray(case.signal, dtype=float), case.fs))
+
+
+def add_choice(table: pd.DataFrame, data=None, context_s=10.0) -> tuple[pd.DataFrame, dict]:
+    """The table with ``choice`` (the chosen hypothesis), ``margin`` (delta-BIC to the
+    runner-up) and ``confidence`` of each record's fit; and the fits (record -> (case,
+    RecordFit)) for the figures."""
+    fits, chosen, margin, conf = {}, [], [], []
+    for dataset, record in zip(table["dataset"], table["record"]):
+        case = read_case(dataset, record, data, margin_s=QTDB_MARGIN_S, context_s=context_s)
+        fit = _fit(case)
+        mc = fit.info.get("model_choice") or {}
+        chosen.append(mc.get("chosen", ""))
+        margin.append(mc.get("margin", np.nan))
+        conf.append(mc.get("confidence", np.nan))
+        fits[(dataset, record)] = (case, fit)
+    return table.assign(choice=chosen, margin=margin, confidence=conf), fits
+
+
+def figure(case, fit, row, path):
+    """The ok beat nearest the record's middle marked beat, with its components and the
+    cardiologists' marks (black ticks at the bottom)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from gmesa import plot
+
+    beats = fit.beats
+    r_all = beats["r_peak_s"].to_numpy(dtype=float)
+    marked = np.asarray(case.reference.get("QRS_peak", []), dtype=float) - case.offset_s
+    ok = (beats["status"] == "ok").to_numpy()
+    if marked.size and ok.any():  # the ok beat nearest the middle marked beat
+        i = int(np.argmin(np.where(ok, np.abs(r_all - marked[marked.size // 2]), np.inf)))
+    else:
+        i = len(beats) // 2
+    ax = plot.beat(fit, i)
+    for name, times in case.reference.items():
+        t = np.asarray(times, dtype=float) - case.offset_s - r_all[i]
+        for x in t[np.abs(t) < 0.6] * 1e3:
+            ax.axvline(x, color="k", lw=1.5, ymax=0.12)
+    ax.set_title(f"{row['dataset']} {row['record']}: badness {row['badness_ms']:.0f} ms, "
+                 f"{row['choice']} (confidence {row['confidence']:.2f}); black ticks: marks",
+                 fontsize=9)
+    ax.figure.savefig(path, dpi=80)
+    plt.close(ax.figure)
+
+
+def markdown(table: pd.DataFrame, worst: int, figures: dict) -> str:
+    cols = ([f"{b}_mean_ms" for b in BOUNDARIES] + ["P_se", "P_fp", "T_se", "badness_ms", "choice",
+                                                      "margin", "confidence"])
+    out = []
+    for dataset, t in table.groupby("dataset", sort=False):
+        t = t.sort_values("badness_ms", ascending=False)
+        out.append(f"\n### {dataset}: {len(t)} records, worst first\n")
+        out.append("| record | " + " | ".join(c.replace("_mean_ms", " mean") for c in cols)
+                   + " |")
+        out.append("|---" * (len(cols) + 1) + "|")
+        for _, r in t.iterrows():
+            cells = [f"{r[c]:.1f}" if isinstance(r[c], float) and c.endswith("ms")
+                     else f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c])
+                     for c in cols]
+            name = r["record"]
+            fig = figures.get((dataset, name))
+            out.append(f"| {f'[{name}]({fig})' if fig else name} | " + " | ".join(cells) + " |")
+        out.append(f"\n(The {worst} worst have a figure: the ok beat nearest the middle marked beat.)")
+    return "\n".join(out) + "\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", type=Path, help="the --out folder of benchmarks/delineation.py")
+    ap.add_argument("--method", default="gmesa")
+    ap.add_argument("--worst", type=int, default=10, help="figures of this many per dataset")
+    ap.add_argument("--figures", type=Path, default=None, help="folder for the PNGs")
+    ap.add_argument("--markdown", type=Path, default=None)
+    ap.add_argument("--qtdb-context", type=float, default=10.0)
+    ap.add_argument("--data", default=None)
+    a = ap.parse_args(argv)
+    events = pd.read_csv(a.out / "events.csv.gz")
+    events = events[events["method"] == a.method]
+    table, fits = add_choice(record_table(events), a.data, a.qtdb_context)
+    figs = {}
+    if a.figures is not None:
+        a.figures.mkdir(parents=True, exist_ok=True)
+        for dataset, t in table.groupby("dataset", sort=False):
+            for _, row in t.nlargest(a.worst, "badness_ms").iterrows():
+                key = (dataset, row["record"])
+                path = a.figures / f"{dataset}_{row['record'].replace('/', '_')}.png"
+                figure(*fits[key], row, path)
+                figs[key] = (Path("figures") / a.figures.name / path.name).as_posix()
+    text = markdown(table, a.worst, figs)
+    print(text)
+    if a.markdown:
+        a.markdown.write_text("# Delineation per record (gmesa, lead ii / lead 0)\n\n"
+                              "`python benchmarks/per_record.py` on the events of "
+                              "`benchmarks/delineation.py`; see its docstring for the "
+                              "badness.\n" + text)
+
+
+if __name__ == "__main__":
+    main()
