@@ -207,24 +207,32 @@ def cleaned(seg, fs, opts):
                         lowpass=opts.lowpass, cutoff=opts.highpass_hz)
 
 
-def _fit_chunks(raw, fs, opts, given, artefacts=None):
-    """Fit a lead ``raw`` chunk by chunk (``opts.chunk_s`` s, each beat in exactly the
-    chunk its R peak falls in, 10 s of overlap): (tables, parameter matrices, the first
-    template's parameters, the cleaned lead as float32, the options used, each chunk's
-    model choice).  Samples marked in ``artefacts`` are set to NaN chunk by chunk (``raw`` is not
-    changed)."""
+def cleaned_chunks(raw, fs, opts, artefacts=None):
+    """The lead ``raw`` cleaned chunk by chunk (``opts.chunk_s`` s, at least 60 s, with
+    10 s of overlap on each side): yields (a, b, lo, hi, cleaned samples lo..hi as
+    float64, the :class:`~gmesa.ecg.artefacts.Artefacts` of lo..hi or None) for the
+    chunks [a, b).  Samples marked in ``artefacts`` are NaN before cleaning (``raw`` is
+    not changed: no copy of a whole lead)."""
     n = raw.size
     chunk = max(int(opts.chunk_s * fs), int(60 * fs))
     pad = int(10 * fs)
-    tables, params = [], []
-    clean_sig = np.empty(n, dtype=np.float32)  # kept for plots; fits use float64 chunks
-    template, choices = None, []
     for a in range(0, n, chunk):
         b = min(a + chunk, n)
         lo, hi = max(a - pad, 0), min(b + pad, n)
         part = None if artefacts is None else artefacts.part(lo, hi)
         seg = raw[lo:hi] if part is None else np.where(part.mask, np.nan, raw[lo:hi])
-        cs = cleaned(seg, fs, opts)
+        yield a, b, lo, hi, cleaned(seg, fs, opts), part
+
+
+def _fit_chunks(raw, fs, opts, given, artefacts=None):
+    """Fit a lead ``raw`` chunk by chunk (:func:`cleaned_chunks`; each beat in exactly
+    the chunk its R peak falls in): (tables, parameter matrices, the first template's
+    parameters, the cleaned lead as float32, the options used, each chunk's model
+    choice).  Samples marked in ``artefacts`` are left out."""
+    tables, params = [], []
+    clean_sig = np.empty(raw.size, dtype=np.float32)  # kept for plots; fits use float64
+    template, choices = None, []
+    for a, b, lo, hi, cs, part in cleaned_chunks(raw, fs, opts, artefacts):
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
         if given is None:
             r = detect_rpeaks(cs, fs) if np.any(np.isfinite(cs)) else np.zeros(0, np.int64)

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..core import mesa_sum
 from ..solvers import fit_shared, join_shared, split_shared
-from .artefacts import mask_artefacts
+from .artefacts import find_artefacts
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
-from .fit import cleaned, lead_signal, mv_limits
+from .fit import cleaned_chunks, lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
 from .presence import TemplateFit
@@ -54,15 +54,13 @@ def clean_lead(record, lead, opts, force_ecg=False):
     raw, name = lead_signal(record, lead)
     raw, unit = ecg_lead_mv(record, name, raw, force_ecg)
     fs = float(record.fs)
+    artefacts = None
     if opts.artefacts:
-        raw, _ = mask_artefacts(raw, fs, mv_limits(record, name, unit))
-    n = raw.size
-    chunk, pad = max(int(opts.chunk_s * fs), int(60 * fs)), int(10 * fs)
-    out = np.empty(n, dtype=np.float32)
-    for a in range(0, n, chunk):
-        b = min(a + chunk, n)
-        lo, hi = max(a - pad, 0), min(b + pad, n)
-        out[a:b] = cleaned(raw[lo:hi], fs, opts)[a - lo:a - lo + (b - a)]
+        artefacts = find_artefacts(raw, fs, mv_limits(record, name, unit))
+        artefacts = artefacts if artefacts.any else None
+    out = np.empty(raw.size, dtype=np.float32)
+    for a, b, lo, _, cs, _ in cleaned_chunks(raw, fs, opts, artefacts):
+        out[a:b] = cs[a - lo:a - lo + (b - a)]
     return out, name
 
 
