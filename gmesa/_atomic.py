@@ -95,6 +95,25 @@ def write_table(path, df, fmt):
             df.to_csv(tmp, index=False)
 
 
+#: values per row group when one long column is written (see :func:`write_column`)
+COLUMN_CHUNK = 1 << 20
+
+
+def write_column(path, name, values):
+    """Write one long array ``values`` as a one-column Parquet file ``path`` atomically,
+    row group by row group: a 24-hour signal costs no whole copy in memory (a DataFrame
+    and its Arrow table would cost two)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = np.asarray(values)
+    schema = pa.schema([(name, pa.from_numpy_dtype(values.dtype))])
+    with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
+        for a in range(0, max(values.size, 1), COLUMN_CHUNK):
+            part = values[a:a + COLUMN_CHUNK]
+            writer.write_table(pa.table({name: pa.array(part)}, schema=schema))
+
+
 def write_text(path, text):
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._atomic import check_table_format, jsonable, write_table, write_text
+from .._atomic import check_table_format, jsonable, write_column, write_table, write_text
 from .._deprecated import warn_renamed
 from ..core import Layout, baseline_size, baseline_spec, mesa_sum
 from .options import BEAT_BASELINE
@@ -109,7 +109,7 @@ class RecordFit:
         paths = {"beats": folder / f"{stem}.beats.{fmt}",
                  "signal": folder / f"{stem}.signal.parquet",
                  "info": folder / f"{stem}.info.json"}
-        write_table(paths["signal"], pd.DataFrame({"signal": self.signal}), "parquet")
+        write_column(paths["signal"], "signal", self.signal)
         write_table(paths["beats"], self.beats, fmt)
         info = dict(self.info, waves=list(self.waves), steps=list(self.steps), fs=self.fs,
                     n_baseline=self.n_baseline,
