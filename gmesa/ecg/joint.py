@@ -277,16 +277,17 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
         fits[lead] = RecordFit(pd.concat(tables[li], ignore_index=True), sigs[li], fs,
                                lead_info, opts.waves, opts.steps,
                                np.concatenate(params[li]), opts.n_baseline)
+        tables[li] = params[li] = None  # the blocks' frames go as soon as they are joined
     table = pd.concat(globs, ignore_index=True)
-    table = _rename_leads(table, names)
+    del globs
+    table.columns = _lead_names(table.columns, names)  # in place: no copy of the table
     return table, fits, info
 
 
-def _rename_leads(table, names):
-    """Columns ``*_{i}`` written with lead positions get the lead names."""
-    ren = {}
-    for c in table.columns:
+def _lead_names(columns, names):
+    """Columns ``*_#{i}`` written with lead positions, with the lead names instead."""
+    out = []
+    for c in columns:
         head, _, tail = c.rpartition("_#")
-        if head and tail.isdigit():
-            ren[c] = f"{head}_{names[int(tail)]}"
-    return table.rename(columns=ren)
+        out.append(f"{head}_{names[int(tail)]}" if head and tail.isdigit() else c)
+    return out
