@@ -269,18 +269,20 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
             tables[li].append(t[li])
             params[li].append(p[li])
         globs.append(g)
+    first_info = first.info
+    del first, beats  # the primary lead's own table: every block has read it
+    table = pd.concat(globs, ignore_index=True)
+    del globs
+    table.columns = _lead_names(table.columns, names)  # in place: no copy of the table
     fits = {}
     for li, lead in enumerate(names):
-        lead_info = dict(first.info, lead=lead, joint=True, method="gmesa-joint",
+        lead_info = dict(first_info, lead=lead, joint=True, method="gmesa-joint",
                          template_params=dict(zip(opts.layout.labels,
                                                   map(float, jt.fits[li].params))))
         fits[lead] = RecordFit(pd.concat(tables[li], ignore_index=True), sigs[li], fs,
                                lead_info, opts.waves, opts.steps,
                                np.concatenate(params[li]), opts.n_baseline)
         tables[li] = params[li] = None  # the blocks' frames go as soon as they are joined
-    table = pd.concat(globs, ignore_index=True)
-    del globs
-    table.columns = _lead_names(table.columns, names)  # in place: no copy of the table
     return table, fits, info
 
 
