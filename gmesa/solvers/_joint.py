@@ -32,49 +32,13 @@ from numba import prange
 
 from .._kernels import mesa_sum_jac_into, tanh_step_into
 from ..config import njit
+from ._box import active_set, cholesky_factor, cholesky_resolve, damped_step, trial_point
 from ._lm import FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT, NONFINITE_MODEL, \
     TOO_FEW_SAMPLES, XTOL
 
-#: the damping never falls below this fraction of the largest diagonal of A
-DAMP_FLOOR = 1e-4
 #: ridge added to the Gram matrix's diagonal, relative to its largest diagonal entry:
 #: keeps the linear solve defined when two columns (say, a vanishing wave) coincide
 GRAM_RIDGE = 1e-12
-
-
-@njit
-def chol(a, n, lt):
-    """Cholesky factor of the leading n x n block of ``a`` into ``lt``; False when not
-    positive definite."""
-    for j in range(n):
-        s = a[j, j]
-        for k in range(j):
-            s -= lt[j, k] * lt[j, k]
-        if not (s > 0.0) or not abs(s) <= 1.7976931348623157e308:
-            return False
-        d = math.sqrt(s)
-        lt[j, j] = d
-        for i in range(j + 1, n):
-            s = a[i, j]
-            for k in range(j):
-                s -= lt[i, k] * lt[j, k]
-            lt[i, j] = s / d
-    return True
-
-
-@njit
-def chol_solve(lt, b, n):
-    """Solve in place with the factor from :func:`chol`."""
-    for i in range(n):
-        s = b[i]
-        for k in range(i):
-            s -= lt[i, k] * b[k]
-        b[i] = s / lt[i, i]
-    for i in range(n - 1, -1, -1):
-        s = b[i]
-        for k in range(i + 1, n):
-            s -= lt[k, i] * b[k]
-        b[i] = s / lt[i, i]
 
 
 @njit
@@ -140,7 +104,7 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
         dmax = max(dmax, gram[a, a])
     for a in range(mlin):
         gram[a, a] += GRAM_RIDGE * dmax + 1e-300 + (ridge if a < n_amp else 0.0)
-    if not chol(gram, mlin, lt):
+    if not cholesky_factor(gram, mlin, lt):
         return np.nan
     cost = 0.0
     for ch in range(Y.shape[0]):
@@ -151,7 +115,7 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
             for i in range(sup[a, 0], sup[a, 1]):
                 s += phi[a, i] * w[i] * yc[i]
             coef[ch, a] = s
-        chol_solve(lt, coef[ch], mlin)
+        cholesky_resolve(lt, coef[ch], mlin)
         vc = v[ch]
         for i in range(n):
             rc[i] = -vc * w[i] * yc[i]
@@ -182,7 +146,7 @@ def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g,
                 s += phi[b, i] * dphi[t, i]
             u[q, b] = s
             z[q, b] = s
-        chol_solve(lt, z[q], mlin)
+        cholesky_resolve(lt, z[q], mlin)
     nch = coef.shape[0]
     for p in range(nfree):
         tp = free[p]
@@ -247,68 +211,19 @@ def work(n, nch, ntheta, mlin):
 
 
 @njit
-def active(theta, lo, hi, free, nfree, g, a, cost, act):
-    """Free parameters not held on a bound; returns (count, largest scaled gradient)."""
-    nact = 0
-    gmax = 0.0
-    for u in range(nfree):
-        t = free[u]
-        if (theta[t] <= lo[t] and g[u] > 0.0) or (theta[t] >= hi[t] and g[u] < 0.0):
-            continue
-        act[nact] = u
-        nact += 1
-        if a[u, u] > 0.0 and cost > 0.0:
-            gmax = max(gmax, abs(g[u]) / math.sqrt(a[u, u] * 2.0 * cost))
-    return nact, gmax
-
-
-@njit
-def damped_trial(theta, tnew, lo, hi, free, act, nact, a, g, lam, lhs, lt, step):
-    """Damped step on the active parameters, projected on the box into ``tnew``; returns
-    (ok, predicted reduction, |step|, |theta|)."""
-    dmax = 0.0
-    for u in range(nact):
-        dmax = max(dmax, a[act[u], act[u]])
-    for u in range(nact):
-        for q in range(nact):
-            lhs[u, q] = a[act[u], act[q]]
-        lhs[u, u] += lam * max(a[act[u], act[u]], DAMP_FLOOR * dmax + 1e-300)
-        step[u] = -g[act[u]]
-    if not chol(lhs, nact, lt):
-        return False, 0.0, 0.0, 0.0
-    chol_solve(lt, step, nact)
-    tnew[:] = theta
-    for u in range(nact):
-        t = free[act[u]]
-        tnew[t] = min(max(theta[t] + step[u], lo[t]), hi[t])
-    pred = 0.0
-    dn = 0.0
-    pn = 0.0
-    for u in range(nact):
-        du = tnew[free[act[u]]] - theta[free[act[u]]]
-        ad = 0.0
-        for q in range(nact):
-            ad += a[act[u], act[q]] * (tnew[free[act[q]]] - theta[free[act[q]]])
-        pred -= g[act[u]] * du + 0.5 * du * ad
-        dn += du * du
-        pn += theta[free[act[u]]] ** 2
-    return True, pred, math.sqrt(dn), math.sqrt(pn)
-
-
-@njit
 def errors(a, lt, gram_lt, free, nfree, s2, v, se, se_coef, mlin, scratch):
     """Standard errors: theta from A, each channel's coefficients from G (given theta)."""
-    if nfree > 0 and chol(a, nfree, lt):
+    if nfree > 0 and cholesky_factor(a, nfree, lt):
         for u in range(nfree):
             scratch[:nfree] = 0.0
             scratch[u] = 1.0
-            chol_solve(lt, scratch, nfree)
+            cholesky_resolve(lt, scratch, nfree)
             se[free[u]] = math.sqrt(max(scratch[u], 0.0) * s2)
     unit = np.empty(mlin)
     for b in range(mlin):
         unit[:] = 0.0
         unit[b] = 1.0
-        chol_solve(gram_lt, unit, mlin)
+        cholesky_resolve(gram_lt, unit, mlin)
         for ch in range(se_coef.shape[0]):
             se_coef[ch, b] = math.sqrt(max(unit[b], 0.0) * s2) / v[ch]
 
@@ -407,7 +322,7 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
             normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free,
                              nfree, a, g, u, z)
             prior_rows(theta, pm, pw, free, nfree, a, g)
-            nact, gmax = active(theta, lo, hi, free, nfree, g, a, cost, act)
+            nact, gmax = active_set(theta, lo, hi, free, nfree, g, a, cost, act)
             if gmax <= gtol or nact == 0:
                 status = GTOL
                 break
@@ -415,8 +330,10 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
         if it >= max_iter:
             break
         it += 1
-        ok, pred, dn, pn = damped_trial(theta, tnew, lo, hi, free, act, nact, a, g, lam,
-                                        lhs, lt, step)
+        ok = damped_step(a, g, act, nact, lam, lhs, step, lt)
+        pred, dn, pn = 0.0, 0.0, 0.0
+        if ok:
+            pred, dn, pn = trial_point(theta, tnew, step, free, act, nact, lo, hi, a, g)
         if not ok:
             lam *= nu
             nu *= 2.0

@@ -23,6 +23,8 @@ from numba import prange
 
 from .._kernels import mesa_sum_jac_into
 from ..config import njit
+from ._box import (active_set, cholesky_resolve, cholesky_solve, damped_step, finite,
+                   trial_point)
 
 # status codes (documented in gmesa.solvers.many.SOLVER_STATUS)
 GTOL = 1
@@ -33,54 +35,6 @@ NONFINITE_INPUT = -2
 NONFINITE_MODEL = -3
 TOO_FEW_SAMPLES = -4
 NO_PROGRESS = -5
-
-#: damping never falls below this fraction of the largest diagonal of J^T J, so a
-#: parameter the data barely constrain (say, the place of a step of height ~0) cannot
-#: take huge steps
-DAMP_FLOOR = 1e-4
-
-
-@njit
-def _finite(v):
-    """math.isfinite that survives fastmath: LLVM folds ``v - v`` (isfinite's
-    implementation) to 0 under reassoc/nsz, but keeps this comparison."""
-    return abs(v) <= 1.7976931348623157e308
-
-
-@njit
-def _cholesky_resolve(lt, b, n):
-    """Solve in place with the Cholesky factor ``lt`` left by :func:`_cholesky_solve`."""
-    for i in range(n):
-        s = b[i]
-        for k in range(i):
-            s -= lt[i, k] * b[k]
-        b[i] = s / lt[i, i]
-    for i in range(n - 1, -1, -1):
-        s = b[i]
-        for k in range(i + 1, n):
-            s -= lt[k, i] * b[k]
-        b[i] = s / lt[i, i]
-
-
-@njit
-def _cholesky_solve(a, b, n, lt):
-    """Solve a x = b for the leading n x n block (SPD); False when not positive definite."""
-    for j in range(n):
-        s = a[j, j]
-        for k in range(j):
-            s -= lt[j, k] * lt[j, k]
-        if not (s > 0.0) or not _finite(s):
-            return False
-        d = math.sqrt(s)
-        lt[j, j] = d
-        for i in range(j + 1, n):
-            s = a[i, j]
-            for k in range(j):
-                s -= lt[i, k] * lt[j, k]
-            lt[i, j] = s / d
-    _cholesky_resolve(lt, b, n)
-    return True
-
 
 @njit
 def _support(row, n):
@@ -193,11 +147,11 @@ def _check_inputs(x, y, w, n, p, lo, hi, free):
     Returns (status, number free, samples with w != 0, any w != 1).
     """
     for i in range(n):
-        if not (_finite(x[i]) and _finite(y[i]) and _finite(w[i])):
+        if not (finite(x[i]) and finite(y[i]) and finite(w[i])):
             return NONFINITE_INPUT, 0, 0, False
     nfree = 0
     for j in range(p.shape[0]):
-        if not _finite(p[j]):
+        if not finite(p[j]):
             return NONFINITE_INPUT, 0, 0, False
         if hi[j] > lo[j]:
             free[nfree] = j
@@ -226,68 +180,9 @@ def _gradient(jt, r, a, free, nfree, first, last, g):
             s += row[i] * rr[i]
         g[jj] = s
     for jj in range(nfree):
-        if not (_finite(g[jj]) and _finite(a[jj, jj])):
+        if not (finite(g[jj]) and finite(a[jj, jj])):
             return False
     return True
-
-
-@njit
-def _active_set(p, lo, hi, free, nfree, g, a, cost, act):
-    """Write into ``act`` the free parameters not held on a bound (gradient pointing out of
-    the box); returns their number and their largest scaled gradient (the gtol test)."""
-    nact = 0
-    gmax = 0.0
-    for jj in range(nfree):
-        j = free[jj]
-        at_lo = p[j] <= lo[j] and g[jj] > 0.0
-        at_hi = p[j] >= hi[j] and g[jj] < 0.0
-        if at_lo or at_hi:
-            continue
-        act[nact] = jj
-        nact += 1
-        if a[jj, jj] > 0.0 and cost > 0.0:
-            gmax = max(gmax, abs(g[jj]) / math.sqrt(a[jj, jj] * 2.0 * cost))
-    return nact, gmax
-
-
-@njit
-def _damped_step(a, g, act, nact, lam, lhs, step, lt):
-    """Solve the damped normal equations on the active parameters into ``step``;
-    False when the matrix is not positive definite."""
-    dmax = 0.0
-    for u in range(nact):
-        dmax = max(dmax, a[act[u], act[u]])
-    for u in range(nact):
-        for v in range(nact):
-            lhs[u, v] = a[act[u], act[v]]
-        lhs[u, u] += lam * max(a[act[u], act[u]], DAMP_FLOOR * dmax + 1e-300)
-        step[u] = -g[act[u]]
-    return _cholesky_solve(lhs, step, nact, lt)
-
-
-@njit
-def _trial_point(p, pnew, step, free, act, nact, lo, hi, a, g):
-    """``pnew`` = p + step projected onto the box; returns the predicted cost reduction of
-    the projected step d = pnew - p, |d| and |p| (active parameters)."""
-    for j in range(p.shape[0]):
-        pnew[j] = p[j]
-    for u in range(nact):
-        j = free[act[u]]
-        v = p[j] + step[u]
-        pnew[j] = min(max(v, lo[j]), hi[j])
-    pred = 0.0
-    dnorm = 0.0
-    pnorm = 0.0
-    for u in range(nact):
-        ju = act[u]
-        du = pnew[free[ju]] - p[free[ju]]
-        ad = 0.0
-        for v in range(nact):
-            ad += a[ju, act[v]] * (pnew[free[act[v]]] - p[free[act[v]]])
-        pred -= g[ju] * du + 0.5 * du * ad
-        dnorm += du * du
-        pnorm += p[free[ju]] * p[free[ju]]
-    return pred, math.sqrt(dnorm), math.sqrt(pnorm)
 
 
 @njit
@@ -296,12 +191,12 @@ def _standard_errors(a, step, lt, free, nfree, cost, dof, se):
     s2 = 2.0 * cost / dof
     for u in range(nfree):
         step[u] = 0.0
-    if _cholesky_solve(a, step, nfree, lt):            # factor once, then each column
+    if cholesky_solve(a, step, nfree, lt):            # factor once, then each column
         for jj in range(nfree):
             for u in range(nfree):
                 step[u] = 0.0
             step[jj] = 1.0
-            _cholesky_resolve(lt, step, nfree)
+            cholesky_resolve(lt, step, nfree)
             se[free[jj]] = math.sqrt(max(step[jj], 0.0) * s2)
 
 
@@ -407,14 +302,14 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
         if need_jac:
             if not fresh:
                 cost = _model_cost(x, y, w, n, p, k, m, nb, f, jt, r, pm, pw, free, nfree)
-                if not _finite(cost):
+                if not finite(cost):
                     return cost, it, NONFINITE_MODEL
             fresh = False
             if not _normal_equations(jt, r, w, n, p, free, nfree, a, g, first, last, weighted,
                                      k, full, rlo, rhi, pm, pw):
                 return cost, it, NONFINITE_MODEL
             # active set and projected-gradient convergence test
-            nact, gmax = _active_set(p, lo, hi, free, nfree, g, a, cost, act)
+            nact, gmax = active_set(p, lo, hi, free, nfree, g, a, cost, act)
             if gmax <= gtol or nact == 0:
                 status = GTOL
                 break
@@ -423,19 +318,19 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
             status = MAX_ITER
             break
         it += 1
-        if not _damped_step(a, g, act, nact, lam, lhs, step, lt):
+        if not damped_step(a, g, act, nact, lam, lhs, step, lt):
             lam *= nu
             nu *= 2.0
             if lam > 1e16:
                 status = NO_PROGRESS
                 break
             continue
-        pred, dnorm, pnorm = _trial_point(p, pnew, step, free, act, nact, lo, hi, a, g)
+        pred, dnorm, pnorm = trial_point(p, pnew, step, free, act, nact, lo, hi, a, g)
         # the trial point's model and Jacobian in one pass: most trials are accepted,
         # and then the Jacobian is already there
         new_cost = _model_cost(x, y, w, n, pnew, k, m, nb, f, jt, r, pm, pw, free, nfree)
         small_step = dnorm <= xtol * (pnorm + xtol)
-        if _finite(new_cost) and new_cost < cost:
+        if finite(new_cost) and new_cost < cost:
             rho = (cost - new_cost) / pred if pred > 0.0 else 0.0
             t = 2.0 * rho - 1.0
             lam *= max(1.0 / 3.0, 1.0 - t * t * t)

@@ -1,0 +1,125 @@
+"""Private: the box-constrained Levenberg-Marquardt step that the compiled solvers share
+(:mod:`gmesa.solvers._lm` for one curve of parameters, :mod:`gmesa.solvers._joint` for
+timing shared by several channels): Cholesky solves, the active set, the damped step and
+its projection on the bounds."""
+from __future__ import annotations
+
+import math
+
+from ..config import njit
+
+#: damping never falls below this fraction of the largest diagonal of J^T J, so a
+#: parameter the data barely constrain (say, the place of a step of height ~0) cannot
+#: take huge steps
+DAMP_FLOOR = 1e-4
+
+
+@njit
+def finite(v):
+    """math.isfinite that survives fastmath: LLVM folds ``v - v`` (isfinite's
+    implementation) to 0 under reassoc/nsz, but keeps this comparison."""
+    return abs(v) <= 1.7976931348623157e308
+
+
+@njit
+def cholesky_resolve(lt, b, n):
+    """Solve in place with the Cholesky factor ``lt`` left by :func:`cholesky_factor`."""
+    for i in range(n):
+        s = b[i]
+        for k in range(i):
+            s -= lt[i, k] * b[k]
+        b[i] = s / lt[i, i]
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for k in range(i + 1, n):
+            s -= lt[k, i] * b[k]
+        b[i] = s / lt[i, i]
+
+
+@njit
+def cholesky_factor(a, n, lt):
+    """Cholesky factor of the leading n x n block of ``a`` (SPD) into ``lt``; False when
+    not positive definite."""
+    for j in range(n):
+        s = a[j, j]
+        for k in range(j):
+            s -= lt[j, k] * lt[j, k]
+        if not (s > 0.0) or not finite(s):
+            return False
+        d = math.sqrt(s)
+        lt[j, j] = d
+        for i in range(j + 1, n):
+            s = a[i, j]
+            for k in range(j):
+                s -= lt[i, k] * lt[j, k]
+            lt[i, j] = s / d
+    return True
+
+
+@njit
+def cholesky_solve(a, b, n, lt):
+    """Solve a x = b in place for the leading n x n block (SPD), the factor left in
+    ``lt``; False when not positive definite."""
+    if not cholesky_factor(a, n, lt):
+        return False
+    cholesky_resolve(lt, b, n)
+    return True
+
+
+@njit
+def active_set(p, lo, hi, free, nfree, g, a, cost, act):
+    """Write into ``act`` the free parameters not held on a bound (gradient pointing out of
+    the box); returns their number and their largest scaled gradient (the gtol test)."""
+    nact = 0
+    gmax = 0.0
+    for jj in range(nfree):
+        j = free[jj]
+        at_lo = p[j] <= lo[j] and g[jj] > 0.0
+        at_hi = p[j] >= hi[j] and g[jj] < 0.0
+        if at_lo or at_hi:
+            continue
+        act[nact] = jj
+        nact += 1
+        if a[jj, jj] > 0.0 and cost > 0.0:
+            gmax = max(gmax, abs(g[jj]) / math.sqrt(a[jj, jj] * 2.0 * cost))
+    return nact, gmax
+
+
+@njit
+def damped_step(a, g, act, nact, lam, lhs, step, lt):
+    """Solve the damped normal equations on the active parameters into ``step``;
+    False when the matrix is not positive definite."""
+    dmax = 0.0
+    for u in range(nact):
+        dmax = max(dmax, a[act[u], act[u]])
+    for u in range(nact):
+        for v in range(nact):
+            lhs[u, v] = a[act[u], act[v]]
+        lhs[u, u] += lam * max(a[act[u], act[u]], DAMP_FLOOR * dmax + 1e-300)
+        step[u] = -g[act[u]]
+    return cholesky_solve(lhs, step, nact, lt)
+
+
+@njit
+def trial_point(p, pnew, step, free, act, nact, lo, hi, a, g):
+    """``pnew`` = p + step projected onto the box; returns the predicted cost reduction of
+    the projected step d = pnew - p, |d| and |p| (active parameters)."""
+    for j in range(p.shape[0]):
+        pnew[j] = p[j]
+    for u in range(nact):
+        j = free[act[u]]
+        v = p[j] + step[u]
+        pnew[j] = min(max(v, lo[j]), hi[j])
+    pred = 0.0
+    dnorm = 0.0
+    pnorm = 0.0
+    for u in range(nact):
+        ju = act[u]
+        du = pnew[free[ju]] - p[free[ju]]
+        ad = 0.0
+        for v in range(nact):
+            ad += a[ju, act[v]] * (pnew[free[act[v]]] - p[free[act[v]]])
+        pred -= g[ju] * du + 0.5 * du * ad
+        dnorm += du * du
+        pnorm += p[free[ju]] * p[free[ju]]
+    return pred, math.sqrt(dnorm), math.sqrt(pnorm)
