@@ -113,3 +113,16 @@ def prior_cost(params, free, prior):
     mean, inv_sd = prior
     d = np.where(free, (params - mean) * inv_sd, 0.0)
     return 0.5 * np.sum(d * d, axis=1)
+
+
+def curve_rows(a, n_curves, width, name, dtype=np.float64):
+    """``a`` as a C-contiguous (1 or ``n_curves``, ``width``) array: one row for every curve
+    or one per curve; ValueError naming ``name`` and the shapes expected otherwise."""
+    given = np.shape(a)
+    a = np.asarray(a, dtype=dtype)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, n_curves):
+        raise ValueError(f"{name} has shape {given}; expected ({width},) or "
+                         f"({n_curves}, {width})")
+    return np.ascontiguousarray(a)

@@ -10,7 +10,7 @@ import numpy as np
 from ..core import Layout, baseline_size, layout
 from .._deprecated import module_getattr
 from . import _lm
-from ._checks import check_bounds, check_prior, default_bounds, prior_cost
+from ._checks import check_bounds, check_prior, curve_rows, default_bounds, prior_cost
 
 #: curves per work item of the parallel loop
 CHUNK_CURVES = 4
@@ -80,17 +80,6 @@ def numba_threads(n):
         numba.set_num_threads(old)
 
 
-def _rows(a, n_curves, width, name, dtype=np.float64):
-    given = np.shape(a)
-    a = np.asarray(a, dtype=dtype)
-    if a.ndim == 1:
-        a = a[None, :]
-    if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, n_curves):
-        raise ValueError(f"{name} has shape {given}; expected ({width},) or "
-                         f"({n_curves}, {width})")
-    return np.ascontiguousarray(a)
-
-
 def _check_curves(X, Y, W, L, n_free):
     """ValueError naming the first curve with a non-finite used sample or too few samples."""
     shape = Y.shape
@@ -151,13 +140,13 @@ def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
     n_params = p0.shape[-1] if p0.ndim else 0
     k = layout(n_params, baseline, steps)
     nb = baseline_size(baseline)
-    P = _rows(p0, n_curves, n_params, "p0")
+    P = curve_rows(p0, n_curves, n_params, "p0")
     P = np.array(np.broadcast_to(P, (n_curves, n_params)), order="C")  # a copy: solved in place
     dlo, dhi = default_bounds(n_params, baseline, steps)
-    lo = _rows(dlo if lower is None else lower, n_curves, n_params, "lower")
-    hi = _rows(dhi if upper is None else upper, n_curves, n_params, "upper")
-    X = _rows(x, n_curves, n, "x")
-    W = _rows(np.ones(n) if weights is None else weights, n_curves, n, "weights")
+    lo = curve_rows(dlo if lower is None else lower, n_curves, n_params, "lower")
+    hi = curve_rows(dhi if upper is None else upper, n_curves, n_params, "upper")
+    X = curve_rows(x, n_curves, n, "x")
+    W = curve_rows(np.ones(n) if weights is None else weights, n_curves, n, "weights")
     if lengths is None:
         L = np.full(n_curves, n, dtype=np.int64)
     else:
@@ -166,7 +155,7 @@ def fit_many(x, Y, p0, lower=None, upper=None, *, baseline="constant", steps=0,
             raise ValueError(f"lengths must hold {n_curves} integers in [1, {n}], "
                              f"got shape {L.shape}, range [{L.min()}, {L.max()}]")
     if mask is not None:
-        M = _rows(mask, n_curves, n, "mask", dtype=bool)
+        M = curve_rows(mask, n_curves, n, "mask", dtype=bool)
         W = np.ascontiguousarray(np.broadcast_to(W, (n_curves, n)) * M)
     # samples with weight 0 take no part: their y (and a non-finite x) may hold anything
     unused = np.broadcast_to(W == 0, (n_curves, n))

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core import Layout, baseline_size
 from . import _joint
-from ._checks import MIN_WIDTH
+from ._checks import MIN_WIDTH, curve_rows
 from .many import CHUNK_CURVES, SOLVER_STATUS, numba_threads
 
 
@@ -93,17 +93,6 @@ class SharedFit:
         return SOLVER_STATUS[int(self.status[i])]
 
 
-def _rows(a, n_curves, width, name):
-    a = np.asarray(a, dtype=np.float64)
-    given = a.shape
-    if a.ndim == 1:
-        a = a[None, :]
-    if a.ndim != 2 or a.shape[1] != width or a.shape[0] not in (1, n_curves):
-        raise ValueError(f"{name} has shape {given}; expected ({width},) or "
-                         f"({n_curves}, {width})")
-    return np.ascontiguousarray(a)
-
-
 def _default_bounds(n_waves, n_steps):
     ntheta = 4 * n_waves + 2 * n_steps
     lo, hi = np.full(ntheta, -np.inf), np.full(ntheta, np.inf)
@@ -141,8 +130,8 @@ def _prior(prior, n_curves, labels):
         return np.empty((1, 0)), np.empty((1, 0))
     if not (isinstance(prior, tuple) and len(prior) == 2):
         raise ValueError("prior must be a tuple (mean, sd) of arrays over theta")
-    mean = _rows(prior[0], n_curves, len(labels), "prior mean")
-    sd = _rows(prior[1], n_curves, len(labels), "prior sd")
+    mean = curve_rows(prior[0], n_curves, len(labels), "prior mean")
+    sd = curve_rows(prior[1], n_curves, len(labels), "prior sd")
     if np.any(~(sd > 0)):
         j = int(np.argwhere(~(sd > 0))[0, 1])
         raise ValueError(f"prior sd of {labels[j]} must be > 0 (inf: no prior)")
@@ -190,14 +179,14 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
                          f"step ({steps} steps)")
     K = (ntheta - 2 * steps) // 4
     labels = shared_labels(K, steps)
-    theta = np.array(np.broadcast_to(_rows(th, N, ntheta, "theta0"), (N, ntheta)))
+    theta = np.array(np.broadcast_to(curve_rows(th, N, ntheta, "theta0"), (N, ntheta)))
     dlo, dhi = _default_bounds(K, steps)
-    lo = _rows(dlo if lower is None else lower, N, ntheta, "lower")
-    hi = _rows(dhi if upper is None else upper, N, ntheta, "upper")
+    lo = curve_rows(dlo if lower is None else lower, N, ntheta, "lower")
+    hi = curve_rows(dhi if upper is None else upper, N, ntheta, "upper")
     _check(theta, lo, hi, labels, K, steps)
-    X = _rows(x, N, n, "x")
-    W = _rows(np.ones(n) if weights is None else weights, N, n, "weights")
-    V = _rows(np.ones(L) if channel_weights is None else channel_weights, N, L,
+    X = curve_rows(x, N, n, "x")
+    W = curve_rows(np.ones(n) if weights is None else weights, N, n, "weights")
+    V = curve_rows(np.ones(L) if channel_weights is None else channel_weights, N, L,
               "channel_weights")
     if np.any(~(V > 0) | ~np.isfinite(V)):
         raise ValueError("channel_weights must be finite and > 0 (1/noise sd of each "
