@@ -10,6 +10,7 @@ from . import _kernels as K
 from . import _omp
 from .guess import greedy_guess
 from .solvers import fit_many
+from .solvers._checks import prior_cost
 
 
 def prd_percent(y, fit, w=None):
@@ -190,11 +191,11 @@ def refine(x, y, w, nb, shape, starts, lo, hi, max_iter, prior=None):
 
 
 def _prior_cost(p, prior):
+    """The prior's part of the objective at ``p`` (0 without a prior)."""
     if prior is None:
         return 0.0
     mean, sd = prior
-    fin = np.isfinite(sd)
-    return 0.5 * float(np.sum(((p[fin] - mean[fin]) / sd[fin]) ** 2))
+    return float(prior_cost(p[None, :], True, (mean, 1.0 / sd))[0])
 
 
 def _score(x, y, w, nb, k, params, cost, n_free, exact):
