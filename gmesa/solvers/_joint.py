@@ -42,6 +42,15 @@ GRAM_RIDGE = 1e-12
 
 
 @njit
+def overlap_dot(u, v, su, sv):
+    """Dot product of ``u`` and ``v`` over the overlap of their supports [lo, hi)."""
+    s = 0.0
+    for i in range(max(su[0], sv[0]), min(su[1], sv[1])):
+        s += u[i] * v[i]
+    return s
+
+
+@njit
 def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
     """Weighted basis ``phi`` (m_lin, n) and the derivatives of its columns ``dphi``
     (T, n), rows transposed; ``col[t]`` is the basis column parameter t moves;
@@ -94,11 +103,7 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
     dmax = 0.0
     for a in range(mlin):
         for b in range(a + 1):
-            lo = max(sup[a, 0], sup[b, 0])
-            hi = min(sup[a, 1], sup[b, 1])
-            s = 0.0
-            for i in range(lo, hi):
-                s += phi[a, i] * phi[b, i]
+            s = overlap_dot(phi[a], phi[b], sup[a], sup[b])
             gram[a, b] = s
             gram[b, a] = s
         dmax = max(dmax, gram[a, a])
@@ -139,11 +144,7 @@ def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g,
         t = free[q]
         c = col[t]
         for b in range(mlin):
-            lo = max(sup[b, 0], sup[c, 0])
-            hi = min(sup[b, 1], sup[c, 1])
-            s = 0.0
-            for i in range(lo, hi):
-                s += phi[b, i] * dphi[t, i]
+            s = overlap_dot(phi[b], dphi[t], sup[b], sup[c])
             u[q, b] = s
             z[q, b] = s
         cholesky_resolve(lt, z[q], mlin)
