@@ -69,18 +69,20 @@ def _fit(case):
 
 def add_choice(table: pd.DataFrame, data=None, context_s=10.0) -> tuple[pd.DataFrame, dict]:
     """The table with ``choice`` (the chosen hypothesis), ``margin`` (delta-BIC to the
-    runner-up) and ``confidence`` of each record's fit; and the fits (record -> (case,
+    runner-up), ``agree_T`` (the share of scored beats whose own BIC agrees with the T
+    choice) and ``confidence`` of each record's fit; and the fits (record -> (case,
     RecordFit)) for the figures."""
-    fits, chosen, margin, conf = {}, [], [], []
+    fits, chosen, margin, agree, conf = {}, [], [], [], []
     for dataset, record in zip(table["dataset"], table["record"]):
         case = read_case(dataset, record, data, margin_s=QTDB_MARGIN_S, context_s=context_s)
         fit = _fit(case)
         mc = fit.info.get("model_choice") or {}
         chosen.append(mc.get("chosen", ""))
         margin.append(mc.get("margin", np.nan))
+        agree.append((mc.get("beats_agreeing") or {}).get("T", np.nan))
         conf.append(mc.get("confidence", np.nan))
         fits[(dataset, record)] = (case, fit)
-    return table.assign(choice=chosen, margin=margin, confidence=conf), fits
+    return table.assign(choice=chosen, margin=margin, agree_T=agree, confidence=conf), fits
 
 
 def figure(case, fit, row, path):
@@ -114,7 +116,7 @@ def figure(case, fit, row, path):
 
 def markdown(table: pd.DataFrame, worst: int, figures: dict) -> str:
     cols = ([f"{b}_mean_ms" for b in BOUNDARIES] + ["P_se", "P_fp", "T_se", "badness_ms", "choice",
-                                                      "margin", "confidence"])
+                                                      "margin", "agree_T", "confidence"])
     out = []
     for dataset, t in table.groupby("dataset", sort=False):
         t = t.sort_values("badness_ms", ascending=False)

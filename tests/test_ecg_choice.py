@@ -114,8 +114,8 @@ def test_choose_model_in_turn_with_margins_and_confidence():
     assert info["factor_margins"]["P"] == pytest.approx(9.0)  # 3 beats common to both
     assert info["factor_margins"]["T"] == pytest.approx(4.0)
     assert info["margin"] == pytest.approx(4.0) and info["factor_margins"]["U"] is None
-    conf = 1 / (1 + np.exp(-4.5)) / (1 + np.exp(-2.0))
-    assert info["confidence"] == pytest.approx(conf, rel=1e-9)
+    assert info["confidence"] == 1.0                  # every beat agrees, by as much
+    assert info["beats_agreeing"] == {"P": 1.0, "T": 1.0, "U": None}
     assert info["chosen"] == "P free, T upright, no U" and len(info["scores"]) == 4
 
 
@@ -128,3 +128,23 @@ def test_p_option_misses_a_small_p_in_heavy_noise():
                          variability=0.0)
     mc = ecg.fit_record(syn.record, model_choice=("P", "T")).info["model_choice"]
     assert mc["hypothesis"]["P"] == "absent" and mc["factor_margins"]["P"] < 30
+
+
+def test_confidence_comes_from_the_beats_agreeing():
+    """A large margin made of beats that disagree is not a sure choice: the confidence is
+    the bootstrap probability of the total's sign (normal approximation)."""
+    from math import erfc
+    from gmesa.ecg.choice import beat_confidence
+    split = np.array([40.0, 40.0, 40.0, -30.0, -30.0])
+    sd = np.std(split, ddof=1)
+    assert beat_confidence(split) == pytest.approx(0.5 * erfc(-60 / (np.sqrt(10) * sd)))
+    assert 0.6 < beat_confidence(split) < 0.9
+    assert beat_confidence(np.full(5, 2.0)) == 1.0
+    assert beat_confidence(np.array([100.0, 1.0, 1.0, 1.0])) < beat_confidence(np.full(4, 2.0))
+
+    def evaluate(h):
+        return (np.zeros(5) if h.t == "upright" else split), 0.0
+    hyp, info = choose_model(FitOptions(), evaluate)
+    assert hyp.t == "upright" and info["factor_margins"]["T"] == pytest.approx(60.0)
+    assert info["beats_agreeing"]["T"] == pytest.approx(0.6)
+    assert info["confidence"] == pytest.approx(beat_confidence(split))

@@ -11,9 +11,11 @@ Bayesian information criterion summed over the beats,
 
 (``n_i`` samples of beat i, ``n_eff`` = the share of the Nyquist band the low-pass leaves
 times ``n``: filtered noise is correlated; ``k`` the free parameters), plus the shared
-parameters' ``ln(N n_eff)`` once.  The lowest BIC wins; its margin over the runner-up and
-its posterior probability (exp(-BIC/2) normalised over the hypotheses) say how sure the
-choice is.  (Which factors are chosen: ``FitOptions.model_choice``, :data:`FACTORS`.)
+parameters' ``ln(N n_eff)`` once.  The lowest BIC wins; its margin over the runner-up
+says by how much, and the beats say how sure: the share of beats whose own BIC agrees
+and the probability that the choice holds for another draw of the record's beats
+(:func:`beat_confidence`).  (Which factors are chosen: ``FitOptions.model_choice``,
+:data:`FACTORS`.)
 One decision per record,
 made by the likelihood of its beats, instead of one rule per failure.
 
@@ -22,6 +24,7 @@ Times in seconds from R, amplitudes in mV.
 from __future__ import annotations
 
 from dataclasses import replace
+from math import erfc
 from typing import NamedTuple
 
 import numpy as np
@@ -144,16 +147,28 @@ def beat_bic(opts, t, segs, y, params, lower, upper, bw):
 
 
 def _stage(cands, scored):
-    """BIC totals of the hypotheses ``cands`` over the beats all of them fitted."""
+    """(BIC totals of the hypotheses ``cands`` over the beats all of them fitted, their
+    per-beat BIC on those beats with the shared parameters' BIC spread evenly)."""
     per = np.array([scored[h][0] for h in cands])
     common = np.all(np.isfinite(per), axis=0)
-    return np.sum(per[:, common], axis=1) + np.array([scored[h][1] for h in cands])
+    shared = np.array([scored[h][1] for h in cands])
+    per = per[:, common]
+    return np.sum(per, axis=1) + shared, per + shared[:, None] / max(per.shape[1], 1)
 
 
-def _posterior(bic):
-    with np.errstate(invalid="ignore", over="ignore"):
-        w = np.exp(-0.5 * (bic - np.min(bic)))
-    return w / np.sum(w)
+def beat_confidence(d):
+    """How sure a choice is, from ``d``: each beat's BIC of the runner-up minus the
+    chosen hypothesis' (positive: the beat agrees).  The probability that the beats'
+    total keeps its sign when the beats are drawn again from the record (a bootstrap,
+    in its normal approximation: Phi(sum d / (sqrt(n) SD(d)))); 1 when every beat agrees
+    by the same amount.  A margin of thousands of BIC units made of beats that disagree
+    gets a low confidence; one of consistent beats a high one."""
+    d = np.asarray(d, dtype=float)
+    total = float(np.sum(d))
+    sd = float(np.std(d, ddof=1)) if d.size > 1 else 0.0
+    if not sd > 0:
+        return 1.0 if total > 0 else 0.5
+    return float(0.5 * erfc(-total / (np.sqrt(2.0 * d.size) * sd)))
 
 
 def choose_model(opts, evaluate):
@@ -165,29 +180,32 @@ def choose_model(opts, evaluate):
     of sign), then T (:data:`T_LEVELS`); a factor not chosen stays "free".  Summary:
     the chosen hypothesis (``chosen``, ``hypothesis``), every hypothesis' BIC over the
     beats (``scores``), per factor the delta-BIC to its runner-up (``factor_margins``),
-    the smallest of them (``margin``) and the product of each stage's posterior
-    probability of its choice (``confidence``)."""
+    the smallest of them (``margin``), per factor the share of beats whose own BIC
+    agrees (``beats_agreeing``) and the product over the stages of
+    :func:`beat_confidence` (``confidence``)."""
     scored = {}
     u0 = "U" in opts.waves
     chosen = opts.model_choice
     factors = [(w.lower(), levels if w in chosen else ("free",)) if w in opts.waves
                else (w.lower(), (None,)) for w, levels in (("P", P_LEVELS), ("T", T_LEVELS))]
     cur = Hypothesis(None, "free" if "T" in opts.waves else None, u0)
-    margins, confidence = {}, 1.0
-    margins["U"] = None  # not a factor (FACTORS)
+    margins, agree, confidence = {}, {}, 1.0
+    margins["U"] = agree["U"] = None  # not a factor (FACTORS)
     for name, levels in factors:
         cands = [cur._replace(**{name: lv}) for lv in levels]
         if len(cands) == 1:
-            cur, margins[name.upper()] = cands[0], None
+            cur, margins[name.upper()], agree[name.upper()] = cands[0], None, None
             continue
         for h in cands:
             if h not in scored:
                 scored[h] = evaluate(h)
-        bic = _stage(cands, scored)
+        bic, per = _stage(cands, scored)
         bic = np.where(np.isfinite(bic), bic, np.inf)
-        best = int(np.argmin(bic))
-        margins[name.upper()] = float(np.sort(bic)[1] - bic[best])
-        confidence *= float(_posterior(bic)[best])
+        best, runner = np.argsort(bic)[:2]
+        margins[name.upper()] = float(bic[runner] - bic[best])
+        d = per[runner] - per[best]
+        agree[name.upper()] = float(np.mean(d > 0)) if d.size else None
+        confidence *= beat_confidence(d)
         cur = cands[best]
     given = [m for m in margins.values() if m is not None]
     summary = {
@@ -196,6 +214,7 @@ def choose_model(opts, evaluate):
         "scores": {h.name: float(np.nansum(v[0]) + v[1]) for h, v in scored.items()},
         "factor_margins": margins,
         "margin": float(min(given)) if given else None,
+        "beats_agreeing": agree,
         "confidence": confidence,
         "score": "BIC summed over the beats (P, U shapes shared)",
     }
