@@ -45,18 +45,9 @@ def _bump(t, y, lo, hi, polarity=0.0, default=None):
     return Bump(*peak_params(t[m], yy, robust=False))  # beats/templates: little noise
 
 
-def _chord(t, y, lo, hi, edge=0.01):
-    """The straight line through y's medians within ``edge`` (s) of ``lo`` and ``hi``."""
-    a, b = _region(t, lo, lo + edge), _region(t, hi - edge, hi)
-    if not (a.any() and b.any()) or hi <= lo:
-        return np.zeros_like(y)
-    ya, yb = float(np.median(y[a])), float(np.median(y[b]))
-    return ya + (yb - ya) * (t - lo) / (hi - lo)
-
-
 @renamed_keywords(n_base="n_baseline")
 def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_baseline=1, qrs_on=None,
-               p_sign=0.0, t_latest=None, chord=False):
+               p_sign=0.0, t_latest=None):
     """Flat start vector for ``names`` + a baseline polynomial of ``n_baseline``
     coefficients (the beat's median level, no slope) from one beat.
 
@@ -65,9 +56,7 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_baseline=1, qrs_on=None,
     just before and after it, P the largest bump in the P region before the QRS and T
     the largest bump after S.  Given the observed QRS onset ``qrs_on`` (s, see
     :func:`~gmesa.ecg.waves.qrs_onset`), Q is searched after it and P 30 ms before it.
-    ``p_sign`` +1/-1 looks for an upward/downward P only; ``chord`` measures P bumps
-    from the straight line across the P region instead of the beat's median (a P on a
-    sloping baseline).  With a U wave in ``names``,
+    ``p_sign`` +1/-1 looks for an upward/downward P only.  With a U wave in ``names``,
     U starts on the largest bump after the T region's end ``t_latest`` (s; default
     the window's end) and T on the largest bump of U's sign before it.  A wave that is
     not visible starts small at its typical place.
@@ -95,10 +84,7 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_baseline=1, qrs_on=None,
     qrs_start, qrs_end = rows["Q"].edge(-1, 2.0), rows["S"].edge(1, 2.0)
     p_lo = max(t[0] + 0.02, REGIONS["P"][0])
     p_end = min(qrs_start - 0.02, p_hi)
-    yp = y0
-    if chord:
-        yp = y0 - _chord(t, y0, p_lo, p_end)
-    p = _bump(t, yp, p_lo, p_end, polarity=p_sign)
+    p = _bump(t, y0, p_lo, p_end, polarity=p_sign)
     rows["P"] = p if p is not None else Bump(0.05 * abs(ra), max(p_lo, min(-0.16, p_hi - 0.02)),
                                              0.005, 0.02, 0.02)
     t_hi = min(t[-1] - 0.03, REGIONS["T"][1])

@@ -18,13 +18,8 @@ from .beats import T_MARGIN, beat_windows
 from .choice import beat_bic, beat_sample, choose_model, constrain, options_for
 from .fiducials import wave_fiducials
 from .init import clip_into, guess_beat
-from .presence import PR_SEGMENT_MIN, TemplateFit, p_edges, p_is_wave, template_shows
+from .presence import TemplateFit, p_is_wave, template_shows
 from .waves import observed_extrema, qrs_onset
-
-#: the template's P started on an upward bump over a sloping baseline, when it runs into
-#: the QRS, is fitted again with its center this close (s) to its start and plateau
-#: and tails at most this wide (see _p_on_a_slope)
-P_HOLD = 0.030
 
 #: the median beat is taken over at most this many beats
 TEMPLATE_BEATS = 400
@@ -80,53 +75,16 @@ def _fit_rows(opts, t, y, starts, lo, hi):
                     gtol=1e-10, check=False)
 
 
-def _p_on_a_slope(opts, t, y, start, lo, hi, qrs_on, lowest):
-    """The template's fit from ``start``, a P started on the largest upward bump over
-    the chord across the P region: a P riding on a sloping baseline (the previous
-    beat's descending tail, QTDB sel45).  Fitted freely, such a P can merge with the
-    PR segment's sag and run into the QRS; it is then fitted again with its center
-    held within ``P_HOLD`` of its start and its plateau and tails at most ``P_HOLD``
-    wide.  Returns that held fit (params (1, P), cost (1,)) when its P is a P wave and
-    it fits the template no worse than the ``lowest`` cost of the other starts, else
-    None.  (Downward bumps over the chord are mostly the T-P trough and the PR
-    segment's sag: a held downward start took those in LUDB 37 and QTDB sel221.)"""
-    free = _fit_rows(opts, t, y, start[None, :], lo, hi)
-    _, p_off = p_edges(free.params, opts.waves)
-    if not p_off[0] > qrs_on - PR_SEGMENT_MIN:
-        return None
-    lay = opts.layout
-    c = lay.index("P", "center")
-    shape = slice(lay.index("P", "half_width"), lay.wave("P").stop)  # plateau and tails
-    hold_lo, hold_hi = lo.copy(), hi.copy()
-    hold_lo[c] = max(lo[c], start[c] - P_HOLD)
-    hold_hi[c] = min(hi[c], start[c] + P_HOLD)
-    hold_hi[shape] = np.minimum(hi[shape], P_HOLD)
-    hold_lo = np.minimum(hold_lo, hold_hi)
-    held = _fit_rows(opts, t, y, clip_into(start, hold_lo, hold_hi)[None, :], hold_lo,
-                     hold_hi)
-    if held.cost[0] > lowest or not p_is_wave(held.params, opts.waves, qrs_on, t[0])[0]:
-        return None
-    return held
-
-
 def _starts(opts, t, y, rr, qrs_on, lo, hi):
     """(params, costs) of the template ``y`` fitted within [``lo``, ``hi``] from the
-    largest P bump, the largest upward and the largest downward one, and (when P may
-    be upright) a P held near an upward bump on a sloping baseline
-    (:func:`_p_on_a_slope`)."""
-    def start(p_sign, chord=False):
+    largest P bump, the largest upward and the largest downward one."""
+    def start(p_sign):
         guess = guess_beat(t, y, opts.waves, opts.n_baseline, qrs_on, p_sign,
-                           float(t_latest(rr)), chord=chord)
+                           float(t_latest(rr)))
         return clip_into(with_steps(guess, opts), lo, hi)
 
     res = _fit_rows(opts, t, y, np.array([start(ps) for ps in (0.0, 1.0, -1.0)]), lo, hi)
-    params, costs = res.params, res.cost
-    if "P" in opts.waves and hi[opts.layout.index("P", "amplitude")] > 0:
-        lowest = float(np.min(np.where(np.isfinite(costs), costs, np.inf)))
-        held = _p_on_a_slope(opts, t, y, start(1.0, chord=True), lo, hi, qrs_on, lowest)
-        if held is not None:
-            params, costs = np.vstack([params, held.params]), np.append(costs, held.cost)
-    return params, costs
+    return res.params, res.cost
 
 
 def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None):
