@@ -26,7 +26,7 @@ Run:  python benchmarks/decompose.py            (1,000 synthetic signals per SNR
     gmesa.fit_pulses with its defaults (2 threads); the peers fit the same pulse windows
     (the valley-to-valley windows fit_pulses found): lmfit MesaSumModel.guess() at the
     template's K and at a BIC-chosen K (1..4), and find_peaks + curve_fit.  Interpretable
-    = the rules of gmesa.interpret (amplitudes >= 5% of the pulse range, centres inside
+    = the rules of gmesa.decomp.interpret (amplitudes >= 5% of the pulse range, centres inside
     and >= 20 ms apart, plateaus <= 1/4 of the pulse, the template's order); for the peers,
     which have no template, "the same components" = the K most of their pulses have.
     Pulses/s: fit_pulses after the template (info["seconds"]["pulses"]); peers: their
@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 import gmesa
-from gmesa.interpret import interpretability
+from gmesa.decomp.interpret import interpretability
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("GMESA_DATA", REPO.parent / "shared" / "data"))
@@ -213,7 +213,7 @@ def _peer_pulses(fit, name, max_pulses):
 
 
 def run_real(max_pulses):
-    from gmesa.pulse_io import read_pulse_signal
+    from gmesa.decomp.pulse_io import read_pulse_signal
 
     folder = DATA / "physionet"
     rows = []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import gmesa
 from gmesa.plot.any_fit import pulses_overview
-from gmesa.pulse_io import read_pulse_signal
+from gmesa.decomp.pulse_io import read_pulse_signal
 
 DATA = Path(os.environ.get("GMESA_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 RECORD, LEAD = "03700181", "ABP"

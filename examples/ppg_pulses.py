@@ -4,7 +4,7 @@ Usage: python examples/ppg_pulses.py [--out DIR]
 
 The record is read from $GMESA_DATA/physionet (default: ../shared/data beside the
 repository); it is never copied.  This PLETH channel overflows its 12-bit converter at
-every pulse; gmesa.pulse_io.read_pulse_signal unwraps it from the WFDB header.  Prints
+every pulse; gmesa.decomp.pulse_io.read_pulse_signal unwraps it from the WFDB header.  Prints
 the template's components and the summary, and writes the pulse table, the template and
 a figure into --out (default: ppg-pulses/).
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import gmesa
 from gmesa.plot.any_fit import pulses_overview
-from gmesa.pulse_io import read_pulse_signal
+from gmesa.decomp.pulse_io import read_pulse_signal
 
 DATA = Path(os.environ.get("GMESA_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 RECORD, LEAD = "v102s", "PLETH"

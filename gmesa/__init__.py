@@ -19,8 +19,7 @@ from .core import (
     tanh_step,
     tanh_step_jacobian,
 )
-from .decompose import decompose
-from .decomposition import Decomposition
+from .decomp import Decomposition, decompose
 from .notation import from_gaussian, from_original, to_gaussian, to_original
 from ._deprecated import warn_renamed
 from .solvers import (SOLVER_STATUS, ManyFit, SharedFit, fit_least_squares, fit_many,
@@ -41,8 +40,8 @@ def __getattr__(name):
         warn_renamed(f"gmesa.{name}", f"gmesa.core.{name}")
         return getattr(core, name)
     if name in ("fit_pulses", "PulseFit"):  # pandas-backed: loaded when asked for
-        from . import pulsefit, pulses
-        return pulses.fit_pulses if name == "fit_pulses" else pulsefit.PulseFit
+        from . import decomp
+        return getattr(decomp, name)
     raise AttributeError(f"module 'gmesa' has no attribute {name!r}")
 
 _MOVED_TO_CORE = ("baseline_size", "check_params", "layout", "param_labels")

@@ -407,8 +407,8 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
     """
     import time
 
-    from .pulse_io import read_pulse_signal
-    from .pulses import fit_pulses
+    from .decomp.pulse_io import read_pulse_signal
+    from .decomp.pulses import fit_pulses
 
     lead_v = _lead_value(lead)
     if not file.exists() and not Path(str(file) + ".hea").is_file():

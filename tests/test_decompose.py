@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
 import gmesa  # noqa: E402
-from gmesa import _omp  # noqa: E402
+from gmesa.decomp import _omp  # noqa: E402
 from gmesa.plot.any_fit import decomposition as draw  # noqa: E402
 
 X = np.linspace(0.0, 1.0, 400)

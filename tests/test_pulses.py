@@ -16,10 +16,10 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import gmesa  # noqa: E402
 from gmesa import cli  # noqa: E402
-from gmesa.interpret import interpretability  # noqa: E402
-from gmesa.onsets import dominant_period, find_onsets  # noqa: E402
+from gmesa.decomp.interpret import interpretability  # noqa: E402
+from gmesa.decomp.onsets import dominant_period, find_onsets  # noqa: E402
 from gmesa.plot.any_fit import decomposition, pulses, pulses_overview  # noqa: E402
-from gmesa.pulse_io import count_wraps, unwrap  # noqa: E402
+from gmesa.decomp.pulse_io import count_wraps, unwrap  # noqa: E402
 
 FS = 125.0
 #: the pulse's three components: amplitude, centre (s from onset), widths (s)
@@ -243,7 +243,7 @@ def test_command_line_usage_errors(tmp_path):
 @pytest.mark.data
 @pytest.mark.parametrize("record, lead", [("v102s", "PLETH"), ("03700181", "ABP")])
 def test_real_pulse_channels(physionet, record, lead):
-    from gmesa.pulse_io import read_pulse_signal
+    from gmesa.decomp.pulse_io import read_pulse_signal
 
     sig, fs, info = read_pulse_signal(physionet / record, lead)
     fit = gmesa.fit_pulses(sig, fs, info=info)

@@ -6,11 +6,11 @@ import math
 import numpy as np
 from scipy.optimize import least_squares
 
-from . import _kernels as K
+from .. import _kernels as K
 from . import _omp
-from .guess import greedy_guess
-from .solvers import fit_many
-from .solvers._checks import prior_cost
+from ..guess import greedy_guess
+from ..solvers import fit_many
+from ..solvers._checks import prior_cost
 
 
 def prd_percent(y, fit, w=None):

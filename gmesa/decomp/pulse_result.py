@@ -9,10 +9,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import _kernels as K
-from ._atomic import check_table_format, jsonable, write_table, write_text
-from .core import Layout
-from .decomposition import Decomposition
+from .. import _kernels as K
+from .._atomic import check_table_format, jsonable, write_table, write_text
+from ..core import Layout
+from .result import Decomposition
 
 #: suffixes of a saved PulseFit's files, after its stem
 SUFFIXES = {"info": ".pulses.json", "signal": ".pulses-signal.parquet"}

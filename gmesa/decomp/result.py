@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _kernels as K
-from .core import Layout, baseline_size
-from .lineshapes import GMF_PARAMS
+from .. import _kernels as K
+from ..core import Layout, baseline_size
+from ..lineshapes import GMF_PARAMS
 
 #: D at half maximum, for the full width at half maximum of a component
 HALF_MAX_D = float(np.sqrt(2.0 * np.log(2.0)))
@@ -158,7 +158,7 @@ class Decomposition:
     def plot(self, ax=None, **kwargs):
         """Data, sum, components, baseline and residual: see
         :func:`gmesa.plot.any_fit.decomposition`.  Returns the Axes."""
-        from .plot.any_fit import decomposition
+        from ..plot.any_fit import decomposition
         return decomposition(self, ax=ax, **kwargs)
 
     def to_lmfit(self):
@@ -166,7 +166,7 @@ class Decomposition:
         lmfit ``Parameters`` holding these values (and standard errors).
         ``model.eval(params, x=x)`` equals :meth:`eval`; the decomposition's prior is
         set on the model (``MesaSumModel.set_prior``) for every component."""
-        from .models import MesaSumModel
+        from ..models import MesaSumModel
 
         model = MesaSumModel(names=self.names, baseline=self.baseline)
         for param, (mean, sd) in (self.prior or {}).items():

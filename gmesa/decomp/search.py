@@ -32,9 +32,9 @@ import numbers
 import numpy as np
 
 from . import _omp
-from ._decompose_fit import COMPONENT_PARAMS, fit_components, prd_percent
-from .core import baseline_size
-from .decomposition import Decomposition
+from ._refine import COMPONENT_PARAMS, fit_components, prd_percent
+from ..core import baseline_size
+from .result import Decomposition
 
 SHAPES = ("mesa", "bigaussian", "gaussian")
 CRITERIA = ("bic", "aic", "prd")

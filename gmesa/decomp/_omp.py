@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 
-from . import _kernels as K
+from .. import _kernels as K
 
 #: tail-width ratios sigma_right / sigma_left of the candidates, per shape family
 ASYMMETRIES = {"mesa": (1 / 3, 1 / 2, 1.0, 2.0, 3.0),

@@ -67,7 +67,7 @@ def read_pulse_signal(path, lead, fs=None):
     (how many wrap-arounds were undone, 0 if none) and ``note`` (what was done, or why
     a wrapped channel was left as it is: unwrapping that drifts over more than 3
     converter ranges is not trusted)."""
-    from .ecg import read_record
+    from ..ecg import read_record
 
     rec = read_record(path, lead=lead, fs=fs)
     sig = np.asarray(rec.signal, dtype=np.float64)

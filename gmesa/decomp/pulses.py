@@ -1,6 +1,6 @@
 """``fit_pulses``: every pulse of a PPG or arterial-pressure signal as K mesa functions.
 
-1. **Onsets** (feet) by :func:`gmesa.onsets.detect_pulses` (intersecting tangents
+1. **Onsets** (feet) by :func:`gmesa.decomp.onsets.detect_pulses` (intersecting tangents
    before each systolic upstroke, upstrokes at least half the dominant period apart),
    or given.
 2. **Windows**: each pulse runs from the diastolic minimum (valley) before its onset to
@@ -12,7 +12,7 @@
    the median length, each pulse contributing only its own samples) decomposed by
    :func:`gmesa.decompose` (default bi-Gaussian components, positive amplitudes, a
    constant baseline: the median pulse does not drift).  K is the criterion's best among
-   the K whose template is interpretable (:mod:`gmesa.interpret`) and has no component
+   the K whose template is interpretable (:mod:`gmesa.decomp.interpret`) and has no component
    centred within 20 ms of its ends (one that models the neighbouring pulse).
 4. **Pulses**: every pulse starts from the template's shapes with amplitudes and
    baseline by linear least squares, then all are fitted at once by :func:`gmesa.fit_many`
@@ -22,7 +22,7 @@
    components keep their order) and stays inside its pulse, tail widths between
    1/``width_factor`` and ``width_factor`` times the template's, amplitudes >= 0.
 5. **Quality**: PRD (%) = 100 |y - fit| / |y - mean(y)| per pulse and the rules of
-   :mod:`gmesa.interpret`; a pulse that breaks one is "flagged" with the rule in
+   :mod:`gmesa.decomp.interpret`; a pulse that breaks one is "flagged" with the rule in
    ``reason`` (its components keep their template names).
 """
 from __future__ import annotations
@@ -33,13 +33,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from . import _kernels as K
-from .core import Layout, baseline_size
-from .decompose import decompose
+from .. import _kernels as K
+from ..core import Layout, baseline_size
+from .search import decompose
 from .interpret import MIN_SEPARATION_S, interpretability
 from .onsets import detect_pulses
-from .pulsefit import PulseFit
-from .solvers import fit_many
+from .pulse_result import PulseFit
+from ..solvers import fit_many
 
 #: windows outside these multiples of the median window are not fitted
 WINDOW_RANGE = (0.5, 1.75)
@@ -125,7 +125,7 @@ def _template(sig, fs, starts, lengths, usable, opts):
 
 
 def _clear_template(p, duration, y_range, k):
-    """The template passes the rules of :mod:`gmesa.interpret`, and no component sits on
+    """The template passes the rules of :mod:`gmesa.decomp.interpret`, and no component sits on
     the window's ends (centres at least the smallest separation, 20 ms, inside): such a
     component models the neighbouring pulse, not this one."""
     c = p[1:5 * k:5]
@@ -317,7 +317,7 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     if onsets is None:
         on, edges, _, _ = detect_pulses(sig, fs, lowpass_hz=lowpass_hz,
                                         min_periodicity=min_periodicity)
-        method = ("intersecting tangents (gmesa.onsets.detect_pulses); windows from valley "
+        method = ("intersecting tangents (gmesa.decomp.onsets.detect_pulses); windows from valley "
                   "to valley")
         if on.size < 4:
             raise ValueError(f"found only {on.size} pulse onsets; fit_pulses needs at least 4 "
