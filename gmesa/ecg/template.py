@@ -12,6 +12,7 @@ import math
 from dataclasses import replace
 import numpy as np
 
+from .._nanstats import nanmedian
 from ..solvers import fit_many
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .beats import T_MARGIN, beat_windows
@@ -49,9 +50,9 @@ def median_beat(sig, r, start, end, usable, fs):
         return None
     offs = np.arange(-pre, post)
     segs = sig[r[keep, None] + offs[None, :]]
-    tmpl = np.nanmedian(segs, axis=0)
-    dev = segs - tmpl - np.nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
-    spread = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
+    tmpl = nanmedian(segs, axis=0)
+    dev = segs - tmpl - nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
+    spread = 1.4826 * nanmedian(np.abs(dev), axis=0)
     noise2 = float(np.nanmedian(spread) ** 2 * (math.pi / 2) / keep.size)
     return offs / fs, tmpl, noise2
 
