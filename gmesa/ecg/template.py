@@ -172,12 +172,15 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
     fitted from that fit; ``bw`` the share of the Nyquist band the low-pass leaves.
     ``stretch``: the choice in force from an earlier chunk
     (:class:`~gmesa.ecg.choice.Stretch`; None: none): while the median beat still looks
-    like its own (:func:`~gmesa.ecg.choice.same_stretch`) its hypothesis is kept and only
-    that one is fitted, the beats are not scored again.  The fit carries the summary of
+    like its own (:func:`~gmesa.ecg.choice.same_stretch`) and the model is the one it was
+    made in (a U wave in both or in neither: a U added after the first choice changes what
+    the hypotheses mean) its hypothesis is kept and only that one is fitted, the beats are
+    not scored again.  The fit carries the summary of
     the choice (``choice``) and the choice in force (``stretch``); the options gain a U
     wave when the chosen hypothesis has one."""
     t, y, noise2 = median
-    if stretch is not None and same_stretch(stretch, t, y, opts.model_choice):
+    if (stretch is not None and stretch.hyp.u == ("U" in opts.waves)
+            and same_stretch(stretch, t, y, opts.model_choice)):
         hyp = stretch.hyp._replace(u="U" in opts.waves)
         fit = fit_template(options_for(opts, hyp), t, y, rr, qrs_on, noise2, hyp)
         summary = dict(stretch.summary, hypothesis=dict(stretch.summary["hypothesis"]))
