@@ -187,7 +187,7 @@ def beat_bic(opts, t, segs, y, params, lower, upper, bw):
     start[:, c0] += np.median(segs, axis=1) - np.median(y)
     start = np.clip(start, lo, hi)
     res = fit_many(t, segs, start, lo, hi, steps=len(opts.steps), max_iter=200,
-                   baseline=opts.baseline, check=False)
+                   baseline=opts.baseline, check=False, stderr=False)
     n = t.size
     n_eff = max(n * bw, 2.0)
     k = int(np.sum(hi > lo))

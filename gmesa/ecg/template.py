@@ -79,7 +79,7 @@ def _fit_rows(opts, t, y, starts, lo, hi):
     (tight tolerances: one curve, fitted once)."""
     return fit_many(t, np.tile(y, (len(starts), 1)), starts, lo, hi, steps=len(opts.steps),
                     max_iter=400, baseline=opts.baseline, ftol=1e-10, xtol=1e-10,
-                    gtol=1e-10, check=False)
+                    gtol=1e-10, check=False, stderr=False)
 
 
 def _p_on_a_slope(opts, t, y, start, lo, hi, qrs_on, lowest):
