@@ -1,10 +1,12 @@
 """Record-level model choice (gmesa.ecg.choice): hypotheses fitted on the template and
 scored by the BIC of the beats; the truth of synthetic records is known."""
 import numpy as np
+import pandas as pd
 import pytest
 
 import gmesa
 from gmesa import ecg
+from gmesa.ecg import choice
 from gmesa.ecg.choice import Hypothesis, choose_model, constrain, options_for
 from gmesa.ecg.options import FitOptions
 from gmesa.ecg.waves import TYPICAL_BEAT, WAVES
@@ -148,3 +150,72 @@ def test_confidence_comes_from_the_beats_agreeing():
     assert hyp.t == "upright" and info["factor_margins"]["T"] == pytest.approx(60.0)
     assert info["beats_agreeing"]["T"] == pytest.approx(0.6)
     assert info["confidence"] == pytest.approx(beat_confidence(split))
+
+
+def _upright_then_inverted(duration=125.0, fs=250.0):
+    """A record whose T wave inverts half-way (``duration`` s upright, then inverted)."""
+    t = TYPICAL_BEAT["T"]
+    kw = dict(duration=duration, fs=fs, heart_rate=60, noise=0.01, wander=0.0,
+              variability=0.02)
+    up = ecg.synthesize(seed=1, beat=_beat(), **kw).record.signal
+    inv = ecg.synthesize(seed=2, beat=_beat(T=(-abs(t[0]),) + tuple(t[1:])), **kw).record.signal
+    return ecg.Record(np.concatenate([up, inv]), fs, name="inverts")
+
+
+def test_chunks_share_the_choice_until_the_t_wave_inverts():
+    """60-s chunks: the two chunks before the inversion keep the first chunk's choice (it
+    is made once), the chunk where T has turned over makes a new one, which the last
+    chunks keep; each part's beats follow its own choice."""
+    fit = ecg.fit_record(_upright_then_inverted(), chunk_s=60)
+    mc = fit.info["model_choice"]
+    parts = [(s["start_s"], s["end_s"], s["n_chunks"], s["hypothesis"]["T"])
+             for s in mc["stretches"]]
+    assert parts == [(0.0, 120.0, 2, "upright"), (120.0, 250.0, 3, "inverted")]
+    assert mc["hypothesis"]["T"] == "upright" and mc["margin"] > 100   # the first stretch's
+    b = fit.beats[fit.beats["status"] == "ok"]
+    early, late = b["r_peak_s"] < 120, b["r_peak_s"] > 130
+    assert (b.loc[early, "T_amplitude"] > 0).mean() > 0.95
+    assert (b.loc[late, "T_amplitude"] < 0).mean() > 0.95
+
+
+def test_a_kept_choice_gives_the_tables_of_choosing_in_every_chunk(monkeypatch):
+    """Keeping the choice only skips the scoring: with every chunk choosing again
+    (STRETCH_CORR above any correlation) the table is the same, bit for bit."""
+    syn = ecg.synthesize(duration=130, fs=250, heart_rate=70, noise=0.02, seed=6)
+    kept = ecg.fit_record(syn.record, chunk_s=60)
+    assert [s["n_chunks"] for s in kept.info["model_choice"]["stretches"]] == [3]
+    monkeypatch.setattr(choice, "STRETCH_CORR", 2.0)
+    every = ecg.fit_record(syn.record, chunk_s=60)
+    assert [s["n_chunks"] for s in every.info["model_choice"]["stretches"]] == [1, 1, 1]
+    pd.testing.assert_frame_equal(kept.beats, every.beats)
+    one = ecg.fit_record(ecg.synthesize(duration=10, seed=1).record).info["model_choice"]
+    assert "stretches" not in one and one["n_chunks"] == 1
+
+
+def _curve(t, beat):
+    return gmesa.mesa_sum(t, np.append(beat, 0.0))   # no baseline
+
+
+def test_same_stretch_criterion():
+    """Kept: the same beat scaled (a gain change) or with a little noise.  Made again: a T
+    turned over or flattened, a new QRS, a choice that won by a small margin; the P region
+    counts only when P is a factor."""
+    t = np.arange(-0.3, 0.5, 0.004)
+    y = _curve(t, _beat())
+    summary = {"margin": 200.0}
+    stretch = choice.Stretch(Hypothesis("free", "upright", False), t, y, summary)
+    rng = np.random.default_rng(0)
+    assert choice.same_stretch(stretch, t, 0.7 * y + 0.003 * rng.standard_normal(t.size))
+    assert choice.same_stretch(stretch, t[10:-20], y[10:-20])          # the common samples
+    tw = TYPICAL_BEAT["T"]
+    flipped = _curve(t, _beat(T=(-tw[0],) + tuple(tw[1:])))
+    flat = _curve(t, _beat(T=(0.0,) + tuple(tw[1:]))) + 0.01 * rng.standard_normal(t.size)
+    wide_qrs = _curve(t, _beat(S=(-0.8, 0.06, 0.01, 0.03, 0.03)))
+    for other in (flipped, flat, wide_qrs):
+        assert not choice.same_stretch(stretch, t, other)
+    assert not choice.same_stretch(stretch._replace(summary={"margin": 5.0}), t, y)
+    assert choice.same_stretch(stretch._replace(summary={"margin": None}), t, y)
+    p_gone = _curve(t, _beat(P=(0.0,) + tuple(TYPICAL_BEAT["P"][1:])))
+    p_gone = p_gone + 0.005 * rng.standard_normal(t.size)
+    assert choice.same_stretch(stretch, t, p_gone, ("T",))
+    assert not choice.same_stretch(stretch, t, p_gone, ("P", "T"))

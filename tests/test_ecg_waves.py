@@ -380,3 +380,8 @@ def test_u_wave_decided_once_for_a_chunked_record():
     assert b.loc[early & ok, "U_present"].mean() > 0.9
     assert late.sum() > 40 and b.loc[late, "U_amplitude"].notna().all()
     assert b.loc[late & ok, "U_present"].mean() < 0.5    # no U there, and none reported
+    # the first chunk chose T without a U, then added one: the second chunk chooses again
+    # in the model with U (the hypotheses mean something else there), the third keeps it
+    parts = [(s["n_chunks"], s["hypothesis"]["U"]) for s in fit.info["model_choice"]["stretches"]]
+    assert parts == [(1, True), (2, True)]
+

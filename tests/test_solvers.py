@@ -171,6 +171,19 @@ def test_fit_many_stderr_matches_lmfit(three):
             assert np.all(np.abs(ratio - 1) < 0.10), f"{name}: {ratio}"
 
 
+def test_fit_many_without_stderr_is_the_same_fit(ecg):
+    """stderr=False skips the standard errors only: params, cost, nit, status bit for bit,
+    with and without a prior; stderr NaN."""
+    Y, P0 = ecg
+    prior = (PE, np.full(PE.size, 0.05))
+    for pri in (None, prior):
+        a = fit_many(XE, Y, P0, LOE, HIE, prior=pri)
+        b = fit_many(XE, Y, P0, LOE, HIE, prior=pri, stderr=False)
+        for name in ("params", "cost", "nit", "status", "prior_cost"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        assert np.isfinite(a.stderr).all() and np.isnan(b.stderr).all()
+
+
 def test_lmfit_correlations_match_fit_many_covariance(three):
     """lmfit's correlations come from the same J^T J as fit_many's standard errors."""
     Y, P0 = three

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._nanstats import nanmedian
+
 #: a glitch is further from the local median than SPREAD x the 99.5th percentile distance
 SPREAD = 12.0
 #: a flat run at the lead's extreme must last this long (seconds) to count as clipping
@@ -99,7 +101,7 @@ def _block_medians(x: np.ndarray, block: int, skip: np.ndarray) -> np.ndarray:
             seg = np.full((b1 - b0) * block, np.nan)
             a, e = b0 * block, min(b1 * block, n)
             seg[:e - a] = np.where(skip[a:e], np.nan, x[a:e])
-            med[b0:b1] = np.nanmedian(seg.reshape(b1 - b0, block), axis=1)
+            med[b0:b1] = nanmedian(seg.reshape(b1 - b0, block), axis=1)
         if not np.isfinite(med).all():
             fill = np.nanmedian(med) if np.isfinite(med).any() else 0.0
             med = np.where(np.isfinite(med), med, fill)

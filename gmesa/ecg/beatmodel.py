@@ -117,7 +117,7 @@ def solve(opts, X, Y, L, P0, LO, HI, prior=None):
         res = fit_many(X, Y, P0, LO, HI, steps=len(opts.steps), lengths=L,
                        baseline=opts.baseline, max_iter=opts.max_iter, ftol=opts.tol,
                        xtol=opts.tol, gtol=opts.tol, threads=opts.threads, check=False,
-                       prior=prior)
+                       prior=prior, stderr=False)
         return res.params, res.cost, res.nit, res.status
     return _solve_each(opts, X, Y, L, P0, LO, HI, prior)
 

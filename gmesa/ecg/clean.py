@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage, signal as sps
 
 from .._deprecated import module_getattr, renamed_keywords, warn_renamed
+from ._filters import butter_sos
 
 __all__ = ["WANDER_METHODS", "remove_wander", "notch", "lowpass", "clean"]
 
@@ -86,7 +87,7 @@ def _filtfilt_sos(sos: np.ndarray, x: np.ndarray, fs: float, slowest_hz: float) 
 def _highpass(x: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
     if not 0 < cutoff < fs / 2:
         raise ValueError(f"cutoff={cutoff!r} Hz must lie between 0 and fs/2 = {fs / 2:g} Hz")
-    sos = sps.butter(_HP_ORDER, cutoff, btype="highpass", fs=fs, output="sos")
+    sos = butter_sos(_HP_ORDER, float(cutoff), "highpass", float(fs))
     return _filtfilt_sos(sos, x, fs, cutoff)
 
 
@@ -170,7 +171,7 @@ def lowpass(signal, fs: float, cutoff: float = 40.0) -> np.ndarray:
 def _lowpass(y: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
     if not 0 < cutoff < fs / 2:
         raise ValueError(f"lowpass cutoff={cutoff:g} Hz must lie between 0 and fs/2 = {fs / 2:g} Hz")
-    sos = sps.butter(_LP_ORDER, cutoff, btype="lowpass", fs=fs, output="sos")
+    sos = butter_sos(_LP_ORDER, float(cutoff), "lowpass", float(fs))
     return _filtfilt_sos(sos, y, fs, cutoff)
 
 

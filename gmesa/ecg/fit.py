@@ -50,11 +50,12 @@ MIN_OK_FRACTION = 0.5
 FIDUCIAL_SD = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
 
 
-def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
+def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
     the parameter matrix, the template's parameters, the options used (a U wave may
-    have been chosen, see :func:`~gmesa.ecg.template.chosen_template`) and the record's
-    model choice (None without a template).  ``offset``
+    have been chosen, see :func:`~gmesa.ecg.template.chosen_template`) and the model
+    choice in force (a :class:`~gmesa.ecg.choice.Stretch`: ``stretch``, the one of an
+    earlier chunk, kept, or a new one; None without a template).  ``offset``
     (samples) is added to every time column; ``artefacts`` (of ``sig``) are left out."""
     start, end, rr, rr_med = beat_windows(r, sig.size, fs)
     rows, status, reason = beat_rows(sig, r, start, end, fs, artefacts)
@@ -62,7 +63,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     rr_prev = np.where(np.isfinite(rr), rr, rr_med)
     regular = np.abs(rr_prev / rr_med - 1.0) < REGULAR_RR
     opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
-        opts, sig, r, start, end, fs, fit_me, regular, rr_med)
+        opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch)
     t_room = None
     if reach is not None:  # windows reach the template's T end where the next beat allows
         t_room = room(r, fs, reach[1])
@@ -114,8 +115,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
                  template_corr=corr, start=np.where(flagged, "own", "template"),
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  status=status, reason=reason)
-    choice = None if tmpl_fit is None else tmpl_fit.choice
-    return pd.DataFrame(table), fit.params, template_vec, opts, choice
+    stretch = None if tmpl_fit is None else tmpl_fit.stretch
+    return pd.DataFrame(table), fit.params, template_vec, opts, stretch
 
 
 def t_end_check(fid, rows, fitted, t_room, reason):
@@ -227,11 +228,14 @@ def cleaned_chunks(raw, fs, opts, artefacts=None):
 def _fit_chunks(raw, fs, opts, given, artefacts=None):
     """Fit a lead ``raw`` chunk by chunk (:func:`cleaned_chunks`; each beat in exactly
     the chunk its R peak falls in): (tables, parameter matrices, the first template's
-    parameters, the cleaned lead as float32, the options used, each chunk's model
-    choice).  Samples marked in ``artefacts`` are left out."""
+    parameters, the cleaned lead as float32, the options used, the model choice of each
+    stretch of chunks that shared one, with its ``start_s``, ``end_s`` and ``n_chunks``).
+    A chunk keeps the choice in force while its median beat looks like the one the
+    choice was made on (:func:`~gmesa.ecg.choice.same_stretch`).  Samples marked in
+    ``artefacts`` are left out."""
     tables, params = [], []
     clean_sig = np.empty(raw.size, dtype=np.float32)  # kept for plots; fits use float64
-    template, choices = None, []
+    template, stretch, stretches = None, None, []
     for a, b, lo, hi, cs, part in cleaned_chunks(raw, fs, opts, artefacts):
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
         if given is None:
@@ -241,16 +245,19 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
         r = np.asarray(r, dtype=np.int64)
         if r.size == 0:
             continue
-        table, p, tv, used, choice = _fit_segment(cs, fs, r, opts, lo, part)
-        if choice is not None:
-            choices.append(dict(choice, start_s=a / fs))
+        table, p, tv, used, now = _fit_segment(cs, fs, r, opts, lo, part, stretch)
+        if now is not None and now is stretch:  # the choice in force held
+            stretches[-1].update(end_s=b / fs, n_chunks=stretches[-1]["n_chunks"] + 1)
+        elif now is not None:
+            stretches.append(dict(now.summary, start_s=a / fs, end_s=b / fs, n_chunks=1))
+            stretch = now
         if opts.u_wave == "auto" and tv is not None:  # the first template decides for all
             opts = replace(used, u_wave="U" in used.waves)
         own = (r + lo >= a) & (r + lo < b)
         tables.append(table[own])
         params.append(p[own])
         template = tv if template is None else template
-    return tables, params, template, clean_sig, opts, choices
+    return tables, params, template, clean_sig, opts, stretches
 
 
 def _beats_table(tables, params, names):
@@ -347,8 +354,9 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
                                                                      artefacts)
     beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)
-    if choices:  # the first chunk's; every chunk's when there are several
-        info["model_choice"] = dict(choices[0], chunks=choices) if len(choices) > 1 else choices[0]
+    if choices:  # the first stretch's; every stretch's when the chunks made several
+        chunks = sum(c["n_chunks"] for c in choices)
+        info["model_choice"] = dict(choices[0], stretches=choices) if chunks > 1 else choices[0]
     if artefacts is not None and artefacts.any:
         info["artefacts"] = artefacts.summary()
     return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat, opts.n_baseline)

@@ -34,8 +34,9 @@ class TemplateFit(NamedTuple):
     """The template beat's fit: sample times (s from R), parameter vector, residual
     variance per degree of freedom (mV^2), RMSE (mV) and the variance of the noise
     left in the template (mV^2; NaN: unknown, the residual variance stands in), the
-    bounds it was fitted within and the record's model choice
-    (:func:`~gmesa.ecg.choice.choose_model`; None: not made)."""
+    bounds it was fitted within, the summary of the model choice
+    (:func:`~gmesa.ecg.choice.choose_model`; None: not made) and the choice in force
+    (a :class:`~gmesa.ecg.choice.Stretch`)."""
     t: np.ndarray
     params: np.ndarray
     sigma2: float
@@ -44,6 +45,7 @@ class TemplateFit(NamedTuple):
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
     choice: dict | None = None
+    stretch: tuple | None = None
 
 
 def p_edges(params, waves):

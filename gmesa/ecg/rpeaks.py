@@ -40,6 +40,7 @@ import numpy as np
 from scipy import ndimage, signal as sps
 
 from gmesa.config import njit
+from gmesa.ecg._filters import butter_sos
 from gmesa.ecg.clean import clean, fill_gaps
 from gmesa.ecg.io import MIN_FS
 # reference beats and R-peak scoring live in gmesa.ecg.evaluate; these two names stay importable
@@ -426,7 +427,7 @@ def _detect_pt(xf: np.ndarray, fs: float, invalid: np.ndarray, missing: np.ndarr
                refractory: int) -> np.ndarray:
     n = xf.size
     hi = min(_BAND_HZ[1], 0.45 * fs)
-    sos = sps.butter(2, [_BAND_HZ[0], hi], btype="bandpass", fs=fs, output="sos")
+    sos = butter_sos(2, (float(_BAND_HZ[0]), float(hi)), "bandpass", float(fs))
     bp = sps.sosfiltfilt(sos, xf, padlen=min(n - 1, int(fs)))
     d = np.gradient(bp)
     w = max(1, int(round(_MWI_S * fs)))

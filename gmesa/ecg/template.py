@@ -12,10 +12,12 @@ import math
 from dataclasses import replace
 import numpy as np
 
+from .._nanstats import nanmedian
 from ..solvers import fit_many
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .beats import T_MARGIN, beat_windows
-from .choice import beat_bic, beat_sample, choose_model, constrain, options_for
+from .choice import (Stretch, beat_bic, beat_sample, choose_model, constrain, options_for,
+                     same_stretch)
 from .fiducials import wave_fiducials
 from .init import clip_into, guess_beat
 from .presence import TemplateFit, p_is_wave, template_shows
@@ -43,9 +45,9 @@ def median_beat(sig, r, start, end, usable, fs):
         return None
     offs = np.arange(-pre, post)
     segs = sig[r[keep, None] + offs[None, :]]
-    tmpl = np.nanmedian(segs, axis=0)
-    dev = segs - tmpl - np.nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
-    spread = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
+    tmpl = nanmedian(segs, axis=0)
+    dev = segs - tmpl - nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
+    spread = 1.4826 * nanmedian(np.abs(dev), axis=0)
     noise2 = float(np.nanmedian(spread) ** 2 * (math.pi / 2) / keep.size)
     return offs / fs, tmpl, noise2
 
@@ -72,7 +74,7 @@ def _fit_rows(opts, t, y, starts, lo, hi):
     (tight tolerances: one curve, fitted once)."""
     return fit_many(t, np.tile(y, (len(starts), 1)), starts, lo, hi, steps=len(opts.steps),
                     max_iter=400, baseline=opts.baseline, ftol=1e-10, xtol=1e-10,
-                    gtol=1e-10, check=False)
+                    gtol=1e-10, check=False, stderr=False)
 
 
 def _starts(opts, t, y, rr, qrs_on, lo, hi):
@@ -120,14 +122,38 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None):
                        noise2, lo, hi)
 
 
-def chosen_template(opts, median, beats, rr, qrs_on, bw):
+def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
     """(options, :class:`TemplateFit`) of the hypothesis the beats choose
     (:func:`~gmesa.ecg.choice.choose_model`): each is fitted on the median beat
     ``median`` ((t s from R, y mV, noise variance mV^2); median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s), then scored by the BIC of ``beats`` (rows on its grid, mV)
     fitted from that fit; ``bw`` the share of the Nyquist band the low-pass leaves.
-    The fit carries the summary of the choice (``choice``); the options gain a U wave
-    when the chosen hypothesis has one."""
+    ``stretch``: the choice in force from an earlier chunk
+    (:class:`~gmesa.ecg.choice.Stretch`; None: none): while the median beat still looks
+    like its own (:func:`~gmesa.ecg.choice.same_stretch`) and the model is the one it was
+    made in (a U wave in both or in neither: a U added after the first choice changes what
+    the hypotheses mean) its hypothesis is kept and only that one is fitted, the beats are
+    not scored again.  The fit carries the summary of
+    the choice (``choice``) and the choice in force (``stretch``); the options gain a U
+    wave when the chosen hypothesis has one."""
+    t, y, noise2 = median
+    if (stretch is not None and stretch.hyp.u == ("U" in opts.waves)
+            and same_stretch(stretch, t, y, opts.model_choice)):
+        hyp = stretch.hyp._replace(u="U" in opts.waves)
+        fit = fit_template(options_for(opts, hyp), t, y, rr, qrs_on, noise2, hyp)
+        summary = dict(stretch.summary, hypothesis=dict(stretch.summary["hypothesis"]))
+    else:
+        hyp, fit, summary = _choose(opts, median, beats, rr, qrs_on, bw)
+        stretch = None
+    used, fit = with_u_wave(options_for(opts, hyp), fit, t, y, rr, qrs_on, noise2, hyp)
+    summary["hypothesis"]["U"] = "U" in used.waves
+    stretch = stretch or Stretch(hyp, t, y, summary)
+    return used, fit._replace(choice=summary, stretch=stretch)
+
+
+def _choose(opts, median, beats, rr, qrs_on, bw):
+    """(hypothesis, its template fit, summary) of the choice the ``beats`` make
+    (:func:`chosen_template`)."""
     t, y, noise2 = median
     rows = beats if len(beats) else y[None, :]
     fits, cache = {}, {}
@@ -141,9 +167,7 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw):
     if hyp not in fits:  # nothing to choose
         fits[hyp] = fit_template(options_for(opts, hyp), t, y, rr, qrs_on, noise2, hyp, cache)
     summary["n_beats"] = len(beats)
-    used, fit = with_u_wave(options_for(opts, hyp), fits[hyp], t, y, rr, qrs_on, noise2, hyp)
-    summary["hypothesis"]["U"] = "U" in used.waves
-    return used, fit._replace(choice=summary)
+    return hyp, fits[hyp], summary
 
 
 def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2, hyp=None):
@@ -159,10 +183,11 @@ def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2, hyp=None):
     return opts, fit_template(opts, t, y, rr, qrs_on, noise2, hyp)
 
 
-def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
+def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch=None):
     """(options, :class:`TemplateFit`, median beat (t s from R, y mV), its observed QRS
     onset s) from the regular fitted beats (all fitted beats if none is regular); the
-    waves the record shows are chosen on those beats (:func:`chosen_template`).
+    waves the record shows are chosen on those beats, or kept from the choice in force
+    ``stretch`` (:func:`chosen_template`).
     No beat to build it from: (options, None, None, NaN)."""
     usable = fit_me & regular
     tmpl = median_beat(sig, r, start, end, usable, fs)
@@ -174,7 +199,7 @@ def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
     tt, ty, _ = tmpl
     on = float(qrs_onset(tt, ty)[0])
     beats = beat_sample(sig, r, tt, fs, usable)
-    opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs))
+    opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs), stretch)
     return opts, fit, (tt, ty), on
 
 
@@ -200,22 +225,23 @@ def template_reach(opts, tmpl_fit, qrs_on, bw):
     return t_end, -float(first)
 
 
-def template_and_reach(opts, sig, r, start, end, fs, fit_me, regular, rr_med):
+def template_and_reach(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch=None):
     """:func:`fitted_template` and its :func:`template_reach` (None without a template
     or its T wave): (options, template fit, median beat, QRS onset s, reach).  When the
     template's T off plus :data:`~gmesa.ecg.beats.T_MARGIN` lies past the median beat's
     end, the T wave ran out of the windows: the template is built again on windows
     reaching as far as the next beat allows (:func:`~gmesa.ecg.beats.room`), and its
     T off taken from that template (the lead-in, read off the unchanged P region, stays
-    the first template's)."""
+    the first template's).  ``stretch``: the choice in force from an earlier chunk
+    (:func:`chosen_template`), given to both templates."""
     bw = opts.bandwidth(fs)
     used, fit, median, on = fitted_template(opts, sig, r, start, end, fs, fit_me, regular,
-                                            rr_med)
+                                            rr_med, stretch)
     reach = template_reach(used, fit, on, bw)
     if reach is not None and reach[0] + T_MARGIN > median[0][-1]:
         longer = beat_windows(r, sig.size, fs, reach=(np.inf, reach[1]))[1]
         used, fit, median, on = fitted_template(opts, sig, r, start, longer, fs, fit_me,
-                                                regular, rr_med)
+                                                regular, rr_med, stretch)
         again = template_reach(used, fit, on, bw)  # the lead-in stays the first one's
         reach = None if again is None else (again[0], reach[1])
     return used, fit, median, on, reach

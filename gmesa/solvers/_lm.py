@@ -267,12 +267,14 @@ def _n_prior(pm, pw, free, nfree):
 
 
 @njit
-def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, pm, pw):
+def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, pm, pw,
+               want_se=True):
     """Fit one curve in place (``p`` holds p0 on entry, the optimum on exit).
 
     ``pm``, ``pw``: the prior's means and 1/sd per parameter (0: none), or empty arrays for
     no prior (then the code path is the plain least-squares one).
-    Returns (cost, iterations, status); writes standard errors into ``se``.
+    Returns (cost, iterations, status); writes standard errors into ``se`` (left NaN
+    without ``want_se``: the fit itself is the same).
     """
     npar = p.shape[0]
     for j in range(npar):
@@ -357,6 +359,8 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
                 status = NO_PROGRESS
                 break
 
+    if not want_se:
+        return cost, it, status
     if fresh:  # stopped right after an accepted step: form A at the final p
         _normal_equations(jt, r, w, n, p, free, nfree, a, g, first, last, weighted, k, full,
                           rlo, rhi, pm, pw)
@@ -367,9 +371,9 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
 
 @njit(parallel=True)
 def lm_fit_batch(x, y, w, lengths, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol,
-                 se, cost, nit, status, pm, pw):
+                 se, cost, nit, status, pm, pw, want_se):
     """Fit every row of ``y`` in parallel; ``x``/``w``/``lo``/``hi``/``pm``/``pw`` have 1 or
-    N rows (``pm``/``pw`` of width 0: no prior)."""
+    N rows (``pm``/``pw`` of width 0: no prior); standard errors when ``want_se``."""
     ncurve = y.shape[0]
     for c in prange(ncurve):
         xi = x[0] if x.shape[0] == 1 else x[c]
@@ -379,7 +383,7 @@ def lm_fit_batch(x, y, w, lengths, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gt
         pmi = pm[0] if pm.shape[0] == 1 else pm[c]
         pwi = pw[0] if pw.shape[0] == 1 else pw[c]
         cst, it, st = lm_fit_one(xi, y[c], wi, lengths[c], p[c], li, hi_, k, m, nb,
-                                 max_iter, ftol, xtol, gtol, se[c], pmi, pwi)
+                                 max_iter, ftol, xtol, gtol, se[c], pmi, pwi, want_se)
         cost[c] = cst
         nit[c] = it
         status[c] = st
