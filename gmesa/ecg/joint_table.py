@@ -23,12 +23,23 @@ from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
 from .beats import add_reason, t_end_seen
 from .fiducials import intervals
+from .joint_edges import global_qrs_edges
 from .presence import P_MIN_OF_R, p_is_wave
 from .result import FIDUCIAL_COLUMNS
 
 #: a lead's QRS edges count for the global ones when its largest Q, R or S reaches this
 #: share of the largest over the leads (a lead with a tiny QRS has edges lost in noise)
 QRS_LEAD_SHARE = 0.25
+
+#: how the global QRS edges are read: "spatial" (one curve of all the leads,
+#: :mod:`gmesa.ecg.joint_edges`) or "extreme" (earliest onset, latest offset over the
+#: leads whose QRS reaches :data:`QRS_LEAD_SHARE`)
+QRS_EDGES = "spatial"
+
+#: how P presence is decided across leads: "any" (any lead by the single-lead rules, or
+#: the summed evidence), "primary" (the primary lead by its rules, or the summed
+#: evidence), "summed" (the summed evidence alone)
+P_PRESENCE = "primary"
 
 #: waves whose per-lead amplitudes the table reports
 AMPLITUDE_WAVES = ("P", "Q", "R", "S", "T")
@@ -68,6 +79,8 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     """Global presence of P or T and the leads whose fiducials count."""
     lay = opts.layout
     any_lead = np.any([p["present"][wave] for p in parts], axis=0)
+    if wave == "P" and P_PRESENCE != "any":
+        any_lead = parts[0]["present"][wave] & (P_PRESENCE == "primary")
     summed, carry = joint_presence(wave, parts, lengths, opts.bandwidth(fs))
     if wave == "P":
         k, kr = lay.waves.index("P"), lay.waves.index("R")
@@ -81,7 +94,7 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     return present, leads
 
 
-def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room):
+def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
     """Global fiducials (s from R) and the note of beats whose T off is cut."""
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
@@ -97,6 +110,11 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room):
         fid["QRS_off"] = np.nanmax(np.where(use, raw["QRS_off"], np.nan), axis=0)
         big = np.argmax(np.where(np.isfinite(size), size, -1.0), axis=0)
         fid["QRS_peak"] = raw["QRS_peak"][big, np.arange(size.shape[1])]
+        if QRS_EDGES == "spatial":
+            view = join_shared(theta[None], coef.transpose(1, 0, 2), lay.n_waves, lay.n_steps)
+            noise = np.stack([p["rmse"] for p in parts])
+            fid["QRS_on"], _, fid["QRS_off"] = global_qrs_edges(
+                view[:, :, lay.waves_slice], opts.waves, noise, rr, opts.fiducials)
         for w in ("P", "T"):
             sel = leads[w] if np.ndim(leads[w]) == 2 else np.ones_like(raw[f"{w}_on"], bool)
             on = np.nanmin(np.where(sel, raw[f"{w}_on"], np.nan), axis=0)
@@ -135,7 +153,8 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
                                             lengths, fs, theta)
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
-    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room)
+    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room,
+                                beats["rr_s"].to_numpy(dtype=float))
     status, reason = status.copy(), reason.copy()
     for value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
         hit = fit_me & (code == value)
