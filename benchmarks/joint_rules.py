@@ -150,12 +150,13 @@ def print_table(df, title):
         print(f"{rule:16s} " + " ".join(f"{c:>20s}" for c in cells) + "   " + pse)
 
 
+#: rules compared (module settings of joint_table / joint_edges; "now" the defaults)
 RULES = {
-    "today": dict(QRS_EDGES="extreme", P_PRESENCE="any"),
+    "now": {},
+    "before": dict(QRS_EDGES="extreme", P_PRESENCE="any"),
     "spatial0": dict(QRS_EDGES="spatial", P_PRESENCE="any",
                      QRS_SPREAD={"QRS_on": 0.0, "QRS_off": 0.0}),
-    "spatial": dict(QRS_EDGES="spatial", P_PRESENCE="any",
-                    QRS_SPREAD={"QRS_on": 0.0062, "QRS_off": 0.0087}),
+    "spatial": dict(QRS_EDGES="spatial", P_PRESENCE="any"),
     "p_primary": dict(QRS_EDGES="extreme", P_PRESENCE="primary"),
     "p_summed": dict(QRS_EDGES="extreme", P_PRESENCE="summed"),
 }
