@@ -158,6 +158,8 @@ RULES = {
                      QRS_SPREAD={"QRS_on": 0.0, "QRS_off": 0.0}),
     "spatial": dict(QRS_EDGES="spatial", P_PRESENCE="any"),
     "p_primary": dict(QRS_EDGES="extreme", P_PRESENCE="primary"),
+    "p_own": dict(P_PRESENCE="own"),
+    "p_own_view": dict(P_PRESENCE="own_view"),
     "p_summed": dict(QRS_EDGES="extreme", P_PRESENCE="summed"),
 }
 
