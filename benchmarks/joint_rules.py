@@ -169,6 +169,21 @@ RULES = {
 }
 
 
+def cpu_per_beat(caches, rules):
+    """CPU ms per beat of rebuilding the global tables under each rule (after a first
+    call that compiles), on one process."""
+    import time
+    nb = sum(len(b[1]) for c in caches for b in c["blocks"])
+    table(caches[0]["blocks"])
+    out = {}
+    for name, rule in rules.items():
+        t0 = time.process_time()
+        for c in caches:
+            table(c["blocks"], **rule)
+        out[name] = (time.process_time() - t0) / nb * 1e3
+    return out, nb
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="ludb,qtdb")
@@ -181,6 +196,8 @@ def main(argv=None):
     ap.add_argument("--ludb-leads", default=None,
                     help="LUDB: fit only these leads (comma list, the first scored; global "
                          "marks over them), e.g. ii,v1")
+    ap.add_argument("--time", action="store_true",
+                    help="also print the CPU time per beat of the global table per rule")
     args = ap.parse_args(argv)
     Path(args.cache).mkdir(parents=True, exist_ok=True)
     rules = {r: RULES[r] for r in args.rules.split(",")}
@@ -202,6 +219,10 @@ def main(argv=None):
         for p in paths:
             with open(p, "rb") as fh:
                 caches.append(pickle.load(fh))
+        if args.time:
+            cpu, nb = cpu_per_beat(caches, rules)
+            print(f"\n{ds}: global table CPU ms per beat ({nb} beats): "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in cpu.items()))
         for marks in (("lead", "global") if ds == "ludb" else ("lead",)):
             label = f"{ds} {args.ludb_split if ds == 'ludb' else ''} {marks} marks"
             label += f" (leads {args.ludb_leads})" if subset else ""

@@ -27,7 +27,7 @@ import numpy as np
 from .._kernels import mesa_sum_into
 from ..config import njit
 from .fiducials import QRS_LOBE, RULE
-from .fidmap import map_shifts
+from .fidmap import features, fiducial_map, predict
 
 #: SD (s) of the leads' marks of a QRS edge about the spatial edge, calibrated on LUDB odd
 #: records against the global marks over the 12 leads (benchmarks/joint_rules.py: the
@@ -138,17 +138,17 @@ def qrs_shifts(params, names, noise, rr, method):
     """Per lead of ``params`` (L, N, 5K waves ``names``): the QRS_on and QRS_off
     (fraction, shift s) of the fiducial rule ``method`` ("map" or "rule"), each (L, N)."""
     n_leads, n = params.shape[:2]
+    table = fiducial_map() if method == "map" else None
     out = {}
     for b in ("QRS_on", "QRS_off"):
         frac = np.full((n_leads, n), RULE[b][0])
         shift = np.full((n_leads, n), RULE[b][1])
-        out[b] = [frac, shift]
-    if method == "map":
-        for li in range(n_leads):
-            m = map_shifts(params[li], names, noise[li], rr)
-            for b in ("QRS_on", "QRS_off"):
-                out[b][0][li], out[b][1][li] = m[b][0], m[b][1]
-    return {b: tuple(v) for b, v in out.items()}
+        if table is not None:
+            frac[:] = table[b]["frac"]
+            for li in range(n_leads):
+                shift[li] = predict(features(params[li], names, b, noise[li], rr), table[b])[0]
+        out[b] = (frac, shift)
+    return out
 
 
 def global_qrs_edges(params, names, noise, rr, method):
