@@ -28,6 +28,7 @@ from .._kernels import mesa_sum_into
 from ..config import njit
 from .fiducials import QRS_LOBE, RULE
 from .fidmap import features, fiducial_map, predict
+from .joint_template import MIN_LEAD_SD
 
 #: SD (s) of the leads' marks of a QRS edge about the spatial edge, calibrated on LUDB odd
 #: records against the global marks over the 12 leads (benchmarks/joint_rules.py: the
@@ -153,7 +154,8 @@ def qrs_shifts(params, names, noise, rr, method):
 
 def global_qrs_edges(params, names, noise, rr, method):
     """Global QRS (onset, peak, offset), s, from each lead's view ``params`` (L, N, 5K
-    waves ``names``) of the joint fit and its ``noise`` (L, N) residual SD (mV): the
+    waves ``names``) of the joint fit and its ``noise`` (L, N) residual SD (mV; NaN
+    leaves the lead out of that beat): the
     spatial curve's edges (module docstring) plus the leads' shifts weighted by their
     share of the curve's peak, moved out by ``QRS_SPREAD`` times ``expected_max`` of the
     number of leads."""
@@ -161,8 +163,10 @@ def global_qrs_edges(params, names, noise, rr, method):
     cols = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in lay_q])
     sub = np.transpose(np.asarray(params, float)[:, :, cols], (1, 0, 2))     # (N, L, 5k)
     shifts = qrs_shifts(params, names, noise, rr, method)
-    with np.errstate(divide="ignore"):
-        w = 1.0 / np.asarray(noise, float).T                                  # (N, L)
+    # a lead's noise at least MIN_LEAD_SD (as the joint template's lead weights): a
+    # near-perfect fit must not take the whole curve
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 / np.fmax(np.asarray(noise, float), MIN_LEAD_SD).T             # (N, L)
     # one fraction per beat: the map's fraction is a constant per boundary
     on, pk, off, share = spatial_edges(sub, w, shifts["QRS_on"][0][0],
                                        shifts["QRS_off"][0][0])

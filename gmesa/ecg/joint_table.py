@@ -6,11 +6,11 @@ lead's amplitudes and fit quality.
 P is present when the primary lead shows it, both in its own single-lead fit and in its
 view of the joint model by the single-lead rules
 (:func:`~gmesa.ecg.presence.wave_presence`; T: when any lead does), or when the leads
-together give the evidence: lead l's chi-square drop from the wave in its noise units ``e_l`` (the BIC
-evidence of :func:`~gmesa.ecg.presence.evident`), each lead whose ``e_l`` beats the
-penalty ``log n_eff`` of its own amplitude adds ``e_l - log n_eff``, and the sum must beat
-the penalty of the shared timing, ``4 log n_eff`` (the best subset of leads under a
-penalised likelihood).
+together give the evidence: lead l's chi-square drop from the wave in its noise units
+``e_l`` (the BIC evidence of :func:`~gmesa.ecg.presence.evident`), each lead whose
+``e_l`` beats the penalty ``log n_eff`` of its own amplitude adds ``e_l - log n_eff``,
+and the sum must beat the penalty of the shared timing, ``4 log n_eff`` (the best subset
+of leads under a penalised likelihood).
 """
 from __future__ import annotations
 
@@ -91,8 +91,8 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     any_lead = np.any([p["present"][wave] for p in parts], axis=0)
     if wave == "P" and P_PRESENCE != "any":
         view = parts[primary]["present"][wave]
-        any_lead = {"primary": view, "own": own, "own_view": own & view}.get(P_PRESENCE,
-                                                                           False)
+        any_lead = {"primary": view, "own": own, "own_view": own & view,
+                    "summed": False}[P_PRESENCE]
     summed, carry = joint_presence(wave, parts, lengths, opts.bandwidth(fs))
     if wave == "P":
         k, kr = lay.waves.index("P"), lay.waves.index("R")
