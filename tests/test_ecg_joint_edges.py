@@ -61,3 +61,14 @@ def test_spatial_curve_weights_leads_by_noise():
     assert np.all(on_b < on_a) and np.all(on_a <= alone + 1e-9)
     assert np.allclose(on_x, alone) and np.allclose(share_x[:, 1], 0.0)
     assert np.allclose(share_b.sum(axis=1), 1.0, atol=0.05)
+
+
+def test_noise_floor_and_missing_noise():
+    """A lead fitted perfectly (noise 0) is weighted as at the floor, not infinitely; a
+    lead of unknown noise is left out."""
+    rows = _beats(4)
+    on1, _, off1 = global_qrs_edges(rows[None], WAVES, np.zeros((1, 4)), None, "rule")
+    assert np.all(np.isfinite(on1)) and np.all(np.isfinite(off1))
+    noise = np.vstack([np.full(4, 0.02), np.full(4, np.nan)])
+    on2, _, off2 = global_qrs_edges(np.stack([rows, rows * 3]), WAVES, noise, None, "rule")
+    assert np.allclose(on2, on1) and np.allclose(off2, off1)

@@ -166,7 +166,7 @@ def global_qrs_edges(params, names, noise, rr, method):
     # a lead's noise at least MIN_LEAD_SD (as the joint template's lead weights): a
     # near-perfect fit must not take the whole curve
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = 1.0 / np.fmax(np.asarray(noise, float), MIN_LEAD_SD).T             # (N, L)
+        w = 1.0 / np.maximum(np.asarray(noise, float), MIN_LEAD_SD).T            # (N, L)
     # one fraction per beat: the map's fraction is a constant per boundary
     on, pk, off, share = spatial_edges(sub, w, shifts["QRS_on"][0][0],
                                        shifts["QRS_off"][0][0])
