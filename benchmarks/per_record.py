@@ -144,10 +144,18 @@ def main(argv=None):
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--qtdb-context", type=float, default=10.0)
     ap.add_argument("--data", default=None)
+    ap.add_argument("--no-fit", action="store_true",
+                    help="no single-lead refit (no model choice, no figures): the table of "
+                         "errors only, e.g. for --method gmesa_joint")
     a = ap.parse_args(argv)
     events = pd.read_csv(a.out / "events.csv.gz")
     events = events[events["method"] == a.method]
-    table, fits = add_choice(record_table(events), a.data, a.qtdb_context)
+    if a.no_fit:
+        table, fits = record_table(events).assign(choice="", margin=np.nan,
+                                                  confidence=np.nan), {}
+        a.figures = None
+    else:
+        table, fits = add_choice(record_table(events), a.data, a.qtdb_context)
     figs = {}
     if a.figures is not None:
         a.figures.mkdir(parents=True, exist_ok=True)

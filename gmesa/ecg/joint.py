@@ -211,7 +211,8 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
         parts.append(part)
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
-                        (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs)
+                        (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs,
+                        primary)
     return tables, params, glob
 
 

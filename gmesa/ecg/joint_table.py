@@ -1,14 +1,16 @@
-"""The joint model's per-beat table over all leads: global boundaries (earliest onset,
-latest offset over the leads that show a wave), wave presence decided across leads,
-each lead's amplitudes and fit quality.
+"""The joint model's per-beat table over all leads: global boundaries (P and T: earliest
+onset, latest offset over the leads that show the wave; QRS: from one spatial curve of
+all the leads, :mod:`gmesa.ecg.joint_edges`), wave presence decided across leads, each
+lead's amplitudes and fit quality.
 
-A wave is present when any lead shows it by the single-lead rules
-(:func:`~gmesa.ecg.presence.wave_presence`), or when the leads together give the
-evidence: lead l's chi-square drop from the wave in its noise units ``e_l`` (the BIC
-evidence of :func:`~gmesa.ecg.presence.evident`), each lead whose ``e_l`` beats the
-penalty ``log n_eff`` of its own amplitude adds ``e_l - log n_eff``, and the sum must beat
-the penalty of the shared timing, ``4 log n_eff`` (the best subset of leads under a
-penalised likelihood).
+P is present when the primary lead shows it, both in its own single-lead fit and in its
+view of the joint model by the single-lead rules
+(:func:`~gmesa.ecg.presence.wave_presence`; T: when any lead does), or when the leads
+together give the evidence: lead l's chi-square drop from the wave in its noise units
+``e_l`` (the BIC evidence of :func:`~gmesa.ecg.presence.evident`), each lead whose
+``e_l`` beats the penalty ``log n_eff`` of its own amplitude adds ``e_l - log n_eff``,
+and the sum must beat the penalty of the shared timing, ``4 log n_eff`` (the best subset
+of leads under a penalised likelihood).
 """
 from __future__ import annotations
 
@@ -23,12 +25,29 @@ from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
 from .beats import add_reason, t_end_seen
 from .fiducials import intervals
+from .joint_edges import global_qrs_edges
 from .presence import P_MIN_OF_R, p_is_wave
 from .result import FIDUCIAL_COLUMNS
 
 #: a lead's QRS edges count for the global ones when its largest Q, R or S reaches this
 #: share of the largest over the leads (a lead with a tiny QRS has edges lost in noise)
 QRS_LEAD_SHARE = 0.25
+
+#: how the global QRS edges are read: "spatial" (one curve of all the leads,
+#: :mod:`gmesa.ecg.joint_edges`) or "extreme" (earliest onset, latest offset over the
+#: leads whose QRS reaches :data:`QRS_LEAD_SHARE`; the rule before 2026-12-05)
+QRS_EDGES = "spatial"
+
+#: how P presence is decided across leads (LUDB even, lead ii's marks, P Se/PPV; 12 leads
+#: and leads ii + v1 alone; benchmarks/joint_rules.py): "own_view" (the primary lead's
+#: own single-lead fit shows P and so does its view of the joint model, or the summed
+#: evidence: 0.977/0.931, 0.979/0.913), "own" (its own fit, or the summed evidence:
+#: 0.995/0.911, 0.984/0.899), "primary" (its joint view, or the summed evidence:
+#: 0.982/0.899, 0.982/0.893), "any" (any lead's view by the single-lead rules, or the
+#: summed evidence; before 2026-12-05: 1.000/0.861, 0.984/0.874), "summed" (the summed
+#: evidence alone: 0.910/0.952, 0.937/0.927).  Chosen: the highest F1, also the highest
+#: PPV with Se >= 0.97, on both
+P_PRESENCE = "own_view"
 
 #: waves whose per-lead amplitudes the table reports
 AMPLITUDE_WAVES = ("P", "Q", "R", "S", "T")
@@ -64,16 +83,22 @@ def joint_presence(wave, parts, lengths, bw):
         return gain > 4.0 * pen, carry
 
 
-def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, theta):
-    """Global presence of P or T and the leads whose fiducials count."""
+def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, theta, own,
+             primary):
+    """Global presence of P or T and the leads whose fiducials count (``own``: the
+    primary lead's own single-lead presence of P; ``primary`` its position)."""
     lay = opts.layout
     any_lead = np.any([p["present"][wave] for p in parts], axis=0)
+    if wave == "P" and P_PRESENCE != "any":
+        view = parts[primary]["present"][wave]
+        any_lead = {"primary": view, "own": own, "own_view": own & view,
+                    "summed": False}[P_PRESENCE]
     summed, carry = joint_presence(wave, parts, lengths, opts.bandwidth(fs))
     if wave == "P":
         k, kr = lay.waves.index("P"), lay.waves.index("R")
         big = np.abs(coef[:, :, k]) >= P_MIN_OF_R * np.abs(coef[:, :, kr])   # (N, L)
         carry = carry & big.T
-        view = join_shared(theta, coef[:, 0], lay.n_waves, lay.n_steps)
+        view = join_shared(theta, coef[:, primary], lay.n_waves, lay.n_steps)
         summed &= np.any(carry, axis=0) & p_is_wave(view, opts.waves, qrs_on, t_start)
     present = fit_me & (any_lead | summed)
     shown = np.stack([p["present"][wave] for p in parts])
@@ -81,7 +106,7 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     return present, leads
 
 
-def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room):
+def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
     """Global fiducials (s from R) and the note of beats whose T off is cut."""
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
@@ -89,14 +114,17 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room):
     size = np.max(np.abs(coef[:, :, qrs]), axis=2).T                          # (L, N)
     fid = {}
     with warnings_off(), np.errstate(invalid="ignore"):
-        use = size >= QRS_LEAD_SHARE * np.nanmax(size, axis=0)
-        # the earliest onset and latest offset of the leads that show the QRS: on LUDB
-        # odd against the global marks they beat the quartile and the median
-        # (benchmarks/joint_global_rule.py)
-        fid["QRS_on"] = np.nanmin(np.where(use, raw["QRS_on"], np.nan), axis=0)
-        fid["QRS_off"] = np.nanmax(np.where(use, raw["QRS_off"], np.nan), axis=0)
         big = np.argmax(np.where(np.isfinite(size), size, -1.0), axis=0)
         fid["QRS_peak"] = raw["QRS_peak"][big, np.arange(size.shape[1])]
+        if QRS_EDGES == "spatial":
+            view = join_shared(theta[None], coef.transpose(1, 0, 2), lay.n_waves, lay.n_steps)
+            noise = np.stack([p["rmse"] for p in parts])
+            fid["QRS_on"], _, fid["QRS_off"] = global_qrs_edges(
+                view[:, :, lay.waves_slice], opts.waves, noise, rr, opts.fiducials)
+        else:  # the earliest onset and latest offset of the leads that show the QRS
+            use = size >= QRS_LEAD_SHARE * np.nanmax(size, axis=0)
+            fid["QRS_on"] = np.nanmin(np.where(use, raw["QRS_on"], np.nan), axis=0)
+            fid["QRS_off"] = np.nanmax(np.where(use, raw["QRS_off"], np.nan), axis=0)
         for w in ("P", "T"):
             sel = leads[w] if np.ndim(leads[w]) == 2 else np.ones_like(raw[f"{w}_on"], bool)
             on = np.nanmin(np.where(sel, raw[f"{w}_on"], np.nan), axis=0)
@@ -120,22 +148,25 @@ def warnings_off():
 
 
 def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver, qrs_on,
-                 window, lengths, fs):
+                 window, lengths, fs, primary=0):
     """The global per-beat table of one block (columns ``*_#i`` name lead position i):
-    ``beats`` the primary lead's rows, ``theta``/``coef`` the joint fits, ``parts`` what
-    each lead's table gave, ``solver`` (code, cost, nit), ``window`` (start s, last
-    sample s, room s; all from R)."""
+    ``beats`` the primary lead's rows (its own single-lead fit), ``theta``/``coef`` the
+    joint fits, ``parts`` what each lead's table gave, ``solver`` (code, cost, nit),
+    ``window`` (start s, last sample s, room s; all from R), ``primary`` the primary
+    lead's position."""
     lay = opts.layout
     code, cost, nit = solver
     t_start, t_last, t_room = window
     present, leads = {}, {}
+    own_p = beats["P_present"].to_numpy(dtype=bool) if "P_present" in beats else False
     for w in ("P", "T"):
         if w in opts.waves:
             present[w], leads[w] = _present(opts, w, parts, coef, fit_me, qrs_on, t_start,
-                                            lengths, fs, theta)
+                                            lengths, fs, theta, own_p, primary)
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
-    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room)
+    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room,
+                                beats["rr_s"].to_numpy(dtype=float))
     status, reason = status.copy(), reason.copy()
     for value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
         hit = fit_me & (code == value)

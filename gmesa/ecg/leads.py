@@ -204,7 +204,8 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True, **op
         ECG lead).
     rpeaks : None (detect on the primary lead), ``"annotations"`` or sample indices.
     joint : fit the leads jointly (default).  ``beats`` then holds the global
-        boundaries (earliest onset, latest offset over the leads showing a wave), the
+        boundaries (P, T: earliest onset, latest offset over the leads showing the
+        wave; QRS: from one spatial curve of the leads, docs/joint.md), the
         intervals from them, ``{wave}_amplitude_{lead}``, ``rmse_{lead}``/``prd_{lead}``
         and presence decided across the leads; ``fits`` each lead's view of the joint
         model; ``info["joint"]`` is True.

@@ -1,0 +1,180 @@
+"""The joint model's global QRS edges read off one spatial curve of all the leads.
+
+Lead ``l``'s fitted QRS complex (Q + R + S with the shared timing and its own
+amplitudes) in its noise units, ``q_l(t) / noise_l``, combined over the leads:
+
+    s(t) = sqrt(sum_l (q_l(t) / noise_l)^2)
+
+The edges are read on ``s`` as :func:`~gmesa.ecg.fiducials.complex_edges` reads them on
+one lead's ``|q(t)|`` (walking out from the plateau edge of the outermost component
+whose spatial amplitude ``sqrt(sum_l (a_lc / noise_l)^2)`` reaches ``QRS_LOBE`` of the
+peak, until ``s`` falls below the boundary's fraction), and the shift is the leads'
+shifts (learned map or rule) weighted by their share of ``s^2`` at its peak.  That
+reading sits where one lead's marks would.  Global marks are the earliest onset and the
+latest offset over the L leads' marks; if each lead's mark scatters about the spatial
+edge with SD ``QRS_SPREAD[b]``, their extreme lies ``QRS_SPREAD[b] * expected_max(L)``
+further out (``expected_max``: the mean of the largest of L standard normal draws, 0 for
+one lead, 0.56 for two, 1.63 for twelve), and so does the global edge.  With one lead
+this is the single-lead reading exactly.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+from .._kernels import mesa_sum_into
+from ..config import njit
+from .fiducials import QRS_LOBE, RULE
+from .fidmap import features, fiducial_map, predict
+from .joint_template import MIN_LEAD_SD
+
+#: SD (s) of the leads' marks of a QRS edge about the spatial edge, calibrated on LUDB odd
+#: records against the global marks over the 12 leads (benchmarks/joint_rules.py: the
+#: mean error with no spread, +10.1 and -14.1 ms, over expected_max(12)).  (Taking instead
+#: each beat's spread of the leads' own edges about the spatial one centred the errors
+#: as well but widened their SD, 14.5 and 19.6 ms against 12.7 and 14.4.)
+QRS_SPREAD = {"QRS_on": 0.0062, "QRS_off": 0.0087}
+
+
+@lru_cache(maxsize=64)
+def expected_max(n):
+    """Mean of the largest of ``n`` independent standard normal draws (0 for n <= 1)."""
+    if n <= 1:
+        return 0.0
+    x = np.linspace(-9.0, 9.0, 3601)
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in x]))
+    return float(np.sum(x * n * pdf * cdf ** (n - 1)) * (x[1] - x[0]))
+
+
+@njit
+def _spatial(p, w, k, t, one):
+    """s(t) at one time: p (L, 5k) the leads' QRS components, w (L,) 1/noise."""
+    acc = 0.0
+    for li in range(p.shape[0]):
+        if w[li] > 0.0:
+            mesa_sum_into(t, p[li], k, 0, 0, one)
+            acc += (w[li] * one[0]) ** 2
+    return np.sqrt(acc)
+
+
+@njit
+def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, share):
+    """Per beat (params (N, L, 5k), weights (N, L)): onset, peak, offset of s(t) and
+    each lead's share of s^2 at the peak."""
+    n_beats, n_leads = params.shape[0], params.shape[1]
+    k = params.shape[2] // 5
+    one = np.empty(1)
+    t = np.empty(1)
+    for b in range(n_beats):
+        p, w = params[b], weights[b]
+        best, tpk = 0.0, p[0, 1]
+        for c in range(k):
+            for s in range(-8, 9):
+                t[0] = p[0, 5 * c + 1] + s * step
+                v = _spatial(p, w, k, t, one)
+                if v > best:
+                    best, tpk = v, t[0]
+        out[b, 1] = tpk
+        out[b, 0] = np.nan
+        out[b, 2] = np.nan
+        if not (best > 0.0):
+            continue
+        t[0] = tpk
+        for li in range(n_leads):
+            share[b, li] = 0.0
+            if w[li] > 0.0:
+                mesa_sum_into(t, p[li], k, 0, 0, one)
+                share[b, li] = (w[li] * one[0] / best) ** 2
+        for side in range(2):
+            direction = -1.0 if side == 0 else 1.0
+            frac = frac_on[b] if side == 0 else frac_off[b]
+            start = tpk
+            for c in range(k):
+                amp = 0.0
+                for li in range(n_leads):
+                    if w[li] > 0.0:
+                        amp += (w[li] * p[li, 5 * c]) ** 2
+                if np.sqrt(amp) >= lobe * best:
+                    edge = p[0, 5 * c + 1] + direction * p[0, 5 * c + 2]
+                    if direction * (edge - start) > 0.0:
+                        start = edge
+            level = best
+            if start != tpk:
+                t[0] = start
+                level = max(_spatial(p, w, k, t, one), lobe * best)
+            tt = start
+            for _ in range(int(limit / step)):
+                tt += direction * step
+                t[0] = tt
+                if _spatial(p, w, k, t, one) < frac * level:
+                    out[b, 0 if side == 0 else 2] = tt
+                    break
+
+
+def spatial_edges(params, weights, frac_on, frac_off, lobe=QRS_LOBE, step=0.00025,
+                  limit=0.25):
+    """(onset, peak, offset) of the spatial curve (s from the components' time origin)
+    and each lead's share of ``s**2`` at its peak (N, L).  ``params`` (N, L, 5k): each
+    lead's QRS components (same timing in every lead), ``weights`` (N, L): 1/noise
+    (1/mV; 0 or NaN leaves a lead out), ``frac_on``/``frac_off`` (N,) fractions of the
+    level the walk starts from."""
+    params = np.ascontiguousarray(params, dtype=np.float64)
+    w = np.asarray(weights, dtype=float)
+    w = np.ascontiguousarray(np.where(np.isfinite(w) & (w > 0), w, 0.0))
+    n = params.shape[0]
+    params = np.where(np.isfinite(params), params, 0.0)
+    out = np.empty((n, 3))
+    share = np.zeros(w.shape)
+    fon = np.ascontiguousarray(np.broadcast_to(np.asarray(frac_on, float), (n,)))
+    foff = np.ascontiguousarray(np.broadcast_to(np.asarray(frac_off, float), (n,)))
+    _spatial_edges(np.ascontiguousarray(params), w, fon, foff, float(lobe), float(step),
+                   float(limit), out, share)
+    return out[:, 0], out[:, 1], out[:, 2], share
+
+
+def qrs_shifts(params, names, noise, rr, method):
+    """Per lead of ``params`` (L, N, 5K waves ``names``): the QRS_on and QRS_off
+    (fraction, shift s) of the fiducial rule ``method`` ("map" or "rule"), each (L, N)."""
+    n_leads, n = params.shape[:2]
+    table = fiducial_map() if method == "map" else None
+    out = {}
+    for b in ("QRS_on", "QRS_off"):
+        frac = np.full((n_leads, n), RULE[b][0])
+        shift = np.full((n_leads, n), RULE[b][1])
+        if table is not None:
+            frac[:] = table[b]["frac"]
+            for li in range(n_leads):
+                shift[li] = predict(features(params[li], names, b, noise[li], rr), table[b])[0]
+        out[b] = (frac, shift)
+    return out
+
+
+def global_qrs_edges(params, names, noise, rr, method):
+    """Global QRS (onset, peak, offset), s, from each lead's view ``params`` (L, N, 5K
+    waves ``names``) of the joint fit and its ``noise`` (L, N) residual SD (mV; NaN
+    leaves the lead out of that beat): the
+    spatial curve's edges (module docstring) plus the leads' shifts weighted by their
+    share of the curve's peak, moved out by ``QRS_SPREAD`` times ``expected_max`` of the
+    number of leads."""
+    lay_q = [i for i, w in enumerate(names) if w in ("Q", "R", "S")]
+    cols = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in lay_q])
+    sub = np.transpose(np.asarray(params, float)[:, :, cols], (1, 0, 2))     # (N, L, 5k)
+    shifts = qrs_shifts(params, names, noise, rr, method)
+    # a lead's noise at least MIN_LEAD_SD (as the joint template's lead weights): a
+    # near-perfect fit must not take the whole curve
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 / np.maximum(np.asarray(noise, float), MIN_LEAD_SD).T            # (N, L)
+    # one fraction per beat: the map's fraction is a constant per boundary
+    on, pk, off, share = spatial_edges(sub, w, shifts["QRS_on"][0][0],
+                                       shifts["QRS_off"][0][0])
+    tot = np.sum(share, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_on = np.sum(share * shifts["QRS_on"][1].T, axis=1) / tot
+        s_off = np.sum(share * shifts["QRS_off"][1].T, axis=1) / tot
+    ext = np.array([expected_max(int(k)) for k in np.sum(w > 0, axis=1)])
+    on = on + s_on - QRS_SPREAD["QRS_on"] * ext
+    off = off + s_off + QRS_SPREAD["QRS_off"] * ext
+    return on, pk, off

@@ -1,0 +1,74 @@
+"""Global QRS edges of the joint model from the spatial curve (gmesa.ecg.joint_edges)."""
+import math
+
+import numpy as np
+import pytest
+
+from gmesa.ecg.fiducials import wave_fiducials
+from gmesa.ecg.joint_edges import QRS_SPREAD, expected_max, global_qrs_edges, spatial_edges
+from gmesa.ecg.waves import WAVES, typical_vector
+
+
+def _beats(n=6, seed=1):
+    rng = np.random.default_rng(seed)
+    rows = np.tile(typical_vector(WAVES), (n, 1))
+    rows[:, 2::5] *= 1 + 0.1 * rng.standard_normal((n, len(WAVES)))
+    rows[:, 0::5] *= rng.uniform(0.5, 1.5, (n, len(WAVES)))
+    return rows
+
+
+def test_expected_max_of_normals():
+    assert expected_max(1) == 0.0
+    assert expected_max(2) == pytest.approx(1.0 / math.sqrt(math.pi), abs=1e-6)
+    draws = np.random.default_rng(0).standard_normal((200_000, 12)).max(axis=1)
+    assert expected_max(12) == pytest.approx(draws.mean(), abs=0.01)
+
+
+@pytest.mark.parametrize("method", ["map", "rule"])
+def test_one_lead_is_the_single_lead_reading(method):
+    rows = _beats()
+    noise, rr = np.full(len(rows), 0.02), np.full(len(rows), 0.85)
+    fid = wave_fiducials(rows, WAVES, method=method, noise=noise, rr=rr)
+    on, pk, off = global_qrs_edges(rows[None], WAVES, noise[None], rr, method)
+    assert np.allclose(on, fid["QRS_on"], atol=1e-12)
+    assert np.allclose(off, fid["QRS_off"], atol=1e-12)
+    assert np.allclose(pk, fid["QRS_peak"], atol=1e-12)
+
+
+def test_identical_leads_move_out_by_the_spread():
+    rows = _beats()
+    noise = np.full((2, len(rows)), 0.02)
+    one = global_qrs_edges(rows[None], WAVES, noise[:1], None, "rule")
+    two = global_qrs_edges(np.stack([rows, rows]), WAVES, noise, None, "rule")
+    ext = expected_max(2)
+    assert np.allclose(two[0], one[0] - QRS_SPREAD["QRS_on"] * ext)
+    assert np.allclose(two[2], one[2] + QRS_SPREAD["QRS_off"] * ext)
+
+
+def test_spatial_curve_weights_leads_by_noise():
+    """A lead whose QRS starts earlier pulls the onset the more, the cleaner it is;
+    a lead of zero or NaN weight is left out."""
+    rows = _beats(3)
+    early = rows.copy()
+    early[:, 1::5] -= 0.010                      # every component 10 ms earlier
+    qrs = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in (1, 2, 3)])
+    sub = np.stack([rows[:, qrs], early[:, qrs]], axis=1)      # (N, 2 leads, 15)
+    # the timing is shared in the joint model: the early lead keeps its shape, moved
+    on_a, _, _, share_a = spatial_edges(sub, np.array([[1.0, 0.1]] * 3), 0.3, 0.6)
+    on_b, _, _, share_b = spatial_edges(sub, np.array([[1.0, 1.0]] * 3), 0.3, 0.6)
+    on_x, _, _, share_x = spatial_edges(sub, np.array([[1.0, np.nan]] * 3), 0.3, 0.6)
+    alone = spatial_edges(sub[:, :1], np.ones((3, 1)), 0.3, 0.6)[0]
+    assert np.all(on_b < on_a) and np.all(on_a <= alone + 1e-9)
+    assert np.allclose(on_x, alone) and np.allclose(share_x[:, 1], 0.0)
+    assert np.allclose(share_b.sum(axis=1), 1.0, atol=0.05)
+
+
+def test_noise_floor_and_missing_noise():
+    """A lead fitted perfectly (noise 0) is weighted as at the floor, not infinitely; a
+    lead of unknown noise is left out."""
+    rows = _beats(4)
+    on1, _, off1 = global_qrs_edges(rows[None], WAVES, np.zeros((1, 4)), None, "rule")
+    assert np.all(np.isfinite(on1)) and np.all(np.isfinite(off1))
+    noise = np.vstack([np.full(4, 0.02), np.full(4, np.nan)])
+    on2, _, off2 = global_qrs_edges(np.stack([rows, rows * 3]), WAVES, noise, None, "rule")
+    assert np.allclose(on2, on1) and np.allclose(off2, off1)
