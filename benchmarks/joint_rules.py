@@ -16,7 +16,8 @@ offset over the 12 leads); QTDB (report only, never tuned on) against its q1c ma
     ... --ludb-leads ii,v1      # only these leads fitted, global marks over them
 
 The mean error of ``spatial0`` against the global marks on LUDB odd, divided by
-``joint_edges.expected_max(12)``, is how ``QRS_SPREAD`` was calibrated.
+``joint_edges.expected_max(12)``, is how ``QRS_SPREAD`` was calibrated; that of ``pt0``
+(the P and T edges without a spread), how ``WAVE_SPREAD`` was.
 """
 from __future__ import annotations
 
@@ -162,6 +163,7 @@ RULES = {
     "before": dict(QRS_EDGES="extreme", P_PRESENCE="any"),
     "qrs_extreme": dict(QRS_EDGES="extreme"),
     "spatial0": dict(QRS_SPREAD={"QRS_on": 0.0, "QRS_off": 0.0}),
+    "pt0": dict(WAVE_SPREAD={"P_on": 0.0, "P_off": 0.0, "T_on": 0.0, "T_off": 0.0}),
     "p_any": dict(P_PRESENCE="any"),
     "p_primary": dict(P_PRESENCE="primary"),
     "p_own": dict(P_PRESENCE="own"),

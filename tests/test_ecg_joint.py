@@ -5,7 +5,8 @@ import pytest
 from gmesa import ecg
 from gmesa._kernels import mesa_sum_into
 from gmesa.ecg.fiducials import wave_fiducials
-from gmesa.ecg.joint_edges import QRS_SPREAD, expected_max, global_qrs_edges
+from gmesa.ecg.joint_edges import (QRS_SPREAD, WAVE_SPREAD, expected_max, global_qrs_edges,
+                                   spread_out)
 from gmesa.ecg.waves import WAVES, typical_vector
 
 LEADS = 12
@@ -42,13 +43,17 @@ def _twelve_leads(seed=0, duration=20.0, fs=500.0, snr_db=20.0):
         size = np.max(np.abs(rows[:, [5, 10, 15]]), axis=1)
         true_rows.append(rows)
         has_p = rows[:, 0] != 0
-        truth["P_on"].append(fid["P_on"][has_p].min())
+        # global marks: the extreme over the leads showing the wave (gmesa.ecg.joint_edges)
+        p_on, p_off = spread_out(fid["P_on"][has_p].min(), fid["P_off"][has_p].max(), "P",
+                                 has_p.sum())
+        truth["P_on"].append(p_on)
         truth["P_peak"].append(base[1])
-        truth["P_off"].append(fid["P_off"][has_p].max())
+        truth["P_off"].append(p_off)
         truth["QRS_peak"].append(fid["QRS_peak"][np.argmax(size)])
-        truth["T_on"].append(fid["T_on"].min())
+        t_on, t_off = spread_out(fid["T_on"].min(), fid["T_off"].max(), "T", LEADS)
+        truth["T_on"].append(t_on)
         truth["T_peak"].append(base[21])
-        truth["T_off"].append(fid["T_off"].max())
+        truth["T_off"].append(t_off)
         lo, hi = int((t_r - 0.5) * fs), int((t_r + 0.9) * fs)
         seg = np.ascontiguousarray(x[lo:hi])
         for li in range(LEADS):
@@ -132,7 +137,10 @@ def test_p_missing_in_the_primary_lead_is_found_in_the_other():
     i = np.searchsorted(truth["r_peak_s"], both.beats["r_peak_s"] - 0.01)
     # global marks are the earliest onset over the leads' marks: the global QRS onset
     # sits QRS_SPREAD * expected_max(2) before one lead's reading (gmesa.ecg.joint_edges)
-    moved = {"QRS_on_s": -QRS_SPREAD["QRS_on"] * expected_max(2)}
+    # (and the T offset, shown by both leads, WAVE_SPREAD * expected_max(2) after; P is
+    # in one lead only: no spread)
+    moved = {"QRS_on_s": -QRS_SPREAD["QRS_on"] * expected_max(2),
+             "T_off_s": WAVE_SPREAD["T_off"] * expected_max(2)}
     for col in ("P_on_s", "P_off_s", "QRS_on_s", "T_off_s"):
         true = truth[col].to_numpy()[i] + moved.get(col, 0.0)
         err_ms = (both.beats[col] - true).to_numpy()[inner] * 1e3

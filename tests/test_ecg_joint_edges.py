@@ -72,3 +72,19 @@ def test_noise_floor_and_missing_noise():
     noise = np.vstack([np.full(4, 0.02), np.full(4, np.nan)])
     on2, _, off2 = global_qrs_edges(np.stack([rows, rows * 3]), WAVES, noise, None, "rule")
     assert np.allclose(on2, on1) and np.allclose(off2, off1)
+
+
+def test_p_and_t_edges_move_out_with_the_number_of_leads():
+    """One lead: unchanged; L leads: onset earlier and offset later by the wave's spread
+    times the expected largest of L standard normals (the extreme of L leads' marks)."""
+    from gmesa.ecg.joint_edges import WAVE_SPREAD, expected_max, spread_out
+    on, off = np.array([-0.20, -0.21, -0.19]), np.array([-0.10, -0.11, -0.09])
+    same = spread_out(on, off, "P", np.ones(3, int))
+    assert np.array_equal(same[0], on) and np.array_equal(same[1], off)
+    n = np.array([1, 2, 12])
+    new_on, new_off = spread_out(on, off, "P", n)
+    ext = np.array([0.0, expected_max(2), expected_max(12)])
+    np.testing.assert_allclose(on - new_on, WAVE_SPREAD["P_on"] * ext)
+    np.testing.assert_allclose(new_off - off, WAVE_SPREAD["P_off"] * ext)
+    t_on, t_off = spread_out(0.1, 0.4, "T", 12)
+    assert t_on < 0.1 and t_off == pytest.approx(0.4 + WAVE_SPREAD["T_off"] * expected_max(12))

@@ -15,7 +15,8 @@ latest offset over the L leads' marks; if each lead's mark scatters about the sp
 edge with SD ``QRS_SPREAD[b]``, their extreme lies ``QRS_SPREAD[b] * expected_max(L)``
 further out (``expected_max``: the mean of the largest of L standard normal draws, 0 for
 one lead, 0.56 for two, 1.63 for twelve), and so does the global edge.  With one lead
-this is the single-lead reading exactly.
+this is the single-lead reading exactly.  The P and T boundaries, from the shared
+timing, are moved out the same way (:func:`spread_out`, :data:`WAVE_SPREAD`).
 """
 from __future__ import annotations
 
@@ -36,6 +37,20 @@ from .joint_template import MIN_LEAD_SD
 #: each beat's spread of the leads' own edges about the spatial one centred the errors
 #: as well but widened their SD, 14.5 and 19.6 ms against 12.7 and 14.4.)
 QRS_SPREAD = {"QRS_on": 0.0062, "QRS_off": 0.0087}
+
+#: the same SD (s) for the P and T boundaries, whose edges come from the shared timing
+#: read by the fiducial map (learned on lead ii's own marks): LUDB odd, global marks over
+#: the 12 leads, mean error with no spread (benchmarks/joint_rules.py, rule ``pt0``):
+#: P_on +12.5, P_off -6.7, T_on +24.3, T_off -29.2 ms, over expected_max(12)
+WAVE_SPREAD = {"P_on": 0.0077, "P_off": 0.0041, "T_on": 0.0149, "T_off": 0.0179}
+
+
+def spread_out(on, off, wave, n_leads):
+    """Onsets ``on`` and offsets ``off`` (s) of ``wave`` ("P" or "T") moved out to where
+    the extreme of ``n_leads`` leads' marks lies (:data:`WAVE_SPREAD` times
+    :func:`expected_max`): unchanged for one lead."""
+    ext = np.array([expected_max(int(k)) for k in np.ravel(n_leads)]).reshape(np.shape(n_leads))
+    return on - WAVE_SPREAD[f"{wave}_on"] * ext, off + WAVE_SPREAD[f"{wave}_off"] * ext
 
 
 @lru_cache(maxsize=64)

@@ -25,7 +25,7 @@ from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
 from .beats import add_reason, t_end_seen
 from .fiducials import intervals
-from .joint_edges import global_qrs_edges
+from .joint_edges import global_qrs_edges, spread_out
 from .presence import P_MIN_OF_R, p_is_wave
 from .result import FIDUCIAL_COLUMNS
 
@@ -127,8 +127,9 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
             fid["QRS_off"] = np.nanmax(np.where(use, raw["QRS_off"], np.nan), axis=0)
         for w in ("P", "T"):
             sel = leads[w] if np.ndim(leads[w]) == 2 else np.ones_like(raw[f"{w}_on"], bool)
-            on = np.nanmin(np.where(sel, raw[f"{w}_on"], np.nan), axis=0)
-            off = np.nanmax(np.where(sel, raw[f"{w}_off"], np.nan), axis=0)
+            on, off = spread_out(np.nanmin(np.where(sel, raw[f"{w}_on"], np.nan), axis=0),
+                                 np.nanmax(np.where(sel, raw[f"{w}_off"], np.nan), axis=0),
+                                 w, np.sum(sel, axis=0))
             peak = theta[:, 4 * lay.waves.index(w)] if w in lay.waves else on * np.nan
             fid[f"{w}_on"], fid[f"{w}_peak"], fid[f"{w}_off"] = [
                 np.where(present[w], v, np.nan) for v in (on, peak, off)]
