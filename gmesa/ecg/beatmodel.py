@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._kernels import mesa_sum_rows_into
+from .._nanstats import nanmedian
 from ..core import Layout
 from ..solvers import SOLVER_STATUS, fit_least_squares, fit_many
 from ..solvers._lm import GTOL, MAX_ITER, NONFINITE_MODEL
@@ -237,7 +238,7 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
                                       lay.n_baseline, qrs_on[i], 0.0,
                                       float(t_latest(rr_prev[i]))), opts)
     if warm.any():
-        level = np.nanmedian(rows.Yv[warm], axis=1)
+        level = nanmedian(rows.Yv[warm], axis=1)
         c0 = lay.baseline_slice.start
         P0[warm] = template_vec
         P0[warm, lay.baseline_slice] = 0.0
