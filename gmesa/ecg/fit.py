@@ -76,6 +76,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None):
     if tmpl_fit is not None:
         corr = qrs_corr(sig, r, fs, *median)
         flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
+    if opts.fit_beats == "flagged":  # the joint model's first pass (ecg/joint.py)
+        fit_me = fit_me & flagged
     own = fit_me & flagged
     warm = fit_me & ~own
     if own.any():

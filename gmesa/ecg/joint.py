@@ -221,7 +221,10 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
     ``name`` (it may hold others too).  Returns (global per-beat table, lead name ->
     :class:`RecordFit`, info); the table is None when no joint template can be built."""
     record = read(primary)
-    first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg, **options)
+    # the joint fit is the answer: the primary lead's own pass gives the R peaks, the
+    # windows, the template and the flagged beats' own fits (their second starts) only
+    first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg,
+                       **dict(options, fit_beats="flagged"))
     opts = _options(options, first.waves)
     fs, name = float(record.fs), record.name
     del record
@@ -276,13 +279,15 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
     table.columns = _lead_names(table.columns, names)  # in place: no copy of the table
     fits = {}
     for li, lead in enumerate(names):
+        table_li = pd.concat(tables[li], ignore_index=True)
         lead_info = dict(first_info, lead=lead, joint=True, method="gmesa-joint",
+                         n_ok=int((table_li["status"] == "ok").sum()),
                          template_params=dict(zip(opts.layout.labels,
                                                   map(float, jt.fits[li].params))))
-        fits[lead] = RecordFit(pd.concat(tables[li], ignore_index=True), sigs[li], fs,
+        fits[lead] = RecordFit(table_li, sigs[li], fs,
                                lead_info, opts.waves, opts.steps,
                                np.concatenate(params[li]), opts.n_baseline)
-        tables[li] = params[li] = None  # the blocks' frames go as soon as they are joined
+        tables[li] = params[li] = table_li = None  # the blocks' frames go once joined
     return table, fits, info
 
 
