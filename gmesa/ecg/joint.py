@@ -22,7 +22,7 @@ from .. import __version__
 from ..solvers import fit_shared, join_shared, split_shared
 from .beatmodel import SegmentFit, best_start, quality
 from .beats import MAX_MASKED, BeatRows, room
-from .fiducials import intervals, wave_fiducials
+from .fiducials import intervals
 from .fit import fit_record, t_end_check, waves_present
 from .identity import IDENTITY_NEAR
 from .init import clip_into
@@ -133,10 +133,9 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     RMSE, PRD, the P/T evidence."""
     lay, rows = opts.layout, seg.rows
     good, rmse, prd, r2, sse = quality(seg, fit_me, status, reason)
-    raw = wave_fiducials(seg.params[:, lay.waves_slice], opts.waves, method=opts.fiducials,
-                         noise=rmse, rr=rr)
+    raw = {}
     fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
-                                         template=tmpl, fitted=fit_me, reason=reason)
+                                         template=tmpl, fitted=fit_me, reason=reason, raw=raw)
     t_end_check(fid, rows, fit_me, t_room, reason)
     sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
     evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)
