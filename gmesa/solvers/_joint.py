@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._kernels import mesa_sum_jac_into, tanh_step_into
+from .._kernels import gmf_unit_jac_into, tanh_step_into
 from ..config import njit
 from ._box import active_set, cholesky_factor, cholesky_resolve, damped_step, trial_point
 from ._lm import FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT, NONFINITE_MODEL, \
@@ -91,21 +91,15 @@ def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
     row t of dphi (row m_lin + t) are not 0 (far tails, one side of a mesa, w = 0)."""
     n = x.shape[0]
     mlin = phi.shape[0]
-    p5 = np.empty(5)
     for c in range(k):
-        p5[0] = 1.0
-        for q in range(4):
-            p5[q + 1] = theta[4 * c + q]
-        mesa_sum_jac_into(x, p5, 1, 0, 0, tmp, jt5)
-        for i in range(n):
-            phi[c, i] = w[i] * tmp[i]
+        o = 4 * c
+        gmf_unit_jac_into(x, w, theta[o], theta[o + 1], theta[o + 2], theta[o + 3], phi[c],
+                          dphi[o:o + 4])
         lo, hi = trim(phi[c], 0, n)
         sup[c, 0] = lo
         sup[c, 1] = hi
         for q in range(4):
             col[4 * c + q] = c
-            for i in range(n):
-                dphi[4 * c + q, i] = w[i] * jt5[q + 1, i]
             a, b = trim(dphi[4 * c + q], lo, hi)
             sup[mlin + 4 * c + q, 0] = a
             sup[mlin + 4 * c + q, 1] = b
@@ -124,9 +118,12 @@ def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
             a, b = trim(dphi[o + q], 0, n)
             sup[mlin + o + q, 0] = a
             sup[mlin + o + q, 1] = b
+    for i in range(n):  # the baseline's powers of x, as a running product
+        pw = w[i]
+        for j in range(nb):
+            phi[k + m + j, i] = pw
+            pw *= x[i]
     for j in range(nb):
-        for i in range(n):
-            phi[k + m + j, i] = w[i] * x[i] ** j
         lo, hi = trim(phi[k + m + j], 0, n)
         sup[k + m + j, 0] = lo
         sup[k + m + j, 1] = hi
