@@ -41,6 +41,10 @@ JOINT_BASELINE = "quadratic"
 #: beats fitted per block (bounds the memory of a long record's rows)
 BLOCK_BEATS = 2000
 
+#: the part of a beat (s from R) :func:`~gmesa.ecg.waves.qrs_onset` reads, with a
+#: margin: its earliest onset (-0.15 s) less the quiet stretch, to 60 ms after R
+ONSET_SPAN = (-0.25, 0.10)
+
 #: iteration limit of a beat's second start
 SECOND_ITER = 60
 
@@ -77,6 +81,19 @@ def _rows(sigs, r, start, end, fs):
     return X, Y, usable, lengths
 
 
+def _qrs_onsets(X, Y, usable):
+    """The earliest QRS onset over the leads ``Y`` (L, N, w) per beat (s from R):
+    :func:`~gmesa.ecg.waves.qrs_onset` of each lead, on the columns that hold
+    :data:`ONSET_SPAN` in some beat (it reads nothing outside)."""
+    dt = X[0, 1] - X[0, 0]
+    j0 = int(np.clip(np.floor(np.min((ONSET_SPAN[0] - X[:, 0]) / dt)), 0, X.shape[1] - 2))
+    j1 = int(np.clip(np.ceil(np.max((ONSET_SPAN[1] - X[:, 0]) / dt)) + 1, j0 + 2,
+                     X.shape[1]))
+    use = usable[:, j0:j1]
+    Xv = np.where(use, X[:, j0:j1], np.nan)
+    return np.min([qrs_onset(Xv, np.where(use, y[:, j0:j1], np.nan)) for y in Y], axis=0)
+
+
 def _starts(first_params, idx, flagged, jt, opts):
     """Starts of the beats ``idx``: the joint template's timing for all; the primary
     lead's own fit's too for the beats (positions in ``idx``) ``flagged`` unlike the
@@ -93,10 +110,8 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
     (theta, coef, cost, nit, code, qrs_on s, timing bounds)."""
     lay = opts.layout
     nb = X.shape[0]
-    Xv = np.where(usable, X, np.nan)
-    ons = np.stack([qrs_onset(Xv, np.where(usable, y, np.nan)) for y in Y])
-    qrs_on = np.min(ons, axis=0)
-    t_last = np.nanmax(Xv, axis=1)
+    qrs_on = _qrs_onsets(X, Y, usable)
+    t_last = np.nanmax(np.where(usable, X, np.nan), axis=1)
     t_late = None
     if "T" in opts.waves:
         t_late = jt.theta[split_index(lay, "T", "center")] + IDENTITY_NEAR
@@ -213,10 +228,10 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
     lower = join_shared(lo, -inf, lay.n_waves, lay.n_steps)
     upper = join_shared(hi, inf, lay.n_waves, lay.n_steps)
     tables, params, parts = [], [], []
+    Xv = np.where(usable, X, np.nan)
     for li in range(len(sigs)):
         p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
-        rows = BeatRows(X, Y[li], np.where(usable, X, np.nan), np.where(usable, Y[li], np.nan),
-                        usable, lengths)
+        rows = BeatRows(X, Y[li], Xv, np.where(usable, Y[li], np.nan), usable, lengths)
         seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, params=p, cost=cost, nit=nit,
                          code=code)
         t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
