@@ -13,7 +13,6 @@ boundaries over the leads.
 from __future__ import annotations
 
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import fields, replace
 
 import numpy as np
@@ -159,7 +158,7 @@ def split_index(lay, wave, param):
                                         "sigma_right").index(param)
 
 
-def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, beats):
+def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, idx):
     """One lead's per-beat table (the columns of :func:`fit_record`'s) and what the
     global table needs of it: raw fiducials (s from R, before presence), presence,
     RMSE, PRD, the P/T evidence."""
@@ -171,6 +170,7 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, beats):
     t_end_check(fid, rows, fit_me, t_room, reason)
     sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
     evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)
+    beats = first.beats.iloc[idx]
     t_r = beats["r_peak_s"].to_numpy()
     table = {"beat": beats["beat"].to_numpy(), "r_peak_s": t_r, "rr_s": rr}
     for j, name in enumerate(lay.labels):
@@ -194,8 +194,10 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, beats):
     return pd.DataFrame(table), part
 
 
-def _block_solve(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
-    """The joint fits of beats ``idx``: what :func:`_block_tables` reads them with."""
+def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
+    """Fit beats ``idx`` jointly: (one table per lead, their parameter rows, the global
+    table of the block)."""
+    lay = opts.layout
     b = first.beats.iloc[idx]
     r = np.round(b["r_peak_s"].to_numpy() * fs).astype(np.int64)
     start = np.round(b["window_start_s"].to_numpy() * fs).astype(np.int64)
@@ -222,36 +224,24 @@ def _block_solve(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary
         theta[fi], coef[fi], cost[fi], nit[fi], code[fi], qrs_on[fi] = out[:6]
         lo, hi = np.full_like(theta, -np.inf), np.full_like(theta, np.inf)
         lo[fi], hi[fi] = out[6], out[7]
-    return (opts, jt, b, (X, Y, usable, lengths), (theta, coef, cost, nit, code, qrs_on, lo, hi),
-            (fit_me, status0, reason0), fs, rr, t_room[idx])
-
-
-def _block_tables(opts, jt, b, rows_, fits, state, fs, rr, t_room):
-    """(one table per lead, their parameter rows, the global table) of a block's joint
-    fits (:func:`_block_solve`)."""
-    lay = opts.layout
-    X, Y, usable, lengths = rows_
-    theta, coef, cost, nit, code, qrs_on, lo, hi = fits
-    fit_me, status0, reason0 = state
-    nb = len(b)
     inf = np.full(coef.shape[2], np.inf)
     lower = join_shared(lo, -inf, lay.n_waves, lay.n_steps)
     upper = join_shared(hi, inf, lay.n_waves, lay.n_steps)
     tables, params, parts = [], [], []
     Xv = np.where(usable, X, np.nan)
-    for li in range(Y.shape[0]):
+    for li in range(len(sigs)):
         p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
         rows = BeatRows(X, Y[li], Xv, np.where(usable, Y[li], np.nan), usable, lengths)
         seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, params=p, cost=cost, nit=nit,
                          code=code)
         t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
-                              jt.fits[li], fs, rr, t_room, b)
+                              jt.fits[li], fs, rr, t_room[idx], first, idx)
         tables.append(t)
         params.append(p)
         parts.append(part)
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
-                        (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room), lengths, fs)
+                        (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs)
     return tables, params, glob
 
 
@@ -303,25 +293,13 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
     t_room = room(r, fs, reach[1]) if reach is not None else np.full(len(r), np.inf)
     info["lead_weights"] = dict(zip(names, map(float, jt.weights)))
     tables, params, globs = [[] for _ in names], [[] for _ in names], []
-
-    def keep(done):
-        t, p, g = done.result() if isinstance(done, Future) else done
+    for a in range(0, len(r), BLOCK_BEATS):
+        idx = np.arange(a, min(a + BLOCK_BEATS, len(r)))
+        t, p, g = _block(opts, jt, sigs, first, idx, fs, rr, rr_med, t_room, p_i)
         for li in range(len(names)):
             tables[li].append(t[li])
             params[li].append(p[li])
         globs.append(g)
-    # a block's tables (Python) are read while the next block is solved (compiled)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = None
-        for a in range(0, len(r), BLOCK_BEATS):
-            idx = np.arange(a, min(a + BLOCK_BEATS, len(r)))
-            solved = _block_solve(opts, jt, sigs, first, idx, fs, rr, rr_med, t_room, p_i)
-            if pending is not None:
-                keep(pending)
-            pending = _block_tables(*solved) if opts.threads == 1 else \
-                pool.submit(_block_tables, *solved)
-        if pending is not None:
-            keep(pending)
     first_info = first.info
     del first, beats  # the primary lead's own table: every block has read it
     table = pd.concat(globs, ignore_index=True)
