@@ -163,3 +163,25 @@ def test_joint_false_is_the_per_lead_model():
     rec = _twelve_leads(duration=8.0)[0]
     per_lead = ecg.fit_leads(rec, ["ii", "v1"], joint=False)
     assert "P_lead" in per_lead.beats and "joint" not in per_lead.info
+
+
+def test_long_record_first_pass_fits_only_the_flagged_beats():
+    """Past one chunk the primary lead's own pass fits only the flagged beats (the joint
+    fit is the answer); the joint table hardly moves against a full first pass."""
+    rec = ecg.synthesize(duration=130.0, fs=250.0, leads=2, seed=3, snr_db=25.0).record
+    own = ecg.fit_record(rec, 0, fit_beats="flagged", chunk_s=60.0).beats
+    fitted = np.isfinite(own["R_center"]).to_numpy()
+    assert len(own) > 100 and np.array_equal(fitted, own["flagged"].to_numpy(bool))
+    fast = ecg.fit_leads(rec, chunk_s=60.0)
+    full = ecg.fit_leads(rec, chunk_s=60.0, fit_beats="all")
+    assert np.array_equal(fast.beats["r_peak_s"], full.beats["r_peak_s"])
+    for col in ("P_on_s", "QRS_on_s", "QRS_off_s", "T_off_s"):
+        diff_ms = np.abs(fast.beats[col] - full.beats[col]).to_numpy() * 1e3
+        assert np.nanmedian(diff_ms) < 0.5, (col, np.nanmedian(diff_ms))
+    for lead, fit in fast.fits.items():  # n_ok counts the joint fits, not the first pass
+        assert fit.info["n_ok"] == int((fit.beats["status"] == "ok").sum()) > 100
+
+
+def test_fit_beats_is_checked():
+    with pytest.raises(ValueError, match="fit_beats='some'.*'all'.*'flagged'"):
+        ecg.FitOptions(fit_beats="some")

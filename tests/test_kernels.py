@@ -587,3 +587,19 @@ def test_tiny_positive_width_gives_finite_values_or_a_clear_error(case):
         return
     assert not np.isnan(out).any(), f"{case} returned NaN for a width of 1e-310: {out}"
     np.testing.assert_array_equal(out, expected)
+
+
+def test_gmf_unit_jac_is_the_weighted_mesa_jacobian():
+    """gmf_unit_jac_into: w times the unit-amplitude GMF and its four shape derivatives
+    of mesa_sum_jac_into (far tails and w = 0 exactly 0)."""
+    from gmesa._kernels import gmf_unit_jac_into, mesa_sum_jac_into
+    x = np.linspace(-0.5, 0.7, 433)
+    w = np.where(np.arange(x.size) % 7 == 0, 0.0, 1.5)
+    p = np.array([1.0, 0.11, 0.02, 0.015, 0.04])
+    val, jt = np.empty(x.size), np.empty((5, x.size))
+    mesa_sum_jac_into(x, p, 1, 0, 0, val, jt)
+    out, d = np.empty(x.size), np.empty((4, x.size))
+    gmf_unit_jac_into(x, w, *p[1:], out, d)
+    np.testing.assert_allclose(out, w * val, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(d, w * jt[1:], rtol=1e-14, atol=0)
+    assert np.all(out[np.abs(x - 0.11) > 0.5] == 0.0) and np.all(d[:, w == 0] == 0.0)

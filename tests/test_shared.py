@@ -20,7 +20,7 @@ def _basis(theta, w=None):
     phi, dphi = np.empty((m, n)), np.empty((T, n))
     col = np.empty(T, np.int64)
     _joint.basis_into(X, w, theta, K, M, 1, phi, dphi, col, np.empty(n), np.empty((5, n)),
-                      np.empty((3, n)), np.empty((m, 2), np.int64))
+                      np.empty((3, n)), np.empty((m + T, 2), np.int64))
     return phi, dphi, col
 
 

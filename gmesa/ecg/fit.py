@@ -77,6 +77,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     if tmpl_fit is not None:
         corr = qrs_corr(sig, r, fs, *median)
         flagged = (corr < opts.template_corr) | (rr_prev < opts.premature * rr_med)
+    if opts.fit_beats == "flagged":  # the joint model's first pass (ecg/joint.py)
+        fit_me = fit_me & flagged
     own = fit_me & flagged
     warm = fit_me & ~own
     if own.any():
@@ -131,17 +133,20 @@ def t_end_check(fid, rows, fitted, t_room, reason):
     add_reason(reason, cut, note)
 
 
-def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason):
+def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw=None):
     """(fiducials s from R, presence per wave) of the beats of ``fit`` (a
     :class:`~gmesa.ecg.beatmodel.SegmentFit`): P and T by BIC evidence against the
     residual noise (:func:`~gmesa.ecg.presence.wave_presence`), their fiducials NaN
-    where absent; beats ``fitted`` without P get the reason in ``reason``."""
+    where absent; beats ``fitted`` without P get the reason in ``reason``.  A dict
+    ``raw`` receives the fiducials before presence (and before T2 is merged)."""
     opts, rows, params = fit.opts, fit.rows, fit.params
     lay = opts.layout
     sigma2 = sse / np.maximum(rows.lengths - np.sum(fit.upper > fit.lower, axis=1), 1)
     bw = opts.bandwidth(fs)
     fid, fid_sd = wave_fiducials(params[:, lay.waves_slice], opts.waves, method=opts.fiducials,
                                  noise=rmse, rr=rr, with_sd=True)
+    if raw is not None:
+        raw.update(fid)
     present, p_note = wave_presence(
         rows.X, params, rows.lengths, good, sigma2, rmse, rr, opts.waves, bw=bw,
         snr=opts.wave_snr, p_window=opts.p_window_s, template=template, qrs_on=fid["QRS_on"])

@@ -22,7 +22,7 @@ from .. import __version__
 from ..solvers import fit_shared, join_shared, split_shared
 from .beatmodel import SegmentFit, best_start, quality
 from .beats import MAX_MASKED, BeatRows, room
-from .fiducials import intervals, wave_fiducials
+from .fiducials import intervals
 from .fit import fit_record, t_end_check, waves_present
 from .identity import IDENTITY_NEAR
 from .init import clip_into
@@ -41,8 +41,15 @@ JOINT_BASELINE = "quadratic"
 #: beats fitted per block (bounds the memory of a long record's rows)
 BLOCK_BEATS = 2000
 
+#: the part of a beat (s from R) :func:`~gmesa.ecg.waves.qrs_onset` reads, with a
+#: margin: its earliest onset (-0.15 s) less the quiet stretch, to 60 ms after R
+ONSET_SPAN = (-0.25, 0.10)
+
 #: iteration limit of a beat's second start
 SECOND_ITER = 60
+
+#: the shortest chunk (s) of :func:`~gmesa.ecg.fit.cleaned_chunks`
+LONG_S = 60.0
 
 #: beats the primary lead's own pipeline fitted (the others' windows are unusable)
 FITTED = ("ok", "poor_fit", "max_iter", "failed")
@@ -74,6 +81,19 @@ def _rows(sigs, r, start, end, fs):
     return X, Y, usable, lengths
 
 
+def _qrs_onsets(X, Y, usable):
+    """The earliest QRS onset over the leads ``Y`` (L, N, w) per beat (s from R):
+    :func:`~gmesa.ecg.waves.qrs_onset` of each lead, on the columns that hold
+    :data:`ONSET_SPAN` in some beat (it reads nothing outside)."""
+    dt = X[0, 1] - X[0, 0]
+    j0 = int(np.clip(np.floor(np.min((ONSET_SPAN[0] - X[:, 0]) / dt)), 0, X.shape[1] - 2))
+    j1 = int(np.clip(np.ceil(np.max((ONSET_SPAN[1] - X[:, 0]) / dt)) + 1, j0 + 2,
+                     X.shape[1]))
+    use = usable[:, j0:j1]
+    Xv = np.where(use, X[:, j0:j1], np.nan)
+    return np.min([qrs_onset(Xv, np.where(use, y[:, j0:j1], np.nan)) for y in Y], axis=0)
+
+
 def _starts(first_params, idx, flagged, jt, opts):
     """Starts of the beats ``idx``: the joint template's timing for all; the primary
     lead's own fit's too for the beats (positions in ``idx``) ``flagged`` unlike the
@@ -90,10 +110,8 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
     (theta, coef, cost, nit, code, qrs_on s, timing bounds)."""
     lay = opts.layout
     nb = X.shape[0]
-    Xv = np.where(usable, X, np.nan)
-    ons = np.stack([qrs_onset(Xv, np.where(usable, y, np.nan)) for y in Y])
-    qrs_on = np.min(ons, axis=0)
-    t_last = np.nanmax(Xv, axis=1)
+    qrs_on = _qrs_onsets(X, Y, usable)
+    t_last = np.nanmax(np.where(usable, X, np.nan), axis=1)
     t_late = None
     if "T" in opts.waves:
         t_late = jt.theta[split_index(lay, "T", "center")] + IDENTITY_NEAR
@@ -121,6 +139,19 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
     return (*out, qrs_on, lo, hi)
 
 
+def _first_pass(record, options):
+    """Which beats the primary lead's own pass fits (``FitOptions.fit_beats``; the
+    caller's if given).  The joint fit is the answer, so a record longer than one
+    chunk fits only the flagged beats (their own fits start them again): the R peaks,
+    windows and template are what the joint stage needs.  A record of one chunk fits
+    every beat, so its joint template leaves out the beats the single-lead model fits
+    poorly (a few tenths of a ms better on LUDB's 10-s records, at little cost)."""
+    if "fit_beats" in options:
+        return options["fit_beats"]
+    chunk_s = max(float(options.get("chunk_s", FitOptions.chunk_s)), LONG_S)
+    return "flagged" if record.n_samples > chunk_s * float(record.fs) else "all"
+
+
 def split_index(lay, wave, param):
     """Position of ``wave``'s ``param`` (a timing parameter) in the shared vector."""
     return lay.waves.index(wave) * 4 + ("center", "half_width", "sigma_left",
@@ -133,10 +164,9 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     RMSE, PRD, the P/T evidence."""
     lay, rows = opts.layout, seg.rows
     good, rmse, prd, r2, sse = quality(seg, fit_me, status, reason)
-    raw = wave_fiducials(seg.params[:, lay.waves_slice], opts.waves, method=opts.fiducials,
-                         noise=rmse, rr=rr)
+    raw = {}
     fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
-                                         template=tmpl, fitted=fit_me, reason=reason)
+                                         template=tmpl, fitted=fit_me, reason=reason, raw=raw)
     t_end_check(fid, rows, fit_me, t_room, reason)
     sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
     evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)
@@ -198,10 +228,10 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
     lower = join_shared(lo, -inf, lay.n_waves, lay.n_steps)
     upper = join_shared(hi, inf, lay.n_waves, lay.n_steps)
     tables, params, parts = [], [], []
+    Xv = np.where(usable, X, np.nan)
     for li in range(len(sigs)):
         p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
-        rows = BeatRows(X, Y[li], np.where(usable, X, np.nan), np.where(usable, Y[li], np.nan),
-                        usable, lengths)
+        rows = BeatRows(X, Y[li], Xv, np.where(usable, Y[li], np.nan), usable, lengths)
         seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, params=p, cost=cost, nit=nit,
                          code=code)
         t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
@@ -222,7 +252,8 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
     ``name`` (it may hold others too).  Returns (global per-beat table, lead name ->
     :class:`RecordFit`, info); the table is None when no joint template can be built."""
     record = read(primary)
-    first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg, **options)
+    first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg,
+                       **dict(options, fit_beats=_first_pass(record, options)))
     opts = _options(options, first.waves)
     fs, name = float(record.fs), record.name
     del record
@@ -277,13 +308,15 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
     table.columns = _lead_names(table.columns, names)  # in place: no copy of the table
     fits = {}
     for li, lead in enumerate(names):
+        table_li = pd.concat(tables[li], ignore_index=True)
         lead_info = dict(first_info, lead=lead, joint=True, method="gmesa-joint",
+                         n_ok=int((table_li["status"] == "ok").sum()),
                          template_params=dict(zip(opts.layout.labels,
                                                   map(float, jt.fits[li].params))))
-        fits[lead] = RecordFit(pd.concat(tables[li], ignore_index=True), sigs[li], fs,
+        fits[lead] = RecordFit(table_li, sigs[li], fs,
                                lead_info, opts.waves, opts.steps,
                                np.concatenate(params[li]), opts.n_baseline)
-        tables[li] = params[li] = None  # the blocks' frames go as soon as they are joined
+        tables[li] = params[li] = table_li = None  # the blocks' frames go once joined
     return table, fits, info
 
 

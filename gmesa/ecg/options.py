@@ -49,6 +49,10 @@ class FitOptions:
     ``fiducials``: "map" reads onsets and offsets by the learned map of
     :mod:`gmesa.ecg.fidmap` (with an uncertainty per beat), "rule" by the older
     amplitude fraction + constant shift (:data:`~gmesa.ecg.fiducials.RULE`).
+    ``fit_beats``: "all" fits every beat; "flagged" only the beats unlike the template
+    (the others keep their window's status and NaN parameters): the joint model's
+    first pass over its primary lead (:mod:`gmesa.ecg.joint`), which needs the
+    windows, the template and those beats' own fits only.
     """
     waves: tuple = WAVES
     st_step: bool = True
@@ -72,6 +76,7 @@ class FitOptions:
     artefacts: bool = True
     priors: bool | tuple = False
     fiducials: str = "map"
+    fit_beats: str = "all"
 
     def __post_init__(self):
         self.waves = tuple(self.waves)
@@ -105,6 +110,9 @@ class FitOptions:
             self.priors = tuple(self.priors)
         if self.fiducials not in ("map", "rule"):
             raise ValueError(f"fiducials={self.fiducials!r}; use 'map' (learned) or 'rule'")
+        if self.fit_beats not in ("all", "flagged"):
+            raise ValueError(f"fit_beats={self.fit_beats!r}; use 'all' (every beat) or "
+                             "'flagged' (only the beats unlike the template)")
         if self.engine not in ENGINES:
             raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
 

@@ -30,7 +30,7 @@ import math
 import numpy as np
 from numba import prange
 
-from .._kernels import mesa_sum_jac_into, tanh_step_into
+from .._kernels import gmf_unit_jac_into, tanh_step_into
 from ..config import njit
 from ._box import active_set, cholesky_factor, cholesky_resolve, damped_step, trial_point
 from ._lm import FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT, NONFINITE_MODEL, \
@@ -42,55 +42,91 @@ GRAM_RIDGE = 1e-12
 
 
 @njit
+def span_dot(u, v, lo, hi):
+    """Dot product of ``u`` and ``v`` over samples [lo, hi).  The loop runs over
+    slices (indices from 0): a loop from ``lo`` is not vectorised, for Numba cannot
+    rule out a negative index there."""
+    if hi <= lo:
+        return 0.0
+    a = u[lo:hi]
+    b = v[lo:hi]
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * b[i]
+    return s
+
+
+@njit
 def overlap_dot(u, v, su, sv):
     """Dot product of ``u`` and ``v`` over the overlap of their supports [lo, hi)."""
-    s = 0.0
-    for i in range(max(su[0], sv[0]), min(su[1], sv[1])):
-        s += u[i] * v[i]
-    return s
+    return span_dot(u, v, max(su[0], sv[0]), min(su[1], sv[1]))
+
+
+@njit
+def span_axpy(out, c, u, lo, hi):
+    """``out[lo:hi] += c * u[lo:hi]`` (a loop over slices, see :func:`span_dot`)."""
+    if hi <= lo:
+        return
+    o = out[lo:hi]
+    b = u[lo:hi]
+    for i in range(o.shape[0]):
+        o[i] += c * b[i]
+
+
+@njit
+def trim(row, lo, hi):
+    """(first, last + 1) sample of ``row`` within [lo, hi) that is not 0 (lo == hi: none)."""
+    while lo < hi and row[lo] == 0.0:
+        lo += 1
+    while hi > lo and row[hi - 1] == 0.0:
+        hi -= 1
+    return lo, hi
 
 
 @njit
 def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
     """Weighted basis ``phi`` (m_lin, n) and the derivatives of its columns ``dphi``
     (T, n), rows transposed; ``col[t]`` is the basis column parameter t moves;
-    ``sup[j]`` = (first, last + 1) sample where column j is not 0 (far tails are 0)."""
+    ``sup`` (m_lin + T, 2): (first, last + 1) sample where column j of phi (row j) and
+    row t of dphi (row m_lin + t) are not 0 (far tails, one side of a mesa, w = 0)."""
     n = x.shape[0]
-    for j in range(phi.shape[0]):
-        sup[j, 0] = 0
-        sup[j, 1] = n
-    p5 = np.empty(5)
+    mlin = phi.shape[0]
     for c in range(k):
-        p5[0] = 1.0
-        for q in range(4):
-            p5[q + 1] = theta[4 * c + q]
-        mesa_sum_jac_into(x, p5, 1, 0, 0, tmp, jt5)
-        lo = 0
-        hi = n
-        for i in range(n):
-            phi[c, i] = w[i] * tmp[i]
-        while lo < n and phi[c, lo] == 0.0:
-            lo += 1
-        while hi > lo and phi[c, hi - 1] == 0.0:
-            hi -= 1
+        o = 4 * c
+        gmf_unit_jac_into(x, w, theta[o], theta[o + 1], theta[o + 2], theta[o + 3], phi[c],
+                          dphi[o:o + 4])
+        lo, hi = trim(phi[c], 0, n)
         sup[c, 0] = lo
         sup[c, 1] = hi
         for q in range(4):
             col[4 * c + q] = c
-            for i in range(n):
-                dphi[4 * c + q, i] = w[i] * jt5[q + 1, i]
+            a, b = trim(dphi[4 * c + q], lo, hi)
+            sup[mlin + 4 * c + q, 0] = a
+            sup[mlin + 4 * c + q, 1] = b
     for s in range(m):
         o = 4 * k + 2 * s
         tanh_step_into(x, 1.0, theta[o], theta[o + 1], tmp, jt3)
         for i in range(n):
             phi[k + s, i] = w[i] * tmp[i]
+        lo, hi = trim(phi[k + s], 0, n)
+        sup[k + s, 0] = lo
+        sup[k + s, 1] = hi
         for q in range(2):
             col[o + q] = k + s
             for i in range(n):
                 dphi[o + q, i] = w[i] * jt3[q + 1, i]
+            a, b = trim(dphi[o + q], 0, n)
+            sup[mlin + o + q, 0] = a
+            sup[mlin + o + q, 1] = b
+    for i in range(n):  # the baseline's powers of x, as a running product
+        pw = w[i]
+        for j in range(nb):
+            phi[k + m + j, i] = pw
+            pw *= x[i]
     for j in range(nb):
-        for i in range(n):
-            phi[k + m + j, i] = w[i] * x[i] ** j
+        lo, hi = trim(phi[k + m + j], 0, n)
+        sup[k + m + j, 0] = lo
+        sup[k + m + j, 1] = hi
 
 
 @njit
@@ -115,19 +151,16 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
     for ch in range(Y.shape[0]):
         yc = Y[ch]
         rc = resid[ch]
+        for i in range(n):
+            rc[i] = w[i] * yc[i]
         for a in range(mlin):
-            s = 0.0
-            for i in range(sup[a, 0], sup[a, 1]):
-                s += phi[a, i] * w[i] * yc[i]
-            coef[ch, a] = s
+            coef[ch, a] = span_dot(phi[a], rc, sup[a, 0], sup[a, 1])
         cholesky_resolve(lt, coef[ch], mlin)
         vc = v[ch]
         for i in range(n):
-            rc[i] = -vc * w[i] * yc[i]
+            rc[i] *= -vc
         for a in range(mlin):
-            ca = vc * coef[ch, a]
-            for i in range(sup[a, 0], sup[a, 1]):
-                rc[i] += ca * phi[a, i]
+            span_axpy(rc, vc * coef[ch, a], phi[a], sup[a, 0], sup[a, 1])
         for i in range(n):
             cost += rc[i] * rc[i]
         for a in range(n_amp):
@@ -138,13 +171,13 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
 @njit
 def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g, u, z):
     """A = (E^T E) o S and g = J^T r on the free shared parameters (module docstring),
-    without forming E: ``E_a . E_b = dphi_a . dphi_b - u_a^T G^-1 u_b``, ``u = Phi dphi``."""
+    without forming E: ``E_a . E_b = dphi_a . dphi_b - u_a^T G^-1 u_b``, ``u = Phi dphi``.
+    Products run over the overlap of the rows' supports ``sup`` (:func:`basis_into`)."""
     mlin = phi.shape[0]
     for q in range(nfree):
         t = free[q]
-        c = col[t]
         for b in range(mlin):
-            s = overlap_dot(phi[b], dphi[t], sup[b], sup[c])
+            s = overlap_dot(phi[b], dphi[t], sup[b], sup[mlin + t])
             u[q, b] = s
             z[q, b] = s
         cholesky_resolve(lt, z[q], mlin)
@@ -158,21 +191,14 @@ def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g,
             sc = 0.0
             for ch in range(nch):
                 sc += v[ch] * v[ch] * coef[ch, cp] * coef[ch, cq]
-            lo = max(sup[cp, 0], sup[cq, 0])
-            hi = min(sup[cp, 1], sup[cq, 1])
-            e = 0.0
-            for i in range(lo, hi):
-                e += dphi[tp, i] * dphi[tq, i]
+            e = overlap_dot(dphi[tp], dphi[tq], sup[mlin + tp], sup[mlin + tq])
             for b in range(mlin):
                 e -= u[p, b] * z[q, b]
             a[p, q] = e * sc
             a[q, p] = e * sc
         s = 0.0
         for ch in range(nch):
-            d = 0.0
-            rc = resid[ch]
-            for i in range(sup[cp, 0], sup[cp, 1]):
-                d += dphi[tp, i] * rc[i]
+            d = span_dot(dphi[tp], resid[ch], sup[mlin + tp, 0], sup[mlin + tp, 1])
             s += v[ch] * coef[ch, cp] * d
         g[p] = s
 
@@ -208,7 +234,7 @@ def work(n, nch, ntheta, mlin):
     return (np.empty((mlin, n)), np.empty((ntheta, n)), np.empty(ntheta, dtype=np.int64),
             np.empty(n), np.empty((5, n)), np.empty((3, n)), np.empty((mlin, mlin)),
             np.zeros((mlin, mlin)), np.empty((nch, mlin)), np.empty((nch, n)),
-            np.empty((mlin, 2), dtype=np.int64))
+            np.empty((mlin + ntheta, 2), dtype=np.int64))
 
 
 @njit
@@ -298,6 +324,9 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
         return np.nan, np.nan, 0, bad
     if nvalid * nch <= nfree + mlin * nch:
         return np.nan, np.nan, 0, TOO_FEW_SAMPLES
+    a0, n = trim(w, 0, n)  # samples of weight 0 at either end take no part anywhere
+    x, Y, w = x[a0:n], Y[:, a0:n], w[a0:n]
+    n -= a0
     ws = work(n, nch, ntheta, mlin)
     ws2 = work(n, nch, ntheta, mlin)
     a = np.empty((nfree, nfree))
