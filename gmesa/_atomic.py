@@ -85,14 +85,34 @@ def check_table_format(fmt):
         raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
 
 
+#: rows per Parquet row group when a table is written (see :func:`write_table`)
+TABLE_ROWS = 1 << 15
+
+
 def write_table(path, df, fmt):
-    """Write DataFrame ``df`` to ``path`` atomically as Parquet or CSV (no index)."""
+    """Write DataFrame ``df`` to ``path`` atomically as Parquet or CSV (no index).
+    Parquet is written row group by row group (:data:`TABLE_ROWS` rows each): a long
+    table (a 24-hour record's beats) costs no whole Arrow copy in memory."""
     check_table_format(fmt)
     with atomic_path(path) as tmp:
         if fmt == "parquet":
-            df.to_parquet(tmp, index=False)
+            _write_parquet(tmp, df)
         else:
             df.to_csv(tmp, index=False)
+
+
+def _write_parquet(tmp, df):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(df) <= TABLE_ROWS:
+        df.to_parquet(tmp, index=False)
+        return
+    schema = pa.Schema.from_pandas(df, preserve_index=False)
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for a in range(0, len(df), TABLE_ROWS):
+            part = df.iloc[a:a + TABLE_ROWS]
+            writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
 
 
 #: values per row group when one long column is written (see :func:`write_column`)

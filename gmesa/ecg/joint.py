@@ -246,11 +246,15 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
     return tables, params, glob
 
 
-def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
+def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
+              **options):
     """The joint fit of ``leads`` (names) of a record (the module docstring), read lead
     by lead: ``read(name)`` returns a :class:`~gmesa.ecg.io.Record` holding lead
     ``name`` (it may hold others too).  Returns (global per-beat table, lead name ->
-    :class:`RecordFit`, info); the table is None when no joint template can be built."""
+    :class:`RecordFit`, info); the table is None when no joint template can be built.
+    ``keep(lead, fit)`` (None: keep all) is handed each lead's fit as soon as it is
+    built and returns what to keep of it (a batch saves it and drops its signal before
+    the next lead's table is built)."""
     record = read(primary)
     first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg,
                        **dict(options, fit_beats=_first_pass(record, options)))
@@ -313,10 +317,12 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, **options):
                          n_ok=int((table_li["status"] == "ok").sum()),
                          template_params=dict(zip(opts.layout.labels,
                                                   map(float, jt.fits[li].params))))
-        fits[lead] = RecordFit(table_li, sigs[li], fs,
-                               lead_info, opts.waves, opts.steps,
-                               np.concatenate(params[li]), opts.n_baseline)
-        tables[li] = params[li] = table_li = None  # the blocks' frames go once joined
+        fit = RecordFit(table_li, sigs[li], fs, lead_info, opts.waves, opts.steps,
+                        np.concatenate(params[li]), opts.n_baseline)
+        # the blocks' frames go once joined, the signal once kept (saved)
+        tables[li] = params[li] = table_li = sigs[li] = None
+        fits[lead] = fit if keep is None else keep(lead, fit)
+        fit = None
     return table, fits, info
 
 

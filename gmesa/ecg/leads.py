@@ -258,10 +258,9 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False, 
     keep = keep or (lambda lead, fit: fit)
     if joint:
         from .joint import fit_joint  # joint.py builds on this module's neighbours
-        table, fits, info = fit_joint(read, leads, primary, rpeaks=rpeaks, **options)
+        table, fits, info = fit_joint(read, leads, primary, rpeaks=rpeaks, keep=keep,
+                                      **options)  # one lead at a time: a kept one's signal can go
         if table is not None:
-            for lead in list(fits):  # one at a time: a saved lead's signal can go
-                fits[lead] = keep(lead, fits[lead])
             return LeadsFit(table, fits, primary, info)
         warnings.warn(f"{info['record']}: no median beat for the joint template; the "
                       "leads are fitted one by one", stacklevel=2)
