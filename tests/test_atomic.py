@@ -122,3 +122,22 @@ def test_write_column_round_trips_in_row_groups(tmp_path, monkeypatch):
     _atomic.write_column(tmp_path / "e.parquet", "signal", np.zeros(0))
     assert len(pd.read_parquet(tmp_path / "e.parquet")) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.parquet", "s.parquet"]
+
+
+def test_long_table_written_row_group_by_row_group(tmp_path, monkeypatch):
+    """A table longer than TABLE_ROWS is written in row groups and reads back equal
+    (NaN, strings, booleans kept)."""
+    import pyarrow.parquet as pq
+
+    from gmesa import _atomic
+    monkeypatch.setattr(_atomic, "TABLE_ROWS", 100)
+    rng = np.random.default_rng(1)
+    n = 1050
+    df = pd.DataFrame({"x": rng.standard_normal(n), "k": np.arange(n),
+                       "status": np.where(rng.random(n) < 0.5, "ok", "poor_fit"),
+                       "flag": rng.random(n) < 0.1})
+    df.loc[7, "x"] = np.nan
+    path = tmp_path / "t.parquet"
+    _atomic.write_table(path, df, "parquet")
+    assert pq.ParquetFile(path).num_row_groups == 11
+    pd.testing.assert_frame_equal(pd.read_parquet(path), df)
