@@ -4,7 +4,8 @@
 Each record is fitted once with ``fit_leads(joint=True)`` exactly as
 ``benchmarks/delineation.py``'s ``gmesa_joint`` does (scored lead first, primary 0); the
 arguments the pipeline hands :func:`gmesa.ecg.joint_table.global_table` are cached (a
-pickle per record in ``--cache``; delete it when the fit itself changes), and the global table is then rebuilt under each rule
+pickle per record in ``--cache`` when given, a folder only this script writes; delete it
+when the fit itself changes), and the global table is then rebuilt under each rule
 (``joint_table.QRS_EDGES``, ``joint_table.P_PRESENCE``, ``joint_edges.QRS_SPREAD``: see
 :data:`RULES`) and scored as the delineation
 benchmark scores it (one-to-one matching within 150 ms, Se, PPV, mean +- SD).  LUDB is
@@ -12,7 +13,7 @@ scored against lead ii's own marks and against the global marks (earliest onset,
 offset over the 12 leads); QTDB (report only, never tuned on) against its q1c marks.
 
     GMESA_DATA=/work/shared/data python benchmarks/joint_rules.py --datasets ludb \\
-        --ludb-split even --cache /tmp/jrules --jobs 2
+        --ludb-split even --jobs 2
     ... --ludb-leads ii,v1      # only these leads fitted, global marks over them
 
 The mean error of ``spatial0`` against the global marks on LUDB odd, divided by
@@ -70,8 +71,8 @@ def _fit_one(task):
     """Fit one record jointly; cache the global table's arguments and the marks."""
     dataset, record, cache, context, subset = task
     tag = "" if not subset else "_" + "-".join(subset)
-    path = Path(cache) / f"{dataset}_{record.replace('/', '_')}{tag}.pkl"
-    if path.exists():
+    path = None if cache is None else Path(cache) / f"{dataset}_{record.replace('/', '_')}{tag}.pkl"
+    if path is not None and path.exists():
         return str(path)
     import gmesa.ecg.joint as joint
     from gmesa.ecg import Record, fit_leads
@@ -100,8 +101,11 @@ def _fit_one(task):
     finally:
         joint.global_table = original
     marks = {k: (c.reference, c.intervals, c.unmarked) for k, c in refs.items()}
+    data = {"blocks": seen, "marks": marks, "offset": case.offset_s}
+    if path is None:
+        return data
     with open(path, "wb") as fh:
-        pickle.dump({"blocks": seen, "marks": marks, "offset": case.offset_s}, fh)
+        pickle.dump(data, fh)
     return str(path)
 
 
@@ -190,7 +194,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default="ludb,qtdb")
     ap.add_argument("--ludb-split", choices=("odd", "even", "all"), default="odd")
-    ap.add_argument("--cache", default="/tmp/joint_rules")
+    ap.add_argument("--cache", default=None,
+                    help="a folder of this script's own fits to reuse between runs (pickles: "
+                         "give a folder no one else writes); default: none, fit every run")
     ap.add_argument("--qtdb-context", type=float, default=10.0)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--limit", type=int, default=None)
@@ -201,7 +207,8 @@ def main(argv=None):
     ap.add_argument("--time", action="store_true",
                     help="also print the CPU time per beat of the global table per rule")
     args = ap.parse_args(argv)
-    Path(args.cache).mkdir(parents=True, exist_ok=True)
+    if args.cache is not None:
+        Path(args.cache).mkdir(parents=True, exist_ok=True)
     rules = {r: RULES[r] for r in args.rules.split(",")}
     for ds in args.datasets.split(","):
         recs = list_records(ds)
@@ -219,6 +226,9 @@ def main(argv=None):
             paths = [_fit_one(t) for t in tasks]
         caches = []
         for p in paths:
+            if isinstance(p, dict):
+                caches.append(p)
+                continue
             with open(p, "rb") as fh:
                 caches.append(pickle.load(fh))
         if args.time:
