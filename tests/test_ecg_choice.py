@@ -202,7 +202,7 @@ def test_same_stretch_criterion():
     counts only when P is a factor."""
     t = np.arange(-0.3, 0.5, 0.004)
     y = _curve(t, _beat())
-    summary = {"margin": 200.0}
+    summary = {"margin": 200.0, "confidence": 1.0}
     stretch = choice.Stretch(Hypothesis("free", "upright", False), t, y, summary)
     rng = np.random.default_rng(0)
     assert choice.same_stretch(stretch, t, 0.7 * y + 0.003 * rng.standard_normal(t.size))
@@ -213,7 +213,8 @@ def test_same_stretch_criterion():
     wide_qrs = _curve(t, _beat(S=(-0.8, 0.06, 0.01, 0.03, 0.03)))
     for other in (flipped, flat, wide_qrs):
         assert not choice.same_stretch(stretch, t, other)
-    assert not choice.same_stretch(stretch._replace(summary={"margin": 5.0}), t, y)
+    unsure = {"margin": 500.0, "confidence": 0.9}   # a large margin the beats disagree on
+    assert not choice.same_stretch(stretch._replace(summary=unsure), t, y)
     assert choice.same_stretch(stretch._replace(summary={"margin": None}), t, y)
     p_gone = _curve(t, _beat(P=(0.0,) + tuple(TYPICAL_BEAT["P"][1:])))
     p_gone = p_gone + 0.005 * rng.standard_normal(t.size)

@@ -52,11 +52,13 @@ T_LEVELS = ("upright", "inverted")
 #: a later chunk keeps the choice in force when its median beat correlates at least this
 #: well with the median beat the choice was made on, region by region (:func:`same_stretch`)
 STRETCH_CORR = 0.9
-#: ... and when that choice won by at least this delta-BIC; a closer one is made again.
-#: The BIC is overconfident (its beats are not independent): on QTDB (15-min records, two
-#: chunks) the T choice of sel35 and sel44 won by 56 and 96 in the first chunk and went
-#: the other way in the second, on median beats that correlate at 0.96 and 0.998
-STRETCH_MARGIN = 200.0
+#: ... and when the beats were at least this sure of it (:func:`beat_confidence`); a choice
+#: they were not is made again in the next chunk.  (A BIC margin is overconfident, its
+#: beats not independent: on QTDB, sel35 and sel44 chose T upright by 56 and 96 in the
+#: first 10 minutes and inverted in the last 5, on median beats that correlate at 0.96 and
+#: 0.998, with confidences of 0.61 and 0.64.  With 0.99, set before the run, all 75 full
+#: QTDB records give the tables of choosing in every chunk.)
+STRETCH_CONFIDENCE = 0.99
 #: the regions compared, s from R: the QRS within this of R, the P region before it, the
 #: ST-T after it
 STRETCH_QRS = 0.08
@@ -91,13 +93,13 @@ class Stretch(NamedTuple):
 def same_stretch(stretch, t, y, factors=FACTORS):
     """True when the choice of ``stretch`` (a :class:`Stretch`) holds for a later chunk
     whose median beat is ``y`` (mV) on ``t`` (s from R, the same sampling rate), without
-    scoring its beats again: the choice won by at least :data:`STRETCH_MARGIN` (or had
-    nothing to choose), and on the samples both median beats cover their correlation is
+    scoring its beats again: the beats were at least :data:`STRETCH_CONFIDENCE` sure of
+    the choice (or it had nothing to choose), and on the samples both median beats cover their correlation is
     at least :data:`STRETCH_CORR` within :data:`STRETCH_QRS` of R (the same QRS: the same
     rhythm and conduction), after it (the ST-T: a T that inverts or flattens fails) and,
     when P is one of the ``factors`` chosen, before it (the P region)."""
-    margin = stretch.summary.get("margin")
-    if margin is not None and not margin >= STRETCH_MARGIN:
+    if stretch.summary.get("margin") is not None and not stretch.summary.get(
+            "confidence", 1.0) >= STRETCH_CONFIDENCE:
         return False
     dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
     common, i, j = np.intersect1d(np.rint(stretch.t / dt).astype(np.int64),
