@@ -127,15 +127,16 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
             fid["QRS_off"] = np.nanmax(np.where(use, raw["QRS_off"], np.nan), axis=0)
         for w in ("P", "T"):
             sel = leads[w] if np.ndim(leads[w]) == 2 else np.ones_like(raw[f"{w}_on"], bool)
-            on, off = spread_out(np.nanmin(np.where(sel, raw[f"{w}_on"], np.nan), axis=0),
-                                 np.nanmax(np.where(sel, raw[f"{w}_off"], np.nan), axis=0),
-                                 w, np.sum(sel, axis=0))
+            on = np.nanmin(np.where(sel, raw[f"{w}_on"], np.nan), axis=0)
+            off = np.nanmax(np.where(sel, raw[f"{w}_off"], np.nan), axis=0)
+            if w == "T":  # whether the fitted T ends in this beat: on the leads' reading
+                cut, note = t_end_seen(np.where(present[w], off, np.nan), t_end, t_room)
+            on, off = spread_out(on, off, w, np.sum(sel, axis=0))
             peak = theta[:, 4 * lay.waves.index(w)] if w in lay.waves else on * np.nan
             fid[f"{w}_on"], fid[f"{w}_peak"], fid[f"{w}_off"] = [
                 np.where(present[w], v, np.nan) for v in (on, peak, off)]
     fid["P_off"] = np.minimum(fid["P_off"], fid["QRS_on"])
     fid["T_on"] = np.maximum(fid["T_on"], fid["QRS_off"])
-    cut, note = t_end_seen(fid["T_off"], t_end, t_room)
     fid["T_off"] = np.where(cut, np.nan, fid["T_off"])
     return fid, cut, note
 
