@@ -105,12 +105,9 @@ def _write_parquet(tmp, df):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    if len(df) <= TABLE_ROWS:
-        df.to_parquet(tmp, index=False)
-        return
     schema = pa.Schema.from_pandas(df, preserve_index=False)
     with pq.ParquetWriter(tmp, schema) as writer:
-        for a in range(0, len(df), TABLE_ROWS):
+        for a in range(0, max(len(df), 1), TABLE_ROWS):
             part = df.iloc[a:a + TABLE_ROWS]
             writer.write_table(pa.Table.from_pandas(part, schema=schema, preserve_index=False))
 

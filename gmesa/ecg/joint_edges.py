@@ -46,11 +46,13 @@ WAVE_SPREAD = {"P_on": 0.0077, "P_off": 0.0041, "T_on": 0.0149, "T_off": 0.0179}
 
 
 def spread_out(on, off, wave, n_leads):
-    """Onsets ``on`` and offsets ``off`` (s) of ``wave`` ("P" or "T") moved out to where
-    the extreme of ``n_leads`` leads' marks lies (:data:`WAVE_SPREAD` times
-    :func:`expected_max`): unchanged for one lead."""
-    ext = np.array([expected_max(int(k)) for k in np.ravel(n_leads)]).reshape(np.shape(n_leads))
-    return on - WAVE_SPREAD[f"{wave}_on"] * ext, off + WAVE_SPREAD[f"{wave}_off"] * ext
+    """Onsets ``on`` and offsets ``off`` (s) of ``wave`` ("P", "QRS" or "T") moved out to
+    where the extreme of ``n_leads`` leads' marks lies (:data:`QRS_SPREAD`,
+    :data:`WAVE_SPREAD` times :func:`expected_max`): unchanged for one lead."""
+    spread = {**QRS_SPREAD, **WAVE_SPREAD}
+    counts, where = np.unique(np.asarray(n_leads, dtype=np.int64), return_inverse=True)
+    ext = np.array([expected_max(int(k)) for k in counts])[where].reshape(np.shape(n_leads))
+    return on - spread[f"{wave}_on"] * ext, off + spread[f"{wave}_off"] * ext
 
 
 @lru_cache(maxsize=64)
@@ -189,7 +191,5 @@ def global_qrs_edges(params, names, noise, rr, method):
     with np.errstate(invalid="ignore", divide="ignore"):
         s_on = np.sum(share * shifts["QRS_on"][1].T, axis=1) / tot
         s_off = np.sum(share * shifts["QRS_off"][1].T, axis=1) / tot
-    ext = np.array([expected_max(int(k)) for k in np.sum(w > 0, axis=1)])
-    on = on + s_on - QRS_SPREAD["QRS_on"] * ext
-    off = off + s_off + QRS_SPREAD["QRS_off"] * ext
+    on, off = spread_out(on + s_on, off + s_off, "QRS", np.sum(w > 0, axis=1))
     return on, pk, off

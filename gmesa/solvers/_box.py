@@ -123,3 +123,26 @@ def trial_point(p, pnew, step, free, act, nact, lo, hi, a, g):
         dnorm += du * du
         pnorm += p[free[ju]] * p[free[ju]]
     return pred, math.sqrt(dnorm), math.sqrt(pnorm)
+
+
+#: damping beyond this: the step cannot make progress
+LAM_MAX = 1e16
+
+
+@njit
+def damping_accepted(lam, cost, new, pred):
+    """(damping, nu) after a step that lowered ``cost`` to ``new`` against the model's
+    predicted gain ``pred``: Nielsen's update, the damping scaled by
+    max(1/3, 1 - (2 rho - 1)^3), rho the actual over the predicted gain."""
+    rho = (cost - new) / pred if pred > 0.0 else 0.0
+    t = 2.0 * rho - 1.0
+    return lam * max(1.0 / 3.0, 1.0 - t * t * t), 2.0
+
+
+@njit
+def damping_rejected(lam, nu):
+    """(damping, nu, gave up) after a rejected step: the damping times nu, nu doubled;
+    giving up past :data:`LAM_MAX`."""
+    lam = lam * nu
+    return lam, nu * 2.0, lam > LAM_MAX
+

@@ -32,7 +32,8 @@ from numba import prange
 
 from .._kernels import gmf_unit_jac_into, tanh_step_into
 from ..config import njit
-from ._box import active_set, cholesky_factor, cholesky_resolve, damped_step, trial_point
+from ._box import (active_set, cholesky_factor, cholesky_resolve, damped_step,
+                   damping_accepted, damping_rejected, trial_point)
 from ._lm import FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT, NONFINITE_MODEL, \
     TOO_FEW_SAMPLES, XTOL
 
@@ -365,19 +366,15 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
         if ok:
             pred, dn, pn = trial_point(theta, tnew, step, free, act, nact, lo, hi, a, g)
         if not ok:
-            lam *= nu
-            nu *= 2.0
-            if lam > 1e16:
+            lam, nu, gave_up = damping_rejected(lam, nu)
+            if gave_up:
                 status = NO_PROGRESS
                 break
             continue
         new = evaluate(x, Y, v, w, tnew, k, m, nb, ws2, pm, pw, free, nfree, ridge)
         small = dn <= xtol * (pn + xtol)
         if abs(new) <= 1.7976931348623157e308 and new < cost:
-            rho = (cost - new) / pred if pred > 0.0 else 0.0
-            t = 2.0 * rho - 1.0
-            lam *= max(1.0 / 3.0, 1.0 - t * t * t)
-            nu = 2.0
+            lam, nu = damping_accepted(lam, cost, new, pred)
             old = cost
             cost = new
             theta[:] = tnew
@@ -393,9 +390,8 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
             if small:
                 status = XTOL
                 break
-            lam *= nu
-            nu *= 2.0
-            if lam > 1e16:
+            lam, nu, gave_up = damping_rejected(lam, nu)
+            if gave_up:
                 status = NO_PROGRESS
                 break
     data = finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost,

@@ -23,8 +23,8 @@ from numba import prange
 
 from .._kernels import mesa_sum_jac_into
 from ..config import njit
-from ._box import (active_set, cholesky_resolve, cholesky_solve, damped_step, finite,
-                   trial_point)
+from ._box import (active_set, cholesky_resolve, cholesky_solve, damped_step,
+                   damping_accepted, damping_rejected, finite, trial_point)
 
 # status codes (documented in gmesa.solvers.many.SOLVER_STATUS)
 GTOL = 1
@@ -321,9 +321,8 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
             break
         it += 1
         if not damped_step(a, g, act, nact, lam, lhs, step, lt):
-            lam *= nu
-            nu *= 2.0
-            if lam > 1e16:
+            lam, nu, gave_up = damping_rejected(lam, nu)
+            if gave_up:
                 status = NO_PROGRESS
                 break
             continue
@@ -333,10 +332,7 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
         new_cost = _model_cost(x, y, w, n, pnew, k, m, nb, f, jt, r, pm, pw, free, nfree)
         small_step = dnorm <= xtol * (pnorm + xtol)
         if finite(new_cost) and new_cost < cost:
-            rho = (cost - new_cost) / pred if pred > 0.0 else 0.0
-            t = 2.0 * rho - 1.0
-            lam *= max(1.0 / 3.0, 1.0 - t * t * t)
-            nu = 2.0
+            lam, nu = damping_accepted(lam, cost, new_cost, pred)
             old = cost
             cost = new_cost
             for j in range(npar):
@@ -353,9 +349,8 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
             if small_step:
                 status = XTOL
                 break
-            lam *= nu
-            nu *= 2.0
-            if lam > 1e16:
+            lam, nu, gave_up = damping_rejected(lam, nu)
+            if gave_up:
                 status = NO_PROGRESS
                 break
 
