@@ -10,8 +10,9 @@ from gmesa.ecg.beatmodel import best_start
 from gmesa.ecg.beats import beat_windows
 from gmesa.ecg.template import median_beat
 from gmesa.ecg.init import guess_beat
-from gmesa.ecg.presence import (P_LONGEST, PR_SEGMENT_MIN, TemplateFit, consistent_p,
-                                 p_is_wave, steady_p, wave_presence)
+from gmesa.ecg.presence import (P_LOCK, P_LONGEST, PR_SEGMENT_MIN, TemplateFit, consistent_p,
+                                 p_is_wave, p_lock, rr_jumps, rr_variation, steady_p,
+                                 wave_presence)
 from gmesa.ecg.waves import (P_BEFORE_QRS, Q_BEFORE_QRS, TYPICAL_BEAT, WAVES, bounds,
                               qrs_onset)
 
@@ -234,6 +235,59 @@ def test_fibrillation_waves_near_one_place_in_a_few_beats_are_no_p():
     assert not got.any() and "irregular rhythm" in reason
     regular = np.full(n, 0.8)
     assert consistent_p(center, present, regular, 0.06, np.full(n, 0.05), n)[0].sum() >= 6
+
+
+def _p_rows(atrial, n=12, seed=4):
+    """``n`` beats on the grid ``T`` (s from R): the typical beat without its P, plus
+    ``atrial(k, rng)`` (mV) and 0.01 mV of noise; (X, Y, lengths, template)."""
+    rng = np.random.default_rng(seed)
+    vec = _beat()
+    no_p = vec.copy()
+    no_p[0] = 0.0
+    Y = np.array([gmesa.mesa_sum(T, no_p) + atrial(k, rng) + 0.01 * rng.standard_normal(T.size)
+                  for k in range(n)])
+    X = np.tile(T, (n, 1))
+    template = TemplateFit(T, vec, 1e-4, 0.01)
+    return X, Y, np.full(n, T.size), template
+
+
+def test_p_lock_tells_a_locked_p_from_fibrillation_waves():
+    """A P wave at its place in every beat is locked (mean coefficient many SDs); 6 Hz
+    fibrillation waves of the same size at a random phase per beat are not."""
+    p = TYPICAL_BEAT["P"]
+    sinus = _p_rows(lambda k, rng: gmesa.gmf(T, p[0] * rng.uniform(0.8, 1.2), *p[1:]))
+    fib = _p_rows(lambda k, rng: p[0] * np.sin(2 * np.pi * 6.0 * T + rng.uniform(0, 2 * np.pi)))
+    good = np.ones(12, bool)
+    assert p_lock(*sinus[:3], good, sinus[3], WAVES) > 3 * P_LOCK
+    assert abs(p_lock(*fib[:3], good, fib[3], WAVES)) < P_LOCK
+    few = np.zeros(12, bool)
+    few[:2] = True
+    assert np.isnan(p_lock(*sinus[:3], few, sinus[3], WAVES))
+
+
+def test_rr_jumps_irregularly_irregular_not_sinus_arrhythmia():
+    """Sinus arrhythmia drifts (RR 0.8 +- 15% over a breath): small jumps; atrial
+    fibrillation jumps from beat to beat."""
+    drift = 0.8 + 0.13 * np.sin(np.arange(30) * 2 * np.pi / 14)
+    assert rr_variation(drift) > 0.1 and rr_jumps(drift) < 0.1
+    jumpy = np.random.default_rng(2).uniform(0.5, 1.1, 30)
+    assert rr_jumps(jumpy) > 0.2
+    assert rr_jumps(np.array([0.8, np.nan])) == 0.0
+
+
+def test_irregular_rhythm_without_a_locked_p_has_no_p():
+    """P components at one place in every beat (so consistent) but an irregularly
+    irregular rhythm and a P not locked to the QRS: no P wave (atrial fibrillation);
+    locked, they stay; with a steady rhythm the lock is not asked for."""
+    n = 20
+    center = np.full(n, -0.15)
+    present = np.ones(n, bool)
+    jumpy = np.random.default_rng(5).uniform(0.5, 1.1, n)
+    amp = np.full(n, 0.05)
+    got, reason = consistent_p(center, present, jumpy, 0.06, amp, n, lambda: 0.5)
+    assert not got.any() and "locked" in reason
+    assert consistent_p(center, present, jumpy, 0.06, amp, n, lambda: 8.0)[0].all()
+    assert consistent_p(center, present, np.full(n, 0.8), 0.06, amp, n, lambda: 0.5)[0].all()
 
 
 def _with_ectopic_qrs(n=48, rr=0.8, sag=-0.15, p=0.08, seed=1):

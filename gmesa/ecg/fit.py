@@ -97,7 +97,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
         unlike = follow_template(fit, template_vec, described, opts.bandwidth(fs))
     good, rmse, prd, r2, sse = quality(fit, fit_me, status, reason)
     fid, present, fid_sd = waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
-                                  template=tmpl_fit, fitted=fit_me, reason=reason)
+                                  template=tmpl_fit, fitted=fit_me, reason=reason,
+                                  like=~flagged)
     t_end_check(fid, rows, fit_me, t_room, reason)
     add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
@@ -133,12 +134,14 @@ def t_end_check(fid, rows, fitted, t_room, reason):
     add_reason(reason, cut, note)
 
 
-def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw=None):
+def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw=None,
+                  like=None):
     """(fiducials s from R, presence per wave) of the beats of ``fit`` (a
     :class:`~gmesa.ecg.beatmodel.SegmentFit`): P and T by BIC evidence against the
     residual noise (:func:`~gmesa.ecg.presence.wave_presence`), their fiducials NaN
     where absent; beats ``fitted`` without P get the reason in ``reason``.  A dict
-    ``raw`` receives the fiducials before presence (and before T2 is merged)."""
+    ``raw`` receives the fiducials before presence (and before T2 is merged); ``like``:
+    the beats like the template (None: all)."""
     opts, rows, params = fit.opts, fit.rows, fit.params
     lay = opts.layout
     sigma2 = sse / np.maximum(rows.lengths - np.sum(fit.upper > fit.lower, axis=1), 1)
@@ -149,7 +152,8 @@ def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw
         raw.update(fid)
     present, p_note = wave_presence(
         rows.X, params, rows.lengths, good, sigma2, rmse, rr, opts.waves, bw=bw,
-        snr=opts.wave_snr, p_window=opts.p_window_s, template=template, qrs_on=fid["QRS_on"])
+        snr=opts.wave_snr, p_window=opts.p_window_s, template=template, qrs_on=fid["QRS_on"],
+        Y=rows.Y, like=like)
     if "P" in opts.waves:
         reason[fitted & ~present["P"] & (reason == "")] = p_note
     if "T2" in opts.waves:

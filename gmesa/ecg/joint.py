@@ -165,8 +165,10 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     lay, rows = opts.layout, seg.rows
     good, rmse, prd, r2, sse = quality(seg, fit_me, status, reason)
     raw = {}
+    like = (first.beats["start"].to_numpy() == "template")[idx]
     fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
-                                         template=tmpl, fitted=fit_me, reason=reason, raw=raw)
+                                         template=tmpl, fitted=fit_me, reason=reason, raw=raw,
+                                         like=like)
     t_end_check(fid, rows, fit_me, t_room, reason)
     sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
     evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)

@@ -29,6 +29,12 @@ IRREGULAR_CV = 0.10
 #: a P wave ends at least this long (s) before the QRS onset (the PR segment)
 PR_SEGMENT_MIN = 0.015
 
+#: in an irregular rhythm, a P wave is locked to the QRS: over the beats, its
+#: coefficient in the samples (:func:`p_lock`) has a mean at least this many standard
+#: deviations (97.7% of beats share its sign).  Fibrillation waves are not locked: the
+#: LUDB odd records whose RR jumps (atrial fibrillation or flutter, all) reach 1.44
+P_LOCK = 2.0
+
 
 class TemplateFit(NamedTuple):
     """The template beat's fit: sample times (s from R), parameter vector, residual
@@ -99,10 +105,52 @@ def template_shows(template, wave, waves, bw, snr):
                         noise2, bw, template.rmse, snr)[0])
 
 
+def p_lock(X, Y, lengths, good, template, waves):
+    """How firmly the template's P wave is locked to R over the ``good`` beats (sample
+    times ``X``, s from R, and samples ``Y``, mV): each beat's samples over the wave's
+    extent (center +- half width + 2.5 tails, from where half the windows start) are
+    regressed on a line, the template's P shape and its other waves (Q, R, ... as one
+    shape); the mean of the P coefficients over their standard deviation, positive
+    where the beats share the template P's sign.  NaN with fewer than 3 beats."""
+    lay = wave_layout(waves)
+    a, c, h, sl, sr = template.params[lay.wave("P")]
+    lo = max(c - h - 2.5 * sl, float(np.median(X[good, 0])) if good.any() else -np.inf)
+    hi = c + h + 2.5 * sr
+    t = template.t[(template.t >= lo) & (template.t <= hi)]
+    covers = good & (X[:, 0] <= t[0] + 1e-9) if t.size > 3 else np.zeros_like(good)
+    if covers.sum() < 3:
+        return np.nan
+    rows = np.flatnonzero(covers)
+    i0 = np.rint((t[0] - X[rows, 0]) / (X[rows, 1] - X[rows, 0])).astype(int)
+    idx = np.minimum(i0[:, None] + np.arange(t.size), X.shape[1] - 1)
+    same = np.all(np.abs(X[rows[:, None], idx] - t) < 1e-6, axis=1)  # no masked gap
+    if same.sum() < 3:
+        return np.nan
+    y = Y[rows[same][:, None], idx[same]]
+    d = np.maximum(t - c - h, 0.0) / sr + np.maximum(c - h - t, 0.0) / sl
+    others = np.delete(template.params[lay.waves_slice].reshape(-1, 5), lay.waves.index("P"), 0)
+    rest = np.zeros_like(t)
+    mesa_sum_rows_into(t[None, :], np.ascontiguousarray(others.reshape(1, -1)),
+                       np.array([t.size]), 0, others.shape[0], 0, 0, rest[None, :])
+    design = np.stack([np.ones_like(t), t - t.mean(), np.exp(-0.5 * d ** 2), rest], axis=1)
+    coef = np.linalg.lstsq(design, y.T, rcond=None)[0][2] * np.sign(a)
+    sd = np.std(coef, ddof=1)
+    return float(np.mean(coef) / sd) if sd > 0 else np.inf
+
+
 def rr_variation(rr):
     """Coefficient of variation of the finite RR intervals (0 with fewer than 3)."""
     ok = rr[np.isfinite(rr)]
     return float(np.std(ok) / np.mean(ok)) if ok.size > 2 else 0.0
+
+
+def rr_jumps(rr):
+    """Median change from one RR interval to the next over the median RR (0 with
+    fewer than 3 changes): large where the rhythm is irregularly irregular, small in
+    sinus arrhythmia, whose RR drifts."""
+    d = np.abs(np.diff(rr))
+    d = d[np.isfinite(d)]
+    return float(np.median(d) / np.nanmedian(rr)) if d.size > 2 else 0.0
 
 
 def steady_p(amp, center, candidate, n_fitted, window=0.040, share=0.5, t_min=5.0):
@@ -128,7 +176,8 @@ def steady_p(amp, center, candidate, n_fitted, window=0.040, share=0.5, t_min=5.
     return near & (np.sign(amp) == np.sign(mean)) & (size >= 1 / 3) & (size <= 3)
 
 
-def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=None):
+def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=None,
+                 lock=lambda: np.inf):
     """P waves keep their place before R in sinus rhythm; fitted 'P' components that
     wander (atrial fibrillation/flutter waves, noise, the previous T) are not P waves.
 
@@ -138,6 +187,9 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=Non
     ``n_fitted`` beats (default: of the P candidates) have their P there and the rhythm
     is irregular (RR coefficient of variation > ``IRREGULAR_CV``), the stretch has no
     P waves at all: fibrillation waves land near any one place in a few beats only.
+    Nor has it when the RR intervals jump (:func:`rr_jumps` > ``IRREGULAR_CV``) and
+    ``lock()`` (:func:`p_lock`) is below :data:`P_LOCK`: the template's P is not locked
+    to the QRS.
     Returns (present, reason for beats without P).
     """
     c = np.sort(center[present])
@@ -151,14 +203,16 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=Non
         near &= np.sign(amplitude) == sign if sign else True
     share = float(np.sum(near & present)) / max(n_fitted or present.sum(), 1)
     cv = rr_variation(rr)
-    if share < 0.5 and cv > IRREGULAR_CV:
+    jumps = rr_jumps(rr)
+    if (cv > IRREGULAR_CV and share < 0.5) or (jumps > IRREGULAR_CV and lock() < P_LOCK):
         return np.zeros_like(present), (
-            f"no P wave: irregular rhythm (RR CV {cv:.2f}) and no consistent P position")
+            f"no P wave: irregular rhythm (RR CV {cv:.2f}, jumps {jumps:.2f}) and no "
+            f"consistent P position or P locked to the QRS")
     return present & near, "no P wave: no evidence, or not at the usual P position"
 
 
 def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_window,
-                  template=None, qrs_on=None):
+                  template=None, qrs_on=None, Y=None, like=None):
     """Presence of P, T (and T2, U) per beat, and the reason given for beats without P.
 
     ``X``, ``params``, ``lengths``: the beats' sample times (s from R), fitted
@@ -167,7 +221,9 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     (s); ``bw``: the low-pass bandwidth as a fraction of Nyquist; ``snr``: the
     amplitude-to-RMSE ratio a wave needs; ``p_window``: how far (s) a P may sit from
     the usual P position; ``template``: the :class:`TemplateFit`, or None;
-    ``qrs_on``: the fitted QRS onset per beat (s from R), or None.
+    ``qrs_on``: the fitted QRS onset per beat (s from R), or None; ``Y``: the beats'
+    samples (mV), or None; ``like``: the beats like the template (None: all), whose
+    RR intervals and P say whether an irregular rhythm has P waves.
 
     A P wave that stands out in the template (the median beat, far less noisy than one
     beat; its P must also reach 2% of R) is taken as present in every beat whose
@@ -211,6 +267,11 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     present["P"] &= p_off - p_on <= P_LONGEST
     # a steady P place in at least half the beats is the consistent position an
     # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)
-    present["P"], note = consistent_p(params[:, c], present["P"], rr, p_window,
-                                      params[:, o], None if steady.any() else int(good.sum()))
+    # ... and so is the template's P locked to the QRS (unless the steady place is P's)
+    like = good if like is None else good & like
+    lock = ((lambda: p_lock(X, Y, lengths, like, template, waves))
+            if template is not None and Y is not None and not steady.any()
+            else (lambda: np.inf))
+    present["P"], note = consistent_p(params[:, c], present["P"], rr, p_window, params[:, o],
+                                      None if steady.any() else int(good.sum()), lock)
     return present, note
