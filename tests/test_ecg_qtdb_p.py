@@ -48,6 +48,17 @@ def test_no_p_invented_where_the_experts_mark_none(qtdb, record):
     assert len(score.det_false) <= 2
 
 
+def test_joint_model_invents_no_p_in_atrial_fibrillation(qtdb):
+    """sel37 (no P mark; irregular rhythm): the leads' summed evidence took fibrillation
+    waves for P (33 false P onsets); the shared P must keep one place, as one lead's."""
+    from gmesa.ecg import fit_leads
+    case = read_qtdb("sel37", qtdb.parent, channel=0, context_s=10)
+    assert case.reference["P_on"].size == 0
+    beats = fit_leads(Record(case.leads(), case.fs, leads=["lead0", "lead1"]), primary=0).beats
+    score = score_fiducial([], beats["P_on_s"] + case.offset_s, case.intervals)
+    assert len(beats) > 50 and len(score.det_false) <= 2
+
+
 def test_steady_p_in_an_irregular_rhythm(qtdb):
     """sele0114 (lead D3): RR intervals of 0.9-1.7 s (coefficient of variation 0.18) and
     a P of 0.025 mV in the median beat.  Its steady place in half the beats is the

@@ -26,7 +26,7 @@ from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
 from .beats import add_reason, t_end_seen
 from .fiducials import intervals
 from .joint_edges import global_qrs_edges, spread_out
-from .presence import P_MIN_OF_R, p_is_wave
+from .presence import P_MIN_OF_R, consistent_p, p_is_wave
 from .result import FIDUCIAL_COLUMNS
 
 #: a lead's QRS edges count for the global ones when its largest Q, R or S reaches this
@@ -84,9 +84,12 @@ def joint_presence(wave, parts, lengths, bw):
 
 
 def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, theta, own,
-             primary):
+             primary, rr):
     """Global presence of P or T and the leads whose fiducials count (``own``: the
-    primary lead's own single-lead presence of P; ``primary`` its position)."""
+    primary lead's own single-lead presence of P; ``primary`` its position; ``rr`` the
+    RR intervals, s).  However found, the shared P keeps its usual place, and an
+    irregular rhythm needs one (:func:`~gmesa.ecg.presence.consistent_p`, as for one
+    lead): the summed evidence does not bring back fibrillation waves."""
     lay = opts.layout
     any_lead = np.any([p["present"][wave] for p in parts], axis=0)
     if wave == "P" and P_PRESENCE != "any":
@@ -101,6 +104,9 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
         view = join_shared(theta, coef[:, primary], lay.n_waves, lay.n_steps)
         summed &= np.any(carry, axis=0) & p_is_wave(view, opts.waves, qrs_on, t_start)
     present = fit_me & (any_lead | summed)
+    if wave == "P":
+        c = theta[:, 4 * lay.waves.index("P")]
+        present = consistent_p(c, present, rr, opts.p_window_s, n_fitted=int(fit_me.sum()))[0]
     shown = np.stack([p["present"][wave] for p in parts])
     leads = np.where(np.any(shown, axis=0), shown, carry)
     return present, leads
@@ -164,7 +170,8 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     for w in ("P", "T"):
         if w in opts.waves:
             present[w], leads[w] = _present(opts, w, parts, coef, fit_me, qrs_on, t_start,
-                                            lengths, fs, theta, own_p, primary)
+                                            lengths, fs, theta, own_p, primary,
+                                            beats["rr_s"].to_numpy(dtype=float))
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
     fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room,
