@@ -105,7 +105,7 @@ def template_shows(template, wave, waves, bw, snr):
                         noise2, bw, template.rmse, snr)[0])
 
 
-def p_lock(X, Y, lengths, good, template, waves):
+def p_lock(X, Y, good, template, waves):
     """How firmly the template's P wave is locked to R over the ``good`` beats (sample
     times ``X``, s from R, and samples ``Y``, mV): each beat's samples over the wave's
     extent (center +- half width + 2.5 tails, from where half the windows start) are
@@ -222,8 +222,8 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     amplitude-to-RMSE ratio a wave needs; ``p_window``: how far (s) a P may sit from
     the usual P position; ``template``: the :class:`TemplateFit`, or None;
     ``qrs_on``: the fitted QRS onset per beat (s from R), or None; ``Y``: the beats'
-    samples (mV), or None; ``like``: the beats like the template (None: all), whose
-    RR intervals and P say whether an irregular rhythm has P waves.
+    samples (mV), or None; ``like``: the beats like the template (None: all), over
+    which the lock of the template's P is measured (:func:`p_lock`).
 
     A P wave that stands out in the template (the median beat, far less noisy than one
     beat; its P must also reach 2% of R) is taken as present in every beat whose
@@ -269,7 +269,7 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)
     # ... and so is the template's P locked to the QRS (unless the steady place is P's)
     like = good if like is None else good & like
-    lock = ((lambda: p_lock(X, Y, lengths, like, template, waves))
+    lock = ((lambda: p_lock(X, Y, like, template, waves))
             if template is not None and Y is not None and not steady.any()
             else (lambda: np.inf))
     present["P"], note = consistent_p(params[:, c], present["P"], rr, p_window, params[:, o],
