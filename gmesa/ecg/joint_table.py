@@ -88,8 +88,10 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     """Global presence of P or T and the leads whose fiducials count (``own``: the
     primary lead's own single-lead presence of P; ``primary`` its position; ``rr`` the
     RR intervals, s).  However found, the shared P keeps its usual place, and an
-    irregular rhythm needs one (:func:`~gmesa.ecg.presence.consistent_p`, as for one
-    lead): the summed evidence does not bring back fibrillation waves."""
+    irregular rhythm needs one in half the fitted beats unless the primary lead's own
+    fit kept P waves (:func:`~gmesa.ecg.presence.consistent_p`, as for one lead, where
+    a steady P place lets an irregular rhythm keep them): the summed evidence does not
+    bring back fibrillation waves."""
     lay = opts.layout
     any_lead = np.any([p["present"][wave] for p in parts], axis=0)
     if wave == "P" and P_PRESENCE != "any":
@@ -106,7 +108,9 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     present = fit_me & (any_lead | summed)
     if wave == "P":
         c = theta[:, 4 * lay.waves.index("P")]
-        present = consistent_p(c, present, rr, opts.p_window_s, n_fitted=int(fit_me.sum()))[0]
+        judged = np.any(own)  # the primary's own fit kept P: its rhythm test passed
+        present = consistent_p(c, present, rr, opts.p_window_s,
+                               n_fitted=None if judged else int(fit_me.sum()))[0]
     shown = np.stack([p["present"][wave] for p in parts])
     leads = np.where(np.any(shown, axis=0), shown, carry)
     return present, leads
