@@ -59,6 +59,10 @@ STRETCH_CORR = 0.9
 #: 0.998, with confidences of 0.61 and 0.64.  With 0.99, set before the run, all 75 full
 #: QTDB records give the tables of choosing in every chunk.)
 STRETCH_CONFIDENCE = 0.99
+#: a factor's choice is imposed on the beats only when they are at least this sure of it
+#: (:func:`beat_confidence`); below, the factor stays "free" and each beat takes its own
+#: (LUDB even: records 98, 0.90, and 126, 0.83; T off of 98 +50 -> -38 ms)
+CHOICE_CONFIDENCE = 0.95
 #: the regions compared, s from R: the QRS within this of R, the P region before it, the
 #: ST-T after it
 STRETCH_QRS = 0.08
@@ -233,7 +237,8 @@ def choose_model(opts, evaluate):
     ``evaluate(hyp)`` gives (BIC per beat, shared BIC) of a
     :class:`Hypothesis` (:func:`beat_bic`).  The factors of ``opts.model_choice`` are
     chosen one after the other, each given those before: P (:data:`P_LEVELS`; T free
-    of sign), then T (:data:`T_LEVELS`); a factor not chosen stays "free".  Summary:
+    of sign), then T (:data:`T_LEVELS`); a factor not chosen, or chosen by beats less
+    sure of it than :data:`CHOICE_CONFIDENCE`, stays "free".  Summary:
     the chosen hypothesis (``chosen``, ``hypothesis``), every hypothesis' BIC over the
     beats (``scores``), per factor the delta-BIC to its runner-up (``factor_margins``),
     the smallest of them (``margin``), per factor the share of beats whose own BIC
@@ -261,8 +266,9 @@ def choose_model(opts, evaluate):
         margins[name.upper()] = float(bic[runner] - bic[best])
         d = per[runner] - per[best]
         agree[name.upper()] = float(np.mean(d > 0)) if d.size else None
-        confidence *= beat_confidence(d)
-        cur = cands[best]
+        sure = beat_confidence(d)
+        confidence *= sure
+        cur = cands[best] if sure >= CHOICE_CONFIDENCE else cur._replace(**{name: "free"})
     given = [m for m in margins.values() if m is not None]
     summary = {
         "chosen": cur.name,
