@@ -59,9 +59,10 @@ STRETCH_CORR = 0.9
 #: 0.998, with confidences of 0.61 and 0.64.  With 0.99, set before the run, all 75 full
 #: QTDB records give the tables of choosing in every chunk.)
 STRETCH_CONFIDENCE = 0.99
-#: a factor's choice is imposed on the beats only when they are at least this sure of it
-#: (:func:`beat_confidence`); below, the factor stays "free" and each beat takes its own
-#: (LUDB even: records 98, 0.90, and 126, 0.83; T off of 98 +50 -> -38 ms)
+#: a factor's choice is imposed only when the beats are at least this sure of it
+#: (:func:`beat_confidence`); below, the factor stays "free": the template takes its own
+#: best wave of either sign, and the beats follow it as any template's (LUDB even:
+#: records 98, 0.90, and 126, 0.83; T off of 98 +50 -> -38 ms)
 CHOICE_CONFIDENCE = 0.95
 #: the regions compared, s from R: the QRS within this of R, the P region before it, the
 #: ST-T after it
