@@ -170,16 +170,15 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     code, cost, nit = solver
     t_start, t_last, t_room = window
     present, leads = {}, {}
+    rr = beats["rr_s"].to_numpy(dtype=float)
     own_p = beats["P_present"].to_numpy(dtype=bool) if "P_present" in beats else False
     for w in ("P", "T"):
         if w in opts.waves:
             present[w], leads[w] = _present(opts, w, parts, coef, fit_me, qrs_on, t_start,
-                                            lengths, fs, theta, own_p, primary,
-                                            beats["rr_s"].to_numpy(dtype=float))
+                                            lengths, fs, theta, own_p, primary, rr)
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
-    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room,
-                                beats["rr_s"].to_numpy(dtype=float))
+    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room, rr)
     status, reason = status.copy(), reason.copy()
     for value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
         hit = fit_me & (code == value)
@@ -195,7 +194,6 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
                "no P wave in any lead")
     add_reason(reason, cut & fit_me, note)
     t_r = beats["r_peak_s"].to_numpy(dtype=float)
-    rr = beats["rr_s"].to_numpy(dtype=float)
     out = {"beat": beats["beat"].to_numpy(), "r_peak_s": t_r, "rr_s": rr}
     for c in FIDUCIAL_COLUMNS:
         out[c] = fid[c[:-2]] + t_r

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._kernels import mesa_sum_rows_into
+from ..core import gmf, mesa_sum
 from .fiducials import RULE, component_edges
 from .waves import wave_layout
 
@@ -127,12 +128,9 @@ def p_lock(X, Y, good, template, waves):
     if same.sum() < 3:
         return np.nan
     y = Y[rows[same][:, None], idx[same]]
-    d = np.maximum(t - c - h, 0.0) / sr + np.maximum(c - h - t, 0.0) / sl
     others = np.delete(template.params[lay.waves_slice].reshape(-1, 5), lay.waves.index("P"), 0)
-    rest = np.zeros_like(t)
-    mesa_sum_rows_into(t[None, :], np.ascontiguousarray(others.reshape(1, -1)),
-                       np.array([t.size]), 0, others.shape[0], 0, 0, rest[None, :])
-    design = np.stack([np.ones_like(t), t - t.mean(), np.exp(-0.5 * d ** 2), rest], axis=1)
+    design = np.stack([np.ones_like(t), t - t.mean(), gmf(t, 1.0, c, h, sl, sr),
+                       mesa_sum(t, others.ravel(), baseline="none")], axis=1)
     coef = np.linalg.lstsq(design, y.T, rcond=None)[0][2] * np.sign(a)
     sd = np.std(coef, ddof=1)
     return float(np.mean(coef) / sd) if sd > 0 else np.inf
