@@ -24,12 +24,15 @@ def _basis(theta, w=None):
     return phi, dphi, col
 
 
-def _state(theta, Y, v):
-    ws = _joint.work(X.size, Y.shape[0], theta.size, K + M + 1)
+def _state(theta, Y, v, clo=None, chi=None):
+    m = K + M + 1
+    ws = _joint.work(X.size, Y.shape[0], theta.size, m)
     free = np.arange(theta.size)
     e = np.empty((1, 0))[0]
+    clo = np.full((len(Y), m), -np.inf) if clo is None else clo
+    chi = np.full((len(Y), m), np.inf) if chi is None else chi
     cost = _joint.evaluate(X, Y, v, np.ones(X.size), theta, K, M, 1, ws, e, e, free,
-                           theta.size)
+                           theta.size, 0.0, clo, chi)
     return cost, ws
 
 
@@ -61,13 +64,9 @@ def test_basis_derivatives_match_finite_differences():
         assert np.abs(others).max() < 1e-6
 
 
-def test_reduced_gradient_and_kaufman_matrix():
-    """g = J^T r is the gradient of the reduced cost (finite differences); A is the
-    Kaufman J^T J built explicitly (projected, per channel) in numpy."""
-    theta0, _, Y = _data()
-    theta = theta0 + 0.003
-    v = np.array([1.0, 2.0, 0.5, 1.5])
-    cost, ws = _state(theta, Y, v)
+def _gradient_and_fd(theta, Y, v, clo=None, chi=None):
+    """(g of the kernel, A, the reduced cost's gradient by central differences)."""
+    cost, ws = _state(theta, Y, v, clo, chi)
     T = theta.size
     a, g = np.empty((T, T)), np.empty(T)
     m = K + M + 1
@@ -79,7 +78,18 @@ def test_reduced_gradient_and_kaufman_matrix():
         up, dn = theta.copy(), theta.copy()
         up[t] += h
         dn[t] -= h
-        fd[t] = (_state(up, Y, v)[0] - _state(dn, Y, v)[0]) / (2 * h)
+        fd[t] = (_state(up, Y, v, clo, chi)[0] - _state(dn, Y, v, clo, chi)[0]) / (2 * h)
+    return g, a, fd, ws
+
+
+def test_reduced_gradient_and_kaufman_matrix():
+    """g = J^T r is the gradient of the reduced cost (finite differences); A is the
+    Kaufman J^T J built explicitly (projected, per channel) in numpy."""
+    theta0, _, Y = _data()
+    theta = theta0 + 0.003
+    v = np.array([1.0, 2.0, 0.5, 1.5])
+    g, a, fd, _ = _gradient_and_fd(theta, Y, v)
+    T = theta.size
     np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-6 * np.abs(fd).max())
     phi, dphi, col = _basis(theta)
     coef = np.linalg.lstsq(phi.T, Y.T, rcond=None)[0].T
@@ -141,6 +151,87 @@ def test_prior_holds_a_parameter():
     res = fit_shared(X, Y, theta, steps=M, prior=(mean, sd))
     assert abs(res.theta[0, 0] - mean[0]) < 1e-5
     assert res.cost[0] > res.data_cost[0]
+
+
+def test_bounded_coefficients_are_the_bounded_least_squares_solution():
+    """With the timing held, each channel's coefficients are the bounded least-squares
+    solution (SciPy's BVLS) whether or not a bound binds."""
+    from scipy.optimize import lsq_linear
+    theta = split_shared(P_TRUE, K, M)[0]
+    m = K + M + 1
+    phi = np.stack([mesa_sum(X, join_shared(theta, np.eye(m)[j], K, M), steps=M)
+                    for j in range(m)], 1)
+    rng = np.random.default_rng(11)
+    worst = 0.0
+    for _ in range(20):
+        Y = rng.normal(0, 0.3, (5, X.size))
+        lo = rng.uniform(-0.5, 0.0, (5, m))
+        hi = lo + rng.uniform(0.0, 0.6, (5, m))
+        res = fit_shared(X, Y, theta, theta, theta, steps=M, coef_lower=lo, coef_upper=hi)
+        assert np.all(res.coef[0] >= lo) and np.all(res.coef[0] <= hi)
+        for ch in range(5):
+            ref = lsq_linear(phi, Y[ch], bounds=(lo[ch], hi[ch]), method="bvls", tol=1e-12)
+            worst = max(worst, np.abs(ref.x - res.coef[0, ch]).max())
+    assert worst < 1e-8
+
+
+def test_bounded_gradient_matches_finite_differences():
+    """A bound that binds leaves the gradient exact (the held coefficient does not move
+    with the timing), so the reduced cost's finite differences still match it."""
+    theta0, coef, Y = _data(seed=4)
+    theta = theta0 + 0.002
+    v = np.array([1.0, 2.0, 0.5, 1.5])
+    m = K + M + 1
+    lo, hi = np.full((4, m), -np.inf), np.full((4, m), np.inf)
+    lo[:, :K + M] = 0.0  # amplitudes >= 0: binds where the truth is negative
+    assert np.any(coef[:, :K + M] < 0)
+    g, _, fd, ws = _gradient_and_fd(theta, Y, v, lo, hi)
+    assert np.any(ws[8][:, :K + M] == 0.0)
+    np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-6 * np.abs(fd).max())
+
+
+def test_non_negative_amplitudes_are_recovered():
+    """Channels whose true amplitudes are all >= 0 are fitted within coef_lower = 0 as
+    without it; a channel turned upside down cannot follow, and pays for it in cost."""
+    rng = np.random.default_rng(8)
+    theta, coef = split_shared(P_TRUE, K, M)
+    scales = rng.uniform(0.5, 1.5, (3, coef.size))
+    amps = np.abs(coef) * scales
+    Y = np.stack([mesa_sum(X, join_shared(theta, a, K, M), steps=M) for a in amps])
+    Y = Y + rng.normal(0, 0.005, Y.shape)
+    start = theta * 1.05
+    lo = np.r_[np.zeros(K + M), -np.inf]
+    res = fit_shared(X, Y, start, steps=M, coef_lower=lo)
+    assert res.success[0]
+    np.testing.assert_allclose(res.theta[0], theta, atol=2e-3)
+    np.testing.assert_allclose(res.coef[0, :, :K + M], amps[:, :K + M], atol=0.02)
+    free = fit_shared(X, Y, start, steps=M)
+    np.testing.assert_allclose(res.cost, free.cost, rtol=1e-6)  # no bound binds
+    Y[1] = -Y[1]
+    flipped = fit_shared(X, Y, start, steps=M, coef_lower=lo)
+    assert np.all(flipped.coef[0, :, :K + M] >= 0.0) and flipped.cost[0] > res.cost[0] * 10
+    unbounded = fit_shared(X, Y, start, steps=M)
+    np.testing.assert_allclose(unbounded.coef[0, 1, :K + M], -amps[1, :K + M], atol=0.02)
+
+
+def test_infinite_coefficient_bounds_change_nothing():
+    theta, _, Y = _data(seed=6)
+    start = theta * 1.03
+    a = fit_shared(X, Y, start, steps=M)
+    b = fit_shared(X, Y, start, steps=M, coef_lower=-np.inf, coef_upper=np.inf)
+    np.testing.assert_array_equal(a.params, b.params)
+    np.testing.assert_array_equal(a.cost, b.cost)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(coef_lower=np.ones(5), coef_upper=np.zeros(5)), "coef_lower > coef_upper"),
+    (dict(coef_lower=np.zeros(3)), "coef_lower has shape (3,)"),
+    (dict(coef_upper=np.full((4, 5), np.nan)), "coef_upper holds NaN"),
+])
+def test_bad_coefficient_bounds(kwargs, message):
+    theta, _, Y = _data()
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        fit_shared(X, Y, theta, steps=M, **kwargs)
 
 
 @pytest.mark.parametrize("kwargs, message", [

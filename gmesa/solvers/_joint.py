@@ -131,11 +131,72 @@ def basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup):
 
 
 @njit
-def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
+def bounded_coef(gram, rhs, c, lo, hi, mlin, state, sub, sub_lt, sub_b, idx):
+    """Bounded least squares of one channel: ``c`` (the unbounded solution of
+    ``gram c = rhs`` on entry) moved to the minimum of ``0.5 c^T gram c - rhs^T c`` within
+    [``lo``, ``hi``], by an active set: coefficients out of bounds are held at the bound
+    crossed, the others solved again; a held one whose gradient points inside is freed.
+    ``state``: 0 free, -1 held low, +1 held high (scratch)."""
+    for a in range(mlin):
+        state[a] = 0
+    for _ in range(3 * mlin + 3):
+        changed = False
+        for a in range(mlin):
+            if state[a] == 0:
+                if c[a] < lo[a]:
+                    state[a] = -1
+                    changed = True
+                elif c[a] > hi[a]:
+                    state[a] = 1
+                    changed = True
+        if not changed:
+            worst, most = -1, 0.0
+            for a in range(mlin):
+                if state[a] != 0:
+                    q = -rhs[a]
+                    for b in range(mlin):
+                        q += gram[a, b] * c[b]
+                    pull = -q if state[a] < 0 else q  # > 0: the cost falls moving inside
+                    if pull > most:
+                        worst, most = a, pull
+            if worst < 0 or most <= 1e-12 * (abs(rhs[worst]) + 1e-300):
+                break
+            state[worst] = 0
+        nf = 0
+        for a in range(mlin):
+            if state[a] < 0:
+                c[a] = lo[a]
+            elif state[a] > 0:
+                c[a] = hi[a]
+            else:
+                idx[nf] = a
+                nf += 1
+        for i in range(nf):
+            a = idx[i]
+            s = rhs[a]
+            for b in range(mlin):
+                if state[b] != 0:
+                    s -= gram[a, b] * c[b]
+            sub_b[i] = s
+            for j in range(nf):
+                sub[i, j] = gram[a, idx[j]]
+        if nf and not cholesky_factor(sub, nf, sub_lt):
+            break
+        cholesky_resolve(sub_lt, sub_b, nf)
+        for i in range(nf):
+            c[idx[i]] = sub_b[i]
+    for a in range(mlin):
+        c[a] = min(max(c[a], lo[a]), hi[a])
+
+
+@njit
+def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp, clo, chi, lin):
     """Gram matrix, its factor, every channel's coefficients ``coef`` (L, m) and the
     residuals ``resid`` (L, n); returns the cost, with the ridge term
     ``0.5 ridge sum_l v_l^2 |c_l[:n_amp]|^2`` on the amplitudes (NaN: singular Gram
-    matrix).  Products run over the overlap of the columns' supports ``sup``."""
+    matrix).  Products run over the overlap of the columns' supports ``sup``.  Each
+    channel's coefficients stay within [``clo``, ``chi``] (L, m) (:func:`bounded_coef`;
+    ``lin``: its scratch)."""
     mlin, n = phi.shape
     dmax = 0.0
     for a in range(mlin):
@@ -148,6 +209,7 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
         gram[a, a] += GRAM_RIDGE * dmax + 1e-300 + (ridge if a < n_amp else 0.0)
     if not cholesky_factor(gram, mlin, lt):
         return np.nan
+    state, sub, sub_lt, sub_b, idx, rhs = lin
     cost = 0.0
     for ch in range(Y.shape[0]):
         yc = Y[ch]
@@ -156,7 +218,13 @@ def linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, n_amp):
             rc[i] = w[i] * yc[i]
         for a in range(mlin):
             coef[ch, a] = span_dot(phi[a], rc, sup[a, 0], sup[a, 1])
+            rhs[a] = coef[ch, a]
         cholesky_resolve(lt, coef[ch], mlin)
+        for a in range(mlin):
+            if coef[ch, a] < clo[ch, a] or coef[ch, a] > chi[ch, a]:
+                bounded_coef(gram, rhs, coef[ch], clo[ch], chi[ch], mlin, state, sub,
+                             sub_lt, sub_b, idx)
+                break
         vc = v[ch]
         for i in range(n):
             rc[i] *= -vc
@@ -205,11 +273,12 @@ def normal_equations(phi, sup, dphi, col, lt, coef, resid, v, free, nfree, a, g,
 
 
 @njit
-def evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge=0.0):
+def evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge, clo, chi):
     """Basis, linear solve and residual at ``theta``; returns the cost (prior included)."""
-    phi, dphi, col, tmp, jt5, jt3, gram, lt, coef, resid, sup = ws
+    phi, dphi, col, tmp, jt5, jt3, gram, lt, coef, resid, sup, lin = ws
     basis_into(x, w, theta, k, m, nb, phi, dphi, col, tmp, jt5, jt3, sup)
-    cost = linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, k + m)
+    cost = linear_solve(phi, sup, Y, v, w, gram, lt, coef, resid, ridge, k + m, clo, chi,
+                        lin)
     if pm.shape[0] > 0:
         for u in range(nfree):
             t = free[u]
@@ -235,7 +304,9 @@ def work(n, nch, ntheta, mlin):
     return (np.empty((mlin, n)), np.empty((ntheta, n)), np.empty(ntheta, dtype=np.int64),
             np.empty(n), np.empty((5, n)), np.empty((3, n)), np.empty((mlin, mlin)),
             np.zeros((mlin, mlin)), np.empty((nch, mlin)), np.empty((nch, n)),
-            np.empty((mlin + ntheta, 2), dtype=np.int64))
+            np.empty((mlin + ntheta, 2), dtype=np.int64),
+            (np.zeros(mlin, dtype=np.int64), np.empty((mlin, mlin)), np.zeros((mlin, mlin)),
+             np.empty(mlin), np.empty(mlin, dtype=np.int64), np.empty(mlin)))
 
 
 @njit
@@ -308,7 +379,7 @@ def finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost
 
 @njit
 def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
-            coef, se, se_coef, ridge=0.0):
+            coef, se, se_coef, ridge, clo, chi):
     """Fit one curve of L channels in place (``theta`` holds the start on entry, the
     optimum on exit; ``coef`` (L, m) receives the channels' coefficients).  ``pm``/``pw``:
     the prior's means and 1/sd per shared parameter, or empty arrays (no prior).
@@ -339,7 +410,7 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
     z = np.empty((nfree, mlin))
     act = np.empty(nfree, dtype=np.int64)
     tnew = theta.copy()
-    cost = evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge)
+    cost = evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge, clo, chi)
     if not abs(cost) <= 1.7976931348623157e308:
         return cost, cost, 0, NONFINITE_MODEL
     lam = 1e-2
@@ -371,7 +442,8 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
                 status = NO_PROGRESS
                 break
             continue
-        new = evaluate(x, Y, v, w, tnew, k, m, nb, ws2, pm, pw, free, nfree, ridge)
+        new = evaluate(x, Y, v, w, tnew, k, m, nb, ws2, pm, pw, free, nfree, ridge, clo,
+                       chi)
         small = dn <= xtol * (pn + xtol)
         if abs(new) <= 1.7976931348623157e308 and new < cost:
             lam, nu = damping_accepted(lam, cost, new, pred)
@@ -401,7 +473,7 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
 
 @njit(parallel=True)
 def fit_batch(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
-              coef, se, se_coef, cost, data, nit, status, ridge=0.0):
+              coef, se, se_coef, cost, data, nit, status, ridge, clo, chi):
     """Fit every curve ``Y[c]`` (L, n) in parallel; ``x``, ``w``, ``v``, ``lo``, ``hi``,
     ``pm``, ``pw`` have one row or one per curve (``pm``/``pw`` of width 0: no prior)."""
     for c in prange(Y.shape[0]):
@@ -412,9 +484,11 @@ def fit_batch(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, p
         hi_ = hi[0] if hi.shape[0] == 1 else hi[c]
         pmi = pm[0] if pm.shape[0] == 1 else pm[c]
         pwi = pw[0] if pw.shape[0] == 1 else pw[c]
+        cl = clo[0] if clo.shape[0] == 1 else clo[c]
+        ch_ = chi[0] if chi.shape[0] == 1 else chi[c]
         cst, dat, it, st = fit_one(xi, Y[c], vi, wi, theta[c], li, hi_, k, m, nb, max_iter,
                                    ftol, xtol, gtol, pmi, pwi, coef[c], se[c], se_coef[c],
-                                   ridge)
+                                   ridge, cl, ch_)
         cost[c] = cst
         data[c] = dat
         nit[c] = it

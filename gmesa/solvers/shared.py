@@ -125,6 +125,32 @@ def _check(theta, lo, hi, labels, n_waves, n_steps):
                              f"give e.g. {MIN_WIDTH}")
 
 
+def _coef_bounds(lower, upper, n_curves, n_channels, m):
+    """The linear coefficients' bounds as (1 or N, L, m) arrays; ValueError when they do
+    not broadcast or lower > upper."""
+    out = []
+    for b, name, none in ((lower, "coef_lower", -np.inf), (upper, "coef_upper", np.inf)):
+        b = np.full(m, none) if b is None else np.asarray(b, dtype=np.float64)
+        try:
+            b = np.broadcast_to(b, (b.shape[0] if b.ndim == 3 else 1,) * (b.ndim == 3)
+                                + (n_channels, m))
+        except ValueError:
+            raise ValueError(f"{name} has shape {np.shape(b)}; expected one broadcasting "
+                             f"to ({n_curves}, {n_channels}, {m}) (curves, channels, "
+                             "coefficients)") from None
+        if b.ndim == 2:
+            b = b[None]
+        if b.ndim != 3 or b.shape[0] not in (1, n_curves):
+            raise ValueError(f"{name} has shape {np.shape(b)}; expected one broadcasting "
+                             f"to ({n_curves}, {n_channels}, {m})")
+        if np.isnan(b).any():
+            raise ValueError(f"{name} holds NaN; use -inf/inf for no bound")
+        out.append(np.ascontiguousarray(b))
+    if np.any(out[0] > out[1]):
+        raise ValueError("coef_lower > coef_upper for some coefficient")
+    return out
+
+
 def _prior(prior, n_curves, labels):
     if prior is None:
         return np.empty((1, 0)), np.empty((1, 0))
@@ -143,7 +169,8 @@ def _prior(prior, n_curves, labels):
 
 def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="constant",
                channel_weights=None, weights=None, max_iter=200, ftol=1e-8, xtol=1e-8,
-               gtol=1e-8, threads=None, prior=None, ridge=0.0):
+               gtol=1e-8, threads=None, prior=None, ridge=0.0, coef_lower=None,
+               coef_upper=None):
     """Fit K mesa components (and ``steps`` tanh steps) whose timing every channel
     shares, each channel with its own amplitudes (any sign) and baseline polynomial.
 
@@ -161,8 +188,9 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
         components' and steps' amplitudes (not the baseline) to the cost: keeps two
         near-identical components from cancelling with huge opposite amplitudes.
 
-    Returns :class:`SharedFit`.  The linear coefficients are unbounded: one least-squares
-    solve for all channels per step, LM over theta only (variable projection).
+    Returns :class:`SharedFit`.  One least-squares solve of the linear coefficients for
+    all channels per step (a channel whose solution leaves ``coef_lower``/``coef_upper``
+    is solved again within them), LM over theta only (variable projection).
     """
     Y = np.asarray(Y, dtype=np.float64)
     if Y.ndim == 2:
@@ -201,6 +229,7 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
     if not (np.isfinite(ridge) and ridge >= 0):
         raise ValueError(f"ridge={ridge!r}; give a finite value >= 0 (0: plain least squares)")
     m = K + steps + nb
+    clo, chi = _coef_bounds(coef_lower, coef_upper, N, L, m)
     coef = np.empty((N, L, m))
     se, se_coef = np.empty((N, ntheta)), np.empty((N, L, m))
     cost, data = np.empty(N), np.empty(N)
@@ -208,5 +237,5 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
     with numba_threads(threads), numba.parallel_chunksize(CHUNK_CURVES):
         _joint.fit_batch(X, Y, V, W, theta, lo, hi, K, int(steps), nb, int(max_iter),
                          float(ftol), float(xtol), float(gtol), pm, pw, coef, se, se_coef,
-                         cost, data, nit, status, float(ridge))
+                         cost, data, nit, status, float(ridge), clo, chi)
     return SharedFit(theta, coef, se, se_coef, cost, data, nit, status, K, int(steps))
