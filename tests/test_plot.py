@@ -369,6 +369,15 @@ def test_example_fit_one_beat(tmp_path, monkeypatch, capsys):
     assert "PRD" in capsys.readouterr().out
 
 
+def test_example_shared_spectra(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "spectra.png"
+    run_example("shared_spectra.py", ["--out", str(out)], monkeypatch)
+    assert png_ok(out)
+    bounded, free = [line for line in capsys.readouterr().out.splitlines() if "status" in line]
+    assert "negative intensities 0 " in bounded and "converged" in bounded
+    assert "negative intensities 0 " not in free
+
+
 def test_example_fit_record(tmp_path, monkeypatch, capsys, syn):
     npy = tmp_path / "rec.npy"
     np.save(npy, syn.record.signal)
