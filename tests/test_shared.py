@@ -210,6 +210,9 @@ def test_non_negative_amplitudes_are_recovered():
     Y[1] = -Y[1]
     flipped = fit_shared(X, Y, start, steps=M, coef_lower=lo)
     assert np.all(flipped.coef[0, :, :K + M] >= 0.0) and flipped.cost[0] > res.cost[0] * 10
+    held = flipped.coef[0] == 0.0
+    assert held.any() and np.all(np.isnan(flipped.coef_stderr[0][held]))
+    assert np.all(np.isfinite(flipped.coef_stderr[0][~held]))
     unbounded = fit_shared(X, Y, start, steps=M)
     np.testing.assert_allclose(unbounded.coef[0, 1, :K + M], -amps[1, :K + M], atol=0.02)
 

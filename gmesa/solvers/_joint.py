@@ -354,9 +354,9 @@ def check_curve(x, Y, v, w, theta, lo, hi, free):
 
 @njit
 def finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost, coef, se,
-           se_coef):
-    """At the optimum: the channels' coefficients into ``coef``, the standard errors;
-    returns the data cost."""
+           se_coef, clo, chi):
+    """At the optimum: the channels' coefficients into ``coef``, the standard errors (NaN
+    for a coefficient held at a bound of ``clo``/``chi``); returns the data cost."""
     nch, n = ws[9].shape
     mlin = coef.shape[1]
     normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free, nfree, a, g,
@@ -374,6 +374,10 @@ def finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost
                 nprior += 1
     dof = max(nvalid * nch + nprior - nfree - mlin * nch, 1)
     errors(a, lt, ws[7], free, nfree, 2.0 * cost / dof, v, se, se_coef, mlin, step)
+    for ch in range(nch):  # a coefficient held at its bound has no Gaussian error
+        for b in range(mlin):
+            if coef[ch, b] == clo[ch, b] or coef[ch, b] == chi[ch, b]:
+                se_coef[ch, b] = np.nan
     return 0.5 * data
 
 
@@ -467,7 +471,7 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
                 status = NO_PROGRESS
                 break
     data = finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost,
-                  coef, se, se_coef)
+                  coef, se, se_coef, clo, chi)
     return cost, data, it, status
 
 

@@ -62,7 +62,8 @@ class SharedFit:
 
     ``theta`` (N, T) the shared parameters (:func:`shared_labels`); ``coef`` (N, L, m)
     each channel's amplitudes and baseline; ``theta_stderr`` (N, T) (from the full
-    model's curvature) and ``coef_stderr`` (N, L, m) (given theta); ``cost`` the
+    model's curvature) and ``coef_stderr`` (N, L, m) (given theta; NaN where a coefficient
+    is held at its ``coef_lower``/``coef_upper``); ``cost`` the
     objective (0.5 sum of squared weighted residuals over all channels + ridge and
     prior terms), ``data_cost`` the residual part alone; ``nit``; ``status`` (:data:`SOLVER_STATUS`, > 0
     converged); ``n_waves``, ``n_steps``.
