@@ -7,6 +7,8 @@ waves of a stretch must keep their usual place and sign (:func:`consistent_p`).
 """
 from __future__ import annotations
 
+import math
+from statistics import NormalDist
 from typing import NamedTuple
 
 import numpy as np
@@ -35,6 +37,10 @@ PR_SEGMENT_MIN = 0.015
 #: deviations (97.7% of beats share its sign).  Fibrillation waves are not locked: the
 #: LUDB odd records whose RR jumps (atrial fibrillation or flutter, all) reach 1.44
 P_LOCK = 2.0
+
+#: the lock must be shown at this one-sided confidence: its estimate from a few beats
+#: is uncertain, so what is compared with :data:`P_LOCK` is its lower confidence bound
+LOCK_CONFIDENCE = 0.95
 
 
 class TemplateFit(NamedTuple):
@@ -111,8 +117,11 @@ def p_lock(X, Y, good, template, waves):
     times ``X``, s from R, and samples ``Y``, mV): each beat's samples over the wave's
     extent (center +- half width + 2.5 tails, from where half the windows start) are
     regressed on a line, the template's P shape and its other waves (Q, R, ... as one
-    shape); the mean of the P coefficients over their standard deviation, positive
-    where the beats share the template P's sign.  NaN with fewer than 3 beats."""
+    shape); the mean of the P coefficients over their standard deviation ``d``,
+    positive where the beats share the template P's sign, less its standard error
+    ``sqrt(1/n + d^2 / 2n)`` over ``n`` beats times the normal quantile of
+    :data:`LOCK_CONFIDENCE` (the bound the lock is known to exceed).  NaN with fewer
+    than 3 beats."""
     lay = wave_layout(waves)
     a, c, h, sl, sr = template.params[lay.wave("P")]
     lo = max(c - h - 2.5 * sl, float(np.median(X[good, 0])) if good.any() else -np.inf)
@@ -133,7 +142,10 @@ def p_lock(X, Y, good, template, waves):
                        mesa_sum(t, others.ravel(), baseline="none")], axis=1)
     coef = np.linalg.lstsq(design, y.T, rcond=None)[0][2] * np.sign(a)
     sd = np.std(coef, ddof=1)
-    return float(np.mean(coef) / sd) if sd > 0 else np.inf
+    if not sd > 0:
+        return np.inf
+    d, n = float(np.mean(coef) / sd), coef.size
+    return d - NormalDist().inv_cdf(LOCK_CONFIDENCE) * math.sqrt(1.0 / n + d * d / (2.0 * n))
 
 
 def rr_variation(rr):
