@@ -185,3 +185,44 @@ def test_long_record_first_pass_fits_only_the_flagged_beats():
 def test_fit_beats_is_checked():
     with pytest.raises(ValueError, match="fit_beats='some'.*'all'.*'flagged'"):
         ecg.FitOptions(fit_beats="some")
+
+
+def _biphasic_t_record(seed=1, duration=30.0, fs=500.0):
+    """Two leads of beats whose T is inverted with an upright terminal lobe (T2); lead b
+    shows the QRS the other way up.  Returns the record and the true T (both lobes)."""
+    rng = np.random.default_rng(seed)
+    names = WAVES + ("T2",)
+    base = np.concatenate([typical_vector(WAVES), np.zeros(5)])
+    base[20:25] = [-0.25, 0.24, 0.0, 0.035, 0.025]
+    base[25:30] = [0.15, 0.34, 0.0, 0.025, 0.035]
+    gains = np.array([[1.0] * 6, [0.7, -0.8, -0.8, -0.8, 0.6, 0.6]])
+    n = int(duration * fs)
+    x = np.arange(n) / fs
+    r_times = 0.8 + np.arange(0, duration - 1.8, 0.85)
+    sig, out = np.zeros((n, 2)), np.empty(n)
+    for t_r in r_times:
+        lo, hi = int((t_r - 0.5) * fs), int((t_r + 0.7) * fs)
+        seg = np.ascontiguousarray(x[lo:hi])
+        for li in range(2):
+            p = base.copy()
+            p[0::5] *= gains[li]
+            p[1::5] += t_r
+            mesa_sum_into(seg, p, 6, 0, 0, out[:hi - lo])
+            sig[lo:hi, li] += out[:hi - lo]
+    sig += 0.01 * rng.standard_normal(sig.shape)
+    fid = wave_fiducials(base[None], names)
+    t_on, t_off = min(fid["T_on"][0], fid["T2_on"][0]), max(fid["T_off"][0], fid["T2_off"][0])
+    return ecg.Record(sig, fs, leads=("a", "b")), t_on, t_off, fid["T_off"][0]
+
+
+def test_joint_t_spans_a_second_lobe():
+    """With ``waves`` holding T2 the global T ends where its second lobe ends (as one
+    lead's T does), not where the first lobe does."""
+    rec, t_on, t_off, first_off = _biphasic_t_record()
+    fit = ecg.fit_leads(rec, primary="a", waves=WAVES + ("T2",), fiducials="rule")
+    b = fit.beats
+    ok = (b["status"] == "ok").to_numpy()
+    assert b.loc[ok, "T_present"].all()
+    got = np.nanmedian((b["T_off_s"] - b["r_peak_s"]).to_numpy()[ok])
+    want = spread_out(t_on, t_off, "T", 2)[1]
+    assert abs(got - want) < 0.01 and got > first_off + 0.08

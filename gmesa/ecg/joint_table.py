@@ -120,6 +120,10 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
     """Global fiducials (s from R) and the note of beats whose T off is cut."""
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
+    if "T2" in lay.waves:  # a lead showing the second T lobe: its T spans both lobes
+        shown2 = np.stack([p["present"]["T2"] for p in parts])
+        raw["T_on"] = np.where(shown2, np.fmin(raw["T_on"], raw["T2_on"]), raw["T_on"])
+        raw["T_off"] = np.where(shown2, np.fmax(raw["T_off"], raw["T2_off"]), raw["T_off"])
     qrs = [lay.waves.index(w) for w in ("Q", "R", "S") if w in lay.waves]
     size = np.max(np.abs(coef[:, :, qrs]), axis=2).T                          # (L, N)
     fid = {}
@@ -143,6 +147,10 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
                 cut, note = t_end_seen(np.where(present[w], off, np.nan), t_end, t_room)
             on, off = spread_out(on, off, w, np.sum(sel, axis=0))
             peak = theta[:, 4 * lay.waves.index(w)] if w in lay.waves else on * np.nan
+            if w == "T" and "T2" in lay.waves:  # the peak of the lobe larger over the leads
+                k, k2 = lay.waves.index("T"), lay.waves.index("T2")
+                larger = np.sum(coef[:, :, k2] ** 2, axis=1) > np.sum(coef[:, :, k] ** 2, axis=1)
+                peak = np.where(larger, theta[:, 4 * k2], peak)
             fid[f"{w}_on"], fid[f"{w}_peak"], fid[f"{w}_off"] = [
                 np.where(present[w], v, np.nan) for v in (on, peak, off)]
     fid["P_off"] = np.minimum(fid["P_off"], fid["QRS_on"])
@@ -178,6 +186,10 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
                                             lengths, fs, theta, own_p, primary, rr)
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
+    if "T2" in opts.waves and "T" in opts.waves:  # a lead showing either lobe shows T
+        shown2 = np.stack([p["present"]["T2"] for p in parts])
+        present["T"] = present["T"] | (fit_me & np.any(shown2, axis=0))
+        leads["T"] = leads["T"] | shown2
     fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room, rr)
     status, reason = status.copy(), reason.copy()
     for value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
