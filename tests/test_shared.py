@@ -260,3 +260,109 @@ def test_non_finite_sample_is_named():
     w = np.ones(X.size)
     w[10] = 0
     assert fit_shared(X, Y, theta, steps=M, weights=w).success[0]
+
+
+# --------------------------------------------------------------------------- per-channel shifts
+SHIFTS = np.array([[0.008, 0.0, 0.012], [-0.006, 0.0, -0.010], [0.0, 0.0, 0.004],
+                   [0.002, 0.0, -0.006]])   # s: P and T shifted per channel, R not
+
+
+def _shifted_data(seed=1, noise=0.005):
+    rng = np.random.default_rng(seed)
+    theta, coef = split_shared(P_TRUE, K, M)
+    Y = []
+    for s in SHIFTS:
+        th = theta.copy()
+        th[0:4 * K:4] += s
+        Y.append(mesa_sum(X, join_shared(th, coef * rng.uniform(0.6, 1.4, coef.size), K, M),
+                          steps=M))
+    return theta, np.array(Y) + rng.normal(0, noise, (len(SHIFTS), X.size))
+
+
+def test_per_channel_shifts_are_recovered():
+    """Channels showing P and T at different instants: the shifts relative to each other
+    come back within 0.5 ms (their common part trades against theta's centers and is
+    held only by the prior, which its standard error says), and the fit beats the one
+    without shifts."""
+    theta, Y = _shifted_data()
+    v = np.full(len(Y), 1 / 0.005)                 # residuals in noise units
+    plain = fit_shared(X, Y, theta, steps=M, channel_weights=v)
+    res = fit_shared(X, Y, theta, steps=M, channel_weights=v, offset_sd=[0.02, 0.0, 0.02])
+    assert res.success[0] and res.cost[0] < 0.5 * plain.cost[0]
+    rel = res.offsets[0] - res.offsets[0].mean(axis=0)
+    np.testing.assert_allclose(rel, SHIFTS - SHIFTS.mean(axis=0), atol=5e-4)
+    assert np.all(res.offsets[0][:, 1] == 0.0) and np.all(np.isnan(res.offsets_stderr[0][:, 1]))
+    assert np.all(res.offsets_stderr[0][:, [0, 2]] > 0.005)     # the common part
+    # each channel's parameter vector carries its own centers
+    np.testing.assert_allclose(res.params[0][:, 1] - res.params[0][0, 1],
+                               res.offsets[0][:, 0] - res.offsets[0][0, 0])
+
+
+def test_one_channel_with_shifts_is_the_plain_fit():
+    """With one channel a shift is theta's center again: the prior holds it at 0 and the
+    fit is the plain one."""
+    theta, Y = _shifted_data()
+    tol = dict(ftol=1e-14, xtol=1e-14, gtol=1e-12, max_iter=500)
+    a = fit_shared(X, Y[:1], theta, steps=M, **tol)
+    b = fit_shared(X, Y[:1], theta, steps=M, offset_sd=0.02, **tol)
+    np.testing.assert_allclose(b.params, a.params, atol=1e-9)
+    np.testing.assert_allclose(b.cost, a.cost, rtol=1e-9)
+    assert np.abs(b.offsets).max() < 1e-9
+    c = fit_shared(X, Y, theta, steps=M, offset_sd=0.0)       # no shifts: the shared fit
+    d = fit_shared(X, Y, theta, steps=M)
+    np.testing.assert_array_equal(c.params, d.params)
+    assert c.offsets is None
+
+
+def test_shift_gradient_and_matrix():
+    """The kernel's gradient over theta and the shifts is the cost's (finite
+    differences), and its matrix is the Kaufman J^T J of the shifted model built in numpy
+    (a shift's column is its channel's center column, zero in the other channels)."""
+    from gmesa.solvers import _joint_offsets as jo
+    theta, Y = _shifted_data(seed=3)
+    L, T = len(Y), theta.size
+    m = K + M + 1
+    q = np.concatenate([theta + 0.002, (SHIFTS * 0.5).ravel()])
+    v = np.array([1.0, 2.0, 0.5, 1.5])
+    pm, pw = np.zeros(q.size), np.zeros(q.size)
+    clo, chi = np.full((L, m), -np.inf), np.full((L, m), np.inf)
+    free = np.arange(q.size)
+    free = free[(free < T) | (((free - T) % K) != 1)]      # R is not shifted
+    nf = free.size
+
+    def cost_at(qq):
+        ws = jo.work(X.size, L, T, m)
+        return jo.evaluate(X, Y, v, np.ones(X.size), qq, K, M, 1, ws, pm, pw, free, nf, 0.0,
+                           clo, chi), ws
+
+    c0, ws = cost_at(q)
+    a, g = np.empty((nf, nf)), np.empty(nf)
+    jo.normal_equations_all(ws, v, q, K, free, nf, np.empty((q.size, q.size)),
+                            np.empty(q.size), np.empty((T, T)), np.empty(T),
+                            np.empty((T, m)), np.empty((T, m)), np.arange(T), a, g, pm, pw)
+    fd = np.empty(nf)
+    for i, j in enumerate(free):
+        h = 1e-6 * max(abs(q[j]), 1e-2)
+        up, dn = q.copy(), q.copy()
+        up[j] += h
+        dn[j] -= h
+        fd[i] = (cost_at(up)[0] - cost_at(dn)[0]) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-6 * np.abs(fd).max())
+    phi, dphi, col, coef = ws[0], ws[1], ws[2], ws[8]
+    J = np.zeros((L * X.size, q.size))
+    for ch in range(L):
+        perp = np.eye(X.size) - phi[ch].T @ np.linalg.pinv(phi[ch].T)
+        rows = slice(ch * X.size, (ch + 1) * X.size)
+        for t in range(T):
+            J[rows, t] = v[ch] * coef[ch, col[t]] * perp @ dphi[ch, t]
+        for c in range(K):
+            J[rows, T + ch * K + c] = J[rows, 4 * c]
+    full = (J.T @ J)[np.ix_(free, free)]
+    np.testing.assert_allclose(a, full, rtol=1e-6, atol=1e-9 * np.abs(full).max())
+
+
+def test_bad_offset_sd():
+    theta, Y = _shifted_data()
+    for bad in (-0.01, np.nan, [0.01, 0.02]):
+        with pytest.raises(ValueError, match="offset_sd"):
+            fit_shared(X, Y, theta, steps=M, offset_sd=bad)

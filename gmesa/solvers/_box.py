@@ -1,12 +1,25 @@
 """Private: the box-constrained Levenberg-Marquardt step that the compiled solvers share
 (:mod:`gmesa.solvers._lm` for one curve of parameters, :mod:`gmesa.solvers._joint` for
-timing shared by several channels): Cholesky solves, the active set, the damped step and
-its projection on the bounds."""
+timing shared by several channels, :mod:`gmesa.solvers._joint_offsets` with per-channel
+shifts): their status codes, Cholesky solves, the active set, the damped step and its
+projection on the bounds, the step's outcome, the loop's scratch."""
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..config import njit
+
+# status codes of the LM kernels (documented in gmesa.solvers.many.SOLVER_STATUS)
+GTOL = 1
+FTOL = 2
+XTOL = 3
+MAX_ITER = -1
+NONFINITE_INPUT = -2
+NONFINITE_MODEL = -3
+TOO_FEW_SAMPLES = -4
+NO_PROGRESS = -5
 
 #: damping never falls below this fraction of the largest diagonal of J^T J, so a
 #: parameter the data barely constrain (say, the place of a step of height ~0) cannot
@@ -146,3 +159,39 @@ def damping_rejected(lam, nu):
     lam = lam * nu
     return lam, nu * 2.0, lam > LAM_MAX
 
+
+
+@njit
+def trial_step(p, pnew, a, g, act, nact, free, lo, hi, lam, nu, lhs, step, lt):
+    """One damped step from ``p`` into ``pnew`` (:func:`damped_step`,
+    :func:`trial_point`): (made, predicted gain, |d|, |p|, damping, nu, status); when
+    the damped matrix is not positive definite no step is made, the damping grows and
+    the status is NO_PROGRESS once it has grown past :data:`LAM_MAX` (0: go on)."""
+    if damped_step(a, g, act, nact, lam, lhs, step, lt):
+        pred, dn, pn = trial_point(p, pnew, step, free, act, nact, lo, hi, a, g)
+        return True, pred, dn, pn, lam, nu, 0
+    lam, nu, gave_up = damping_rejected(lam, nu)
+    return False, 0.0, 0.0, 0.0, lam, nu, NO_PROGRESS if gave_up else 0
+
+
+@njit
+def step_outcome(cost, new, pred, small, ftol, lam, nu):
+    """After a trial step of cost ``new`` from ``cost`` (predicted gain ``pred``; ``small``:
+    the step is below xtol): (accepted, status, damping, nu), status 0 to go on."""
+    if abs(new) <= 1.7976931348623157e308 and new < cost:
+        lam, nu = damping_accepted(lam, cost, new, pred)
+        if cost - new <= ftol * cost:
+            return True, FTOL, lam, nu
+        return True, XTOL if small else 0, lam, nu
+    if small:
+        return False, XTOL, lam, nu
+    lam, nu, gave_up = damping_rejected(lam, nu)
+    return False, NO_PROGRESS if gave_up else 0, lam, nu
+
+
+@njit
+def lm_scratch(nfree):
+    """The LM loop's scratch for ``nfree`` free parameters: the normal matrix and
+    gradient, the damped matrix, its factor, the step, the active list."""
+    return (np.empty((nfree, nfree)), np.empty(nfree), np.empty((nfree, nfree)),
+            np.zeros((nfree, nfree)), np.empty(max(nfree, 1)), np.empty(nfree, np.int64))

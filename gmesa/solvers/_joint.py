@@ -32,10 +32,9 @@ from numba import prange
 
 from .._kernels import gmf_unit_jac_into, tanh_step_into
 from ..config import njit
-from ._box import (active_set, cholesky_factor, cholesky_resolve, damped_step,
-                   damping_accepted, damping_rejected, trial_point)
-from ._lm import FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT, NONFINITE_MODEL, \
-    TOO_FEW_SAMPLES, XTOL
+from ._box import (GTOL, MAX_ITER, NONFINITE_INPUT, NONFINITE_MODEL, TOO_FEW_SAMPLES,
+                   active_set, cholesky_factor, cholesky_resolve, lm_scratch, step_outcome,
+                   trial_step)
 
 #: ridge added to the Gram matrix's diagonal, relative to its largest diagonal entry:
 #: keeps the linear solve defined when two columns (say, a vanishing wave) coincide
@@ -382,6 +381,30 @@ def finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost
 
 
 @njit
+def row(a, c):
+    """Row ``c`` of ``a``, or its only row (inputs given once for every curve)."""
+    return a[0] if a.shape[0] == 1 else a[c]
+
+
+@njit
+def curve_setup(x, Y, v, w, p, lo, hi, mlin, se, se_coef, coef):
+    """The start of one curve's fit: its outputs set to NaN, its inputs checked
+    (:func:`check_curve`; too few samples for the free parameters and every channel's
+    coefficients), the samples of weight 0 at either end cut off (they take no part
+    anywhere).  Returns (status, free, nfree, nvalid, x, Y, w)."""
+    se[:] = np.nan
+    se_coef[:, :] = np.nan
+    coef[:, :] = np.nan
+    free = np.empty(p.shape[0], dtype=np.int64)
+    bad, nfree, nvalid = check_curve(x, Y, v, w, p, lo, hi, free)
+    nch = Y.shape[0]
+    if bad == 0 and nvalid * nch <= nfree + mlin * nch:
+        bad = TOO_FEW_SAMPLES
+    a0, b = trim(w, 0, x.shape[0])
+    return bad, free, nfree, nvalid, x[a0:b], Y[:, a0:b], w[a0:b]
+
+
+@njit
 def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm, pw,
             coef, se, se_coef, ridge, clo, chi):
     """Fit one curve of L channels in place (``theta`` holds the start on entry, the
@@ -389,40 +412,22 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
     the prior's means and 1/sd per shared parameter, or empty arrays (no prior).
     Returns (cost, data cost, iterations, status)."""
     ntheta = theta.shape[0]
-    nch, n = Y.shape
     mlin = k + m + nb
-    se[:] = np.nan
-    se_coef[:, :] = np.nan
-    coef[:, :] = np.nan
-    free = np.empty(ntheta, dtype=np.int64)
-    bad, nfree, nvalid = check_curve(x, Y, v, w, theta, lo, hi, free)
+    bad, free, nfree, nvalid, x, Y, w = curve_setup(x, Y, v, w, theta, lo, hi, mlin, se,
+                                                    se_coef, coef)
     if bad != 0:
         return np.nan, np.nan, 0, bad
-    if nvalid * nch <= nfree + mlin * nch:
-        return np.nan, np.nan, 0, TOO_FEW_SAMPLES
-    a0, n = trim(w, 0, n)  # samples of weight 0 at either end take no part anywhere
-    x, Y, w = x[a0:n], Y[:, a0:n], w[a0:n]
-    n -= a0
+    nch, n = Y.shape
     ws = work(n, nch, ntheta, mlin)
     ws2 = work(n, nch, ntheta, mlin)
-    a = np.empty((nfree, nfree))
-    g = np.empty(nfree)
-    lhs = np.empty((nfree, nfree))
-    lt = np.zeros((nfree, nfree))
-    step = np.empty(max(nfree, 1))
+    a, g, lhs, lt, step, act = lm_scratch(nfree)
     u = np.empty((nfree, mlin))
     z = np.empty((nfree, mlin))
-    act = np.empty(nfree, dtype=np.int64)
     tnew = theta.copy()
     cost = evaluate(x, Y, v, w, theta, k, m, nb, ws, pm, pw, free, nfree, ridge, clo, chi)
     if not abs(cost) <= 1.7976931348623157e308:
         return cost, cost, 0, NONFINITE_MODEL
-    lam = 1e-2
-    nu = 2.0
-    it = 0
-    status = MAX_ITER
-    need = True
-    nact = 0
+    lam, nu, it, status, need, nact = 1e-2, 2.0, 0, MAX_ITER, True, 0
     while True:
         if need:
             normal_equations(ws[0], ws[10], ws[1], ws[2], ws[7], ws[8], ws[9], v, free,
@@ -436,40 +441,25 @@ def fit_one(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, pm,
         if it >= max_iter:
             break
         it += 1
-        ok = damped_step(a, g, act, nact, lam, lhs, step, lt)
-        pred, dn, pn = 0.0, 0.0, 0.0
-        if ok:
-            pred, dn, pn = trial_point(theta, tnew, step, free, act, nact, lo, hi, a, g)
-        if not ok:
-            lam, nu, gave_up = damping_rejected(lam, nu)
-            if gave_up:
-                status = NO_PROGRESS
+        made, pred, dn, pn, lam, nu, stop = trial_step(theta, tnew, a, g, act, nact, free, lo,
+                                                       hi, lam, nu, lhs, step, lt)
+        if not made:
+            if stop:
+                status = stop
                 break
             continue
         new = evaluate(x, Y, v, w, tnew, k, m, nb, ws2, pm, pw, free, nfree, ridge, clo,
                        chi)
-        small = dn <= xtol * (pn + xtol)
-        if abs(new) <= 1.7976931348623157e308 and new < cost:
-            lam, nu = damping_accepted(lam, cost, new, pred)
-            old = cost
+        accepted, stop, lam, nu = step_outcome(cost, new, pred, dn <= xtol * (pn + xtol),
+                                               ftol, lam, nu)
+        if accepted:
             cost = new
             theta[:] = tnew
             ws, ws2 = ws2, ws
             need = True
-            if old - new <= ftol * old:
-                status = FTOL
-                break
-            if small:
-                status = XTOL
-                break
-        else:
-            if small:
-                status = XTOL
-                break
-            lam, nu, gave_up = damping_rejected(lam, nu)
-            if gave_up:
-                status = NO_PROGRESS
-                break
+        if stop:
+            status = stop
+            break
     data = finish(theta, ws, v, free, nfree, a, g, u, z, lt, step, pm, pw, nvalid, cost,
                   coef, se, se_coef, clo, chi)
     return cost, data, it, status
@@ -481,18 +471,10 @@ def fit_batch(x, Y, v, w, theta, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, p
     """Fit every curve ``Y[c]`` (L, n) in parallel; ``x``, ``w``, ``v``, ``lo``, ``hi``,
     ``pm``, ``pw`` have one row or one per curve (``pm``/``pw`` of width 0: no prior)."""
     for c in prange(Y.shape[0]):
-        xi = x[0] if x.shape[0] == 1 else x[c]
-        wi = w[0] if w.shape[0] == 1 else w[c]
-        vi = v[0] if v.shape[0] == 1 else v[c]
-        li = lo[0] if lo.shape[0] == 1 else lo[c]
-        hi_ = hi[0] if hi.shape[0] == 1 else hi[c]
-        pmi = pm[0] if pm.shape[0] == 1 else pm[c]
-        pwi = pw[0] if pw.shape[0] == 1 else pw[c]
-        cl = clo[0] if clo.shape[0] == 1 else clo[c]
-        ch_ = chi[0] if chi.shape[0] == 1 else chi[c]
-        cst, dat, it, st = fit_one(xi, Y[c], vi, wi, theta[c], li, hi_, k, m, nb, max_iter,
-                                   ftol, xtol, gtol, pmi, pwi, coef[c], se[c], se_coef[c],
-                                   ridge, cl, ch_)
+        cst, dat, it, st = fit_one(row(x, c), Y[c], row(v, c), row(w, c), theta[c],
+                                   row(lo, c), row(hi, c), k, m, nb, max_iter, ftol, xtol,
+                                   gtol, row(pm, c), row(pw, c), coef[c], se[c], se_coef[c],
+                                   ridge, row(clo, c), row(chi, c))
         cost[c] = cst
         data[c] = dat
         nit[c] = it

@@ -23,18 +23,10 @@ from numba import prange
 
 from .._kernels import mesa_sum_jac_into
 from ..config import njit
-from ._box import (active_set, cholesky_resolve, cholesky_solve, damped_step,
-                   damping_accepted, damping_rejected, finite, trial_point)
-
-# status codes (documented in gmesa.solvers.many.SOLVER_STATUS)
-GTOL = 1
-FTOL = 2
-XTOL = 3
-MAX_ITER = -1
-NONFINITE_INPUT = -2
-NONFINITE_MODEL = -3
-TOO_FEW_SAMPLES = -4
-NO_PROGRESS = -5
+from ._box import (FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT,  # noqa: F401
+                   NONFINITE_MODEL, TOO_FEW_SAMPLES, XTOL, active_set, cholesky_resolve,
+                   cholesky_solve, damped_step, damping_accepted, damping_rejected, finite,
+                   trial_point)
 
 @njit
 def _support(row, n):

@@ -66,7 +66,9 @@ class SharedFit:
     is held at its ``coef_lower``/``coef_upper``); ``cost`` the
     objective (0.5 sum of squared weighted residuals over all channels + ridge and
     prior terms), ``data_cost`` the residual part alone; ``nit``; ``status`` (:data:`SOLVER_STATUS`, > 0
-    converged); ``n_waves``, ``n_steps``.
+    converged); ``n_waves``, ``n_steps``; with ``offset_sd``, ``offsets`` (N, L, K) each
+    channel's shift of each component's center (x units; 0 for a component not shifted)
+    and ``offsets_stderr``.
     """
     theta: np.ndarray
     coef: np.ndarray
@@ -78,11 +80,17 @@ class SharedFit:
     status: np.ndarray
     n_waves: int
     n_steps: int
+    offsets: np.ndarray | None = None
+    offsets_stderr: np.ndarray | None = None
 
     @property
     def params(self):
-        """(N, L, P): every channel's parameter vector in the usual layout."""
-        return join_shared(self.theta[:, None, :], self.coef, self.n_waves, self.n_steps)
+        """(N, L, P): every channel's parameter vector in the usual layout (its centers
+        moved by its ``offsets`` when the fit had them)."""
+        theta = np.repeat(self.theta[:, None, :], self.coef.shape[1], axis=1)
+        if self.offsets is not None:
+            theta[..., 0:4 * self.n_waves:4] += self.offsets
+        return join_shared(theta, self.coef, self.n_waves, self.n_steps)
 
     @property
     def success(self):
@@ -124,6 +132,49 @@ def _check(theta, lo, hi, labels, n_waves, n_steps):
         if np.any(lo_b[:, j] <= 0):
             raise ValueError(f"lower bound of {labels[j]} must be > 0 (a width); "
                              f"give e.g. {MIN_WIDTH}")
+
+
+def _fit_with_offsets(X, Y, V, W, theta, lo, hi, K, steps, nb, pm, pw, clo, chi, offset_sd,
+                      opts, threads):
+    """:func:`fit_shared` with a shift per channel of each component's center
+    (:mod:`._joint_offsets`): q = [theta, shifts (L x K)], their bounds and priors."""
+    from . import _joint_offsets
+
+    N, L, _ = Y.shape
+    try:
+        sd = np.broadcast_to(np.asarray(offset_sd, dtype=float), (K,))
+    except ValueError:
+        sd = None
+    if sd is None or not np.all(np.isfinite(sd) & (sd >= 0)):
+        raise ValueError(f"offset_sd={offset_sd!r}: give one SD >= 0 (x units) or one per "
+                         f"component ({K}); 0 leaves a component unshifted")
+    ntheta = theta.shape[1]
+    shift_hi = np.tile(4.0 * sd, L)
+    q = np.concatenate([theta, np.zeros((N, L * K))], axis=1)
+    qlo = np.concatenate([np.broadcast_to(lo, (lo.shape[0], ntheta)),
+                          np.broadcast_to(-shift_hi, (lo.shape[0], L * K))], axis=1)
+    qhi = np.concatenate([np.broadcast_to(hi, (hi.shape[0], ntheta)),
+                          np.broadcast_to(shift_hi, (hi.shape[0], L * K))], axis=1)
+    with np.errstate(divide="ignore"):
+        spw = np.where(sd > 0, 1.0 / sd, 0.0)
+    width = pm.shape[1]
+    pmq = np.concatenate([pm if width else np.zeros((1, ntheta)), np.zeros((pm.shape[0], L * K))],
+                         axis=1)
+    pwq = np.concatenate([pw if width else np.zeros((1, ntheta)),
+                          np.broadcast_to(np.tile(spw, L), (pw.shape[0], L * K))], axis=1)
+    m = K + steps + nb
+    coef = np.empty((N, L, m))
+    se, se_coef = np.empty((N, q.shape[1])), np.empty((N, L, m))
+    cost, data = np.empty(N), np.empty(N)
+    nit, status = np.empty(N, np.int64), np.empty(N, np.int64)
+    with numba_threads(threads), numba.parallel_chunksize(CHUNK_CURVES):
+        _joint_offsets.fit_batch(X, Y, V, W, q, np.ascontiguousarray(qlo),
+                                 np.ascontiguousarray(qhi), K, steps, nb, ntheta,
+                                 opts["max_iter"], opts["ftol"], opts["xtol"], opts["gtol"],
+                                 np.ascontiguousarray(pmq), np.ascontiguousarray(pwq), coef, se,
+                                 se_coef, cost, data, nit, status, opts["ridge"], clo, chi)
+    return SharedFit(q[:, :ntheta], coef, se[:, :ntheta], se_coef, cost, data, nit, status, K,
+                     steps, q[:, ntheta:].reshape(N, L, K), se[:, ntheta:].reshape(N, L, K))
 
 
 def _coef_bounds(lower, upper, n_curves, n_channels, m):
@@ -171,7 +222,7 @@ def _prior(prior, n_curves, labels):
 def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="constant",
                channel_weights=None, weights=None, max_iter=200, ftol=1e-8, xtol=1e-8,
                gtol=1e-8, threads=None, prior=None, ridge=0.0, coef_lower=None,
-               coef_upper=None):
+               coef_upper=None, offset_sd=None):
     """Fit K mesa components (and ``steps`` tanh steps) whose timing every channel
     shares, each channel with its own amplitudes (any sign) and baseline polynomial.
 
@@ -231,6 +282,11 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
         raise ValueError(f"ridge={ridge!r}; give a finite value >= 0 (0: plain least squares)")
     m = K + steps + nb
     clo, chi = _coef_bounds(coef_lower, coef_upper, N, L, m)
+    if offset_sd is not None and np.any(np.asarray(offset_sd, dtype=float) != 0):
+        return _fit_with_offsets(X, Y, V, W, theta, lo, hi, K, int(steps), nb, pm, pw,
+                                 clo, chi, offset_sd, dict(max_iter=int(max_iter),
+                                 ftol=float(ftol), xtol=float(xtol), gtol=float(gtol),
+                                 ridge=float(ridge)), threads)
     coef = np.empty((N, L, m))
     se, se_coef = np.empty((N, ntheta)), np.empty((N, L, m))
     cost, data = np.empty(N), np.empty(N)
