@@ -366,3 +366,23 @@ def test_bad_offset_sd():
     for bad in (-0.01, np.nan, [0.01, 0.02]):
         with pytest.raises(ValueError, match="offset_sd"):
             fit_shared(X, Y, theta, steps=M, offset_sd=bad)
+
+
+def test_many_curves_take_their_own_bounds_and_shifts():
+    """N curves in one call: per-curve coefficient bounds (N, L, m) and shifts give each
+    curve what it gives alone."""
+    theta, Y1 = _shifted_data(seed=5)
+    _, Y2 = _shifted_data(seed=6)
+    Y = np.stack([Y1, Y2])
+    m = K + M + 1
+    lo = np.full((2, len(Y1), m), -np.inf)
+    lo[1, :, :K + M] = 0.0                        # the second curve's amplitudes >= 0
+    v = np.full(len(Y1), 200.0)
+    both = fit_shared(X, Y, theta, steps=M, channel_weights=v, coef_lower=lo,
+                      offset_sd=[0.02, 0.0, 0.02])
+    for c in range(2):
+        alone = fit_shared(X, Y[c], theta, steps=M, channel_weights=v, coef_lower=lo[c],
+                           offset_sd=[0.02, 0.0, 0.02])
+        np.testing.assert_allclose(both.params[c], alone.params[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(both.offsets[c], alone.offsets[0], atol=1e-12)
+    assert np.all(both.coef[1, :, :K + M] >= 0.0)
