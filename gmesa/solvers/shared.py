@@ -239,6 +239,16 @@ def fit_shared(x, Y, theta0, lower=None, upper=None, *, steps=0, baseline="const
     ridge : >= 0, adds ``0.5 * ridge * sum(channel_weight**2 * amplitude**2)`` over the
         components' and steps' amplitudes (not the baseline) to the cost: keeps two
         near-identical components from cancelling with huge opposite amplitudes.
+    coef_lower, coef_upper : bounds on each channel's linear coefficients (the
+        components' and steps' amplitudes, then the baseline's), broadcast to (N, L, m)
+        (default none: -inf/inf), e.g. 0 below amplitudes that cannot be negative.
+    offset_sd : None, or the prior SD (x units, >= 0) of each channel's shift of each
+        component's center, scalar or (K,): channels need not show a wave at the same
+        instant (0: the component is not shifted).  The shifts are fitted with theta
+        (their prior N(0, sd^2), bounds +-4 sd; as for ``prior``, give
+        ``channel_weights`` = 1/noise so that residuals are in noise units) and reported
+        in ``offsets``; each channel then has its own basis, so L channels cost about L
+        fits' basis work.
 
     Returns :class:`SharedFit`.  One least-squares solve of the linear coefficients for
     all channels per step (a channel whose solution leaves ``coef_lower``/``coef_upper``
