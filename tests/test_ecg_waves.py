@@ -401,6 +401,20 @@ def _with_u_wave(syn, amplitude=0.18, center=0.52, until=np.inf):
     return ecg.Record(sig, fs, name="with_u")
 
 
+def test_joint_table_says_where_a_u_wave_is():
+    """Two leads of the U-wave record: the joint model's table says U_present, as one
+    lead's does."""
+    beat = _beat(T=(0.12,) + TYPICAL_BEAT["T"][1:])[:-1]
+    syn = ecg.synthesize(duration=30, fs=500, heart_rate=55, noise=0.01, wander=0.0,
+                         seed=3, beat=beat, variability=0.0)
+    one = _with_u_wave(syn)
+    rec = ecg.Record(np.column_stack([one.signal, 0.7 * one.signal]), one.fs,
+                     leads=("a", "b"), name="with_u_2")
+    b = ecg.fit_leads(rec, primary="a").beats
+    ok = b["status"] == "ok"
+    assert "U_present" in b and b.loc[ok, "U_present"].mean() > 0.9
+
+
 def test_late_u_wave_is_not_taken_for_t():
     """A low T (0.12 mV at 0.27 s) followed by a larger U wave (0.18 mV at 0.52 s):
     without a U component the fit takes the U for T; with u_wave="auto" the template's

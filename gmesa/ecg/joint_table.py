@@ -210,6 +210,8 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     for c in FIDUCIAL_COLUMNS:
         out[c] = fid[c[:-2]] + t_r
     out.update(P_present=present["P"], T_present=present["T"])
+    if "U" in opts.waves:  # as one lead's table: a U wave where any lead shows one
+        out["U_present"] = fit_me & np.any([p["present"]["U"] for p in parts], axis=0)
     out.update(intervals(fid, rr))
     for j, w in enumerate(lay.waves):
         for q, name in enumerate(("center", "half_width", "sigma_left", "sigma_right")):
