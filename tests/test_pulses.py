@@ -52,6 +52,20 @@ def fit(train):
     return gmesa.fit_pulses(train[0], FS, max_components=4, info={"record": "syn", "unit": "au"})
 
 
+@pytest.mark.parametrize("fs", [50.0, 100.0, 250.0])
+def test_a_regular_rhythm_is_read_at_its_period_not_a_multiple(fs):
+    """Pulses every 0.8 s without variation: the autocorrelation peaks at 0.8, 1.6 and
+    2.4 s have about the same height, and the period is the shortest of them (an
+    earlier rule, which only looked at T/2, read 2.4 s at 50 and 250 Hz)."""
+    t = np.arange(0, 60, 1 / fs)
+    y = sum(gmesa.gmf(t, a, o + c, h, sl, sr) for o in np.arange(0.5, 59, 0.8)
+            for a, c, h, sl, sr in SHAPE)
+    y = y + 0.01 * np.random.default_rng(0).standard_normal(t.size)
+    period, strength = dominant_period(y, fs)
+    assert abs(period - 0.8) < 2 / fs and strength > 0.9
+    assert find_onsets(y, fs).size == 74
+
+
 def test_onsets_and_period(train):
     y, truth = train
     period, strength = dominant_period(y, FS)
@@ -253,3 +267,15 @@ def test_real_pulse_channels(physionet, record, lead):
     assert s["median_prd"] <= 3.0
     if lead == "PLETH":
         assert info["wraps"] > 100            # v102s PLETH overflows its 12 bits
+
+
+@pytest.mark.data
+def test_a_segment_read_at_its_period(physionet):
+    """The multi-segment record's ABP, PAP and PLETH beat together: one period for all
+    (ABP alone was read at 3 times it, 1.87 s, before the shortest-lag rule)."""
+    from gmesa.decomp.pulse_io import read_pulse_signal
+
+    periods = [dominant_period(*read_pulse_signal(physionet / "multi-segment" / "041s" / "041s01",
+                                                  lead)[:2])[0]
+               for lead in ("ABP", "PAP", "PLETH")]
+    assert np.ptp(periods) < 0.02 and 0.5 < periods[0] < 0.8

@@ -5,10 +5,11 @@ Method (``find_onsets``):
 1. Missing samples (NaN) are filled by linear interpolation and the signal is
    low-pass filtered (zero-phase 2nd-order Butterworth, ``lowpass_hz``, default 8 Hz):
    for detection only, the fits use the samples as they are.
-2. **Dominant period** T: the highest peak of the autocorrelation of the detrended
-   signal between 0.25 s and 2.5 s (240 to 24 pulses/min); a peak near T/2 of at least
-   80% of its height wins (so T is not a multiple of the true period).  Its height, the
-   *periodicity* (1 = perfectly periodic), must reach ``min_periodicity`` (0.3).
+2. **Dominant period** T: the shortest lag, between 0.25 s and 2.5 s (240 to 24
+   pulses/min), whose autocorrelation peak (of the detrended signal) reaches 80% of the
+   highest there, so that T is not a multiple of the true period (a regular rhythm has
+   peaks of about the same height at T, 2T, 3T).  Its height, the *periodicity* (1 =
+   perfectly periodic), must reach ``min_periodicity`` (0.3).
 3. **Systolic upstrokes**: maxima of the first derivative at least 0.5 T apart, kept
    when at least 35% of the median of the strongest ones.
 4. **Foot** of each upstroke by *intersecting tangents*: the tangent at the point of
@@ -81,10 +82,8 @@ def dominant_period(signal, fs, *, lowpass_hz=8.0):
     peaks = peaks[peaks >= lo]
     if peaks.size == 0:
         return float("nan"), 0.0
-    best = peaks[np.argmax(acf[peaks])]
-    half = peaks[np.abs(peaks - best / 2) <= 0.1 * best]
-    if half.size and acf[half].max() >= 0.8 * acf[best]:
-        best = half[np.argmax(acf[half])]
+    top = acf[peaks].max()
+    best = int(peaks[acf[peaks] >= 0.8 * top].min())   # the shortest lag nearly as high
     return best / fs, float(np.clip(acf[best], 0.0, 1.0))
 
 
