@@ -72,6 +72,11 @@ def wave_evidence(X, params, lengths, sigma2, opts, fs):
     return out
 
 
+def _shown(parts, wave):
+    """(L, N): where each lead's own reading shows ``wave``."""
+    return np.stack([p["present"][wave] for p in parts])
+
+
 def joint_presence(wave, parts, lengths, bw):
     """Is ``wave`` present by the leads' summed evidence (module docstring)?  Returns
     (present, the leads that carry it (L, N))."""
@@ -93,7 +98,8 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     a steady P place lets an irregular rhythm keep them): the summed evidence does not
     bring back fibrillation waves."""
     lay = opts.layout
-    any_lead = np.any([p["present"][wave] for p in parts], axis=0)
+    shown = _shown(parts, wave)
+    any_lead = np.any(shown, axis=0)
     if wave == "P" and P_PRESENCE != "any":
         view = parts[primary]["present"][wave]
         any_lead = {"primary": view, "own": own, "own_view": own & view,
@@ -111,7 +117,6 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
         judged = np.any(own)  # the primary's own fit kept P: its rhythm test passed
         present = consistent_p(c, present, rr, opts.p_window_s,
                                n_fitted=None if judged else int(fit_me.sum()))[0]
-    shown = np.stack([p["present"][wave] for p in parts])
     leads = np.where(np.any(shown, axis=0), shown, carry)
     return present, leads
 
@@ -121,7 +126,7 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
     if "T2" in lay.waves:  # a lead showing the second T lobe: its T spans both lobes
-        shown2 = np.stack([p["present"]["T2"] for p in parts])
+        shown2 = _shown(parts, "T2")
         raw["T_on"] = np.where(shown2, np.fmin(raw["T_on"], raw["T2_on"]), raw["T_on"])
         raw["T_off"] = np.where(shown2, np.fmax(raw["T_off"], raw["T2_off"]), raw["T_off"])
     qrs = [lay.waves.index(w) for w in ("Q", "R", "S") if w in lay.waves]
@@ -187,7 +192,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
     if "T2" in opts.waves and "T" in opts.waves:  # a lead showing either lobe shows T
-        shown2 = np.stack([p["present"]["T2"] for p in parts])
+        shown2 = _shown(parts, "T2")
         present["T"] = present["T"] | (fit_me & np.any(shown2, axis=0))
         leads["T"] = leads["T"] | shown2
     fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room, rr)
@@ -211,7 +216,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
         out[c] = fid[c[:-2]] + t_r
     out.update(P_present=present["P"], T_present=present["T"])
     if "U" in opts.waves:  # as one lead's table: a U wave where any lead shows one
-        out["U_present"] = fit_me & np.any([p["present"]["U"] for p in parts], axis=0)
+        out["U_present"] = fit_me & np.any(_shown(parts, "U"), axis=0)
     out.update(intervals(fid, rr))
     for j, w in enumerate(lay.waves):
         for q, name in enumerate(("center", "half_width", "sigma_left", "sigma_right")):

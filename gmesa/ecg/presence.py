@@ -41,6 +41,7 @@ P_LOCK = 2.0
 #: the lock must be shown at this one-sided confidence: its estimate from a few beats
 #: is uncertain, so what is compared with :data:`P_LOCK` is its lower confidence bound
 LOCK_CONFIDENCE = 0.95
+_LOCK_Z = NormalDist().inv_cdf(LOCK_CONFIDENCE)
 
 
 class TemplateFit(NamedTuple):
@@ -145,7 +146,7 @@ def p_lock(X, Y, good, template, waves):
     if not sd > 0:
         return np.inf
     d, n = float(np.mean(coef) / sd), coef.size
-    return d - NormalDist().inv_cdf(LOCK_CONFIDENCE) * math.sqrt(1.0 / n + d * d / (2.0 * n))
+    return d - _LOCK_Z * math.sqrt(1.0 / n + d * d / (2.0 * n))
 
 
 def rr_variation(rr):

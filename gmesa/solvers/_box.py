@@ -160,7 +160,6 @@ def damping_rejected(lam, nu):
     return lam, nu * 2.0, lam > LAM_MAX
 
 
-
 @njit
 def trial_step(p, pnew, a, g, act, nact, free, lo, hi, lam, nu, lhs, step, lt):
     """One damped step from ``p`` into ``pnew`` (:func:`damped_step`,

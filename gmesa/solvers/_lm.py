@@ -25,8 +25,7 @@ from .._kernels import mesa_sum_jac_into
 from ..config import njit
 from ._box import (FTOL, GTOL, MAX_ITER, NO_PROGRESS, NONFINITE_INPUT,  # noqa: F401
                    NONFINITE_MODEL, TOO_FEW_SAMPLES, XTOL, active_set, cholesky_resolve,
-                   cholesky_solve, damped_step, damping_accepted, damping_rejected, finite,
-                   trial_point)
+                   cholesky_solve, finite, step_outcome, trial_step)
 
 @njit
 def _support(row, n):
@@ -312,39 +311,27 @@ def lm_fit_one(x, y, w, n, p, lo, hi, k, m, nb, max_iter, ftol, xtol, gtol, se, 
             status = MAX_ITER
             break
         it += 1
-        if not damped_step(a, g, act, nact, lam, lhs, step, lt):
-            lam, nu, gave_up = damping_rejected(lam, nu)
-            if gave_up:
-                status = NO_PROGRESS
+        made, pred, dnorm, pnorm, lam, nu, stop = trial_step(p, pnew, a, g, act, nact, free,
+                                                             lo, hi, lam, nu, lhs, step, lt)
+        if not made:
+            if stop:
+                status = stop
                 break
             continue
-        pred, dnorm, pnorm = trial_point(p, pnew, step, free, act, nact, lo, hi, a, g)
         # the trial point's model and Jacobian in one pass: most trials are accepted,
         # and then the Jacobian is already there
         new_cost = _model_cost(x, y, w, n, pnew, k, m, nb, f, jt, r, pm, pw, free, nfree)
-        small_step = dnorm <= xtol * (pnorm + xtol)
-        if finite(new_cost) and new_cost < cost:
-            lam, nu = damping_accepted(lam, cost, new_cost, pred)
-            old = cost
+        accepted, stop, lam, nu = step_outcome(cost, new_cost, pred,
+                                               dnorm <= xtol * (pnorm + xtol), ftol, lam, nu)
+        if accepted:
             cost = new_cost
             for j in range(npar):
                 p[j] = pnew[j]
             need_jac = True
             fresh = True
-            if old - new_cost <= ftol * old:
-                status = FTOL
-                break
-            if small_step:
-                status = XTOL
-                break
-        else:
-            if small_step:
-                status = XTOL
-                break
-            lam, nu, gave_up = damping_rejected(lam, nu)
-            if gave_up:
-                status = NO_PROGRESS
-                break
+        if stop:
+            status = stop
+            break
 
     if not want_se:
         return cost, it, status
