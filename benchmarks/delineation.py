@@ -147,6 +147,20 @@ def gmesa_leads(signals: np.ndarray, fs: float) -> pd.DataFrame:
 gmesa_leads.multilead = True  # the method is handed every lead: (n, leads), scored lead first
 
 
+def gmesa_pooled(signals: np.ndarray, fs: float) -> pd.DataFrame:
+    """gmesa, every lead fitted on its own and each boundary pooled over the leads that
+    show the wave: ``fit_leads(..., joint=False, boundaries="pooled").beats``."""
+    from gmesa.ecg import Record, fit_leads
+
+    signals = np.asarray(signals, dtype=float)
+    leads = [f"lead{j}" for j in range(signals.shape[1])]
+    return fit_leads(Record(signals, fs, leads=leads), primary=0, joint=False,
+                     boundaries="pooled").beats
+
+
+gmesa_pooled.multilead = True
+
+
 def gmesa_joint(signals: np.ndarray, fs: float) -> pd.DataFrame:
     """gmesa's joint multi-lead model: ``fit_leads(Record(signals, fs), primary=0, joint=True).beats``
     (shared wave timing over the leads, global boundaries)."""
@@ -171,6 +185,7 @@ METHODS: dict[str, Method] = {
     "neurokit2_prominence": neurokit2_prominence,
     "gmesa": gmesa_fit,
     "gmesa_leads": gmesa_leads,
+    "gmesa_pooled": gmesa_pooled,
     "gmesa_joint": gmesa_joint,
 }
 

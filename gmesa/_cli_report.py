@@ -85,7 +85,9 @@ def report_leads(row, out):
     click.echo(f"{row['record']}: leads {', '.join(res.fits)} (primary {res.primary}), "
                f"{row['fs']:g} Hz, {row['duration_s']:.1f} s, fitted in {row['seconds']:.2f} s")
     click.echo(table([
-        ("model", "joint: wave timing shared by the leads" if joint else "each lead alone"),
+        ("model", "joint: wave timing shared by the leads" if joint else
+         "each lead alone" + (", boundaries pooled over the leads"
+                              if res.info.get("boundaries") == "pooled" else "")),
         ("beats", f"{row['n_beats']}"),
         ("ok", f"{row['n_ok']} ({100.0 * row['ok_fraction']:.1f}%)"
                + ("" if joint else f" in {res.primary}")),

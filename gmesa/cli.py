@@ -133,6 +133,27 @@ _joint_option = click.option(
          "from the lead that shows it (faster on long multi-lead records).")
 
 
+_pooled_option = click.option(
+    "--pooled/--picked", default=False, show_default=True,
+    help="With --leads --per-lead: each onset and offset the median of the leads that show "
+         "the wave, moved out to where the earliest onset and latest offset over the leads "
+         "lie (docs/joint.md), or read from the one lead the wave is read from.")
+
+
+def _multilead_options(leads_v, joint, pooled):
+    """fit_leads' options for --leads (None without it) from --joint/--per-lead and
+    --pooled/--picked."""
+    if pooled and joint:
+        raise click.BadParameter("--pooled reads each lead's own fit: add --per-lead",
+                                 param_hint="'--pooled'")
+    if leads_v is None:
+        if pooled:
+            raise click.BadParameter("--pooled is for several leads: add --leads",
+                                     param_hint="'--pooled'")
+        return None
+    return {"joint": joint, **({"boundaries": "pooled"} if pooled else {})}
+
+
 def _leads_value(leads):
     """``--leads``: None, "all" or a list of lead names/indices."""
     if leads is None or leads.strip().lower() == "all":
@@ -159,8 +180,9 @@ def _leads_value(leads):
               help="Numba threads for the fit (default: all cores).")
 @_leads_option
 @_joint_option
+@_pooled_option
 @_force_ecg_option
-def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, force_ecg):
+def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, force_ecg):
     """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
 
     Writes one row per beat (wave parameters, fiducials, intervals, fit quality,
@@ -176,13 +198,14 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, force_ecg)
     out = out.expanduser()
     fmt = fmt.lower()
     leads_v = _leads_value(leads)
+    multilead = _multilead_options(leads_v, joint, pooled)
     if leads_v is not None and figures:
         raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
                                  "for them", param_hint="'--figures'")
     try:
         row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
                       force_ecg=force_ecg, keep_fit=figures or leads_v is not None,
-                      fit_options=None if leads_v is None else {"joint": joint})
+                      fit_options=multilead)
     except OutputFolderError as exc:
         raise _OutputError(str(exc), "gmesa fit") from None
     stem = row["record"]
@@ -247,9 +270,10 @@ def _paths(obj):
               help="Show a progress bar (records, beats, ETA) on stderr.")
 @_leads_option
 @_joint_option
+@_pooled_option
 @_force_ecg_option
 def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs, progress,
-              leads, joint, force_ecg):
+              leads, joint, pooled, force_ecg):
     """Fit every record in PATH... (files, folders searched recursively, glob patterns).
 
     Folders contribute records, not files: a WFDB record is its .hea (a multi-segment
@@ -269,12 +293,13 @@ def batch_cmd(paths, out, workers, scheduler, dask_local, resume, lead, fmt, fs,
         raise click.UsageError("--workers is for local processes; with Dask the cluster's "
                                "workers do the work: drop --workers")
     lead_v, leads_v = _lead_value(lead), _leads_value(leads)
+    multilead = _multilead_options(leads_v, joint, pooled)
     with _dask_client(scheduler, dask_local) as client:
         try:
             summary = fit_files(list(paths), out=out, executor=client, workers=workers,
                                 progress=progress, resume=resume, lead=lead_v, leads=leads_v,
                                 fmt=fmt.lower(), fs=fs, force_ecg=force_ecg,
-                                **({} if leads_v is None else {"joint": joint}))
+                                **(multilead or {}))
         except OutputFolderError as exc:  # locked by another batch, or not writable
             raise _OutputError(str(exc), "gmesa batch") from None
     return report_batch(summary)

@@ -165,6 +165,14 @@ def test_fit_several_leads(runner, tmp_path):
                                 "--out", str(tmp_path / "alone"), "--format", "csv"])
     assert alone.exit_code == 0 and "each lead alone" in alone.output
     assert "P_lead" in pd.read_csv(tmp_path / "alone" / "two.leads.csv").columns
+    pooled = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--per-lead",
+                                 "--pooled", "--out", str(tmp_path / "pooled"), "--format", "csv"])
+    assert pooled.exit_code == 0 and "boundaries pooled over the leads" in pooled.output
+    table = pd.read_csv(tmp_path / "pooled" / "two.leads.csv")
+    assert (table["QRS_n_leads"] == 2).mean() > 0.8
+    for wrong in (["--pooled"], ["--leads", "all", "--pooled"]):  # no leads; the joint model
+        res = runner.invoke(app, ["fit", str(path), "--fs", "250", *wrong])
+        assert res.exit_code == 2 and "--pooled" in res.stderr
 
 
 def test_fit_wrong_lead_lists_the_leads(runner, small_record, tmp_path):
@@ -311,6 +319,12 @@ def test_batch_several_leads(runner, tmp_path):
     assert alone.exit_code == 0, (alone.output, alone.stderr)
     info = json.loads((tmp_path / "alone" / "rec1.leads.json").read_text())
     assert "joint" not in info and "joint" in json.loads((out / "rec1.leads.json").read_text())
+    pooled = runner.invoke(app, ["batch", str(d), "--out", str(tmp_path / "pooled"), "--fs", "250",
+                                 "--leads", "all", "--per-lead", "--pooled", "--workers", "1",
+                                 "--no-progress"])
+    assert pooled.exit_code == 0, (pooled.output, pooled.stderr)
+    assert json.loads((tmp_path / "pooled" / "rec1.leads.json").read_text())["boundaries"] == "pooled"
+    assert "QRS_n_leads" in pd.read_parquet(tmp_path / "pooled" / "rec1.leads.parquet").columns
 
 
 # ---------------------------------------------------------------------------------

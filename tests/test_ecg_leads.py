@@ -140,3 +140,81 @@ def test_default_leads_are_the_ecg_leads(physionet):
         _w.simplefilter("error", UserWarning)
         fits = ecg.fit_leads(short)
     assert fits.info["leads"] == ["II", "V"] and fits.info["skipped_leads"] == {}
+
+
+def _shift_edges(fit, group, on_s, off_s):
+    """A copy of ``fit`` whose ``group`` onset and offset sit ``on_s``, ``off_s`` later
+    (arrays per beat or scalars)."""
+    beats = fit.beats.copy()
+    beats[f"{group}_on_s"] = beats[f"{group}_on_s"] + on_s
+    beats[f"{group}_off_s"] = beats[f"{group}_off_s"] + off_s
+    return replace(fit, beats=beats)
+
+
+@pytest.fixture(scope="module")
+def same_beats(two_leads):
+    record, _ = two_leads
+    a = ecg.fit_record(record, "with_p")
+    r = np.round(a.beats["r_peak_s"].to_numpy() * 500).astype(int)
+    return a, r
+
+
+def test_pooled_boundaries_are_the_median_of_the_leads_moved_out(same_beats):
+    from gmesa.ecg.joint_edges import expected_max
+    from gmesa.ecg.leads import POOLED_SPREAD
+
+    a, _ = same_beats
+    n = len(a.beats)
+    rng = np.random.default_rng(3)
+    # five leads: the same fit, each boundary moved by its own error (ms scale)
+    errs = rng.normal(0.0, 0.008, size=(5, 2, n))
+    fits = {f"l{i}": _shift_edges(a, "QRS", errs[i, 0], errs[i, 1]) for i in range(5)}
+    pooled = combine(fits, "l0", "pooled")
+    picked = combine(fits, "l0")
+    ok = np.isfinite(a.beats["QRS_on_s"].to_numpy())
+    assert ok.mean() > 0.9 and (pooled.loc[ok, "QRS_n_leads"] == 5).all()
+    out = expected_max(5)
+    want_on = a.beats["QRS_on_s"] + np.median(errs[:, 0], axis=0) - POOLED_SPREAD["QRS_on"] * out
+    want_off = a.beats["QRS_off_s"] + np.median(errs[:, 1], axis=0) + POOLED_SPREAD["QRS_off"] * out
+    assert np.allclose(pooled.loc[ok, "QRS_on_s"], want_on[ok], atol=1e-12)
+    assert np.allclose(pooled.loc[ok, "QRS_off_s"], want_off[ok], atol=1e-12)
+    # the peak is the picked lead's; the pooled SD is the leads' standard error (ms)
+    assert np.allclose(pooled["QRS_peak_s"], picked["QRS_peak_s"], equal_nan=True)
+    sem = np.std(errs[:, 0], axis=0, ddof=1) / np.sqrt(5) * 1e3
+    assert np.allclose(pooled.loc[ok, "QRS_on_sd_ms"], sem[ok])
+    # the intervals follow the pooled boundaries
+    qrs = (pooled["QRS_off_s"] - pooled["QRS_on_s"]) * 1e3
+    assert np.allclose(pooled["qrs_ms"], qrs, equal_nan=True)
+    # independent errors average out: the median of five lies nearer than one lead
+    centred = pooled.loc[ok, "QRS_on_s"] + POOLED_SPREAD["QRS_on"] * out - a.beats.loc[ok, "QRS_on_s"]
+    assert np.mean(np.abs(centred)) < 0.8 * np.mean(np.abs(errs[0, 0][ok]))
+
+
+def test_pooled_leaves_out_a_lead_that_disagrees_and_one_lead_is_picked(same_beats, two_leads):
+    record, _ = two_leads
+    a, r = same_beats
+    b = ecg.fit_record(record, "flat_p", rpeaks=r)
+    ok = a.beats["T_present"].to_numpy() & b.beats["T_present"].to_numpy()
+    # a lead whose T sits 250 ms later fitted something else: it is not pooled
+    far = combine({"with_p": a, "flat_p": _shift_t(b, 0.25)}, "with_p", "pooled")
+    assert (far.loc[ok, "T_n_leads"] == 1).all()
+    assert np.allclose(far.loc[ok, "T_off_s"], a.beats.loc[ok, "T_off_s"])  # one lead: no spread
+    assert far.loc[ok, "T_off_sd_ms"].isna().all()
+    # a wave only one lead shows (P) is that lead's reading, with no spread
+    only = combine({"with_p": a, "flat_p": b}, "flat_p", "pooled")
+    p = only["P_present"].to_numpy() & ~b.beats["P_present"].to_numpy()
+    assert p.mean() > 0.8 and (only.loc[p, "P_n_leads"] == 1).all()
+    assert np.allclose(only.loc[p, "P_on_s"], a.beats.loc[p, "P_on_s"])
+
+
+def test_pooled_boundaries_options(two_leads):
+    record, _ = two_leads
+    res = ecg.fit_leads(record, primary="with_p", joint=False, boundaries="pooled")
+    assert res.info["boundaries"] == "pooled"
+    assert {"P_n_leads", "QRS_n_leads", "T_n_leads"} <= set(res.beats.columns)
+    inner = res.beats["status"] == "ok"
+    assert (res.beats.loc[inner, "QRS_n_leads"] == 2).mean() > 0.9
+    with pytest.raises(ValueError, match="boundaries='median'"):
+        ecg.fit_leads(record, joint=False, boundaries="median")
+    with pytest.raises(ValueError, match="joint=False"):
+        ecg.fit_leads(record, boundaries="pooled")

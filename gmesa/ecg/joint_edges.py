@@ -45,11 +45,12 @@ QRS_SPREAD = {"QRS_on": 0.0062, "QRS_off": 0.0087}
 WAVE_SPREAD = {"P_on": 0.0077, "P_off": 0.0041, "T_on": 0.0149, "T_off": 0.0179}
 
 
-def spread_out(on, off, wave, n_leads):
+def spread_out(on, off, wave, n_leads, spread=None):
     """Onsets ``on`` and offsets ``off`` (s) of ``wave`` ("P", "QRS" or "T") moved out to
-    where the extreme of ``n_leads`` leads' marks lies (:data:`QRS_SPREAD`,
-    :data:`WAVE_SPREAD` times :func:`expected_max`): unchanged for one lead."""
-    spread = {**QRS_SPREAD, **WAVE_SPREAD}
+    where the extreme of ``n_leads`` leads' marks lies (the SD of the leads' marks,
+    ``spread`` {"P_on": s, ...}, default :data:`QRS_SPREAD` and :data:`WAVE_SPREAD`,
+    times :func:`expected_max`): unchanged for one lead."""
+    spread = {**QRS_SPREAD, **WAVE_SPREAD} if spread is None else spread
     counts, where = np.unique(np.asarray(n_leads, dtype=np.int64), return_inverse=True)
     ext = np.array([expected_max(int(k)) for k in counts])[where].reshape(np.shape(n_leads))
     return on - spread[f"{wave}_on"] * ext, off + spread[f"{wave}_off"] * ext
