@@ -26,6 +26,8 @@ from .fiducials import intervals
 from .fit import fit_record
 from .io import Record, ecg_lead_index, ecg_leads, lead_index
 from .joint_edges import spread_out
+from .options import FitOptions
+from .presence import consistent_p
 from .spatial import add_spatial
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector, wave_layout
@@ -147,7 +149,10 @@ def combine(fits, primary, boundaries="picked"):
     median of the readings of the leads that show it with a peak within
     :data:`DISAGREE_S` of that lead's, moved out to where the earliest onset and the
     latest offset of that many leads' marks lie (:data:`POOLED_SPREAD`): the leads'
-    independent errors average out (``{wave}_n_leads``: how many were pooled)."""
+    independent errors average out (``{wave}_n_leads``: how many were pooled).  Pooled,
+    a P wave shown by any lead must also keep its usual place over the beats
+    (:func:`~gmesa.ecg.presence.consistent_p`, on the picked lead's P peak): P waves
+    found in different leads of different beats are not a P rhythm."""
     if boundaries not in BOUNDARIES:
         raise ValueError(f"boundaries={boundaries!r}: give one of {BOUNDARIES}")
     names = list(fits)
@@ -182,6 +187,10 @@ def combine(fits, primary, boundaries="picked"):
                       < np.abs(peak[pick, beats] - usual))
             pick = np.where(apart & nearer, strongest, pick)
         has = shown.any(axis=0)
+        if boundaries == "pooled" and group == "P":  # one P place for the leads' P waves
+            has = consistent_p(values[pick, 1, beats] - out["r_peak_s"], has, out["rr_s"],
+                               FitOptions.p_window_s,
+                               n_fitted=int(np.sum(base["status"] == "ok")))[0]
         for j, c in enumerate(cols):
             out[c] = np.where(has, values[pick, j, beats], np.nan)
         for c in (f"{group}_on_sd_ms", f"{group}_off_sd_ms"):  # the picked lead's uncertainty
