@@ -218,3 +218,26 @@ def test_pooled_boundaries_options(two_leads):
         ecg.fit_leads(record, joint=False, boundaries="median")
     with pytest.raises(ValueError, match="joint=False"):
         ecg.fit_leads(record, boundaries="pooled")
+
+
+def test_pooled_p_waves_keep_one_place(same_beats, two_leads):
+    """P waves found at places that wander from beat to beat (as fibrillation waves in
+    one lead) are not pooled into a P rhythm; picked, each beat keeps its own."""
+    record, _ = two_leads
+    a, r = same_beats
+    b = ecg.fit_record(record, "flat_p", rpeaks=r)
+    shift = np.random.default_rng(5).uniform(-0.2, 0.2, len(a.beats))
+    beats = a.beats.copy()
+    for col in ("P_on_s", "P_peak_s", "P_off_s"):
+        beats[col] = beats[col] + shift
+    wander = replace(a, beats=beats)
+    picked = combine({"flat_p": b, "with_p": wander}, "flat_p")
+    pooled = combine({"flat_p": b, "with_p": wander}, "flat_p", "pooled")
+    assert picked["P_present"].mean() > 0.8
+    assert pooled["P_present"].mean() < 0.5 * picked["P_present"].mean()
+    kept = pooled["P_present"].to_numpy()
+    assert np.ptp(shift[kept]) <= 0.1          # those kept sit at one place (+-40 ms)
+    assert pooled.loc[~kept, ["P_on_s", "P_off_s", "pr_ms"]].isna().all().all()
+    # steady P waves are all kept
+    steady = combine({"flat_p": b, "with_p": a}, "flat_p", "pooled")
+    assert steady["P_present"].sum() == combine({"flat_p": b, "with_p": a}, "flat_p")["P_present"].sum()
