@@ -141,7 +141,7 @@ def lead_stem(stem, lead):
     return f"{stem}.{safe}"
 
 
-def combine(fits, primary, boundaries="picked"):
+def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s):
     """The per-beat table of :class:`LeadsFit` from fits of the same beats in several
     leads (lead name -> :class:`RecordFit`, the same R peaks in each).  ``boundaries``:
     "picked", each wave's onset, peak and offset from the one lead it is read from (the
@@ -151,8 +151,9 @@ def combine(fits, primary, boundaries="picked"):
     latest offset of that many leads' marks lie (:data:`POOLED_SPREAD`): the leads'
     independent errors average out (``{wave}_n_leads``: how many were pooled).  Pooled,
     a P wave shown by any lead must also keep its usual place over the beats
-    (:func:`~gmesa.ecg.presence.consistent_p`, on the picked lead's P peak): P waves
-    found in different leads of different beats are not a P rhythm."""
+    (:func:`~gmesa.ecg.presence.consistent_p`, on the picked lead's P peak, within
+    ``p_window`` s): P waves found in different leads of different beats are not a P
+    rhythm."""
     if boundaries not in BOUNDARIES:
         raise ValueError(f"boundaries={boundaries!r}: give one of {BOUNDARIES}")
     names = list(fits)
@@ -189,8 +190,7 @@ def combine(fits, primary, boundaries="picked"):
         has = shown.any(axis=0)
         if boundaries == "pooled" and group == "P":  # one P place for the leads' P waves
             has = consistent_p(values[pick, 1, beats] - out["r_peak_s"], has, out["rr_s"],
-                               FitOptions.p_window_s,
-                               n_fitted=int(np.sum(base["status"] == "ok")))[0]
+                               p_window, n_fitted=int(np.sum(base["status"] == "ok")))[0]
         for j, c in enumerate(cols):
             out[c] = np.where(has, values[pick, j, beats], np.nan)
         for c in (f"{group}_on_sd_ms", f"{group}_off_sd_ms"):  # the picked lead's uncertainty
@@ -351,4 +351,6 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False,
     info = {"record": name, "primary": primary, "leads": list(fits),
             "skipped_leads": skipped, "rpeaks": rpeak_source, "n_beats": len(r)}
     info["boundaries"] = boundaries
-    return LeadsFit(combine(fits, primary, boundaries), fits, primary, info)
+    table = combine(fits, primary, boundaries,
+                    options.get("p_window_s", FitOptions.p_window_s))
+    return LeadsFit(table, fits, primary, info)
