@@ -80,7 +80,9 @@ class LeadsFit:
     (``info["joint"]`` True) ``beats`` holds the global boundaries, presence across
     the leads, ``{wave}_amplitude_{lead}``, ``rmse_{lead}``, ``prd_{lead}`` instead of
     the ``*_lead`` columns, and each of ``fits`` is the joint model seen in that lead
-    (docs/joint.md).
+    (docs/joint.md).  With ``boundaries="pooled"`` (``info["boundaries"]``) the onsets
+    and offsets are pooled over the leads and ``{wave}_n_leads`` says over how many
+    (:func:`combine`).
     """
     beats: pd.DataFrame
     fits: dict
