@@ -133,15 +133,21 @@ def gmesa_fit(signal: np.ndarray, fs: float) -> pd.DataFrame:
     return fit.beats
 
 
-def gmesa_leads(signals: np.ndarray, fs: float) -> pd.DataFrame:
-    """gmesa, every lead of the record fitted alone: ``fit_leads(Record(signals, fs),
-    primary=0, joint=False).beats`` (column 0 is the scored lead; a wave it does not show
-    is read from another lead)."""
+def _leads_beats(signals: np.ndarray, fs: float, **options) -> pd.DataFrame:
+    """``fit_leads(Record(signals, fs), primary=0, **options).beats``, the leads named
+    lead0, lead1, ... (column 0 is the scored lead)."""
     from gmesa.ecg import Record, fit_leads
 
     signals = np.asarray(signals, dtype=float)
     leads = [f"lead{j}" for j in range(signals.shape[1])]
-    return fit_leads(Record(signals, fs, leads=leads), primary=0, joint=False).beats
+    return fit_leads(Record(signals, fs, leads=leads), primary=0, **options).beats
+
+
+def gmesa_leads(signals: np.ndarray, fs: float) -> pd.DataFrame:
+    """gmesa, every lead of the record fitted alone: ``fit_leads(Record(signals, fs),
+    primary=0, joint=False).beats`` (column 0 is the scored lead; a wave it does not show
+    is read from another lead)."""
+    return _leads_beats(signals, fs, joint=False)
 
 
 gmesa_leads.multilead = True  # the method is handed every lead: (n, leads), scored lead first
@@ -150,12 +156,7 @@ gmesa_leads.multilead = True  # the method is handed every lead: (n, leads), sco
 def gmesa_pooled(signals: np.ndarray, fs: float) -> pd.DataFrame:
     """gmesa, every lead fitted on its own and each boundary pooled over the leads that
     show the wave: ``fit_leads(..., joint=False, boundaries="pooled").beats``."""
-    from gmesa.ecg import Record, fit_leads
-
-    signals = np.asarray(signals, dtype=float)
-    leads = [f"lead{j}" for j in range(signals.shape[1])]
-    return fit_leads(Record(signals, fs, leads=leads), primary=0, joint=False,
-                     boundaries="pooled").beats
+    return _leads_beats(signals, fs, joint=False, boundaries="pooled")
 
 
 gmesa_pooled.multilead = True
@@ -164,12 +165,8 @@ gmesa_pooled.multilead = True
 def gmesa_joint(signals: np.ndarray, fs: float) -> pd.DataFrame:
     """gmesa's joint multi-lead model: ``fit_leads(Record(signals, fs), primary=0, joint=True).beats``
     (shared wave timing over the leads, global boundaries)."""
-    from gmesa.ecg import Record, fit_leads
-
-    signals = np.asarray(signals, dtype=float)
-    leads = [f"lead{j}" for j in range(signals.shape[1])]
     try:
-        return fit_leads(Record(signals, fs, leads=leads), primary=0, joint=True).beats
+        return _leads_beats(signals, fs, joint=True)
     except TypeError as exc:
         if "joint" in str(exc):
             raise RuntimeError("this gmesa's fit_leads has no joint= option (the joint model is "

@@ -43,12 +43,7 @@ def _record(record):
         warnings.simplefilter("ignore")
         fits = fit_leads(Record(sig, case.fs, leads=names), primary=0, joint=False).fits
     now = L.combine(fits, names[0], "pooled")
-    zero = dict.fromkeys(L.POOLED_SPREAD, 0.0)
-    kept, L.POOLED_SPREAD = L.POOLED_SPREAD, zero
-    try:
-        bare = L.combine(fits, names[0], "pooled")
-    finally:
-        L.POOLED_SPREAD = kept
+    bare = L.combine(fits, names[0], "pooled", spread=dict.fromkeys(L.POOLED_SPREAD, 0.0))
     out = {}
     for b in BOUNDS:
         group, col = b.split("_")[0], f"{b}_s"

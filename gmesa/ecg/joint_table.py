@@ -121,12 +121,12 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     return present, leads
 
 
-def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr):
-    """Global fiducials (s from R) and the note of beats whose T off is cut."""
+def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, shown2=None):
+    """Global fiducials (s from R) and the note of beats whose T off is cut (``shown2``:
+    where each lead shows the second T lobe, None without one)."""
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
-    if "T2" in lay.waves:  # a lead showing the second T lobe: its T spans both lobes
-        shown2 = _shown(parts, "T2")
+    if shown2 is not None:  # a lead showing the second T lobe: its T spans both lobes
         raw["T_on"] = np.where(shown2, np.fmin(raw["T_on"], raw["T2_on"]), raw["T_on"])
         raw["T_off"] = np.where(shown2, np.fmax(raw["T_off"], raw["T2_off"]), raw["T_off"])
     qrs = [lay.waves.index(w) for w in ("Q", "R", "S") if w in lay.waves]
@@ -191,11 +191,12 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
                                             lengths, fs, theta, own_p, primary, rr)
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
-    if "T2" in opts.waves and "T" in opts.waves:  # a lead showing either lobe shows T
-        shown2 = _shown(parts, "T2")
+    shown2 = _shown(parts, "T2") if "T2" in opts.waves else None
+    if shown2 is not None and "T" in opts.waves:  # a lead showing either lobe shows T
         present["T"] = present["T"] | (fit_me & np.any(shown2, axis=0))
         leads["T"] = leads["T"] | shown2
-    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room, rr)
+    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room, rr,
+                                shown2)
     status, reason = status.copy(), reason.copy()
     for value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
         hit = fit_me & (code == value)

@@ -143,7 +143,14 @@ def lead_stem(stem, lead):
     return f"{stem}.{safe}"
 
 
-def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s):
+def check_boundaries(boundaries):
+    """Raise a ValueError naming :data:`BOUNDARIES` unless ``boundaries`` is one."""
+    if boundaries not in BOUNDARIES:
+        raise ValueError(f"boundaries={boundaries!r}: give one of {BOUNDARIES}")
+
+
+def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s,
+            spread=None):
     """The per-beat table of :class:`LeadsFit` from fits of the same beats in several
     leads (lead name -> :class:`RecordFit`, the same R peaks in each).  ``boundaries``:
     "picked", each wave's onset, peak and offset from the one lead it is read from (the
@@ -155,9 +162,8 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s):
     a P wave shown by any lead must also keep its usual place over the beats
     (:func:`~gmesa.ecg.presence.consistent_p`, on the picked lead's P peak, within
     ``p_window`` s): P waves found in different leads of different beats are not a P
-    rhythm."""
-    if boundaries not in BOUNDARIES:
-        raise ValueError(f"boundaries={boundaries!r}: give one of {BOUNDARIES}")
+    rhythm.  ``spread``: the pooled readings' spreads (default :data:`POOLED_SPREAD`)."""
+    check_boundaries(boundaries)
     names = list(fits)
     base = fits[primary].beats
     n = len(base)
@@ -199,7 +205,8 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s):
             sd = np.stack([_column(fits[lead].beats, c) for lead in names])
             out[c] = np.where(has, sd[pick, beats], np.nan)
         if boundaries == "pooled":
-            pool(out, group, cols, values, shown & has, pick)
+            pool(out, group, cols, values, shown & has, pick,
+                 POOLED_SPREAD if spread is None else spread)
         out[f"{group}_lead"] = np.where(has, np.asarray(names, dtype=object)[pick], "")
         if group != "QRS":
             out[f"{group}_present"] = has
@@ -218,10 +225,11 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s):
     return pd.DataFrame(out)[cols]
 
 
-def pool(out, group, cols, values, shown, pick):
+def pool(out, group, cols, values, shown, pick, spread):
     """``boundaries="pooled"`` for one wave ``group`` (:func:`combine`), in ``out``:
     ``values`` (leads, 3, beats) the leads' onset, peak, offset (s), ``shown`` where a
-    lead shows the wave, ``pick`` the lead each beat's peak comes from.  The onset and
+    lead shows the wave, ``pick`` the lead each beat's peak comes from, ``spread`` as
+    :data:`POOLED_SPREAD`.  The onset and
     offset SD columns become the standard error of the pooled leads' mean (NaN for one
     lead)."""
     beats = np.arange(values.shape[2])
@@ -233,7 +241,7 @@ def pool(out, group, cols, values, shown, pick):
         edges = [np.nanmedian(np.where(near, values[:, j, :], np.nan), axis=0) for j in (0, 2)]
         sem = [np.nanstd(np.where(near, values[:, j, :], np.nan), axis=0, ddof=1)
                / np.sqrt(n) * 1000.0 for j in (0, 2)]
-    on, off = spread_out(edges[0], edges[1], group, n, POOLED_SPREAD)
+    on, off = spread_out(edges[0], edges[1], group, n, spread)
     out[cols[0]], out[cols[2]] = on, off
     out[f"{group}_on_sd_ms"], out[f"{group}_off_sd_ms"] = sem
     out[f"{group}_n_leads"] = n
@@ -318,8 +326,7 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False,
     memory of about one lead at a time (``joint=True``: the joint model, every lead's
     cleaned signal held at once, float32).  ``boundaries``: as :func:`combine` reads
     them (``joint=False`` only).  Returns :class:`LeadsFit`."""
-    if boundaries not in BOUNDARIES:
-        raise ValueError(f"boundaries={boundaries!r}: give one of {BOUNDARIES}")
+    check_boundaries(boundaries)
     if joint and boundaries != "picked":
         raise ValueError(f"boundaries={boundaries!r} reads the leads' own fits: give "
                          "joint=False with it (the joint model reads global boundaries "
