@@ -241,3 +241,45 @@ def test_pooled_p_waves_keep_one_place(same_beats, two_leads):
     # steady P waves are all kept
     steady = combine({"flat_p": b, "with_p": a}, "flat_p", "pooled")
     assert steady["P_present"].sum() == combine({"flat_p": b, "with_p": a}, "flat_p")["P_present"].sum()
+
+
+def _withhold(fit, column, rows):
+    """A copy of ``fit`` whose ``column`` is NaN on ``rows`` (an edge the lead cannot
+    read: a T off the window cuts, a P on before the window)."""
+    beats = fit.beats.copy()
+    beats.loc[rows, column] = np.nan
+    return replace(fit, beats=beats)
+
+
+def test_an_edge_one_lead_withholds_is_read_from_the_leads_that_agree(same_beats):
+    """The primary lead shows T but its T off is cut on half the beats: picked, the T
+    (peak, onset) stays the primary's and the T off comes from the other lead; pooled,
+    the T off is that lead's alone (no spread) and the T on still pools both.  A lead
+    whose T sits elsewhere gives no T off (on main before: the whole T switched to the
+    other lead, or the T was lost with its T off)."""
+    a, _ = same_beats
+    n = len(a.beats)
+    cut = np.zeros(n, bool)
+    cut[::2] = True
+    ok = a.beats["T_present"].to_numpy()
+    other = _shift_edges(a, "T", 0.004, 0.006)
+    fits = {"prim": _withhold(a, "T_off_s", cut), "other": other}
+    picked = combine(fits, "prim")
+    both = ok & cut
+    assert both.sum() > 5
+    assert (picked.loc[ok, "T_lead"] == "prim").all()
+    assert np.allclose(picked.loc[both, "T_off_s"], other.beats.loc[both, "T_off_s"])
+    assert np.allclose(picked.loc[ok & ~cut, "T_off_s"], a.beats.loc[ok & ~cut, "T_off_s"])
+    assert np.allclose(picked.loc[ok, "T_on_s"], a.beats.loc[ok, "T_on_s"])
+    assert np.allclose(picked.loc[both, "T_off_sd_ms"], other.beats.loc[both, "T_off_sd_ms"])
+    pooled = combine(fits, "prim", "pooled")
+    assert np.allclose(pooled.loc[both, "T_off_s"], other.beats.loc[both, "T_off_s"])
+    assert (pooled.loc[ok, "T_n_leads"] == 2).all()
+    assert pooled.loc[both, "T_off_sd_ms"].isna().all()        # one lead: no SE
+    # ... not from a lead whose T is another wave
+    far = {"prim": fits["prim"], "other": _shift_t(other, 0.25)}
+    for mode in ("picked", "pooled"):
+        t = combine(far, "prim", mode)
+        assert (t.loc[ok, "T_lead"] == "prim").all()
+        assert t.loc[both, "T_off_s"].isna().all() and t.loc[both, "qt_ms"].isna().all()
+        assert np.isfinite(t.loc[ok & ~cut, "T_off_s"]).all()

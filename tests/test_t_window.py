@@ -16,7 +16,7 @@ import pytest
 
 import gmesa
 from gmesa import ecg
-from gmesa.ecg.beats import T_END_GAP, T_MARGIN, beat_windows, room, t_end_seen
+from gmesa.ecg.beats import T_END_GAP, T_MARGIN, beat_windows, p_start_seen, room, t_end_seen
 from gmesa.ecg.identity import IDENTITY_NEAR, disagreements
 from gmesa.ecg.options import FitOptions
 from gmesa.ecg.waves import WAVES, typical_vector, wave_layout
@@ -115,6 +115,49 @@ def test_t_end_seen():
     assert cut.tolist() == [False, True, True, False]
     assert note.tolist() == ["", "T wave runs to the window end",
                              "T wave runs into the next beat", ""]
+
+
+def test_p_start_seen():
+    cut, note = p_start_seen(np.array([-0.195, -0.185, -0.25, np.nan]),
+                             np.array([-0.20, -0.20, -0.30, -0.2]))
+    assert cut.tolist() == [True, False, False, False]
+    assert note.tolist() == ["P wave peaks at the window start", "", "", ""]
+
+
+def _no_pr_from_before_the_window(beats):
+    """Every reported P on belongs to a P wave peaking at least T_END_GAP inside the
+    window; every beat with a P but no P on says why."""
+    reported = beats["P_on_s"].notna()
+    inside = beats["P_peak_s"] - beats["window_start_s"]
+    assert (inside[reported] >= T_END_GAP - 1e-9).all()
+    assert beats.loc[~reported, "pr_ms"].isna().all()
+    silent = ~reported & beats["P_present"] & ~beats["reason"].str.contains("P wave peaks")
+    assert not silent.any()
+
+
+def test_no_pr_from_a_p_wave_before_the_window():
+    """At 140/min with a PR of 236 ms the P wave peaks where the window (0.2 s before R)
+    begins: its onset would be the model's extrapolation (on main before this check:
+    PR 257 ms reported on all 69 beats, the P on 21 ms early), so no P on or PR is
+    reported and the reason says why."""
+    beat = typical_vector(WAVES, rr=60 / 140)
+    beat[LAY.wave("P")] = (0.15, -0.22, 0.01, 0.02, 0.02)
+    syn = ecg.synthesize(duration=30, fs=500, heart_rate=140, noise=0.01, seed=3, beat=beat)
+    beats = _ok(ecg.fit_record(syn.record))
+    assert len(beats) > 60
+    _no_pr_from_before_the_window(beats)
+    assert beats["P_present"].mean() > 0.9                       # the P wave is there...
+    cut = beats["reason"].str.contains("P wave peaks at the window start")
+    assert cut.mean() > 0.9 and beats.loc[cut, "pr_ms"].isna().all()   # ... its start is not
+
+
+def test_no_pr_from_before_the_window_on_a_fast_icu_record(physionet):
+    """ICU record 03700181 (MCL1, 10 min at about 122/min): most beats' fitted P peaks
+    at the window start (median PR 246 ms reported before this check); none of them
+    reports a P on or PR."""
+    beats = _ok(ecg.fit_record(ecg.read_record(physionet / "03700181.hea", lead="MCL1")))
+    _no_pr_from_before_the_window(beats)
+    assert beats["reason"].str.contains("P wave peaks at the window start").mean() > 0.5
 
 
 # --- wave identity ----------------------------------------------------------------

@@ -69,6 +69,18 @@ def t_end_seen(t_off, t_last, t_room):
     return at_end | into_next, note
 
 
+def p_start_seen(p_peak, t_first):
+    """(cut, note) per beat: does the P wave's peak ``p_peak`` (s from R) lie before the
+    beat's window begins (``t_first``, its first sample, s from R), or within
+    :data:`T_END_GAP` of it?  Then the window holds no rise of the P wave and its onset
+    is the model's extrapolation into the previous beat (at a fast rate the P rides on
+    the previous T): no P on, so no PR interval, is reported.  (An onset a little
+    before the window, with the peak inside, is read from the rise: kept.)"""
+    with np.errstate(invalid="ignore"):
+        cut = p_peak < t_first + T_END_GAP
+    return cut, np.where(cut, "P wave peaks at the window start", "")
+
+
 def add_reason(reason, mask, note):
     """Append ``note`` (a string, or one per beat) to ``reason`` where ``mask``, after a
     semicolon when a beat already has one."""

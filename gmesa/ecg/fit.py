@@ -22,7 +22,7 @@ from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
 from .artefacts import find_artefacts
-from .beats import add_reason, beat_rows, beat_windows, room, t_end_seen
+from .beats import add_reason, beat_rows, beat_windows, p_start_seen, room, t_end_seen
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .identity import follow_template
@@ -125,13 +125,19 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
 def t_end_check(fid, rows, fitted, t_room, reason):
     """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
     :data:`~gmesa.ecg.beats.T_END_GAP` of the window's last sample, or past where the
-    next beat begins (``t_room``, s from R; None: not known); the reason says which."""
+    next beat begins (``t_room``, s from R; None: not known); and no P on (so no PR)
+    where the P wave peaks where the window begins (:func:`~gmesa.ecg.beats.p_start_seen`).
+    The reason says which."""
     last = rows.X[np.arange(rows.X.shape[0]), np.maximum(rows.lengths - 1, 0)]
     t_room = np.inf if t_room is None else t_room
-    cut, note = t_end_seen(fid["T_off"], last, t_room)
-    cut &= fitted
-    fid["T_off"] = np.where(cut, np.nan, fid["T_off"])
-    add_reason(reason, cut, note)
+    checks = {"T_off": lambda: t_end_seen(fid["T_off"], last, t_room),
+              "P_on": lambda: p_start_seen(fid["P_peak"], rows.X[:, 0])}
+    for key, check in checks.items():
+        if key in fid:
+            cut, note = check()
+            cut &= fitted
+            fid[key] = np.where(cut, np.nan, fid[key])
+            add_reason(reason, cut, note)
 
 
 def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw=None,

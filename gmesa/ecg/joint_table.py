@@ -23,7 +23,7 @@ import pandas as pd
 from .._kernels import mesa_sum_rows_into
 from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
-from .beats import add_reason, t_end_seen
+from .beats import add_reason, p_start_seen, t_end_seen
 from .fiducials import intervals
 from .joint_edges import global_qrs_edges, spread_out
 from .presence import P_MIN_OF_R, consistent_p, p_is_wave
@@ -197,6 +197,8 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
         leads["T"] = leads["T"] | shown2
     fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room, rr,
                                 shown2)
+    p_cut, p_note = p_start_seen(fid["P_peak"], t_start)
+    fid["P_on"] = np.where(p_cut, np.nan, fid["P_on"])
     status, reason = status.copy(), reason.copy()
     for value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
         hit = fit_me & (code == value)
@@ -211,6 +213,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     add_reason(reason, fit_me & ~present.get("P", np.zeros(len(beats), bool)),
                "no P wave in any lead")
     add_reason(reason, cut & fit_me, note)
+    add_reason(reason, p_cut & fit_me, p_note)
     t_r = beats["r_peak_s"].to_numpy(dtype=float)
     out = {"beat": beats["beat"].to_numpy(), "r_peak_s": t_r, "rr_s": rr}
     for c in FIDUCIAL_COLUMNS:

@@ -179,13 +179,14 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s,
     for group, (cols, amp) in GROUPS.items():
         values = np.stack([[fits[lead].beats[c].to_numpy(dtype=float) for c in cols]
                            for lead in names])                       # (leads, cols, beats)
-        shown = np.all(np.isfinite(values), axis=1)                  # (leads, beats)
+        shown = np.isfinite(values[:, 1, :])    # (leads, beats): the lead has the peak
         with np.errstate(invalid="ignore", divide="ignore"):
             strength = np.stack([np.abs(fits[lead].beats[amp].to_numpy(dtype=float))
                                  / fits[lead].beats["rmse"].to_numpy(dtype=float)
                                  for lead in names])
         strength = np.where(shown & np.isfinite(strength), strength, -np.inf)
         strongest = np.argmax(strength, axis=0)
+        by_strength = strength.copy()
         strength[first] = np.where(shown[first], np.inf, -np.inf)    # primary lead first
         pick = np.argmax(strength, axis=0)
         if group == "T":  # leads that disagree: the peak nearer the wave's usual place
@@ -199,13 +200,17 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s,
         if boundaries == "pooled" and group == "P":  # one P place for the leads' P waves
             has = consistent_p(values[pick, 1, beats] - out["r_peak_s"], has, out["rr_s"],
                                p_window, n_fitted=int(np.sum(base["status"] == "ok")))[0]
+        with np.errstate(invalid="ignore"):
+            near = shown & (np.abs(values[:, 1, :] - values[pick, 1, beats]) <= DISAGREE_S)
         for j, c in enumerate(cols):
-            out[c] = np.where(has, values[pick, j, beats], np.nan)
-        for c in (f"{group}_on_sd_ms", f"{group}_off_sd_ms"):  # the picked lead's uncertainty
-            sd = np.stack([_column(fits[lead].beats, c) for lead in names])
-            out[c] = np.where(has, sd[pick, beats], np.nan)
+            src = pick if j == 1 else _edge_lead(values[:, j, :], near, pick, by_strength)
+            out[c] = np.where(has, values[src, j, beats], np.nan)
+            if j != 1:  # the uncertainty of the lead the edge is read from
+                sd_col = f"{group}_{('on', None, 'off')[j]}_sd_ms"
+                sd = np.stack([_column(fits[lead].beats, sd_col) for lead in names])
+                out[sd_col] = np.where(has, sd[src, beats], np.nan)
         if boundaries == "pooled":
-            pool(out, group, cols, values, shown & has, pick,
+            pool(out, group, cols, values, near & has,
                  POOLED_SPREAD if spread is None else spread)
         out[f"{group}_lead"] = np.where(has, np.asarray(names, dtype=object)[pick], "")
         if group != "QRS":
@@ -225,26 +230,33 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s,
     return pd.DataFrame(out)[cols]
 
 
-def pool(out, group, cols, values, shown, pick, spread):
+def _edge_lead(edge, near, pick, strength):
+    """Per beat, the lead an edge (``edge`` (leads, beats), s; NaN where a lead withholds
+    it, as a T off the window cuts) is read from: the picked lead ``pick`` where it has
+    the edge, else the strongest (``strength``) of the leads ``near`` it that have it."""
+    beats = np.arange(edge.shape[1])
+    has = near & np.isfinite(edge)
+    alt = np.argmax(np.where(has, strength, -np.inf), axis=0)
+    return np.where(has[pick, beats] | ~has.any(axis=0), pick, alt)
+
+
+def pool(out, group, cols, values, near, spread):
     """``boundaries="pooled"`` for one wave ``group`` (:func:`combine`), in ``out``:
-    ``values`` (leads, 3, beats) the leads' onset, peak, offset (s), ``shown`` where a
-    lead shows the wave, ``pick`` the lead each beat's peak comes from, ``spread`` as
-    :data:`POOLED_SPREAD`.  The onset and
-    offset SD columns become the standard error of the pooled leads' mean (NaN for one
-    lead)."""
-    beats = np.arange(values.shape[2])
-    with np.errstate(invalid="ignore"):
-        near = shown & (np.abs(values[:, 1, :] - values[pick, 1, beats]) <= DISAGREE_S)
-    n = np.sum(near, axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # beats no lead shows: NaN
-        edges = [np.nanmedian(np.where(near, values[:, j, :], np.nan), axis=0) for j in (0, 2)]
-        sem = [np.nanstd(np.where(near, values[:, j, :], np.nan), axis=0, ddof=1)
-               / np.sqrt(n) * 1000.0 for j in (0, 2)]
-    on, off = spread_out(edges[0], edges[1], group, n, spread)
-    out[cols[0]], out[cols[2]] = on, off
-    out[f"{group}_on_sd_ms"], out[f"{group}_off_sd_ms"] = sem
-    out[f"{group}_n_leads"] = n
+    ``values`` (leads, 3, beats) the leads' onset, peak, offset (s), ``near`` the leads
+    that show the wave with a peak within :data:`DISAGREE_S` of the picked lead's,
+    ``spread`` as :data:`POOLED_SPREAD`.  Each edge is pooled over those of them that
+    have it.  The onset and offset SD columns become the standard error of the pooled
+    leads' mean (NaN for one lead)."""
+    for j, side in ((0, 0), (2, 1)):  # a lead may show the wave but withhold one edge
+        edge = np.where(near, values[:, j, :], np.nan)
+        n = np.sum(np.isfinite(edge), axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # beats no lead shows: NaN
+            mid = np.nanmedian(edge, axis=0)
+            sem = np.nanstd(edge, axis=0, ddof=1) / np.sqrt(n) * 1000.0
+        out[cols[j]] = spread_out(mid, mid, group, n, spread)[side]
+        out[f"{group}_{('on', 'off')[side]}_sd_ms"] = sem
+    out[f"{group}_n_leads"] = np.sum(near, axis=0)
 
 
 def _typical_center(wave, rr):
