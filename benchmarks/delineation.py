@@ -176,6 +176,16 @@ def gmesa_joint(signals: np.ndarray, fs: float) -> pd.DataFrame:
 
 gmesa_joint.multilead = True
 
+
+def gmesa_joint_priors(signals: np.ndarray, fs: float) -> pd.DataFrame:
+    """The joint model fitted by MAP with the ECG population priors:
+    ``fit_leads(..., joint=True, priors=True).beats`` (docs/priors.md)."""
+    return _leads_beats(signals, fs, joint=True, priors=True)
+
+
+gmesa_joint_priors.multilead = True
+gmesa_joint_priors.on_request = True  # not in the default --methods
+
 METHODS: dict[str, Method] = {
     "neurokit2_dwt": neurokit2_dwt,
     "neurokit2_peak": neurokit2_peak,
@@ -184,6 +194,7 @@ METHODS: dict[str, Method] = {
     "gmesa_leads": gmesa_leads,
     "gmesa_pooled": gmesa_pooled,
     "gmesa_joint": gmesa_joint,
+    "gmesa_joint_priors": gmesa_joint_priors,
 }
 
 
@@ -563,7 +574,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--datasets", default="ludb,qtdb", help="comma list of ludb, qtdb (default both)")
-    p.add_argument("--methods", default=",".join(METHODS), help=f"comma list from {', '.join(METHODS)}")
+    default = [m for m, f in METHODS.items() if not getattr(f, "on_request", False)]
+    p.add_argument("--methods", default=",".join(default), help=f"comma list from {', '.join(METHODS)}")
     p.add_argument("--limit", type=int, default=None, help="first N records per dataset")
     p.add_argument("--records", default=None, help="comma list of record names (applied to every dataset)")
     p.add_argument("--ludb-split", choices=("all", "odd", "even"), default="all",

@@ -29,6 +29,7 @@ from .init import clip_into
 from .joint_table import global_table, wave_evidence
 from .joint_template import clean_lead, joint_template, ridge, timing_bounds
 from .options import FitOptions
+from .priors import prior_arrays
 from .result import RecordFit
 from .template import template_reach
 from .waves import qrs_onset
@@ -119,13 +120,15 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
     s0, second, s1 = _starts(first_params, idx, flagged, jt, opts)
     Yb = np.ascontiguousarray(np.transpose(Y, (1, 0, 2)))
     W = usable.astype(float)
+    prior = timing_prior(opts, rr_prev)
 
     def run(rows, th, max_iter):
         return fit_shared(X[rows], Yb[rows], clip_into(th, lo[rows], hi[rows]), lo[rows],
                           hi[rows], steps=lay.n_steps, baseline=opts.baseline,
                           channel_weights=jt.weights, weights=W[rows], max_iter=max_iter,
                           ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
-                          ridge=ridge(X[0]))
+                          ridge=ridge(X[0]),
+                          prior=None if prior is None else (prior[0][rows], prior[1][rows]))
     res = run(np.arange(nb), s0, opts.max_iter)
     out = [res.theta, res.coef, res.data_cost, res.nit, res.status]
     if second.size:  # a second start that does not converge soon is not the better one
@@ -137,6 +140,19 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
         for o, v in zip(out, (alt.theta, alt.coef, alt.data_cost, alt.nit, alt.status)):
             o[second[use]] = v[use]
     return (*out, qrs_on, lo, hi)
+
+
+def timing_prior(opts, rr_prev):
+    """``(mean, sd)`` (N, T) over the shared timing of beats with RR intervals
+    ``rr_prev`` (s) with ``opts.priors`` (None without): the population priors of
+    :mod:`gmesa.ecg.priors` as the single-lead beats get them.  The leads' residuals are
+    in noise units (``channel_weights`` 1/noise), so the spreads are the table's, in s."""
+    if not opts.priors:
+        return None
+    lay = opts.layout
+    mean, sd = prior_arrays(lay, rr_prev, parts=None if opts.priors is True else tuple(opts.priors))
+    return (split_shared(mean, lay.n_waves, lay.n_steps)[0],
+            split_shared(sd, lay.n_waves, lay.n_steps)[0])
 
 
 def _first_pass(record, options):
