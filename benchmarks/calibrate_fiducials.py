@@ -1,6 +1,6 @@
 """Learn the fiducial map (gmesa/ecg/fidmap.py) on the calibration records.
 
-Fits every LUDB record with an odd number (lead ii) once, pairs each fitted beat's
+Fits every LUDB record with an odd number (lead ii, or the ``--leads`` given) once, pairs each fitted beat's
 boundary (by the old rule, RULE) with the cardiologists' mark within +-150 ms, then per
 boundary and for each amplitude fraction f: the target is the mark minus the wave's
 edge at f (s), the features those of :func:`gmesa.ecg.fidmap.features` (widths, ln of
@@ -15,7 +15,7 @@ on all pairs without gross errors (beyond 4 robust SD), and written to
 uncertainty.  The constant shift (the old rule's form) is scored the same way beside
 it.  The even records and QTDB are not read.
 
-    python benchmarks/calibrate_fiducials.py [--limit N] [--jobs 2] [--priors 0|1] [--dry-run]
+    python benchmarks/calibrate_fiducials.py [--limit N] [--jobs 2] [--priors 0|1] [--leads ii|all|i,v5,...] [--dry-run]
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._calib_fits import calibration_records, fit_calibration  # noqa: E402
+from benchmarks._calib_fits import LUDB_LEADS, calibration_records, fit_calibration  # noqa: E402
 from benchmarks.calibrate_priors import _commit  # noqa: E402
 from gmesa.ecg.evaluate import match  # noqa: E402
 from gmesa.ecg.fidmap import BOUNDARIES, FEATURES, MAP_TABLE, features  # noqa: E402
@@ -62,7 +62,9 @@ def raw_edge(params, waves, boundary, frac):
 def pairs(fits):
     """Per boundary: list of (params, waves, features, ref - R (s), record id) per record."""
     out = {b: [] for b in BOUNDARIES}
-    for k, f in enumerate(fits):
+    record_id = {r: k for k, r in enumerate(dict.fromkeys(f["record"] for f in fits))}
+    for f in fits:
+        k = record_id[f["record"]]  # CV folds by record: its leads stay together
         b = f["beats"]
         ok = (b["status"] == "ok").to_numpy()
         waves = f["waves"]
@@ -191,14 +193,21 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--priors", type=int, default=None, help="fit with priors (default: "
                     "FitOptions' default)")
+    ap.add_argument("--leads", default="ii", help="comma list of LUDB leads to pair, or "
+                    "'all' (the 12; default ii)")
     ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
     args = ap.parse_args(argv)
+    leads = LUDB_LEADS if args.leads == "all" else tuple(args.leads.split(","))
+    unknown = [lead for lead in leads if lead not in LUDB_LEADS]
+    if unknown:
+        ap.error(f"--leads: unknown LUDB lead(s) {unknown}; use {','.join(LUDB_LEADS)} or all")
     options = dict(fiducials="rule")  # pairs by the old rule: the map is being made
     if args.priors is not None:
         options["priors"] = bool(args.priors)
-    fits = fit_calibration(args.limit, args.jobs, options)
+    fits = fit_calibration(args.limit, args.jobs, options, leads)
     data = pairs(fits)
-    print(f"calibration: {len(fits)} LUDB records (odd numbers), lead ii; CV by record, "
+    print(f"calibration: {len(fits) // len(leads)} LUDB records (odd numbers), lead(s) "
+          f"{','.join(leads)}; CV by record, "
           f"{FOLDS} folds; score ms (|mean|+SD; T: |median|+rSD)")
     print(f"{'boundary':14s} {'f':>5s} {'lambda':>7s} {'n':>5s} {'CV map':>7s} "
           f"{'CV const':>8s} {'mean':>6s} {'SD':>6s} {'sd(trim)':>8s}")
@@ -215,7 +224,7 @@ def main(argv=None):
                           command="python benchmarks/calibrate_fiducials.py "
                           + " ".join(argv if argv is not None else sys.argv[1:]),
                           records=[Path(r).name for r in calibration_records(args.limit)],
-                          dataset="LUDB", lead="ii", date=datetime.date.today().isoformat(),
+                          dataset="LUDB", lead=",".join(leads), date=datetime.date.today().isoformat(),
                           gmesa_commit=_commit(), fit_options=options or "defaults")
     OUT.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}")
