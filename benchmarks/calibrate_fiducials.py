@@ -201,6 +201,9 @@ def main(argv=None):
     unknown = [lead for lead in leads if lead not in LUDB_LEADS]
     if unknown:
         ap.error(f"--leads: unknown LUDB lead(s) {unknown}; use {','.join(LUDB_LEADS)} or all")
+    if len(calibration_records(args.limit)) < 2 * FOLDS:
+        ap.error(f"--limit {args.limit}: the {FOLDS}-fold CV by record needs at least "
+                 f"{2 * FOLDS} calibration records")
     options = dict(fiducials="rule")  # pairs by the old rule: the map is being made
     if args.priors is not None:
         options["priors"] = bool(args.priors)
