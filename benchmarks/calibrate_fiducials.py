@@ -1,10 +1,11 @@
 """Learn the fiducial map (gmesa/ecg/fidmap.py) on the calibration records.
 
-Fits every LUDB record with an odd number (lead ii, or the ``--leads`` given) once, pairs each fitted beat's
-boundary (by the old rule, RULE) with the cardiologists' mark within +-150 ms, then per
-boundary and for each amplitude fraction f: the target is the mark minus the wave's
-edge at f (s), the features those of :func:`gmesa.ecg.fidmap.features` (widths, ln of
-the amplitude over the beat's RMSE, RR; Q/S over R for the QRS).  A ridge regression
+Fits every LUDB record with an odd number (lead ii, or the ``--leads`` given) once,
+pairs each fitted beat's boundary (by the old rule, RULE) with the cardiologists' mark
+within +-150 ms, then per boundary and for each amplitude fraction f: the target is
+the mark minus the wave's edge at f (s), the features those of
+:func:`gmesa.ecg.fidmap.features` (widths, ln of the amplitude over the beat's RMSE,
+RR; Q/S over R for the QRS).  A ridge regression
 on standardised features (intercept free) is cross-validated by record (5 folds of
 records, none of a record's beats in both halves); the f and ridge penalty are chosen
 by the CV score (|mean| + SD of the errors for P and QRS; |median| + 1.4826 MAD for T,
@@ -15,7 +16,8 @@ on all pairs without gross errors (beyond 4 robust SD), and written to
 uncertainty.  The constant shift (the old rule's form) is scored the same way beside
 it.  The even records and QTDB are not read.
 
-    python benchmarks/calibrate_fiducials.py [--limit N] [--jobs 2] [--priors 0|1] [--leads ii|all|i,v5,...] [--dry-run]
+    python benchmarks/calibrate_fiducials.py [--limit N] [--jobs 2] [--priors 0|1]
+        [--leads ii|all|i,v5,...] [--dry-run]
 """
 from __future__ import annotations
 
@@ -227,7 +229,8 @@ def main(argv=None):
                           command="python benchmarks/calibrate_fiducials.py "
                           + " ".join(argv if argv is not None else sys.argv[1:]),
                           records=[Path(r).name for r in calibration_records(args.limit)],
-                          dataset="LUDB", lead=",".join(leads), date=datetime.date.today().isoformat(),
+                          dataset="LUDB", lead=",".join(leads),
+                          date=datetime.date.today().isoformat(),
                           gmesa_commit=_commit(), fit_options=options or "defaults")
     OUT.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {OUT.relative_to(ROOT)}")

@@ -99,7 +99,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     fid, present, fid_sd = waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason,
                                   like=~flagged)
-    t_end_check(fid, rows, fit_me, t_room, reason)
+    window_edge_check(fid, rows, fit_me, t_room, reason)
     add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}
@@ -122,7 +122,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     return pd.DataFrame(table), fit.params, template_vec, opts, stretch
 
 
-def t_end_check(fid, rows, fitted, t_room, reason):
+def window_edge_check(fid, rows, fitted, t_room, reason):
     """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
     :data:`~gmesa.ecg.beats.T_END_GAP` of the window's last sample, or past where the
     next beat begins (``t_room``, s from R; None: not known); and no P on (so no PR)

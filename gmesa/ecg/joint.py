@@ -23,7 +23,7 @@ from ..solvers import fit_shared, join_shared, split_shared
 from .beatmodel import SegmentFit, best_start, quality
 from .beats import MAX_MASKED, BeatRows, room
 from .fiducials import intervals
-from .fit import fit_record, t_end_check, waves_present
+from .fit import fit_record, window_edge_check, waves_present
 from .identity import IDENTITY_NEAR
 from .init import clip_into
 from .joint_table import global_table, wave_evidence
@@ -150,7 +150,8 @@ def timing_prior(opts, rr_prev):
     if not opts.priors:
         return None
     lay = opts.layout
-    mean, sd = prior_arrays(lay, rr_prev, parts=None if opts.priors is True else tuple(opts.priors))
+    parts = None if opts.priors is True else tuple(opts.priors)
+    mean, sd = prior_arrays(lay, rr_prev, parts=parts)
     return (split_shared(mean, lay.n_waves, lay.n_steps)[0],
             split_shared(sd, lay.n_waves, lay.n_steps)[0])
 
@@ -185,7 +186,7 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                          template=tmpl, fitted=fit_me, reason=reason, raw=raw,
                                          like=like)
-    t_end_check(fid, rows, fit_me, t_room, reason)
+    window_edge_check(fid, rows, fit_me, t_room, reason)
     sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
     evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)
     beats = first.beats.iloc[idx]
