@@ -49,10 +49,20 @@ def table(pairs):
 
 
 def interval_rows(summary):
-    """(label, value) rows of the median intervals (ms) of :func:`gmesa.batch.summarize`."""
-    return [(f"median {name}", fmt_num(summary[f"median_{key}_ms"], " ms", 0))
-            for name, key in (("RR", "rr"), ("PR", "pr"), ("QRS", "qrs"), ("QT", "qt"),
-                              ("QTc", "qtc"))]
+    """(label, value) rows of the median intervals (ms) of :func:`gmesa.batch.summarize`;
+    with the fit in ``summary["fit"]``, an interval fewer than 90% of the ok beats report
+    (a PR where P on is withheld, say) says over how many it is the median."""
+    fit = summary.get("fit")
+    ok = None if fit is None else fit.beats[fit.beats["status"] == "ok"]
+    rows = []
+    for name, key in (("RR", "rr"), ("PR", "pr"), ("QRS", "qrs"), ("QT", "qt"), ("QTc", "qtc")):
+        value = fmt_num(summary[f"median_{key}_ms"], " ms", 0)
+        if ok is not None and f"{key}_ms" in ok and value != "-":
+            k = int(np.isfinite(ok[f"{key}_ms"].to_numpy(dtype=float)).sum())
+            if k < 0.9 * len(ok):
+                value += f" ({k:,} of {len(ok):,} ok beats)"
+        rows.append((f"median {name}", value))
+    return rows
 
 
 def report_fit(row, out):

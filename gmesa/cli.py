@@ -204,7 +204,7 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, fo
                                  "for them", param_hint="'--figures'")
     try:
         row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
-                      force_ecg=force_ecg, keep_fit=figures or leads_v is not None,
+                      force_ecg=force_ecg, keep_fit=True,
                       fit_options=multilead)
     except OutputFolderError as exc:
         raise _OutputError(str(exc), "gmesa fit") from None

@@ -131,6 +131,30 @@ def test_fit_prints_a_summary_and_writes_tables(runner, small_record, tmp_path):
     assert fit.info["lead"] == "ii" and len(fit) == len(beats)
 
 
+def test_summary_says_over_how_many_beats_a_median_interval_is():
+    """A median PR of the few beats that report one (P on withheld on the others, at a
+    fast rate) says so; an interval nearly every ok beat reports is printed plain."""
+    from types import SimpleNamespace
+
+    from gmesa._cli_report import interval_rows
+
+    n = 20
+    beats = pd.DataFrame({"status": ["ok"] * n + ["poor_fit"],
+                          "rr_ms": [800.0] * n + [np.nan], "qrs_ms": [90.0] * (n + 1),
+                          "pr_ms": [160.0, 170.0, 180.0] + [np.nan] * (n - 2),
+                          "qt_ms": [400.0] * (n - 1) + [np.nan, 400.0],
+                          "qtc_ms": [np.nan] * (n + 1)})
+    summary = {"median_rr_ms": 800.0, "median_pr_ms": 170.0, "median_qrs_ms": 90.0,
+               "median_qt_ms": 400.0, "median_qtc_ms": np.nan,
+               "fit": SimpleNamespace(beats=beats)}
+    rows = dict(interval_rows(summary))
+    assert rows["median PR"] == "170 ms (3 of 20 ok beats)"
+    assert rows["median QT"] == "400 ms" and rows["median RR"] == "800 ms"
+    assert rows["median QTc"] == "-"
+    del summary["fit"]
+    assert dict(interval_rows(summary))["median PR"] == "170 ms"
+
+
 def test_fit_bad_record_exits_1_with_the_reason(runner, tmp_path):
     bad = tmp_path / "broken.edf"
     bad.write_bytes(b"0       " + bytes(100))
