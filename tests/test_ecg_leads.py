@@ -283,3 +283,14 @@ def test_an_edge_one_lead_withholds_is_read_from_the_leads_that_agree(same_beats
         assert (t.loc[ok, "T_lead"] == "prim").all()
         assert t.loc[both, "T_off_s"].isna().all() and t.loc[both, "qt_ms"].isna().all()
         assert np.isfinite(t.loc[ok & ~cut, "T_off_s"]).all()
+
+
+def test_per_lead_fits_without_a_p_wave_in_the_model(two_leads):
+    """``waves`` without P: the leads' table has no P (a KeyError on P_amplitude before)."""
+    record, _ = two_leads
+    for mode in ("picked", "pooled"):
+        res = ecg.fit_leads(record, joint=False, boundaries=mode, waves=("Q", "R", "S", "T"))
+        inner = res.beats["status"] == "ok"
+        assert not res.beats["P_present"].any() and res.beats["pr_ms"].isna().all()
+        assert res.beats.loc[inner, "T_present"].mean() > 0.9
+        assert res.beats.loc[inner, "qrs_ms"].notna().all()

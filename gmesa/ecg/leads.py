@@ -181,9 +181,9 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s,
                            for lead in names])                       # (leads, cols, beats)
         shown = np.isfinite(values[:, 1, :])    # (leads, beats): the lead has the peak
         with np.errstate(invalid="ignore", divide="ignore"):
-            strength = np.stack([np.abs(fits[lead].beats[amp].to_numpy(dtype=float))
+            strength = np.stack([np.abs(_column(fits[lead].beats, amp))
                                  / fits[lead].beats["rmse"].to_numpy(dtype=float)
-                                 for lead in names])
+                                 for lead in names])   # NaN for a wave not modelled
         strength = np.where(shown & np.isfinite(strength), strength, -np.inf)
         strongest = np.argmax(strength, axis=0)
         by_strength = strength.copy()
