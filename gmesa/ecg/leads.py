@@ -24,7 +24,7 @@ import pandas as pd
 from .._atomic import check_table_format, jsonable, write_table, write_text
 from .fiducials import intervals
 from .fit import fit_record
-from .io import Record, ecg_lead_index, ecg_leads, lead_index
+from .io import Record, ecg_lead_index, lead_index, named_ecg_leads
 from .joint_edges import spread_out
 from .options import FitOptions
 from .presence import consistent_p
@@ -275,7 +275,9 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True,
     ----------
     record : :class:`~gmesa.ecg.io.Record` with one or more leads.
     leads : lead names or indices to fit (default: every lead that may be an ECG by its
-        name and unit, so ABP, PLETH or RESP are left out; all leads when none may be).
+        name and unit, so ABP, PLETH or RESP are left out, and of those only the ones with
+        ECG lead names when some have them, with a warning naming the others; all leads
+        when none may be).
     primary : the lead whose R peaks every lead shares and whose waves are reported
         where it shows them (default: the first of ``leads`` whose name looks like an
         ECG lead).
@@ -308,13 +310,22 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True,
 def choose_leads(names, leads=None, primary=None, path=None, units=None):
     """(the leads to fit, the primary lead) among a record's lead ``names``, as
     :func:`fit_leads` takes them: ``leads`` names or indices (default: the leads that may
-    be ECG by name and ``units``, else all), ``primary``
+    be ECG by name and ``units``, else all; of those, when some have ECG lead names (II,
+    V1, MLII, "ECG"...), only those, with a warning naming the others: a voltage signal
+    with another name, an EEG derivation or a test signal, would join a joint model of
+    the heart's leads), ``primary``
     a name or index (default the first ECG-like lead of ``leads``; added to them if
     missing).  An unknown lead raises :class:`~gmesa.ecg.RecordError` naming the
     record's leads (``path`` names the file)."""
     names = list(names)
     if leads is None:
-        leads = ecg_leads(names, units) or names
+        named, others = named_ecg_leads(names, units)
+        leads = named or others or names
+        if named and others:
+            warnings.warn(f"fit_leads: leads {others} left out: the record names its ECG "
+                          f"leads ({', '.join(named)}) and these names are not ECG lead "
+                          "names; pass leads=[...] (command line: --leads NAME,NAME) to "
+                          "fit them", stacklevel=3)
     chosen = [names[lead_index(names, x, path)] for x in leads]
     chosen = list(dict.fromkeys(chosen))  # unique, in order
     if not chosen:

@@ -16,8 +16,12 @@ import numpy as np
 from .record import RecordError
 from .units import is_declared, is_voltage, to_millivolts
 
+#: ECG lead names: "ECG..."/"EKG..."; the limb and chest leads (I-III, aVR/aVL/aVF,
+#: V1-V9, "V" alone, bipolar pairs like V4-V5, "mod.V1"); Holter and monitor leads (MLII,
+#: ML5, MCL1, CM5, CC5, CS2, D3); Frank leads (X, Y, Z, vx, vy, vz); "lead ..."
 _ECG_LABEL = re.compile(
-    r"(ecg|ekg|^(mlii|mli|mliii|ml2|i|ii|iii|avr|avl|avf|v[1-6]|mcl1|cm5|d3|lead\s*\w+)$)",
+    r"(ecg|ekg|^(ml(i{1,3}|\d)|i{1,3}|a?v[rlf]|v[1-9](\s*-\s*v[1-9])?|mod\.?\s*v[1-9]|v"
+    r"|mcl\d|c[cms]\d|d\d|v?[xyz]|lead\s*\w+)$)",
     re.IGNORECASE,
 )
 # names of signals that are not ECG: pressures, pulse oximetry, respiration, others
@@ -53,6 +57,15 @@ def _units(names: Sequence[Any], units: Any) -> list:
 def ecg_leads(names: Sequence[Any], units: Any = None) -> list[str]:
     """The leads among ``names`` (with their ``units``) that may be ECG."""
     return [str(n) for n, u in zip(names, _units(names, units)) if not_ecg_reason(n, u) is None]
+
+
+def named_ecg_leads(names: Sequence[Any], units: Any = None) -> tuple[list[str], list[str]]:
+    """(the leads among ``names`` that may be ECG and whose names look like ECG leads,
+    the other leads that may be ECG): a voltage signal with another name (an EEG
+    derivation, a test signal) is no ECG lead when the record names its ECG leads."""
+    maybe = ecg_leads(names, units)
+    named = [n for n in maybe if looks_like_ecg(n)]
+    return named, [n for n in maybe if n not in named]
 
 
 def ecg_lead_index(names: Sequence[Any], units: Any = None) -> int:
