@@ -130,14 +130,11 @@ def window_edge_check(fid, rows, fitted, t_room, reason):
     The reason says which."""
     last = rows.X[np.arange(rows.X.shape[0]), np.maximum(rows.lengths - 1, 0)]
     t_room = np.inf if t_room is None else t_room
-    checks = {"T_off": lambda: t_end_seen(fid["T_off"], last, t_room),
-              "P_on": lambda: p_start_seen(fid["P_peak"], rows.X[:, 0])}
-    for key, check in checks.items():
-        if key in fid:
-            cut, note = check()
-            cut &= fitted
-            fid[key] = np.where(cut, np.nan, fid[key])
-            add_reason(reason, cut, note)
+    for key, (cut, note) in (("T_off", t_end_seen(fid["T_off"], last, t_room)),
+                             ("P_on", p_start_seen(fid["P_peak"], rows.X[:, 0]))):
+        cut &= fitted
+        fid[key] = np.where(cut, np.nan, fid[key])
+        add_reason(reason, cut, note)
 
 
 def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw=None,
