@@ -175,7 +175,9 @@ def _leads_value(leads):
 @_fs_option
 @click.option("--figures/--no-figures", default=False, show_default=True,
               help="Also write figures of the fit into --out (RECORD.beat.png, "
-                   "RECORD.record.png, RECORD.template.png, RECORD.trends.png).")
+                   "RECORD.record.png, RECORD.template.png, RECORD.trends.png; with "
+                   "--leads, RECORD.leads.beat.png: a typical beat in every lead, and "
+                   "RECORD.leads.trends.png).")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
 @_leads_option
@@ -199,9 +201,6 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, fo
     fmt = fmt.lower()
     leads_v = _leads_value(leads)
     multilead = _multilead_options(leads_v, joint, pooled)
-    if leads_v is not None and figures:
-        raise click.BadParameter("figures are drawn per lead: fit one lead with --lead "
-                                 "for them", param_hint="'--figures'")
     try:
         row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
                       force_ecg=force_ecg, keep_fit=True,
@@ -218,13 +217,14 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, fo
         return EXIT_NO_OK_BEAT
     if figures:
         try:
-            from .plot.files import write_figures
+            from .plot.files import write_figures, write_leads_figures
         except ImportError as exc:
             click.echo(f"gmesa fit: figures skipped: gmesa.plot is not available ({exc})",
                        err=True)
         else:
             try:
-                written = write_figures(row["fit"], out, stem=stem)
+                draw = write_figures if leads_v is None else write_leads_figures
+                written = draw(row["fit"], out, stem=stem)
             except Exception as exc:  # the tables are written; say what went wrong
                 click.echo(f"gmesa fit: figures failed ({type(exc).__name__}: {exc})", err=True)
                 return EXIT_FAILED
@@ -374,13 +374,15 @@ def demo_cmd(out, data):
 @click.option("--beat", type=click.IntRange(min=0), default=None, metavar="N",
               help="Beat number (the beat column of the beats table) to draw with its "
                    "components, fiducials and residual; default: an overview (a record "
-                   "strip and a typical beat).")
+                   "strip and a typical beat; several leads: a typical beat in every lead).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="PNG", help="PNG file to write (default: beside RESULTS, "
-                                  "RECORD.overview.png or RECORD.beatN.png).")
+                                  "RECORD.overview.png or RECORD.beatN.png; several "
+                                  "leads: RECORD.leads.beat.png or RECORD.leads.beatN.png).")
 def plot_cmd(results, beat, out):
     """Redraw a saved result without refitting. RESULTS is a RECORD.info.json written by
-    gmesa fit or gmesa batch (or a folder holding exactly one)."""
+    gmesa fit or gmesa batch, a RECORD.leads.json (several leads: the beat in every lead)
+    or a folder holding exactly one result."""
     try:
         from .plot.files import plot_results
     except ImportError as exc:

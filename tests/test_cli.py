@@ -183,8 +183,16 @@ def test_fit_several_leads(runner, tmp_path):
         assert (out / f"two.{lead}.beats.csv").is_file() and (out / f"two.{lead}.info.json").is_file()
     bad = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "0,V9", "--out", str(out)])
     assert bad.exit_code == 1 and "V9" in bad.stderr
-    figs = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--figures"])
-    assert figs.exit_code == 2 and "--lead" in figs.stderr
+    figs = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--figures",
+                               "--out", str(tmp_path / "figs")])
+    assert figs.exit_code == 0, figs.output
+    for name in ("two.leads.beat.png", "two.leads.trends.png"):
+        png = tmp_path / "figs" / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"wrote {png}" in figs.output
+    redraw = runner.invoke(app, ["plot", str(tmp_path / "figs"), "--beat", "3"])  # the folder
+    assert redraw.exit_code == 0 and (tmp_path / "figs" / "two.leads.beat3.png").is_file()
+    missing = runner.invoke(app, ["plot", str(tmp_path / "figs" / "two.leads.json"), "--beat", "999"])
+    assert missing.exit_code == 2 and "beat 999" in missing.stderr
     alone = runner.invoke(app, ["fit", str(path), "--fs", "250", "--leads", "all", "--per-lead",
                                 "--out", str(tmp_path / "alone"), "--format", "csv"])
     assert alone.exit_code == 0 and "each lead alone" in alone.output
