@@ -6,7 +6,8 @@ Each record is fitted once with ``fit_leads(joint=True)`` exactly as
 arguments the pipeline hands :func:`gmesa.ecg.joint_table.global_table` are cached (a
 pickle per record in ``--cache`` when given, a folder only this script writes; delete it
 when the fit itself changes), and the global table is then rebuilt under each rule
-(``joint_table.QRS_EDGES``, ``joint_table.P_PRESENCE``, ``joint_edges.QRS_SPREAD``: see
+(``joint_table.QRS_EDGES``, ``joint_table.P_PRESENCE``, ``joint_edges.QRS_SPREAD``,
+``fiducials.Q_AT_BOUND``: see
 :data:`RULES`) and scored as the delineation
 benchmark scores it (one-to-one matching within 150 ms, Se, PPV, mean +- SD).  LUDB is
 scored against lead ii's own marks and against the global marks (earliest onset, latest
@@ -111,9 +112,10 @@ def _fit_one(task):
 
 def table(blocks, **rule):
     """The global table of the cached blocks with module settings ``rule`` of joint_table."""
+    from gmesa.ecg import fiducials as fi
     from gmesa.ecg import joint_edges as je
     from gmesa.ecg import joint_table as jt
-    home = {k: je if hasattr(je, k) else jt for k in rule}
+    home = {k: next(m for m in (je, fi, jt) if hasattr(m, k) or m is jt) for k in rule}
     old = {k: getattr(home[k], k) for k in rule}
     try:
         for k, v in rule.items():
@@ -172,6 +174,7 @@ RULES = {
     "p_primary": dict(P_PRESENCE="primary"),
     "p_own": dict(P_PRESENCE="own"),
     "p_summed": dict(P_PRESENCE="summed"),
+    "q_kept": dict(Q_AT_BOUND=np.inf),
 }
 
 

@@ -217,13 +217,15 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, fo
         return EXIT_NO_OK_BEAT
     if figures:
         try:
-            from .plot.files import write_figures, write_leads_figures
+            if leads_v is None:
+                from .plot.files import write_figures as draw
+            else:
+                from .plot.files import write_leads_figures as draw
         except ImportError as exc:
             click.echo(f"gmesa fit: figures skipped: gmesa.plot is not available ({exc})",
                        err=True)
         else:
             try:
-                draw = write_figures if leads_v is None else write_leads_figures
                 written = draw(row["fit"], out, stem=stem)
             except Exception as exc:  # the tables are written; say what went wrong
                 click.echo(f"gmesa fit: figures failed ({type(exc).__name__}: {exc})", err=True)

@@ -88,3 +88,28 @@ def test_p_and_t_edges_move_out_with_the_number_of_leads():
     np.testing.assert_allclose(new_off - off, WAVE_SPREAD["P_off"] * ext)
     t_on, t_off = spread_out(0.1, 0.4, "T", 12)
     assert t_on < 0.1 and t_off == pytest.approx(0.4 + WAVE_SPREAD["T_off"] * expected_max(12))
+
+
+def test_a_q_at_its_tail_bound_does_not_set_the_onset(monkeypatch):
+    """A Q whose left tail sits at its bound is left out of the QRS edges, in one lead's
+    reading and in the joint model's spatial one alike."""
+    from gmesa.ecg import fiducials
+    from gmesa.ecg.waves import REGIONS, wave_layout
+
+    lay = wave_layout(WAVES)
+    rows = _beats(4)
+    q = lay.wave("Q").start
+    rows[:, q] = -0.9 * rows[:, lay.wave("R").start]   # a deep, broad Q ...
+    rows[:, q + 2] = 0.015
+    rows[:2, q + 3] = REGIONS["Q"][3]                  # ... at its tail bound in beats 0, 1
+    without = rows.copy()
+    without[:2, q] = 0.0
+    noise, rr = np.full(len(rows), 0.02), np.full(len(rows), 0.85)
+    on = wave_fiducials(rows, WAVES)["QRS_on"]
+    np.testing.assert_allclose(on[:2], wave_fiducials(without, WAVES)["QRS_on"][:2], atol=1e-12)
+    joint = global_qrs_edges(rows[None], WAVES, noise[None], rr, "rule")[0]
+    np.testing.assert_allclose(joint, on, atol=1e-12)
+    monkeypatch.setattr(fiducials, "Q_AT_BOUND", np.inf)   # kept, it moves the onset out
+    kept = wave_fiducials(rows, WAVES)["QRS_on"]
+    assert np.all(on[:2] - kept[:2] > 0.005)
+    np.testing.assert_allclose(kept[2:], on[2:], atol=1e-12)
