@@ -104,11 +104,29 @@ def report_leads(row, out):
         ("median PRD", fmt_num(row["median_prd"], f" % in {res.primary}")),
         ("P" if joint else "P from", shown["P"] or "-"),
         ("T" if joint else "T from", shown["T"] or "-"),
-    ] + interval_rows(row)))
+    ] + interval_rows(row) + angle_rows(res)))
     click.echo(f"wrote {out / row['beats_file']}, {row['info_file']} and {len(res.fits)} "
                "leads' tables")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)
+
+
+def angle_rows(fit):
+    """The median spatial QRS-T angle (degrees) over the ok beats of a several-lead fit
+    ``fit`` and the lead frame it was read in; no row when the leads give no frame."""
+    b = fit.beats
+    if "QRS_T_angle_deg" not in b:
+        return []
+    ok = b.loc[b["status"] == "ok", "QRS_T_angle_deg"].to_numpy(dtype=float)
+    ok = ok[np.isfinite(ok)]
+    if ok.size == 0:
+        return [("QRS-T angle", "-")]
+    frame = _FRAMES.get((fit.info.get("spatial") or {}).get("system"), "")
+    return [("QRS-T angle", f"{np.median(ok):.0f}° median, spatial"
+             + (f" ({frame})" if frame else "") + f", {ok.size:,} ok beats")]
+
+
+_FRAMES = {"frank": "Frank leads vx, vy, vz", "dower": "12 leads by the inverse Dower matrix"}
 
 
 def report_batch(summary):

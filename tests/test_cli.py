@@ -481,3 +481,24 @@ def test_batch_counts_records_not_files(runner, physionet_dir, small_record, tmp
     assert res.exit_code == 0, (res.output, res.stderr)
     assert res.output.startswith("2 inputs:"), res.output
     assert sorted(read_index(tmp_path / "out")["record"]) == ["041s", "s0010_re"]
+
+
+def test_fit_several_leads_prints_the_spatial_qrs_t_angle(runner, tmp_path):
+    """With orthogonal leads the summary gives the median spatial QRS-T angle and its
+    frame; the figure is the table's median over the ok beats."""
+    from dipoles import synthetic_record
+
+    rec = synthetic_record(seconds=10.0, frank=True)
+    path = tmp_path / "xyz.csv"
+    pd.DataFrame(rec.signal, columns=rec.leads).to_csv(path, index=False)
+    res = runner.invoke(app, ["fit", str(path), "--fs", "500", "--leads", "all", "--lead", "vx",
+                              "--out", str(tmp_path), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    beats = pd.read_csv(tmp_path / "xyz.leads.csv")
+    ok = beats[beats["status"] == "ok"]["QRS_T_angle_deg"].dropna()
+    assert len(ok) >= 5
+    line = next(s for s in res.output.splitlines() if "QRS-T angle" in s)
+    assert f"{np.median(ok):.0f}° median" in line and "Frank" in line, line
+    two = runner.invoke(app, ["fit", str(path), "--fs", "500", "--leads", "vx,vy", "--lead", "vx",
+                              "--out", str(tmp_path / "two")])
+    assert two.exit_code == 0 and "QRS-T angle" not in two.output   # no frame: no row
