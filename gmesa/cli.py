@@ -226,13 +226,24 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, fo
                        err=True)
         else:
             try:
-                written = draw(row["fit"], out, stem=stem)
+                written = draw(_with_samples(row, out), out, stem=stem)
             except Exception as exc:  # the tables are written; say what went wrong
                 click.echo(f"gmesa fit: figures failed ({type(exc).__name__}: {exc})", err=True)
                 return EXIT_FAILED
             for p in _paths(written):
                 click.echo(f"wrote {p}")
     return EXIT_OK
+
+
+def _with_samples(row, out):
+    """The fit of ``gmesa fit``'s ``row`` with every lead's samples: a several-lead fit
+    of a WFDB or EDF record keeps only each lead's table in memory (each lead was
+    written as soon as it was fitted), so it is read back from ``out``."""
+    fit = row["fit"]
+    if hasattr(fit, "fits") and any(f.signal.size == 0 for f in fit.fits.values()):
+        from .ecg import LeadsFit
+        return LeadsFit.load(out / row["info_file"])
+    return fit
 
 
 def _paths(obj):

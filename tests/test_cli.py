@@ -502,3 +502,29 @@ def test_fit_several_leads_prints_the_spatial_qrs_t_angle(runner, tmp_path):
     two = runner.invoke(app, ["fit", str(path), "--fs", "500", "--leads", "vx,vy", "--lead", "vx",
                               "--out", str(tmp_path / "two")])
     assert two.exit_code == 0 and "QRS-T angle" not in two.output   # no frame: no row
+
+
+def test_several_lead_figures_of_a_wfdb_record_draw_the_samples(runner, tmp_path):
+    """A WFDB record's leads are written as they are fitted and only their tables kept in
+    memory; the figures read the samples back (a lead without samples is refused, not
+    drawn as empty panels)."""
+    import dataclasses
+
+    import wfdb
+
+    from gmesa import ecg
+    from gmesa.plot import leads_beat
+
+    syn = ecg.synthesize(duration=20, fs=250, leads=2, seed=1)
+    wfdb.wrsamp("two", fs=250, units=["mV", "mV"], sig_name=["II", "V5"],
+                p_signal=syn.record.signal, write_dir=str(tmp_path))
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["fit", str(tmp_path / "two.hea"), "--leads", "all", "--figures",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output + res.stderr
+    assert (out / "two.leads.beat.png").stat().st_size > 20_000
+    fit = ecg.LeadsFit.load(out / "two.leads.json")
+    bare = ecg.LeadsFit(fit.beats, {k: dataclasses.replace(v, signal=np.zeros(0))
+                                    for k, v in fit.fits.items()}, fit.primary, fit.info)
+    with pytest.raises(ValueError, match="no samples"):
+        leads_beat(bare, 0)

@@ -42,6 +42,11 @@ def leads_beat(fit, i, ax=None, leads=None, components=True, fiducials=True):
     if unknown or not leads:
         raise ValueError(f"leads {unknown or leads} not in the fit; its leads are "
                          f"{', '.join(map(str, fit.fits))}")
+    bare = [lead for lead in leads if fit.fits[lead].signal.size == 0]
+    if bare:
+        raise ValueError(f"leads {', '.join(map(str, bare))} hold their tables but no samples "
+                         "(a batch keeps only the tables in memory); read the saved result "
+                         "with gmesa.ecg.LeadsFit.load to draw it")
     i = beat_position(fit, i)
     axes, out = _panels(ax, len(leads))
     for a, lead in zip(axes, leads):
