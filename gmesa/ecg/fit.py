@@ -316,7 +316,7 @@ def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
 @renamed_keywords(clean="wander")
 def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
                engine="batch", wander="highpass", powerline=None, lowpass=40.0,
-               max_iter=400, tol=1e-6, threads=None, chunk_s=600.0, force_ecg=False,
+               max_iter=400, tol=1e-5, threads=None, chunk_s=600.0, force_ecg=False,
                **options):
     """Fit P, Q, R, S, T mesa components to every beat of one lead of ``record``.
 
@@ -334,7 +334,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     engine : ``"batch"`` (compiled batch solver), ``"scipy"`` or ``"lmfit"`` (per beat).
     wander, powerline, lowpass : cleaning (see :func:`gmesa.ecg.clean.clean`); ``wander``
         was called ``clean`` (deprecated).
-    max_iter, tol : solver iteration limit and tolerance.
+    max_iter, tol : solver iteration limit and tolerance (ftol, xtol and gtol).
     threads : Numba threads for the batch solver.
     chunk_s : records longer than this are processed in chunks of this many seconds,
         each beat in exactly one chunk (its R peak decides), with 10 s of overlap.
