@@ -109,6 +109,37 @@ def test_windows_reach_the_template_t_end_up_to_the_next_beat():
     assert at_end.tolist() == [421, 671, 920]         # not past the signal's end
 
 
+def test_windows_reach_back_to_a_long_pr_up_to_the_previous_t():
+    fs = 500.0
+    r = np.arange(1, 11) * 375                        # RR 0.75 s: 0.317 s before R
+    start, _, _, _ = beat_windows(r, 6000, fs)
+    pre = lambda s: (r - s) / fs                       # noqa: E731  (s before R)
+    assert pre(start) == pytest.approx(np.full(r.size, 0.75 - 0.5 * np.sqrt(0.75)), abs=1e-3)
+    same, _, _, _ = beat_windows(r, 6000, fs, reach=(0.36, 0.40))          # no reach back
+    assert np.all(same == start)
+    back, _, _, _ = beat_windows(r, 6000, fs, reach=(0.36, 0.30, 0.34))
+    assert pre(back) == pytest.approx(np.full(r.size, 0.34))
+    capped, _, _, _ = beat_windows(r, 6000, fs, reach=(0.36, 0.40, 0.44))  # previous T end
+    assert pre(capped) == pytest.approx(np.full(r.size, 0.75 - 0.36))
+
+
+@pytest.mark.parametrize("rate", [70, 75])
+def test_a_long_pr_interval_is_read(rate):
+    """First-degree AV block, PR 346 ms: at 70 and 75/min the P wave starts where the
+    window does.  The windows reach back to the template's P onset as far as the
+    previous T wave allows, and the template built on them must show the same P wave.
+    (On main before this change: at 70/min PR 379 ms, the P on 30 ms early; at 75/min
+    the P on of 18 of 74 beats withheld, its P peaking at the window start.)"""
+    beat = typical_vector(WAVES)
+    beat[LAY.index("P", "center")] = -0.33
+    syn = ecg.synthesize(duration=60, fs=500, heart_rate=rate, beat=beat, seed=3, snr_db=25)
+    beats = _ok(ecg.fit_record(syn.record))
+    true_pr = np.median(syn.truth["QRS_on_s"] - syn.truth["P_on_s"]) * 1e3
+    assert beats["pr_ms"].notna().mean() > 0.85
+    assert abs(np.nanmedian(beats["pr_ms"]) - true_pr) < 10.0, (np.nanmedian(beats["pr_ms"]), true_pr)
+    _no_pr_from_before_the_window(beats)
+
+
 def test_t_end_seen():
     cut, note = t_end_seen(np.array([0.30, 0.335, 0.30, np.nan]), np.array([0.34, 0.34, 0.40, 0.4]),
                            np.array([0.5, 0.5, 0.28, 0.5]))

@@ -10,6 +10,9 @@ import numpy as np
 #: allows it: the T component there has fallen below about 1% of its amplitude
 T_MARGIN = 0.040
 
+#: the window before R is at most this long (s)
+PRE_MAX = 0.60
+
 #: a T off (the fiducial rule's) closer than this (s) to the window's last sample is the
 #: window's end, not the T wave's: no T off, QT or QTc is reported
 T_END_GAP = 0.010
@@ -20,20 +23,26 @@ def beat_windows(r, n, fs, reach=None):
     signal of ``n`` samples at ``fs`` Hz), so neither a long PR interval nor the T wave
     is cut at a fixed offset: before R the larger of 0.4 RR and RR - 0.5 sqrt(RR)
     (where the previous T wave has ended; 0.2-0.6 s), after R 0.62 RR (0.3-0.75 s).
-    ``reach`` (t_end, lead_in), s, from the template (:func:`~gmesa.ecg.template.
-    template_reach`): the window after R also reaches ``t_end`` + :data:`T_MARGIN`
-    where the next beat allows it, up to its :func:`room` (its R peak less
-    ``lead_in``), and never past the signal's end where it did not before.
+    ``reach`` (t_end, lead_in[, back]), s, from the template (:func:`~gmesa.ecg.
+    template.template_and_reach`): the window after R also reaches ``t_end`` +
+    :data:`T_MARGIN` where the next beat allows it, up to its :func:`room` (its R peak
+    less ``lead_in``), and never past the signal's end where it did not before; with
+    ``back`` (s; a long PR interval), the window before R reaches back to it where the
+    previous beat allows: up to its T wave's end (the RR before less ``t_end``), at
+    most :data:`PRE_MAX`.
     Returns (start, end, RR before each beat in s (NaN for the first), median RR s)."""
     rr = np.diff(r) / fs
     med = float(np.median(rr)) if rr.size else 1.0
     rr_prev = np.concatenate([[med], rr]) if rr.size else np.array([med])
-    pre = np.clip(np.maximum(0.40 * rr_prev, rr_prev - 0.5 * np.sqrt(rr_prev)), 0.20, 0.60)
+    pre = np.clip(np.maximum(0.40 * rr_prev, rr_prev - 0.5 * np.sqrt(rr_prev)), 0.20, PRE_MAX)
     post = np.clip(0.62 * next_rr(r, fs), 0.30, 0.75)
+    if reach is not None and len(reach) > 2 and reach[2] > 0:
+        back = np.minimum(reach[2], rr_prev - reach[0])
+        pre = np.maximum(pre, np.minimum(back, PRE_MAX))
     start = r - np.round(pre * fs).astype(np.int64)
     end = r + np.round(post * fs).astype(np.int64) + 1
     if reach is not None:
-        t_end, lead_in = reach
+        t_end, lead_in = reach[:2]
         longer = np.maximum(post, np.minimum(t_end + T_MARGIN, room(r, fs, lead_in)))
         end_long = r + np.round(longer * fs).astype(np.int64) + 1
         end = np.where(end <= n, np.minimum(end_long, n), end)

@@ -19,6 +19,7 @@ from .beats import T_MARGIN, beat_windows
 from .choice import (Stretch, beat_bic, beat_sample, choose_model, constrain, options_for,
                      same_stretch)
 from .fiducials import wave_fiducials
+from .identity import IDENTITY_NEAR
 from .init import clip_into, guess_beat
 from .presence import TemplateFit, p_is_wave, template_shows
 from .waves import observed_extrema, qrs_onset
@@ -227,21 +228,48 @@ def template_reach(opts, tmpl_fit, qrs_on, bw):
 
 def template_and_reach(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch=None):
     """:func:`fitted_template` and its :func:`template_reach` (None without a template
-    or its T wave): (options, template fit, median beat, QRS onset s, reach).  When the
-    template's T off plus :data:`~gmesa.ecg.beats.T_MARGIN` lies past the median beat's
-    end, the T wave ran out of the windows: the template is built again on windows
-    reaching as far as the next beat allows (:func:`~gmesa.ecg.beats.room`), and its
-    T off taken from that template (the lead-in, read off the unchanged P region, stays
-    the first template's).  ``stretch``: the choice in force from an earlier chunk
-    (:func:`chosen_template`), given to both templates."""
+    or its T wave): (options, template fit, median beat, QRS onset s, reach), reach
+    (t_end, lead_in, back) in s as :func:`~gmesa.ecg.beats.beat_windows` takes it.
+    When the template's T off plus :data:`~gmesa.ecg.beats.T_MARGIN` lies past the
+    median beat's end, the T wave ran out of the windows: the template is built again on
+    windows reaching as far as the next beat allows (:func:`~gmesa.ecg.beats.room`), and
+    its T off taken from that template.  When its first wave's onset less the same
+    margin lies before the median beat's start (a long PR interval), the windows also
+    reach ``back`` to it, as far as the previous beat's T wave allows, and the lead-in is
+    read off the template built on them, if that template still shows the first one's P
+    wave (:func:`same_p`; else the windows do not reach back, ``back`` 0).
+    ``stretch``: the choice in force from an earlier chunk (:func:`chosen_template`),
+    given to every template."""
     bw = opts.bandwidth(fs)
-    used, fit, median, on = fitted_template(opts, sig, r, start, end, fs, fit_me, regular,
-                                            rr_med, stretch)
-    reach = template_reach(used, fit, on, bw)
-    if reach is not None and reach[0] + T_MARGIN > median[0][-1]:
-        longer = beat_windows(r, sig.size, fs, reach=(np.inf, reach[1]))[1]
-        used, fit, median, on = fitted_template(opts, sig, r, start, longer, fs, fit_me,
-                                                regular, rr_med, stretch)
-        again = template_reach(used, fit, on, bw)  # the lead-in stays the first one's
-        reach = None if again is None else (again[0], reach[1])
-    return used, fit, median, on, reach
+    first = fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch)
+    reach = template_reach(first[0], first[1], first[3], bw)
+    if reach is None:
+        return (*first, None)
+    t_end, lead_in = reach
+    later = t_end + T_MARGIN > first[2][0][-1]        # the T wave runs out of the windows
+    back = lead_in + T_MARGIN if lead_in + T_MARGIN > -first[2][0][0] else 0.0
+    last = beat_windows(r, sig.size, fs, reach=(np.inf, lead_in))[1] if later else end
+    for b in ((back, 0.0) if back else (0.0,)):      # reaching back first, then not
+        if not (later or b):
+            break
+        early = beat_windows(r, sig.size, fs, reach=(t_end, lead_in, b))[0]
+        made = fitted_template(opts, sig, r, early, last, fs, fit_me, regular, rr_med, stretch)
+        if b and not same_p(first[0].layout, first[1].params, made[0].layout, made[1].params):
+            continue
+        again = template_reach(made[0], made[1], made[3], bw)
+        if again is None:
+            return (*made, None)
+        # the lead-in is read again only where the windows reach further back
+        return (*made, (again[0] if later else t_end, again[1] if b else lead_in, b))
+    return (*first, (t_end, lead_in, 0.0))
+
+
+def same_p(lay_old, old, lay_new, new):
+    """Is the P wave of the template fit ``new`` (parameter vector of layout ``lay_new``)
+    the one of ``old`` (of ``lay_old``): the same sign, its center within
+    :data:`~gmesa.ecg.identity.IDENTITY_NEAR`?"""
+    if "P" not in lay_old.waves or "P" not in lay_new.waves:
+        return "P" not in lay_old.waves and "P" not in lay_new.waves
+    a, b = old[lay_old.index("P", "amplitude")], new[lay_new.index("P", "amplitude")]
+    c, d = old[lay_old.index("P", "center")], new[lay_new.index("P", "center")]
+    return bool(np.sign(a) == np.sign(b) and abs(c - d) <= IDENTITY_NEAR)
