@@ -7,7 +7,7 @@ arguments the pipeline hands :func:`gmesa.ecg.joint_table.global_table` are cach
 pickle per record in ``--cache`` when given, a folder only this script writes; delete it
 when the fit itself changes), and the global table is then rebuilt under each rule
 (``joint_table.QRS_EDGES``, ``joint_table.P_PRESENCE``, ``joint_edges.QRS_SPREAD``,
-``fiducials.Q_AT_BOUND``: see
+``fiducials.AT_BOUND``: see
 :data:`RULES`) and scored as the delineation
 benchmark scores it (one-to-one matching within 150 ms, Se, PPV, mean +- SD).  LUDB is
 scored against lead ii's own marks and against the global marks (earliest onset, latest
@@ -174,7 +174,7 @@ RULES = {
     "p_primary": dict(P_PRESENCE="primary"),
     "p_own": dict(P_PRESENCE="own"),
     "p_summed": dict(P_PRESENCE="summed"),
-    "q_kept": dict(Q_AT_BOUND=np.inf),
+    "bound_kept": dict(AT_BOUND=np.inf),
 }
 
 

@@ -109,7 +109,33 @@ def test_a_q_at_its_tail_bound_does_not_set_the_onset(monkeypatch):
     np.testing.assert_allclose(on[:2], wave_fiducials(without, WAVES)["QRS_on"][:2], atol=1e-12)
     joint = global_qrs_edges(rows[None], WAVES, noise[None], rr, "rule")[0]
     np.testing.assert_allclose(joint, on, atol=1e-12)
-    monkeypatch.setattr(fiducials, "Q_AT_BOUND", np.inf)   # kept, it moves the onset out
+    monkeypatch.setattr(fiducials, "AT_BOUND", np.inf)   # kept, it moves the onset out
     kept = wave_fiducials(rows, WAVES)["QRS_on"]
     assert np.all(on[:2] - kept[:2] > 0.005)
     np.testing.assert_allclose(kept[2:], on[2:], atol=1e-12)
+
+
+def test_an_s_at_both_width_bounds_does_not_set_the_offset(monkeypatch):
+    """An S whose plateau and right tail both sit at their bounds is left out of the QRS
+    offset (one lead and the joint reading alike); its right tail alone at the bound
+    (a broad S, as in bundle branch block) keeps it."""
+    from gmesa.ecg import fiducials
+    from gmesa.ecg.waves import REGIONS, wave_layout
+
+    lay = wave_layout(WAVES)
+    rows = _beats(6)
+    k = lay.wave("S").start
+    rows[:, k] = -0.9 * rows[:, lay.wave("R").start]   # a deep S ...
+    rows[:, k + 4] = REGIONS["S"][3]                   # ... its right tail at the bound in all
+    rows[:3, k + 2] = REGIONS["S"][4]                  # and its plateau too in beats 0-2
+    without = rows.copy()
+    without[:3, k] = 0.0
+    noise, rr = np.full(len(rows), 0.02), np.full(len(rows), 0.85)
+    off = wave_fiducials(rows, WAVES)["QRS_off"]
+    np.testing.assert_allclose(off[:3], wave_fiducials(without, WAVES)["QRS_off"][:3], atol=1e-12)
+    np.testing.assert_allclose(global_qrs_edges(rows[None], WAVES, noise[None], rr, "rule")[2],
+                               off, atol=1e-12)
+    monkeypatch.setattr(fiducials, "AT_BOUND", np.inf)
+    kept = wave_fiducials(rows, WAVES)["QRS_off"]
+    assert np.all(kept[:3] - off[:3] > 0.005)           # kept, it moves the offset out
+    np.testing.assert_allclose(kept[3:], off[3:], atol=1e-12)   # the tail alone: kept anyway

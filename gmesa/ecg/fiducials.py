@@ -132,27 +132,37 @@ def complex_edges(params, frac_on, frac_off, lobe=1.0, step=0.00025, limit=0.25)
     return out[:, 0], out[:, 1], out[:, 2]
 
 
-#: a Q component whose left tail reaches this share of its bound (the largest tail of
-#: :data:`~gmesa.ecg.waves.REGIONS`, 30 ms) is left out of the QRS edges: pressed
-#: against "never broader than this" (a Q lasts under 40 ms, a pathological one about
-#: 40), it is taking some other shape before the QRS (the PR segment's sag, a slow wave),
-#: not a Q wave.  (The joint model, whose Q is shared by the leads: QTDB records whose Q
-#: sat at its bound read the QRS onset 40-70 ms early; PTB s0010_re with its 15 leads, a
-#: QRS of 259 ms.)  S is not treated so: a broad S is a real wave in bundle branch block.
-Q_AT_BOUND = 0.98
+#: QRS components left out of the QRS edges on a beat where the named width parameters
+#: all sit at their bounds (:data:`~gmesa.ecg.waves.REGIONS`, within :data:`AT_BOUND`):
+#: pressed against "never broader than this", the component is taking some other shape,
+#: not the wave.  A Q with its left tail at 30 ms lasts over 100 ms by the fiducial rule
+#: (a Q wave lasts under 40 ms): it takes the PR segment's sag or a slow wave before the
+#: QRS (the joint model on QTDB read whole records' QRS onsets 40-70 ms early, on PTB
+#: s0010_re's 15 leads a QRS of 259 ms).  An S takes the ST segment when both its plateau
+#: (30 ms half-width) and its right tail (40 ms) are at their bounds (QTDB sel308 with
+#: both leads: a QRS of 262 ms against lead 0's 170); its tail alone is not enough, a
+#: broad S is a real wave in bundle branch block.
+AT_BOUND_PARTS = {"Q": ("sigma_left",), "S": ("half_width", "sigma_right")}
+AT_BOUND = 0.98
+_BOUND_OF = {"half_width": (2, 4), "sigma_left": (3, 3), "sigma_right": (4, 3)}  # (column, REGIONS index)
 
 
-def q_at_bound(params, names):
-    """``params`` (..., 5K, the QRS components ``names``) with the Q amplitude set to 0
-    where its left tail sits at its bound (:data:`Q_AT_BOUND`; a copy when it does)."""
-    if "Q" not in names:
-        return params
-    i = list(names).index("Q")
-    at = params[..., 5 * i + 3] >= Q_AT_BOUND * REGIONS["Q"][3]
-    if not np.any(at):
-        return params
-    out = params.copy()
-    out[..., 5 * i] = np.where(at, 0.0, out[..., 5 * i])
+def at_bound(params, names):
+    """``params`` (..., 5K, the QRS components ``names``) with the amplitude of each
+    :data:`AT_BOUND_PARTS` component set to 0 where its named width parameters all sit at
+    their bounds (a copy when any does)."""
+    out = params
+    for w, parts in AT_BOUND_PARTS.items():
+        if w not in names:
+            continue
+        i = list(names).index(w)
+        at = np.ones(params.shape[:-1], dtype=bool)
+        for part in parts:
+            col, bound = _BOUND_OF[part]
+            at &= params[..., 5 * i + col] >= AT_BOUND * REGIONS[w][bound]
+        if np.any(at):
+            out = out.copy() if out is params else out
+            out[..., 5 * i] = np.where(at, 0.0, out[..., 5 * i])
     return out
 
 
@@ -203,7 +213,7 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
         sd[f"{wave}_on"], sd[f"{wave}_off"] = don, doff
     qrs = [n for n in ("Q", "R", "S") if n in lay.waves]
     if qrs:
-        sub = q_at_bound(np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1), qrs)
+        sub = at_bound(np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1), qrs)
         (fon, son, don), (foff, soff, doff) = shifts["QRS_on"], shifts["QRS_off"]
         on, pk, off = complex_edges(sub, fon, foff, QRS_LOBE)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._kernels import mesa_sum_into
 from ..config import njit
-from .fiducials import QRS_LOBE, RULE, q_at_bound
+from .fiducials import QRS_LOBE, RULE, at_bound
 from .fidmap import features, fiducial_map, predict
 from .joint_template import MIN_LEAD_SD
 
@@ -180,7 +180,7 @@ def global_qrs_edges(params, names, noise, rr, method):
     lay_q = [i for i, w in enumerate(names) if w in ("Q", "R", "S")]
     cols = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in lay_q])
     sub = np.transpose(np.asarray(params, float)[:, :, cols], (1, 0, 2))     # (N, L, 5k)
-    sub = q_at_bound(sub, [names[i] for i in lay_q])  # as one lead's reading
+    sub = at_bound(sub, [names[i] for i in lay_q])  # as one lead's reading
     shifts = qrs_shifts(params, names, noise, rr, method)
     # a lead's noise at least MIN_LEAD_SD (as the joint template's lead weights): a
     # near-perfect fit must not take the whole curve
