@@ -144,7 +144,8 @@ def complex_edges(params, frac_on, frac_off, lobe=1.0, step=0.00025, limit=0.25)
 #: broad S is a real wave in bundle branch block.
 AT_BOUND_PARTS = {"Q": ("sigma_left",), "S": ("half_width", "sigma_right")}
 AT_BOUND = 0.98
-_BOUND_OF = {"half_width": (2, 4), "sigma_left": (3, 3), "sigma_right": (4, 3)}  # (column, REGIONS index)
+#: a width parameter's (column in a component's 5, index of its bound in REGIONS)
+_BOUND_OF = {"half_width": (2, 4), "sigma_left": (3, 3), "sigma_right": (4, 3)}
 
 
 def at_bound(params, names):
