@@ -144,26 +144,26 @@ def complex_edges(params, frac_on, frac_off, lobe=1.0, step=0.00025, limit=0.25)
 #: broad S is a real wave in bundle branch block.
 AT_BOUND_PARTS = {"Q": ("sigma_left",), "S": ("half_width", "sigma_right")}
 AT_BOUND = 0.98
-#: a width parameter's (column in a component's 5, index of its bound in REGIONS)
-_BOUND_OF = {"half_width": (2, 4), "sigma_left": (3, 3), "sigma_right": (4, 3)}
+
+#: where a width parameter's bound sits in a wave's :data:`~gmesa.ecg.waves.REGIONS` entry
+_REGION_BOUND = {"half_width": 4, "sigma_left": 3, "sigma_right": 3}
 
 
 def at_bound(params, names):
     """``params`` (..., 5K, the QRS components ``names``) with the amplitude of each
     :data:`AT_BOUND_PARTS` component set to 0 where its named width parameters all sit at
     their bounds (a copy when any does)."""
+    lay = wave_layout(names)
     out = params
     for w, parts in AT_BOUND_PARTS.items():
-        if w not in names:
+        if w not in lay.waves:
             continue
-        i = list(names).index(w)
-        at = np.ones(params.shape[:-1], dtype=bool)
-        for part in parts:
-            col, bound = _BOUND_OF[part]
-            at &= params[..., 5 * i + col] >= AT_BOUND * REGIONS[w][bound]
+        bound = {part: AT_BOUND * REGIONS[w][_REGION_BOUND[part]] for part in parts}
+        at = np.all([params[..., lay.index(w, part)] >= b for part, b in bound.items()], axis=0)
         if np.any(at):
             out = out.copy() if out is params else out
-            out[..., 5 * i] = np.where(at, 0.0, out[..., 5 * i])
+            a = lay.index(w, "amplitude")
+            out[..., a] = np.where(at, 0.0, out[..., a])
     return out
 
 

@@ -45,18 +45,12 @@ def write_figures(fit, out_dir, stem=None, start=None, grid=True):
     ``{stem}.beat.png`` and so on.  A fit without beats writes nothing.  Returns the
     list of paths written.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = (lambda k: f"{stem}.{k}.png") if stem else (lambda k: f"{k}.png")
-    if len(fit.beats) == 0:
-        return []
-    figures = {
+    return _write(fit, out_dir, stem, FIGURES, {
         "beat": lambda: single_beat.beat(fit, typical_beat(fit)).figure,
         "record": lambda: record(fit, start=start, duration=10, grid=grid).figure,
         "template": lambda: template(fit).figure,
         "trends": lambda: trends(fit),
-    }
-    return [save_figure(figures[k](), out_dir / name(k), DPI[k]) for k in FIGURES]
+    })
 
 
 def write_leads_figures(fit, out_dir, stem=None):
@@ -67,16 +61,22 @@ def write_leads_figures(fit, out_dir, stem=None):
     angle where the table has it); with ``stem`` the names are ``{stem}.leads.beat.png``
     and ``{stem}.leads.trends.png``.  A fit without beats writes nothing.  Returns the
     list of paths written."""
+    return _write(fit, out_dir, stem, LEADS_FIGURES, {
+        "leads.beat": lambda: leads_beat(fit, typical_beat(fit.fits[fit.primary])),
+        "leads.trends": lambda: trends(fit),
+    })
+
+
+def _write(fit, out_dir, stem, names, figures):
+    """Draw the ``figures`` (name -> a function making the Figure) ``names``, in that
+    order, of ``fit`` into ``out_dir`` as ``{stem}.{name}.png`` (``{name}.png`` without
+    a stem); nothing for a fit without beats.  Returns the paths written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if len(fit.beats) == 0:
         return []
-    figures = {
-        "leads.beat": lambda: leads_beat(fit, typical_beat(fit.fits[fit.primary])),
-        "leads.trends": lambda: trends(fit),
-    }
     return [save_figure(figures[k](), out_dir / (f"{stem}.{k}.png" if stem else f"{k}.png"),
-                        DPI[k]) for k in LEADS_FIGURES]
+                        DPI[k]) for k in names]
 
 
 def _row_of_beat(fit, number):
@@ -125,7 +125,6 @@ def plot_results(results, beat=None, out=None, start=None, duration=10):
         fig = single_beat.beat(fit, _row_of_beat(fit, beat)).figure
         default, dpi = folder / f"{stem}.beat{int(beat)}.png", DPI["beat"]
     return save_figure(fig, Path(out) if out is not None else default, dpi)
-
 
 
 def _leads_result(path):
