@@ -85,8 +85,8 @@ def _lead_option(f):
     return click.option(
         "--lead", metavar="NAME",
         help="Lead to fit, by name (case-insensitive, e.g. MLII, II, V5) or index. "
-             "Default: the first lead whose name looks like an ECG lead, else the "
-             "first lead.")(f)
+             "Default: lead II (or MLII) when the record has it, else the first lead "
+             "whose name looks like an ECG lead, else the first lead.")(f)
 
 
 def _format_option(f):

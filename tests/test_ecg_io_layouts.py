@@ -248,6 +248,31 @@ def test_not_ecg_reason_by_unit_and_name():
     assert ecg_lead_index(["PLETH", "RESP", "II"]) == 2
 
 
+def test_rhythm_lead_is_the_default():
+    """Lead II (MLII, "ECG II", "lead II", DII) is the lead read by default when the record
+    has it; III, aVR or a pressure named II do not count; without it, the first ECG lead."""
+    from gmesa.ecg.io import rhythm_lead_index
+
+    for names in (["I", "II", "III"], ["V5", "MLII"], ["ECG I", "ECG II"], ["i", "lead ii"],
+                  ["DI", "DII"]):
+        assert rhythm_lead_index(names) == 1, names
+    assert rhythm_lead_index(["III", "aVR", "V1"]) == 0
+    assert rhythm_lead_index(["ABP", "II"], ["mV", "mmHg"]) == 0
+    assert rhythm_lead_index(["PLETH", "V1", "II"]) == 2
+    assert rhythm_lead_index(["ABP", "V5"], ["mmHg", "mV"]) == 1
+
+
+def test_fits_read_lead_ii_by_default():
+    """fit_record and fit_leads (its primary) take lead II of a record listing lead I first."""
+    from gmesa import ecg
+
+    syn = ecg.synthesize(duration=12, fs=250, heart_rate=70, seed=1)
+    y = syn.record.lead(0)
+    rec = Record(np.column_stack([0.5 * y, y, 0.5 * y]), syn.record.fs, leads=("I", "II", "III"))
+    assert ecg.fit_record(rec).info["lead"] == "II"
+    assert ecg.fit_leads(rec, leads=["I", "II"], joint=False).primary == "II"
+
+
 def test_ecg_lead_names():
     """Lead names of the records beside us (QTDB's CC5, ML5, mod.V1, V4-V5; PTB's Frank
     vx, vy, vz; MIMIC's V) look like ECG leads; EEG derivations and test signals do not."""

@@ -19,13 +19,14 @@ def peek_leads(path):
 
 
 def pick_lead(names):
-    """Index of the first lead whose name looks like an ECG lead, else 0."""
-    from ..ecg.io import ecg_lead_index
-    return ecg_lead_index(names)
+    """Index of lead II or MLII, else of the first lead whose name looks like an ECG
+    lead, else 0 (:func:`~gmesa.ecg.io.rhythm_lead_index`)."""
+    from ..ecg.io import rhythm_lead_index
+    return rhythm_lead_index(names)
 
 
 def read_lead(path, lead, fs, every_lead=False):
-    """Read one lead: the given one, else the first ECG-like lead (only that lead is
+    """Read one lead: the given one, else lead II (or the first ECG-like lead; only that lead is
     read from WFDB and EDF files); ``every_lead``: all of them (for fits of several
     leads).  ``fs`` (Hz) is used only for files that carry no rate."""
     from ..ecg import read_record

@@ -26,7 +26,7 @@ from .beats import add_reason, beat_rows, beat_windows, p_start_seen, room, t_en
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .identity import follow_template
-from .io import Record, ecg_lead_index, ecg_lead_mv
+from .io import Record, ecg_lead_mv, rhythm_lead_index
 from .io.units import to_millivolts
 from .options import BEAT_STATUS, FitOptions
 from .presence import wave_presence
@@ -171,13 +171,14 @@ def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw
 
 
 def lead_signal(record, lead):
-    """(samples, name) of ``lead`` of ``record`` (default: the first ECG-like lead)."""
+    """(samples, name) of ``lead`` of ``record`` (default: lead II or MLII, else the
+    first ECG-like lead: :func:`~gmesa.ecg.io.rhythm_lead_index`)."""
     if record.signal.ndim == 1 or record.signal.shape[1] == 1:
         if lead not in (None, 0, -1) and record.lead_index(lead) != 0:
             record.lead(lead)
         return record.lead(0), record.leads[0]
     if lead is None:
-        lead = ecg_lead_index(record.leads, record.units)
+        lead = rhythm_lead_index(record.leads, record.units)
     i = record.lead_index(lead)
     return record.lead(i), record.leads[i]
 
@@ -323,8 +324,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     Parameters
     ----------
     record : :class:`~gmesa.ecg.io.Record` (from ``read_record`` or ``Record(signal, fs)``)
-    lead : lead name or index (default: the first lead whose name looks like an ECG
-        lead, else the first lead).
+    lead : lead name or index (default: lead II or MLII when the record has it, else the
+        first lead whose name looks like an ECG lead, else the first lead).
     waves : wave names to model, from P, Q, R, S, T, T2 (a second T lobe), U (a U wave
         after T in every record; by default, ``u_wave="auto"``, one is added to a
         record whose template T would peak later than ``T_LATEST`` sqrt(RR)).

@@ -24,7 +24,7 @@ import pandas as pd
 from .._atomic import check_table_format, jsonable, write_table, write_text
 from .fiducials import intervals
 from .fit import fit_record
-from .io import Record, ecg_lead_index, lead_index, named_ecg_leads
+from .io import Record, lead_index, named_ecg_leads, rhythm_lead_index
 from .joint_edges import spread_out
 from .options import FitOptions
 from .presence import consistent_p
@@ -279,8 +279,8 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True,
         ECG lead names when some have them, with a warning naming the others; all leads
         when none may be).
     primary : the lead whose R peaks every lead shares and whose waves are reported
-        where it shows them (default: the first of ``leads`` whose name looks like an
-        ECG lead).
+        where it shows them (default: lead II or MLII when among ``leads``, else the
+        first whose name looks like an ECG lead).
     rpeaks : None (detect on the primary lead), ``"annotations"`` or sample indices.
     joint : fit the leads jointly (default).  ``beats`` then holds the global
         boundaries (P, T: earliest onset, latest offset over the leads showing the
@@ -314,8 +314,8 @@ def choose_leads(names, leads=None, primary=None, path=None, units=None):
     V1, MLII, "ECG"...), only those, with a warning naming the others: a voltage signal
     with another name, an EEG derivation or a test signal, would join a joint model of
     the heart's leads), ``primary``
-    a name or index (default the first ECG-like lead of ``leads``; added to them if
-    missing).  An unknown lead raises :class:`~gmesa.ecg.RecordError` naming the
+    a name or index (default lead II or MLII, else the first ECG-like lead of ``leads``;
+    added to them if missing).  An unknown lead raises :class:`~gmesa.ecg.RecordError` naming the
     record's leads (``path`` names the file)."""
     names = list(names)
     if leads is None:
@@ -331,7 +331,7 @@ def choose_leads(names, leads=None, primary=None, path=None, units=None):
     if not chosen:
         raise ValueError("leads is empty: give at least one lead name or index")
     if primary is None:
-        primary = chosen[ecg_lead_index(chosen)]
+        primary = chosen[rhythm_lead_index(chosen)]
     else:
         primary = names[lead_index(names, primary, path)]
         if primary not in chosen:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .edf import EdfHeader, read_edf_header
 from .kind import (check_ecg_lead, ecg_lead_index, ecg_lead_mv, ecg_leads, looks_like_ecg,
-                   named_ecg_leads, not_ecg_reason)
+                   named_ecg_leads, not_ecg_reason, rhythm_lead_index)
 from .read import SUPPORTED_EXTENSIONS, LeadInfo, header_leads, read_record
 from .record import ANNOTATION_COLUMNS, MIN_FS, Record, RecordError, RecordNotFoundError, lead_index
 from .units import is_voltage, to_millivolts
@@ -29,7 +29,7 @@ __all__ = [
     "Record", "RecordError", "RecordNotFoundError",
     "read_record", "header_leads", "LeadInfo",
     "read_edf_header", "EdfHeader", "read_wfdb_header", "WfdbSignals", "segment_headers",
-    "lead_index", "ecg_lead_index", "looks_like_ecg", "ecg_leads", "named_ecg_leads",
+    "lead_index", "ecg_lead_index", "rhythm_lead_index", "looks_like_ecg", "ecg_leads", "named_ecg_leads",
     "not_ecg_reason",
     "check_ecg_lead", "ecg_lead_mv", "is_voltage", "to_millivolts",
 ]

@@ -81,6 +81,22 @@ def ecg_lead_index(names: Sequence[Any], units: Any = None) -> int:
     return 0
 
 
+#: the rhythm lead's names: limb lead II and its Holter form MLII ("II", "MLII", "ECG II",
+#: "lead II", "DII"), where the P wave is usually plainest and on which gmesa's fiducial map
+#: was learned
+_RHYTHM_LABEL = re.compile(r"^((ecg|ekg)[\s_-]*)?(lead[\s_-]*)?(ml|d)?ii$", re.IGNORECASE)
+
+
+def rhythm_lead_index(names: Sequence[Any], units: Any = None) -> int:
+    """Index of the lead an ECG is read from by default: lead II (or MLII) when the
+    record has it and it may be an ECG, else :func:`ecg_lead_index`."""
+    us = _units(names, units)
+    for i, n in enumerate(names):
+        if _RHYTHM_LABEL.match(str(n).strip()) and not_ecg_reason(n, us[i]) is None:
+            return i
+    return ecg_lead_index(names, units)
+
+
 def _file_ecg_leads(record) -> list[str] | None:
     """ECG leads of the file a one-lead record was read from (header only), if known."""
     if not record.path:
