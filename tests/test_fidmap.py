@@ -37,6 +37,24 @@ def test_learned_map_reproduces_its_training_fit():
         np.testing.assert_allclose(fid["P_on"], mark, atol=1e-6)
 
 
+def test_an_inverted_t_end_reports_the_calibration_error_of_inverted_t_waves():
+    """The shipped map says an inverted T's end is uncertain by the RMS error of the
+    calibration half's inverted T waves (tens of ms, not the upright T's ~14 ms), and
+    where it ends is not moved by it; an upright T keeps its SD."""
+    table = fiducial_map()
+    rms = table["T_off"]["inverted_rms"]
+    assert table["T_off"]["inverted_n"] >= 50 and rms > 2 * table["T_off"]["cv_sd"]
+    up = typical_vector(WAVES)[None, :].repeat(2, axis=0)
+    up[1, 20] = -up[1, 20]                       # beat 1: the same T, inverted
+    fid, sd = wave_fiducials(up, WAVES, method="map", noise=0.01, rr=1.0, with_sd=True)
+    assert sd["T_off"][1] >= rms and sd["T_off"][0] < 0.5 * rms
+    assert fid["T_off"][0] == pytest.approx(fid["T_off"][1])
+    table["T_off"].pop("inverted_rms")
+    sd0 = wave_fiducials(up, WAVES, method="map", noise=0.01, rr=1.0, with_sd=True,
+                         table=table)[1]
+    assert sd0["T_off"][1] == pytest.approx(sd0["T_off"][0])
+
+
 def test_uncertainty_grows_outside_the_training_range():
     table = fiducial_map()
     for b in BOUNDARIES:

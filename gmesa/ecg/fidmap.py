@@ -121,13 +121,17 @@ def predict(x, entry):
 def map_shifts(params, names, noise=None, rr=None, table=None):
     """``{boundary: (frac, shift s (N,), sd s (N,))}`` of the learned map for beats
     ``params`` (N, 5K, waves ``names``); with a ``T2`` lobe also ``T2_on``/``T2_off``
-    (the T maps on T2's own parameters)."""
+    (the T maps on T2's own parameters); ``T_off_inverted``: the T off of an inverted T,
+    its SD at least the map's RMS error over the calibration half's inverted T waves."""
     table = fiducial_map() if table is None else table
     out = {}
     for b in BOUNDARIES:
         entry = table[b]
         shift, sd = predict(features(params, names, b, noise, rr), entry)
         out[b] = (entry["frac"], shift, sd)
+    if table["T_off"].get("inverted_rms") is not None:   # an inverted T's end: its own SD
+        frac, shift, sd = out["T_off"]
+        out["T_off_inverted"] = (frac, shift, np.fmax(sd, table["T_off"]["inverted_rms"]))
     if "T2" in names:
         for b in ("T_on", "T_off"):
             shift, sd = predict(features(params, names, b, noise, rr, "T2"), table[b])

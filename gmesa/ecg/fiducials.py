@@ -210,6 +210,8 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
             on_inv = c + h if fin is None else component_edges(c, h, sl, sr, fin, fin)[0]
             on = np.where(amp < 0, on_inv + sin, on)
             don = np.where(amp < 0, din, don)
+            if "T_off_inverted" in shifts:
+                doff = np.where(amp < 0, shifts["T_off_inverted"][2], doff)
         out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on, c.copy(), off
         sd[f"{wave}_on"], sd[f"{wave}_off"] = don, doff
     qrs = [n for n in ("Q", "R", "S") if n in lay.waves]
