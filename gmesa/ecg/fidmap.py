@@ -9,7 +9,11 @@ cross-validated residual SD (s, records held out) and the Gram matrix of the
 standardised training features per record (``gram``).  The uncertainty of one beat's
 boundary is ``cv_sd * sqrt(1 + z' gram^-1 z)`` with ``z = (1, standardised
 features)``: about ``cv_sd`` inside the training range, growing outside it (the shift
-itself uses the features clamped to the training range ``lo``..``hi``).
+itself uses the features clamped to the training range ``lo``..``hi``).  An entry with
+``var_coef`` (P and T) has instead the variance of its error modelled from the features,
+``exp(z_clamped' var_coef) + cv_sd^2 z' gram^-1 z``: the beats like those the map placed
+badly on the calibration half get a larger SD.  ``T_off``'s ``inverted_rms`` is the SD
+floor of an inverted T's end (``T_off_inverted`` of :func:`map_shifts`).
 See docs/ecg.md (fiducials).
 """
 from __future__ import annotations
@@ -111,11 +115,15 @@ def predict(x, entry):
     """(shift s, uncertainty SD s) per row of features ``x`` by map ``entry``: the shift
     from the features clamped to the training range (a linear map is not extrapolated),
     the SD from the features as they are, so it grows outside that range."""
-    shift = design(x, entry, clamp=True) @ np.asarray(entry["coef"])
+    zc = design(x, entry, clamp=True)
+    shift = zc @ np.asarray(entry["coef"])
     z = design(x, entry)
     gi = np.linalg.pinv(np.asarray(entry["gram"]))
-    lev = np.einsum("ij,jk,ik->i", z, gi, z)
-    return shift, entry["cv_sd"] * np.sqrt(1.0 + np.maximum(lev, 0.0))
+    lev = np.maximum(np.einsum("ij,jk,ik->i", z, gi, z), 0.0)
+    if "var_coef" in entry:  # the error's variance from the features, plus the map's own
+        var = np.exp(zc @ np.asarray(entry["var_coef"]))
+        return shift, np.sqrt(var + entry["cv_sd"] ** 2 * lev)
+    return shift, entry["cv_sd"] * np.sqrt(1.0 + lev)
 
 
 def map_shifts(params, names, noise=None, rr=None, table=None):
