@@ -70,9 +70,12 @@ def _fit(case):
 def add_choice(table: pd.DataFrame, data=None, context_s=10.0) -> tuple[pd.DataFrame, dict]:
     """The table with ``choice`` (the chosen hypothesis), ``margin`` (delta-BIC to the
     runner-up), ``agree_T`` (the share of scored beats whose own BIC agrees with the T
-    choice) and ``confidence`` of each record's fit; and the fits (record -> (case,
+    choice) and ``confidence`` of each record's fit, the median over its ok beats of the
+    SD gmesa reports for P on and T off (``P_on_sd_ms``, ``T_off_sd_ms``: does the
+    library say the record's boundaries are uncertain?); and the fits (record -> (case,
     RecordFit)) for the figures."""
     fits, chosen, margin, agree, conf = {}, [], [], [], []
+    sds = {"P_on_sd_ms": [], "T_off_sd_ms": []}
     for dataset, record in zip(table["dataset"], table["record"]):
         case = read_case(dataset, record, data, margin_s=QTDB_MARGIN_S, context_s=context_s)
         fit = _fit(case)
@@ -81,8 +84,13 @@ def add_choice(table: pd.DataFrame, data=None, context_s=10.0) -> tuple[pd.DataF
         margin.append(mc.get("margin", np.nan))
         agree.append((mc.get("beats_agreeing") or {}).get("T", np.nan))
         conf.append(mc.get("confidence", np.nan))
+        ok = (fit.beats["status"] == "ok").to_numpy()
+        for col, v in sds.items():
+            x = fit.beats[col].to_numpy(dtype=float)[ok] if col in fit.beats else np.zeros(0)
+            v.append(float(np.nanmedian(x)) if np.isfinite(x).any() else np.nan)
         fits[(dataset, record)] = (case, fit)
-    return table.assign(choice=chosen, margin=margin, agree_T=agree, confidence=conf), fits
+    return table.assign(choice=chosen, margin=margin, agree_T=agree, confidence=conf,
+                        **sds), fits
 
 
 def figure(case, fit, row, path):
@@ -116,12 +124,14 @@ def figure(case, fit, row, path):
 
 def markdown(table: pd.DataFrame, worst: int, figures: dict) -> str:
     cols = ([f"{b}_mean_ms" for b in BOUNDARIES] + ["P_se", "P_fp", "T_se", "badness_ms", "choice",
-                                                      "margin", "agree_T", "confidence"])
+                                                      "margin", "agree_T", "confidence",
+                                                      "P_on_sd_ms", "T_off_sd_ms"])
     out = []
     for dataset, t in table.groupby("dataset", sort=False):
         t = t.sort_values("badness_ms", ascending=False)
         out.append(f"\n### {dataset}: {len(t)} records, worst first\n")
-        out.append("| record | " + " | ".join(c.replace("_mean_ms", " mean") for c in cols)
+        out.append("| record | " + " | ".join(c.replace("_mean_ms", " mean").replace("_sd_ms", " SD")
+                                              for c in cols)
                    + " |")
         out.append("|---" * (len(cols) + 1) + "|")
         for _, r in t.iterrows():
@@ -151,8 +161,9 @@ def main(argv=None):
     events = pd.read_csv(a.out / "events.csv.gz")
     events = events[events["method"] == a.method]
     if a.no_fit:
-        table, fits = record_table(events).assign(choice="", margin=np.nan,
-                                                  confidence=np.nan), {}
+        table, fits = record_table(events).assign(choice="", margin=np.nan, agree_T=np.nan,
+                                                  confidence=np.nan, P_on_sd_ms=np.nan,
+                                                  T_off_sd_ms=np.nan), {}
         a.figures = None
     else:
         table, fits = add_choice(record_table(events), a.data, a.qtdb_context)
