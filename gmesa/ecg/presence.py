@@ -234,7 +234,10 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     the usual P position; ``template``: the :class:`TemplateFit`, or None;
     ``qrs_on``: the fitted QRS onset per beat (s from R), or None; ``Y``: the beats'
     samples (mV), or None; ``like``: the beats like the template (None: all), over
-    which the lock of the template's P is measured (:func:`p_lock`).
+    which the lock of the template's P is measured (:func:`p_lock`) -- where the
+    template shows a P wave, over the beats whose P looks like it instead (measured
+    over the beats like the template, LUDB odd's P PPV is 0.946 against 0.955, the
+    other sets the same; session 16).
 
     A P wave that stands out in the template (the median beat, far less noisy than one
     beat; its P must also reach 2% of R) is taken as present in every beat whose
@@ -272,9 +275,9 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     if template is not None and template_shows(template, "P", waves, bw, snr):
         tp_amp, tp_center = template.params[o], template.params[c]
         ratio = params[:, o] / tp_amp
-        like = (good & (ratio >= 1 / 3) & (ratio <= 3)
-                & (np.abs(params[:, c] - tp_center) <= 0.040))
-        present["P"] |= like
+        like = p_like = (good & (ratio >= 1 / 3) & (ratio <= 3)
+                         & (np.abs(params[:, c] - tp_center) <= 0.040))
+        present["P"] |= p_like
     present["P"] &= p_off - p_on <= P_LONGEST
     # a steady P place in at least half the beats is the consistent position an
     # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)
