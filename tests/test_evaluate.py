@@ -228,3 +228,25 @@ def test_score_rpeaks_window_and_empty_input():
     assert (s["tp"], s["fp"], s["fn"]) == (2, 1, 0)  # refs 200, 300; 250 false; 102 and 500 out
     s = score_rpeaks([], [], fs)
     assert s["tp"] == 0 and np.isnan(s["se"]) and np.isnan(s["ppv"]) and np.isnan(s["error_ms"])
+
+
+def test_record_bootstrap_resamples_records_not_errors():
+    """Paired draws: identical runs never differ, a run better on every record is better
+    in every draw; a bias shared by a record's errors widens the interval against the
+    same errors each counted as its own record; bad input is refused."""
+    from gmesa.ecg.evaluate import record_bootstrap
+
+    rng = np.random.default_rng(3)
+    rec = np.repeat(np.arange(30), 12)
+    e = rng.normal(0, 5, 30)[rec] + rng.normal(0, 8, rec.size)
+    out = record_bootstrap({"a": (e, rec), "same": (e.copy(), rec), "better": (0.7 * e, rec)},
+                           n_boot=1000, seed=1)
+    out["beats"] = record_bootstrap({"beats": (e, np.arange(e.size))}, n_boot=1000)["beats"]
+    assert np.all(out["same"] == out["a"])
+    assert np.all(out["better"] < out["a"])
+    whole = abs(e.mean()) + e.std(ddof=1)
+    assert np.percentile(out["a"], 2.5) < whole < np.percentile(out["a"], 97.5)
+    width = np.subtract(*np.percentile(out["a"], [97.5, 2.5]))
+    assert width > 1.3 * np.subtract(*np.percentile(out["beats"], [97.5, 2.5]))
+    with pytest.raises(ValueError, match="record labels"):
+        record_bootstrap({"x": (e, rec[:-1])})

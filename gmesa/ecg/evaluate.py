@@ -43,6 +43,7 @@ __all__ = [
     "WFDB_BEAT_SYMBOLS", "Wave", "reference_times", "unmarked_zones", "beat_extents",
     "consecutive_beats", "merge_intervals", "beat_intervals", "in_intervals", "match",
     "FiducialScore", "score_fiducial", "error_stats", "per_record_sd", "fiducial_summary",
+    "record_bootstrap",
     "rpeaks_from_annotations", "score_rpeaks",
 ]
 
@@ -321,6 +322,46 @@ def per_record_sd(errors_ms, records) -> float:
     e, rec = e[ok], rec[ok]
     sds = [float(e[rec == r].std(ddof=1)) for r in pd.unique(rec) if np.sum(rec == r) > 1]
     return float(np.mean(sds)) if sds else float("nan")
+
+
+def record_bootstrap(runs, n_boot=2000, seed=0) -> dict[str, np.ndarray]:
+    """|mean| + SD of each run's errors over ``n_boot`` resamples of the records (ms).
+
+    ``runs``: name -> ``(errors_ms, records)`` (one record label per error).  Every run is
+    resampled with the same draws of the records (with replacement, from the union of
+    their labels; a record's errors come or go together), so the differences between
+    runs are paired: what varies is which records one happened to score, the part of a
+    benchmark's figure that another set of records would change.  (Runs over different
+    records draw from all of them, so each run's share of a draw varies: compare runs
+    over the same records.)  Returns name -> (n_boot,) array (NaN where a draw holds
+    fewer than two of that run's errors).
+    """
+    labels, parts = [], {}
+    for name, (errors, records) in runs.items():
+        e = np.asarray(errors, dtype=float).ravel()
+        rec = np.asarray(records).ravel()
+        if rec.shape != e.shape:
+            raise ValueError(f"run {name!r}: {e.size} errors but {rec.size} record labels")
+        ok = np.isfinite(e)
+        parts[name] = (e[ok], rec[ok])
+        labels.extend(pd.unique(rec[ok]))
+    labels = pd.unique(np.asarray(labels, dtype=object))
+    if not len(labels):
+        return {name: np.full(n_boot, np.nan) for name in runs}
+    draws = np.random.default_rng(seed).multinomial(
+        len(labels), np.full(len(labels), 1.0 / len(labels)), size=n_boot).astype(float)
+    index = {r: i for i, r in enumerate(labels)}
+    out = {}
+    for name, (e, rec) in parts.items():
+        k = np.array([index[r] for r in rec], dtype=np.int64)
+        sums = np.stack([np.bincount(k, minlength=len(labels)) * 1.0,
+                         np.bincount(k, e, len(labels)), np.bincount(k, e * e, len(labels))])
+        n, s1, s2 = draws @ sums.T[:, 0], draws @ sums.T[:, 1], draws @ sums.T[:, 2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 / n
+            var = (s2 - n * mean * mean) / (n - 1)
+            out[name] = np.where(n > 1, np.abs(mean) + np.sqrt(np.maximum(var, 0.0)), np.nan)
+    return out
 
 
 def error_stats(errors_ms, records=None) -> dict[str, float]:
