@@ -48,17 +48,31 @@ def table(pairs):
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in pairs)
 
 
+#: the boundaries an interval runs between (its uncertainty comes from theirs)
+INTERVAL_ENDS = {"pr": ("P_on", "QRS_on"), "qrs": ("QRS_on", "QRS_off"),
+                 "qt": ("QRS_on", "T_off")}
+
+
 def interval_rows(summary):
     """(label, value) rows of the median intervals (ms) of :func:`gmesa.batch.summarize`;
     with the fit in ``summary["fit"]``, an interval fewer than 90% of the ok beats report
-    (a PR where P on is withheld, say) says over how many it is the median."""
+    (a PR where P on is withheld, say) says over how many it is the median, and one whose
+    boundaries carry the learned map's SD (``*_sd_ms``) gives one beat's uncertainty:
+    the median over the beats of sqrt(SD_on^2 + SD_off^2), "+-x" (an inverted T's end,
+    say, makes a QT uncertain by some 60 ms)."""
     fit = summary.get("fit")
     ok = None if fit is None else fit.beats[fit.beats["status"] == "ok"]
     rows = []
     for name, key in (("RR", "rr"), ("PR", "pr"), ("QRS", "qrs"), ("QT", "qt"), ("QTc", "qtc")):
         value = fmt_num(summary[f"median_{key}_ms"], " ms", 0)
         if ok is not None and f"{key}_ms" in ok and value != "-":
-            k = int(np.isfinite(ok[f"{key}_ms"].to_numpy(dtype=float)).sum())
+            has = np.isfinite(ok[f"{key}_ms"].to_numpy(dtype=float))
+            ends = [f"{b}_sd_ms" for b in INTERVAL_ENDS.get(key, ())]
+            if ends and all(c in ok for c in ends) and has.any():
+                sd = np.hypot(*(ok[c].to_numpy(dtype=float)[has] for c in ends))
+                if np.isfinite(sd).any():
+                    value += f" ±{np.nanmedian(sd):.0f}"
+            k = int(has.sum())
             if k < 0.9 * len(ok):
                 value += f" ({k:,} of {len(ok):,} ok beats)"
         rows.append((f"median {name}", value))

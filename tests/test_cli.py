@@ -153,6 +153,11 @@ def test_summary_says_over_how_many_beats_a_median_interval_is():
     assert rows["median QTc"] == "-"
     del summary["fit"]
     assert dict(interval_rows(summary))["median PR"] == "170 ms"
+    # with the boundaries' SDs, one beat's uncertainty of the interval
+    beats = beats.assign(P_on_sd_ms=6.0, QRS_on_sd_ms=8.0, T_off_sd_ms=[15.0] * 5 + [60.0] * 16)
+    rows = dict(interval_rows(dict(summary, fit=SimpleNamespace(beats=beats))))
+    assert rows["median PR"] == "170 ms ±10 (3 of 20 ok beats)"
+    assert rows["median QT"] == "400 ms ±61" and rows["median QRS"] == "90 ms"
 
 
 def test_fit_bad_record_exits_1_with_the_reason(runner, tmp_path):
