@@ -157,6 +157,10 @@ def test_one_lead_joint_agrees_with_fit_record(ludb):
     for col in ("P_on_s", "P_off_s", "QRS_on_s", "QRS_off_s", "T_peak_s", "T_off_s"):
         diff_ms = (joint[col] - single[col]).to_numpy()[ok] * 1e3
         assert np.nanmedian(np.abs(diff_ms)) < 1.0, (col, np.nanmedian(np.abs(diff_ms)))
+        sd = col.replace("_s", "_sd_ms") if "peak" not in col else None
+        if sd:  # the global table's uncertainty, as the single-lead table gives it
+            rel = (joint[sd] / single[sd]).to_numpy()[ok]
+            assert np.nanmedian(np.abs(rel - 1)) < 0.05, (sd, np.nanmedian(rel))
 
 
 def test_fifteen_leads_read_no_shared_component_at_its_bound_as_qrs(physionet_dir):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from gmesa.ecg.fiducials import wave_fiducials
-from gmesa.ecg.joint_edges import QRS_SPREAD, expected_max, global_qrs_edges, spatial_edges
+from gmesa.ecg.joint_edges import (QRS_SPREAD, WAVE_SPREAD, expected_max, global_qrs_edges,
+                                   spatial_edges, spread_sd)
 from gmesa.ecg.waves import WAVES, typical_vector
 
 
@@ -33,6 +34,25 @@ def test_one_lead_is_the_single_lead_reading(method):
     assert np.allclose(on, fid["QRS_on"], atol=1e-12)
     assert np.allclose(off, fid["QRS_off"], atol=1e-12)
     assert np.allclose(pk, fid["QRS_peak"], atol=1e-12)
+
+
+def test_global_sd_is_the_leads_with_the_uncertain_extreme():
+    """One lead: the global QRS edges' SD is that lead's map SD.  Two identical leads:
+    the same SD combined with the spread times the SD of the larger of two standard
+    normal draws, sqrt(1 - 1/pi) (of twelve: 0.569, by simulation 0.5693)."""
+    rows = _beats()
+    noise, rr = np.full((2, len(rows)), 0.02), np.full(len(rows), 0.85)
+    fid, sd = wave_fiducials(rows, WAVES, method="map", noise=noise[0], rr=rr, with_sd=True)
+    one = global_qrs_edges(rows[None], WAVES, noise[:1], rr, "map", with_sd=True)[3]
+    assert np.allclose(one[0], sd["QRS_on"]) and np.allclose(one[1], sd["QRS_off"])
+    two = global_qrs_edges(np.stack([rows, rows]), WAVES, noise, rr, "map", with_sd=True)[3]
+    s2 = math.sqrt(1 - 1 / math.pi)
+    assert np.allclose(two[0], np.hypot(sd["QRS_on"], QRS_SPREAD["QRS_on"] * s2), rtol=1e-4)
+    assert np.allclose(spread_sd(np.full(3, 0.01), "T_off", [1, 2, 12]),
+                       np.hypot(0.01, WAVE_SPREAD["T_off"] * np.array([0.0, s2, 0.5689])),
+                       atol=2e-4)
+    assert np.all(np.isnan(global_qrs_edges(rows[None], WAVES, noise[:1], rr, "rule",
+                                            with_sd=True)[3][0]))
 
 
 def test_identical_leads_move_out_by_the_spread():

@@ -144,7 +144,8 @@ def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw
     residual noise (:func:`~gmesa.ecg.presence.wave_presence`), their fiducials NaN
     where absent; beats ``fitted`` without P get the reason in ``reason``.  A dict
     ``raw`` receives the fiducials before presence (and before T2 is merged); ``like``:
-    the beats like the template (None: all)."""
+    the beats like the template (None: all).  (``raw`` also gets each boundary's SD, s, as
+    ``{boundary}_sd``.)"""
     opts, rows, params = fit.opts, fit.rows, fit.params
     lay = opts.layout
     sigma2 = sse / np.maximum(rows.lengths - np.sum(fit.upper > fit.lower, axis=1), 1)
@@ -153,6 +154,7 @@ def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw
                                  noise=rmse, rr=rr, with_sd=True)
     if raw is not None:
         raw.update(fid)
+        raw.update({f"{k}_sd": v for k, v in fid_sd.items()})
     present, p_note = wave_presence(
         rows.X, params, rows.lengths, good, sigma2, rmse, rr, opts.waves, bw=bw,
         snr=opts.wave_snr, p_window=opts.p_window_s, template=template, qrs_on=fid["QRS_on"],

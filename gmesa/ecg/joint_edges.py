@@ -57,14 +57,31 @@ def spread_out(on, off, wave, n_leads, spread=None):
 
 
 @lru_cache(maxsize=64)
-def expected_max(n):
-    """Mean of the largest of ``n`` independent standard normal draws (0 for n <= 1)."""
-    if n <= 1:
-        return 0.0
+def _max_moments(n):
+    """(mean, SD) of the largest of ``n`` independent standard normal draws."""
     x = np.linspace(-9.0, 9.0, 3601)
     pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
     cdf = 0.5 * (1.0 + np.array([math.erf(v / math.sqrt(2.0)) for v in x]))
-    return float(np.sum(x * n * pdf * cdf ** (n - 1)) * (x[1] - x[0]))
+    density = n * pdf * cdf ** (n - 1) * (x[1] - x[0])
+    mean = float(np.sum(x * density))
+    return mean, math.sqrt(max(float(np.sum(x * x * density)) - mean * mean, 0.0))
+
+
+def expected_max(n):
+    """Mean of the largest of ``n`` independent standard normal draws (0 for n <= 1)."""
+    return 0.0 if n <= 1 else _max_moments(int(n))[0]
+
+
+def spread_sd(sd, boundary, n_leads, spread=None):
+    """The SD (s) of a global boundary read from one lead's reading of SD ``sd`` (s) and
+    moved out by :func:`spread_out` over ``n_leads`` leads: the extreme of the leads'
+    marks is itself uncertain, by the spread times the SD of the largest of ``n_leads``
+    standard normal draws (0 for one lead, so one lead keeps its own SD)."""
+    spread = {**QRS_SPREAD, **WAVE_SPREAD} if spread is None else spread
+    n = np.asarray(n_leads, dtype=np.int64)
+    counts, where = np.unique(n, return_inverse=True)
+    ext = np.array([0.0 if k <= 1 else _max_moments(int(k))[1] for k in counts])
+    return np.hypot(sd, spread[boundary] * ext[where].reshape(n.shape))
 
 
 @njit
@@ -155,28 +172,33 @@ def spatial_edges(params, weights, frac_on, frac_off, lobe=QRS_LOBE, step=0.0002
 
 def qrs_shifts(params, names, noise, rr, method):
     """Per lead of ``params`` (L, N, 5K waves ``names``): the QRS_on and QRS_off
-    (fraction, shift s) of the fiducial rule ``method`` ("map" or "rule"), each (L, N)."""
+    (fraction, shift s, SD s; NaN for the rule) of the fiducial rule ``method`` ("map"
+    or "rule"), each (L, N)."""
     n_leads, n = params.shape[:2]
     table = fiducial_map() if method == "map" else None
     out = {}
     for b in ("QRS_on", "QRS_off"):
         frac = np.full((n_leads, n), RULE[b][0])
         shift = np.full((n_leads, n), RULE[b][1])
+        sd = np.full((n_leads, n), np.nan)
         if table is not None:
             frac[:] = table[b]["frac"]
             for li in range(n_leads):
-                shift[li] = predict(features(params[li], names, b, noise[li], rr), table[b])[0]
-        out[b] = (frac, shift)
+                shift[li], sd[li] = predict(features(params[li], names, b, noise[li], rr),
+                                            table[b])
+        out[b] = (frac, shift, sd)
     return out
 
 
-def global_qrs_edges(params, names, noise, rr, method):
+def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
     """Global QRS (onset, peak, offset), s, from each lead's view ``params`` (L, N, 5K
     waves ``names``) of the joint fit and its ``noise`` (L, N) residual SD (mV; NaN
     leaves the lead out of that beat): the
     spatial curve's edges (module docstring) plus the leads' shifts weighted by their
     share of the curve's peak, moved out by ``QRS_SPREAD`` times ``expected_max`` of the
-    number of leads."""
+    number of leads.  ``with_sd=True`` adds the SDs (s) of the onset and offset: the
+    leads' map SDs, root mean square by the same shares, with the spread's
+    (:func:`spread_sd`; NaN for the rule)."""
     lay_q = [i for i, w in enumerate(names) if w in ("Q", "R", "S")]
     cols = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in lay_q])
     sub = np.transpose(np.asarray(params, float)[:, :, cols], (1, 0, 2))     # (N, L, 5k)
@@ -193,5 +215,11 @@ def global_qrs_edges(params, names, noise, rr, method):
     with np.errstate(invalid="ignore", divide="ignore"):
         s_on = np.sum(share * shifts["QRS_on"][1].T, axis=1) / tot
         s_off = np.sum(share * shifts["QRS_off"][1].T, axis=1) / tot
-    on, off = spread_out(on + s_on, off + s_off, "QRS", np.sum(w > 0, axis=1))
-    return on, pk, off
+        sd = [np.sqrt(np.sum(share * shifts[b][2].T ** 2, axis=1) / tot)
+              for b in ("QRS_on", "QRS_off")]
+    n_leads = np.sum(w > 0, axis=1)
+    on, off = spread_out(on + s_on, off + s_off, "QRS", n_leads)
+    if not with_sd:
+        return on, pk, off
+    return on, pk, off, (spread_sd(sd[0], "QRS_on", n_leads),
+                         spread_sd(sd[1], "QRS_off", n_leads))

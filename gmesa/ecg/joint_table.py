@@ -25,7 +25,7 @@ from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
 from .beats import add_reason, p_start_seen, t_end_seen
 from .fiducials import intervals
-from .joint_edges import global_qrs_edges, spread_out
+from .joint_edges import global_qrs_edges, spread_out, spread_sd
 from .presence import P_MIN_OF_R, consistent_p, p_is_wave
 from .result import FIDUCIAL_COLUMNS
 
@@ -121,36 +121,53 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     return present, leads
 
 
+def _extreme(values, sds, sel, earliest):
+    """(the earliest or latest of ``values`` (L, N) over the leads ``sel``, the SD of the
+    lead it comes from); NaN where no lead has one."""
+    v = np.where(sel & np.isfinite(values), values, np.inf if earliest else -np.inf)
+    i = np.argmin(v, axis=0) if earliest else np.argmax(v, axis=0)
+    cols = np.arange(values.shape[1])
+    found = np.isfinite(v[i, cols])
+    return np.where(found, v[i, cols], np.nan), np.where(found, sds[i, cols], np.nan)
+
+
 def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, shown2=None):
-    """Global fiducials (s from R) and the note of beats whose T off is cut (``shown2``:
-    where each lead shows the second T lobe, None without one)."""
+    """Global fiducials (s from R), their SDs (s: the reading lead's, with the spread's,
+    :func:`~gmesa.ecg.joint_edges.spread_sd`) and the note of beats whose T off is cut
+    (``shown2``: where each lead shows the second T lobe, None without one)."""
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
     if shown2 is not None:  # a lead showing the second T lobe: its T spans both lobes
-        raw["T_on"] = np.where(shown2, np.fmin(raw["T_on"], raw["T2_on"]), raw["T_on"])
-        raw["T_off"] = np.where(shown2, np.fmax(raw["T_off"], raw["T2_off"]), raw["T_off"])
+        for part, pick in (("on", np.fmin), ("off", np.fmax)):
+            t, t2 = raw[f"T_{part}"], raw[f"T2_{part}"]
+            second = shown2 & (pick(t, t2) == t2) & (t2 != t)
+            raw[f"T_{part}_sd"] = np.where(second, raw[f"T2_{part}_sd"], raw[f"T_{part}_sd"])
+            raw[f"T_{part}"] = np.where(shown2, pick(t, t2), t)
     qrs = [lay.waves.index(w) for w in ("Q", "R", "S") if w in lay.waves]
     size = np.max(np.abs(coef[:, :, qrs]), axis=2).T                          # (L, N)
-    fid = {}
+    fid, sd = {}, {}
     with warnings_off(), np.errstate(invalid="ignore"):
         big = np.argmax(np.where(np.isfinite(size), size, -1.0), axis=0)
         fid["QRS_peak"] = raw["QRS_peak"][big, np.arange(size.shape[1])]
         if QRS_EDGES == "spatial":
             view = join_shared(theta[None], coef.transpose(1, 0, 2), lay.n_waves, lay.n_steps)
             noise = np.stack([p["rmse"] for p in parts])
-            fid["QRS_on"], _, fid["QRS_off"] = global_qrs_edges(
-                view[:, :, lay.waves_slice], opts.waves, noise, rr, opts.fiducials)
+            fid["QRS_on"], _, fid["QRS_off"], (sd["QRS_on"], sd["QRS_off"]) = global_qrs_edges(
+                view[:, :, lay.waves_slice], opts.waves, noise, rr, opts.fiducials, with_sd=True)
         else:  # the earliest onset and latest offset of the leads that show the QRS
             use = size >= QRS_LEAD_SHARE * np.nanmax(size, axis=0)
-            fid["QRS_on"] = np.nanmin(np.where(use, raw["QRS_on"], np.nan), axis=0)
-            fid["QRS_off"] = np.nanmax(np.where(use, raw["QRS_off"], np.nan), axis=0)
+            for b, earliest in (("QRS_on", True), ("QRS_off", False)):
+                fid[b], sd[b] = _extreme(raw[b], raw[f"{b}_sd"], use, earliest)
         for w in ("P", "T"):
             sel = leads[w] if np.ndim(leads[w]) == 2 else np.ones_like(raw[f"{w}_on"], bool)
-            on = np.nanmin(np.where(sel, raw[f"{w}_on"], np.nan), axis=0)
-            off = np.nanmax(np.where(sel, raw[f"{w}_off"], np.nan), axis=0)
+            on, sd_on = _extreme(raw[f"{w}_on"], raw[f"{w}_on_sd"], sel, True)
+            off, sd_off = _extreme(raw[f"{w}_off"], raw[f"{w}_off_sd"], sel, False)
             if w == "T":  # whether the fitted T ends in this beat: on the leads' reading
                 cut, note = t_end_seen(np.where(present[w], off, np.nan), t_end, t_room)
-            on, off = spread_out(on, off, w, np.sum(sel, axis=0))
+            n_sel = np.sum(sel, axis=0)
+            on, off = spread_out(on, off, w, n_sel)
+            sd[f"{w}_on"] = spread_sd(sd_on, f"{w}_on", n_sel)
+            sd[f"{w}_off"] = spread_sd(sd_off, f"{w}_off", n_sel)
             peak = theta[:, 4 * lay.waves.index(w)] if w in lay.waves else on * np.nan
             if w == "T" and "T2" in lay.waves:  # the peak of the lobe larger over the leads
                 k, k2 = lay.waves.index("T"), lay.waves.index("T2")
@@ -161,7 +178,7 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
     fid["P_off"] = np.minimum(fid["P_off"], fid["QRS_on"])
     fid["T_on"] = np.maximum(fid["T_on"], fid["QRS_off"])
     fid["T_off"] = np.where(cut, np.nan, fid["T_off"])
-    return fid, cut, note
+    return fid, {b: np.where(np.isfinite(fid[b]), v, np.nan) for b, v in sd.items()}, cut, note
 
 
 @contextlib.contextmanager
@@ -195,8 +212,8 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     if shown2 is not None and "T" in opts.waves:  # a lead showing either lobe shows T
         present["T"] = present["T"] | (fit_me & np.any(shown2, axis=0))
         leads["T"] = leads["T"] | shown2
-    fid, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last, t_room, rr,
-                                shown2)
+    fid, fid_sd, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last,
+                                        t_room, rr, shown2)
     p_cut, p_note = p_start_seen(fid["P_peak"], t_start)
     fid["P_on"] = np.where(p_cut, np.nan, fid["P_on"])
     status, reason = status.copy(), reason.copy()
@@ -218,6 +235,8 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     out = {"beat": beats["beat"].to_numpy(), "r_peak_s": t_r, "rr_s": rr}
     for c in FIDUCIAL_COLUMNS:
         out[c] = fid[c[:-2]] + t_r
+    for b, v in fid_sd.items():  # the SD of each boundary (ms), as one lead's table has
+        out[f"{b}_sd_ms"] = np.where(np.isfinite(fid[b]), v * 1000.0, np.nan)
     out.update(P_present=present["P"], T_present=present["T"])
     if "U" in opts.waves:  # as one lead's table: a U wave where any lead shows one
         out["U_present"] = fit_me & np.any(_shown(parts, "U"), axis=0)
