@@ -11,6 +11,7 @@ better (lower).  A difference whose interval holds 0 is one that another set of 
 could reverse.
 
     python benchmarks/compare_runs.py /tmp/main-even /tmp/new-even [--method gmesa]
+    python benchmarks/compare_runs.py /tmp/d /tmp/d --method gmesa,neurokit2_prominence
 """
 from __future__ import annotations
 
@@ -85,15 +86,19 @@ def _fmt(v):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", type=Path, help="one or two --out folders (A [B])")
-    ap.add_argument("--method", default=None, help="the method to read (default: the only one)")
+    ap.add_argument("--method", default=None, help="the method to read (default: the only "
+                    "one), or one per run (A,B): two methods of one run compared")
     ap.add_argument("--boot", type=int, default=2000, help="resamples of the records")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     if len(a.runs) > 2:
         ap.error("give one run, or two to compare")
     names = ["A", "B"][:len(a.runs)]
-    table = compare({n: read_events(p, a.method) for n, p in zip(names, a.runs)}, a.boot,
-                    a.seed)
+    methods = (a.method or "").split(",") if a.method and "," in a.method else [a.method] * 2
+    if len(methods) != 2:
+        ap.error("--method: one name, or two separated by a comma")
+    table = compare({n: read_events(p, m) for n, p, m in zip(names, a.runs, methods)},
+                    a.boot, a.seed)
     for n, p in zip(names, a.runs):
         print(f"{n}: {p}")
     print(f"|mean| + SD (ms), 95% intervals over {a.boot} resamples of the records")

@@ -171,3 +171,25 @@ def test_per_record_badness_ranks_a_whole_record_mistake_first():
     assert t.loc["good", "badness_ms"] == 3.0 and t.loc["good", "P_fp"] == 1
     assert t.loc["p_wrong", "badness_ms"] == 130.0
     assert t.loc["t_missed", "badness_ms"] == MISS_MS and t.loc["t_missed", "T_se"] == 0.0
+
+
+def test_compare_runs_pairs_two_designs_by_record():
+    """benchmarks/compare_runs.py: a design whose errors are smaller on every record is
+    lower in every draw; the table names both runs, the difference and its interval."""
+    from benchmarks.compare_runs import compare
+
+    rng = np.random.default_rng(2)
+    rows = []
+    for rec in range(12):
+        bias = rng.normal(0, 4)
+        for _ in range(8):
+            e = bias + rng.normal(0, 6)
+            rows.append(dict(dataset="ludb", record=f"r{rec}", fiducial="QRS_on", error_ms=e))
+    a = pd.DataFrame(rows)
+    b = a.assign(error_ms=0.5 * a["error_ms"])
+    t = compare({"A": a, "B": b}, n_boot=400)
+    row = t.iloc[0]
+    assert row["boundary"] == "QRS_on" and row["B - A"] < 0 and row["B lower"] == 1.0
+    lo, hi = row["B - A 95%"]
+    assert lo <= row["B - A"] <= hi < 0
+    assert set(compare({"A": a}, n_boot=50).columns) == {"dataset", "boundary", "A", "A 95%"}
