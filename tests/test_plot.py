@@ -88,6 +88,16 @@ def test_beat_draws_components_fiducials_residual(fit, typical):
     for b in BOUNDARIES:
         x = lines[f"fiducial-{b}"].get_xdata()[0]
         assert x == pytest.approx(bf.fiducials[b] * 1e3)
+    # each boundary's uncertainty: a faint band of +-1 SD (the table's {b}_sd_ms) around it
+    for b in BOUNDARIES:
+        band = by_gid(ax.patches, f"fiducial-sd-{b}")
+        sd = bf.row[f"{b}_sd_ms"]
+        assert len(band) == 1 and np.isfinite(sd), b
+        x = lines[f"fiducial-{b}"].get_xdata()[0]
+        lo, hi = ((band[0].get_x(), band[0].get_x() + band[0].get_width())
+                  if hasattr(band[0], "get_width") else
+                  (band[0].get_xy()[:, 0].min(), band[0].get_xy()[:, 0].max()))
+        assert (lo, hi) == (pytest.approx(x - sd), pytest.approx(x + sd)), b
     sec = [c for c in ax.child_axes if c.get_gid() == "fiducial-labels"]
     assert len(sec) == 1
     names = [t.get_text() for t in sec[0].get_xticklabels()]
@@ -413,6 +423,7 @@ def test_leads_beat_stacks_every_lead_with_the_global_boundaries(leads_fit):
             (line,) = by_gid(a.lines, f"fiducial-{b}")
             want = (row[f"{b}_s"] - row["r_peak_s"]) * 1e3
             assert line.get_xdata()[0] == pytest.approx(want)
+            assert len(by_gid(a.patches, f"fiducial-sd-{b}")) == 1   # its global SD
     assert "spatial QRS-T angle" in fig._suptitle.get_text()
     two = Figure().subplots(2, 1)
     out = plot.leads_beat(leads_fit, i, ax=two, leads=["vz", "vx"], components=False)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import (FIT_COLOR, SAMPLE_COLOR, beat_position, mark_fiducials, new_figure,
-                    robust_limits, unit, wave_color)
+from .style import (FIT_COLOR, SAMPLE_COLOR, beat_position, boundary_sds, mark_fiducials,
+                    new_figure, robust_limits, unit, wave_color)
 
 
 def leads_beat(fit, i, ax=None, leads=None, components=True, fiducials=True):
@@ -55,9 +55,10 @@ def leads_beat(fit, i, ax=None, leads=None, components=True, fiducials=True):
     if fiducials:
         fid = {c[:-2]: (row[c] - row["r_peak_s"]) * 1e3 for c in row.index
                if c.endswith(("_on_s", "_off_s")) and c[:-2] in _BOUNDS}
-        mark_fiducials(axes[0], fid)
+        sd = boundary_sds(row)
+        mark_fiducials(axes[0], fid, sd_ms=sd)
         for a in axes[1:]:
-            mark_fiducials(a, fid, labels=False)
+            mark_fiducials(a, fid, labels=False, sd_ms=sd)
     axes[-1].set_xlabel("time from R peak (ms)")
     if ax is None:
         out.suptitle(_title(fit, row, i), fontsize=10)

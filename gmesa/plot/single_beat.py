@@ -9,8 +9,8 @@ import numpy as np
 
 from ..ecg.result import ok_mask
 from .style import (FIT_COLOR, RESIDUAL_COLOR, SAMPLE_COLOR, WAVE_COLORS, beat_position,
-                    mark_fiducials, new_figure, record_name, robust_limits, unit, wave_color,
-                    wave_style)
+                    boundary_sds, mark_fiducials, new_figure, record_name, robust_limits, unit,
+                    wave_color, wave_style)
 
 
 def typical_beat(fit):
@@ -98,7 +98,8 @@ def _draw_beat(fit, i, ax, rax, components, fiducials):
         small += _draw_steps(ax, bf, t, base, steps)
     if fiducials:
         fid_ms = {k: v * 1e3 for k, v in bf.fiducials.items()}
-        mark_fiducials(ax, fid_ms, extra_axes=[rax] if rax is not None else [])
+        mark_fiducials(ax, fid_ms, extra_axes=[rax] if rax is not None else [],
+                       sd_ms=boundary_sds(bf.row))
     ax.set_title(_title(fit, i, bf.row, absent, small, has_fit), fontsize=10)
     ax.set_ylabel(f"amplitude ({unit(fit)})")
     lim = robust_limits(np.concatenate([bf.y, bf.fit if has_fit else [], extremes]),

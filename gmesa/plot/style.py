@@ -118,15 +118,17 @@ def robust_limits(v, lo=0.5, hi=99.5, pad=0.12):
     return a - pad * span, b + pad * span
 
 
-def mark_fiducials(ax, fid_ms, extra_axes=(), labels=True):
+def mark_fiducials(ax, fid_ms, extra_axes=(), labels=True, sd_ms=None):
     """Dashed (onsets) and dotted (offsets) vertical lines at the wave boundaries of
     :data:`FIDUCIAL_LABELS` in their wave colour, also drawn into ``extra_axes``, and,
     when ``labels``, their names above ``ax``.
 
-    ``fid_ms``: boundary name -> x position (NaN or missing: not drawn).  Returns the
-    names drawn.
+    ``fid_ms``: boundary name -> x position (NaN or missing: not drawn); ``sd_ms``:
+    boundary name -> its SD (ms; the learned map's), drawn as a faint band of +-1 SD
+    around the line.  Returns the names drawn.
     """
     drawn = []
+    sd_ms = sd_ms or {}
     for name, (key, text) in FIDUCIAL_LABELS.items():
         x = fid_ms.get(name, np.nan)
         if x is None or not np.isfinite(x):
@@ -134,6 +136,10 @@ def mark_fiducials(ax, fid_ms, extra_axes=(), labels=True):
         c = wave_color(key)
         ls = (0, (4, 2)) if name.endswith("_on") else (0, (1.5, 1.5))
         ax.axvline(x, color=c, lw=1.0, ls=ls, zorder=1.5, gid=f"fiducial-{name}")
+        sd = sd_ms.get(name, np.nan)
+        if sd is not None and np.isfinite(sd) and sd > 0:
+            ax.axvspan(x - sd, x + sd, color=c, alpha=0.08, lw=0, zorder=0.4,
+                       gid=f"fiducial-sd-{name}")
         for other in extra_axes:
             other.axvline(x, color=c, lw=0.8, ls=ls, zorder=1, alpha=0.8)
         drawn.append((x, text, c, name))
@@ -147,3 +153,9 @@ def mark_fiducials(ax, fid_ms, extra_axes=(), labels=True):
         sec.set_gid("fiducial-labels")
         sec.spines["top"].set_visible(False)
     return [d[3] for d in drawn]
+
+
+def boundary_sds(row):
+    """Boundary name -> its SD (ms) from a beat's table ``row`` (the ``{b}_sd_ms``
+    columns; none: an empty dict)."""
+    return {c[:-6]: float(row[c]) for c in row.index if c.endswith("_sd_ms")}
