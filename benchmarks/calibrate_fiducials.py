@@ -65,6 +65,12 @@ def raw_edge(params, waves, boundary, frac):
     return off if boundary.endswith("off") else on
 
 
+def inverted_t(params, waves):
+    """Per beat (rows of ``params``, waves ``waves``): an inverted T, not one lobe of two
+    (as :func:`~gmesa.ecg.fiducials.wave_fiducials` reads its onset)."""
+    return (params[:, wave_layout(waves).index("T", "amplitude")] < 0) & ("T2" not in waves)
+
+
 def pairs(fits):
     """Per boundary: list of (params, waves, features, ref - R (s), record id) per record."""
     out = {b: [] for b in BOUNDARIES}
@@ -79,7 +85,7 @@ def pairs(fits):
         r = f["r"][ok]
         noise, rr = b["rmse"].to_numpy()[ok], b["rr_s"].to_numpy()[ok]
         fid = wave_fiducials(params, waves, method="rule")
-        inverted = (params[:, lay.index("T", "amplitude")] < 0) & ("T2" not in waves)
+        inverted = inverted_t(params, waves)
         for bnd in BOUNDARIES:
             key = bnd.removesuffix("_inverted")
             det = fid[key] + r
@@ -198,11 +204,10 @@ def map_residuals(data, entry, boundary):
     calibration pairs ``data`` of ``boundary``: the mark less the map's boundary."""
     xs, res, inv = [], [], []
     for params, waves, x, target, _ in data:
-        lay = wave_layout(waves)
         pred = raw_edge(params, waves, boundary, entry["frac"]) + predict(x, entry)[0]
         xs.append(x)
         res.append(target - pred)
-        inv.append((params[:, lay.index("T", "amplitude")] < 0) & ("T2" not in waves))
+        inv.append(inverted_t(params, waves))
     x, r, i = np.concatenate(xs), np.concatenate(res), np.concatenate(inv)
     ok = np.isfinite(r)
     return x[ok], r[ok], i[ok]

@@ -48,11 +48,6 @@ def table(pairs):
     return "\n".join(f"  {k:<{width}}  {v}" for k, v in pairs)
 
 
-#: the boundaries an interval runs between (its uncertainty comes from theirs)
-INTERVAL_ENDS = {"pr": ("P_on", "QRS_on"), "qrs": ("QRS_on", "QRS_off"),
-                 "qt": ("QRS_on", "T_off")}
-
-
 def interval_rows(summary):
     """(label, value) rows of the median intervals (ms) of :func:`gmesa.batch.summarize`;
     with the fit in ``summary["fit"]``, an interval fewer than 90% of the ok beats report
@@ -60,6 +55,8 @@ def interval_rows(summary):
     boundaries carry the learned map's SD (``*_sd_ms``) gives one beat's uncertainty:
     the median over the beats of sqrt(SD_on^2 + SD_off^2), "+-x" (an inverted T's end,
     say, makes a QT uncertain by some 60 ms)."""
+    from .ecg.fiducials import INTERVAL_ENDS  # only with a fit: the CLI starts without it
+
     fit = summary.get("fit")
     ok = None if fit is None else fit.beats[fit.beats["status"] == "ok"]
     rows = []
@@ -67,7 +64,7 @@ def interval_rows(summary):
         value = fmt_num(summary[f"median_{key}_ms"], " ms", 0)
         if ok is not None and f"{key}_ms" in ok and value != "-":
             has = np.isfinite(ok[f"{key}_ms"].to_numpy(dtype=float))
-            ends = [f"{b}_sd_ms" for b in INTERVAL_ENDS.get(key, ())]
+            ends = [f"{b}_sd_ms" for b in INTERVAL_ENDS.get(f"{key}_ms", ())]
             if ends and all(c in ok for c in ends) and has.any():
                 sd = np.hypot(*(ok[c].to_numpy(dtype=float)[has] for c in ends))
                 if np.isfinite(sd).any():

@@ -249,16 +249,17 @@ def merge_t_lobes(fid, t_present, t2_present, t_amp, t2_amp):
     return out
 
 
+#: the boundaries each interval runs between (start, end)
+INTERVAL_ENDS = {"pr_ms": ("P_on", "QRS_on"), "qrs_ms": ("QRS_on", "QRS_off"),
+                 "qt_ms": ("QRS_on", "T_off")}
+
+
 def intervals(fid, rr_s):
     """PR, QRS, QT (ms) and QTc by Bazett and Fridericia from fiducials in seconds."""
     rr_s = np.asarray(rr_s, dtype=float)
-    qt = (fid["T_off"] - fid["QRS_on"]) * 1000.0
+    out = {"rr_ms": rr_s * 1000.0}
+    out.update({k: (fid[b] - fid[a]) * 1000.0 for k, (a, b) in INTERVAL_ENDS.items()})
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {
-            "rr_ms": rr_s * 1000.0,
-            "pr_ms": (fid["QRS_on"] - fid["P_on"]) * 1000.0,
-            "qrs_ms": (fid["QRS_off"] - fid["QRS_on"]) * 1000.0,
-            "qt_ms": qt,
-            "qtc_ms": qt / np.sqrt(rr_s),
-            "qtc_fridericia_ms": qt / np.cbrt(rr_s),
-        }
+        out["qtc_ms"] = out["qt_ms"] / np.sqrt(rr_s)
+        out["qtc_fridericia_ms"] = out["qt_ms"] / np.cbrt(rr_s)
+    return out

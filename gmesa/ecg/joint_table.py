@@ -133,7 +133,8 @@ def _extreme(values, sds, sel, earliest):
 
 def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, shown2=None):
     """Global fiducials (s from R), their SDs (s: the reading lead's, with the spread's,
-    :func:`~gmesa.ecg.joint_edges.spread_sd`) and the note of beats whose T off is cut
+    :func:`~gmesa.ecg.joint_edges.spread_sd`; the table masks them where the boundary is
+    NaN) and the note of beats whose T off is cut
     (``shown2``: where each lead shows the second T lobe, None without one)."""
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
@@ -178,7 +179,7 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
     fid["P_off"] = np.minimum(fid["P_off"], fid["QRS_on"])
     fid["T_on"] = np.maximum(fid["T_on"], fid["QRS_off"])
     fid["T_off"] = np.where(cut, np.nan, fid["T_off"])
-    return fid, {b: np.where(np.isfinite(fid[b]), v, np.nan) for b, v in sd.items()}, cut, note
+    return fid, sd, cut, note
 
 
 @contextlib.contextmanager
