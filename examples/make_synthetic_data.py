@@ -7,7 +7,7 @@ example_truth() give their paths.  Run from the repository root:
 
 The files are deterministic: running this again writes them byte for byte.
 """
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -35,4 +35,6 @@ def main(out=OUT):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", nargs="?", default=OUT, help="folder to write (default gmesa/data)")
+    main(ap.parse_args().out)

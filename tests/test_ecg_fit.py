@@ -199,6 +199,18 @@ def test_shipped_synthetic_record_matches_its_truth():
         assert abs(np.nanmedian(err_ms)) < 3.0, (col, np.nanmedian(err_ms))
 
 
+def test_shipped_synthetic_record_is_remade_byte_for_byte(tmp_path):
+    """examples/make_synthetic_data.py writes the shipped gmesa/data/synthetic.* again
+    exactly: the repository's record is the project's own, not a copy of other data."""
+    import runpy
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    runpy.run_path(str(root / "examples" / "make_synthetic_data.py"))["main"](tmp_path)
+    for name in ("synthetic.hea", "synthetic.dat", "synthetic_truth.csv"):
+        assert (tmp_path / name).read_bytes() == (root / "gmesa" / "data" / name).read_bytes()
+
+
 def test_quadratic_baseline_follows_curved_wander():
     """Uncleaned wander (0.5 mV at 0.4 Hz) bends within a beat: a quadratic baseline
     follows it better than a line, and its three coefficients are in the table."""
