@@ -114,6 +114,32 @@ def test_nan_and_flat_stretch_flagged_rest_fitted():
     assert away.sum() >= 30
 
 
+def test_samples_masked_in_every_beat_are_bridged_in_the_template(tmp_path):
+    # an artefact locked to R (a spike at the converter's limit 160 ms before each R,
+    # masked as clipping) leaves no sample of the median beat there: the template
+    # bridges it and the beats are fitted (they were all "ok" with NaN parameters)
+    wfdb = pytest.importorskip("wfdb")
+    syn = ecg.synthesize(duration=30, fs=500, seed=5)
+    x = syn.record.signal.copy()
+    for r in syn.rpeaks[syn.rpeaks >= 80]:
+        x[r - 80:r - 77] = (6.0, 6.0, -2.0)
+    wfdb.wrsamp("spiked", fs=500, units=["mV"], sig_name=["II"], p_signal=x[:, None],
+                fmt=["16"], write_dir=str(tmp_path))
+    fit = ecg.fit_record(ecg.read_record(tmp_path / "spiked"))
+    b = fit.beats
+    assert fit.info["artefacts"]["clipped_samples"] >= 34
+    ok = b.status == "ok"
+    assert ok.sum() >= len(b) - 2 and np.isfinite(b.loc[ok, "R_amplitude"]).all()
+    assert abs(b.pr_ms.median() - syn.truth.pr_ms.median()) < 5
+    assert abs(b.qt_ms.median() - syn.truth.qt_ms.median()) < 10
+
+
+def test_synthesize_refuses_a_record_too_short_for_one_beat():
+    with pytest.raises(ValueError, match=r"duration=1 s holds no whole beat at 70 beats/min"):
+        ecg.synthesize(duration=1.0)
+    assert len(ecg.synthesize(duration=1.5).truth) == 1
+
+
 def test_engines_agree_on_synthetic_beats():
     syn = ecg.synthesize(duration=12, fs=500, heart_rate=70, snr_db=25, seed=6)
     fits = {e: ecg.fit_record(syn.record, engine=e, tol=1e-10).beats for e in ("batch", "scipy")}

@@ -399,6 +399,10 @@ def test_npy_refuses_pickles_and_bad_arrays(tmp_path):
     np.save(p, np.zeros(0))
     with pytest.raises(RecordError, match=r"empty_array\.npy: empty array"):
         read_record(p, fs=250)
+    p = tmp_path / "table.npy"  # a text table under a .npy name
+    p.write_text("0.1,0.2\n0.3,0.4\n")
+    with pytest.raises(RecordError, match=r"table\.npy: not a NumPy \.npy file .*read as \.csv"):
+        read_record(p, fs=250)
 
 
 # ---------------------------------------------------------------------------------
@@ -411,6 +415,24 @@ def _wfdb_record(folder: Path, name="rec", fs=250, n=2000):
     wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["I", "II"], p_signal=x,
                 fmt=["16", "16"], write_dir=str(folder))
     return folder / name
+
+
+def test_wfdb_header_without_a_rate_or_names(tmp_path):
+    from gmesa.batch.discovery import carries_no_rate
+
+    base = _wfdb_record(tmp_path, fs=360)
+    hea = Path(f"{base}.hea")
+    lines = hea.read_text().splitlines()
+    lines[0] = " ".join(lines[0].split()[:2])  # "rec 2": WFDB then assumes 250 Hz
+    lines[1] = " ".join(lines[1].split()[:-1])  # the first signal without a description
+    hea.write_text("\n".join(lines) + "\n")
+    with pytest.warns(RuntimeWarning, match=r"rec\.hea: the header gives no sampling rate; WFDB's "
+                                            r"default of 250 Hz is assumed \(pass fs="):
+        assert read_record(base).fs == 250.0
+    rec = read_record(base, fs=360)  # the caller's rate, which the header does not contradict
+    assert rec.fs == 360.0 and rec.leads == ("lead0", "II") and rec.n_samples == 2000
+    assert carries_no_rate(hea) and carries_no_rate(base)
+    assert not carries_no_rate(_wfdb_record(tmp_path, name="stated"))
 
 
 def test_missing_file(tmp_path):

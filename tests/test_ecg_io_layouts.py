@@ -439,6 +439,86 @@ def test_csv_time_column_uneven_slow_or_contradicted(tmp_path):
     assert read_record(p, fs=250).leads == ("ECG",)
 
 
+def _ecg_rows(n=600, fs=250):
+    return np.round(np.sin(np.arange(n) / 9), 5), np.arange(n) / fs
+
+
+def test_csv_semicolons_with_decimal_commas(tmp_path):
+    x, t = _ecg_rows()
+    p = tmp_path / "euro.csv"
+    p.write_text("time;ecg\n" + "".join(f"{a:.4f};{b:.5f}\n".replace(".", ",") for a, b in zip(t, x)))
+    rec = _no_warnings(read_record, p)
+    assert rec.fs == 250.0 and rec.leads == ("ecg",)
+    npt.assert_allclose(rec.signal, x)
+    q = tmp_path / "euro_plain.txt"  # no header, no time column
+    q.write_text("".join(f"{b:.5f};{-b:.5f}\n".replace(".", ",") for b in x))
+    npt.assert_allclose(read_record(q, fs=250).signal, np.stack([x, -x], axis=1))
+
+
+@pytest.mark.parametrize("times, fs", [
+    ([f"{v:.4f}" for v in np.arange(600) / 250], 250.0),      # s
+    ([f"{v * 4}" for v in range(600)], 250.0),                # ms
+    ([f"{v * 2000}" for v in range(600)], 500.0),             # us
+])
+def test_headerless_first_column_of_times_gives_the_rate(tmp_path, times, fs):
+    x, _ = _ecg_rows()
+    p = tmp_path / "nohdr.csv"
+    p.write_text("".join(f"{a},{b}\n" for a, b in zip(times, x)))
+    rec = _no_warnings(read_record, p)
+    assert rec.fs == fs and rec.leads == ("lead1",)
+    npt.assert_allclose(rec.signal, x)
+
+
+def test_headerless_sample_numbers_are_not_a_lead(tmp_path):
+    x, _ = _ecg_rows()
+    p = tmp_path / "numbered.txt"
+    p.write_text("".join(f"{i} {b}\n" for i, b in enumerate(x)))
+    with pytest.raises(RecordError, match="holds no sampling rate"):
+        read_record(p)
+    rec = read_record(p, fs=250)
+    assert rec.leads == ("lead1",)
+    npt.assert_allclose(rec.signal, x)
+
+
+@pytest.mark.parametrize("header, times", [
+    ("time", [f"{i // 15000:02d}:{(i * 0.004) % 60:06.3f}" for i in range(600)]),   # mm:ss.fff
+    ("time", [f"13:{i // 15000:02d}:{(i * 0.004) % 60:06.3f}" for i in range(600)]),  # hh:mm:ss.fff
+])
+def test_clock_time_columns_are_data_not_a_units_row(tmp_path, header, times):
+    x, _ = _ecg_rows()
+    p = tmp_path / "clock.csv"
+    p.write_text(f"{header},ECG\n" + "".join(f"{a},{b}\n" for a, b in zip(times, x)))
+    rec = _no_warnings(read_record, p)
+    assert rec.fs == 250.0 and rec.units == ("mV",)
+    npt.assert_allclose(rec.signal, x)
+
+
+def test_time_column_without_a_unit_is_read_in_ms_where_only_that_is_plausible(tmp_path):
+    x, _ = _ecg_rows()
+    p = tmp_path / "t.csv"
+    p.write_text("t,ECG\n" + "".join(f"{4 * i}.0,{b}\n" for i, b in enumerate(x)))
+    with pytest.warns(RuntimeWarning, match=r"time column 't' read in ms: in seconds it gives 0\.25 Hz"):
+        assert read_record(p).fs == 250.0
+    q = tmp_path / "epoch.csv"
+    q.write_text("timestamp,ECG\n" + "".join(f"{1_700_000_000_000 + 4 * i},{b}\n" for i, b in enumerate(x)))
+    with pytest.warns(RuntimeWarning, match="read in ms"):
+        assert read_record(q).fs == 250.0
+
+
+def test_uneven_time_column_says_where_and_is_named_when_fs_overrides_it(tmp_path):
+    x, t = _ecg_rows()
+    t = t.copy()
+    t[300:] += 1.0  # a second missing after row 300
+    p = tmp_path / "gap.csv"
+    pd.DataFrame({"time": t, "ECG": x}).to_csv(p, index=False)
+    with pytest.raises(RecordError, match=r"time column 'time' is not evenly spaced \(data row 301 "
+                                          r"comes 1004 ms after row 300, the usual step 4 ms\); "
+                                          r"pass fs= to read its samples as evenly spaced"):
+        read_record(p)
+    with pytest.warns(RuntimeWarning, match=r"not evenly spaced .*read as evenly spaced at fs=250 Hz"):
+        assert read_record(p, fs=250).n_samples == 600
+
+
 def test_header_leads_of_each_format(physionet, tmp_path):
     assert [(x.name, x.unit, x.fs) for x in header_leads(physionet / "03700181.hea")] == [
         ("MCL1", "mV", 500.0), ("ABP", "mmHg", 125.0), ("RESP", "mV", 125.0)]

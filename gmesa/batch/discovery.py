@@ -22,8 +22,14 @@ _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))
 
 
 def carries_no_rate(path):
-    """True for files that hold no sampling rate of their own (CSV/TSV/TXT, NPY)."""
-    return Path(path).suffix.lower() in _TEXT_SUFFIXES
+    """True for files that hold no sampling rate of their own: CSV/TSV/TXT, NPY, and a
+    WFDB record whose header's record line gives none."""
+    p = Path(path)
+    if p.suffix.lower() in _TEXT_SUFFIXES:
+        return True
+    hea = p.with_suffix(".hea") if p.suffix.lower() in (".hea", ".dat") else Path(f"{p}.hea")
+    from ..ecg.io.wfdb_header import states_rate
+    return hea.is_file() and not states_rate(hea)
 
 
 def record_key(p):

@@ -16,7 +16,7 @@ from .._nanstats import nanmedian
 from ..core import Layout
 from ..solvers import SOLVER_STATUS, fit_least_squares, fit_many
 from ..solvers._lm import GTOL, MAX_ITER, NONFINITE_MODEL
-from .beats import BeatRows
+from .beats import BeatRows, add_reason
 from .identity import IDENTITY_NEAR, negligible
 from .init import clip_into, guess_beat
 from .options import FitOptions
@@ -322,8 +322,12 @@ def quality(fit, fitted, status, reason):
         hit = fitted & (code == code_value)
         status[hit] = name
         reason[hit] = SOLVER_STATUS[code_value]
+    lost = fitted & ~good & (status == "ok")
+    status[lost] = "failed"
+    add_reason(reason, lost, "the fit gave parameters that are not finite")
     poor = (status == "ok") & (prd > opts.prd_limit)
     status[poor] = "poor_fit"
-    reason[poor] = [f"PRD {v:.1f}% above {opts.prd_limit:g}%" for v in prd[poor]]
+    add_reason(reason, poor, np.array([f"PRD {v:.1f}% above {opts.prd_limit:g}%" if p else ""
+                                       for v, p in zip(prd, poor)], dtype=object))
     rmse[~good] = prd[~good] = r2[~good] = np.nan
     return good, rmse, prd, r2, sse

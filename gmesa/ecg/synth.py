@@ -58,6 +58,9 @@ def synthesize(duration=60.0, fs=500.0, heart_rate=70.0, *, hrv=0.03, noise=0.02
     r_times = np.array(r_times)
     rr = np.array(rr)
     nb = r_times.size
+    if nb == 0:
+        raise ValueError(f"duration={duration:g} s holds no whole beat at {heart_rate:g} "
+                         f"beats/min: give at least {1.4 * rr_mean:.2f} s")
     base = np.asarray(beat, dtype=float) if beat is not None else None
     rows = np.empty((nb, 25))
     for i in range(nb):

@@ -33,7 +33,8 @@ def median_beat(sig, r, start, end, usable, fs):
     beats: (t, y, noise2), ``t`` s from R, ``y`` mV and ``noise2`` the variance (mV^2)
     of the noise left in the median, from the spread of the beats around it (1.4826 MAD
     per sample, its median over the window, squared, times pi/2 over the number of
-    beats).  None when no usable beat fits in the signal."""
+    beats).  Samples masked in every beat are interpolated.  None when no usable beat
+    fits in the signal."""
     idx = np.flatnonzero(usable)
     if idx.size == 0:
         return None
@@ -47,6 +48,11 @@ def median_beat(sig, r, start, end, usable, fs):
     offs = np.arange(-pre, post)
     segs = sig[r[keep, None] + offs[None, :]]
     tmpl = nanmedian(segs, axis=0)
+    gap = ~np.isfinite(tmpl)  # masked in every beat: an artefact locked to R (a pacing spike)
+    if gap.all():
+        return None
+    if gap.any():
+        tmpl[gap] = np.interp(np.flatnonzero(gap), np.flatnonzero(~gap), tmpl[~gap])
     dev = segs - tmpl - nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
     spread = 1.4826 * nanmedian(np.abs(dev), axis=0)
     noise2 = float(np.nanmedian(spread) ** 2 * (math.pi / 2) / keep.size)

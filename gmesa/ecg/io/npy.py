@@ -17,6 +17,14 @@ def read_npy(p: Path, lead: Any, fs: float | None, units: Any = None) -> Record:
         raise RecordError(f"{p}: a .npy file holds no sampling rate: pass fs= (Hz), e.g. "
                           f"read_record({str(p)!r}, fs=500), or --fs 500 on the command line")
     try:
+        with open(p, "rb") as fh:
+            magic = fh.read(6)
+    except OSError as exc:
+        raise RecordError(f"{p}: cannot read ({exc})") from None
+    if magic != b"\x93NUMPY":
+        raise RecordError(f"{p}: not a NumPy .npy file (it does not begin with the .npy "
+                          "format's magic string); a text table is read as .csv/.txt")
+    try:
         arr = np.load(p, allow_pickle=False)
     except ValueError as exc:
         msg = str(exc)

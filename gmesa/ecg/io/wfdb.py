@@ -4,6 +4,7 @@ beside the record (``.atr``, ``.q1c``, ...)."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,13 @@ def read_wfdb(base: Path, lead: Any, annotator: Any, fs_arg: float | None) -> Re
     hea = Path(str(base) + ".hea")
     h, s = read_wfdb_header(base)
     keep, ref = _choose(s, lead, hea)
+    if not s.fs_stated:  # WFDB then assumes 250 Hz: the caller's rate, or say so
+        if fs_arg is not None:
+            s = replace(s, frame_fs=float(fs_arg) / s.samples_per_frame[ref])
+        else:
+            warnings.warn(f"{hea}: the header gives no sampling rate; WFDB's default of "
+                          f"{s.frame_fs:g} Hz is assumed (pass fs=, or --fs, if that is "
+                          "wrong)", RuntimeWarning, stacklevel=3)
     fs = float(s.fs[ref])
     multi_rate = len(set(s.samples_per_frame)) > 1
     check_file_fs(fs, hea, f" (signal {s.names[ref]!r})" if multi_rate else "")

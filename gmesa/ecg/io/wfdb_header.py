@@ -24,8 +24,23 @@ def _snip(text, width=40):
     return repr(text[:width] + ("..." if len(text) > width else ""))
 
 
-def _check_wfdb_header_text(hea: Path) -> None:
-    """Catch header errors that wfdb.rdheader silently accepts (bad fs, missing lines)."""
+def states_rate(hea: Path) -> bool:
+    """Does the WFDB header ``hea`` give its sampling rate (a third field on the record
+    line)?  True also when the header cannot be read: reading it then says why."""
+    try:
+        with open(hea, encoding="latin-1") as fh:
+            for line in fh:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    return len(line.split()) >= 3
+    except OSError:
+        pass
+    return True
+
+
+def _check_wfdb_header_text(hea: Path) -> bool:
+    """Catch header errors that wfdb.rdheader silently accepts (bad fs, missing lines);
+    True when the record line states the sampling rate (else WFDB assumes 250 Hz)."""
     try:
         text = hea.read_text(encoding="latin-1")
     except OSError as exc:
@@ -49,6 +64,7 @@ def _check_wfdb_header_text(hea: Path) -> None:
             f"{hea}: truncated WFDB header: the record line announces {n_sig} signal(s) "
             f"but {len(lines) - 1} signal line(s) follow"
         )
+    return len(tok) >= 3
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,9 @@ class WfdbSignals:
 
     ``fs`` is each signal's own rate (Hz): the frame rate times its samples per frame.
     ``segments`` names the segments of a multi-segment record (``"~"`` for a gap),
-    ``layout`` is ``"fixed"``, ``"variable"`` or None (one segment)."""
+    ``layout`` is ``"fixed"``, ``"variable"`` or None (one segment); ``fs_stated`` is
+    False when the header gives no sampling rate (``frame_fs`` is then WFDB's default,
+    250 Hz)."""
 
     names: tuple[str, ...]
     units: tuple[str, ...]
@@ -66,6 +84,7 @@ class WfdbSignals:
     n_frames: int
     segments: tuple[str, ...] = ()
     layout: str | None = None
+    fs_stated: bool = True
 
     @property
     def fs(self) -> tuple[float, ...]:
@@ -73,22 +92,25 @@ class WfdbSignals:
         return tuple(self.frame_fs * k for k in self.samples_per_frame)
 
 
-def _rdheader(base: Path, hea: Path) -> Any:
+def _rdheader(base: Path, hea: Path) -> tuple[Any, bool]:
+    """(wfdb's header object, does it state the sampling rate)."""
     import wfdb
 
     if not hea.is_file():
         raise RecordNotFoundError(f"{hea}: WFDB header not found")
     if hea.stat().st_size == 0:
         raise RecordError(f"{hea}: empty file (0 bytes)")
-    _check_wfdb_header_text(hea)
+    stated = _check_wfdb_header_text(hea)
     try:
-        return wfdb.rdheader(str(base))
+        return wfdb.rdheader(str(base)), stated
     except Exception as exc:
         raise RecordError(f"{hea}: malformed WFDB header ({type(exc).__name__}: {exc})") from None
 
 
 def _spec(h: Any) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]:
-    names = tuple(str(s) for s in (h.sig_name or []))
+    # a signal line without a description names no lead: numbered as a headerless CSV's
+    names = tuple(str(s).strip() if s is not None and str(s).strip() else f"lead{i}"
+                  for i, s in enumerate(h.sig_name or []))
     units = tuple(str(u) if u else "mV" for u in (h.units or ["mV"] * len(names)))
     spf = tuple(int(k or 1) for k in (h.samps_per_frame or [1] * len(names)))
     return names, units, spf
@@ -106,7 +128,7 @@ def _segments(h: Any, base: Path, hea: Path, check_data: bool) -> Any:
         if not shea.is_file():
             raise RecordNotFoundError(f"{shea}: header of segment {seg!r} named in {hea.name} "
                                       "not found")
-        sh = _rdheader(sbase, shea)
+        sh = _rdheader(sbase, shea)[0]
         if isinstance(sh, type(h)):
             raise RecordError(f"{hea}: segment {seg!r} is itself a multi-segment record")
         if spec is None and (h.layout == "fixed" or (k == 0 and n == 0)):
@@ -140,7 +162,7 @@ def read_wfdb_header(base: Path, check_data: bool = True) -> tuple[Any, WfdbSign
     import wfdb
 
     hea = Path(str(base) + ".hea")
-    h = _rdheader(base, hea)
+    h, stated = _rdheader(base, hea)
     multi = isinstance(h, wfdb.MultiRecord)
     if multi:
         names, units, spf = _spec(_segments(h, base, hea, check_data))
@@ -156,7 +178,7 @@ def read_wfdb_header(base: Path, check_data: bool = True) -> tuple[Any, WfdbSign
     return h, WfdbSignals(
         names=names, units=units, samples_per_frame=spf, frame_fs=float(h.fs),
         n_frames=int(h.sig_len or 0), segments=tuple(h.seg_name) if multi else (),
-        layout=h.layout if multi else None)
+        layout=h.layout if multi else None, fs_stated=stated)
 
 
 def check_data_files(h: Any, base: Path, hea: Path) -> None:
@@ -204,7 +226,7 @@ def segment_headers(path: str | Path) -> list[Path]:
 
     p = Path(path)
     base = p.with_suffix("") if p.suffix.lower() == ".hea" else p
-    h = _rdheader(base, Path(str(base) + ".hea"))
+    h = _rdheader(base, Path(str(base) + ".hea"))[0]
     if not isinstance(h, wfdb.MultiRecord):
         return []
     return [base.parent / f"{seg}.hea" for seg in h.seg_name if seg != "~"]
