@@ -258,7 +258,7 @@ def test_records_with_no_ok_beat_are_reported_as_such(tmp_path, physionet_dir):
     noise, flat = noise_and_flat(tmp_path / "in")
     row = fit_one(noise, tmp_path / "one", fs=250, threads=1)
     assert row["status"] == "no_ok_beat" and row["n_beats"] > 10 and row["n_ok"] == 0
-    assert "no beat fitted ok" in row["reason"] and "poor_fit" in row["reason"]
+    assert "no beat fitted ok" in row["reason"] and "not_ecg" in row["reason"]
     assert (tmp_path / "one" / row["info_file"]).is_file()   # its tables are written
     flat_row = fit_one(flat, None, fs=250)
     assert flat_row["status"] == "no_ok_beat" and "no beats detected" in flat_row["reason"]

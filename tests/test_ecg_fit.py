@@ -254,12 +254,13 @@ def test_quadratic_baseline_follows_curved_wander():
 
 def test_a_lead_of_noise_is_reported_not_trusted():
     """White noise gives R 'peaks' and a few beats the model happens to fit: the record
-    says its intervals are unreliable instead of printing them silently."""
+    says it is no ECG instead of printing their intervals silently (tests/test_plausible.py)."""
     import warnings as _w
     x = np.random.default_rng(0).normal(0, 1, 360 * 30)
-    with pytest.warns(UserWarning, match="may be mostly noise or not an ECG"):
+    with pytest.warns(UserWarning, match="does not look like an ECG"):
         fit = ecg.fit_record(ecg.Record(x, 360.0))
-    assert "unreliable" in fit.info["warning"]
+    assert "no beat is reported as ok" in fit.info["warning"]
+    assert not (fit.beats.status == "ok").any()
     syn = ecg.synthesize(duration=20, fs=360, seed=2)
     with _w.catch_warnings():
         _w.simplefilter("error", UserWarning)

@@ -29,6 +29,7 @@ from .identity import follow_template
 from .io import Record, ecg_lead_mv, rhythm_lead_index
 from .io.units import to_millivolts
 from .options import BEAT_STATUS, FitOptions
+from .plausible import beat_evidence, is_ecg
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, rpeaks_from_annotations
@@ -290,6 +291,22 @@ def _beats_table(tables, params, names):
     return beats, np.concatenate(params)
 
 
+def _judge_ecg(beats, clean_sig, fs):
+    """The evidence that the lead is an ECG (:func:`~gmesa.ecg.plausible.beat_evidence`)
+    as a dict; when it is not, every fitted beat gets status "not_ecg" and says why."""
+    r = np.round(beats["r_peak_s"].to_numpy(dtype=float) * fs).astype(np.int64)
+    explained, steep = beat_evidence(clean_sig, r, fs)
+    if not is_ecg(explained, steep):
+        hit = beats["status"].isin(["ok", "max_iter", "poor_fit"]).to_numpy()
+        beats.loc[hit, "status"] = "not_ecg"
+        reason = beats["reason"].to_numpy(dtype=object).copy()
+        add_reason(reason, hit, f"the lead's beats share no ECG shape (their median beat "
+                                f"explains {max(explained, 0.0):.0%} of them; its QRS slope "
+                                f"is {steep:.1f} times its median slope)")
+        beats["reason"] = reason
+    return {"explained": explained, "qrs_slope": steep, "is_ecg": is_ecg(explained, steep)}
+
+
 def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
     """The ``info`` of a :class:`RecordFit`: settings and summary (``unit`` the lead's)."""
     names = list(opts.layout.labels)
@@ -308,6 +325,11 @@ def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
     }
     if len(beats) == 0:
         info["warning"] = "no beats detected"
+    elif (beats["status"] == "not_ecg").any():
+        info["warning"] = (f"lead {lead_name!r} does not look like an ECG: its beats share no "
+                           "shape led by a QRS complex (noise, or another signal); no beat "
+                           "is reported as ok")
+        warnings.warn(f"{record.name}: {info['warning']}", stacklevel=3)
     elif len(beats) >= MIN_BEATS_TO_JUDGE and info["n_ok"] < MIN_OK_FRACTION * len(beats):
         info["warning"] = (f"only {info['n_ok']} of {len(beats)} beats fitted ok: lead "
                            f"{lead_name!r} may be mostly noise or not an ECG; its intervals "
@@ -368,7 +390,9 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     tables, params, template, clean_sig, opts, choices = _fit_chunks(raw, fs, opts, given,
                                                                      artefacts)
     beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
+    evidence = _judge_ecg(beats, clean_sig, fs)
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)
+    info["ecg_evidence"] = evidence
     if choices:  # the first stretch's; every stretch's when the chunks made several
         chunks = sum(c["n_chunks"] for c in choices)
         info["model_choice"] = dict(choices[0], stretches=choices) if chunks > 1 else choices[0]

@@ -18,6 +18,8 @@ BEAT_STATUS = {
     "edge": "the beat window runs past the start or end of the signal; not fitted",
     "artefact": "glitches or clipping cover more than a quarter of the beat window; not fitted "
                 "(a beat with fewer is fitted without those samples, the reason says so)",
+    "not_ecg": "fitted, but the lead's beats share no ECG shape (noise or another signal, "
+               "gmesa.ecg.plausible): nothing is reported from them",
 }
 
 #: the per-beat baseline polynomial by default (a spec of :func:`gmesa.core.baseline_size`)
