@@ -114,6 +114,16 @@ def test_nan_and_flat_stretch_flagged_rest_fitted():
     assert away.sum() >= 30
 
 
+def test_no_beats_where_the_lead_is_flat():
+    # 20 s of a flat line before the ECG: high-pass cleaning rings into the flat stretch,
+    # which gave beats inside it (and upset the detector's levels: two false beats later)
+    syn = ecg.synthesize(duration=30, fs=500, seed=5)
+    x = np.r_[np.zeros(10000), syn.record.signal]
+    b = ecg.fit_record(ecg.Record(x, 500.0)).beats
+    assert len(b) == len(syn.rpeaks)
+    np.testing.assert_allclose(b.r_peak_s, syn.rpeaks / 500.0 + 20.0, atol=0.004)
+
+
 def test_samples_masked_in_every_beat_are_bridged_in_the_template(tmp_path):
     # an artefact locked to R (a spike at the converter's limit 160 ms before each R,
     # masked as clipping) leaves no sample of the median beat there: the template

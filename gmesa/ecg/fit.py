@@ -32,7 +32,7 @@ from .options import BEAT_STATUS, FitOptions
 from .plausible import beat_evidence, is_ecg
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
-from .rpeaks import detect_rpeaks, rpeaks_from_annotations
+from .rpeaks import detect_rpeaks, no_signal, rpeaks_from_annotations
 from .template import qrs_corr, template_and_reach
 from .waves import WAVES, qrs_onset
 
@@ -254,8 +254,9 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
     template, stretch, stretches = None, None, []
     for a, b, lo, hi, cs, part in cleaned_chunks(raw, fs, opts, artefacts):
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
-        if given is None:
-            r = detect_rpeaks(cs, fs) if np.any(np.isfinite(cs)) else np.zeros(0, np.int64)
+        if given is None:  # not where the lead itself is flat (cleaning rings into it)
+            seen = np.where(no_signal(raw[lo:hi], fs), np.nan, cs)
+            r = detect_rpeaks(seen, fs) if np.any(np.isfinite(seen)) else np.zeros(0, np.int64)
         else:
             r = given[(given >= lo) & (given < hi)] - lo
         r = np.asarray(r, dtype=np.int64)

@@ -304,6 +304,12 @@ def _no_signal_mask(x: np.ndarray, fs: float, flat_s: float) -> np.ndarray:
     return bad
 
 
+def no_signal(x, fs: float) -> np.ndarray:
+    """True where the lead ``x`` carries no signal: NaN, or constant for at least 0.25 s
+    (a lead-off line, a zero-filled gap), as :func:`detect_rpeaks` judges it."""
+    return _no_signal_mask(np.asarray(x, dtype=np.float64), float(fs), _FLAT_S)
+
+
 def _validate(signal, fs) -> tuple[np.ndarray, float]:
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 2 and 1 in x.shape:
