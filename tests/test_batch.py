@@ -425,6 +425,31 @@ def _write_wfdb(folder, name, signals, fs, leads):
                 fmt=["16"] * k, write_dir=str(folder))
 
 
+def test_a_default_lead_without_beats_gives_way_to_the_next_ecg_lead(tmp_path):
+    from gmesa import ecg
+    syn = ecg.synthesize(duration=20, fs=250, seed=4)
+    x = syn.record.signal
+    rng = np.random.default_rng(0)
+    cases = {"zero_first": (np.stack([np.zeros_like(x), x], 1), ("I", "V5")),   # lead-off
+             "noise_first": (np.stack([0.3 * rng.standard_normal(x.size), x], 1), ("CH0", "CH1")),
+             "both_flat": (np.zeros((x.size, 2)), ("I", "V5"))}
+    for name, (sig, leads) in cases.items():
+        _write_wfdb(tmp_path, name, sig, 250, leads)
+    row = fit_one(tmp_path / "zero_first.hea", tmp_path / "out", threads=1)
+    assert row["status"] == "ok" and row["lead"] == "V5" and row["n_ok"] >= 15
+    assert ("lead 'I', read by default, gave no beat (no beats detected); lead 'V5' is fitted "
+            "instead") in row["warnings"]
+    row = fit_one(tmp_path / "noise_first.hea", tmp_path / "out", threads=1)
+    assert row["status"] == "ok" and row["lead"] == "CH1"
+    assert "lead 'CH0', read by default, gave no beat (lead 'CH0' does not look like" in row["warnings"]
+    row = fit_one(tmp_path / "zero_first.hea", None, lead="I", threads=1)  # chosen: kept
+    assert row["status"] == "no_ok_beat" and row["lead"] == "I"
+    row = fit_one(tmp_path / "both_flat.hea", None, threads=1)
+    assert row["status"] == "no_ok_beat" and row["lead"] == "I"
+    from gmesa.batch.reading import pick_lead
+    assert pick_lead(["Accel X", "CH2"], ["g", "mV"]) == 1  # a lead in g is no ECG
+
+
 def test_batch_of_several_leads_combines_resumes_and_reports_a_missing_lead(tmp_path):
     from gmesa import ecg
     src = tmp_path / "in"

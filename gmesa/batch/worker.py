@@ -129,12 +129,35 @@ def _fit(task, row, t0):
                    read_s=t1 - t0)
         fit = fit_record(rec, threads=task["threads"], **opts)
         del rec
+        if task["lead"] is None and not (fit.beats["status"] == "ok").any():
+            fit = _next_lead(task, row, fit, opts)
         row["fit_s"] = time.perf_counter() - t1
         return fit, {}
     fit, lead_paths = _fit_leads_of(task, row, dict(opts, threads=task["threads"]))
     row["lead"] = fit.primary
     row["fit_s"] = time.perf_counter() - t0 - row["read_s"] - row["write_s"]
     return fit, lead_paths
+
+
+def _next_lead(task, row, fit, opts):
+    """The fit of the first other ECG lead of the record with a beat fitted ok, where the
+    lead read by default (``row["lead"]``) gave none; ``fit`` (the default lead's) when
+    no other lead does.  A warning names both leads."""
+    from ..ecg import fit_record
+    first = row["lead"]
+    why = fit.info.get("warning") or "no beat fitted ok"
+    for name in reading.other_ecg_leads(task["path"], task["fs"], {first}):
+        try:
+            rec = reading.read_lead(task["path"], name, task["fs"])
+            other = fit_record(rec, threads=task["threads"], **opts)
+        except Exception:
+            continue
+        if (other.beats["status"] == "ok").any():
+            warnings.warn(f"{task['path']}: lead {first!r}, read by default, gave no beat "
+                          f"({why}); lead {name!r} is fitted instead", UserWarning, stacklevel=2)
+            row["lead"] = name
+            return other
+    return fit
 
 
 def _summarize_fit(task, row, fit, caught):
