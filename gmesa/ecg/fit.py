@@ -22,7 +22,8 @@ from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
 from .artefacts import find_artefacts
-from .beats import add_reason, beat_rows, beat_windows, p_start_seen, room, t_end_seen
+from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_start_seen, room,
+                    t_end_seen)
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .identity import follow_template
@@ -100,7 +101,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     fid, present, fid_sd = waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason,
                                   like=~flagged)
-    window_edge_check(fid, rows, fit_me, t_room, reason)
+    window_edge_check(fid, rows, fit_me, t_room, reason, rr)
     add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}
@@ -123,16 +124,18 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     return pd.DataFrame(table), fit.params, template_vec, opts, stretch
 
 
-def window_edge_check(fid, rows, fitted, t_room, reason):
+def window_edge_check(fid, rows, fitted, t_room, reason, rr=None):
     """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
     :data:`~gmesa.ecg.beats.T_END_GAP` of the window's last sample, or past where the
     next beat begins (``t_room``, s from R; None: not known); and no P on (so no PR)
-    where the P wave peaks where the window begins (:func:`~gmesa.ecg.beats.p_start_seen`).
-    The reason says which."""
+    where the P wave peaks where the window begins (:func:`~gmesa.ecg.beats.p_start_seen`)
+    or, given the RR intervals ``rr`` (s), starts before the previous beat's fitted T
+    wave ends (:func:`~gmesa.ecg.beats.p_after_previous_t`).  The reason says which."""
     last = rows.X[np.arange(rows.X.shape[0]), np.maximum(rows.lengths - 1, 0)]
     t_room = np.inf if t_room is None else t_room
-    for key, (cut, note) in (("T_off", t_end_seen(fid["T_off"], last, t_room)),
-                             ("P_on", p_start_seen(fid["P_peak"], rows.X[:, 0]))):
+    checks = [("P_on", p_after_previous_t(fid["P_on"], fid["T_off"], rr))] if rr is not None else []
+    for key, (cut, note) in checks + [("T_off", t_end_seen(fid["T_off"], last, t_room)),
+                                      ("P_on", p_start_seen(fid["P_peak"], rows.X[:, 0]))]:
         cut &= fitted
         fid[key] = np.where(cut, np.nan, fid[key])
         add_reason(reason, cut, note)

@@ -186,7 +186,7 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                          template=tmpl, fitted=fit_me, reason=reason, raw=raw,
                                          like=like)
-    window_edge_check(fid, rows, fit_me, t_room, reason)
+    window_edge_check(fid, rows, fit_me, t_room, reason, rr)
     sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
     evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)
     beats = first.beats.iloc[idx]

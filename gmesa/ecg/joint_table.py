@@ -23,7 +23,7 @@ import pandas as pd
 from .._kernels import mesa_sum_rows_into
 from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
-from .beats import add_reason, p_start_seen, t_end_seen
+from .beats import add_reason, p_after_previous_t, p_start_seen, t_end_seen
 from .fiducials import intervals
 from .joint_edges import global_qrs_edges, spread_out, spread_sd
 from .presence import P_MIN_OF_R, consistent_p, p_is_wave
@@ -178,8 +178,9 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
                 np.where(present[w], v, np.nan) for v in (on, peak, off)]
     fid["P_off"] = np.minimum(fid["P_off"], fid["QRS_on"])
     fid["T_on"] = np.maximum(fid["T_on"], fid["QRS_off"])
+    fitted_end = fid["T_off"]
     fid["T_off"] = np.where(cut, np.nan, fid["T_off"])
-    return fid, sd, cut, note
+    return fid, sd, cut, note, fitted_end
 
 
 @contextlib.contextmanager
@@ -213,10 +214,11 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     if shown2 is not None and "T" in opts.waves:  # a lead showing either lobe shows T
         present["T"] = present["T"] | (fit_me & np.any(shown2, axis=0))
         leads["T"] = leads["T"] | shown2
-    fid, fid_sd, cut, note = _fiducials(opts, parts, coef, theta, present, leads, t_last,
-                                        t_room, rr, shown2)
+    fid, fid_sd, cut, note, t_end = _fiducials(opts, parts, coef, theta, present, leads,
+                                               t_last, t_room, rr, shown2)
+    on_t, on_t_note = p_after_previous_t(fid["P_on"], t_end, rr)
     p_cut, p_note = p_start_seen(fid["P_peak"], t_start)
-    fid["P_on"] = np.where(p_cut, np.nan, fid["P_on"])
+    fid["P_on"] = np.where(p_cut | on_t, np.nan, fid["P_on"])
     status, reason = status.copy(), reason.copy()
     for value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
         hit = fit_me & (code == value)
@@ -231,6 +233,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     add_reason(reason, fit_me & ~present.get("P", np.zeros(len(beats), bool)),
                "no P wave in any lead")
     add_reason(reason, cut & fit_me, note)
+    add_reason(reason, on_t & fit_me, on_t_note)
     add_reason(reason, p_cut & fit_me, p_note)
     t_r = beats["r_peak_s"].to_numpy(dtype=float)
     out = {"beat": beats["beat"].to_numpy(), "r_peak_s": t_r, "rr_s": rr}
