@@ -37,7 +37,7 @@ def beat_evidence(sig, r, fs):
     """(explained, qrs_slope) of the beats at R peaks ``r`` (samples) of the cleaned lead
     ``sig`` (mV) at ``fs`` Hz, in windows of -0.25 to +0.45 s around R (shorter at fast
     rates: 35% and 60% of the median RR); (NaN, NaN) with fewer than 5 whole windows."""
-    sig = np.asarray(sig, dtype=float)
+    sig = np.asarray(sig)  # not copied: a day's lead is hundreds of MiB as float64
     r = np.asarray(r, dtype=np.int64)
     rr = float(np.median(np.diff(r))) / fs if r.size > 1 else 1.0
     before = int(min(0.25, 0.35 * rr) * fs)
@@ -45,7 +45,8 @@ def beat_evidence(sig, r, fs):
     r = r[(r - before >= 0) & (r + after < sig.size)]
     if r.size > MAX_BEATS:
         r = r[np.linspace(0, r.size - 1, MAX_BEATS).astype(int)]
-    segs = sig[r[:, None] + np.arange(-before, after)[None, :]] if r.size else np.zeros((0, 1))
+    segs = (sig[r[:, None] + np.arange(-before, after)[None, :]].astype(np.float64) if r.size
+            else np.zeros((0, 1)))
     segs = segs[np.all(np.isfinite(segs), axis=1)]
     if segs.shape[0] < 5 or segs.shape[1] < 10:
         return float("nan"), float("nan")
