@@ -469,6 +469,14 @@ def test_headerless_first_column_of_times_gives_the_rate(tmp_path, times, fs):
     npt.assert_allclose(rec.signal, x)
 
 
+def test_headerless_clock_column_gives_the_rate(tmp_path):
+    x, _ = _ecg_rows()
+    p = tmp_path / "clock_nohdr.csv"
+    p.write_text("".join(f"00:{i * 0.004:06.3f},{b}\n" for i, b in enumerate(x)))
+    rec = _no_warnings(read_record, p)
+    assert rec.fs == 250.0 and rec.leads == ("lead1",)
+
+
 def test_headerless_sample_numbers_are_not_a_lead(tmp_path):
     x, _ = _ecg_rows()
     p = tmp_path / "numbered.txt"

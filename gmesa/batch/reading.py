@@ -61,6 +61,6 @@ def other_ecg_leads(path, fs, tried):
             names, units = rec.leads, rec.units
         else:
             names, units = [i.name for i in infos], [i.unit for i in infos]
-    except Exception:
+    except (ValueError, OSError):
         return []
     return [n for n in ecg_leads(names, units) if n not in tried]

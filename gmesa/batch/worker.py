@@ -150,7 +150,7 @@ def _next_lead(task, row, fit, opts):
         try:
             rec = reading.read_lead(task["path"], name, task["fs"])
             other = fit_record(rec, threads=task["threads"], **opts)
-        except Exception:
+        except (ValueError, OSError):  # that lead cannot be read or fitted: the next one
             continue
         if (other.beats["status"] == "ok").any():
             warnings.warn(f"{task['path']}: lead {first!r}, read by default, gave no beat "

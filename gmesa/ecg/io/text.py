@@ -132,10 +132,10 @@ def _numbers(p: Path, df: pd.DataFrame, names: list[str], cols: list[int],
     return data
 
 
-def _seconds(cells: pd.Series, scale: float, comma: bool = False) -> tuple[np.ndarray, float] | None:
-    """(time of each row in s, timestamp resolution in s) of a time column of numbers
-    (in units of ``scale`` s), clock strings (``[h:]mm:ss.fff``) or ISO date-times;
-    None if unreadable."""
+def _seconds(cells: pd.Series, scale: float, comma: bool = False) -> tuple[np.ndarray, float, bool] | None:
+    """(time of each row in s, timestamp resolution in s, written as plain numbers) of a
+    time column of numbers (in units of ``scale`` s), clock strings (``[h:]mm:ss.fff``)
+    or ISO date-times; None if unreadable."""
     s = _cells(cells, comma)
     if s.str.contains(r"\d[eE][+-]?\d").any():
         res = 0.0  # written in full precision
@@ -144,15 +144,15 @@ def _seconds(cells: pd.Series, scale: float, comma: bool = False) -> tuple[np.nd
         res = 10.0 ** -(int(frac.str.len().max()) if len(frac) else 0)
     num = pd.to_numeric(s, errors="coerce")
     if num.notna().all():
-        return num.to_numpy(dtype=np.float64) * scale, res * scale
+        return num.to_numpy(dtype=np.float64) * scale, res * scale, True
     clock = s.str.extract(_CLOCK)
     if clock.notna()[[1, 2]].all().all():
         h = pd.to_numeric(clock[0], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
         m, sec = (pd.to_numeric(clock[c]).to_numpy(dtype=np.float64) for c in (1, 2))
-        return h * 3600 + m * 60 + sec, res
+        return h * 3600 + m * 60 + sec, res, False
     stamps = pd.to_datetime(s, errors="coerce", format="ISO8601")
     if stamps.notna().all():
-        return (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(dtype=np.float64), res
+        return (stamps - stamps.iloc[0]).dt.total_seconds().to_numpy(dtype=np.float64), res, False
     return None
 
 
@@ -178,10 +178,11 @@ def _plausible(fs: float | None) -> bool:
     return fs is not None and _PLAUSIBLE_FS[0] <= fs <= _PLAUSIBLE_FS[1]
 
 
-def _column_fs(p: Path, column: pd.Series, name: str, unit: str, comma: bool) -> float | str:
+def _column_fs(column: pd.Series, name: str, unit: str, comma: bool) -> float | str:
     """The sampling rate (Hz) an evenly spaced time column gives, or why it gives none.
-    A column whose name and units row give no unit is read in s, or else in ms or us
-    where only that gives a plausible rate (:data:`_PLAUSIBLE_FS`; with a warning)."""
+    A column of numbers whose name and units row give no unit is read in s, or else in
+    ms or us where only that gives a plausible rate (:data:`_PLAUSIBLE_FS`; with a
+    warning)."""
     low = name.lower()
     given = bool(_UNIT_GIVEN.search(low)) or unit in ("s", "ms", "us", "µs")
     scale = 1e-3 if (_MS.search(low) or unit == "ms") else 1e-6 if (
@@ -189,10 +190,10 @@ def _column_fs(p: Path, column: pd.Series, name: str, unit: str, comma: bool) ->
     got = _seconds(column, scale, comma)
     if got is None:
         return f"time column {name!r} holds cells that are not times"
-    fs = _fs_from_time(*got)
+    fs = _fs_from_time(*got[:2])
     if fs is None:
         return f"time column {name!r} is not evenly spaced ({_uneven(got[0])})"
-    if given or _plausible(fs):
+    if given or not got[2] or _plausible(fs):
         return fs
     for other, label in ((1e-3, "ms"), (1e-6, "us")):
         alt = _fs_from_time(got[0] * other, got[1] * other)
@@ -215,7 +216,7 @@ def _uneven(t: np.ndarray) -> str:
     return f"data row {k + 2} comes {step[k] * 1e3:g} ms after row {k + 1}, the usual step {med * 1e3:g} ms"
 
 
-def _time_fs(p: Path, df: pd.DataFrame, names: list[str], units_all: Sequence[str] | None,
+def _time_fs(df: pd.DataFrame, names: list[str], units_all: Sequence[str] | None,
              comma: bool) -> tuple[float, str] | str | None:
     """(sampling rate Hz, column name) from the first evenly spaced time column; a
     string saying why when there are time columns but none gives a rate."""
@@ -224,7 +225,7 @@ def _time_fs(p: Path, df: pd.DataFrame, names: list[str], units_all: Sequence[st
         if not _TIME_NAME.match(n.lower()):
             continue
         unit = (units_all[i] if units_all and i < len(units_all) else "").lower()
-        fs = _column_fs(p, df.iloc[:, i], n, unit, comma)
+        fs = _column_fs(df.iloc[:, i], n, unit, comma)
         if not isinstance(fs, str):
             return fs, n
         why = why or fs
@@ -234,16 +235,17 @@ def _time_fs(p: Path, df: pd.DataFrame, names: list[str], units_all: Sequence[st
 def _leading_time(df: pd.DataFrame, comma: bool) -> tuple[str, float | None] | None:
     """A headerless file's first column when it is not a lead: ("index", None) for
     sample numbers (0 or 1, 2, 3, ...), ("time", Hz) for evenly spaced increasing times
-    whose rate is plausible in s, ms or us (:data:`_PLAUSIBLE_FS`); else None."""
+    (clock times, or numbers whose rate is plausible in s, ms or us:
+    :data:`_PLAUSIBLE_FS`); else None."""
     if df.shape[1] < 2 or df.shape[0] < 3:
         return None
     got = _seconds(df.iloc[:, 0], 1.0, comma)
     if got is None or not np.all(np.diff(got[0]) > 0):
         return None
-    t = got[0]
-    if np.all(np.diff(t) == 1.0) and t[0] in (0.0, 1.0):
+    t, numbers = got[0], got[2]
+    if numbers and np.all(np.diff(t) == 1.0) and t[0] in (0.0, 1.0):
         return "index", None
-    for scale in (1.0, 1e-3, 1e-6):
+    for scale in (1.0, 1e-3, 1e-6) if numbers else (1.0,):
         fs = _fs_from_time(t * scale, got[1] * scale)
         if _plausible(fs):
             return "time", fs
@@ -297,7 +299,7 @@ def read_text(p: Path, lead: Any, fs: float | None, column: Any, delimiter: str 
     units_all = [t.strip().strip("'\"") for t in _split(head[1], delim)] if units_row else None
     is_time = [has_header and bool(_TIME_NAME.match(n.lower()) or _INDEX_NAME.match(n.lower()))
                for n in names]
-    timed = _time_fs(p, df, names, units_all, comma) if any(is_time) else None
+    timed = _time_fs(df, names, units_all, comma) if any(is_time) else None
     leading = None if has_header or column is not None else _leading_time(df, comma)
     if leading is not None:
         names[0] = leading[0]
