@@ -475,7 +475,7 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
         ("median PRD", _fmt_num(s["median_prd"], " %", 2)),
         ("components", f"{s['components']} ({res.template.shape}, "
                        f"{res.template.criterion.upper()})"),
-    ] + [(f"  {name}", f"center {r.center * 1e3:.0f} ms, amplitude {r.amplitude:.3g}{unit}, "
+    ] + [(f"  {name}", f"center {r.center * 1e3:.0f} ms from the valley, amplitude {r.amplitude:.3g}{unit}, "
                        f"widths {r.sigma_left * 1e3:.0f}/{r.sigma_right * 1e3:.0f} ms")
          for name, r in res.template.table.iterrows()]))
     out = out.expanduser()

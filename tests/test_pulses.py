@@ -66,6 +66,33 @@ def test_a_regular_rhythm_is_read_at_its_period_not_a_multiple(fs):
     assert find_onsets(y, fs).size == 74
 
 
+def test_bigeminy_finds_every_pulse():
+    """Pulses 0.6 and 1.2 s apart in turn: the rhythm repeats every 1.8 s, but the pulses
+    are found at their own spacing (half of them were lost, and every window held two
+    pulses, all 'ok')."""
+    t = np.arange(0, 60, 1 / FS)
+    starts = np.cumsum(np.r_[0.5, np.tile([0.6, 1.2], 40)])
+    starts = starts[starts < 58.5]
+    y = sum(gmesa.gmf(t, a, o + c, h, sl, sr) for o in starts for a, c, h, sl, sr in SHAPE)
+    y = y + 0.005 * np.random.default_rng(1).standard_normal(t.size)
+    period, _ = dominant_period(y, FS)
+    assert abs(period - 1.8) < 0.02
+    on = find_onsets(y, FS) / FS
+    assert on.size == starts.size
+    assert np.all(np.abs(on - starts) < 0.08)
+
+
+def test_an_artefact_or_a_signal_without_pulses_says_so(train):
+    y = train[0].copy()
+    y[3000] = 1e3        # one absurd sample no longer hides 40 pulses
+    assert find_onsets(y, FS).size == train[1].size
+    t = np.arange(0, 30, 1 / FS)
+    slow = np.sin(2 * np.pi * 0.15 * t)  # no repeating lag between 0.25 and 2.5 s
+    assert dominant_period(slow, FS) == (pytest.approx(np.nan, nan_ok=True), 0.0)
+    with pytest.raises(ValueError, match="not periodic enough"):
+        find_onsets(slow, FS)
+
+
 def test_onsets_and_period(train):
     y, truth = train
     period, strength = dominant_period(y, FS)
@@ -233,6 +260,8 @@ def test_command_line(train, tmp_path):
                                      "--out", str(out)], standalone_mode=False)
     assert r.exit_code == 0 and r.return_value == cli.EXIT_OK, r.output
     assert "interpretable" in r.output and "c3" in r.output
+    assert "a.u." in r.output and "mV" not in r.output  # a .npy channel has no unit of its own
+    assert "ms from the valley" in r.output
     assert {p.name for p in out.iterdir()} >= {"syn.lead0.pulses.parquet", "syn.lead0.pulses.json",
                                               "syn.lead0.pulses.png"}
     noise = tmp_path / "noise.npy"

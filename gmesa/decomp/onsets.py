@@ -26,6 +26,12 @@ import numpy as np
 
 #: shortest and longest period considered, s (240 and 24 pulses per minute)
 PERIOD_RANGE = (0.25, 2.5)
+#: a shorter lag whose autocorrelation peaks at this share of the period's is the
+#: shortest interval between pulses (an irregular but repeating rhythm: bigeminy with
+#: RR 0.6 and 1.2 s peaks at 0.29 and 0.30 of the 1.8 s period's; the regular PPG and
+#: ABP records beside the project, 03700181 and v102s in 60-s windows, have no peak
+#: between 0.25 s and 90% of the period)
+SUB_PERIOD = 0.2
 
 
 def _fill_nan(sig):
@@ -54,37 +60,68 @@ def _check(signal, fs):
 
 
 def smooth(signal, fs, lowpass_hz=8.0):
-    """The signal low-pass filtered (zero phase) for detection; NaN filled linearly."""
+    """The signal low-pass filtered (zero phase) for detection; NaN filled linearly, and
+    samples far outside its range (beyond half the 0.5-99.5 percentile span: a glitch,
+    an artefact) clipped first, so that one cannot swamp the pulses."""
     from scipy.signal import butter, sosfiltfilt
 
     sig, fs = _check(signal, fs)
+    lo, hi = np.percentile(sig, [0.5, 99.5])
+    sig = np.clip(sig, lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo))
     cut = min(float(lowpass_hz), 0.45 * fs)
     sos = butter(2, cut, fs=fs, output="sos")
     return sosfiltfilt(sos, sig)
 
 
-def dominant_period(signal, fs, *, lowpass_hz=8.0):
-    """(period in s, periodicity in [0, 1]) from the autocorrelation (see the module)."""
-    from scipy.signal import find_peaks
-
+def _autocorrelation(signal, fs, lowpass_hz):
+    """The unbiased autocorrelation (lag 0 = 1) of the smoothed, detrended signal; None
+    when the signal does not vary."""
     s = smooth(signal, fs, lowpass_hz)
-    fs = float(fs)
     d = s - np.convolve(s, np.ones(int(fs)) / int(fs), mode="same")  # remove slow drift
     d = d[int(fs):-int(fs)] if d.size > 4 * fs else d
     n = d.size
     spec = np.fft.rfft(d - d.mean(), 2 * n)
     acf = np.fft.irfft(np.abs(spec) ** 2)[:n]
     if acf[0] <= 0:
+        return None
+    return acf / acf[0] * n / np.maximum(n - np.arange(n), 1)
+
+
+def dominant_period(signal, fs, *, lowpass_hz=8.0):
+    """(period in s, periodicity in [0, 1]) from the autocorrelation (see the module)."""
+    from scipy.signal import find_peaks
+
+    fs = float(fs)
+    acf = _autocorrelation(signal, fs, lowpass_hz)
+    if acf is None:
         return float("nan"), 0.0
-    acf = acf / acf[0] * n / np.maximum(n - np.arange(n), 1)  # unbiased
-    lo, hi = int(PERIOD_RANGE[0] * fs), min(int(PERIOD_RANGE[1] * fs), n - 1)
+    lo, hi = int(PERIOD_RANGE[0] * fs), min(int(PERIOD_RANGE[1] * fs), acf.size - 1)
     peaks, _ = find_peaks(acf[:hi + 1])
     peaks = peaks[peaks >= lo]
-    if peaks.size == 0:
+    if peaks.size == 0 or not acf[peaks].max() > 0:  # no lag where the signal repeats
         return float("nan"), 0.0
     top = acf[peaks].max()
     best = int(peaks[acf[peaks] >= 0.8 * top].min())   # the shortest lag nearly as high
     return best / fs, float(np.clip(acf[best], 0.0, 1.0))
+
+
+def shortest_interval(signal, fs, period, *, lowpass_hz=8.0):
+    """The shortest interval (s) between pulses that the autocorrelation shows: its
+    shortest peak lag from 0.25 s up to 90% of ``period`` (s) that reaches
+    :data:`SUB_PERIOD` of the autocorrelation at ``period``.  In bigeminy (RR 0.6 and
+    1.2 s) the rhythm repeats every 1.8 s while pulses come 0.6 s apart.  ``period``
+    when no such lag."""
+    from scipy.signal import find_peaks
+
+    fs = float(fs)
+    acf = _autocorrelation(signal, fs, lowpass_hz)
+    at = int(round(period * fs))
+    if acf is None or not at < acf.size:
+        return period
+    peaks, _ = find_peaks(acf[:at + 1])
+    peaks = peaks[(peaks >= int(PERIOD_RANGE[0] * fs)) & (peaks <= 0.9 * at)]
+    peaks = peaks[acf[peaks] >= SUB_PERIOD * acf[at]]
+    return float(peaks.min()) / fs if peaks.size else period
 
 
 def detect_pulses(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
@@ -107,12 +144,13 @@ def detect_pulses(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
             f"{PERIOD_RANGE[0]:g} and {PERIOD_RANGE[1]:g} s); is it a pulse signal? Give "
             "onsets= (sample indices) if you know them")
     ds = np.gradient(s) * fs
-    up, props = find_peaks(ds, distance=max(1, int(0.5 * period * fs)), height=0.0)
+    gap = shortest_interval(signal, fs, period, lowpass_hz=lowpass_hz)
+    up, props = find_peaks(ds, distance=max(1, int(0.5 * gap * fs)), height=0.0)
     h = props["peak_heights"]
-    n_expect = max(1, int(s.size / (period * fs)))
+    n_expect = max(1, int(s.size / (gap * fs)))
     strong = np.sort(h)[::-1][:n_expect]
     up = up[h >= 0.35 * np.median(strong)]
-    back = max(2, int(0.5 * period * fs))
+    back = max(2, int(0.5 * gap * fs))
     feet, valleys = [], []
     for u in up:
         a = max(0, u - back)

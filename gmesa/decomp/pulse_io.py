@@ -68,8 +68,16 @@ def read_pulse_signal(path, lead, fs=None):
     a wrapped channel was left as it is: unwrapping that drifts over more than 3
     converter ranges is not trusted)."""
     from ..ecg import read_record
+    from ..ecg.io import RecordError
 
-    rec = read_record(path, lead=lead, fs=fs)
+    rec = None
+    if str(path).lower().endswith((".npy", ".csv", ".tsv", ".txt")):
+        try:  # a pulse channel without a declared unit is in arbitrary units, not mV
+            rec = read_record(path, lead=lead, fs=fs, units="a.u.")
+        except RecordError as exc:
+            if "units row" not in str(exc):
+                raise
+    rec = rec if rec is not None else read_record(path, lead=lead, fs=fs)
     sig = np.asarray(rec.signal, dtype=np.float64)
     name = rec.leads[0] if rec.leads else str(lead)
     units = rec.units if isinstance(rec.units, (tuple, list)) else (rec.units,)

@@ -39,7 +39,7 @@ from .search import decompose
 from .interpret import MIN_SEPARATION_S, interpretability
 from .onsets import detect_pulses
 from .pulse_result import PulseFit
-from ..solvers import fit_many
+from ..solvers import SOLVER_STATUS, fit_many
 
 #: windows outside these multiples of the median window are not fitted
 WINDOW_RANGE = (0.5, 1.75)
@@ -261,7 +261,8 @@ def _table(template, nb, fs, feet, starts, lengths, why, res, prd_limit):
                     for v, r in zip(res["prd"][poor], reason[poor])]
     status[poor] = "flagged"
     status[solver_bad] = "failed"
-    reason[solver_bad] = [f"solver status {c}" for c in res["code"][solver_bad]]
+    reason[solver_bad] = [SOLVER_STATUS.get(int(c), f"solver status {c}")
+                          for c in res["code"][solver_bad]]
     status[~fitted] = "failed"
     reason[~fitted] = np.array(why, dtype=object)[~fitted]
     table = pd.DataFrame({"pulse": np.arange(starts.size),

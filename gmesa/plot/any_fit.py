@@ -276,11 +276,11 @@ def pulses_overview(fit, i=None, start=None, duration=10.0):
     left, right = bottom.subplots(1, 2)
     unit = fit.info.get("unit")
     ylabel = f"signal ({unit})" if unit else "signal"
-    decomposition(fit.template, ax=left, xlabel="time from onset (s)",
+    decomposition(fit.template, ax=left, xlabel="time from the window's start, the valley before the foot (s)",
                   ylabel=ylabel.replace("signal", "template"))
     left.set_title("template (median pulse): " + left.get_title(loc="left"), fontsize=9,
                    loc="left")
     left.get_legend().remove()
-    decomposition(fit, ax=right, i=i, xlabel="time from onset (s)", ylabel=ylabel)
+    decomposition(fit, ax=right, i=i, xlabel="time from the window's start (s)", ylabel=ylabel)
     right.set_title(right.get_title(loc="left"), fontsize=9, loc="left")
     return fig
