@@ -446,6 +446,7 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
     (e.g. v102s PLETH) is unwrapped from the WFDB header first.
     """
     import time
+    import warnings
 
     from .decomp.pulse_io import read_pulse_signal
     from .decomp.pulses import fit_pulses
@@ -456,8 +457,10 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
                                  param_hint="'FILE'")
     t0 = time.perf_counter()
     try:
-        sig, rate, info = read_pulse_signal(file, lead_v, fs)
-        res = fit_pulses(sig, rate, max_components, info=info, threads=threads)
+        with warnings.catch_warnings(record=True) as caught:  # said once, below the summary
+            warnings.simplefilter("always")
+            sig, rate, info = read_pulse_signal(file, lead_v, fs)
+            res = fit_pulses(sig, rate, max_components, info=info, threads=threads)
     except (ValueError, OSError) as exc:
         click.echo(f"gmesa pulses: {' '.join(str(exc).split())}", err=True)
         return EXIT_FAILED
@@ -490,6 +493,10 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
         click.echo(f"gmesa pulses: figure failed ({type(exc).__name__}: {exc})", err=True)
         return EXIT_FAILED
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
+    said = dict.fromkeys(str(w.message) for w in caught
+                         if issubclass(w.category, (RuntimeWarning, UserWarning)))
+    if said:
+        click.echo("warnings: " + "; ".join(said))
     return EXIT_OK
 
 

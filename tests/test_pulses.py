@@ -264,6 +264,11 @@ def test_command_line(train, tmp_path):
     assert "ms from the valley" in r.output
     assert {p.name for p in out.iterdir()} >= {"syn.lead0.pulses.parquet", "syn.lead0.pulses.json",
                                               "syn.lead0.pulses.png"}
+    upside = tmp_path / "upside.npy"
+    np.save(upside, -train[0])
+    r = CliRunner().invoke(cli.app, ["pulses", str(upside), "--lead", "0", "--fs", "125",
+                                     "--out", str(out)], standalone_mode=False)
+    assert "warnings: the pulses fall" in r.output and "upside down" in r.output
     noise = tmp_path / "noise.npy"
     np.save(noise, np.random.default_rng(3).standard_normal(3000))
     r = CliRunner().invoke(cli.app, ["pulses", str(noise), "--lead", "0", "--fs", "125",
@@ -288,8 +293,15 @@ def test_command_line_usage_errors(tmp_path):
 def test_real_pulse_channels(physionet, record, lead):
     from gmesa.decomp.pulse_io import read_pulse_signal
 
+    import warnings
+
     sig, fs, info = read_pulse_signal(physionet / record, lead)
-    fit = gmesa.fit_pulses(sig, fs, info=info)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = gmesa.fit_pulses(sig, fs, info=info)
+    assert not any("upside down" in str(w.message) for w in caught)
+    with pytest.warns(RuntimeWarning, match="upside down"):
+        gmesa.fit_pulses(-sig, fs)
     s = fit.summary()
     assert s["pulses"] > 400
     assert s["interpretable"] >= 0.95, fit.pulses["reason"].value_counts().head()

@@ -32,6 +32,9 @@ PERIOD_RANGE = (0.25, 2.5)
 #: ABP records beside the project, 03700181 and v102s in 60-s windows, have no peak
 #: between 0.25 s and 90% of the period)
 SUB_PERIOD = 0.2
+#: pulses that fall this many times faster than they rise (:func:`fall_over_rise`) say
+#: that the channel is upside down
+INVERTED_ABOVE = 1.0
 
 
 def _fill_nan(sig):
@@ -166,6 +169,18 @@ def detect_pulses(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
     valleys = np.asarray(valleys, dtype=np.int64)[keep]
     rising = np.r_[True, np.diff(valleys) > 0]
     return feet[rising], valleys[rising], period, strength
+
+
+def fall_over_rise(signal, fs, valleys, *, lowpass_hz=8.0):
+    """The median over the pulses (from one valley to the next) of the steepest fall
+    over the steepest rise of the smoothed signal.  Pulses rise faster than they fall
+    (03700181 ABP 0.67, v102s PLETH 0.53); above :data:`INVERTED_ABOVE` the channel is
+    likely upside down (the same two: 1.49, 1.88).  NaN with fewer than 2 pulses."""
+    s = smooth(signal, fs, lowpass_hz)
+    d = np.gradient(s)
+    ratios = [-d[a:b].min() / d[a:b].max() for a, b in zip(valleys[:-1], valleys[1:])
+              if b - a > 2 and d[a:b].max() > 0]
+    return float(np.median(ratios)) if ratios else float("nan")
 
 
 def find_onsets(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):

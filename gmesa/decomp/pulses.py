@@ -37,7 +37,7 @@ from .. import _kernels as K
 from ..core import Layout, baseline_size
 from .search import decompose
 from .interpret import MIN_SEPARATION_S, interpretability
-from .onsets import detect_pulses
+from .onsets import INVERTED_ABOVE, detect_pulses, fall_over_rise
 from .pulse_result import PulseFit
 from ..solvers import SOLVER_STATUS, fit_many
 
@@ -323,6 +323,11 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
         if on.size < 4:
             raise ValueError(f"found only {on.size} pulse onsets; fit_pulses needs at least 4 "
                              "(3 pulses): is the signal a pulse signal? Give onsets= if so")
+        steep = fall_over_rise(sig, fs, edges, lowpass_hz=lowpass_hz)
+        if steep > INVERTED_ABOVE:
+            warnings.warn(f"the pulses fall {steep:.2f} times faster than they rise: is the "
+                          "channel upside down?  Onsets are read on rising upstrokes; give "
+                          "the negated signal if so", RuntimeWarning, stacklevel=2)
     else:
         on = edges = _check_onsets(onsets, sig.size)
         method = "given"
