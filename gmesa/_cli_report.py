@@ -169,3 +169,34 @@ def report_batch(summary):
         click.echo("gmesa batch: no input gave a beat fitted ok", err=True)
         return EXIT_NO_OK_BEAT
     return EXIT_FAILED if outcomes["failed"] or outcomes["no_ok_beat"] else EXIT_OK
+
+
+def report_pulses(res, info, rate, duration_s, seconds):
+    """Print the summary of a :class:`gmesa.PulseFit` of one channel (``info`` as
+    :func:`~gmesa.decomp.pulse_io.read_pulse_signal` gives it; ``rate`` Hz,
+    ``duration_s`` and ``seconds`` of fitting in s)."""
+    s = res.summary()
+    click.echo(f"{info['record']}: lead {info['lead']}, {rate:g} Hz, {duration_s:.1f} s, "
+               f"fitted in {seconds:.2f} s" + (f" ({info['note']})" if info["note"] else ""))
+    n = s["pulses"]
+    unit = f" {info['unit']}" if info["unit"] else ""
+    click.echo(table([
+        ("pulses", f"{n}"),
+        ("ok", f"{s['ok']} ({100.0 * s['ok'] / n:.1f}%)" if n else "0"),
+        ("interpretable", f"{100.0 * s['interpretable']:.1f}%"),
+        ("median PRD", fmt_num(s["median_prd"], " %", 2)),
+        ("components", f"{s['components']} ({res.template.shape}, "
+                       f"{res.template.criterion.upper()})"),
+    ] + [(f"  {name}", f"center {r.center * 1e3:.0f} ms from the valley, amplitude "
+                       f"{r.amplitude:.3g}{unit}, widths {r.sigma_left * 1e3:.0f}/"
+                       f"{r.sigma_right * 1e3:.0f} ms")
+         for name, r in res.template.table.iterrows()]))
+
+
+def report_warnings(caught):
+    """Print the data's warnings among ``caught`` (warnings.catch_warnings records), once
+    each, on one line."""
+    said = dict.fromkeys(str(w.message) for w in caught
+                         if issubclass(w.category, (RuntimeWarning, UserWarning)))
+    if said:
+        click.echo("warnings: " + "; ".join(said))

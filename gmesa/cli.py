@@ -16,7 +16,7 @@ import click
 
 from ._cli_report import (EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_OK_BEAT, EXIT_OK,
                           EXIT_OUTPUT, EXIT_USAGE, FIT_EXIT_CODES, report_batch, report_fit,
-                          report_leads)
+                          report_leads, report_pulses, report_warnings)
 # the number and table formats of every command's summary
 from ._cli_report import fmt_num as _fmt_num  # noqa: F401
 from ._cli_report import table as _table  # noqa: F401
@@ -464,23 +464,8 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
     except (ValueError, OSError) as exc:
         click.echo(f"gmesa pulses: {' '.join(str(exc).split())}", err=True)
         return EXIT_FAILED
-    seconds = time.perf_counter() - t0
-    s = res.summary()
+    report_pulses(res, info, rate, sig.size / rate, time.perf_counter() - t0)
     stem = f"{info['record']}.{info['lead']}"
-    click.echo(f"{info['record']}: lead {info['lead']}, {rate:g} Hz, {sig.size / rate:.1f} s, "
-               f"fitted in {seconds:.2f} s" + (f" ({info['note']})" if info["note"] else ""))
-    n = s["pulses"]
-    unit = f" {info['unit']}" if info["unit"] else ""
-    click.echo(_table([
-        ("pulses", f"{n}"),
-        ("ok", f"{s['ok']} ({100.0 * s['ok'] / n:.1f}%)" if n else "0"),
-        ("interpretable", f"{100.0 * s['interpretable']:.1f}%"),
-        ("median PRD", _fmt_num(s["median_prd"], " %", 2)),
-        ("components", f"{s['components']} ({res.template.shape}, "
-                       f"{res.template.criterion.upper()})"),
-    ] + [(f"  {name}", f"center {r.center * 1e3:.0f} ms from the valley, amplitude {r.amplitude:.3g}{unit}, "
-                       f"widths {r.sigma_left * 1e3:.0f}/{r.sigma_right * 1e3:.0f} ms")
-         for name, r in res.template.table.iterrows()]))
     out = out.expanduser()
     paths = res.save(out, stem=stem, fmt=fmt.lower())
     try:
@@ -493,10 +478,7 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
         click.echo(f"gmesa pulses: figure failed ({type(exc).__name__}: {exc})", err=True)
         return EXIT_FAILED
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
-    said = dict.fromkeys(str(w.message) for w in caught
-                         if issubclass(w.category, (RuntimeWarning, UserWarning)))
-    if said:
-        click.echo("warnings: " + "; ".join(said))
+    report_warnings(caught)
     return EXIT_OK
 
 
