@@ -147,6 +147,29 @@ def test_non_uniform_x():
     np.testing.assert_allclose(dec.params, TRUTH, atol=1e-4)
 
 
+@pytest.mark.parametrize("sx, sy, y_off", [(1e-9, 1.0, 0.0), (1e6, 1.0, 0.0), (1.0, 1e-9, 0.0),
+                                            (1.0, 1e9, 0.0), (1.0, 1.0, 1e9), (1e3, 1e-6, 5.0)])
+def test_the_result_does_not_depend_on_the_units(sx, sy, y_off):
+    """The same data in other units (nm or m, uV or V, an offset) gives the same
+    decomposition in those units (y at 1e-6 of its scale gave K = 4 for 2, stopping on
+    the solver's absolute tolerances; x in metres K = 3)."""
+    y = _noisy(TRUTH, 30, seed=3)
+    ref = gmesa.decompose(X, y, max_components=4)
+    dec = gmesa.decompose(X * sx, y * sy + y_off, max_components=4)
+    assert dec.n_components == ref.n_components
+    k = ref.n_components
+    scale = np.tile([sy, sx, sx, sx, sx], k)
+    np.testing.assert_allclose(dec.params[:5 * k] / scale, ref.params[:5 * k], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose((dec.params[5 * k] - y_off) / sy, ref.params[5 * k], atol=1e-6)
+    assert dec.prd == pytest.approx(ref.prd, rel=1e-4)
+
+
+def test_a_short_signal_gets_default_widths_it_can_use():
+    x = np.arange(7.0)
+    dec = gmesa.decompose(x, np.exp(-0.5 * (x - 3) ** 2), max_components=1)
+    assert dec.n_components == 1 and dec.prd < 1.0
+
+
 def test_memory_stays_bounded_on_2000_samples():
     x = np.linspace(0, 1, 2000)
     y = gmesa.mesa_sum(x, TRUTH)

@@ -202,13 +202,65 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
     xf, yf, wf = _check_inputs(x, y, weights)
     _check_signal(xf, yf, wf, nb, N_FREE[shape], max_components)
     span = float(xf[-1] - xf[0])
-    xg, yg, wg = _grid(xf, yf, wf)
-    dxg = float(xg[1] - xg[0])
-    lo_w = 1.5 * max(dxg, float(np.median(np.diff(xf)))) if min_width is None else min_width
-    hi_w = span / 4.0 if max_width is None else max_width
+    xg = _grid(xf, yf, wf)[0]
+    lo_w = (1.5 * max(float(xg[1] - xg[0]), float(np.median(np.diff(xf))))
+            if min_width is None else min_width)
+    hi_w = max(span / 4.0, 2.0 * lo_w) if max_width is None else max_width
     if not (0 < lo_w < hi_w):
         raise ValueError(f"min_width={lo_w!r}, max_width={hi_w!r}: give 0 < min_width < "
                          "max_width (x units)")
+    # fitted in units where x spans 1 and y (less its median, which a baseline takes) has
+    # an RMS of 1: the result does not depend on the units of x and y (nm or m, uV or V)
+    # nor on an offset of y, and the solver's tolerances meet every signal alike
+    y0 = float(np.median(yf[wf > 0])) if nb else 0.0
+    sx, sy = span, _rms(yf - y0, wf)
+    rows = _fit_scaled(xf / sx, (yf - y0) / sy, wf, nb, shape, sgn, lo_w / sx, hi_w / sx,
+                       _scaled_prior(prior, sx, sy), dict(
+                           max_iter=max_iter, criterion=criterion, target_prd=target_prd,
+                           patience=patience, k_max=max_components))
+    rows = [_unscaled_row(r, sx, sy, y0, nb, int(np.count_nonzero(wf))) for r in rows]
+    return Decomposition.from_rows(xf, yf, wf, rows, shape=shape, baseline=baseline,
+                                   criterion=criterion, prior=prior)
+
+
+def _rms(y, w):
+    """RMS of the samples of non-zero weight (1 when they are all 0)."""
+    v = float(np.sqrt(np.mean(y[w > 0] ** 2)))
+    return v if v > 0 else 1.0
+
+
+def _scaled_prior(prior, sx, sy):
+    """``prior`` ({name: (mean, sd)} in x and y units) in units of ``sx`` and ``sy``."""
+    if prior is None:
+        return None
+    unit = {"amplitude": sy}
+    return {k: (m / unit.get(k, sx), s / unit.get(k, sx)) for k, (m, s) in prior.items()}
+
+
+def _unscaled_row(row, sx, sy, y0, nb, n):
+    """A refinement row fitted on x / ``sx`` and (y - ``y0``) / ``sy`` back in x and y
+    units: each component's amplitude times sy, centre and widths times sx, baseline
+    coefficient j times sy / sx**j (and y0 added to the constant); RSS times sy**2 and
+    BIC/AIC shifted by ``n`` ln(sy**2)."""
+    k = int(row["K"])
+    scale = np.concatenate([np.tile([sy, sx, sx, sx, sx], k), sy / sx ** np.arange(nb)])
+    out = dict(row)
+    out["params"] = np.asarray(row["params"], float) * scale
+    if nb:
+        out["params"][5 * k] += y0
+    out["stderr"] = np.asarray(row["stderr"], float) * scale
+    out["rss"] = row["rss"] * sy ** 2
+    for c in ("bic", "aic"):
+        out[c] = row[c] + n * np.log(sy ** 2)
+    return out
+
+
+def _fit_scaled(xf, yf, wf, nb, shape, sgn, lo_w, hi_w, prior, opts):
+    """The refinement rows of :func:`decompose` (x, y and widths already scaled)."""
+    span = float(xf[-1] - xf[0])
+    xg, yg, wg = _grid(xf, yf, wf)
+    dxg = float(xg[1] - xg[0])
+    max_components = opts["k_max"]
     dic = _omp.Dictionary(xg.size, dxg, _omp.shape_grid(dxg, span, shape, lo_w, hi_w))
     paths, polarity = [], (sgn or _polarity(yg, wg))
     # one candidate beyond max_components (when the samples allow it) for the backward pass
@@ -217,13 +269,10 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
     for path_sign in ([sgn] if sgn else [0, polarity]):
         chosen, _ = _omp.forward_select(dic, yg, wg, _base_columns(xg, nb), n_atoms, path_sign)
         paths.append(([(float(xg[j]),) + tuple(dic.shapes[s]) for s, j in chosen], path_sign))
-    rows = fit_components(xf, yf, wf, nb, shape, sgn, paths, dict(
-        grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w), max_iter=max_iter,
-        criterion=criterion, target_prd=target_prd, patience=patience, k_max=max_components,
-        signs=(sgn,) if sgn else (0, polarity),
-        n_free=N_FREE[shape], exact=EXACT_FIT, prior=prior))
-    return Decomposition.from_rows(xf, yf, wf, rows, shape=shape, baseline=baseline,
-                                   criterion=criterion, prior=prior)
+    return fit_components(xf, yf, wf, nb, shape, sgn, paths, dict(
+        opts, grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w),
+        signs=(sgn,) if sgn else (0, polarity), n_free=N_FREE[shape], exact=EXACT_FIT,
+        prior=prior))
 
 
 __all__ = ["decompose", "prd_percent", "SHAPES", "CRITERIA"]
