@@ -93,6 +93,16 @@ def test_an_artefact_or_a_signal_without_pulses_says_so(train):
         find_onsets(slow, FS)
 
 
+@pytest.mark.parametrize("scale", [1e-9, 1e9])
+def test_pulses_do_not_depend_on_the_units(fit, train, scale):
+    """The same channel in other units (1e-9 gave a one-component template and every pulse
+    flagged at PRD 35%)."""
+    other = gmesa.fit_pulses(train[0] * scale, FS, max_components=4)
+    assert other.template.n_components == fit.template.n_components
+    assert (other.pulses.status == fit.pulses.status).mean() > 0.95
+    np.testing.assert_allclose(other.pulses.prd.median(), fit.pulses.prd.median(), rtol=0.02)
+
+
 def test_onsets_and_period(train):
     y, truth = train
     period, strength = dominant_period(y, FS)

@@ -238,13 +238,21 @@ def _fit_windows(sig, fs, starts, lengths, fitted, template, opts):
     HI[:, 1:5 * k:5] = np.minimum(HI[:, 1:5 * k:5], end)
     LO[:, 1:5 * k:5] = np.minimum(LO[:, 1:5 * k:5], HI[:, 1:5 * k:5])
     P0 = np.clip(P0, LO, HI)
-    fit = fit_many(X[0], Y, P0, LO, HI, baseline=nb - 1 if nb else "none", mask=valid,
+    # fitted with the pulses' range as the unit of y, so that the solver's tolerances meet
+    # a channel in counts, mmHg or 1e-9 alike; amplitudes and baselines scale back
+    lo_y, hi_y = np.percentile(Y[valid], [1.0, 99.0]) if valid.any() else (0.0, 1.0)
+    y_unit = float(hi_y - lo_y) if hi_y > lo_y else 1.0
+    unit = np.where(np.r_[np.tile([True, False, False, False, False], k), np.ones(nb, bool)],
+                    y_unit, 1.0)
+    fit = fit_many(X[0], Y / y_unit, P0 / unit, LO / unit, HI / unit,
+                   baseline=nb - 1 if nb else "none", mask=valid,
                    lengths=L, max_iter=opts["max_iter"], ftol=opts["tol"], xtol=opts["tol"],
                    threads=opts["threads"], check=False)
-    out["params"][idx] = fit.params
+    fit_params = fit.params * unit
+    out["params"][idx] = fit_params
     out["nit"][idx], out["code"][idx] = fit.nit, fit.status
     out["prd"][idx], out["rmse"][idx], out["range"][idx] = _quality(k, nb, X, Y, valid, L,
-                                                                    fit.params)
+                                                                    fit_params)
     return out
 
 
