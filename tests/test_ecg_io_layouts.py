@@ -354,17 +354,20 @@ def test_undeclared_units_warn_when_amplitude_looks_like_uv_or_v(tmp_path):
     np.savetxt(p, x * 1000, header="ECG", comments="")
     with pytest.warns(RuntimeWarning, match=r"raw\.csv: lead 'ECG' has no declared unit and a "
                                             r"peak-to-peak amplitude of .* implausible for mV: it "
-                                            r"looks like µV; declare it with a units row"):
+                                            r"is read as µV; if it is not µV, declare it with a "
+                                            r"units row"):
         rec = read_record(p, fs=500)
     assert rec.units == ("mV",)
+    npt.assert_allclose(rec.signal, x, rtol=1e-12)  # read as the µV it looks like
     rec = _no_warnings(read_record, p, fs=500, units="uV")
     npt.assert_allclose(rec.signal, x, rtol=1e-12)
     assert rec.units == ("mV",)
     q = tmp_path / "volts.npy"
     np.save(q, x / 1000)
-    with pytest.warns(RuntimeWarning, match=r"volts\.npy: lead 'lead0' .* it looks like V; "
-                                            r"declare it with read_record\(\.\.\., units='uV'\)"):
-        read_record(q, fs=500)
+    with pytest.warns(RuntimeWarning, match=r"volts\.npy: lead 'lead0' .* it is read as V; if it "
+                                            r"is not V, declare it with read_record\(\.\.\., "
+                                            r"units='uV'\)"):
+        npt.assert_allclose(read_record(q, fs=500).signal, x, rtol=1e-12)
     npt.assert_allclose(_no_warnings(read_record, q, fs=500, units="V").signal, x, rtol=1e-12)
     _no_warnings(read_record, tmp_path / "raw.csv", fs=500, units="mmHg")  # not a voltage: kept
 

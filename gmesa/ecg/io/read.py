@@ -76,7 +76,7 @@ def read_record(
     units : str or tuple of str, optional
         For CSV/TSV/TXT without a units row and NPY: the unit of the leads (one for
         all, or one per lead read), e.g. ``"uV"``. Without it those leads are taken as
-        mV, with a warning when their amplitude looks like µV or V.
+        mV, or as µV or V where their amplitude looks like that (with a warning).
 
     Voltages (V, mV, µV/uV, nV) are converted to mV: the Record's ``units`` then say
     ``"mV"``; other units (mmHg, NU, ...) are kept as they are. Any lead can be read;

@@ -1,5 +1,5 @@
-"""Voltage units to mV, and a warning for samples whose unit nobody declared but whose
-amplitude is implausible for mV."""
+"""Voltage units to mV; samples whose unit nobody declared are mV, or µV / V where their
+amplitude is implausible for mV and looks like that (with a warning)."""
 from __future__ import annotations
 
 import re
@@ -89,25 +89,31 @@ def looks_like(ptp: float) -> str | None:
     return None
 
 
-def warn_if_not_mv(signal: np.ndarray, leads: Sequence[str], path, how: str) -> None:
-    """Warn, per lead, when samples of undeclared unit look like µV or V rather than mV;
-    ``how`` says how to declare the unit for this kind of file."""
+def undeclared_units(signal: np.ndarray, leads: Sequence[str], path, how: str) -> list[str]:
+    """The unit each lead of undeclared unit is read in: mV, or µV / V where its amplitude
+    is implausible for mV and looks like that (:func:`looks_like`: an ECG exported in µV
+    read as mV is a thousand times too large, and every amplitude the pipeline judges in
+    mV is then wrong), with a warning saying so; ``how`` says how to declare the unit
+    for this kind of file."""
     cols = signal if signal.ndim == 2 else signal[:, None]
+    out = []
     for i, name in enumerate(leads):
         ptp = robust_ptp(cols[:, i])
         unit = looks_like(ptp)
         if unit:
             warnings.warn(
                 f"{path}: lead {name!r} has no declared unit and a peak-to-peak amplitude of "
-                f"{ptp:.4g}, implausible for mV: it looks like {unit}; {how}",
-                RuntimeWarning, stacklevel=5)
+                f"{ptp:.4g}, implausible for mV: it is read as {unit}; if it is not {unit}, "
+                f"{how}", RuntimeWarning, stacklevel=5)
+        out.append({"µV": "uV", "V": "V"}.get(unit, MV))
+    return out
 
 
 def settle_units(signal: np.ndarray, leads: Sequence[str], units, path, how: str):
     """(signal, units) for a file whose units may be undeclared: ``units`` (one str for
     every lead, one per lead, or None) are converted to mV where they are voltages; a
-    lead with no unit is taken as mV, with a warning (``how`` says how to declare it)
-    when its amplitude looks like µV or V."""
+    lead with no unit is read as mV, or as µV or V where its amplitude looks like that,
+    with a warning (:func:`undeclared_units`; ``how`` says how to declare it)."""
     n = len(leads)
     if units is None or isinstance(units, str):
         units = [units] * n
@@ -115,8 +121,10 @@ def settle_units(signal: np.ndarray, leads: Sequence[str], units, path, how: str
     if len(units) != n:
         raise RecordError(f"{path}: {len(units)} units {tuple(units)} for {n} lead(s) {tuple(leads)}")
     unknown = [i for i, u in enumerate(units) if not is_declared(u)]
+    read_as = {}
     if unknown:
         cols = signal if signal.ndim == 2 else signal[:, None]
-        warn_if_not_mv(cols[:, unknown], [leads[i] for i in unknown], path, how)
-    return to_millivolts(signal, [MV if i in unknown else str(units[i]).strip()
+        read_as = dict(zip(unknown, undeclared_units(cols[:, unknown], [leads[i] for i in unknown],
+                                                     path, how)))
+    return to_millivolts(signal, [read_as[i] if i in unknown else str(units[i]).strip()
                                   for i in range(n)])
