@@ -164,6 +164,14 @@ def test_the_result_does_not_depend_on_the_units(sx, sy, y_off):
     assert dec.prd == pytest.approx(ref.prd, rel=1e-4)
 
 
+def test_a_quantised_short_signal_is_not_fitted_below_its_rounding():
+    """A Gaussian of 50 samples rounded to integers took K = 8 (41 parameters); BIC now
+    chooses among the K with at least 3 samples per parameter."""
+    x = np.arange(50.0)
+    dec = gmesa.decompose(x, np.round(100 * gmesa.gmf(x, 1, 25, 0, 50 / 12, 50 / 12)))
+    assert 3 * dec.criteria.set_index("K").loc[dec.n_components, "n_params"] <= 50
+
+
 def test_a_short_signal_gets_default_widths_it_can_use():
     x = np.arange(7.0)
     dec = gmesa.decompose(x, np.exp(-0.5 * (x - 3) ** 2), max_components=1)

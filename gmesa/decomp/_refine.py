@@ -371,11 +371,20 @@ def fit_components(x, y, w, nb, shape, sign, paths, opts):
     return rows
 
 
+#: BIC and AIC choose among the K with at least this many samples per free parameter:
+#: with fewer, they reward fitting the noise (a Gaussian of 50 samples rounded to integers
+#: took K = 8, 41 parameters, below the rounding's noise floor)
+SAMPLES_PER_PARAM = 3
+
+
 def _choose(rows, opts):
-    """Row index of the chosen K: the criterion's minimum, or the first K at the PRD
-    target (the lowest PRD when none reaches it)."""
+    """Row index of the chosen K: the criterion's minimum among the K with
+    :data:`SAMPLES_PER_PARAM` samples per parameter (``opts["n"]`` samples; all K when
+    none has), or the first K at the PRD target (the lowest PRD when none reaches it)."""
     crit = opts["criterion"]
     if crit == "prd":
         hit = [i for i, r in enumerate(rows) if r["prd"] <= opts["target_prd"]]
         return hit[0] if hit else int(np.argmin([r["prd"] for r in rows]))
-    return int(np.argmin([r[crit] for r in rows]))
+    score = np.array([r[crit] for r in rows], dtype=float)
+    room = np.array([SAMPLES_PER_PARAM * r["n_params"] <= opts.get("n", np.inf) for r in rows])
+    return int(np.argmin(np.where(room, score, np.inf) if room.any() else score))

@@ -270,7 +270,7 @@ def _fit_scaled(xf, yf, wf, nb, shape, sgn, lo_w, hi_w, prior, opts):
         chosen, _ = _omp.forward_select(dic, yg, wg, _base_columns(xg, nb), n_atoms, path_sign)
         paths.append(([(float(xg[j]),) + tuple(dic.shapes[s]) for s, j in chosen], path_sign))
     return fit_components(xf, yf, wf, nb, shape, sgn, paths, dict(
-        opts, grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w),
+        opts, n=int(np.count_nonzero(wf)), grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w),
         signs=(sgn,) if sgn else (0, polarity), n_free=N_FREE[shape], exact=EXACT_FIT,
         prior=prior))
 
