@@ -129,6 +129,24 @@ def test_leads_that_disagree_on_t_read_it_where_it_sits_at_its_usual_place(two_l
     assert np.allclose(off.loc[ok, "qt_ms"], a.beats.loc[ok, "qt_ms"])
 
 
+@pytest.mark.parametrize("bad", ["zeros", "noise"])
+def test_a_default_primary_without_an_ecg_gives_way(bad):
+    """Lead II off (zeros) or noise: it would set every lead's R peaks (every beat
+    'not_ecg'); the next lead that shows an ECG does, with a warning.  A primary the
+    user names is kept."""
+    syn = ecg.synthesize(duration=20, fs=250, leads=3, seed=6)
+    sig = np.array(syn.record.signal, dtype=float)
+    sig[:, 0] = 0.0 if bad == "zeros" else 0.3 * np.random.default_rng(2).standard_normal(len(sig))
+    rec = ecg.Record(sig, 250.0, leads=("II", "V5", "V2"))
+    with pytest.warns(UserWarning, match=r"lead 'II' shows no ECG .* lead 'V5' sets the R peaks"):
+        fit = ecg.fit_leads(rec)
+    assert fit.primary == "V5" and (fit.beats.status == "ok").sum() >= 0.8 * len(syn.rpeaks)
+    if bad == "zeros":  # a primary the user names is kept, and says why it cannot serve
+        for joint in (True, False):
+            with pytest.raises(ValueError, match=r"the primary lead 'II' gives no beats"):
+                ecg.fit_leads(rec, primary="II", joint=joint)
+
+
 def test_default_leads_are_the_ecg_leads(physionet):
     """fit_leads with no leads= fits the leads that may be ECG: v102s's PLETH and RESP
     are left out (by unit and name), not fitted as ECG nor skipped with a warning."""

@@ -207,7 +207,7 @@ def _fit_leads_of(task, row, opts):
     from dataclasses import replace
 
     from ..ecg import fit_each_lead, fit_leads
-    from ..ecg.leads import choose_leads, lead_stem
+    from ..ecg.leads import choose_leads, ecg_primary, lead_stem
     path, leads, force = task["path"], task["leads"], task.get("force_ecg", False)
     joint = opts.pop("joint", True)
     wanted = None if leads == "all" else leads
@@ -225,11 +225,22 @@ def _fit_leads_of(task, row, opts):
     chosen, primary = choose_leads(names, wanted, task["lead"], path)
     out, lead_paths = task.get("out"), {}
 
+    checked = {}  # the lead last read to check it shows an ECG: not read twice
+
     def read(lead):
+        if lead in checked:
+            return checked.pop(lead)
         t = time.perf_counter()
         rec = note(reading.read_lead(path, lead, task["fs"]))
         spent["read_s"] += time.perf_counter() - t
         return rec
+
+    def read_to_check(lead):
+        checked.clear()
+        checked[lead] = rec = read(lead)
+        return rec
+    if task["lead"] is None:
+        primary = ecg_primary(read_to_check, chosen, primary)
 
     def keep(lead, fit):
         if out is not None:

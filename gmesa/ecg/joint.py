@@ -24,6 +24,7 @@ from .beatmodel import SegmentFit, best_start, quality
 from .beats import MAX_MASKED, BeatRows, room
 from .fiducials import intervals
 from .fit import fit_record, window_edge_check, waves_present
+from .leads import no_beats
 from .identity import IDENTITY_NEAR
 from .init import clip_into
 from .joint_table import global_table, wave_evidence
@@ -277,6 +278,7 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     record = read(primary)
     first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg,
                        **dict(options, fit_beats=_first_pass(record, options)))
+    no_beats(first, primary)
     opts = _options(options, first.waves)
     fs, name = float(record.fs), record.name
     del record

@@ -27,6 +27,7 @@ from .fit import fit_record
 from .io import Record, lead_index, named_ecg_leads, rhythm_lead_index
 from .joint_edges import spread_out
 from .options import FitOptions
+from .plausible import lead_is_ecg
 from .presence import consistent_p
 from .spatial import add_spatial
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
@@ -301,10 +302,42 @@ def fit_leads(record, leads=None, *, primary=None, rpeaks=None, joint=True,
     if not isinstance(record, Record):
         raise TypeError(f"record must be a gmesa.ecg.Record, got {type(record).__name__}; "
                         "use read_record(path) or Record(signal, fs)")
+    given = primary
     chosen, primary = choose_leads(list(record.leads), leads, primary, record.path,
                                    units=record.units)
+    if given is None and rpeaks is None:
+        primary = ecg_primary(lambda lead: record, chosen, primary)
     return fit_each_lead(lambda lead: record, chosen, primary, rpeaks=rpeaks, joint=joint,
                          boundaries=boundaries, **options)
+
+
+def no_beats(first, primary):
+    """Refuse a primary lead whose fit (``first``) found no beat: it sets every lead's R
+    peaks (it raised a KeyError deep inside)."""
+    if len(first.beats) == 0:
+        why = first.info.get("warning", "no beats detected")
+        raise ValueError(f"{first.info.get('record')}: the primary lead {primary!r} gives no "
+                         f"beats ({why}): choose another primary (primary=..., command line "
+                         "--lead NAME), or leave it to the default")
+
+
+def ecg_primary(read, chosen, primary):
+    """``primary``, or where that lead shows no ECG (a lead-off line, noise:
+    :func:`~gmesa.ecg.plausible.lead_is_ecg`) the first other lead of ``chosen`` that
+    does, with a warning (``read(name)`` returns a Record holding lead ``name``);
+    ``primary`` when none does.  The primary lead sets every lead's R peaks."""
+    def shows_ecg(lead):
+        rec = read(lead)
+        return lead_is_ecg(rec.lead(rec.lead_index(lead)), float(rec.fs))
+    if shows_ecg(primary):
+        return primary
+    for lead in chosen:
+        if lead != primary and shows_ecg(lead):
+            warnings.warn(f"fit_leads: lead {primary!r} shows no ECG (no beats, or beats that "
+                          f"share no QRS-led shape); lead {lead!r} sets the R peaks instead",
+                          stacklevel=3)
+            return lead
+    return primary
 
 
 def choose_leads(names, leads=None, primary=None, path=None, units=None):
@@ -365,6 +398,7 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False,
                       "leads are fitted one by one", stacklevel=2)
     record = read(primary)
     first = fit_record(record, primary, rpeaks=rpeaks, **options)
+    no_beats(first, primary)
     r = np.round(first.beats["r_peak_s"].to_numpy(dtype=float)
                  * float(record.fs)).astype(np.int64)
     name, rpeak_source = record.name, first.info["rpeaks"]

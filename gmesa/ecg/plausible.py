@@ -31,6 +31,8 @@ MIN_EXPLAINED = 0.25
 CLEAR_QRS_SLOPE = 15.0
 #: at most this many beats (evenly spaced) are compared
 MAX_BEATS = 300
+#: :func:`lead_is_ecg` looks at this many seconds of a lead, from its start
+EXCERPT_S = 120.0
 
 
 def beat_evidence(sig, r, fs):
@@ -67,3 +69,20 @@ def is_ecg(explained, qrs_slope):
     if qrs_slope < MIN_QRS_SLOPE:
         return False
     return not (explained < MIN_EXPLAINED and qrs_slope < CLEAR_QRS_SLOPE)
+
+
+def lead_is_ecg(x, fs):
+    """Does the lead ``x`` (samples in any unit) at ``fs`` Hz look like an ECG?  R peaks
+    are detected in its first :data:`EXCERPT_S` seconds and its beats judged by
+    :func:`beat_evidence` and :func:`is_ecg`: a lead-off line (no beat) or noise says no
+    -- before a lead is chosen to set the R peaks of several."""
+    from .clean import clean, fill_gaps
+    from .rpeaks import detect_rpeaks
+
+    x = np.asarray(x[: int(EXCERPT_S * fs)], dtype=float)
+    if not np.isfinite(x).any():
+        return False
+    r = detect_rpeaks(x, fs)
+    if r.size == 0:
+        return False
+    return is_ecg(*beat_evidence(clean(fill_gaps(x)[0], fs, lowpass=40.0), r, fs))
