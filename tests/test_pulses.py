@@ -103,6 +103,20 @@ def test_pulses_do_not_depend_on_the_units(fit, train, scale):
     np.testing.assert_allclose(other.pulses.prd.median(), fit.pulses.prd.median(), rtol=0.02)
 
 
+def test_a_change_of_rate_is_followed():
+    """12 pulses at 75/min, then 30 at 133/min: every window is fitted (against the
+    median of all windows, the first 12 were 'failed' as 1.77x too long)."""
+    t = np.arange(0, 30, 1 / FS)
+    starts = 0.5 + np.r_[0.0, np.cumsum(np.r_[np.full(12, 0.8), np.full(30, 0.45)])]
+    starts = starts[starts < 28.5]
+    y = sum(gmesa.gmf(t, a, o + c * 0.6, h, sl * 0.6, sr * 0.6) for o in starts
+            for a, c, h, sl, sr in SHAPE)
+    y = y + 0.005 * np.random.default_rng(2).standard_normal(t.size)
+    fit = gmesa.fit_pulses(y, FS)
+    assert len(fit.pulses) >= starts.size - 2
+    assert not fit.pulses.reason.str.contains("a missed or an extra onset").any()
+
+
 def test_onsets_and_period(train):
     y, truth = train
     period, strength = dominant_period(y, FS)

@@ -6,8 +6,9 @@
 2. **Windows**: each pulse runs from the diastolic minimum (valley) before its onset to
    the valley before the next one, so it holds its whole upstroke and none of the next
    (with given onsets: from onset to onset).  x = s from the window's start.
-   Windows shorter than 0.5 or longer than 1.75 times the median (a missed or an extra
-   onset) or with more than 10% missing samples are not fitted (status "failed").
+   Windows shorter than 0.5 or longer than 1.75 times the median of the 11 around them
+   (a missed or an extra onset) or with more than 10% missing samples are not fitted
+   (status "failed").
 3. **Template**: the pointwise median of the pulses (each minus its first value, over
    the median length, each pulse contributing only its own samples) decomposed by
    :func:`gmesa.decompose` (default bi-Gaussian components, positive amplitudes, a
@@ -41,8 +42,10 @@ from .onsets import INVERTED_ABOVE, detect_pulses, fall_over_rise
 from .pulse_result import PulseFit
 from ..solvers import SOLVER_STATUS, fit_many
 
-#: windows outside these multiples of the median window are not fitted
+#: windows outside these multiples of the median window around them are not fitted
 WINDOW_RANGE = (0.5, 1.75)
+#: ... the median of this many windows centred on each
+LOCAL_WINDOWS = 11
 #: largest fraction of missing (NaN) samples in a fitted window
 MAX_MISSING = 0.10
 
@@ -73,16 +76,22 @@ def _check_onsets(onsets, n):
 
 
 def _windows(sig, onsets, fs):
-    """starts, lengths (onset to next onset) and why a window is not fitted ("" if it is)."""
+    """starts, lengths (onset to next onset) and why a window is not fitted ("" if it is).
+    A window is compared with the median of the :data:`LOCAL_WINDOWS` around it, so that
+    a change of rate is followed (12 pulses at 75/min then 30 at 133/min: the first 12
+    were 'failed' against the median of all)."""
+    from scipy.ndimage import median_filter
+
     starts, lengths = onsets[:-1], np.diff(onsets)
-    med = float(np.median(lengths))
+    local = median_filter(lengths.astype(float), size=LOCAL_WINDOWS, mode="nearest")
     why = [""] * starts.size
     for i, (a, n) in enumerate(zip(starts, lengths)):
-        ratio = n / med
+        ratio = n / local[i]
         missing = np.count_nonzero(~np.isfinite(sig[a:a + n])) / n
         if not WINDOW_RANGE[0] <= ratio <= WINDOW_RANGE[1]:
             why[i] = (f"window {n / fs:.2f} s is {ratio:.2f}x the median "
-                      f"{med / fs:.2f} s (a missed or an extra onset?)")
+                      f"{local[i] / fs:.2f} s of the windows around it (a missed or an extra "
+                      "onset?)")
         elif missing > MAX_MISSING:
             why[i] = f"{missing:.0%} of the window's samples are missing"
     return starts, lengths, why
