@@ -355,6 +355,7 @@ def fit_components(x, y, w, nb, shape, sign, paths, opts):
     the chosen one with ``selected=True``.  ``paths``: (atoms, sign) of each selection;
     K up to ``opts["k_max"]`` is chosen, K = k_max + 1 (when the paths reach it) only
     feeds the backward pass."""
+    opts = dict(opts, n=int(np.count_nonzero(w)))  # samples that count, for _choose
     rows = _forward(x, y, w, nb, shape, sign, paths, opts)
     improved = _backward(x, y, w, nb, shape, sign, rows, opts)
     n_sel = min(len(rows), opts["k_max"])
@@ -386,5 +387,5 @@ def _choose(rows, opts):
         hit = [i for i, r in enumerate(rows) if r["prd"] <= opts["target_prd"]]
         return hit[0] if hit else int(np.argmin([r["prd"] for r in rows]))
     score = np.array([r[crit] for r in rows], dtype=float)
-    room = np.array([SAMPLES_PER_PARAM * r["n_params"] <= opts.get("n", np.inf) for r in rows])
+    room = np.array([SAMPLES_PER_PARAM * r["n_params"] <= opts["n"] for r in rows])
     return int(np.argmin(np.where(room, score, np.inf) if room.any() else score))

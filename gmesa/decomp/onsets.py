@@ -92,10 +92,14 @@ def _autocorrelation(signal, fs, lowpass_hz):
 
 def dominant_period(signal, fs, *, lowpass_hz=8.0):
     """(period in s, periodicity in [0, 1]) from the autocorrelation (see the module)."""
+    fs = float(fs)
+    return _period(_autocorrelation(signal, fs, lowpass_hz), fs)
+
+
+def _period(acf, fs):
+    """:func:`dominant_period` from the autocorrelation ``acf`` (None: no variation)."""
     from scipy.signal import find_peaks
 
-    fs = float(fs)
-    acf = _autocorrelation(signal, fs, lowpass_hz)
     if acf is None:
         return float("nan"), 0.0
     lo, hi = int(PERIOD_RANGE[0] * fs), min(int(PERIOD_RANGE[1] * fs), acf.size - 1)
@@ -114,10 +118,14 @@ def shortest_interval(signal, fs, period, *, lowpass_hz=8.0):
     :data:`SUB_PERIOD` of the autocorrelation at ``period``.  In bigeminy (RR 0.6 and
     1.2 s) the rhythm repeats every 1.8 s while pulses come 0.6 s apart.  ``period``
     when no such lag."""
+    fs = float(fs)
+    return _shortest(_autocorrelation(signal, fs, lowpass_hz), fs, period)
+
+
+def _shortest(acf, fs, period):
+    """:func:`shortest_interval` from the autocorrelation ``acf`` (None: no variation)."""
     from scipy.signal import find_peaks
 
-    fs = float(fs)
-    acf = _autocorrelation(signal, fs, lowpass_hz)
     at = int(round(period * fs))
     if acf is None or not at < acf.size:
         return period
@@ -139,7 +147,8 @@ def detect_pulses(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
 
     s = smooth(signal, fs, lowpass_hz)
     fs = float(fs)
-    period, strength = dominant_period(signal, fs, lowpass_hz=lowpass_hz)
+    acf = _autocorrelation(signal, fs, lowpass_hz)  # once, for the period and the gap
+    period, strength = _period(acf, fs)
     if not strength >= min_periodicity:
         raise ValueError(
             f"the signal is not periodic enough to find pulses: periodicity "
@@ -147,7 +156,7 @@ def detect_pulses(signal, fs, *, lowpass_hz=8.0, min_periodicity=0.3):
             f"{PERIOD_RANGE[0]:g} and {PERIOD_RANGE[1]:g} s); is it a pulse signal? Give "
             "onsets= (sample indices) if you know them")
     ds = np.gradient(s) * fs
-    gap = shortest_interval(signal, fs, period, lowpass_hz=lowpass_hz)
+    gap = _shortest(acf, fs, period)
     up, props = find_peaks(ds, distance=max(1, int(0.5 * gap * fs)), height=0.0)
     h = props["peak_heights"]
     n_expect = max(1, int(s.size / (gap * fs)))

@@ -202,19 +202,20 @@ def decompose(x, y, max_components=8, criterion="bic", shape="mesa", baseline="c
     xf, yf, wf = _check_inputs(x, y, weights)
     _check_signal(xf, yf, wf, nb, N_FREE[shape], max_components)
     span = float(xf[-1] - xf[0])
-    xg = _grid(xf, yf, wf)[0]
-    lo_w = (1.5 * max(float(xg[1] - xg[0]), float(np.median(np.diff(xf))))
-            if min_width is None else min_width)
-    hi_w = max(span / 4.0, 2.0 * lo_w) if max_width is None else max_width
-    if not (0 < lo_w < hi_w):
-        raise ValueError(f"min_width={lo_w!r}, max_width={hi_w!r}: give 0 < min_width < "
-                         "max_width (x units)")
     # fitted in units where x spans 1 and y (less its median, which a baseline takes) has
     # an RMS of 1: the result does not depend on the units of x and y (nm or m, uV or V)
     # nor on an offset of y, and the solver's tolerances meet every signal alike
     y0 = float(np.median(yf[wf > 0])) if nb else 0.0
     sx, sy = span, _rms(yf - y0, wf)
-    rows = _fit_scaled(xf / sx, (yf - y0) / sy, wf, nb, shape, sgn, lo_w / sx, hi_w / sx,
+    xs, ys = xf / sx, (yf - y0) / sy
+    grid = _grid(xs, ys, wf)
+    lo_w = (1.5 * sx * max(float(grid[0][1] - grid[0][0]), float(np.median(np.diff(xs))))
+            if min_width is None else min_width)
+    hi_w = max(span / 4.0, 2.0 * lo_w) if max_width is None else max_width
+    if not (0 < lo_w < hi_w):
+        raise ValueError(f"min_width={lo_w!r}, max_width={hi_w!r}: give 0 < min_width < "
+                         "max_width (x units)")
+    rows = _fit_scaled(xs, ys, wf, grid, nb, shape, sgn, lo_w / sx, hi_w / sx,
                        _scaled_prior(prior, sx, sy), dict(
                            max_iter=max_iter, criterion=criterion, target_prd=target_prd,
                            patience=patience, k_max=max_components))
@@ -255,10 +256,11 @@ def _unscaled_row(row, sx, sy, y0, nb, n):
     return out
 
 
-def _fit_scaled(xf, yf, wf, nb, shape, sgn, lo_w, hi_w, prior, opts):
-    """The refinement rows of :func:`decompose` (x, y and widths already scaled)."""
+def _fit_scaled(xf, yf, wf, grid, nb, shape, sgn, lo_w, hi_w, prior, opts):
+    """The refinement rows of :func:`decompose` (x, y and widths already scaled; ``grid``
+    their :func:`_grid`)."""
     span = float(xf[-1] - xf[0])
-    xg, yg, wg = _grid(xf, yf, wf)
+    xg, yg, wg = grid
     dxg = float(xg[1] - xg[0])
     max_components = opts["k_max"]
     dic = _omp.Dictionary(xg.size, dxg, _omp.shape_grid(dxg, span, shape, lo_w, hi_w))
@@ -270,7 +272,7 @@ def _fit_scaled(xf, yf, wf, nb, shape, sgn, lo_w, hi_w, prior, opts):
         chosen, _ = _omp.forward_select(dic, yg, wg, _base_columns(xg, nb), n_atoms, path_sign)
         paths.append(([(float(xg[j]),) + tuple(dic.shapes[s]) for s, j in chosen], path_sign))
     return fit_components(xf, yf, wf, nb, shape, sgn, paths, dict(
-        opts, n=int(np.count_nonzero(wf)), grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w),
+        opts, grid=(xg, wg, dic), width_range=(0.5 * lo_w, 4.0 * hi_w),
         signs=(sgn,) if sgn else (0, polarity), n_free=N_FREE[shape], exact=EXACT_FIT,
         prior=prior))
 
