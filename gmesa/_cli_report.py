@@ -194,9 +194,9 @@ def report_pulses(res, info, rate, duration_s, seconds):
 
 
 def report_warnings(caught):
-    """Print the data's warnings among ``caught`` (warnings.catch_warnings records), once
-    each, on one line."""
-    said = dict.fromkeys(str(w.message) for w in caught
-                         if issubclass(w.category, (RuntimeWarning, UserWarning)))
+    """Print the data's warnings among ``caught`` (warnings.catch_warnings records) on one
+    line, as a batch's row holds them (:func:`gmesa.batch.worker.data_warnings`)."""
+    from .batch.worker import data_warnings
+    said = data_warnings(caught)
     if said:
-        click.echo("warnings: " + "; ".join(said))
+        click.echo("warnings: " + said)

@@ -100,7 +100,7 @@ def run_task(task):
         if not isinstance(exc, RecordError):
             row["traceback"] = traceback.format_exc(limit=8)
     if row["status"] != "ok":
-        row["warnings"] = _data_warnings(caught)
+        row["warnings"] = data_warnings(caught)
         for k in ("n_beats", "n_ok"):
             row.setdefault(k, None)
     row["seconds"] = time.perf_counter() - t0
@@ -109,7 +109,7 @@ def run_task(task):
     return row
 
 
-def _data_warnings(caught):
+def data_warnings(caught):
     """What the data caused, not library deprecations (which come and go with versions
     and with what a process has already imported)."""
     return "; ".join(dict.fromkeys(
@@ -169,7 +169,7 @@ def _summarize_fit(task, row, fit, caught):
     if len(fit.beats) == 0:
         raise _NoBeats(f"{task['path']}: {fit.info.get('warning', 'no beats detected')} "
                        f"in lead {row['lead']!r}")
-    row["warnings"] = _data_warnings(caught)
+    row["warnings"] = data_warnings(caught)
     row["status"] = "ok" if row["n_ok"] else "no_ok_beat"
     if not row["n_ok"]:
         counts = fit.beats["status"].value_counts()
