@@ -16,7 +16,8 @@ def test_clean_synthetic_lead_has_no_artefacts(lead):
     x, fs = lead
     art = find_artefacts(x, fs)
     assert not art.any
-    assert art.summary() == {"glitch_samples": 0, "clipped_samples": 0, "clipped_s": 0.0}
+    assert art.summary() == {"glitch_samples": 0, "clipped_samples": 0, "clipped_s": 0.0,
+                             "pacing_spikes": 0}
 
 
 def test_six_absurd_samples_are_glitches_and_nothing_else(lead):

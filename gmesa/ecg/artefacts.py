@@ -18,11 +18,12 @@ detection skips them, and the beats whose window holds one are reported with sta
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._nanstats import nanmedian
+from .pacing import find_spikes
 
 #: a glitch is further from the local median than SPREAD x the 99.5th percentile distance
 SPREAD = 12.0
@@ -43,6 +44,7 @@ class Artefacts:
     glitch: np.ndarray
     clipped: np.ndarray
     fs: float
+    spikes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def mask(self) -> np.ndarray:
@@ -51,17 +53,20 @@ class Artefacts:
 
     @property
     def any(self) -> bool:
-        return bool(self.glitch.any() or self.clipped.any())
+        """Anything to mask or to bridge."""
+        return bool(self.glitch.any() or self.clipped.any() or self.spikes.size)
 
     def summary(self) -> dict:
         """Counts for a record's ``info``: glitch samples, clipped samples, clipped seconds."""
         return {"glitch_samples": int(self.glitch.sum()),
                 "clipped_samples": int(self.clipped.sum()),
-                "clipped_s": float(self.clipped.sum() / self.fs)}
+                "clipped_s": float(self.clipped.sum() / self.fs),
+                "pacing_spikes": int(self.spikes.size)}
 
     def part(self, lo: int, hi: int) -> "Artefacts":
         """The artefacts of samples [lo, hi)."""
-        return Artefacts(self.glitch[lo:hi], self.clipped[lo:hi], self.fs)
+        inside = self.spikes[(self.spikes >= lo) & (self.spikes < hi)] - lo
+        return Artefacts(self.glitch[lo:hi], self.clipped[lo:hi], self.fs, inside)
 
     def in_windows(self, start, end):
         """(hit, reason) for windows [start, end) in samples: ``hit`` marks windows holding an
@@ -155,7 +160,7 @@ def _flat_at_extremes(x: np.ndarray, skip: np.ndarray, min_run: int) -> np.ndarr
 
 
 def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
-                   min_flat_s: float = MIN_FLAT_S) -> Artefacts:
+                   min_flat_s: float = MIN_FLAT_S, pacing: bool = True) -> Artefacts:
     """Glitches and clipped samples of one lead.
 
     Parameters
@@ -205,7 +210,10 @@ def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
             far = _distance(x, med, block, a, e) > spread * scale   # NaN: False
             glitch[a:e] |= far & ~glitch[a:e]
     clipped |= _flat_at_extremes(x, glitch, max(4, int(round(min_flat_s * fs))))
-    return Artefacts(glitch, clipped & ~glitch, fs)
+    spikes = np.zeros(0, dtype=np.int64)
+    if pacing:
+        spikes = find_spikes(x, fs, glitch | clipped)[0]
+    return Artefacts(glitch, clipped & ~glitch, fs, spikes)
 
 
 def mask_artefacts(signal, fs: float, limits=None, **kw):

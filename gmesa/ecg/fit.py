@@ -22,6 +22,7 @@ from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
 from .artefacts import find_artefacts
+from .pacing import bridge, spike_before_r, spike_times
 from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_start_seen, room,
                     t_end_seen)
 from .clean import clean as clean_signal
@@ -119,6 +120,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                  cost=fit.cost, nit=fit.nit, solver_status=fit.code, flagged=flagged,
                  template_corr=corr, start=np.where(flagged, "own", "template"),
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
+                 pacing_spike_s=spike_before_r(r / fs, start / fs, spike_times(artefacts, fs)),
                  status=status, reason=reason)
     stretch = None if tmpl_fit is None else tmpl_fit.stretch
     return pd.DataFrame(table), fit.params, template_vec, opts, stretch
@@ -240,7 +242,11 @@ def cleaned_chunks(raw, fs, opts, artefacts=None):
         b = min(a + chunk, n)
         lo, hi = max(a - pad, 0), min(b + pad, n)
         part = None if artefacts is None else artefacts.part(lo, hi)
-        seg = raw[lo:hi] if part is None else np.where(part.mask, np.nan, raw[lo:hi])
+        seg = raw[lo:hi]
+        if part is not None:
+            if part.spikes.size:
+                seg = bridge(seg, part.spikes, fs)
+            seg = np.where(part.mask, np.nan, seg)
         yield a, b, lo, hi, cleaned(seg, fs, opts), part
 
 
@@ -389,7 +395,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     given = given_rpeaks(record, rpeaks, raw.size)
     artefacts = None
     if opts.artefacts:
-        artefacts = find_artefacts(raw, fs, mv_limits(record, lead_name, unit))
+        artefacts = find_artefacts(raw, fs, mv_limits(record, lead_name, unit),
+                                   pacing=opts.pacing_spikes)
         artefacts = artefacts if artefacts.any else None
     tables, params, template, clean_sig, opts, choices = _fit_chunks(raw, fs, opts, given,
                                                                      artefacts)

@@ -254,5 +254,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
                 out[f"{w}_amplitude_#{i}"] = coef[:, i, lay.waves.index(w)]
     for i, p in enumerate(parts):
         out[f"rmse_#{i}"], out[f"prd_#{i}"] = p["rmse"], p["prd"]
+    if "pacing_spike_s" in beats:  # the primary lead's (gmesa.ecg.pacing)
+        out["pacing_spike_s"] = beats["pacing_spike_s"].to_numpy(dtype=float)
     out.update(cost=cost, nit=nit, solver_status=code, status=status, reason=reason)
     return pd.DataFrame(out)

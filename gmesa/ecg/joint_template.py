@@ -56,7 +56,8 @@ def clean_lead(record, lead, opts, force_ecg=False):
     fs = float(record.fs)
     artefacts = None
     if opts.artefacts:
-        artefacts = find_artefacts(raw, fs, mv_limits(record, name, unit))
+        artefacts = find_artefacts(raw, fs, mv_limits(record, name, unit),
+                                   pacing=opts.pacing_spikes)
         artefacts = artefacts if artefacts.any else None
     out = np.empty(raw.size, dtype=np.float32)
     for a, b, lo, _, cs, _ in cleaned_chunks(raw, fs, opts, artefacts):

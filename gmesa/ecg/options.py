@@ -38,6 +38,8 @@ class FitOptions:
     baseline polynomial ("constant", "linear", "quadratic" or a degree).
     ``artefacts``: mask glitches and clipped samples before cleaning
     (:mod:`gmesa.ecg.artefacts`) and leave them out of the fits;
+    ``pacing_spikes``: with ``artefacts``, find pacemaker spikes, bridge them before
+    cleaning and give each beat's latest one (``pacing_spike_s``, :mod:`gmesa.ecg.pacing`);
     ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
     times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
     must also sit this close to the usual P position of the stretch; ``u_wave``:
@@ -79,6 +81,7 @@ class FitOptions:
     chunk_s: float = 600.0
     threads: int | None = None
     artefacts: bool = True
+    pacing_spikes: bool = True
     priors: bool | tuple = False
     fiducials: str = "map"
     fit_beats: str = "all"
