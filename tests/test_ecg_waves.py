@@ -311,6 +311,46 @@ def test_irregular_rhythm_without_a_locked_p_has_no_p():
     assert consistent_p(center, present, np.full(n, 0.8), 0.06, amp, n, lambda: 0.5)[0].all()
 
 
+def test_p_waves_in_few_beats_of_a_regular_rhythm_ask_for_the_lock():
+    """A regular rhythm whose 'P' sits at one place in 6 of 20 beats (dissociated sinus P
+    waves before paced QRS complexes): no P wave unless the template's P is locked to
+    the QRS; the reason names the share, not an irregular rhythm."""
+    n = 20
+    center = np.concatenate([np.full(6, -0.15), np.linspace(-0.40, -0.24, n - 6)])
+    present = np.ones(n, bool)
+    regular = np.full(n, 0.8)
+    amp = np.full(n, 0.05)
+    got, reason = consistent_p(center, present, regular, 0.06, amp, n, lambda: 0.5)
+    assert not got.any() and "30% of the beats" in reason and "irregular" not in reason
+    assert consistent_p(center, present, regular, 0.06, amp, n, lambda: 8.0)[0].sum() == 6
+
+
+def _dissociated(atrial_hr, seed, fs=500.0):
+    """A regular ventricular rhythm (64/min) without conducted P waves and sinus P waves at
+    ``atrial_hr`` of their own (complete AV block)."""
+    beat = np.array([v for w in WAVES for v in TYPICAL_BEAT[w]] + [0.0])
+    p = beat[:5].copy()
+    beat[0] = 0.0
+    syn = ecg.synthesize(duration=30, fs=fs, heart_rate=64, beat=beat[:-1], seed=seed,
+                         snr_db=30)
+    x = np.asarray(syn.record.signal, float).ravel().copy()
+    t = np.arange(x.size) / fs
+    for c in np.arange(0.37, t[-1], 60.0 / atrial_hr):
+        x += gmesa.gmf(t, p[0], c, p[2], p[3], p[4])
+    return ecg.Record(x[:, None], fs, leads=("ii",))
+
+
+@pytest.mark.parametrize("atrial_hr, seed", [(83.0, 4), (120.0, 5)])
+def test_dissociated_p_waves_are_not_reported(atrial_hr, seed):
+    """Complete AV block: P waves march through the beats at their own rate; no beat
+    reports one (no PR interval), and the reason says why."""
+    beats = ecg.fit_record(_dissociated(atrial_hr, seed)).beats
+    ok = (beats["status"] == "ok").to_numpy()
+    assert ok.sum() >= 28
+    assert beats["P_present"][ok].sum() == 0 and beats["pr_ms"][ok].isna().all()
+    assert beats["reason"][ok].str.contains("locked to the QRS").mean() > 0.9
+
+
 def _with_ectopic_qrs(n=48, rr=0.8, sag=-0.15, p=0.08, seed=1):
     """Beats with a small P (mV ``p``) and, just before the QRS, a larger PR-segment sag
     running into it; every fourth beat has another QRS (wide R, deep S)."""

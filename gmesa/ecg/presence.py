@@ -198,9 +198,11 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=Non
     ``n_fitted`` beats (default: of the P candidates) have their P there and the rhythm
     is irregular (RR coefficient of variation > ``IRREGULAR_CV``), the stretch has no
     P waves at all: fibrillation waves land near any one place in a few beats only.
-    Nor has it when the RR intervals jump (:func:`rr_jumps` > ``IRREGULAR_CV``) and
-    ``lock()`` (:func:`p_lock`) is below :data:`P_LOCK`: the template's P is not locked
-    to the QRS.
+    Nor has it when the RR intervals jump (:func:`rr_jumps` > ``IRREGULAR_CV``), or
+    fewer than half the beats have their P there in any rhythm, and ``lock()``
+    (:func:`p_lock`) is below :data:`P_LOCK`: the template's P is not locked to the QRS
+    (AV dissociation: the sinus P waves of a complete AV block under ventricular pacing
+    fall anywhere before the paced QRS; LUDB 34, 74 and 8).
     Returns (present, reason for beats without P).
     """
     c = np.sort(center[present])
@@ -215,10 +217,12 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=Non
     share = float(np.sum(near & present)) / max(n_fitted or present.sum(), 1)
     cv = rr_variation(rr)
     jumps = rr_jumps(rr)
-    if (cv > IRREGULAR_CV and share < 0.5) or (jumps > IRREGULAR_CV and lock() < P_LOCK):
+    sparse, irregular = share < 0.5, max(cv, jumps) > IRREGULAR_CV
+    if (sparse and cv > IRREGULAR_CV) or ((sparse or jumps > IRREGULAR_CV) and lock() < P_LOCK):
+        why = (f"irregular rhythm (RR CV {cv:.2f}, jumps {jumps:.2f})" if irregular else
+               f"P waves at one place before the QRS in {100 * share:.0f}% of the beats")
         return np.zeros_like(present), (
-            f"no P wave: irregular rhythm (RR CV {cv:.2f}, jumps {jumps:.2f}) and no "
-            f"consistent P position or P locked to the QRS")
+            f"no P wave: {why} and no consistent P position or P locked to the QRS")
     return present & near, "no P wave: no evidence, or not at the usual P position"
 
 
