@@ -135,11 +135,20 @@ def test_samples_masked_in_every_beat_are_bridged_in_the_template(tmp_path):
         x[r - 80:r - 77] = (6.0, 6.0, -2.0)
     wfdb.wrsamp("spiked", fs=500, units=["mV"], sig_name=["II"], p_signal=x[:, None],
                 fmt=["16"], write_dir=str(tmp_path))
-    fit = ecg.fit_record(ecg.read_record(tmp_path / "spiked"))
+    rec = ecg.read_record(tmp_path / "spiked")
+    fit = ecg.fit_record(rec, pacing_spikes=False)  # the spikes masked as clipping
     b = fit.beats
     assert fit.info["artefacts"]["clipped_samples"] >= 34
     ok = b.status == "ok"
     assert ok.sum() >= len(b) - 2 and np.isfinite(b.loc[ok, "R_amplitude"]).all()
+    assert abs(b.pr_ms.median() - syn.truth.pr_ms.median()) < 5
+    assert abs(b.qt_ms.median() - syn.truth.qt_ms.median()) < 10
+    # by default each is a pacing spike (gmesa.ecg.pacing): bridged, not masked
+    fit = ecg.fit_record(rec)
+    assert fit.info["artefacts"]["pacing_spikes"] >= 34
+    assert fit.info["artefacts"]["clipped_samples"] == 0
+    b = fit.beats[fit.beats.status == "ok"]
+    assert np.allclose(b.pacing_spike_s, -0.159, atol=0.005) and len(b) >= 30
     assert abs(b.pr_ms.median() - syn.truth.pr_ms.median()) < 5
     assert abs(b.qt_ms.median() - syn.truth.qt_ms.median()) < 10
 

@@ -114,3 +114,29 @@ def test_ludb_spikes_only_in_the_paced_records(ludb):
     assert found, "no spikes found at all"
     assert set(found) <= paced, {k: v for k, v in found.items() if k not in paced}
     assert found.get("34", 0) >= 8 and found.get("74", 0) >= 8
+
+
+def test_a_wider_pacing_artefact_with_its_recharge_is_bridged():
+    """A 4-sample (8 ms) artefact, 2 and 6 mV with a -1 mV recharge, 160 ms before each R:
+    found and bridged, PR within 3 ms of the truth; left in, the PR reads short."""
+    syn = ecg.synthesize(duration=30, fs=500, seed=5)
+    x = syn.record.signal.copy().ravel()
+    for r in syn.rpeaks[syn.rpeaks >= 80]:
+        x[r - 80:r - 76] += (2.0, 6.0, 2.0, -1.0)
+    rec = Record(x[:, None], 500.0, leads=("II",))
+    truth = syn.truth["pr_ms"].median()
+    beats = ecg.fit_record(rec).beats
+    ok = beats["status"] == "ok"
+    assert ok.sum() >= 33 and beats["pacing_spike_s"][ok].notna().all()
+    assert abs(beats["pr_ms"][ok].median() - truth) < 3
+    left = ecg.fit_record(rec, pacing_spikes=False).beats
+    assert abs(left["pr_ms"][left["status"] == "ok"].median() - truth) > 15
+
+
+def test_a_spike_that_reaches_the_converter_limit_is_a_spike_not_clipping():
+    x, _, k, _ = _paced(500.0, amp=2.0)
+    limits = (-5.0, float(np.max(x[k])))                  # the highest spike touches the rail
+    assert limits[1] > np.max(np.delete(x, k))
+    art = find_artefacts(x, 500.0, limits)
+    assert np.array_equal(art.spikes, k) and not art.clipped.any()
+    assert find_artefacts(x, 500.0, limits, pacing=False).clipped.any()

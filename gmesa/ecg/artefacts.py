@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._nanstats import nanmedian
-from .pacing import find_spikes
+from .pacing import find_spikes, spike_samples
 
 #: a glitch is further from the local median than SPREAD x the 99.5th percentile distance
 SPREAD = 12.0
@@ -212,7 +212,8 @@ def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
     clipped |= _flat_at_extremes(x, glitch, max(4, int(round(min_flat_s * fs))))
     spikes = np.zeros(0, dtype=np.int64)
     if pacing:
-        spikes = find_spikes(x, fs, glitch | clipped)[0]
+        spikes = find_spikes(x, fs, glitch)[0]  # a spike may reach the rail
+        clipped[spike_samples(spikes, fs, x.size)] = False  # ... and is bridged, not masked
     return Artefacts(glitch, clipped & ~glitch, fs, spikes)
 
 

@@ -1,14 +1,14 @@
 """Pacemaker spikes: found on the raw lead, bridged before cleaning, reported per beat.
 
 A pacing pulse lasts 0.1-2 ms.  Sampled at 500 Hz or more without heavy filtering, it is
-a departure of one or two samples from a flat baseline and back, far sharper than any
-wave of the heart: the narrowest QRS still spans several samples on either side of its
+a departure of a few samples from a flat baseline and back, far sharper than any wave
+of the heart: the narrowest QRS still spans several samples on either side of its
 peak, and its flanks are slopes, not a flat line.  Left in the lead, the low-pass smears
 the spike into a narrow bump that the fit takes for a P wave (ventricular pacing: a
 "P" locked 20-40 ms before every paced QRS) or into the QRS onset.
 
-A sample ``k`` is a spike's centre when, with ``w`` the widest spike (2 ms, at least one
-sample) and ``m = w + 1``:
+A sample ``k`` is a spike's centre when, with ``w`` the widest spike (:data:`SPIKE_WIDTH`,
+at least one sample) and ``m = w + 1``:
 
 * it departs from the mean of its flanks ``x[k-m]``, ``x[k+m]`` by more than
   :data:`SPIKE_NOISE` times the lead's sample-to-sample noise (and 0.05 mV);
@@ -38,8 +38,10 @@ SPIKE_NOISE = 50.0
 #: ... and by at least this much (mV): a quantised, nearly noiseless lead has no scale
 SPIKE_MIN_MV = 0.05
 
-#: the widest spike (s) at half its height; at least one sample
-SPIKE_WIDTH = 0.002
+#: the widest spike (s) at half its height; at least one sample.  A pacing pulse lasts
+#: 0.1-2 ms; the recorded artefact, with the amplifier's response and the pulse's
+#: recharge, a few samples more (a QRS peak's half-height width is 10 ms or more)
+SPIKE_WIDTH = 0.004
 
 #: the lowest sampling rate (Hz) at which spikes are sought
 SPIKE_MIN_FS = 450.0
@@ -124,6 +126,14 @@ def find_spikes(x, fs, skip=None):
         centres.append(c[mine])
         amps.append(v[mine])
     return np.concatenate(centres), np.concatenate(amps)
+
+
+def spike_samples(centres, fs, n):
+    """Indices of the samples (of a lead of ``n``) within the spike width of ``centres``:
+    those :func:`bridge` replaces."""
+    w = _width(fs)
+    idx = (np.asarray(centres, dtype=np.int64)[:, None] + np.arange(-w, w + 1)).ravel()
+    return idx[(idx >= 0) & (idx < n)]
 
 
 def bridge(x, centres, fs):
