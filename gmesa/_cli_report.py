@@ -76,6 +76,12 @@ def interval_rows(summary):
     return rows
 
 
+def paced_rows(row):
+    """A "paced beats" line where pacemaker spikes were found (none: no line)."""
+    n = row.get("n_paced")
+    return [("paced beats", f"{n} (pacemaker spike before R)")] if n else []
+
+
 def report_fit(row, out):
     """``gmesa fit``: the summary of one record's row of :func:`gmesa.batch.fit_one`."""
     n, n_ok = row["n_beats"], row["n_ok"]
@@ -85,7 +91,7 @@ def report_fit(row, out):
         ("beats", f"{n}"),
         ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
         ("median PRD", fmt_num(row["median_prd"], " %")),
-    ] + interval_rows(row)))
+    ] + paced_rows(row) + interval_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)
@@ -115,7 +121,7 @@ def report_leads(row, out):
         ("median PRD", fmt_num(row["median_prd"], f" % in {res.primary}")),
         ("P" if joint else "P from", shown["P"] or "-"),
         ("T" if joint else "T from", shown["T"] or "-"),
-    ] + interval_rows(row) + angle_rows(res)))
+    ] + paced_rows(row) + interval_rows(row) + angle_rows(res)))
     click.echo(f"wrote {out / row['beats_file']}, {row['info_file']} and {len(res.fits)} "
                "leads' tables")
     if row.get("warnings"):

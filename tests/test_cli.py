@@ -123,12 +123,24 @@ def test_fit_prints_a_summary_and_writes_tables(runner, small_record, tmp_path):
     for word in ("s0010_re", "lead ii", "beats", "ok", "median PRD", "median RR", "median PR",
                  "median QRS", "median QT", "median QTc"):
         assert word in res.output
+    assert "paced beats" not in res.output
     beats = pd.read_csv(out / "s0010_re.beats.csv")
     assert len(beats) > 30 and {"status", "reason", "prd", "qt_ms"} <= set(beats.columns)
     assert (out / "s0010_re.info.json").is_file() and (out / "s0010_re.signal.parquet").is_file()
     from gmesa.ecg import RecordFit
     fit = RecordFit.load(out / "s0010_re.info.json")
     assert fit.info["lead"] == "ii" and len(fit) == len(beats)
+
+
+def test_fit_of_a_paced_record_counts_its_paced_beats(runner, ludb, tmp_path):
+    """LUDB 74 (ventricular pacing, 500 Hz): the summary says how many beats follow a
+    pacemaker spike, and no PR is read off the spikes; PTB s0010_re has no such line."""
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["fit", str(ludb / "data" / "74"), "--out", str(out)])
+    assert res.exit_code == 0, (res.output, res.stderr)
+    line = [s for s in res.output.splitlines() if "paced beats" in s]
+    assert line and int(line[0].split()[2]) >= 8
+    assert [s for s in res.output.splitlines() if "median PR " in s][0].split()[-1] == "-"
 
 
 def test_summary_says_over_how_many_beats_a_median_interval_is():

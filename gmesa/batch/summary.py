@@ -23,14 +23,14 @@ RECORD_STATUS = {
 #: columns of the summary and of ``out/index.parquet``
 SUMMARY_COLUMNS = (
     "path", "record", "status", "reason", "lead", "fs", "duration_s", "n_beats", "n_ok",
-    "ok_fraction", "median_prd", "median_rr_ms", "median_pr_ms", "median_qrs_ms",
+    "ok_fraction", "n_paced", "median_prd", "median_rr_ms", "median_pr_ms", "median_qrs_ms",
     "median_qt_ms", "median_qtc_ms", "warnings", "seconds", "read_s", "fit_s", "write_s",
     "beats_file", "signal_file", "info_file",
 )
 #: columns that change from run to run (wall-clock times, seconds)
 TIMING_COLUMNS = ("seconds", "read_s", "fit_s", "write_s")
 
-_INT_COLUMNS = ("n_beats", "n_ok")
+_INT_COLUMNS = ("n_beats", "n_ok", "n_paced")
 _FLOAT_COLUMNS = ("fs", "duration_s", "ok_fraction", "median_prd", "median_rr_ms",
                   "median_pr_ms", "median_qrs_ms", "median_qt_ms", "median_qtc_ms",
                   "seconds", "read_s", "fit_s", "write_s")
@@ -43,7 +43,8 @@ _OBJECT_KEYS = ("fit", "beats_table", "i", "index_reason")
 
 def summarize(beats):
     """Summary figures of one record's beat table: ``n_beats``, ``n_ok`` (beats with
-    status "ok"), ``ok_fraction``, ``median_prd`` (%) and ``median_{rr,pr,qrs,qt,qtc}_ms``
+    status "ok"), ``ok_fraction``, ``n_paced`` (beats with a pacemaker spike before their
+    R peak, ``pacing_spike_s``), ``median_prd`` (%) and ``median_{rr,pr,qrs,qt,qtc}_ms``
     (ms), medians over the ok beats (NaN where none has the figure)."""
     n = int(len(beats))
     if n:
@@ -59,7 +60,9 @@ def summarize(beats):
         v = v[np.isfinite(v)]
         return float(np.median(v)) if v.size else math.nan
 
+    paced = beats["pacing_spike_s"] if "pacing_spike_s" in beats else pd.Series(dtype=float)
     row = {"n_beats": n, "n_ok": n_ok, "ok_fraction": n_ok / n if n else math.nan,
+           "n_paced": int(pd.to_numeric(paced, errors="coerce").notna().sum()),
            "median_prd": med("prd")}
     for iv in _INTERVALS:
         row[f"median_{iv}_ms"] = med(f"{iv}_ms")
