@@ -140,3 +140,22 @@ def test_a_spike_that_reaches_the_converter_limit_is_a_spike_not_clipping():
     art = find_artefacts(x, 500.0, limits)
     assert np.array_equal(art.spikes, k) and not art.clipped.any()
     assert find_artefacts(x, 500.0, limits, pacing=False).clipped.any()
+
+
+def test_the_beat_figure_marks_the_spike():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import gmesa.plot as gp
+
+    x, _, k, _ = _paced(500.0)
+    fit = ecg.fit_record(Record(x[:, None], 500.0, leads=("ii",)))
+    ax = gp.beat(fit, 5, residual=False)
+    ax = ax if hasattr(ax, "lines") else ax.axes[0]
+    bars = [ln for ln in ax.lines if ln.get_gid() == "pacing_spike"]
+    assert len(bars) == 1
+    assert bars[0].get_xdata()[0] == pytest.approx(1e3 * fit.beats["pacing_spike_s"][5])
+    clean = ecg.fit_record(Record(x[:, None], 500.0, leads=("ii",)), pacing_spikes=False)
+    ax = gp.beat(clean, 5, residual=False)
+    ax = ax if hasattr(ax, "lines") else ax.axes[0]
+    assert not [ln for ln in ax.lines if ln.get_gid() == "pacing_spike"]

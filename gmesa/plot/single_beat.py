@@ -100,6 +100,7 @@ def _draw_beat(fit, i, ax, rax, components, fiducials):
         fid_ms = {k: v * 1e3 for k, v in bf.fiducials.items()}
         mark_fiducials(ax, fid_ms, extra_axes=[rax] if rax is not None else [],
                        sd_ms=boundary_sds(bf.row))
+    _mark_spike(ax, bf.row)
     ax.set_title(_title(fit, i, bf.row, absent, small, has_fit), fontsize=10)
     ax.set_ylabel(f"amplitude ({unit(fit)})")
     lim = robust_limits(np.concatenate([bf.y, bf.fit if has_fit else [], extremes]),
@@ -118,6 +119,16 @@ def _draw_beat(fit, i, ax, rax, components, fiducials):
     else:
         ax.set_xlabel("time from R peak (ms)")
     return ax
+
+
+def _mark_spike(ax, row):
+    """A pacemaker spike before R (``pacing_spike_s``, bridged before the fit): a short
+    grey bar at the top of the axes, labelled "pace"."""
+    t = row.get("pacing_spike_s", np.nan) if hasattr(row, "get") else np.nan
+    if t is None or not np.isfinite(t):
+        return
+    ax.axvline(1e3 * float(t), ymin=0.88, ymax=1.0, color="0.35", lw=2.0, gid="pacing_spike",
+               label="pacemaker spike (bridged)")
 
 
 def _is_absent(w, bf):
