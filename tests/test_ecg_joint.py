@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import gmesa
 from gmesa import ecg
 from gmesa._kernels import mesa_sum_into
 from gmesa.ecg.fiducials import wave_fiducials
@@ -290,3 +291,32 @@ def test_joint_fit_takes_the_ecg_priors(twelve, monkeypatch):
     # twelve leads at 20 dB determine Q well: the prior moves it, by microseconds
     moved = np.abs(with_prior.beats["Q_sigma_left"] - plain.beats["Q_sigma_left"])
     assert 0.0 < np.nanmax(moved) < 1e-4
+
+
+def _dissociated_two_leads(atrial_hr, seed, fs=500.0):
+    """Two leads (ii, and v5 at 0.7 of it) of a regular ventricular rhythm (64/min) without
+    conducted P waves and sinus P waves at ``atrial_hr`` of their own (complete AV block)."""
+    beat = typical_vector(WAVES).copy()
+    p = beat[:5].copy()
+    beat[0] = 0.0
+    syn = ecg.synthesize(duration=30, fs=fs, heart_rate=64, beat=beat, seed=seed, snr_db=60)
+    x = np.asarray(syn.record.signal, float).ravel().copy()
+    t = np.arange(x.size) / fs
+    for c in np.arange(0.37, t[-1], 60.0 / atrial_hr):
+        x += gmesa.gmf(t, p[0], c, p[2], p[3], p[4])
+    rng = np.random.default_rng(seed)
+    leads = [x + 0.02 * rng.standard_normal(x.size), 0.7 * x + 0.02 * rng.standard_normal(x.size)]
+    return ecg.Record(np.stack(leads, axis=1), fs, leads=("ii", "v5"))
+
+
+@pytest.mark.parametrize("atrial_hr, seed", [(83.0, 4), (120.0, 5), (97.0, 7)])
+def test_dissociated_p_waves_are_not_reported_by_the_joint_model(atrial_hr, seed):
+    """The joint model found P waves in 8-13 of 31 beats of a complete AV block (the
+    primary lead's own fit none); P waves in fewer than half the beats where the primary
+    lead kept none are not locked to the QRS: none."""
+    rec = _dissociated_two_leads(atrial_hr, seed)
+    beats = ecg.fit_leads(rec).beats
+    ok = (beats["status"] == "ok").to_numpy()
+    assert ok.sum() >= 28
+    assert beats["P_present"][ok].sum() == 0
+    assert not ecg.fit_record(rec, "ii").beats["P_present"].any()

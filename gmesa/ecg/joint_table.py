@@ -96,7 +96,9 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     irregular rhythm needs one in half the fitted beats unless the primary lead's own
     fit kept P waves (:func:`~gmesa.ecg.presence.consistent_p`, as for one lead, where
     a steady P place lets an irregular rhythm keep them): the summed evidence does not
-    bring back fibrillation waves."""
+    bring back fibrillation waves.  Nor, in any rhythm, P waves in fewer than half the
+    beats where the primary lead's own fit kept none (there, its P was not locked to
+    the QRS: dissociated or fibrillation waves)."""
     lay = opts.layout
     shown = _shown(parts, wave)
     any_lead = np.any(shown, axis=0)
@@ -115,8 +117,10 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
     if wave == "P":
         c = theta[:, 4 * lay.waves.index("P")]
         judged = np.any(own)  # the primary's own fit kept P: its rhythm test passed
+        # ... else P waves in fewer than half the beats are not locked to the QRS there
         present = consistent_p(c, present, rr, opts.p_window_s,
-                               n_fitted=None if judged else int(fit_me.sum()))[0]
+                               n_fitted=None if judged else int(fit_me.sum()),
+                               lock=lambda: np.inf if judged else -np.inf)[0]
     leads = np.where(np.any(shown, axis=0), shown, carry)
     return present, leads
 
