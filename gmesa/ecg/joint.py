@@ -206,8 +206,7 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
                  cost=0.5 * sse, nit=seg.nit, solver_status=seg.code,
                  flagged=beats["flagged"].to_numpy(), template_corr=beats["template_corr"]
                  .to_numpy(), start="joint", window_start_s=beats["window_start_s"].to_numpy(),
-                 window_end_s=beats["window_end_s"].to_numpy(),
-                 pacing_spike_s=beats["pacing_spike_s"].to_numpy(), status=status, reason=reason)
+                 window_end_s=beats["window_end_s"].to_numpy(), status=status, reason=reason)
     for w, e in evidence.items():
         table[f"{w}_evidence"] = e
     part = {"raw": raw, "present": present, "rmse": rmse, "prd": prd, "evidence": evidence,
