@@ -34,6 +34,12 @@ def test_every_spike_is_found_at_its_sample_and_nothing_on_the_clean_lead(fs):
     assert find_spikes(clean, fs)[0].size == 0      # no QRS peak is taken for a spike
 
 
+def test_empty_flat_and_missing_leads_have_no_spike():
+    for x in (np.zeros(0), np.zeros(5000), np.full(5000, np.nan), np.ones(3)):
+        centres, amps = find_spikes(x, 500.0)
+        assert centres.size == 0 and amps.size == 0
+
+
 def test_spikes_are_not_sought_below_the_lowest_rate():
     x, _, k, _ = _paced(500.0)
     assert k.size > 20

@@ -111,7 +111,7 @@ def find_spikes(x, fs, skip=None):
     day-long lead is read in pieces.  See the module docstring."""
     x = np.asarray(x)
     fs = float(fs)
-    if fs < SPIKE_MIN_FS:
+    if fs < SPIKE_MIN_FS or x.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     pad = 6 * _width(fs) + 6
     centres, amps = [], []
