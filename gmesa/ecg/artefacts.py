@@ -1,6 +1,7 @@
-"""Glitches and clipping: samples that are not the waveform, found before anything is fitted.
+"""Glitches, clipping and pacemaker spikes: samples that are not the waveform, found before
+anything is fitted.
 
-Two kinds, each a boolean mask over the samples of one lead:
+Two kinds are boolean masks over the samples of one lead:
 
 * **glitch**: an isolated absurd sample (a transmission error, a lead-off spike, ``1e30``
   from a broken converter): further from the local median (1-s blocks) than ``spread``
@@ -15,6 +16,10 @@ Two kinds, each a boolean mask over the samples of one lead:
 :func:`mask_artefacts` turns both into NaN, so that cleaning bridges them, R-peak
 detection skips them, and the beats whose window holds one are reported with status
 ``"artefact"`` and a reason instead of being fitted to the artefact.
+
+The third, **pacemaker spikes** (:mod:`gmesa.ecg.pacing`), are kept as the spikes' centres:
+the fit bridges each by a line before cleaning (a spike at the rail is a spike, not
+clipping), and the beats are fitted as usual.
 """
 from __future__ import annotations
 
@@ -39,7 +44,8 @@ CHUNK = 1_000_000
 
 @dataclass(frozen=True)
 class Artefacts:
-    """Where a lead holds glitches and clipped samples (boolean masks, one per sample)."""
+    """Where a lead holds glitches and clipped samples (boolean masks, one per sample) and
+    pacemaker spikes (``spikes``: their centres, samples)."""
 
     glitch: np.ndarray
     clipped: np.ndarray
@@ -54,10 +60,16 @@ class Artefacts:
     @property
     def any(self) -> bool:
         """Anything to mask or to bridge."""
-        return bool(self.glitch.any() or self.clipped.any() or self.spikes.size)
+        return self.masked or bool(self.spikes.size)
+
+    @property
+    def masked(self) -> bool:
+        """Any sample to leave out (glitch or clipped)."""
+        return bool(self.glitch.any() or self.clipped.any())
 
     def summary(self) -> dict:
-        """Counts for a record's ``info``: glitch samples, clipped samples, clipped seconds."""
+        """Counts for a record's ``info``: glitch samples, clipped samples, clipped seconds,
+        pacemaker spikes."""
         return {"glitch_samples": int(self.glitch.sum()),
                 "clipped_samples": int(self.clipped.sum()),
                 "clipped_s": float(self.clipped.sum() / self.fs),
@@ -161,7 +173,7 @@ def _flat_at_extremes(x: np.ndarray, skip: np.ndarray, min_run: int) -> np.ndarr
 
 def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
                    min_flat_s: float = MIN_FLAT_S, pacing: bool = True) -> Artefacts:
-    """Glitches and clipped samples of one lead.
+    """Glitches, clipped samples and pacemaker spikes of one lead.
 
     Parameters
     ----------
@@ -177,6 +189,9 @@ def find_artefacts(signal, fs: float, limits=None, *, spread: float = SPREAD,
         Glitch threshold in units of the 99.5th percentile distance from the local median.
     min_flat_s : float
         Shortest flat run at the lead's extreme that counts as clipping, seconds.
+    pacing : bool
+        Also find pacemaker spikes (:func:`~gmesa.ecg.pacing.find_spikes`; at 450 Hz and
+        above); their samples are not clipping.
     """
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim != 1:

@@ -149,7 +149,7 @@ def beat_rows(sig, r, start, end, fs, artefacts=None):
     idx = np.minimum(st[:, None] + cols[None, :], n - 1)
     Y = np.where(valid, sig[idx], 0.0)
     X = (st[:, None] + cols[None, :] - r[:, None]) / fs
-    if artefacts is not None and artefacts.any:
+    if artefacts is not None and artefacts.masked:
         X, Y, valid, lengths = _without_artefacts(X, Y, valid, artefacts.mask[idx], edge,
                                                   status, reason)
         hit, note = artefacts.in_windows(st, en)
