@@ -82,6 +82,24 @@ def test_bigeminy_finds_every_pulse():
     assert np.all(np.abs(on - starts) < 0.08)
 
 
+def test_bigeminy_pulses_are_all_fitted_and_a_missed_onset_is_not():
+    """Pulses 0.6 and 1.2 s apart in turn: a long window is a long diastole, fitted (half
+    of them were 'failed' as 1.8x the median of their neighbours); with one onset left out
+    of the given ones, the window that holds two upstrokes is still not fitted.  (One
+    template serves both kinds of window: many pulses are flagged, see docs/decompose.md.)"""
+    y, fs = _two_component_train((0.6, 1.2))
+    fit = gmesa.fit_pulses(y, fs)
+    assert len(fit.pulses) >= 60
+    assert not fit.pulses.reason.str.contains("missed or an extra onset").any()
+    y, fs = _two_component_train((0.8,))                    # regular: drop one onset
+    regular = gmesa.fit_pulses(y, fs)
+    onsets = np.round(regular.pulses.onset_s.to_numpy() * fs).astype(int)
+    onsets = np.r_[onsets, int(round(regular.info["last_onset_s"] * fs))]
+    again = gmesa.fit_pulses(y, fs, onsets=np.delete(onsets, 10))
+    failed = again.pulses[again.pulses.status == "failed"]
+    assert len(failed) == 1 and "missed or an extra onset" in failed.reason.iloc[0]
+
+
 def test_an_artefact_or_a_signal_without_pulses_says_so(train):
     y = train[0].copy()
     y[3000] = 1e3        # one absurd sample no longer hides 40 pulses

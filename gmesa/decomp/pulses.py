@@ -8,7 +8,8 @@
    (with given onsets: from onset to onset).  x = s from the window's start.
    Windows shorter than 0.5 or longer than 1.75 times the median of the 11 around them
    (a missed or an extra onset) or with more than 10% missing samples are not fitted
-   (status "failed").
+   (status "failed"); a long one (up to 2.5 times) without an upstroke in its second
+   half is a long diastole (bigeminy, a pause) and is fitted.
 3. **Template**: the pointwise median of the pulses (each minus its first value, over
    the median length, each pulse contributing only its own samples) decomposed by
    :func:`gmesa.decompose` (default bi-Gaussian components, positive amplitudes, a
@@ -40,7 +41,7 @@ from .. import _kernels as K
 from ..core import Layout, baseline_size
 from .search import decompose
 from .interpret import MIN_SEPARATION_S, interpretability
-from .onsets import INVERTED_ABOVE, detect_pulses, fall_over_rise
+from .onsets import INVERTED_ABOVE, detect_pulses, fall_over_rise, smooth
 from .pulse_result import PulseFit
 from ..solvers import SOLVER_STATUS, fit_many
 
@@ -48,6 +49,11 @@ from ..solvers import SOLVER_STATUS, fit_many
 WINDOW_RANGE = (0.5, 1.75)
 #: ... the median of this many windows centred on each
 LOCAL_WINDOWS = 11
+#: a window too long for its neighbours, up to LONG_DIASTOLE times their median, is a
+#: missed onset only when its second half rises at least this fraction of its own
+#: upstroke (the onsets' own threshold); else a long diastole (bigeminy, a pause)
+HIDDEN_UPSTROKE = 0.35
+LONG_DIASTOLE = 2.5
 #: largest fraction of missing (NaN) samples in a fitted window
 MAX_MISSING = 0.10
 #: the template's K is scored on at most this many pulses (:func:`_pulse_scores`)
@@ -85,13 +91,21 @@ def _windows(sig, onsets, fs):
     a change of rate is followed (12 pulses at 75/min then 30 at 133/min: the first 12
     were 'failed' against the median of all)."""
     from scipy.ndimage import median_filter
+    from scipy.signal import find_peaks
 
     starts, lengths = onsets[:-1], np.diff(onsets)
     local = median_filter(lengths.astype(float), size=LOCAL_WINDOWS, mode="nearest")
+    rise = np.gradient(smooth(sig, fs))
     why = [""] * starts.size
     for i, (a, n) in enumerate(zip(starts, lengths)):
         ratio = n / local[i]
         missing = np.count_nonzero(~np.isfinite(sig[a:a + n])) / n
+        if WINDOW_RANGE[1] < ratio <= LONG_DIASTOLE:  # a missed onset leaves an upstroke
+            half = a + int(0.5 * local[i])
+            own, later = rise[a:half], rise[half:a + n]
+            peaks = find_peaks(np.nan_to_num(later, nan=-np.inf))[0]  # not the next rise
+            if own.size and not np.any(later[peaks] >= HIDDEN_UPSTROKE * np.nanmax(own)):
+                ratio = WINDOW_RANGE[1]   # a long diastole (bigeminy, a pause): fitted
         if not WINDOW_RANGE[0] <= ratio <= WINDOW_RANGE[1]:
             why[i] = (f"window {n / fs:.2f} s is {ratio:.2f}x the median "
                       f"{local[i] / fs:.2f} s of the windows around it (a missed or an extra "
