@@ -31,7 +31,7 @@ import numpy as np
 #: a spike departs from its flanks by more than this many times the lead's noise (the
 #: robust SD of the sample-to-sample differences).  LUDB lead ii: the unipolar pacing
 #: spikes of records 34 and 74 stand at 300-500 times it, the one clear spike of record
-#: 8 at 116; the sharpest departure that passes the shape tests in the 190 other records
+#: 8 at 116; the sharpest departure that passes the shape tests in the 154 other records
 #: at 33 (odd and even together: set on the shape, not on the boundaries)
 SPIKE_NOISE = 50.0
 
