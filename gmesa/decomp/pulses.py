@@ -104,7 +104,8 @@ def _windows(sig, onsets, fs):
             half = a + int(0.5 * local[i])
             own, later = rise[a:half], rise[half:a + n]
             peaks = find_peaks(np.nan_to_num(later, nan=-np.inf))[0]  # not the next rise
-            if own.size and not np.any(later[peaks] >= HIDDEN_UPSTROKE * np.nanmax(own)):
+            top = np.max(own, initial=-np.inf, where=np.isfinite(own))
+            if top > 0 and not np.any(later[peaks] >= HIDDEN_UPSTROKE * top):
                 ratio = WINDOW_RANGE[1]   # a long diastole (bigeminy, a pause): fitted
         if not WINDOW_RANGE[0] <= ratio <= WINDOW_RANGE[1]:
             why[i] = (f"window {n / fs:.2f} s is {ratio:.2f}x the median "
@@ -154,8 +155,9 @@ def _template(sig, fs, starts, lengths, usable, opts):
 
 def _pulse_scores(sig, fs, starts, lengths, usable, dec, ks, opts):
     """{K: the criterion (BIC or AIC) summed over up to :data:`CHOICE_PULSES` usable
-    pulses, evenly spaced, each fitted from the template of that K as every pulse is}
-    for the interpretable ``ks``; {} when there is nothing to choose.  The median pulse
+    pulses, evenly spaced, each fitted from the template of that K as every pulse is (over
+    the pulses every K fitted)} for the interpretable ``ks``; {} when there is nothing to
+    choose.  The median pulse
     is too clean to choose K on: its noise is the pulses' over the square root of their
     number, so its criterion rewards any systematic misfit (a 0.2-Hz wander of a quarter
     of the pulse amplitude: K 4 with a drift component, and 72 of 74 pulses flagged)."""
@@ -165,16 +167,19 @@ def _pulse_scores(sig, fs, starts, lengths, usable, dec, ks, opts):
     idx = idx[np.linspace(0, idx.size - 1, min(idx.size, CHOICE_PULSES)).astype(int)]
     sample = np.zeros(usable.size, dtype=bool)
     sample[idx] = True
-    n = lengths[idx].astype(float)
+    n = np.array([np.count_nonzero(np.isfinite(sig[starts[i]:starts[i] + lengths[i]]))
+                  for i in idx], dtype=float)
     nb = baseline_size(opts["baseline"])
-    out = {}
+    per = {}
     for k in ks:
         rmse = _fit_windows(sig, fs, starts, lengths, sample, dec.at(k), opts)["rmse"][idx]
         penalty = (5 * k + nb) * (np.log(n) if opts["criterion"] == "bic" else 2.0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            per = n * np.log(np.maximum(rmse, 1e-300) ** 2) + penalty
-        out[k] = float(np.sum(per)) if np.all(np.isfinite(per)) else np.inf
-    return out
+            per[k] = n * np.log(np.maximum(rmse ** 2, 1e-300)) + penalty
+    common = np.all([np.isfinite(v) for v in per.values()], axis=0)  # every K fitted them
+    if not common.any():
+        return {}
+    return {k: float(np.sum(v[common])) for k, v in per.items()}
 
 
 def _clear_template(p, duration, y_range, k):
