@@ -85,7 +85,7 @@ def _check_onsets(onsets, n):
     return on
 
 
-def _windows(sig, onsets, fs):
+def _windows(sig, onsets, fs, lowpass_hz=8.0):
     """starts, lengths (onset to next onset) and why a window is not fitted ("" if it is).
     A window is compared with the median of the :data:`LOCAL_WINDOWS` around it, so that
     a change of rate is followed (12 pulses at 75/min then 30 at 133/min: the first 12
@@ -95,12 +95,13 @@ def _windows(sig, onsets, fs):
 
     starts, lengths = onsets[:-1], np.diff(onsets)
     local = median_filter(lengths.astype(float), size=LOCAL_WINDOWS, mode="nearest")
-    rise = np.gradient(smooth(sig, fs))
+    rise = None   # the smoothed slope (low-passed as for the onsets), read for long windows
     why = [""] * starts.size
     for i, (a, n) in enumerate(zip(starts, lengths)):
         ratio = n / local[i]
         missing = np.count_nonzero(~np.isfinite(sig[a:a + n])) / n
         if WINDOW_RANGE[1] < ratio <= LONG_DIASTOLE:  # a missed onset leaves an upstroke
+            rise = np.gradient(smooth(sig, fs, lowpass_hz)) if rise is None else rise
             half = a + int(0.5 * local[i])
             own, later = rise[a:half], rise[half:a + n]
             peaks = find_peaks(np.nan_to_num(later, nan=-np.inf))[0]  # not the next rise
@@ -397,7 +398,7 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
     else:
         on = edges = _check_onsets(onsets, sig.size)
         method = "given"
-    starts, lengths, why = _windows(sig, edges, fs)
+    starts, lengths, why = _windows(sig, edges, fs, lowpass_hz)
     fitted = np.array([w == "" for w in why])
     opts = dict(max_components=max_components, criterion=criterion, shape=shape,
                 baseline=baseline, center_tolerance=center_tolerance,

@@ -63,6 +63,11 @@ class Artefacts:
         return self.masked or bool(self.spikes.size)
 
     @property
+    def spike_s(self) -> np.ndarray:
+        """The pacemaker spikes' centres in s from the first sample."""
+        return self.spikes / self.fs
+
+    @property
     def masked(self) -> bool:
         """Any sample to leave out (glitch or clipped)."""
         return bool(self.glitch.any() or self.clipped.any())

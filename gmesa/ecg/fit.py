@@ -22,7 +22,7 @@ from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
 from .beatmodel import beat_problem, quality, second_starts
 from .artefacts import find_artefacts
-from .pacing import bridge, spike_before_r, spike_times
+from .pacing import bridge, spike_before_r
 from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_start_seen, room,
                     t_end_seen)
 from .clean import clean as clean_signal
@@ -120,7 +120,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                  cost=fit.cost, nit=fit.nit, solver_status=fit.code, flagged=flagged,
                  template_corr=corr, start=np.where(flagged, "own", "template"),
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
-                 pacing_spike_s=spike_before_r(r / fs, start / fs, spike_times(artefacts, fs)),
+                 pacing_spike_s=spike_before_r(r / fs, start / fs,
+                                               () if artefacts is None else artefacts.spike_s),
                  status=status, reason=reason)
     stretch = None if tmpl_fit is None else tmpl_fit.stretch
     return pd.DataFrame(table), fit.params, template_vec, opts, stretch

@@ -167,10 +167,3 @@ def spike_before_r(r_peak_s, window_start_s, spike_s):
     out[inside] = t[inside] - r[inside]
     return out
 
-
-def spike_times(artefacts, fs):
-    """The pacing spikes of ``artefacts`` (an :class:`~gmesa.ecg.artefacts.Artefacts`, or
-    None) in s from its first sample."""
-    if artefacts is None:
-        return np.zeros(0)
-    return artefacts.spikes / float(fs)

@@ -124,8 +124,8 @@ def _draw_beat(fit, i, ax, rax, components, fiducials):
 def _mark_spike(ax, row):
     """A pacemaker spike before R (``pacing_spike_s``, bridged before the fit): a short
     grey bar at the top of the axes, labelled "pace"."""
-    t = row.get("pacing_spike_s", np.nan) if hasattr(row, "get") else np.nan
-    if t is None or not np.isfinite(t):
+    t = row.get("pacing_spike_s", np.nan)
+    if not np.isfinite(t):
         return
     ax.axvline(1e3 * float(t), ymin=0.88, ymax=1.0, color="0.35", lw=2.0, gid="pacing_spike",
                label="pacemaker spike (bridged)")
