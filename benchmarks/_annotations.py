@@ -45,7 +45,9 @@ record (a :class:`Case`).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -259,6 +261,32 @@ def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
     sig = sig - np.nanmedian(sig, axis=0)
     return Case("qtdb", record, rec.sig_name[channel], fs, sig[:, channel], reference_times(waves, fs),
                 intervals, offset / fs, notes, unmarked_zones(waves, fs), np.delete(sig, channel, axis=1))
+
+
+def acquired(case: Case, resample_hz: float | None = None, noise_mv: float = 0.0, seed: int = 0) -> Case:
+    """``case`` as another acquisition would hand it to a method: every lead resampled to
+    ``resample_hz`` (``scipy.signal.resample_poly``, whose anti-alias filter a recorder's
+    converter also has) and white noise of SD ``noise_mv`` (mV) added to every lead.  The
+    noise is drawn from ``seed`` and the record's name, so a record gets the same noise in
+    every run and worker.  The marks and scored intervals are in seconds: unchanged."""
+    if resample_hz is None and not noise_mv:
+        return case
+    from scipy.signal import resample_poly
+
+    leads, fs = case.leads().astype(float), float(case.fs)
+    if resample_hz is not None:
+        if not resample_hz > 0:
+            raise ValueError(f"resample_hz={resample_hz!r}; give a sampling rate > 0 Hz")
+        ratio = Fraction(float(resample_hz) / fs).limit_denominator(1000)
+        leads = resample_poly(leads, ratio.numerator, ratio.denominator, axis=0)
+        fs = fs * ratio.numerator / ratio.denominator
+    if noise_mv:
+        if not noise_mv > 0:
+            raise ValueError(f"noise_mv={noise_mv!r}; give a noise SD > 0 mV (or 0 for none)")
+        key = zlib.crc32(f"{case.dataset}/{case.record}".encode())
+        leads = leads + noise_mv * np.random.default_rng([int(seed), key]).standard_normal(leads.shape)
+    return replace(case, fs=fs, signal=leads[:, 0],
+                   others=None if case.others is None else leads[:, 1:])
 
 
 def read_case(dataset: str, record: str, data_dir: Path | None = None, *, lead: str = "ii",

@@ -57,7 +57,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._annotations import (  # noqa: E402
-    LUDB_MARKS, QTDB_MARGIN_S, default_data_dir, list_records, read_case,
+    LUDB_MARKS, QTDB_MARGIN_S, acquired, default_data_dir, list_records, read_case,
 )
 from gmesa.ecg.evaluate import (  # noqa: E402
     ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, score_fiducial, fiducial_summary,
@@ -249,6 +249,9 @@ class Options:
     context_s: float | None = None
     data_dir: str | None = None
     ludb_marks: str = "lead"
+    resample_hz: float | None = None
+    noise_mv: float = 0.0
+    noise_seed: int = 0
 
 
 def _score_record(dataset: str, record: str, methods: dict[str, Method], opt: Options) -> dict:
@@ -257,6 +260,7 @@ def _score_record(dataset: str, record: str, methods: dict[str, Method], opt: Op
     try:
         case = read_case(dataset, record, opt.data_dir, lead=opt.lead, channel=opt.channel,
                          margin_s=opt.margin_s, context_s=opt.context_s, marks=opt.ludb_marks)
+        case = acquired(case, opt.resample_hz, opt.noise_mv, opt.noise_seed)
     except Exception as exc:
         out["read_error"] = f"{type(exc).__name__}: {exc}"
         return out
@@ -360,6 +364,7 @@ def run(datasets=("ludb", "qtdb"), methods: dict[str, Method] | None = None, *, 
         tol_ms=opt.tol_s * 1000, qtdb_margin_ms=opt.margin_s * 1000, qtdb_context_s=opt.context_s,
         ludb_lead=opt.lead, ludb_marks=opt.ludb_marks, qtdb_channel=opt.channel, python=platform.python_version(),
         versions=_versions(), methods=list(methods), datasets=list(datasets),
+        resample_hz=opt.resample_hz, noise_mv=opt.noise_mv, noise_seed=opt.noise_seed,
     )
     return res
 
@@ -463,6 +468,10 @@ def _dataset_header(res: BenchmarkResult, ds: str) -> str:
         where = f"lead {res.info.get('ludb_lead', 'ii')}" + (", global marks (12 leads)" if marks == "global" else "")
     else:
         where = f"signal {res.info.get('qtdb_channel', 0)}"
+    if res.info.get("resample_hz"):
+        where += f", resampled to {res.info['resample_hz']:g} Hz"
+    if res.info.get("noise_mv"):
+        where += f", white noise {res.info['noise_mv']:g} mV added"
     return f"{DATASET_LABEL.get(ds, ds)} {where}: {n_rec} records, {n_qrs} reference QRS onsets"
 
 
@@ -592,6 +601,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="margin around annotated QTDB beats where unmatched detections are FPs")
     p.add_argument("--qtdb-context", type=float, default=None, metavar="SECONDS",
                    help="crop QTDB to the annotated stretch ± SECONDS (default: whole 15-min record)")
+    p.add_argument("--resample", type=float, default=None, metavar="HZ",
+                   help="hand the methods every lead resampled to HZ (how the marks carry over to another "
+                        "recorder's sampling rate)")
+    p.add_argument("--noise", type=float, default=0.0, metavar="MV",
+                   help="add white noise of SD MV (mV) to every lead, the same for a record in every run")
+    p.add_argument("--noise-seed", type=int, default=0, help="seed of --noise (with the record's name)")
     p.add_argument("--data", default=None, help=f"shared data folder (default {default_data_dir()})")
     p.add_argument("--markdown", type=Path, default=None, help="also write the tables as markdown")
     p.add_argument("--out", type=Path, default=None, help="write summary.csv/json, per_record, events, ...")
@@ -619,7 +634,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     opt = Options(fiducials=fiducials, tol_s=a.tol_ms / 1000, lead=a.lead, channel=a.channel,
                   margin_s=a.qtdb_margin_ms / 1000, context_s=a.qtdb_context, data_dir=a.data,
-                  ludb_marks=a.ludb_marks)
+                  ludb_marks=a.ludb_marks, resample_hz=a.resample, noise_mv=a.noise,
+                  noise_seed=a.noise_seed)
     recs = {d: a.records.split(",") for d in datasets} if a.records else {}
     if a.ludb_split != "all" and "ludb" in datasets:
         names = recs.get("ludb") or list_records("ludb", a.data)

@@ -193,3 +193,59 @@ def test_compare_runs_pairs_two_designs_by_record():
     lo, hi = row["B - A 95%"]
     assert lo <= row["B - A"] <= hi < 0
     assert set(compare({"A": a}, n_boot=50).columns) == {"dataset", "boundary", "A", "A 95%"}
+
+
+# -------------------------------------------------------------------------------- acquisition
+def _case(record="a", n=5000, fs=500.0, leads=3):
+    from benchmarks._annotations import Case
+
+    t = np.arange(n) / fs
+    sig = np.column_stack([np.sin(2 * np.pi * (1 + k) * t) for k in range(leads)])
+    ref = {"QRS_on": np.array([1.0, 2.0])}
+    return Case("ludb", record, "ii", fs, sig[:, 0], ref, np.array([[0.5, 9.5]]), 0.0,
+                others=sig[:, 1:])
+
+
+def test_acquired_resamples_every_lead_and_keeps_the_marks_in_seconds():
+    from benchmarks._annotations import acquired
+
+    case = _case()
+    assert acquired(case) is case  # nothing asked, nothing changed
+    low = acquired(case, resample_hz=128)
+    assert low.fs == 128.0 and low.signal.size == 1280 and low.others.shape == (1280, 2)
+    t = np.arange(1280) / 128.0
+    inner = slice(50, -50)  # away from the filter's edges, each lead is its own sine
+    for k, y in enumerate(low.leads().T):
+        npt.assert_allclose(y[inner], np.sin(2 * np.pi * (1 + k) * t)[inner], atol=0.02)
+    npt.assert_array_equal(low.reference["QRS_on"], case.reference["QRS_on"])
+    npt.assert_array_equal(low.intervals, case.intervals)
+    assert case.fs == 500.0 and case.signal.size == 5000  # the original is untouched
+    with pytest.raises(ValueError, match="sampling rate > 0"):
+        acquired(case, resample_hz=0)
+
+
+def test_acquired_noise_is_the_same_for_a_record_and_differs_between_records():
+    from benchmarks._annotations import acquired
+
+    a1 = acquired(_case("a"), noise_mv=0.05, seed=3)
+    a2 = acquired(_case("a"), noise_mv=0.05, seed=3)
+    b = acquired(_case("b"), noise_mv=0.05, seed=3)
+    a_other_seed = acquired(_case("a"), noise_mv=0.05, seed=4)
+    npt.assert_array_equal(a1.leads(), a2.leads())
+    added = a1.leads() - _case("a").leads()
+    assert abs(np.std(added) - 0.05) < 0.003 and abs(np.mean(added)) < 0.003
+    assert not np.allclose(added, b.leads() - _case("b").leads())
+    assert not np.allclose(added, a_other_seed.leads() - _case("a").leads())
+    with pytest.raises(ValueError, match="noise SD > 0"):
+        acquired(_case(), noise_mv=-1.0)
+
+
+def test_benchmark_run_records_the_acquisition(ludb):
+    from benchmarks.delineation import METHODS, Options, run
+
+    opt = Options(data_dir=str(ludb.parent), resample_hz=250.0, noise_mv=0.01)
+    res = run(("ludb",), {"gmesa": METHODS["gmesa"]}, records={"ludb": ["data/1"]}, options=opt,
+              progress=False)
+    assert res.info["resample_hz"] == 250.0 and res.info["noise_mv"] == 0.01
+    s = res.summary.set_index("fiducial")
+    assert s.loc["QRS_on", "n_ref"] > 0 and s.loc["QRS_on", "tp"] == s.loc["QRS_on", "n_ref"]
