@@ -31,6 +31,13 @@ Examples::
     python benchmarks/delineation.py --methods neurokit2_dwt,neurokit2_peak --jobs 2 \\
         --markdown out/delineation.md --out out/delineation
     python benchmarks/delineation.py --datasets qtdb --methods gmesa --qtdb-context 10
+    python benchmarks/delineation.py --datasets ludb --methods gmesa --resample 128   # another recorder
+    python benchmarks/delineation.py --datasets ludb --methods gmesa --noise 0.02     # + 20 uV white noise
+
+``--resample`` and ``--noise`` hand every method the record as another recorder would
+(``_annotations.acquired``): all leads resampled, or white noise added (the same noise for a
+record in every run); the marks stay in seconds.  ``--noise 0.0001`` shows which records'
+whole-record decisions sit on a knife edge (docs/results.md, session 19).
 
 From Python (``method_fn`` must be a module-level function when ``jobs > 1``)::
 
