@@ -35,6 +35,7 @@ from .plausible import beat_evidence, is_ecg
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, no_signal, rpeaks_from_annotations
+from .spread import split_half_spread, with_spread
 from .template import qrs_corr, template_and_reach
 from .waves import WAVES, qrs_onset
 
@@ -55,10 +56,11 @@ FIDUCIAL_SD = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
 
 def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
-    the parameter matrix, the template's parameters, the options used (a U wave may
-    have been chosen, see :func:`~gmesa.ecg.template.chosen_template`) and the model
-    choice in force (a :class:`~gmesa.ecg.choice.Stretch`: ``stretch``, the one of an
-    earlier chunk, kept, or a new one; None without a template).  ``offset``
+    the parameter matrix, the template's fit (a :class:`~gmesa.ecg.presence.TemplateFit`
+    with the model choice in force, ``stretch``: the one of an earlier chunk, kept, or
+    a new one, and its :mod:`~gmesa.ecg.spread`; None without a template) and the
+    options used (a U wave may have been chosen, see
+    :func:`~gmesa.ecg.template.chosen_template`).  ``offset``
     (samples) is added to every time column; ``artefacts`` (of ``sig``) are left out."""
     start, end, rr, rr_med = beat_windows(r, sig.size, fs)
     rows, status, reason = beat_rows(sig, r, start, end, fs, artefacts)
@@ -67,6 +69,10 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     regular = np.abs(rr_prev / rr_med - 1.0) < REGULAR_RR
     opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
         opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch)
+    if tmpl_fit is not None and opts.template_spread:
+        usable = fit_me & regular if (fit_me & regular).any() else fit_me
+        tmpl_fit = tmpl_fit._replace(spread=split_half_spread(
+            opts, tmpl_fit, sig, r, usable, fs, rr_med, tmpl_qrs_on))
     t_room = None
     if reach is not None:  # windows reach the template's T end where the next beat allows
         t_room = room(r, fs, reach[1])
@@ -123,8 +129,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                  pacing_spike_s=spike_before_r(r / fs, start / fs,
                                                () if artefacts is None else artefacts.spike_s),
                  status=status, reason=reason)
-    stretch = None if tmpl_fit is None else tmpl_fit.stretch
-    return pd.DataFrame(table), fit.params, template_vec, opts, stretch
+    return pd.DataFrame(table), fit.params, tmpl_fit, opts
 
 
 def window_edge_check(fid, rows, fitted, t_room, reason, rr=None):
@@ -175,7 +180,9 @@ def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw
     for w in ("P", "T"):
         for part in ("on", "peak", "off"):
             fid[f"{w}_{part}"] = np.where(present[w], fid[f"{w}_{part}"], np.nan)
-    sd = {k: np.where(np.isfinite(fid[k]), fid_sd[k], np.nan) for k in FIDUCIAL_SD}
+    spread = None if template is None else template.spread
+    sd = with_spread({k: np.where(np.isfinite(fid[k]), fid_sd[k], np.nan) for k in FIDUCIAL_SD},
+                     spread)
     return fid, present, sd
 
 
@@ -254,7 +261,7 @@ def cleaned_chunks(raw, fs, opts, artefacts=None):
 def _fit_chunks(raw, fs, opts, given, artefacts=None):
     """Fit a lead ``raw`` chunk by chunk (:func:`cleaned_chunks`; each beat in exactly
     the chunk its R peak falls in): (tables, parameter matrices, the first template's
-    parameters, the cleaned lead as float32, the options used, the model choice of each
+    fit (a :class:`~gmesa.ecg.presence.TemplateFit`), the cleaned lead as float32, the options used, the model choice of each
     stretch of chunks that shared one, with its ``start_s``, ``end_s`` and ``n_chunks``).
     A chunk keeps the choice in force while its median beat looks like the one the
     choice was made on (:func:`~gmesa.ecg.choice.same_stretch`).  Samples marked in
@@ -272,18 +279,19 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
         r = np.asarray(r, dtype=np.int64)
         if r.size == 0:
             continue
-        table, p, tv, used, now = _fit_segment(cs, fs, r, opts, lo, part, stretch)
+        table, p, tf, used = _fit_segment(cs, fs, r, opts, lo, part, stretch)
+        now = None if tf is None else tf.stretch
         if now is not None and now is stretch:  # the choice in force held
             stretches[-1].update(end_s=b / fs, n_chunks=stretches[-1]["n_chunks"] + 1)
         elif now is not None:
             stretches.append(dict(now.summary, start_s=a / fs, end_s=b / fs, n_chunks=1))
             stretch = now
-        if opts.u_wave == "auto" and tv is not None:  # the first template decides for all
+        if opts.u_wave == "auto" and tf is not None:  # the first template decides for all
             opts = replace(used, u_wave="U" in used.waves)
         own = (r + lo >= a) & (r + lo < b)
         tables.append(table[own])
         params.append(p[own])
-        template = tv if template is None else template
+        template = tf if template is None else template
     return tables, params, template, clean_sig, opts, stretches
 
 
@@ -319,7 +327,8 @@ def _judge_ecg(beats, clean_sig, fs):
 
 
 def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
-    """The ``info`` of a :class:`RecordFit`: settings and summary (``unit`` the lead's)."""
+    """The ``info`` of a :class:`RecordFit`: settings and summary (``unit`` the lead's;
+    ``template`` the first chunk's :class:`~gmesa.ecg.presence.TemplateFit`, or None)."""
     names = list(opts.layout.labels)
     info = {
         "record": record.name, "path": record.path, "lead": lead_name,
@@ -332,7 +341,11 @@ def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
         "highpass_hz": opts.highpass_hz, "baseline": opts.baseline,
         "n_baseline": opts.n_baseline, "powerline": opts.powerline, "lowpass": opts.lowpass,
         "duration_s": n / fs,
-        "template_params": None if template is None else dict(zip(names, map(float, template))),
+        "template_params": None if template is None else dict(zip(names, map(float,
+                                                                             template.params))),
+        # how far the first template's reading moves between halves of its beats (ms)
+        "template_spread_ms": None if template is None or template.spread is None else {
+            b: 1000.0 * v for b, v in template.spread.items()},
     }
     if len(beats) == 0:
         info["warning"] = "no beats detected"

@@ -56,7 +56,9 @@ class FitOptions:
     ``fit_beats``: "all" fits every beat; "flagged" only the beats unlike the template
     (the others keep their window's status and NaN parameters): the joint model's
     first pass over its primary lead (:mod:`gmesa.ecg.joint`), which needs the
-    windows, the template and those beats' own fits only.
+    windows, the template and those beats' own fits only.  ``template_spread``: build
+    the template again from each half of its beats and add how far their readings move
+    to every beat's boundary SD (:mod:`gmesa.ecg.spread`; two template fits per chunk).
     """
     waves: tuple = WAVES
     st_step: bool = True
@@ -85,6 +87,7 @@ class FitOptions:
     priors: bool | tuple = False
     fiducials: str = "map"
     fit_beats: str = "all"
+    template_spread: bool = True
 
     def __post_init__(self):
         self.waves = tuple(self.waves)

@@ -49,8 +49,10 @@ class TemplateFit(NamedTuple):
     variance per degree of freedom (mV^2), RMSE (mV) and the variance of the noise
     left in the template (mV^2; NaN: unknown, the residual variance stands in), the
     bounds it was fitted within, the summary of the model choice
-    (:func:`~gmesa.ecg.choice.choose_model`; None: not made) and the choice in force
-    (a :class:`~gmesa.ecg.choice.Stretch`)."""
+    (:func:`~gmesa.ecg.choice.choose_model`; None: not made), the choice in force
+    (a :class:`~gmesa.ecg.choice.Stretch`) and how far its reading of each boundary
+    moves between halves of its beats ({boundary: s}, :mod:`gmesa.ecg.spread`; None:
+    not measured)."""
     t: np.ndarray
     params: np.ndarray
     sigma2: float
@@ -60,6 +62,7 @@ class TemplateFit(NamedTuple):
     upper: np.ndarray | None = None
     choice: dict | None = None
     stretch: tuple | None = None
+    spread: dict | None = None
 
 
 def p_edges(params, waves):

@@ -31,10 +31,8 @@ TEMPLATE_BEATS = 400
 def median_beat(sig, r, start, end, usable, fs):
     """Median beat on the median window, from up to :data:`TEMPLATE_BEATS` usable
     beats: (t, y, noise2), ``t`` s from R, ``y`` mV and ``noise2`` the variance (mV^2)
-    of the noise left in the median, from the spread of the beats around it (1.4826 MAD
-    per sample, its median over the window, squared, times pi/2 over the number of
-    beats).  Samples masked in every beat are interpolated.  None when no usable beat
-    fits in the signal."""
+    of the noise left in the median (:func:`median_on`).  None when no usable beat fits
+    in the signal."""
     idx = np.flatnonzero(usable)
     if idx.size == 0:
         return None
@@ -43,10 +41,21 @@ def median_beat(sig, r, start, end, usable, fs):
     pre = int(np.median(r[idx] - start[idx]))
     post = int(np.median(end[idx] - r[idx]))
     keep = idx[(r[idx] - pre >= 0) & (r[idx] + post <= sig.size)]
-    if keep.size == 0:
-        return None
     offs = np.arange(-pre, post)
-    segs = sig[r[keep, None] + offs[None, :]]
+    med = median_on(sig, r[keep], offs)
+    return None if med is None else (offs / fs, *med)
+
+
+def median_on(sig, r, offs):
+    """(y, noise2) of the beats at R peaks ``r`` (samples, each with ``offs`` inside
+    ``sig``): ``y`` their median on the sample offsets ``offs`` (mV), ``noise2`` the
+    variance (mV^2) of the noise left in it, from the spread of the beats around it
+    (1.4826 MAD per sample, its median over the window, squared, times pi/2 over the
+    number of beats).  Samples masked in every beat are interpolated.  None without a
+    beat or when every sample is masked."""
+    if len(r) == 0:
+        return None
+    segs = sig[np.asarray(r)[:, None] + offs[None, :]]
     tmpl = nanmedian(segs, axis=0)
     gap = ~np.isfinite(tmpl)  # masked in every beat: an artefact locked to R (a pacing spike)
     if gap.all():
@@ -55,8 +64,8 @@ def median_beat(sig, r, start, end, usable, fs):
         tmpl[gap] = np.interp(np.flatnonzero(gap), np.flatnonzero(~gap), tmpl[~gap])
     dev = segs - tmpl - nanmedian(segs - tmpl, axis=1, keepdims=True)  # beat level apart
     spread = 1.4826 * nanmedian(np.abs(dev), axis=0)
-    noise2 = float(np.nanmedian(spread) ** 2 * (math.pi / 2) / keep.size)
-    return offs / fs, tmpl, noise2
+    noise2 = float(np.nanmedian(spread) ** 2 * (math.pi / 2) / len(r))
+    return tmpl, noise2
 
 
 def _corr_rows(segs, tmpl):
