@@ -66,3 +66,30 @@ def test_with_spread_adds_in_quadrature_and_leaves_the_others():
     npt.assert_allclose(out["P_on"], [0.005, np.nan])
     assert out["T_off"] is sd["T_off"]
     assert with_spread(sd, None) == sd
+
+
+def test_a_kept_choice_keeps_its_spread(monkeypatch):
+    """The spread is measured when a stretch's model choice is made: chunks that keep the
+    choice in force keep it (a 24-hour record measures it once per stretch, not per chunk)."""
+    import gmesa.ecg.fit as fit_module
+    from gmesa.ecg import choice
+
+    calls = []
+    real = fit_module.split_half_spread
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "split_half_spread", counted)
+    rec = ecg.synthesize(duration=130, fs=250, heart_rate=70, noise=0.02, seed=6).record
+    kept = ecg.fit_record(rec, chunk_s=60)
+    assert [s["n_chunks"] for s in kept.info["model_choice"]["stretches"]] == [3]
+    assert len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(choice, "STRETCH_CORR", 2.0)   # every chunk chooses again
+    ecg.fit_record(rec, chunk_s=60)
+    assert len(calls) == 3
+    calls.clear()
+    ecg.fit_record(rec, chunk_s=60, template_spread=False)
+    assert not calls

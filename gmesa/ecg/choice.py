@@ -87,12 +87,14 @@ class Hypothesis(NamedTuple):
 
 class Stretch(NamedTuple):
     """A choice in force: the chosen :class:`Hypothesis` (``hyp``), the median beat it
-    was made on (``t`` s from R, ``y`` mV) and the summary of the choice (``summary``,
-    :func:`choose_model`)."""
+    was made on (``t`` s from R, ``y`` mV), the summary of the choice (``summary``,
+    :func:`choose_model`) and the template's split-half spread measured when it was made
+    (``spread``, :mod:`gmesa.ecg.spread`; None: not measured)."""
     hyp: Hypothesis
     t: np.ndarray
     y: np.ndarray
     summary: dict
+    spread: dict | None = None
 
 
 def same_stretch(stretch, t, y, factors=FACTORS):

@@ -70,9 +70,14 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
         opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch)
     if tmpl_fit is not None and opts.template_spread:
-        usable = fit_me & regular if (fit_me & regular).any() else fit_me
-        tmpl_fit = tmpl_fit._replace(spread=split_half_spread(
-            opts, tmpl_fit, sig, r, usable, fs, rr_med, tmpl_qrs_on))
+        held = tmpl_fit.stretch  # a chunk that keeps the choice in force keeps its spread
+        if held is not None and held is stretch and held.spread is not None:
+            spread = held.spread
+        else:
+            usable = fit_me & regular if (fit_me & regular).any() else fit_me
+            spread = split_half_spread(opts, tmpl_fit, sig, r, usable, fs, rr_med, tmpl_qrs_on)
+            held = None if held is None else held._replace(spread=spread)
+        tmpl_fit = tmpl_fit._replace(spread=spread, stretch=held)
     t_room = None
     if reach is not None:  # windows reach the template's T end where the next beat allows
         t_room = room(r, fs, reach[1])

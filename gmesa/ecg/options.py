@@ -58,7 +58,8 @@ class FitOptions:
     first pass over its primary lead (:mod:`gmesa.ecg.joint`), which needs the
     windows, the template and those beats' own fits only.  ``template_spread``: build
     the template again from each half of its beats and add how far their readings move
-    to every beat's boundary SD (:mod:`gmesa.ecg.spread`; two template fits per chunk).
+    to every beat's boundary SD (:mod:`gmesa.ecg.spread`; two template fits per stretch of
+    rhythm).
     """
     waves: tuple = WAVES
     st_step: bool = True
