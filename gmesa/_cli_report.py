@@ -76,6 +76,24 @@ def interval_rows(summary):
     return rows
 
 
+#: a boundary whose template reading moves this much (ms) between halves of the beats is
+#: named in the summary (it is in every beat's SD either way; display only)
+SPREAD_SHOWN_MS = 10.0
+
+
+def spread_rows(summary):
+    """A "template split" line naming the boundaries whose template reading moves at
+    least :data:`SPREAD_SHOWN_MS` between the halves of the beats
+    (``info["template_spread_ms"]`` of the fit in ``summary["fit"]``; none: no line)."""
+    fit = summary.get("fit")
+    spread = (getattr(fit, "info", None) or {}).get("template_spread_ms") or {}
+    big = sorted(((v, b) for b, v in spread.items() if v >= SPREAD_SHOWN_MS), reverse=True)
+    if not big:
+        return []
+    names = ", ".join(f"{b.replace('_', ' ')} {v:.0f} ms" for v, b in big)
+    return [("template split", f"{names} between halves of the beats (in the ± above)")]
+
+
 def paced_rows(row):
     """A "paced beats" line where pacemaker spikes were found (none: no line)."""
     n = row.get("n_paced")
@@ -91,7 +109,7 @@ def report_fit(row, out):
         ("beats", f"{n}"),
         ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
         ("median PRD", fmt_num(row["median_prd"], " %")),
-    ] + paced_rows(row) + interval_rows(row)))
+    ] + paced_rows(row) + interval_rows(row) + spread_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)

@@ -172,6 +172,23 @@ def test_summary_says_over_how_many_beats_a_median_interval_is():
     assert rows["median QT"] == "400 ms ±61" and rows["median QRS"] == "90 ms"
 
 
+def test_summary_names_the_boundaries_the_template_split_moves():
+    """A boundary whose template reading moves 10 ms or more between the halves of the
+    beats is named, largest first; none: no line (and none without a fit)."""
+    from types import SimpleNamespace
+
+    from gmesa._cli_report import spread_rows
+
+    fit = SimpleNamespace(info={"template_spread_ms": {"P_on": 12.4, "QRS_on": 0.3,
+                                                       "T_off": 85.2, "T_on": 9.9}})
+    (label, text), = spread_rows({"fit": fit})
+    assert label == "template split" and text.startswith("T off 85 ms, P on 12 ms between")
+    fit.info["template_spread_ms"] = {"P_on": 1.0, "T_off": 2.0}
+    assert spread_rows({"fit": fit}) == []
+    fit.info["template_spread_ms"] = None
+    assert spread_rows({"fit": fit}) == [] and spread_rows({}) == []
+
+
 def test_fit_bad_record_exits_1_with_the_reason(runner, tmp_path):
     bad = tmp_path / "broken.edf"
     bad.write_bytes(b"0       " + bytes(100))
