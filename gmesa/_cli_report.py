@@ -84,8 +84,9 @@ SPREAD_SHOWN_MS = 10.0
 def spread_rows(summary):
     """A "template split" line naming the boundaries whose template reading moves at
     least :data:`SPREAD_SHOWN_MS` between the halves of the beats
-    (``info["template_spread_ms"]`` of the fit in ``summary["fit"]``; none: no line)."""
-    fit = summary.get("fit")
+    (``info["template_spread_ms"]`` of the fit in ``summary["fit"]``; none, or no beat
+    fitted ok (``summary["n_ok"]``): no line)."""
+    fit = summary.get("fit") if summary.get("n_ok") else None
     spread = (getattr(fit, "info", None) or {}).get("template_spread_ms") or {}
     big = sorted(((v, b) for b, v in spread.items() if v >= SPREAD_SHOWN_MS), reverse=True)
     if not big:

@@ -181,12 +181,13 @@ def test_summary_names_the_boundaries_the_template_split_moves():
 
     fit = SimpleNamespace(info={"template_spread_ms": {"P_on": 12.4, "QRS_on": 0.3,
                                                        "T_off": 85.2, "T_on": 9.9}})
-    (label, text), = spread_rows({"fit": fit})
+    (label, text), = spread_rows({"fit": fit, "n_ok": 10})
     assert label == "template split" and text.startswith("T off 85 ms, P on 12 ms between")
+    assert spread_rows({"fit": fit, "n_ok": 0}) == []           # no beat fitted ok
     fit.info["template_spread_ms"] = {"P_on": 1.0, "T_off": 2.0}
-    assert spread_rows({"fit": fit}) == []
+    assert spread_rows({"fit": fit, "n_ok": 10}) == []
     fit.info["template_spread_ms"] = None
-    assert spread_rows({"fit": fit}) == [] and spread_rows({}) == []
+    assert spread_rows({"fit": fit, "n_ok": 10}) == [] and spread_rows({}) == []
 
 
 def test_fit_bad_record_exits_1_with_the_reason(runner, tmp_path):
