@@ -249,3 +249,15 @@ def test_benchmark_run_records_the_acquisition(ludb):
     assert res.info["resample_hz"] == 250.0 and res.info["noise_mv"] == 0.01
     s = res.summary.set_index("fiducial")
     assert s.loc["QRS_on", "n_ref"] > 0 and s.loc["QRS_on", "tp"] == s.loc["QRS_on", "n_ref"]
+
+
+def test_qtc_prior_pairs_each_t_end_with_the_qrs_before_it():
+    from benchmarks.qtc_prior import record_qtc
+
+    q = np.arange(5) * 0.81            # RR 0.81 s
+    ref = {"QRS_on": q, "T_off": q[:-1] + 0.36}
+    assert record_qtc(ref) == pytest.approx(0.36 / 0.9)
+    # a T end with no QRS before it, or one a beat too far, is not a QT
+    ref = {"QRS_on": q, "T_off": np.r_[-0.1, q[:-1] + 0.36, q[-1] + 0.75]}
+    assert record_qtc(ref) == pytest.approx(0.4)
+    assert np.isnan(record_qtc({"QRS_on": q[:2], "T_off": q[:1] + 0.3}))

@@ -75,6 +75,26 @@ def beat_bounds(opts, extrema, t0, t1, rr, qrs_on=None, t_late=None):
     return (lo[0], hi[0]) if np.ndim(r_amp) == 0 else (lo, hi)
 
 
+#: a terminal lobe (``T2`` after an inverted T): plateau half-width and tails at most (s)
+LOBE_HALF_WIDTH = 0.04
+LOBE_TAIL = 0.06
+
+
+def lobe_bounds(lay, lo, hi, c_min, c_max):
+    """Bounds ``lo``/``hi`` (rows of layout ``lay``, changed in place) of a terminal
+    lobe: the ``T2`` component upright, its center in [``c_min``, ``c_max``] (s), its
+    plateau and tails compact (:data:`LOBE_HALF_WIDTH`, :data:`LOBE_TAIL`)."""
+    a, c = lay.index("T2", "amplitude"), lay.index("T2", "center")
+    h = lay.index("T2", "half_width")
+    lo[..., a] = np.maximum(lo[..., a], 0.0)
+    lo[..., c] = np.maximum(lo[..., c], c_min)
+    hi[..., c] = np.maximum(np.minimum(hi[..., c], c_max), lo[..., c])
+    hi[..., h] = np.minimum(hi[..., h], LOBE_HALF_WIDTH)
+    for j in (h + 1, h + 2):
+        hi[..., j] = np.maximum(np.minimum(hi[..., j], LOBE_TAIL), lo[..., j])
+    return lo, hi
+
+
 def with_steps(vec, opts):
     """A start vector of the waves and the baseline (no steps, as from
     :func:`~gmesa.ecg.init.guess_beat`) with the ST step's start (:data:`ST_START`)."""
@@ -224,6 +244,9 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
     if template_vec is not None and "T" in opts.waves:
         t_late = template_vec[lay.index("T", "center")] + IDENTITY_NEAR
     LO, HI = beat_bounds(opts, ext, t_first, t_last, rr_prev, qrs_on, t_late)
+    if opts.t_lobe is True and "T2" in opts.waves and template_vec is not None:
+        c2 = template_vec[lay.index("T2", "center")]
+        lobe_bounds(lay, LO, HI, c2 - IDENTITY_NEAR, c2 + IDENTITY_NEAR)
     if opts.st_step and template_vec is not None:
         # a step of (almost) no height has no place: when the template shows no ST
         # shift, hold the step's center and scale at the template's and fit its height

@@ -291,8 +291,11 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
         elif now is not None:
             stretches.append(dict(now.summary, start_s=a / fs, end_s=b / fs, n_chunks=1))
             stretch = now
-        if opts.u_wave == "auto" and tf is not None:  # the first template decides for all
-            opts = replace(used, u_wave="U" in used.waves)
+        if tf is not None and "auto" in (opts.u_wave, opts.t_lobe):
+            # the first template decides for all: a U wave, a terminal T lobe
+            opts = replace(used, u_wave=("U" in used.waves if opts.u_wave == "auto"
+                                         else opts.u_wave),
+                           t_lobe="T2" in used.waves if opts.t_lobe == "auto" else opts.t_lobe)
         own = (r + lo >= a) & (r + lo < b)
         tables.append(table[own])
         params.append(p[own])
@@ -342,7 +345,8 @@ def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
         "n_beats": int(len(beats)),
         "n_ok": int((beats["status"] == "ok").sum()) if len(beats) else 0,
         "rpeaks": "given" if given is not None else "detected",
-        "waves": list(opts.waves), "st_step": opts.st_step, "wander": opts.wander,
+        "waves": list(opts.waves), "t_lobe": opts.t_lobe is True,
+        "st_step": opts.st_step, "wander": opts.wander,
         "highpass_hz": opts.highpass_hz, "baseline": opts.baseline,
         "n_baseline": opts.n_baseline, "powerline": opts.powerline, "lowpass": opts.lowpass,
         "duration_s": n / fs,

@@ -40,6 +40,10 @@ class FitOptions:
     (:mod:`gmesa.ecg.artefacts`) and leave them out of the fits;
     ``pacing_spikes``: with ``artefacts``, find pacemaker spikes, bridge them before
     cleaning and give each beat's latest one (``pacing_spike_s``, :mod:`gmesa.ecg.pacing`);
+    ``t_lobe``: "auto" adds a terminal lobe (an upright T2 right after an inverted T)
+    where the template shows one and the QT read with it is nearer the typical QTc
+    (:func:`~gmesa.ecg.template.with_t_lobe`; the record's first template decides, as
+    for U); False never.
     ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
     times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
     must also sit this close to the usual P position of the stretch; ``u_wave``:
@@ -80,6 +84,7 @@ class FitOptions:
     wave_snr: float = 2.0
     p_window_s: float = 0.060
     u_wave: bool | str = "auto"
+    t_lobe: bool | str = "auto"
     model_choice: tuple = ("T",)
     chunk_s: float = 600.0
     threads: int | None = None
@@ -102,6 +107,9 @@ class FitOptions:
                              "may choose are 'P' and 'T' (e.g. ('T',), ('P', 'T') or ())")
         if self.u_wave not in ("auto", True, False):
             raise ValueError(f"u_wave={self.u_wave!r}; use 'auto', True or False")
+        if self.t_lobe not in ("auto", True, False):
+            raise ValueError(f"t_lobe={self.t_lobe!r}; use 'auto' or False (True: the "
+                             "record's first template chose a terminal T lobe)")
         if self.u_wave is True and "U" not in self.waves and "T" in self.waves:
             self.waves += ("U",)
         if "U" in self.waves and "T" not in self.waves:

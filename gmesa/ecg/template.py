@@ -14,7 +14,7 @@ import numpy as np
 
 from .._nanstats import nanmedian
 from ..solvers import fit_many
-from .beatmodel import beat_bounds, best_start, t_latest, with_steps
+from .beatmodel import beat_bounds, best_start, lobe_bounds, t_latest, with_steps
 from .beats import T_MARGIN, beat_windows
 from .choice import (Stretch, beat_bic, beat_sample, choose_model, constrain, options_for,
                      same_stretch)
@@ -22,7 +22,7 @@ from .fiducials import wave_fiducials
 from .identity import IDENTITY_NEAR
 from .init import clip_into, guess_beat
 from .presence import TemplateFit, p_is_wave, template_shows
-from .waves import observed_extrema, qrs_onset
+from .waves import QTC_TYPICAL, observed_extrema, qrs_onset
 
 #: the median beat is taken over at most this many beats
 TEMPLATE_BEATS = 400
@@ -153,6 +153,8 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
     the choice (``choice``) and the choice in force (``stretch``); the options gain a U
     wave when the chosen hypothesis has one."""
     t, y, noise2 = median
+    if opts.t_lobe is True and "T2" in opts.waves:  # the lobe is added after the choice
+        opts = replace(opts, waves=tuple(w for w in opts.waves if w != "T2"))
     if (stretch is not None and stretch.hyp.u == ("U" in opts.waves)
             and same_stretch(stretch, t, y, opts.model_choice)):
         hyp = stretch.hyp._replace(u="U" in opts.waves)
@@ -162,6 +164,7 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
         hyp, fit, summary = _choose(opts, median, beats, rr, qrs_on, bw)
         stretch = None
     used, fit = with_u_wave(options_for(opts, hyp), fit, t, y, rr, qrs_on, noise2, hyp)
+    used, fit = with_t_lobe(used, fit, t, y, rr, qrs_on, noise2, bw)
     summary["hypothesis"]["U"] = "U" in used.waves
     stretch = stretch or Stretch(hyp, t, y, summary)
     return used, fit._replace(choice=summary, stretch=stretch)
@@ -197,6 +200,78 @@ def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2, hyp=None):
         return opts, tmpl_fit
     opts = replace(opts, u_wave=True)  # FitOptions adds the U wave
     return opts, fit_template(opts, t, y, rr, qrs_on, noise2, hyp)
+
+
+#: the terminal lobe's center lies at most this long (s) after the inverted T's
+LOBE_REACH = 0.25
+
+
+def _moved(vec, lay_from, lay_to):
+    """``vec`` (layout ``lay_from``) in layout ``lay_to``: shared labels copied, the
+    others 0."""
+    out = np.zeros(lay_to.size)
+    index = {k: i for i, k in enumerate(lay_from.labels)}
+    for j, k in enumerate(lay_to.labels):
+        if k in index:
+            out[j] = vec[index[k]]
+    return out
+
+
+def _qtc(opts, params, noise, rr, qrs_on):
+    """Bazett's QTc (s) of one template fit ``params`` read as the beats are read: its
+    T end (the later of T's and a T2 lobe's) from the QRS onset, over sqrt(RR)."""
+    fid = wave_fiducials(params[None, opts.layout.waves_slice], opts.waves,
+                         method=opts.fiducials, noise=np.array([noise]), rr=np.array([rr]))
+    t_off = np.fmax(fid["T_off"], fid.get("T2_off", np.nan))[0]
+    return float((t_off - fid["QRS_on"][0]) / math.sqrt(rr))
+
+
+def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
+    """(options, template fit), with a terminal lobe (an upright ``T2`` right after an
+    inverted T, its center within :data:`LOBE_REACH` of T's, compact:
+    :func:`~gmesa.ecg.beatmodel.lobe_bounds`) where ``opts.t_lobe`` is "auto", the
+    template's T is inverted and shown, the lobe stands out of the template
+    (:func:`~gmesa.ecg.presence.template_shows`) and the QT read with the lobe lies
+    nearer the typical one (:data:`~gmesa.ecg.waves.QTC_TYPICAL` times sqrt(RR ``rr``
+    s)) than the QT read without it.  A biphasic T, or a depressed ST segment ending in
+    a small upright T, ends where the upright part ends; an inverted T that a small
+    bump merely follows ends before it (the lobe alone tells them apart in neither
+    direction, session 19; the QT does in most).  With ``opts.t_lobe`` True (a later
+    chunk of a record whose first had the lobe) the lobe is fitted whatever it shows."""
+    if opts.t_lobe is False or "T" not in opts.waves or "T2" in opts.waves:
+        return opts, tmpl_fit
+    lay, tv = opts.layout, tmpl_fit.params
+    a, c = tv[lay.index("T", "amplitude")], tv[lay.index("T", "center")]
+    forced = opts.t_lobe is True
+    if not forced and not (a < 0 and template_shows(tmpl_fit, "T", opts.waves, bw,
+                                                    opts.wave_snr)):
+        return opts, tmpl_fit
+    used = replace(opts, waves=opts.waves + ("T2",), t_lobe=True)
+    lay2 = used.layout
+    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
+    lo, hi = beat_bounds(used, ext, t[0], t[-1], rr, qrs_on)
+    if a < 0:  # the T stays inverted
+        j = lay2.index("T", "amplitude")
+        hi[j] = min(hi[j], 0.0)
+    lobe_bounds(lay2, lo, hi, c, c + LOBE_REACH)
+    start = _moved(tv, lay, lay2)
+    h, sr = tv[lay.index("T", "half_width")], tv[lay.index("T", "sigma_right")]
+    start[lay2.wave("T2")] = (0.25 * abs(a), c + h + 2.0 * sr, 0.0, 0.02, 0.02)
+    res = _fit_rows(used, t, y, clip_into(start, lo, hi)[None], lo, hi)
+    cost = float(res.cost[0])
+    dof = max(t.size - int(np.sum(hi > lo)), 1)
+    fit = TemplateFit(t, res.params[0], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
+                      noise2, lo, hi)
+    if forced:
+        return used, fit
+    if not template_shows(fit, "T2", used.waves, bw, used.wave_snr):
+        return opts, tmpl_fit
+    typical = QTC_TYPICAL
+    without = _qtc(opts, tv, tmpl_fit.rmse, rr, qrs_on)
+    with_lobe = _qtc(used, fit.params, tmpl_fit.rmse, rr, qrs_on)
+    if abs(with_lobe - typical) < abs(without - typical):
+        return used, fit
+    return opts, tmpl_fit
 
 
 def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch=None):

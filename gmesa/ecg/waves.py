@@ -40,6 +40,13 @@ REGIONS = {
 #: later than this is a U wave taken for T (see fit_record's ``u_wave``)
 T_LATEST = 0.43
 
+#: the typical QT interval, s per sqrt(RR / 1 s) (Bazett's QTc): the mean over the LUDB
+#: calibration half's records (odd numbers, lead ii) of each record's median QTc from the
+#: cardiologists' marks, 0.421 s (SD over the records 0.039 s; benchmarks/qtc_prior.py).
+#: Where an inverted T's reading with and without its terminal lobe disagree, the one
+#: nearer this is kept (:func:`~gmesa.ecg.template.with_t_lobe`)
+QTC_TYPICAL = 0.421
+
 
 #: the P center keeps at least this far (s) before the observed QRS onset, and the Q
 #: center at most this far (the slope-read onset can come late on a shallow Q wave)
