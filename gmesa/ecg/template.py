@@ -217,7 +217,7 @@ def _moved(vec, lay_from, lay_to):
     return out
 
 
-def _qtc(opts, params, noise, rr, qrs_on):
+def _qtc(opts, params, noise, rr):
     """Bazett's QTc (s) of one template fit ``params`` read as the beats are read: its
     T end (the later of T's and a T2 lobe's) from the QRS onset, over sqrt(RR)."""
     fid = wave_fiducials(params[None, opts.layout.waves_slice], opts.waves,
@@ -267,8 +267,8 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     if not template_shows(fit, "T2", used.waves, bw, used.wave_snr):
         return opts, tmpl_fit
     typical = QTC_TYPICAL
-    without = _qtc(opts, tv, tmpl_fit.rmse, rr, qrs_on)
-    with_lobe = _qtc(used, fit.params, tmpl_fit.rmse, rr, qrs_on)
+    without = _qtc(opts, tv, tmpl_fit.rmse, rr)
+    with_lobe = _qtc(used, fit.params, tmpl_fit.rmse, rr)
     if abs(with_lobe - typical) < abs(without - typical):
         return used, fit
     return opts, tmpl_fit
