@@ -85,13 +85,12 @@ def lobe_bounds(lay, lo, hi, c_min, c_max):
     lobe: the ``T2`` component upright, its center in [``c_min``, ``c_max``] (s), its
     plateau and tails compact (:data:`LOBE_HALF_WIDTH`, :data:`LOBE_TAIL`)."""
     a, c = lay.index("T2", "amplitude"), lay.index("T2", "center")
-    h = lay.index("T2", "half_width")
     lo[..., a] = np.maximum(lo[..., a], 0.0)
     lo[..., c] = np.maximum(lo[..., c], c_min)
-    hi[..., c] = np.maximum(np.minimum(hi[..., c], c_max), lo[..., c])
-    hi[..., h] = np.minimum(hi[..., h], LOBE_HALF_WIDTH)
-    for j in (h + 1, h + 2):
-        hi[..., j] = np.maximum(np.minimum(hi[..., j], LOBE_TAIL), lo[..., j])
+    for j, cap in ((c, c_max), (lay.index("T2", "half_width"), LOBE_HALF_WIDTH),
+                   (lay.index("T2", "sigma_left"), LOBE_TAIL),
+                   (lay.index("T2", "sigma_right"), LOBE_TAIL)):
+        hi[..., j] = np.maximum(np.minimum(hi[..., j], cap), lo[..., j])
     return lo, hi
 
 

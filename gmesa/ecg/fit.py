@@ -266,8 +266,9 @@ def cleaned_chunks(raw, fs, opts, artefacts=None):
 def _fit_chunks(raw, fs, opts, given, artefacts=None):
     """Fit a lead ``raw`` chunk by chunk (:func:`cleaned_chunks`; each beat in exactly
     the chunk its R peak falls in): (tables, parameter matrices, the first template's
-    fit (a :class:`~gmesa.ecg.presence.TemplateFit`), the cleaned lead as float32, the options used, the model choice of each
-    stretch of chunks that shared one, with its ``start_s``, ``end_s`` and ``n_chunks``).
+    fit (a :class:`~gmesa.ecg.presence.TemplateFit`), the cleaned lead as float32, the
+    options used, the model choice of each stretch of chunks that shared one, with its
+    ``start_s``, ``end_s`` and ``n_chunks``).
     A chunk keeps the choice in force while its median beat looks like the one the
     choice was made on (:func:`~gmesa.ecg.choice.same_stretch`).  Samples marked in
     ``artefacts`` are left out."""

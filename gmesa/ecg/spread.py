@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fiducials import wave_fiducials
-from .template import TEMPLATE_BEATS, fit_template, median_on
+from .template import TEMPLATE_BEATS, fit_template, median_on, read_as_beats
 
 #: the boundaries whose spread is measured
 SPREAD_BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
@@ -29,11 +28,10 @@ SPLIT_MIN_BEATS = 5
 
 
 def readings(opts, params, noise, rr):
-    """{boundary: s} of one beat's parameter vector ``params`` (layout of ``opts``) read
-    as the beats are read (``opts.fiducials``; ``noise`` mV and ``rr`` s its features)."""
-    fid = wave_fiducials(params[None, opts.layout.waves_slice], opts.waves,
-                         method=opts.fiducials, noise=np.array([noise]), rr=np.array([rr]))
-    return {b: float(fid[b][0]) for b in SPREAD_BOUNDARIES}
+    """{boundary: s} of the :data:`SPREAD_BOUNDARIES` of one template fit ``params``
+    read as the beats are read (:func:`~gmesa.ecg.template.read_as_beats`)."""
+    fid = read_as_beats(opts, params, noise, rr)
+    return {b: fid[b] for b in SPREAD_BOUNDARIES}
 
 
 def split_half_spread(opts, template, sig, r, usable, fs, rr, qrs_on):

@@ -217,13 +217,21 @@ def _moved(vec, lay_from, lay_to):
     return out
 
 
+def read_as_beats(opts, params, noise, rr):
+    """{fiducial: s} of one parameter vector ``params`` (layout of ``opts``, a template
+    fit) read as the beats are read (``opts.fiducials``; ``noise`` mV and ``rr`` s its
+    features)."""
+    fid = wave_fiducials(params[None, opts.layout.waves_slice], opts.waves,
+                         method=opts.fiducials, noise=np.array([noise]), rr=np.array([rr]))
+    return {k: float(v[0]) for k, v in fid.items()}
+
+
 def _qtc(opts, params, noise, rr):
     """Bazett's QTc (s) of one template fit ``params`` read as the beats are read: its
     T end (the later of T's and a T2 lobe's) from the QRS onset, over sqrt(RR)."""
-    fid = wave_fiducials(params[None, opts.layout.waves_slice], opts.waves,
-                         method=opts.fiducials, noise=np.array([noise]), rr=np.array([rr]))
-    t_off = np.fmax(fid["T_off"], fid.get("T2_off", np.nan))[0]
-    return float((t_off - fid["QRS_on"][0]) / math.sqrt(rr))
+    fid = read_as_beats(opts, params, noise, rr)
+    t_off = np.fmax(fid["T_off"], fid.get("T2_off", np.nan))
+    return float((t_off - fid["QRS_on"]) / math.sqrt(rr))
 
 
 def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
@@ -266,10 +274,9 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
         return used, fit
     if not template_shows(fit, "T2", used.waves, bw, used.wave_snr):
         return opts, tmpl_fit
-    typical = QTC_TYPICAL
     without = _qtc(opts, tv, tmpl_fit.rmse, rr)
     with_lobe = _qtc(used, fit.params, tmpl_fit.rmse, rr)
-    if abs(with_lobe - typical) < abs(without - typical):
+    if abs(with_lobe - QTC_TYPICAL) < abs(without - QTC_TYPICAL):
         return used, fit
     return opts, tmpl_fit
 
