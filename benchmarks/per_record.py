@@ -67,6 +67,16 @@ def _fit(case):
     return fit_record(Record(np.asarray(case.signal, dtype=float), case.fs))
 
 
+def choice_label(mc: dict) -> str:
+    """The record's model in words: the hypothesis the beats chose (``mc["chosen"]``,
+    :func:`gmesa.ecg.choice.choose_model`), with "U added" where a U wave was added to
+    it after the choice (``mc["hypothesis"]["U"]``) and "" without a choice."""
+    name = mc.get("chosen", "")
+    if name.endswith("no U") and (mc.get("hypothesis") or {}).get("U"):
+        name = name[: -len("no U")] + "U added"
+    return name
+
+
 def add_choice(table: pd.DataFrame, data=None, context_s=10.0) -> tuple[pd.DataFrame, dict]:
     """The table with ``choice`` (the chosen hypothesis), ``margin`` (delta-BIC to the
     runner-up), ``agree_T`` (the share of scored beats whose own BIC agrees with the T
@@ -80,7 +90,7 @@ def add_choice(table: pd.DataFrame, data=None, context_s=10.0) -> tuple[pd.DataF
         case = read_case(dataset, record, data, margin_s=QTDB_MARGIN_S, context_s=context_s)
         fit = _fit(case)
         mc = fit.info.get("model_choice") or {}
-        chosen.append(mc.get("chosen", ""))
+        chosen.append(choice_label(mc))
         margin.append(mc.get("margin", np.nan))
         agree.append((mc.get("beats_agreeing") or {}).get("T", np.nan))
         conf.append(mc.get("confidence", np.nan))

@@ -173,6 +173,18 @@ def test_per_record_badness_ranks_a_whole_record_mistake_first():
     assert t.loc["t_missed", "badness_ms"] == MISS_MS and t.loc["t_missed", "T_se"] == 0.0
 
 
+def test_per_record_choice_label_says_when_a_u_wave_was_added_after_the_choice():
+    """The per-record table and figure titles name the model the record was fitted with:
+    the scored hypothesis, "U added" where the U wave came after the choice."""
+    from benchmarks.per_record import choice_label
+
+    scored = "P free, T upright, no U"
+    assert choice_label({"chosen": scored, "hypothesis": {"U": False}}) == scored
+    assert choice_label({"chosen": scored, "hypothesis": {"U": True}}) == (
+        "P free, T upright, U added")
+    assert choice_label({}) == ""
+
+
 def test_compare_runs_pairs_two_designs_by_record():
     """benchmarks/compare_runs.py: a design whose errors are smaller on every record is
     lower in every draw; the table names both runs, the difference and its interval."""

@@ -65,3 +65,48 @@ def test_a_lobe_after_a_typical_qt_is_left_out():
 def test_t_lobe_must_be_auto_or_false():
     with pytest.raises(ValueError, match="t_lobe"):
         ecg.FitOptions(t_lobe="yes")
+
+
+def _two_stretches(first, second):
+    """59.6 s of beats ``first`` then 61.6 s of beats ``second`` (each a (t_wave, lobe)
+    pair of :func:`_record`): with ``chunk_s=60`` each fills one chunk (a chunk's beats
+    follow its template)."""
+    (a, _), (b, _) = _record(*first, n=59, seed=1), _record(*second, n=61, seed=2)
+    split = a.signal.size / FS
+    return ecg.Record(np.concatenate([a.signal, b.signal]), FS), split, b
+
+
+UPRIGHT_T = tuple(typical_vector(WAVES)[20:25])
+
+
+def test_a_lobe_is_decided_per_stretch_not_forced_on_a_later_upright_t():
+    """An inverted T with a terminal lobe, then (a later chunk) an upright T: the later
+    stretch is fitted without the lobe and reads the QT its beats alone read."""
+    rec, split, later = _two_stretches((SHORT_T, LOBE), (UPRIGHT_T, None))
+    fit = ecg.fit_record(rec, chunk_s=60)
+    beats = fit.beats
+    assert "T2" in fit.waves and fit.info["t_lobe"] is True
+    stretches = fit.info["model_choice"]["stretches"]
+    assert [s["hypothesis"]["T2"] for s in stretches] == [True, False]
+    late = (beats["r_peak_s"] > split + 2).to_numpy()
+    early = (beats["r_peak_s"] < split - 2).to_numpy()
+    assert np.all(beats["T2_amplitude"][late] == 0.0)
+    assert np.nanmedian(beats["T2_amplitude"][early]) > 0.05
+    alone = np.nanmedian(ecg.fit_record(later, chunk_s=60).beats["qt_ms"])
+    assert abs(np.nanmedian(beats["qt_ms"][late]) - alone) < 5.0   # 449 vs 416 ms before
+    assert np.all(np.isfinite(fit.beat(int(np.flatnonzero(late)[3])).fit))  # a null lobe
+
+
+def test_a_later_stretch_with_an_inverted_t_gets_its_own_lobe():
+    """An upright T first, then an inverted T with its lobe: the record's first chunk no
+    longer decides for all, the later stretch models the lobe and its QT runs to it."""
+    rec, split, later = _two_stretches((UPRIGHT_T, None), (SHORT_T, LOBE))
+    fit = ecg.fit_record(rec, chunk_s=60)
+    beats = fit.beats
+    assert "T2" in fit.waves
+    late = (beats["r_peak_s"] > split + 2).to_numpy()
+    early = (beats["r_peak_s"] < split - 2).to_numpy()
+    assert np.all(beats["T2_amplitude"][early] == 0.0)
+    qt_late = np.nanmedian(beats["qt_ms"][late]) / 1000.0
+    assert abs(qt_late - QTC_TYPICAL) < 0.06, qt_late
+    assert fit.info["template_params"]["T2_amplitude"] == 0.0   # the first template's

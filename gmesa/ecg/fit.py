@@ -37,7 +37,7 @@ from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, no_signal, rpeaks_from_annotations
 from .spread import split_half_spread, with_spread
 from .template import qrs_corr, template_and_reach
-from .waves import WAVES, qrs_onset
+from .waves import REGIONS, WAVES, qrs_onset
 
 __all__ = ["fit_record", "FitOptions", "BEAT_STATUS"]
 
@@ -265,13 +265,14 @@ def cleaned_chunks(raw, fs, opts, artefacts=None):
 
 def _fit_chunks(raw, fs, opts, given, artefacts=None):
     """Fit a lead ``raw`` chunk by chunk (:func:`cleaned_chunks`; each beat in exactly
-    the chunk its R peak falls in): (tables, parameter matrices, the first template's
-    fit (a :class:`~gmesa.ecg.presence.TemplateFit`), the cleaned lead as float32, the
-    options used, the model choice of each stretch of chunks that shared one, with its
-    ``start_s``, ``end_s`` and ``n_chunks``).
-    A chunk keeps the choice in force while its median beat looks like the one the
-    choice was made on (:func:`~gmesa.ecg.choice.same_stretch`).  Samples marked in
-    ``artefacts`` are left out."""
+    the chunk its R peak falls in): (tables, (parameter matrix, options used) per chunk,
+    the first template's fit (a :class:`~gmesa.ecg.presence.TemplateFit`) with its
+    options, the cleaned lead as float32, the model choice of each stretch of chunks
+    that shared one, with its ``start_s``, ``end_s`` and ``n_chunks``).
+    A chunk keeps the choice in force -- the hypothesis, its U wave and terminal T lobe
+    -- while its median beat looks like the one the choice was made on
+    (:func:`~gmesa.ecg.choice.same_stretch`); a new stretch decides all of them again.
+    Samples marked in ``artefacts`` are left out."""
     tables, params = [], []
     clean_sig = np.empty(raw.size, dtype=np.float32)  # kept for plots; fits use float64
     template, stretch, stretches = None, None, []
@@ -292,31 +293,73 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
         elif now is not None:
             stretches.append(dict(now.summary, start_s=a / fs, end_s=b / fs, n_chunks=1))
             stretch = now
-        if tf is not None and "auto" in (opts.u_wave, opts.t_lobe):
-            # the first template decides for all: a U wave, a terminal T lobe
-            opts = replace(used, u_wave=("U" in used.waves if opts.u_wave == "auto"
-                                         else opts.u_wave),
-                           t_lobe="T2" in used.waves if opts.t_lobe == "auto" else opts.t_lobe)
         own = (r + lo >= a) & (r + lo < b)
         tables.append(table[own])
-        params.append(p[own])
-        template = tf if template is None else template
-    return tables, params, template, clean_sig, opts, stretches
+        params.append((p[own], used))
+        if template is None and tf is not None:
+            template = (tf, used)
+    return tables, params, template, clean_sig, stretches
 
 
-def _beats_table(tables, params, names):
-    """(the per-beat table, the parameter matrix) of the chunks' ``tables``/``params``;
-    ``names`` the parameter columns (for an empty table)."""
+def record_options(opts, used):
+    """The options of a whole record from ``used``, those of its chunks (a stretch of
+    rhythm may model a U wave or a terminal T lobe that another does not): every wave
+    any chunk modelled, in the order they were first modelled; ``opts`` (the caller's)
+    when there is no chunk."""
+    if not used:
+        return opts
+    waves = list(used[0].waves)
+    for u in used[1:]:
+        waves += [w for w in u.waves if w not in waves]
+    return replace(used[0], waves=tuple(waves), u_wave="U" in waves,
+                   t_lobe=any("T2" in u.waves for u in used) or (
+                       False if opts.t_lobe is False else used[0].t_lobe))
+
+
+def null_component(wave):
+    """A component of ``wave`` that adds nothing (amplitude 0, no plateau, its region's
+    least tails): where a chunk did not model a wave that another chunk of the record
+    did."""
+    cmin, cmax, smin = REGIONS[wave][:3]
+    return np.array([0.0, 0.5 * (cmin + cmax), 0.0, smin, smin])
+
+
+def in_layout(params, lay_from, lay_to):
+    """``params`` (N, P) of layout ``lay_from`` in layout ``lay_to``: shared labels
+    copied, a wave ``lay_from`` lacks a :func:`null_component` (NaN in rows that are not
+    finite: beats not fitted)."""
+    out = np.empty((params.shape[0], lay_to.size))
+    index = {k: i for i, k in enumerate(lay_from.labels)}
+    for w in lay_to.waves:
+        if w not in lay_from.waves:
+            out[:, lay_to.wave(w)] = null_component(w)
+    for j, k in enumerate(lay_to.labels):
+        if k in index:
+            out[:, j] = params[:, index[k]]
+    out[~np.all(np.isfinite(params), axis=1)] = np.nan
+    return out
+
+
+def _beats_table(tables, params, opts):
+    """(the per-beat table, the parameter matrix in the layout of ``opts``, the record's
+    options: :func:`record_options`) of the chunks' ``tables`` and ``params`` ((matrix,
+    options) per chunk)."""
+    names = list(opts.layout.labels)
     if not tables:
         beats = pd.DataFrame(columns=["beat", "r_peak_s", "rr_s"] + names
                              + list(FIDUCIAL_COLUMNS) + list(INTERVAL_COLUMNS)
                              + ["status", "reason"])
         return beats, np.zeros((0, len(names)))
+    lay = opts.layout
+    pmat = np.concatenate([in_layout(p, used.layout, lay) for p, used in params])
     beats = pd.concat(tables, ignore_index=True)
+    beats[names] = pmat
+    if "U_present" in beats:  # no U wave where a chunk did not model one
+        beats["U_present"] = beats["U_present"].fillna(False).astype(bool)
     beats["beat"] = np.arange(len(beats))
     rr = np.diff(beats["r_peak_s"].to_numpy())
     beats["rr_s"] = np.concatenate([[np.nan], rr])
-    return beats, np.concatenate(params)
+    return beats, pmat
 
 
 def _judge_ecg(beats, clean_sig, fs):
@@ -337,8 +380,12 @@ def _judge_ecg(beats, clean_sig, fs):
 
 def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
     """The ``info`` of a :class:`RecordFit`: settings and summary (``unit`` the lead's;
-    ``template`` the first chunk's :class:`~gmesa.ecg.presence.TemplateFit`, or None)."""
+    ``template`` the first chunk's :class:`~gmesa.ecg.presence.TemplateFit` and
+    options, or None)."""
     names = list(opts.layout.labels)
+    if template is not None:
+        template = template[0]._replace(params=in_layout(template[0].params[None],
+                                                         template[1].layout, opts.layout)[0])
     info = {
         "record": record.name, "path": record.path, "lead": lead_name,
         "units": unit,
@@ -422,9 +469,9 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         artefacts = find_artefacts(raw, fs, mv_limits(record, lead_name, unit),
                                    pacing=opts.pacing_spikes)
         artefacts = artefacts if artefacts.any else None
-    tables, params, template, clean_sig, opts, choices = _fit_chunks(raw, fs, opts, given,
-                                                                     artefacts)
-    beats, pmat = _beats_table(tables, params, list(opts.layout.labels))
+    tables, params, template, clean_sig, choices = _fit_chunks(raw, fs, opts, given, artefacts)
+    opts = record_options(opts, [used for _, used in params])
+    beats, pmat = _beats_table(tables, params, opts)
     evidence = _judge_ecg(beats, clean_sig, fs)
     info = _record_info(record, lead_name, unit, fs, opts, beats, given, raw.size, template)
     info["ecg_evidence"] = evidence

@@ -42,8 +42,8 @@ class FitOptions:
     cleaning and give each beat's latest one (``pacing_spike_s``, :mod:`gmesa.ecg.pacing`);
     ``t_lobe``: "auto" adds a terminal lobe (an upright T2 right after an inverted T)
     where the template shows one and the QT read with it is nearer the typical QTc
-    (:func:`~gmesa.ecg.template.with_t_lobe`; the record's first template decides, as
-    for U); False never.
+    (:func:`~gmesa.ecg.template.with_t_lobe`; each stretch of rhythm's template
+    decides, as for U); False never.
     ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
     times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
     must also sit this close to the usual P position of the stretch; ``u_wave``:
@@ -109,7 +109,7 @@ class FitOptions:
             raise ValueError(f"u_wave={self.u_wave!r}; use 'auto', True or False")
         if self.t_lobe not in ("auto", True, False):
             raise ValueError(f"t_lobe={self.t_lobe!r}; use 'auto' or False (True: the "
-                             "record's first template chose a terminal T lobe)")
+                             "stretch's template chose a terminal T lobe)")
         if self.u_wave is True and "U" not in self.waves and "T" in self.waves:
             self.waves += ("U",)
         if "U" in self.waves and "T" not in self.waves:

@@ -143,30 +143,30 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
     (:func:`~gmesa.ecg.choice.choose_model`): each is fitted on the median beat
     ``median`` ((t s from R, y mV, noise variance mV^2); median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s), then scored by the BIC of ``beats`` (rows on its grid, mV)
-    fitted from that fit; ``bw`` the share of the Nyquist band the low-pass leaves.
+    fitted from that fit; ``bw`` the share of the Nyquist band the low-pass leaves.  The
+    chosen model then gains a U wave (:func:`with_u_wave`) and a terminal T lobe
+    (:func:`with_t_lobe`) where the template asks for them.
     ``stretch``: the choice in force from an earlier chunk
     (:class:`~gmesa.ecg.choice.Stretch`; None: none): while the median beat still looks
-    like its own (:func:`~gmesa.ecg.choice.same_stretch`) and the model is the one it was
-    made in (a U wave in both or in neither: a U added after the first choice changes what
-    the hypotheses mean) its hypothesis is kept and only that one is fitted, the beats are
-    not scored again.  The fit carries the summary of
-    the choice (``choice``) and the choice in force (``stretch``); the options gain a U
-    wave when the chosen hypothesis has one."""
+    like its own (:func:`~gmesa.ecg.choice.same_stretch`) its whole model is kept (the
+    hypothesis, its U wave and its lobe) and only that one is fitted; where it does not,
+    the beats choose again and the U wave and the lobe are decided again.  The fit carries
+    the summary of the choice (``choice``) and the choice in force (``stretch``); the
+    options are the model fitted (the U wave, the lobe ``T2``)."""
     t, y, noise2 = median
-    if opts.t_lobe is True and "T2" in opts.waves:  # the lobe is added after the choice
-        opts = replace(opts, waves=tuple(w for w in opts.waves if w != "T2"))
-    if (stretch is not None and stretch.hyp.u == ("U" in opts.waves)
-            and same_stretch(stretch, t, y, opts.model_choice)):
-        hyp = stretch.hyp._replace(u="U" in opts.waves)
-        fit = fit_template(options_for(opts, hyp), t, y, rr, qrs_on, noise2, hyp)
-        summary = dict(stretch.summary, hypothesis=dict(stretch.summary["hypothesis"]))
-    else:
-        hyp, fit, summary = _choose(opts, median, beats, rr, qrs_on, bw)
-        stretch = None
+    if stretch is not None and same_stretch(stretch, t, y, opts.model_choice):
+        used = options_for(opts, stretch.hyp)
+        fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp)
+        if stretch.lobe:
+            used, fit = with_t_lobe(replace(used, t_lobe=True), fit, t, y, rr, qrs_on,
+                                    noise2, bw)
+        return used, fit._replace(choice=stretch.summary, stretch=stretch)
+    hyp, fit, summary = _choose(opts, median, beats, rr, qrs_on, bw)
     used, fit = with_u_wave(options_for(opts, hyp), fit, t, y, rr, qrs_on, noise2, hyp)
     used, fit = with_t_lobe(used, fit, t, y, rr, qrs_on, noise2, bw)
-    summary["hypothesis"]["U"] = "U" in used.waves
-    stretch = stretch or Stretch(hyp, t, y, summary)
+    hyp = hyp._replace(u="U" in used.waves)
+    summary["hypothesis"].update(U=hyp.u, T2="T2" in used.waves)
+    stretch = Stretch(hyp, t, y, summary, lobe="T2" in used.waves)
     return used, fit._replace(choice=summary, stretch=stretch)
 
 
@@ -245,7 +245,8 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     a small upright T, ends where the upright part ends; an inverted T that a small
     bump merely follows ends before it (the lobe alone tells them apart in neither
     direction, session 19; the QT does in most).  With ``opts.t_lobe`` True (a later
-    chunk of a record whose first had the lobe) the lobe is fitted whatever it shows."""
+    chunk of the stretch whose template had the lobe) the lobe is fitted whatever it
+    shows."""
     if opts.t_lobe is False or "T" not in opts.waves or "T2" in opts.waves:
         return opts, tmpl_fit
     lay, tv = opts.layout, tmpl_fit.params
