@@ -515,3 +515,20 @@ def test_u_wave_decided_per_stretch_of_a_chunked_record():
     parts = [(s["n_chunks"], s["hypothesis"]["U"]) for s in fit.info["model_choice"]["stretches"]]
     assert parts == [(1, True), (2, False)]
 
+
+
+def test_in_layout_copies_by_label_and_adds_a_null_component():
+    """Parameters of one model in a larger one (a chunk without U in a record that has
+    one): shared labels copied, the missing wave adds exactly nothing, unfitted rows NaN."""
+    from gmesa.core import Layout, mesa_sum
+    from gmesa.ecg.waves import in_layout
+
+    small = Layout(("P", "Q", "R", "S", "T"), ("ST",), "linear")
+    big = Layout(("P", "Q", "R", "S", "T", "U"), ("ST",), "linear")
+    rows = np.vstack([np.arange(small.size, dtype=float) + 1.0, np.full(small.size, np.nan)])
+    out = in_layout(rows, small, big)
+    assert out.shape == (2, big.size) and np.all(np.isnan(out[1]))
+    for j, label in enumerate(small.labels):
+        assert out[0, big.labels.index(label)] == rows[0, j]
+    x = np.linspace(-0.5, 1.0, 400)
+    assert np.all(mesa_sum(x, out[0, big.wave("U")], baseline="none") == 0.0)

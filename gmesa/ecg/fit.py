@@ -37,7 +37,7 @@ from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, no_signal, rpeaks_from_annotations
 from .spread import split_half_spread, with_spread
 from .template import qrs_corr, template_and_reach
-from .waves import REGIONS, WAVES, qrs_onset
+from .waves import WAVES, in_layout, qrs_onset
 
 __all__ = ["fit_record", "FitOptions", "BEAT_STATUS"]
 
@@ -314,30 +314,6 @@ def record_options(opts, used):
     return replace(used[0], waves=tuple(waves), u_wave="U" in waves,
                    t_lobe=any("T2" in u.waves for u in used) or (
                        False if opts.t_lobe is False else used[0].t_lobe))
-
-
-def null_component(wave):
-    """A component of ``wave`` that adds nothing (amplitude 0, no plateau, its region's
-    least tails): where a chunk did not model a wave that another chunk of the record
-    did."""
-    cmin, cmax, smin = REGIONS[wave][:3]
-    return np.array([0.0, 0.5 * (cmin + cmax), 0.0, smin, smin])
-
-
-def in_layout(params, lay_from, lay_to):
-    """``params`` (N, P) of layout ``lay_from`` in layout ``lay_to``: shared labels
-    copied, a wave ``lay_from`` lacks a :func:`null_component` (NaN in rows that are not
-    finite: beats not fitted)."""
-    out = np.empty((params.shape[0], lay_to.size))
-    index = {k: i for i, k in enumerate(lay_from.labels)}
-    for w in lay_to.waves:
-        if w not in lay_from.waves:
-            out[:, lay_to.wave(w)] = null_component(w)
-    for j, k in enumerate(lay_to.labels):
-        if k in index:
-            out[:, j] = params[:, index[k]]
-    out[~np.all(np.isfinite(params), axis=1)] = np.nan
-    return out
 
 
 def _beats_table(tables, params, opts):

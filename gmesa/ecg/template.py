@@ -22,7 +22,7 @@ from .fiducials import wave_fiducials
 from .identity import IDENTITY_NEAR
 from .init import clip_into, guess_beat
 from .presence import TemplateFit, p_is_wave, template_shows
-from .waves import QTC_TYPICAL, observed_extrema, qrs_onset
+from .waves import QTC_TYPICAL, in_layout, observed_extrema, qrs_onset
 
 #: the median beat is taken over at most this many beats
 TEMPLATE_BEATS = 400
@@ -206,17 +206,6 @@ def with_u_wave(opts, tmpl_fit, t, y, rr, qrs_on, noise2, hyp=None):
 LOBE_REACH = 0.25
 
 
-def _moved(vec, lay_from, lay_to):
-    """``vec`` (layout ``lay_from``) in layout ``lay_to``: shared labels copied, the
-    others 0."""
-    out = np.zeros(lay_to.size)
-    index = {k: i for i, k in enumerate(lay_from.labels)}
-    for j, k in enumerate(lay_to.labels):
-        if k in index:
-            out[j] = vec[index[k]]
-    return out
-
-
 def read_as_beats(opts, params, noise, rr):
     """{fiducial: s} of one parameter vector ``params`` (layout of ``opts``, a template
     fit) read as the beats are read (``opts.fiducials``; ``noise`` mV and ``rr`` s its
@@ -263,7 +252,7 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
         j = lay2.index("T", "amplitude")
         hi[j] = min(hi[j], 0.0)
     lobe_bounds(lay2, lo, hi, c, c + LOBE_REACH)
-    start = _moved(tv, lay, lay2)
+    start = in_layout(tv[None], lay, lay2)[0]
     h, sr = tv[lay.index("T", "half_width")], tv[lay.index("T", "sigma_right")]
     start[lay2.wave("T2")] = (0.25 * abs(a), c + h + 2.0 * sr, 0.0, 0.02, 0.02)
     res = _fit_rows(used, t, y, clip_into(start, lo, hi)[None], lo, hi)

@@ -180,3 +180,27 @@ def bounds(names, r_amplitude, window_start, window_end, n_baseline=1, q_depth=N
     hi += [zero + np.inf] * n_baseline
     lo, hi = np.stack(lo, axis=-1), np.stack(hi, axis=-1)
     return (lo[0], hi[0]) if scalar else (lo, hi)
+
+
+def null_component(wave):
+    """A component of ``wave`` that adds nothing (amplitude 0, no plateau, its region's
+    least tails): where a chunk did not model a wave that another chunk of the record
+    did."""
+    cmin, cmax, smin = REGIONS[wave][:3]
+    return np.array([0.0, 0.5 * (cmin + cmax), 0.0, smin, smin])
+
+
+def in_layout(params, lay_from, lay_to):
+    """``params`` (N, P) of layout ``lay_from`` in layout ``lay_to``: shared labels
+    copied, a wave ``lay_from`` lacks a :func:`null_component`, any other label 0 (NaN in
+    rows that are not finite: beats not fitted)."""
+    out = np.zeros((params.shape[0], lay_to.size))
+    index = {k: i for i, k in enumerate(lay_from.labels)}
+    for w in lay_to.waves:
+        if w not in lay_from.waves:
+            out[:, lay_to.wave(w)] = null_component(w)
+    for j, k in enumerate(lay_to.labels):
+        if k in index:
+            out[:, j] = params[:, index[k]]
+    out[~np.all(np.isfinite(params), axis=1)] = np.nan
+    return out
