@@ -110,3 +110,18 @@ def test_a_later_stretch_with_an_inverted_t_gets_its_own_lobe():
     qt_late = np.nanmedian(beats["qt_ms"][late]) / 1000.0
     assert abs(qt_late - QTC_TYPICAL) < 0.06, qt_late
     assert fit.info["template_params"]["T2_amplitude"] == 0.0   # the first template's
+
+
+def test_beats_whose_t_inverts_within_one_chunk_are_not_read_upright():
+    """Two morphologies in one chunk (59 beats of an inverted T with its lobe, 61 of an
+    upright T): the template takes the upright one; the inverted beats, which its start
+    describes far worse (RMSE 12 times the others'), are started again from their own
+    guess and read inverted, saying that they are unlike the template (before: T read
+    upright on the lobe, +0.21 mV, and no QT)."""
+    rec, split, _ = _two_stretches((SHORT_T, LOBE), (UPRIGHT_T, None))
+    beats = ecg.fit_record(rec).beats
+    early = (beats["r_peak_s"] < split - 2).to_numpy()
+    late = (beats["r_peak_s"] > split + 2).to_numpy()
+    assert np.all(beats["T_amplitude"][early] < 0) and np.all(beats["T_amplitude"][late] > 0)
+    assert beats["reason"][early].str.contains("unlike the template: T wave opposite sign").all()
+    assert np.isfinite(beats["qt_ms"][early]).mean() > 0.9

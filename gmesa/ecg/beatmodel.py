@@ -22,7 +22,7 @@ from .init import clip_into, guess_beat
 from .options import FitOptions
 from .presence import p_is_wave
 from .priors import prior_arrays
-from .waves import T_LATEST, bounds, observed_extrema
+from .waves import T_LATEST, bounds, observed_extrema, qrs_onset
 
 #: solver status the per-beat engines (scipy, lmfit) give a converged fit: they do not
 #: say which test passed, the code of the gradient test stands for all
@@ -254,11 +254,7 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
             for j in (lay.index("ST", "center"), lay.index("ST", "scale")):
                 LO[:, j] = HI[:, j] = template_vec[j]
     P0 = np.zeros((n, lay.size))
-    for i in np.flatnonzero(own):
-        n_i = rows.lengths[i]
-        P0[i] = with_steps(guess_beat(rows.X[i, :n_i], rows.Y[i, :n_i], opts.waves,
-                                      lay.n_baseline, qrs_on[i], 0.0,
-                                      float(t_latest(rr_prev[i]))), opts)
+    P0[own] = own_guesses(opts, rows, np.flatnonzero(own), qrs_on, rr_prev)
     if warm.any():
         level = nanmedian(rows.Yv[warm], axis=1)
         c0 = lay.baseline_slice.start
@@ -273,6 +269,44 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
         parts = None if opts.priors is True else tuple(opts.priors)
         prior = prior_arrays(lay, rr_prev, max(float(sigma), 1e-4), parts=parts)
     return SegmentFit(opts, rows, qrs_on, P0, LO, HI, prior)
+
+
+def own_guesses(opts, rows, idx, qrs_on, rr_prev):
+    """Start vectors (len(``idx``), P) of beats ``idx`` of ``rows`` from their own
+    samples (:func:`~gmesa.ecg.init.guess_beat`; observed QRS onset ``qrs_on`` s and RR
+    before each beat ``rr_prev`` s, per beat of ``rows``)."""
+    out = np.zeros((len(idx), opts.layout.size))
+    for k, i in enumerate(idx):
+        n_i = rows.lengths[i]
+        out[k] = with_steps(guess_beat(rows.X[i, :n_i], rows.Y[i, :n_i], opts.waves,
+                                       opts.n_baseline, qrs_on[i], 0.0,
+                                       float(t_latest(rr_prev[i]))), opts)
+    return out
+
+
+#: a beat started from the template whose residual RMSE is over this many times the
+#: median of those beats' is started again from its own guess: its waves may not be the
+#: template's (a T that inverts within the chunk the template was built on)
+MISFIT_RATIO = 3.0
+
+
+def restart_misfits(fit, warm, rr_prev):
+    """Beats ``warm`` (started from the template) of ``fit`` (a :class:`SegmentFit`,
+    updated in place) that it describes far worse than the others (RMSE over
+    :data:`MISFIT_RATIO` times their median) fitted again from their own guess (QRS
+    onset read off each beat, ``rr_prev`` the RR before each, s); the new fit is kept
+    where :func:`best_start` prefers it.  Returns the beats fitted again."""
+    w = np.flatnonzero(warm & np.isfinite(fit.cost))
+    if w.size < 3:
+        return w[:0]
+    rmse = np.sqrt(2.0 * fit.cost[w] / np.maximum(fit.rows.lengths[w], 1))
+    bad = w[rmse > MISFIT_RATIO * np.median(rmse)]
+    if bad.size:
+        qrs_on = np.array(fit.qrs_on, dtype=float)
+        qrs_on[bad] = qrs_onset(fit.rows.Xv[bad], fit.rows.Yv[bad])
+        start = own_guesses(fit.opts, fit.rows, bad, qrs_on, rr_prev)
+        refit_better(fit, bad, start, fit.lower[bad], fit.upper[bad])
+    return bad
 
 
 def refit_better(fit, idx, start, lower, upper):

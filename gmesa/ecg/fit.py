@@ -3,8 +3,9 @@
 Lead -> zero-phase cleaning (wander, power line, low-pass) -> R peaks -> RR-adaptive
 beat windows -> median template and its fit -> windows reaching the template's T end
 where the next beat allows -> every beat warm-started from the template fit (beats
-unlike the template start from their own guess) -> compiled batch solver -> a second
-start for beats whose P may sit on the wrong feature -> beats whose T is another
+unlike the template start from their own guess) -> compiled batch solver -> beats the
+template's start describes far worse than the others started again from their own guess
+-> a second start for beats whose P may sit on the wrong feature -> beats whose T is another
 deflection than the template's fitted again with it held near the template's
 (:mod:`gmesa.ecg.identity`) -> fiducials (no T off where the window ends the T wave),
 intervals, fit quality and a status per beat.  The beat model (bounds, starts, solve,
@@ -20,7 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
-from .beatmodel import beat_problem, quality, second_starts
+from .beatmodel import beat_problem, quality, restart_misfits, second_starts
 from .artefacts import find_artefacts
 from .pacing import bridge, spike_before_r
 from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_start_seen, room,
@@ -102,6 +103,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     fi = np.flatnonzero(fit_me)
     if fi.size:
         fit.keep(fi, fit.solve(fi))
+    if template_vec is not None and fi.size:
+        restart_misfits(fit, warm, rr_prev)
     if template_vec is not None and "P" in opts.waves and fi.size:
         second_starts(fit, template_vec, own, warm)
     unlike = np.full(r.size, "", dtype=object)
