@@ -315,13 +315,12 @@ def record_options(opts, used):
     for u in used[1:]:
         waves += [w for w in u.waves if w not in waves]
     return replace(used[0], waves=tuple(waves), u_wave="U" in waves,
-                   t_lobe=any("T2" in u.waves for u in used) or (
-                       False if opts.t_lobe is False else used[0].t_lobe))
+                   t_lobe=True if "T2" in waves else opts.t_lobe)
 
 
 def _beats_table(tables, params, opts):
-    """(the per-beat table, the parameter matrix in the layout of ``opts``, the record's
-    options: :func:`record_options`) of the chunks' ``tables`` and ``params`` ((matrix,
+    """(the per-beat table, the parameter matrix) in the layout of ``opts`` (the
+    record's, :func:`record_options`) of the chunks' ``tables`` and ``params`` ((matrix,
     options) per chunk)."""
     names = list(opts.layout.labels)
     if not tables:
