@@ -95,6 +95,45 @@ def spread_rows(summary):
     return [("template split", f"{names} between halves of the beats (in the ± above)")]
 
 
+_T_WORDS = {"upright": "T upright", "inverted": "T inverted",
+            "free": "T of either sign (the beats were unsure)"}
+
+
+def _model_words(choice):
+    """One stretch's model (``hypothesis`` of :func:`gmesa.ecg.choice.choose_model`'s
+    summary) in words, e.g. "T inverted with a terminal lobe, U wave"."""
+    h = choice.get("hypothesis") or {}
+    words = ["no P wave"] if h.get("P") == "absent" else []
+    if h.get("T") in _T_WORDS:
+        words.append(_T_WORDS[h["T"]] + (" with a terminal lobe" if h.get("T2") else ""))
+    if h.get("U"):
+        words.append("U wave")
+    return ", ".join(words)
+
+
+def _clock(seconds):
+    """``seconds`` as h:mm:ss."""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def model_rows(summary):
+    """A "model" line: the waves the record's beats chose (``info["model_choice"]`` of the
+    fit in ``summary["fit"]``), each stretch of rhythm with its times where the record has
+    several (a T that inverts in a long record, say); no choice or no beat ok: no line."""
+    fit = summary.get("fit") if summary.get("n_ok") else None
+    choice = (getattr(fit, "info", None) or {}).get("model_choice")
+    if not choice:
+        return []
+    parts = choice.get("stretches") or [choice]
+    if len(parts) == 1:
+        text = _model_words(parts[0])
+    else:
+        text = "; ".join(f"{_model_words(c)} ({_clock(c['start_s'])}-{_clock(c['end_s'])})"
+                         for c in parts)
+    return [("model", text)] if text else []
+
+
 def paced_rows(row):
     """A "paced beats" line where pacemaker spikes were found (none: no line)."""
     n = row.get("n_paced")
@@ -110,7 +149,7 @@ def report_fit(row, out):
         ("beats", f"{n}"),
         ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
         ("median PRD", fmt_num(row["median_prd"], " %")),
-    ] + paced_rows(row) + interval_rows(row) + spread_rows(row)))
+    ] + model_rows(row) + paced_rows(row) + interval_rows(row) + spread_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)

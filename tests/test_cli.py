@@ -172,6 +172,27 @@ def test_summary_says_over_how_many_beats_a_median_interval_is():
     assert rows["median QT"] == "400 ms ±61" and rows["median QRS"] == "90 ms"
 
 
+def test_summary_says_the_model_each_stretch_of_rhythm_chose():
+    """The "model" line: the T the beats chose, with its lobe and a U wave; each stretch
+    with its times where a long record has several; nothing without a choice."""
+    from types import SimpleNamespace
+
+    from gmesa._cli_report import model_rows
+
+    one = {"hypothesis": {"P": "free", "T": "inverted", "U": True, "T2": True},
+           "start_s": 0.0, "end_s": 600.0}
+    fit = SimpleNamespace(info={"model_choice": one})
+    assert model_rows({"fit": fit, "n_ok": 5}) == [
+        ("model", "T inverted with a terminal lobe, U wave")]
+    two = dict(hypothesis={"P": "absent", "T": "upright", "U": False, "T2": False},
+               start_s=600.0, end_s=3725.0)
+    fit.info["model_choice"] = dict(one, stretches=[one, two])
+    (_, text), = model_rows({"fit": fit, "n_ok": 5})
+    assert text == ("T inverted with a terminal lobe, U wave (0:00:00-0:10:00); "
+                    "no P wave, T upright (0:10:00-1:02:05)")
+    assert model_rows({"fit": fit, "n_ok": 0}) == [] and model_rows({}) == []
+
+
 def test_summary_names_the_boundaries_the_template_split_moves():
     """A boundary whose template reading moves 10 ms or more between the halves of the
     beats is named, largest first; none: no line (and none without a fit)."""
