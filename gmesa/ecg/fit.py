@@ -28,6 +28,7 @@ from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_s
                     t_end_seen)
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
+from .heights import heights
 from .identity import follow_template
 from .io import Record, ecg_lead_mv, rhythm_lead_index
 from .io.units import to_millivolts
@@ -128,6 +129,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
         table[f"{key}_sd_ms"] = np.where(np.isfinite(fid[key]), v * 1000.0, np.nan)
     for key, v in intervals(fid, rr).items():
         table[key] = v
+    table.update(heights(fit.params, opts.layout, fid))
     if "U" in opts.waves:
         table["U_present"] = present["U"]
     table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,

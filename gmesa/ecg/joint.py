@@ -23,6 +23,7 @@ from ..solvers import fit_shared, join_shared, split_shared
 from .beatmodel import SegmentFit, best_start, quality
 from .beats import MAX_MASKED, BeatRows, room
 from .fiducials import intervals
+from .heights import heights
 from .fit import fit_record, window_edge_check, waves_present
 from .leads import no_beats
 from .identity import IDENTITY_NEAR
@@ -198,6 +199,7 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     for key, v in fid.items():
         table[f"{key}_s"] = v + t_r
     table.update(intervals(fid, rr))
+    table.update(heights(seg.params, lay, fid))
     for key, v in fid_sd.items():
         table[f"{key}_sd_ms"] = np.where(np.isfinite(fid[key]), v * 1000.0, np.nan)
     if "U" in opts.waves:

@@ -25,6 +25,7 @@ from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
 from .beats import add_reason, p_after_previous_t, p_start_seen, t_end_seen
 from .fiducials import intervals
+from .heights import heights
 from .joint_edges import global_qrs_edges, spread_out, spread_sd
 from .presence import P_MIN_OF_R, consistent_p, p_is_wave
 from .result import FIDUCIAL_COLUMNS
@@ -258,6 +259,10 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
                 out[f"{w}_amplitude_#{i}"] = coef[:, i, lay.waves.index(w)]
     for i, p in enumerate(parts):
         out[f"rmse_#{i}"], out[f"prd_#{i}"] = p["rmse"], p["prd"]
+    for i in range(coef.shape[1]):  # each lead's heights at the global fiducials
+        view = join_shared(theta, coef[:, i], lay.n_waves, lay.n_steps)
+        for name, v in heights(view, lay, fid).items():
+            out[f"{name}_#{i}"] = v
     if "pacing_spike_s" in beats:  # the primary lead's (gmesa.ecg.pacing)
         out["pacing_spike_s"] = beats["pacing_spike_s"].to_numpy(dtype=float)
     out.update(cost=cost, nit=nit, solver_status=code, status=status, reason=reason)
