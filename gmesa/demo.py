@@ -37,7 +37,8 @@ _SUMMARY_ROWS = (  # quantity, column, unit, decimals
     ("QTc (Bazett)", "qtc_ms", "ms", 0),
     ("QTc (Fridericia)", "qtc_fridericia_ms", "ms", 0),
     ("R amplitude", "R_amplitude", "{u}", 3),
-    ("T amplitude", "T_amplitude", "{u}", 3),
+    ("T height", "t_height_mv", "mV", 3),
+    ("ST at J+60 ms", "st_j60_mv", "mV", 3),
     ("PRD", "prd", "%", 1),
     ("RMSE", "rmse", "{u}", 4),
 )
@@ -111,8 +112,8 @@ def _units(record):
 # ---------------------------------------------------------------------------------
 def demo_summary(fit):
     """The table the demo prints: median and interquartile range of RR, heart rate, PR,
-    QRS, QT, QTc, R and T amplitude, PRD and RMSE over the beats the figures trust
-    (:func:`gmesa.ecg.result.trusted_mask`: status ``ok`` and not flagged, or every ok
+    QRS, QT, QTc, R amplitude, T height, ST level, PRD and RMSE over the beats the figures
+    trust (:func:`gmesa.ecg.result.trusted_mask`: status ``ok`` and not flagged, or every ok
     beat when all of them are flagged).
 
     Returns a DataFrame indexed by quantity with columns ``unit``, ``median``, ``q25``,

@@ -237,14 +237,14 @@ def test_trends_figure(fit):
     fig = plot.trends(fit)
     assert isinstance(fig, Figure)
     axes = [a for a in fig.axes if a.get_ylabel()]
-    assert [a.get_ylabel() for a in axes] == ["QT (ms)", "T amplitude (mV)", "RR (s)"]
+    assert [a.get_ylabel() for a in axes] == ["QT (ms)", "T height (mV)", "RR (s)"]
     assert axes[-1].get_xlabel() == "time (s)"
     ok = trusted_mask(fit.beats)
-    for a, col in zip(axes, ("qt_ms", "T_amplitude", "rr_s")):
+    for a, col in zip(axes, ("qt_ms", "t_height_mv", "rr_s")):
         pts = by_gid(a.lines, f"trend-{col}")[0]
         assert pts.get_xdata().size == np.isfinite(fit.beats[col][ok]).sum()
         assert by_gid(a.lines, f"rolling-{col}")
-    t_pts = by_gid(axes[1].lines, "trend-T_amplitude")[0]
+    t_pts = by_gid(axes[1].lines, "trend-t_height_mv")[0]
     assert to_rgb(t_pts.get_color()) == to_rgb(plot.WAVE_COLORS["T"])
 
 

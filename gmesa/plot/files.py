@@ -41,7 +41,7 @@ def write_figures(fit, out_dir, stem=None, start=None, grid=True):
     Writes ``beat.png`` (a typical beat, :func:`gmesa.plot.typical_beat`, with its
     components and residual), ``record.png`` (10 s strip from ``start``, ECG paper grid
     when ``grid``), ``template.png`` (beats superimposed with the median fit) and
-    ``trends.png`` (QT, T amplitude and RR over time); with ``stem`` the names are
+    ``trends.png`` (QT, T height and RR over time); with ``stem`` the names are
     ``{stem}.beat.png`` and so on.  A fit without beats writes nothing.  Returns the
     list of paths written.
     """

@@ -16,11 +16,14 @@ COLUMN_LABELS = {
     "QRS_T_angle_deg": "spatial QRS-T angle (°)",
     "QRS_azimuth_deg": "QRS azimuth (°)", "QRS_elevation_deg": "QRS elevation (°)",
     "T_azimuth_deg": "T azimuth (°)", "T_elevation_deg": "T elevation (°)",
+    "p_height_mv": "P height (mV)", "t_height_mv": "T height (mV)",
+    "st_j60_mv": "ST at J+60 ms (mV)",
 }
 
-#: the columns :func:`trends` draws by default (those the table has), then the spatial
-#: QRS-T angle where the table has it (a LeadsFit with a spatial frame)
-DEFAULT_COLUMNS = ("qt_ms", "T_amplitude", "rr_s")
+#: the columns :func:`trends` draws by default (those the table has; the T height measured
+#: on the fitted beat, or the T component's amplitude in a table without it), then the
+#: spatial QRS-T angle where the table has it (a LeadsFit with a spatial frame)
+DEFAULT_COLUMNS = ("qt_ms", "t_height_mv", "rr_s")
 
 
 def column_label(column, u="mV"):
@@ -53,7 +56,8 @@ def trends(fit, columns=None, ax=None, window=None):
     fit : a :class:`gmesa.ecg.RecordFit` or a :class:`gmesa.ecg.LeadsFit` (its combined
         table; the duration and unit from its primary lead).
     columns : names of columns of ``fit.beats`` (intervals such as ``qt_ms``, wave
-        parameters such as ``T_amplitude``, ``rr_s``, ``prd``, ``QRS_T_angle_deg`` ...).
+        parameters such as ``T_amplitude``, heights such as ``t_height_mv``, ``rr_s``,
+        ``prd``, ``QRS_T_angle_deg`` ...).
         Default: those of :data:`DEFAULT_COLUMNS` the table has, then the spatial
         QRS-T angle (``QRS_T_angle_deg``, degrees) when the table has it.
     ax : None -> a new Figure with one panel per column sharing the time axis, and the
@@ -69,7 +73,9 @@ def trends(fit, columns=None, ax=None, window=None):
     """
     beats = fit.beats
     if columns is None:
-        columns = [c for c in DEFAULT_COLUMNS if c in beats]
+        columns = [c if c in beats or c != "t_height_mv" else "T_amplitude"
+                   for c in DEFAULT_COLUMNS]
+        columns = [c for c in columns if c in beats]
         columns += ["QRS_T_angle_deg"] if "QRS_T_angle_deg" in beats else []
     columns = [columns] if isinstance(columns, str) else list(columns)
     lead = fit.fits[fit.primary] if hasattr(fit, "fits") else fit   # duration, unit
@@ -130,6 +136,7 @@ def _panel(a, x, values, col, w, u):
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     m = np.isfinite(v)
     wave = col.split("_", 1)[0]
+    wave = wave.upper() if col.endswith("_height_mv") else wave   # t_height_mv: T's colour
     c = WAVE_COLORS[wave] if wave in WAVE_COLORS and wave != "baseline" else "0.35"
     if m.any():
         dots = dict(ms=4.0 if m.sum() < 300 else 2.4,
