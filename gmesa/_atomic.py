@@ -85,8 +85,9 @@ def check_table_format(fmt):
         raise ValueError(f"fmt={fmt!r}; use 'parquet' or 'csv'")
 
 
-#: rows per Parquet row group when a table is written (see :func:`write_table`)
-TABLE_ROWS = 1 << 15
+#: rows per Parquet row group when a table is written (see :func:`write_table`); a group
+#: of a joint fit's table (about 70 columns) is then some 5 MB of Arrow memory at a time
+TABLE_ROWS = 1 << 13
 
 
 def write_table(path, df, fmt):

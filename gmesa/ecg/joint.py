@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._memory import release_free_memory
 from ..solvers import fit_shared, join_shared, split_shared
 from .beatmodel import SegmentFit, best_start, quality
 from .beats import MAX_MASKED, BeatRows, room
@@ -332,6 +333,7 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
         globs.append(g)
     first_info = first.info
     del first, beats  # the primary lead's own table: every block has read it
+    release_free_memory()  # what the blocks freed, before the tables are joined
     table = pd.concat(globs, ignore_index=True)
     del globs
     table.columns = _lead_names(table.columns, names)  # in place: no copy of the table
