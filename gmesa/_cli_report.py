@@ -134,6 +134,27 @@ def model_rows(summary):
     return [("model", text)] if text else []
 
 
+#: the heights measured on the fitted beats that the summary gives (column, label)
+HEIGHT_ROWS = (("t_height_mv", "median T height"), ("st_j60_mv", "median ST J+60"))
+
+
+def height_rows(summary):
+    """Median T height and ST level at J+60 ms (mV) over the ok beats of the fit in
+    ``summary["fit"]`` (:mod:`gmesa.ecg.heights`); a column the table lacks, or no ok
+    beat: no line."""
+    fit = summary.get("fit") if summary.get("n_ok") else None
+    beats = getattr(fit, "beats", None)
+    if beats is None or "status" not in beats:
+        return []
+    ok = beats[beats["status"] == "ok"]
+    rows = []
+    for col, label in HEIGHT_ROWS:
+        v = ok[col].to_numpy(dtype=float) if col in ok else np.zeros(0)
+        if np.isfinite(v).any():
+            rows.append((label, f"{np.nanmedian(v):+.3f} mV"))
+    return rows
+
+
 def paced_rows(row):
     """A "paced beats" line where pacemaker spikes were found (none: no line)."""
     n = row.get("n_paced")
@@ -149,7 +170,8 @@ def report_fit(row, out):
         ("beats", f"{n}"),
         ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
         ("median PRD", fmt_num(row["median_prd"], " %")),
-    ] + model_rows(row) + paced_rows(row) + interval_rows(row) + spread_rows(row)))
+    ] + model_rows(row) + paced_rows(row) + interval_rows(row) + height_rows(row)
+        + spread_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)

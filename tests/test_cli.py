@@ -193,6 +193,24 @@ def test_summary_says_the_model_each_stretch_of_rhythm_chose():
     assert model_rows({"fit": fit, "n_ok": 0}) == [] and model_rows({}) == []
 
 
+def test_summary_gives_the_median_t_height_and_st_level_of_the_ok_beats():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gmesa._cli_report import height_rows
+
+    beats = pd.DataFrame({"status": ["ok", "ok", "ok", "poor_fit"],
+                          "t_height_mv": [0.2, 0.3, np.nan, 5.0],
+                          "st_j60_mv": [-0.1, -0.12, -0.11, 3.0]})
+    fit = SimpleNamespace(beats=beats)
+    assert height_rows({"fit": fit, "n_ok": 3}) == [("median T height", "+0.250 mV"),
+                                                    ("median ST J+60", "-0.110 mV")]
+    assert height_rows({"fit": fit, "n_ok": 0}) == [] and height_rows({}) == []
+    fit.beats = beats.drop(columns=["t_height_mv", "st_j60_mv"])   # an older table
+    assert height_rows({"fit": fit, "n_ok": 3}) == []
+
+
 def test_summary_names_the_boundaries_the_template_split_moves():
     """A boundary whose template reading moves 10 ms or more between the halves of the
     beats is named, largest first; none: no line (and none without a fit)."""
