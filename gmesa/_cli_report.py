@@ -76,6 +76,12 @@ def interval_rows(summary):
     return rows
 
 
+def _ok_fit(summary):
+    """The fit in ``summary["fit"]`` when a beat was fitted ok (``summary["n_ok"]``), else
+    None: the summary lines read off it say nothing of a record without an ok beat."""
+    return summary.get("fit") if summary.get("n_ok") else None
+
+
 #: a boundary whose template reading moves this much (ms) between halves of the beats is
 #: named in the summary (it is in every beat's SD either way; display only)
 SPREAD_SHOWN_MS = 10.0
@@ -86,7 +92,7 @@ def spread_rows(summary):
     least :data:`SPREAD_SHOWN_MS` between the halves of the beats
     (``info["template_spread_ms"]`` of the fit in ``summary["fit"]``; none, or no beat
     fitted ok (``summary["n_ok"]``): no line)."""
-    fit = summary.get("fit") if summary.get("n_ok") else None
+    fit = _ok_fit(summary)
     spread = (getattr(fit, "info", None) or {}).get("template_spread_ms") or {}
     big = sorted(((v, b) for b, v in spread.items() if v >= SPREAD_SHOWN_MS), reverse=True)
     if not big:
@@ -121,7 +127,7 @@ def model_rows(summary):
     """A "model" line: the waves the record's beats chose (``info["model_choice"]`` of the
     fit in ``summary["fit"]``), each stretch of rhythm with its times where the record has
     several (a T that inverts in a long record, say); no choice or no beat ok: no line."""
-    fit = summary.get("fit") if summary.get("n_ok") else None
+    fit = _ok_fit(summary)
     choice = (getattr(fit, "info", None) or {}).get("model_choice")
     if not choice:
         return []
@@ -142,7 +148,7 @@ def height_rows(summary):
     """Median T height and ST level at J+60 ms (mV) over the ok beats of the fit in
     ``summary["fit"]`` (:mod:`gmesa.ecg.heights`); a column the table lacks, or no ok
     beat: no line."""
-    fit = summary.get("fit") if summary.get("n_ok") else None
+    fit = _ok_fit(summary)
     beats = getattr(fit, "beats", None)
     if beats is None or "status" not in beats:
         return []

@@ -132,9 +132,16 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None):
     else:
         params, costs = _starts(opts, t, y, rr, qrs_on, lo, hi)
     best = best_start(params, costs, opts.waves, qrs_on, t[0])
-    cost = float(costs[best])
+    return _template_fit(t, params[best], costs[best], noise2, lo, hi)
+
+
+def _template_fit(t, params, cost, noise2, lo, hi):
+    """The :class:`TemplateFit` of ``params`` fitted on the grid ``t`` within [``lo``,
+    ``hi``] at ``cost`` (0.5 SSE, mV^2): residual variance per degree of freedom (the
+    free parameters counted) and RMSE."""
+    cost = float(cost)
     dof = max(t.size - int(np.sum(hi > lo)), 1)
-    return TemplateFit(t, params[best], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
+    return TemplateFit(t, params, 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
                        noise2, lo, hi)
 
 
@@ -256,10 +263,7 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     h, sr = tv[lay.index("T", "half_width")], tv[lay.index("T", "sigma_right")]
     start[lay2.wave("T2")] = (0.25 * abs(a), c + h + 2.0 * sr, 0.0, 0.02, 0.02)
     res = _fit_rows(used, t, y, clip_into(start, lo, hi)[None], lo, hi)
-    cost = float(res.cost[0])
-    dof = max(t.size - int(np.sum(hi > lo)), 1)
-    fit = TemplateFit(t, res.params[0], 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
-                      noise2, lo, hi)
+    fit = _template_fit(t, res.params[0], res.cost[0], noise2, lo, hi)
     if forced:
         return used, fit
     if not template_shows(fit, "T2", used.waves, bw, used.wave_snr):

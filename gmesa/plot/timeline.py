@@ -24,6 +24,8 @@ COLUMN_LABELS = {
 #: on the fitted beat, or the T component's amplitude in a table without it), then the
 #: spatial QRS-T angle where the table has it (a LeadsFit with a spatial frame)
 DEFAULT_COLUMNS = ("qt_ms", "t_height_mv", "rr_s")
+#: ... and what stands in for a default column a table lacks (one written before it)
+FALLBACK_COLUMNS = {"t_height_mv": "T_amplitude"}
 
 
 def column_label(column, u="mV"):
@@ -73,8 +75,7 @@ def trends(fit, columns=None, ax=None, window=None):
     """
     beats = fit.beats
     if columns is None:
-        columns = [c if c in beats or c != "t_height_mv" else "T_amplitude"
-                   for c in DEFAULT_COLUMNS]
+        columns = [c if c in beats else FALLBACK_COLUMNS.get(c, c) for c in DEFAULT_COLUMNS]
         columns = [c for c in columns if c in beats]
         columns += ["QRS_T_angle_deg"] if "QRS_T_angle_deg" in beats else []
     columns = [columns] if isinstance(columns, str) else list(columns)
