@@ -273,3 +273,54 @@ def test_qtc_prior_pairs_each_t_end_with_the_qrs_before_it():
     ref = {"QRS_on": q, "T_off": np.r_[-0.1, q[:-1] + 0.36, q[-1] + 0.75]}
     assert record_qtc(ref) == pytest.approx(0.4)
     assert np.isnan(record_qtc({"QRS_on": q[:2], "T_off": q[:1] + 0.3}))
+
+
+def _interval_events(records, rng):
+    """Events of records whose beats have known PR, QRS and QT (ms): per record
+    ``(name, pr, qrs, qt, det_shift_ms)`` with the detections' QT longer by the shift, one
+    unmatched T (FN) and one false P (FP) that must not count."""
+    import pandas as pd
+
+    rows = []
+    for name, pr, qrs, qt, shift in records:
+        for k in range(6):
+            on = 1.0 + 0.8 * k
+            marks = {"P_on": on - pr / 1e3, "QRS_on": on, "QRS_off": on + qrs / 1e3,
+                     "T_off": on + qt / 1e3}
+            for f, ref in marks.items():
+                det = ref + (shift / 1e3 if f == "T_off" else 0.0) + rng.normal(0, 1e-4)
+                out = "FN" if (f == "T_off" and k == 5) else "TP"
+                rows.append(("qtdb", "m", name, f, out, ref, det if out == "TP" else None,
+                             1e3 * (det - ref) if out == "TP" else None))
+        rows.append(("qtdb", "m", name, "P_on", "FP", None, 0.5, None))
+    return pd.DataFrame(rows, columns=["dataset", "method", "record", "fiducial", "outcome",
+                                       "ref_s", "det_s", "error_ms"])
+
+
+def test_interval_agreement_pairs_marks_into_beats_and_finds_a_proportional_bias():
+    """benchmarks/intervals.py: each beat's PR, QRS and QT come from the marks around its
+    QRS onset (an unmatched mark drops the interval, a false P adds none); a method whose
+    QT error grows with the QT shows a proportional bias, one with a constant error none."""
+    from benchmarks.intervals import agreement, beat_intervals, record_intervals
+
+    rng = np.random.default_rng(5)
+    qts = (340.0, 380.0, 420.0, 460.0, 500.0, 540.0)
+    growing = [(f"r{i}", 150.0, 90.0, qt, -0.5 * (qt - 340.0)) for i, qt in enumerate(qts)]
+    beats = beat_intervals(_interval_events(growing, rng))
+    assert len(beats) == 36 and beats["QT_ref"].isna().sum() == 6
+    per = record_intervals(beats)
+    qt = per[per["interval"] == "QT"].set_index("record")
+    assert qt.loc["r0", "beats"] == 5 and qt.loc["r5", "ref_ms"] == pytest.approx(540.0)
+    assert qt.loc["r5", "det_ms"] == pytest.approx(440.0, abs=0.5)
+    table = agreement(per).set_index("interval")
+    assert table.loc["PR", "bias_ms"] == pytest.approx(0.0, abs=0.3)
+    assert table.loc["PR", "records"] == 6
+    # det - ref = -0.5 (ref - 340): on the mean m = ref - 0.25 (ref - 340), slope -2/3
+    assert table.loc["QT", "slope"] == pytest.approx(-2.0 / 3.0, abs=0.02)
+    assert table.loc["QT", "slope_high"] < 0 and table.loc["QT", "within_tol"] == pytest.approx(4 / 6)
+    steady = [(f"r{i}", 150.0, 90.0, qt, -20.0) for i, qt in enumerate(qts)]
+    flat = agreement(record_intervals(beat_intervals(_interval_events(steady, rng))))
+    flat = flat.set_index("interval")
+    assert flat.loc["QT", "bias_ms"] == pytest.approx(-20.0, abs=0.3)
+    assert flat.loc["QT", "slope_low"] < 0.0 < flat.loc["QT", "slope_high"] or abs(
+        flat.loc["QT", "slope"]) < 0.01
