@@ -161,6 +161,29 @@ def height_rows(summary):
     return rows
 
 
+#: a beat's QRS is called misfit above this QRS PRD (%, ``QRS_prd``): about the 97th
+#: percentile of the ok beats of LUDB's calibration half (odd records, lead ii; the 95th of
+#: QTDB lead 0's, 17.6%), and most beats of a fragmented QRS (PTB s0010_re lead ii,
+#: median 16.9%)
+QRS_MISFIT_PRD = 15.0
+
+
+def misfit_rows(summary):
+    """A "QRS misfit" line where some ok beats' QRS PRD is above :data:`QRS_MISFIT_PRD`
+    (none, or no such column: no line)."""
+    fit = _ok_fit(summary)
+    beats = getattr(fit, "beats", None)
+    if beats is None or "QRS_prd" not in beats or "status" not in beats:
+        return []
+    v = beats.loc[beats["status"] == "ok", "QRS_prd"].to_numpy(dtype=float)
+    n = int(np.sum(v > QRS_MISFIT_PRD))
+    if not n:
+        return []
+    return [("QRS misfit", f"{n} of {v.size} ok beats (QRS PRD > {QRS_MISFIT_PRD:g}%; median "
+                           f"{np.nanmedian(v):.1f}%): part of the QRS not modelled (notched, "
+                           "fragmented?); QRS on/off less sure")]
+
+
 def paced_rows(row):
     """A "paced beats" line where pacemaker spikes were found (none: no line)."""
     n = row.get("n_paced")
@@ -177,7 +200,7 @@ def report_fit(row, out):
         ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
         ("median PRD", fmt_num(row["median_prd"], " %")),
     ] + model_rows(row) + paced_rows(row) + interval_rows(row) + height_rows(row)
-        + spread_rows(row)))
+        + misfit_rows(row) + spread_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)

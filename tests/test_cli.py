@@ -211,6 +211,28 @@ def test_summary_gives_the_median_t_height_and_st_level_of_the_ok_beats():
     assert height_rows({"fit": fit, "n_ok": 3}) == []
 
 
+def test_summary_counts_the_ok_beats_whose_qrs_the_model_misfits():
+    """A "QRS misfit" line counts the ok beats whose QRS PRD is above QRS_MISFIT_PRD; no
+    such beat, no ok beat or an older table without the column: no line."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gmesa._cli_report import QRS_MISFIT_PRD, misfit_rows
+
+    beats = pd.DataFrame({"status": ["ok", "ok", "ok", "poor_fit"],
+                          "QRS_prd": [2.0, QRS_MISFIT_PRD + 5.0, QRS_MISFIT_PRD + 9.0, 80.0]})
+    fit = SimpleNamespace(beats=beats)
+    (label, text), = misfit_rows({"fit": fit, "n_ok": 3})
+    assert label == "QRS misfit" and text.startswith("2 of 3 ok beats")
+    assert "median 20.0%" in text
+    fit.beats = beats.assign(QRS_prd=[2.0, 3.0, np.nan, 80.0])
+    assert misfit_rows({"fit": fit, "n_ok": 3}) == []
+    assert misfit_rows({"fit": fit, "n_ok": 0}) == [] and misfit_rows({}) == []
+    fit.beats = beats.drop(columns=["QRS_prd"])
+    assert misfit_rows({"fit": fit, "n_ok": 3}) == []
+
+
 def test_summary_names_the_boundaries_the_template_split_moves():
     """A boundary whose template reading moves 10 ms or more between the halves of the
     beats is named, largest first; none: no line (and none without a fit)."""

@@ -347,27 +347,61 @@ def second_starts(fit, template_vec, own, warm):
     refit_better(fit, bad, fit.start[bad], near_lo, near_hi)
 
 
+def residuals(fit, good):
+    """(residual, signal less the beat's baseline polynomial), mV, (N, n) like the rows
+    of ``fit`` (a :class:`SegmentFit`): 0 outside each beat's valid samples; on the beats
+    not ``good`` the model is not evaluated (the residual is the signal)."""
+    lay, rows, params = fit.opts.layout, fit.rows, fit.params
+    X, Y, valid = rows.X, rows.Y, rows.valid
+    model = np.zeros_like(Y)
+    if good.any():
+        sub = np.zeros((good.sum(), Y.shape[1]))
+        mesa_sum_rows_into(np.ascontiguousarray(X[good]), np.ascontiguousarray(params[good]),
+                           rows.lengths[good], 0, lay.n_waves, lay.n_steps, lay.n_baseline,
+                           sub)
+        model[good] = sub
+    coef = params[:, lay.baseline_slice]   # NaN parameters leave NaN (no PRD, no verdict)
+    base = sum(coef[:, j][:, None] * X ** j for j in range(lay.n_baseline))
+    return np.where(valid, Y - model, 0.0), np.where(valid, Y - base, 0.0)
+
+
+#: local PRD of a wave: its span from onset to offset, widened by this on each side (s),
+#: so that a deflection just outside the fitted edges (a notch the model left out) counts
+WAVE_PRD_MARGIN = 0.010
+
+
+def wave_prd(fit, good, fid, waves=("P", "QRS", "T")):
+    """{``{wave}_prd``: % per beat}: the PRD of each wave's stretch of the beat, from its
+    fitted onset to its offset (``fid``, s from R, widened by :data:`WAVE_PRD_MARGIN`):
+    100 sqrt(sum residual^2 / sum (y - baseline)^2) there.  Where the whole beat's PRD
+    is fine but one wave's is high, the model left part of that wave out (a notched or
+    fragmented QRS, a T with two humps).  NaN where the wave has no boundaries or the
+    beat is not ``good``."""
+    res, ydm = residuals(fit, good)
+    X = fit.rows.X
+    out = {}
+    for w in waves:
+        lo = fid[f"{w}_on"][:, None] - WAVE_PRD_MARGIN
+        hi = fid[f"{w}_off"][:, None] + WAVE_PRD_MARGIN
+        inside = (X >= lo) & (X <= hi) & fit.rows.valid
+        with np.errstate(invalid="ignore", divide="ignore"):
+            v = 100.0 * np.sqrt(np.sum(np.where(inside, res ** 2, 0.0), axis=1)
+                                / np.sum(np.where(inside, ydm ** 2, 0.0), axis=1))
+        out[f"{w}_prd"] = np.where(good & np.any(inside, axis=1), v, np.nan)
+    return out
+
+
 def quality(fit, fitted, status, reason):
     """(good, rmse mV, prd %, r2, sse mV^2) per beat of ``fit`` (a :class:`SegmentFit`):
     ``good`` marks the ``fitted`` beats with finite parameters, the measures are NaN
     elsewhere.  Solver failures, iteration limits and a PRD over ``opts.prd_limit`` set
     ``status``/``reason``."""
     opts, rows, params, code = fit.opts, fit.rows, fit.params, fit.code
-    lay = opts.layout
     X, Y, valid, lengths = rows.X, rows.Y, rows.valid, rows.lengths
-    model = np.zeros_like(Y)
     good = fitted & np.all(np.isfinite(params), axis=1)
-    if good.any():
-        sub = np.zeros((good.sum(), Y.shape[1]))
-        mesa_sum_rows_into(np.ascontiguousarray(X[good]), np.ascontiguousarray(params[good]),
-                           lengths[good], 0, lay.n_waves, lay.n_steps, lay.n_baseline, sub)
-        model[good] = sub
-    res = np.where(valid, Y - model, 0.0)
+    res, ydm = residuals(fit, good)
     nval = np.maximum(lengths, 1)
     sse = np.sum(res ** 2, axis=1)
-    coef = params[:, lay.baseline_slice]
-    base = sum(coef[:, j][:, None] * X ** j for j in range(lay.n_baseline))
-    ydm = np.where(valid, Y - base, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rmse = np.sqrt(sse / nval)
         prd = 100.0 * np.sqrt(sse / np.sum(ydm ** 2, axis=1))

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
-from .beatmodel import beat_problem, quality, restart_misfits, second_starts
+from .beatmodel import beat_problem, quality, restart_misfits, second_starts, wave_prd
 from .artefacts import find_artefacts
 from .pacing import bridge, spike_before_r
 from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_start_seen, room,
@@ -130,6 +130,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     for key, v in intervals(fid, rr).items():
         table[key] = v
     table.update(heights(fit.params, opts.layout, fid))
+    table.update(wave_prd(fit, good, fid))
     if "U" in opts.waves:
         table["U_present"] = present["U"]
     table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,

@@ -1,0 +1,71 @@
+"""Each wave's own PRD (``P_prd``, ``QRS_prd``, ``T_prd``): where the model leaves part of
+a wave out, that wave's PRD says so even when the whole beat's PRD looks fine."""
+import numpy as np
+import pytest
+
+from gmesa import ecg
+from gmesa.ecg.io import Record
+
+
+def _fit(notch_mv):
+    """A synthetic record whose every QRS carries a narrow bump of R's sign 40 ms after R
+    (``notch_mv`` high): an R' the P-Q-R-S-T model has no component for."""
+    syn = ecg.synthesize(duration=30, fs=500, heart_rate=60, noise=0.01, seed=4)
+    sig = np.asarray(syn.record.signal, float).copy()
+    t = np.arange(sig.shape[0]) / syn.record.fs
+    for r in syn.rpeaks / syn.record.fs:
+        sig += (notch_mv * np.exp(-0.5 * ((t - r - 0.040) / 0.006) ** 2))[:, None] \
+            if sig.ndim == 2 else notch_mv * np.exp(-0.5 * ((t - r - 0.040) / 0.006) ** 2)
+    return ecg.fit_record(Record(sig, syn.record.fs)).beats
+
+
+def test_wave_prd_columns_are_small_where_the_model_describes_the_beat():
+    b = _fit(0.0)
+    ok = b["status"] == "ok"
+    assert ok.mean() > 0.9
+    for w in ("P", "QRS", "T"):
+        v = b.loc[ok, f"{w}_prd"]
+        assert np.isfinite(v).mean() > 0.9, w
+    assert b.loc[ok, "QRS_prd"].median() < 5.0
+    assert b.loc[ok, "T_prd"].median() < 15.0
+
+
+def test_qrs_prd_finds_a_deflection_the_model_leaves_out():
+    clean, notched = _fit(0.0), _fit(0.5)
+    ok = notched["status"] == "ok"
+    assert ok.mean() > 0.8
+    q_clean = clean.loc[clean["status"] == "ok", "QRS_prd"].median()
+    q_notch = notched.loc[ok, "QRS_prd"].median()
+    assert q_notch > 3.0 * q_clean and q_notch > 10.0
+    # the misfit is the QRS's: its PRD grows far more than the whole beat's
+    p_clean = clean.loc[clean["status"] == "ok", "prd"].median()
+    assert q_notch / q_clean > 2.0 * notched.loc[ok, "prd"].median() / p_clean
+
+
+def test_wave_prd_is_nan_without_the_wave_or_the_fit():
+    from types import SimpleNamespace
+
+    from gmesa import mesa_sum
+    from gmesa.core import baseline_spec
+    from gmesa.ecg.beatmodel import wave_prd
+    from gmesa.ecg.options import FitOptions
+
+    opts = FitOptions()
+    lay = opts.layout
+    X = np.tile(np.linspace(-0.3, 0.5, 401), (2, 1))
+    vec = np.zeros(lay.size)
+    for w in lay.waves:  # every wave flat but R
+        vec[lay.wave(w)] = (1.0 if w == "R" else 0.0, 0.3 * (w == "T"), 0.0, 0.01, 0.01)
+    for st in lay.steps:  # flat steps
+        vec[lay.step(st)] = (0.0, 0.05, 0.01)
+    params = np.tile(vec, (2, 1))
+    y = mesa_sum(X[0], vec, baseline=baseline_spec(lay.n_baseline), steps=lay.n_steps)
+    rows = SimpleNamespace(X=X, Y=np.tile(y, (2, 1)), valid=np.ones(X.shape, bool),
+                           lengths=np.full(2, X.shape[1]))
+    fit = SimpleNamespace(opts=opts, rows=rows, params=params)
+    fid = {"P_on": np.full(2, np.nan), "P_off": np.full(2, np.nan),
+           "QRS_on": np.full(2, -0.04), "QRS_off": np.full(2, 0.04),
+           "T_on": np.full(2, 0.1), "T_off": np.full(2, 0.3)}
+    out = wave_prd(fit, np.array([True, False]), fid)
+    assert out["QRS_prd"][0] == pytest.approx(0.0, abs=1e-9)
+    assert np.isnan(out["QRS_prd"][1]) and np.isnan(out["P_prd"]).all()
