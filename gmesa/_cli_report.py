@@ -161,16 +161,11 @@ def height_rows(summary):
     return rows
 
 
-#: a beat's QRS is called misfit above this QRS PRD (%, ``QRS_prd``): about the 97th
-#: percentile of the ok beats of LUDB's calibration half (odd records, lead ii; the 95th of
-#: QTDB lead 0's, 17.6%), and most beats of a fragmented QRS (PTB s0010_re lead ii,
-#: median 16.9%)
-QRS_MISFIT_PRD = 15.0
-
-
 def misfit_rows(summary):
-    """A "QRS misfit" line where some ok beats' QRS PRD is above :data:`QRS_MISFIT_PRD`
-    (none, or no such column: no line)."""
+    """A "QRS misfit" line where some ok beats' QRS PRD is above
+    :data:`~gmesa.ecg.beatmodel.QRS_MISFIT_PRD` (none, or no such column: no line)."""
+    from .ecg.beatmodel import QRS_MISFIT_PRD
+
     fit = _ok_fit(summary)
     beats = getattr(fit, "beats", None)
     if beats is None or "QRS_prd" not in beats or "status" not in beats:
@@ -181,7 +176,7 @@ def misfit_rows(summary):
         return []
     return [("QRS misfit", f"{n} of {v.size} ok beats (QRS PRD > {QRS_MISFIT_PRD:g}%; median "
                            f"{np.nanmedian(v):.1f}%): part of the QRS not modelled (notched, "
-                           "fragmented?); QRS on/off less sure")]
+                           "fragmented?); QRS onset read off the signal where earlier")]
 
 
 def paced_rows(row):

@@ -218,7 +218,8 @@ def test_summary_counts_the_ok_beats_whose_qrs_the_model_misfits():
 
     import pandas as pd
 
-    from gmesa._cli_report import QRS_MISFIT_PRD, misfit_rows
+    from gmesa._cli_report import misfit_rows
+    from gmesa.ecg.beatmodel import QRS_MISFIT_PRD
 
     beats = pd.DataFrame({"status": ["ok", "ok", "ok", "poor_fit"],
                           "QRS_prd": [2.0, QRS_MISFIT_PRD + 5.0, QRS_MISFIT_PRD + 9.0, 80.0]})

@@ -69,3 +69,44 @@ def test_wave_prd_is_nan_without_the_wave_or_the_fit():
     out = wave_prd(fit, np.array([True, False]), fid)
     assert out["QRS_prd"][0] == pytest.approx(0.0, abs=1e-9)
     assert np.isnan(out["QRS_prd"][1]) and np.isnan(out["P_prd"]).all()
+
+
+def _misfit_case(qrs_prd):
+    """One beat at 500 Hz whose QRS starts with a deflection 40 ms before R (its signal
+    onset about -50 ms) while the model's QRS onset says -20 ms."""
+    from types import SimpleNamespace
+
+    t = np.arange(-0.3, 0.4, 0.002)
+    y = np.exp(-0.5 * (t / 0.008) ** 2) + 0.4 * np.exp(-0.5 * ((t + 0.04) / 0.005) ** 2)
+    rows = SimpleNamespace(Xv=t[None], Yv=y[None])
+    fid = {"QRS_on": np.array([-0.020]), "P_off": np.array([-0.010])}
+    reason = np.array([""], dtype=object)
+    return fid, rows, reason, np.array([qrs_prd])
+
+
+def test_a_misfit_qrs_starts_where_the_signal_does():
+    """QRS PRD above QRS_MISFIT_PRD: the onset is the earlier of the model's and the
+    signal's; the P offset stays before it; the reason says so.  Below it: the model's."""
+    from gmesa.ecg.beatmodel import QRS_MISFIT_PRD, misfit_qrs_onset
+
+    fid, rows, reason, prd = _misfit_case(QRS_MISFIT_PRD + 5.0)
+    misfit_qrs_onset(fid, prd, rows, reason)
+    assert -0.065 < fid["QRS_on"][0] < -0.045
+    assert fid["P_off"][0] <= fid["QRS_on"][0]
+    assert "QRS onset read off the signal" in reason[0]
+    fid, rows, reason, prd = _misfit_case(QRS_MISFIT_PRD - 5.0)
+    misfit_qrs_onset(fid, prd, rows, reason)
+    assert fid["QRS_on"][0] == -0.020 and reason[0] == ""
+
+
+def test_a_misfit_qrs_keeps_an_absent_p_absent_and_a_later_signal_onset_out():
+    from gmesa.ecg.beatmodel import QRS_MISFIT_PRD, misfit_qrs_onset
+
+    fid, rows, reason, prd = _misfit_case(QRS_MISFIT_PRD + 5.0)
+    fid["P_off"][0] = np.nan           # no P wave: none appears
+    misfit_qrs_onset(fid, prd, rows, reason)
+    assert np.isnan(fid["P_off"][0]) and fid["QRS_on"][0] < -0.045
+    fid, rows, reason, prd = _misfit_case(QRS_MISFIT_PRD + 5.0)
+    fid["QRS_on"][0] = -0.090          # the model's is already earlier: it stays
+    misfit_qrs_onset(fid, prd, rows, reason)
+    assert fid["QRS_on"][0] == -0.090 and reason[0] == ""

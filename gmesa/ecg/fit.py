@@ -21,7 +21,8 @@ import pandas as pd
 
 from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
-from .beatmodel import beat_problem, quality, restart_misfits, second_starts, wave_prd
+from .beatmodel import (beat_problem, misfit_qrs_onset, quality, restart_misfits,
+                        second_starts, wave_prd)
 from .artefacts import find_artefacts
 from .pacing import bridge, spike_before_r
 from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_start_seen, room,
@@ -118,6 +119,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                                   template=tmpl_fit, fitted=fit_me, reason=reason,
                                   like=~flagged)
     window_edge_check(fid, rows, fit_me, t_room, reason, rr)
+    wave_fit = wave_prd(fit, good, fid)
+    misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
     add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}
@@ -130,7 +133,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     for key, v in intervals(fid, rr).items():
         table[key] = v
     table.update(heights(fit.params, opts.layout, fid))
-    table.update(wave_prd(fit, good, fid))
+    table.update(wave_fit)
     if "U" in opts.waves:
         table["U_present"] = present["U"]
     table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,
