@@ -120,7 +120,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                                   like=~flagged)
     window_edge_check(fid, rows, fit_me, t_room, reason, rr)
     wave_fit = wave_prd(fit, good, fid)
-    misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
+    if opts.signal_onset:
+        misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
     add_reason(reason, unlike != "", unlike)
     t_r = (r + offset) / fs
     table = {"beat": np.arange(r.size), "r_peak_s": t_r, "rr_s": rr}

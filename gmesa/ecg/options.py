@@ -63,7 +63,12 @@ class FitOptions:
     windows, the template and those beats' own fits only.  ``template_spread``: build
     the template again from each half of its beats and add how far their readings move
     to every beat's boundary SD (:mod:`gmesa.ecg.spread`; two template fits per stretch of
-    rhythm).
+    rhythm).  ``signal_onset``: where the model misfits a beat's QRS (its QRS PRD above
+    :data:`~gmesa.ecg.beatmodel.QRS_MISFIT_PRD`), its QRS onset is the earlier of the
+    model's and the signal's own (:func:`~gmesa.ecg.beatmodel.misfit_qrs_onset`); False:
+    the model's always (the pooled reading of several leads, where the other leads
+    overrule one that misfits: on LUDB even's global marks it was worse with it, QRS on
+    9.8 -> 10.7 ms).
     """
     waves: tuple = WAVES
     st_step: bool = True
@@ -94,6 +99,7 @@ class FitOptions:
     fiducials: str = "map"
     fit_beats: str = "all"
     template_spread: bool = True
+    signal_onset: bool = True
 
     def __post_init__(self):
         self.waves = tuple(self.waves)
