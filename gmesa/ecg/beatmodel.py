@@ -370,14 +370,15 @@ def residuals(fit, good):
 WAVE_PRD_MARGIN = 0.010
 
 
-def wave_prd(fit, good, fid, waves=("P", "QRS", "T")):
+def wave_prd(fit, good, fid, waves=("P", "QRS", "T"), resid=None):
     """{``{wave}_prd``: % per beat}: the PRD of each wave's stretch of the beat, from its
     fitted onset to its offset (``fid``, s from R, widened by :data:`WAVE_PRD_MARGIN`):
     100 sqrt(sum residual^2 / sum (y - baseline)^2) there.  Where the whole beat's PRD
     is fine but one wave's is high, the model left part of that wave out (a notched or
     fragmented QRS, a T with two humps).  NaN where the wave has no boundaries or the
-    beat is not ``good``."""
-    res, ydm = residuals(fit, good)
+    beat is not ``good``.  ``resid``: :func:`residuals` of ``fit`` and ``good`` when
+    already at hand (:func:`quality` gives them)."""
+    res, ydm = residuals(fit, good) if resid is None else resid
     X = fit.rows.X
     out = {}
     for w in waves:
@@ -423,11 +424,12 @@ def misfit_qrs_onset(fid, qrs_prd, rows, reason):
     add_reason(reason, note != "", note)
 
 
-def quality(fit, fitted, status, reason):
+def quality(fit, fitted, status, reason, with_residuals=False):
     """(good, rmse mV, prd %, r2, sse mV^2) per beat of ``fit`` (a :class:`SegmentFit`):
     ``good`` marks the ``fitted`` beats with finite parameters, the measures are NaN
     elsewhere.  Solver failures, iteration limits and a PRD over ``opts.prd_limit`` set
-    ``status``/``reason``."""
+    ``status``/``reason``.  ``with_residuals=True`` adds :func:`residuals` (for
+    :func:`wave_prd`, so the model is evaluated once)."""
     opts, rows, params, code = fit.opts, fit.rows, fit.params, fit.code
     X, Y, valid, lengths = rows.X, rows.Y, rows.valid, rows.lengths
     good = fitted & np.all(np.isfinite(params), axis=1)
@@ -452,4 +454,6 @@ def quality(fit, fitted, status, reason):
     add_reason(reason, poor, np.array([f"PRD {v:.1f}% above {opts.prd_limit:g}%" if p else ""
                                        for v, p in zip(prd, poor)], dtype=object))
     rmse[~good] = prd[~good] = r2[~good] = np.nan
+    if with_residuals:
+        return good, rmse, prd, r2, sse, (res, ydm)
     return good, rmse, prd, r2, sse

@@ -114,12 +114,12 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
         prd = quality(fit, fit_me, status.copy(), reason.copy())[2]
         described = fit_me & (prd <= opts.prd_limit)  # not where the model fails anyway
         unlike = follow_template(fit, template_vec, described, opts.bandwidth(fs))
-    good, rmse, prd, r2, sse = quality(fit, fit_me, status, reason)
+    good, rmse, prd, r2, sse, resid = quality(fit, fit_me, status, reason, with_residuals=True)
     fid, present, fid_sd = waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason,
                                   like=~flagged)
     window_edge_check(fid, rows, fit_me, t_room, reason, rr)
-    wave_fit = wave_prd(fit, good, fid)
+    wave_fit = wave_prd(fit, good, fid, resid=resid)
     if opts.signal_onset:
         misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
     add_reason(reason, unlike != "", unlike)
