@@ -114,6 +114,8 @@ def _model_words(choice):
         words.append(_T_WORDS[h["T"]] + (" with a terminal lobe" if h.get("T2") else ""))
     if h.get("U"):
         words.append("U wave")
+    if h.get("R2"):
+        words.append("R' (fragmented QRS)")
     return ", ".join(words)
 
 
@@ -162,7 +164,8 @@ def height_rows(summary):
 
 
 def misfit_rows(summary):
-    """A "QRS misfit" line where some ok beats' QRS PRD is above
+    """A "fragmented QRS" line where the record's model has an R' (``QRS_fragmented``),
+    and a "QRS misfit" line where some ok beats' QRS PRD is above
     :data:`~gmesa.ecg.beatmodel.QRS_MISFIT_PRD` (none, or no such column: no line)."""
     from .ecg.beatmodel import QRS_MISFIT_PRD
 
@@ -170,13 +173,19 @@ def misfit_rows(summary):
     beats = getattr(fit, "beats", None)
     if beats is None or "QRS_prd" not in beats or "status" not in beats:
         return []
-    v = beats.loc[beats["status"] == "ok", "QRS_prd"].to_numpy(dtype=float)
+    ok = beats["status"] == "ok"
+    rows = []
+    if "QRS_fragmented" in beats:
+        k = int(beats.loc[ok, "QRS_fragmented"].sum())
+        rows.append(("fragmented QRS", f"{k} of {int(ok.sum())} ok beats (an R' modelled)"))
+    v = beats.loc[ok, "QRS_prd"].to_numpy(dtype=float)
     n = int(np.sum(v > QRS_MISFIT_PRD))
     if not n:
-        return []
-    return [("QRS misfit", f"{n} of {v.size} ok beats (QRS PRD > {QRS_MISFIT_PRD:g}%; median "
-                           f"{np.nanmedian(v):.1f}%): part of the QRS not modelled (notched, "
-                           "fragmented?); QRS onset read off the signal where earlier")]
+        return rows
+    return rows + [("QRS misfit", f"{n} of {v.size} ok beats (QRS PRD > {QRS_MISFIT_PRD:g}%; "
+                                  f"median {np.nanmedian(v):.1f}%): part of the QRS not "
+                                  "modelled (notched, fragmented?); QRS onset read off the "
+                                  "signal where earlier")]
 
 
 def paced_rows(row):

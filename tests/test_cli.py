@@ -124,6 +124,8 @@ def test_fit_prints_a_summary_and_writes_tables(runner, small_record, tmp_path):
                  "median QRS", "median QT", "median QTc"):
         assert word in res.output
     assert "paced beats" not in res.output
+    # its fragmented QRS (two deflections of R's sign) is modelled with an R'
+    assert "R' (fragmented QRS)" in res.output and "fragmented QRS" in res.output
     beats = pd.read_csv(out / "s0010_re.beats.csv")
     assert len(beats) > 30 and {"status", "reason", "prd", "qt_ms"} <= set(beats.columns)
     assert (out / "s0010_re.info.json").is_file() and (out / "s0010_re.signal.parquet").is_file()
@@ -191,6 +193,8 @@ def test_summary_says_the_model_each_stretch_of_rhythm_chose():
     assert text == ("T inverted with a terminal lobe, U wave (0:00:00-0:10:00); "
                     "no P wave, T upright (0:10:00-1:02:05)")
     assert model_rows({"fit": fit, "n_ok": 0}) == [] and model_rows({}) == []
+    fit.info["model_choice"] = {"hypothesis": {"P": "free", "T": "upright", "R2": True}}
+    assert model_rows({"fit": fit, "n_ok": 5}) == [("model", "T upright, R' (fragmented QRS)")]
 
 
 def test_summary_gives_the_median_t_height_and_st_level_of_the_ok_beats():

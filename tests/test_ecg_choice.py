@@ -33,7 +33,8 @@ def _choice(beat=None, noise=0.01, seed=3, extra=None, heart_rate=60, factors=("
 
 def test_typical_beat_chooses_p_and_t_upright_with_a_large_margin():
     fit, mc = _choice()
-    assert mc["hypothesis"] == {"P": "free", "T": "upright", "U": False, "T2": False}
+    assert mc["hypothesis"] == {"P": "free", "T": "upright", "U": False, "T2": False,
+                                "R2": False}
     assert mc["factor_margins"]["P"] > 100 and mc["factor_margins"]["T"] > 100
     assert mc["confidence"] > 0.99 and mc["margin"] > 10
     assert len(mc["scores"]) == 4 and mc["chosen"] in mc["scores"]
@@ -70,7 +71,8 @@ def test_u_wave_is_chosen_only_where_there_is_one():
 def test_default_chooses_t_only_and_bad_factors_are_refused():
     fit, mc = _choice(factors=FitOptions().model_choice)
     assert FitOptions().model_choice == ("T",)
-    assert mc["hypothesis"] == {"P": "free", "T": "upright", "U": False, "T2": False}
+    assert mc["hypothesis"] == {"P": "free", "T": "upright", "U": False, "T2": False,
+                                "R2": False}
     assert mc["factor_margins"]["P"] is None and mc["factor_margins"]["T"] > 100
     assert len(mc["scores"]) == 2 and fit.beats["P_present"].mean() > 0.9
     none = ecg.fit_record(ecg.synthesize(duration=10, seed=1).record, model_choice=())

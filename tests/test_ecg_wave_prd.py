@@ -9,14 +9,15 @@ from gmesa.ecg.io import Record
 
 def _fit(notch_mv):
     """A synthetic record whose every QRS carries a narrow bump of R's sign 40 ms after R
-    (``notch_mv`` high): an R' the P-Q-R-S-T model has no component for."""
+    (``notch_mv`` high): an R' the P-Q-R-S-T model has no component for (``r_prime``
+    off: the R' component is tested in test_ecg_r_prime.py)."""
     syn = ecg.synthesize(duration=30, fs=500, heart_rate=60, noise=0.01, seed=4)
     sig = np.asarray(syn.record.signal, float).copy()
     t = np.arange(sig.shape[0]) / syn.record.fs
     for r in syn.rpeaks / syn.record.fs:
         sig += (notch_mv * np.exp(-0.5 * ((t - r - 0.040) / 0.006) ** 2))[:, None] \
             if sig.ndim == 2 else notch_mv * np.exp(-0.5 * ((t - r - 0.040) / 0.006) ** 2)
-    return ecg.fit_record(Record(sig, syn.record.fs)).beats
+    return ecg.fit_record(Record(sig, syn.record.fs), r_prime=False).beats
 
 
 def test_wave_prd_columns_are_small_where_the_model_describes_the_beat():
@@ -114,9 +115,9 @@ def test_a_misfit_qrs_keeps_an_absent_p_absent_and_a_later_signal_onset_out():
 
 def test_fit_record_reads_a_notched_qrs_from_its_first_deflection():
     """Every QRS of a synthetic record starts with a bump of R's sign 45 ms before R (SD 6
-    ms), which no component holds: the QRS PRD flags it and the onset is read before the
-    bump (with ``signal_onset``, the default); ``signal_onset=False`` keeps the model's,
-    inside the bump, as the pooled reading of several leads does."""
+    ms), which no component holds (``r_prime=False``): the QRS PRD flags it and the onset
+    is read before the bump (with ``signal_onset``, the default); ``signal_onset=False``
+    keeps the model's, inside the bump, as the pooled reading of several leads does."""
     syn = ecg.synthesize(duration=30, fs=500, heart_rate=60, noise=0.01, seed=4)
     sig = np.asarray(syn.record.signal, float).copy()
     t = np.arange(sig.size) / syn.record.fs
@@ -124,7 +125,8 @@ def test_fit_record_reads_a_notched_qrs_from_its_first_deflection():
         sig += 0.5 * np.exp(-0.5 * ((t - r + 0.045) / 0.006) ** 2)
     onsets = {}
     for signal_onset in (True, False):
-        b = ecg.fit_record(Record(sig, syn.record.fs), signal_onset=signal_onset).beats
+        b = ecg.fit_record(Record(sig, syn.record.fs), signal_onset=signal_onset,
+                           r_prime=False).beats
         ok = b["status"] == "ok"
         assert ok.mean() > 0.9 and b.loc[ok, "QRS_prd"].median() > 15.0
         onsets[signal_onset] = float((b["QRS_on_s"] - b["r_peak_s"])[ok].median())
@@ -143,7 +145,7 @@ def test_the_pooled_reading_keeps_each_leads_model_onset():
         sig += 0.5 * np.exp(-0.5 * ((t - r + 0.045) / 0.006) ** 2)[:, None]
     rec = Record(sig, syn.record.fs)
     for kw, expect in (({}, False), ({"signal_onset": True}, True)):
-        fit = ecg.fit_leads(rec, joint=False, boundaries="pooled", **kw)
+        fit = ecg.fit_leads(rec, joint=False, boundaries="pooled", r_prime=False, **kw)
         said = any(f.beats["reason"].str.contains("read off the signal").any()
                    for f in fit.fits.values())
         assert said == expect, kw

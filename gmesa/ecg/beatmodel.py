@@ -94,6 +94,34 @@ def lobe_bounds(lay, lo, hi, c_min, c_max):
     return lo, hi
 
 
+#: an R' (``R2``) stays within this (s) of where the template's sits
+R_PRIME_NEAR = 0.015
+#: ... and at least this far (s) from the R peak: a second deflection, not R's own shape
+R_PRIME_APART = 0.020
+#: an R' is looked for up to this far (s) outside the QRS as the model without it reads
+#: it (a terminal R' the model leaves out is also left out of its QRS)
+R_PRIME_REACH = 0.030
+
+
+def r_prime_bounds(lay, lo, hi, center, cap):
+    """Bounds ``lo``/``hi`` (rows of layout ``lay``, changed in place) of an R' (the
+    ``R2`` component): its center within :data:`R_PRIME_NEAR` of ``center`` (s, the
+    template's) on its side of R, at least :data:`R_PRIME_APART` from the R peak; its
+    |amplitude| at most ``cap`` (mV, per row or one), so that it cannot grow into a pair
+    with S that cancels; its sign, R's, is in :func:`~gmesa.ecg.waves.bounds`."""
+    a, c = lay.index("R2", "amplitude"), lay.index("R2", "center")
+    near_lo, near_hi = center - R_PRIME_NEAR, center + R_PRIME_NEAR
+    if center >= 0:
+        near_lo = max(near_lo, R_PRIME_APART)
+    else:
+        near_hi = min(near_hi, -R_PRIME_APART)
+    lo[..., c] = np.maximum(lo[..., c], near_lo)
+    hi[..., c] = np.maximum(np.minimum(hi[..., c], near_hi), lo[..., c])
+    lo[..., a] = np.maximum(lo[..., a], -np.asarray(cap))
+    hi[..., a] = np.minimum(hi[..., a], np.asarray(cap))
+    return lo, hi
+
+
 def with_steps(vec, opts):
     """A start vector of the waves and the baseline (no steps, as from
     :func:`~gmesa.ecg.init.guess_beat`) with the ST step's start (:data:`ST_START`)."""
@@ -246,6 +274,9 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
     if opts.t_lobe is True and "T2" in opts.waves and template_vec is not None:
         c2 = template_vec[lay.index("T2", "center")]
         lobe_bounds(lay, LO, HI, c2 - IDENTITY_NEAR, c2 + IDENTITY_NEAR)
+    if "R2" in opts.waves and template_vec is not None:  # the template's R', as large
+        cap = 1.5 * abs(template_vec[lay.index("R2", "amplitude")]) + 0.05 * np.abs(ext[0])
+        r_prime_bounds(lay, LO, HI, template_vec[lay.index("R2", "center")], cap)
     if opts.st_step and template_vec is not None:
         # a step of (almost) no height has no place: when the template shows no ST
         # shift, hold the step's center and scale at the template's and fit its height
@@ -379,17 +410,27 @@ def wave_prd(fit, good, fid, waves=("P", "QRS", "T"), resid=None):
     beat is not ``good``.  ``resid``: :func:`residuals` of ``fit`` and ``good`` when
     already at hand (:func:`quality` gives them)."""
     res, ydm = residuals(fit, good) if resid is None else resid
-    X = fit.rows.X
     out = {}
     for w in waves:
-        lo = fid[f"{w}_on"][:, None] - WAVE_PRD_MARGIN
-        hi = fid[f"{w}_off"][:, None] + WAVE_PRD_MARGIN
-        inside = (X >= lo) & (X <= hi) & fit.rows.valid
-        with np.errstate(invalid="ignore", divide="ignore"):
-            v = 100.0 * np.sqrt(np.sum(np.where(inside, res ** 2, 0.0), axis=1)
-                                / np.sum(np.where(inside, ydm ** 2, 0.0), axis=1))
-        out[f"{w}_prd"] = np.where(good & np.any(inside, axis=1), v, np.nan)
+        v, seen = span_prd(fit.rows.X, res, ydm, fid[f"{w}_on"], fid[f"{w}_off"],
+                           fit.rows.valid)
+        out[f"{w}_prd"] = np.where(good & seen, v, np.nan)
     return out
+
+
+def span_prd(X, res, ydm, on, off, valid=True):
+    """(PRD %, any sample inside) per row of the stretch from ``on`` to ``off`` (s, per
+    row) widened by :data:`WAVE_PRD_MARGIN`: 100 sqrt(sum ``res``^2 / sum ``ydm``^2)
+    there (``res`` the residual, ``ydm`` the signal less its baseline, mV, rows of
+    sample times ``X`` s; ``valid`` the samples that count)."""
+    X, res, ydm = np.atleast_2d(X), np.atleast_2d(res), np.atleast_2d(ydm)
+    lo = np.reshape(on, (-1, 1)) - WAVE_PRD_MARGIN
+    hi = np.reshape(off, (-1, 1)) + WAVE_PRD_MARGIN
+    inside = (X >= lo) & (X <= hi) & valid
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = 100.0 * np.sqrt(np.sum(np.where(inside, res ** 2, 0.0), axis=1)
+                            / np.sum(np.where(inside, ydm ** 2, 0.0), axis=1))
+    return v, np.any(inside, axis=1)
 
 
 #: a beat's QRS is misfit above this QRS PRD (%, :func:`wave_prd`): about the 97th

@@ -46,8 +46,14 @@ RULE = {
     "T_on_inverted": (None, -0.0488),
 }
 
+#: the components of the QRS complex (``R2``: an R', :func:`~gmesa.ecg.template.with_r_prime`)
+QRS_WAVES = ("Q", "R", "S", "R2")
+
 #: QRS edges start from the outermost of Q, R, S with at least this share of the peak
 QRS_LOBE = 0.45
+#: ... or from an R' (``R2``) with at least this share: a notch's own lobe is small, and
+#: the complex still ends (or starts) with it
+R_PRIME_LOBE = 0.10
 
 
 def reach(frac):
@@ -65,7 +71,8 @@ def component_edges(center, half_width, sigma_left, sigma_right, frac_on, frac_o
 @njit
 def _complex_edges(params, frac_on, frac_off, lobe, step, limit, out):
     """For each row of GMF params (K components): the peak of |sum|, then per side
-    the walk outwards from the outermost lobe (see :func:`complex_edges`)."""
+    the walk outwards from the outermost lobe (see :func:`complex_edges`; ``lobe`` one
+    share per component)."""
     n_beats = params.shape[0]
     k = params.shape[1] // 5
     one = np.empty(1)
@@ -93,16 +100,18 @@ def _complex_edges(params, frac_on, frac_off, lobe, step, limit, out):
             # the outermost component of at least `lobe` times the peak: its plateau
             # edge is where the walk starts, its |sum| there the reference level
             start = tpk
+            share = 1.0
             for c in range(k):
-                if abs(p[5 * c]) >= lobe * best:
+                if abs(p[5 * c]) >= lobe[c] * best:
                     edge = p[5 * c + 1] + direction * p[5 * c + 2]
                     if direction * (edge - start) > 0.0:
                         start = edge
+                        share = lobe[c]
             level = best
             if start != tpk:
                 t[0] = start
                 mesa_sum_into(t, p, k, 0, 0, one)
-                level = max(abs(one[0]), lobe * best)
+                level = max(abs(one[0]), share * best)
             tt = start
             found = np.nan
             nstep = int(limit / step)
@@ -122,12 +131,15 @@ def complex_edges(params, frac_on, frac_off, lobe=1.0, step=0.00025, limit=0.25)
     The peak is the time of the largest |sum|.  Each edge is found walking outwards
     in ``step`` seconds from the plateau edge of the outermost component whose
     amplitude is at least ``lobe`` times that peak (a small terminal S wave still
-    ends the complex), until |sum| falls below ``frac`` of its level there; NaN
-    beyond ``limit``.  ``lobe=1`` walks from the peak itself.
+    ends the complex), until |sum| falls below ``frac`` of its level there (at least
+    that component's ``lobe`` times the peak); NaN beyond ``limit``.  ``lobe=1`` walks
+    from the peak itself; ``lobe`` may also give one share per component.
     """
     params = np.ascontiguousarray(np.atleast_2d(params), dtype=np.float64)
     out = np.empty((params.shape[0], 3))
-    _complex_edges(params, float(frac_on), float(frac_off), float(lobe), float(step),
+    shares = np.ascontiguousarray(np.broadcast_to(np.asarray(lobe, dtype=np.float64),
+                                                  (params.shape[1] // 5,)))
+    _complex_edges(params, float(frac_on), float(frac_off), shares, float(step),
                    float(limit), out)
     return out[:, 0], out[:, 1], out[:, 2]
 
@@ -214,11 +226,12 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
                 doff = np.where(amp < 0, shifts["T_off_inverted"][2], doff)
         out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on, c.copy(), off
         sd[f"{wave}_on"], sd[f"{wave}_off"] = don, doff
-    qrs = [n for n in ("Q", "R", "S") if n in lay.waves]
+    qrs = [n for n in QRS_WAVES if n in lay.waves]
     if qrs:
         sub = at_bound(np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1), qrs)
         (fon, son, don), (foff, soff, doff) = shifts["QRS_on"], shifts["QRS_off"]
-        on, pk, off = complex_edges(sub, fon, foff, QRS_LOBE)
+        lobes = [R_PRIME_LOBE if n == "R2" else QRS_LOBE for n in qrs]
+        on, pk, off = complex_edges(sub, fon, foff, lobes)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
         sd["QRS_on"], sd["QRS_off"] = don, doff
         # waves do not overlap the QRS complex: P ends by its onset, T starts after it

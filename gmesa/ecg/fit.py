@@ -137,6 +137,8 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     table.update(wave_fit)
     if "U" in opts.waves:
         table["U_present"] = present["U"]
+    if "R2" in opts.waves:
+        table["QRS_fragmented"] = present["R2"]
     table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,
                  cost=fit.cost, nit=fit.nit, solver_status=fit.code, flagged=flagged,
                  template_corr=corr, start=np.where(flagged, "own", "template"),
@@ -322,7 +324,8 @@ def record_options(opts, used):
     for u in used[1:]:
         waves += [w for w in u.waves if w not in waves]
     return replace(used[0], waves=tuple(waves), u_wave="U" in waves,
-                   t_lobe=True if "T2" in waves else opts.t_lobe)
+                   t_lobe=True if "T2" in waves else opts.t_lobe,
+                   r_prime=True if "R2" in waves else opts.r_prime)
 
 
 def _beats_table(tables, params, opts):
@@ -339,8 +342,9 @@ def _beats_table(tables, params, opts):
     pmat = np.concatenate([in_layout(p, used.layout, lay) for p, used in params])
     beats = pd.concat(tables, ignore_index=True)
     beats[names] = pmat
-    if "U_present" in beats:  # no U wave where a chunk did not model one
-        beats["U_present"] = beats["U_present"].fillna(False).astype(bool)
+    for col in ("U_present", "QRS_fragmented"):  # not where a chunk did not model it
+        if col in beats:
+            beats[col] = beats[col].fillna(False).astype(bool)
     beats["beat"] = np.arange(len(beats))
     rr = np.diff(beats["r_peak_s"].to_numpy())
     beats["rr_s"] = np.concatenate([[np.nan], rr])

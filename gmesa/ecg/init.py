@@ -101,6 +101,8 @@ def guess_beat(t, y, names=("P", "Q", "R", "S", "T"), n_baseline=1, qrs_on=None,
         rows["T"] = tw if tw is not None else Bump(0.1 * abs(ra), c, 0.01, 0.05, 0.04)
     if "T2" in names:
         rows["T2"] = Bump(0.0, rows["T"].center + 0.06, 0.0, 0.03, 0.03)
+    if "R2" in names:  # where it sits comes from the template's (its bounds hold it there)
+        rows["R2"] = Bump(0.0, r.center + 0.04, 0.0, 0.005, 0.005)
     lay = Layout(names, (), baseline_spec(n_baseline))
     out = np.zeros(lay.size)
     for n in names:

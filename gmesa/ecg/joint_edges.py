@@ -27,7 +27,7 @@ import numpy as np
 
 from .._kernels import mesa_sum_into
 from ..config import njit
-from .fiducials import QRS_LOBE, RULE, at_bound
+from .fiducials import QRS_LOBE, QRS_WAVES, RULE, at_bound
 from .fidmap import features, fiducial_map, predict
 from .joint_template import MIN_LEAD_SD
 
@@ -199,7 +199,7 @@ def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
     number of leads.  ``with_sd=True`` adds the SDs (s) of the onset and offset: the
     leads' map SDs, root mean square by the same shares, with the spread's
     (:func:`spread_sd`; NaN for the rule)."""
-    lay_q = [i for i, w in enumerate(names) if w in ("Q", "R", "S")]
+    lay_q = [i for i, w in enumerate(names) if w in QRS_WAVES]
     cols = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in lay_q])
     sub = np.transpose(np.asarray(params, float)[:, :, cols], (1, 0, 2))     # (N, L, 5k)
     sub = at_bound(sub, [names[i] for i in lay_q])  # as one lead's reading

@@ -24,7 +24,7 @@ from .._kernels import mesa_sum_rows_into
 from ..solvers import SOLVER_STATUS, join_shared
 from ..solvers._lm import MAX_ITER, NONFINITE_MODEL
 from .beats import add_reason, p_after_previous_t, p_start_seen, t_end_seen
-from .fiducials import intervals
+from .fiducials import QRS_WAVES, intervals
 from .heights import heights
 from .joint_edges import global_qrs_edges, spread_out, spread_sd
 from .presence import P_MIN_OF_R, consistent_p, p_is_wave
@@ -149,7 +149,7 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
             second = shown2 & (pick(t, t2) == t2) & (t2 != t)
             raw[f"T_{part}_sd"] = np.where(second, raw[f"T2_{part}_sd"], raw[f"T_{part}_sd"])
             raw[f"T_{part}"] = np.where(shown2, pick(t, t2), t)
-    qrs = [lay.waves.index(w) for w in ("Q", "R", "S") if w in lay.waves]
+    qrs = [lay.waves.index(w) for w in QRS_WAVES if w in lay.waves]
     size = np.max(np.abs(coef[:, :, qrs]), axis=2).T                          # (L, N)
     fid, sd = {}, {}
     with warnings_off(), np.errstate(invalid="ignore"):

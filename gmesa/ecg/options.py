@@ -43,7 +43,11 @@ class FitOptions:
     ``t_lobe``: "auto" adds a terminal lobe (an upright T2 right after an inverted T)
     where the template shows one and the QT read with it is nearer the typical QTc
     (:func:`~gmesa.ecg.template.with_t_lobe`; each stretch of rhythm's template
-    decides, as for U); False never.
+    decides, as for U); False never.  ``r_prime``: "auto" adds a second lobe of R's
+    sign inside the QRS (``R2``: an R' or a notch, a fragmented QRS) where the model
+    without it leaves the template's QRS misfit and the lobe stands out of the template
+    (:func:`~gmesa.ecg.template.with_r_prime`; each stretch decides); beats with it
+    have ``QRS_fragmented``; False never.
     ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
     times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
     must also sit this close to the usual P position of the stretch; ``u_wave``:
@@ -90,6 +94,7 @@ class FitOptions:
     p_window_s: float = 0.060
     u_wave: bool | str = "auto"
     t_lobe: bool | str = "auto"
+    r_prime: bool | str = "auto"
     model_choice: tuple = ("T",)
     chunk_s: float = 600.0
     threads: int | None = None
@@ -116,6 +121,9 @@ class FitOptions:
         if self.t_lobe not in ("auto", True, False):
             raise ValueError(f"t_lobe={self.t_lobe!r}; use 'auto' or False (True: the "
                              "stretch's template chose a terminal T lobe)")
+        if self.r_prime not in ("auto", True, False):
+            raise ValueError(f"r_prime={self.r_prime!r}; use 'auto' or False (True: the "
+                             "stretch's template chose an R')")
         if self.u_wave is True and "U" not in self.waves and "T" in self.waves:
             self.waves += ("U",)
         if "U" in self.waves and "T" not in self.waves:

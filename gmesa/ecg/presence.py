@@ -231,7 +231,7 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=Non
 
 def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_window,
                   template=None, qrs_on=None, Y=None, like=None):
-    """Presence of P, T (and T2, U) per beat, and the reason given for beats without P.
+    """Presence of P, T (and T2, U, R2) per beat, and the reason given for beats without P.
 
     ``X``, ``params``, ``lengths``: the beats' sample times (s from R), fitted
     parameter rows and lengths; ``good``: beats with a finite fit; ``sigma2``/``rmse``:
@@ -256,7 +256,7 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
     nb = len(params)
     lay = wave_layout(waves)
     present = {}
-    for w in ("P", "T", "T2", "U"):
+    for w in ("P", "T", "T2", "U", "R2"):
         present[w] = np.zeros(nb, dtype=bool)
         if w not in waves or not good.any():
             continue

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..core import baseline_spec, mesa_sum
+from .fiducials import QRS_WAVES
 
 #: the leads the inverse Dower matrix takes, in its column order
 DOWER_LEADS = ("v1", "v2", "v3", "v4", "v5", "v6", "i", "ii")
@@ -57,7 +58,7 @@ FRANK_LEADS = ("vx", "vy", "vz")
 SPATIAL_COLUMNS = ("QRS_azimuth_deg", "QRS_elevation_deg", "T_azimuth_deg",
                    "T_elevation_deg", "QRS_T_angle_deg")
 #: components that make up each wave's vector
-WAVE_PARTS = {"QRS": ("Q", "R", "S"), "T": ("T", "T2")}
+WAVE_PARTS = {"QRS": QRS_WAVES, "T": ("T", "T2")}
 SYSTEMS = ("auto", "frank", "dower")
 MEASURES = ("area", "components", "peak")
 #: points of the grid each wave's area is integrated on

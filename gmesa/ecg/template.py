@@ -14,7 +14,10 @@ import numpy as np
 
 from .._nanstats import nanmedian
 from ..solvers import fit_many
-from .beatmodel import beat_bounds, best_start, lobe_bounds, t_latest, with_steps
+from ..core import mesa_sum
+from .beatmodel import (QRS_MISFIT_PRD, R_PRIME_APART, R_PRIME_REACH, beat_bounds,
+                        best_start, lobe_bounds, r_prime_bounds, span_prd, t_latest,
+                        with_steps)
 from .beats import T_MARGIN, beat_windows
 from .choice import (Stretch, beat_bic, beat_sample, choose_model, constrain, options_for,
                      same_stretch)
@@ -167,13 +170,18 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
         if stretch.lobe:
             used, fit = with_t_lobe(replace(used, t_lobe=True), fit, t, y, rr, qrs_on,
                                     noise2, bw)
+        if stretch.r_prime:
+            used, fit = with_r_prime(replace(used, r_prime=True), fit, t, y, rr, qrs_on,
+                                     noise2, bw)
         return used, fit._replace(choice=stretch.summary, stretch=stretch)
     hyp, fit, summary = _choose(opts, median, beats, rr, qrs_on, bw)
     used, fit = with_u_wave(options_for(opts, hyp), fit, t, y, rr, qrs_on, noise2, hyp)
     used, fit = with_t_lobe(used, fit, t, y, rr, qrs_on, noise2, bw)
+    used, fit = with_r_prime(used, fit, t, y, rr, qrs_on, noise2, bw)
     hyp = hyp._replace(u="U" in used.waves)
-    summary["hypothesis"].update(U=hyp.u, T2="T2" in used.waves)
-    stretch = Stretch(hyp, t, y, summary, lobe="T2" in used.waves)
+    summary["hypothesis"].update(U=hyp.u, T2="T2" in used.waves, R2="R2" in used.waves)
+    stretch = Stretch(hyp, t, y, summary, lobe="T2" in used.waves,
+                      r_prime="R2" in used.waves)
     return used, fit._replace(choice=summary, stretch=stretch)
 
 
@@ -271,6 +279,63 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     without = _qtc(opts, tv, tmpl_fit.rmse, rr)
     with_lobe = _qtc(used, fit.params, tmpl_fit.rmse, rr)
     if abs(with_lobe - QTC_TYPICAL) < abs(without - QTC_TYPICAL):
+        return used, fit
+    return opts, tmpl_fit
+
+
+def qrs_misfit(opts, params, t, y, noise, rr, reach=0.0):
+    """(QRS PRD %, residual mV, the QRS's samples) of one template fit ``params`` (layout
+    of ``opts``) of the median beat ``y`` (mV, ``t`` s from R): the PRD over its QRS
+    (:func:`~gmesa.ecg.beatmodel.span_prd`) from the onset to the offset read as the
+    beats' are (``noise`` mV and ``rr`` s their features), both ``reach`` (s) further out."""
+    lay = opts.layout
+    resid = y - mesa_sum(t, params, baseline=opts.baseline, steps=len(opts.steps))
+    level = sum(c * t ** j for j, c in enumerate(params[lay.baseline_slice]))
+    fid = read_as_beats(opts, params, noise, rr)
+    on, off = fid["QRS_on"] - reach, fid["QRS_off"] + reach
+    prd, _ = span_prd(t, resid, y - level, on, off)
+    return float(prd[0]), resid, (t >= on) & (t <= off)
+
+
+def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
+    """(options, template fit), with an R' (``R2``: a second lobe of R's sign inside the
+    QRS, before or after R) where ``opts.r_prime`` is "auto", the template's QRS PRD
+    (:func:`qrs_misfit`) is above :data:`~gmesa.ecg.beatmodel.QRS_MISFIT_PRD` (the
+    model leaves part of the QRS out: a notched or fragmented QRS), the R' (started on
+    the residual's largest deflection of R's sign inside the QRS, at least
+    :data:`~gmesa.ecg.beatmodel.R_PRIME_APART` from R; held within
+    :data:`~gmesa.ecg.beatmodel.R_PRIME_NEAR` of it, at most 1.5 times that deflection
+    plus 5% of R: :func:`~gmesa.ecg.beatmodel.r_prime_bounds`) stands out of the template
+    (:func:`~gmesa.ecg.presence.template_shows`) and the QRS PRD with it is at most half
+    the PRD without.  With ``opts.r_prime`` True (a later chunk of the stretch whose
+    template had it) the R' is fitted whatever it shows."""
+    if opts.r_prime is False or "R2" in opts.waves:
+        return opts, tmpl_fit
+    lay, tv = opts.layout, tmpl_fit.params
+    before, resid, span = qrs_misfit(opts, tv, t, y, tmpl_fit.rmse, rr, R_PRIME_REACH)
+    forced = opts.r_prime is True
+    if not forced and not before > QRS_MISFIT_PRD:
+        return opts, tmpl_fit
+    sign = 1.0 if tv[lay.index("R", "amplitude")] >= 0 else -1.0
+    inside = np.flatnonzero(span & (np.abs(t) >= R_PRIME_APART))
+    if inside.size == 0:
+        return opts, tmpl_fit
+    k = inside[np.argmax(sign * resid[inside])]
+    if not sign * resid[k] > 0:
+        return opts, tmpl_fit
+    used = replace(opts, waves=opts.waves + ("R2",), r_prime=True)
+    lay2 = used.layout
+    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
+    lo, hi = beat_bounds(used, ext, t[0], t[-1], rr, qrs_on)
+    r_prime_bounds(lay2, lo, hi, t[k], 1.5 * abs(resid[k]) + 0.05 * abs(ext[0]))
+    start = in_layout(tv[None], lay, lay2)[0]
+    start[lay2.wave("R2")] = (resid[k], t[k], 0.0, 0.004, 0.004)
+    res = _fit_rows(used, t, y, clip_into(start, lo, hi)[None], lo, hi)
+    fit = _template_fit(t, res.params[0], res.cost[0], noise2, lo, hi)
+    if forced:
+        return used, fit
+    after = qrs_misfit(used, fit.params, t, y, tmpl_fit.rmse, rr, R_PRIME_REACH)[0]
+    if template_shows(fit, "R2", used.waves, bw, used.wave_snr) and after <= 0.5 * before:
         return used, fit
     return opts, tmpl_fit
 

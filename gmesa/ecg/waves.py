@@ -24,12 +24,15 @@ TYPICAL_BEAT = {
 }
 
 #: (center_min, center_max, sigma_min, sigma_max, half_width_max), seconds from R;
-#: the T center range scales with the RR interval (see :func:`bounds`).
+#: the T center range scales with the RR interval (see :func:`bounds`).  ``R2`` is a
+#: second deflection of R's sign inside the QRS (an R' or a notch: a fragmented QRS),
+#: before or after R; where it sits is read off the template (``gmesa.ecg.rprime``).
 REGIONS = {
     "P": (-0.45, -0.05, 0.004, 0.080, 0.060),
     "Q": (-0.09, -0.008, 0.0015, 0.030, 0.020),
     "R": (-0.03, 0.03, 0.0015, 0.050, 0.030),
     "S": (0.008, 0.12, 0.0015, 0.040, 0.030),
+    "R2": (-0.10, 0.12, 0.0015, 0.030, 0.020),
     "T": (0.08, 0.70, 0.006, 0.200, 0.200),
     "T2": (0.04, 0.40, 0.006, 0.200, 0.200),
     "U": (0.20, 0.75, 0.010, 0.080, 0.060),
@@ -135,7 +138,8 @@ def bounds(names, r_amplitude, window_start, window_end, n_baseline=1, q_depth=N
 
     Amplitudes are tied to what the beat shows, so components cannot cancel each
     other: R keeps the sign of ``r_amplitude`` (the observed R extremum) and stays
-    within 0.5-1.4 times it; Q and S take the opposite sign and at most 1.5 times the
+    within 0.5-1.4 times it (a second lobe ``R2``, an R', keeps R's sign and at most
+    1.4 times it); Q and S take the opposite sign and at most 1.5 times the
     observed depth (``q_depth``/``s_depth``, mV) + 5% of R; P and T may take either
     sign, at most |R| + 0.2 mV.  Centers stay in their physiological region clipped
     to the window; given the observed QRS onset ``qrs_on`` (s, see :func:`qrs_onset`)
@@ -157,13 +161,15 @@ def bounds(names, r_amplitude, window_start, window_end, n_baseline=1, q_depth=N
         cmin, cmax, smin, smax, hmax = REGIONS[n]
         if n == "R":
             alo, ahi = 0.5 * ra, 1.4 * ra
+        elif n == "R2":
+            alo, ahi = zero, 1.4 * ra
         elif n in ("Q", "S"):
             depth = q_depth if n == "Q" else s_depth
             cap = 1.5 * ra if depth is None else 1.5 * np.abs(depth) + 0.05 * ra
             alo, ahi = -cap, zero
         else:
             alo, ahi = -(ra + 0.2), ra + 0.2
-        if n in ("R", "Q", "S"):
+        if n in ("R", "R2", "Q", "S"):
             alo, ahi = np.where(neg, -ahi, alo), np.where(neg, -alo, ahi)
         clo, chi = np.maximum(cmin, t0 + smin), np.minimum(cmax, t1 - smin)
         if qrs_on is not None and n == "P":

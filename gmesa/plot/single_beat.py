@@ -10,7 +10,7 @@ import numpy as np
 from ..ecg.result import ok_mask
 from .style import (FIT_COLOR, RESIDUAL_COLOR, SAMPLE_COLOR, WAVE_COLORS, beat_position,
                     boundary_sds, mark_fiducials, new_figure, record_name, robust_limits, unit,
-                    wave_color, wave_style)
+                    wave_color, wave_label, wave_style)
 
 
 def typical_beat(fit):
@@ -132,7 +132,10 @@ def _mark_spike(ax, row):
 
 
 def _is_absent(w, bf):
-    """P or T that the fit found absent (NaN onset or ``{w}_present`` false)."""
+    """P or T that the fit found absent (NaN onset or ``{w}_present`` false); an R'
+    (``R2``) where the beat's QRS is not fragmented."""
+    if w == "R2":
+        return "QRS_fragmented" in bf.row and not bool(bf.row["QRS_fragmented"])
     if w not in ("P", "T"):
         return False
     if not np.isfinite(bf.fiducials.get(f"{w}_on", np.nan)):
@@ -161,14 +164,15 @@ def _draw_components(ax, bf, t, base, steps):
         visible = np.abs(comp) > 0.003 * peak[w]
         ax.fill_between(t, base, base + comp, where=visible, interpolate=True,
                         facecolor=to_rgba(c, 0.30), edgecolor=c, linewidth=0,
-                        hatch=style["hatch"], label=w, gid=f"component-{w}", zorder=2)
+                        hatch=style["hatch"], label=wave_label(w), gid=f"component-{w}",
+                        zorder=2)
         ax.plot(t, np.where(visible, base + comp, np.nan), color=c, lw=1.1,
                 ls=style["linestyle"], zorder=2.5, gid=f"outline-{w}")
         k = int(np.argmax(np.abs(comp)))
         up = comp[k] >= 0
         dx = {"Q": -5, "S": 5}.get(w, 0)
         extremes += [base[k] + comp[k]]
-        ax.annotate(w, (t[k], base[k] + comp[k]), xytext=(dx, 5 if up else -5),
+        ax.annotate(wave_label(w), (t[k], base[k] + comp[k]), xytext=(dx, 5 if up else -5),
                     textcoords="offset points", ha="center", va="bottom" if up else "top",
                     color=c, fontsize=11, fontweight="bold", gid=f"label-{w}", zorder=6)
     return absent, small, extremes
@@ -199,12 +203,14 @@ def _title(fit, i, row, absent, small, has_fit):
         parts.append(f"status {status}")
     if bool(row.get("flagged", False)):
         parts.append("flagged: unlike the template")
+    if bool(row.get("QRS_fragmented", False)):
+        parts.append("fragmented QRS (R')")
     title = " · ".join(parts)
     notes = []
     if absent:
-        notes.append(f"{'/'.join(absent)} absent")
+        notes.append(f"{'/'.join(map(wave_label, absent))} absent")
     if small:
-        notes.append(f"{'/'.join(small)} negligible (not drawn)")
+        notes.append(f"{'/'.join(map(wave_label, small))} negligible (not drawn)")
     if not has_fit:
         reason = str(row.get("reason", "")) or "no fit"
         notes.append(f"not fitted: {reason}")

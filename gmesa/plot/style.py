@@ -15,6 +15,7 @@ WAVE_COLORS = {
     "P": "#1b9e77",
     "Q": "#7570b3",
     "R": "#d95f02",
+    "R2": "#a63603",
     "S": "#e7298a",
     "T": "#1f78b4",
     "T2": "#6baed6",
@@ -28,6 +29,7 @@ WAVE_STYLES = {
     "P": {"hatch": "///", "linestyle": "-"},
     "Q": {"hatch": "\\\\\\", "linestyle": "--"},
     "R": {"hatch": "...", "linestyle": "-"},
+    "R2": {"hatch": "oo", "linestyle": "--"},
     "S": {"hatch": "xx", "linestyle": ":"},
     "T": {"hatch": "--", "linestyle": "-."},
     "T2": {"hatch": "||", "linestyle": "-."},
@@ -70,6 +72,15 @@ def close(fig):
 def wave_color(name):
     """Colour of a wave (``T2`` and other variants fall back to their first letter)."""
     return WAVE_COLORS.get(name, WAVE_COLORS.get(str(name)[:1], WAVE_COLORS["baseline"]))
+
+
+#: how a component is named in a figure where its name is not the wave's usual one
+WAVE_LABELS = {"R2": "R'"}
+
+
+def wave_label(name):
+    """The name a figure gives component ``name`` (``R2``: R')."""
+    return WAVE_LABELS.get(name, name)
 
 
 def wave_style(name):
