@@ -145,7 +145,7 @@ def test_the_pooled_reading_keeps_each_leads_model_onset():
         sig += 0.5 * np.exp(-0.5 * ((t - r + 0.045) / 0.006) ** 2)[:, None]
     rec = Record(sig, syn.record.fs)
     for kw, expect in (({}, False), ({"signal_onset": True}, True)):
-        fit = ecg.fit_leads(rec, joint=False, boundaries="pooled", r_prime=False, **kw)
+        fit = ecg.fit_leads(rec, joint=False, boundaries="pooled", **kw)
         said = any(f.beats["reason"].str.contains("read off the signal").any()
                    for f in fit.fits.values())
         assert said == expect, kw

@@ -381,8 +381,9 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False,
     saved, a copy without its signal): a long record of many leads then needs the
     memory of about one lead at a time (``joint=True``: the joint model, every lead's
     cleaned signal held at once, float32).  ``boundaries``: as :func:`combine` reads
-    them (``joint=False`` only; "pooled" fits each lead with ``signal_onset=False``
-    unless told otherwise, see :class:`~gmesa.ecg.options.FitOptions`).  Returns
+    them (``joint=False`` only; "pooled" fits each lead with ``signal_onset=False`` and
+    ``r_prime=False`` unless told otherwise, see :class:`~gmesa.ecg.options.FitOptions`).
+    Returns
     :class:`LeadsFit`."""
     check_boundaries(boundaries)
     if joint and boundaries != "picked":
@@ -400,6 +401,7 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False,
                       "leads are fitted one by one", stacklevel=2)
     if boundaries == "pooled":  # the other leads overrule one that misfits its QRS
         options.setdefault("signal_onset", False)
+        options.setdefault("r_prime", False)
     record = read(primary)
     first = fit_record(record, primary, rpeaks=rpeaks, **options)
     no_beats(first, primary)

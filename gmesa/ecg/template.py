@@ -305,7 +305,8 @@ def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     the residual's largest deflection of R's sign inside the QRS, at least
     :data:`~gmesa.ecg.beatmodel.R_PRIME_APART` from R; held within
     :data:`~gmesa.ecg.beatmodel.R_PRIME_NEAR` of it, at most 1.5 times that deflection
-    plus 5% of R: :func:`~gmesa.ecg.beatmodel.r_prime_bounds`) stands out of the template
+    plus 5% of R: :func:`~gmesa.ecg.beatmodel.r_prime_bounds`; the other parameters
+    within the template fit's bounds) stands out of the template
     (:func:`~gmesa.ecg.presence.template_shows`) and the QRS PRD with it is at most half
     the PRD without.  With ``opts.r_prime`` True (a later chunk of the stretch whose
     template had it) the R' is fitted whatever it shows."""
@@ -327,6 +328,8 @@ def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     lay2 = used.layout
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     lo, hi = beat_bounds(used, ext, t[0], t[-1], rr, qrs_on)
+    kept = [lay2.labels.index(name) for name in lay.labels]  # the hypothesis, the lobe
+    lo[kept], hi[kept] = tmpl_fit.lower, tmpl_fit.upper
     r_prime_bounds(lay2, lo, hi, t[k], 1.5 * abs(resid[k]) + 0.05 * abs(ext[0]))
     start = in_layout(tv[None], lay, lay2)[0]
     start[lay2.wave("R2")] = (resid[k], t[k], 0.0, 0.004, 0.004)
