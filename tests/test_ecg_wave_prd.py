@@ -133,19 +133,3 @@ def test_fit_record_reads_a_notched_qrs_from_its_first_deflection():
         said = b.loc[ok, "reason"].str.contains("QRS onset read off the signal").mean()
         assert said > 0.8 if signal_onset else said == 0.0
     assert onsets[True] < -0.045 - 1.5 * 0.006 < onsets[False]
-
-
-def test_the_pooled_reading_keeps_each_leads_model_onset():
-    """``fit_leads(joint=False, boundaries="pooled")``: the leads overrule one that
-    misfits, so no lead reads its onset off the signal (unless asked)."""
-    syn = ecg.synthesize(duration=20, fs=500, heart_rate=60, noise=0.01, seed=4, leads=2)
-    sig = np.asarray(syn.record.signal, float).copy()
-    t = np.arange(sig.shape[0]) / syn.record.fs
-    for r in syn.rpeaks / syn.record.fs:
-        sig += 0.5 * np.exp(-0.5 * ((t - r + 0.045) / 0.006) ** 2)[:, None]
-    rec = Record(sig, syn.record.fs)
-    for kw, expect in (({}, False), ({"signal_onset": True}, True)):
-        fit = ecg.fit_leads(rec, joint=False, boundaries="pooled", **kw)
-        said = any(f.beats["reason"].str.contains("read off the signal").any()
-                   for f in fit.fits.values())
-        assert said == expect, kw
