@@ -234,11 +234,28 @@ def report_leads(row, out):
         ("median PRD", fmt_num(row["median_prd"], f" % in {res.primary}")),
         ("P" if joint else "P from", shown["P"] or "-"),
         ("T" if joint else "T from", shown["T"] or "-"),
-    ] + paced_rows(row) + interval_rows(row) + angle_rows(res)))
+    ] + paced_rows(row) + interval_rows(row) + angle_rows(res) + fragmented_rows(res)))
     click.echo(f"wrote {out / row['beats_file']}, {row['info_file']} and {len(res.fits)} "
                "leads' tables")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)
+
+
+def fragmented_rows(fit):
+    """A "fragmented QRS" line for a several-lead fit ``fit`` where some lead modelled an
+    R': each such lead with its share of the ok beats, and the share meeting the clinical
+    criterion (``fQRS``, two leads of one territory); none: no line."""
+    b = fit.beats
+    if "QRS_fragmented_leads" not in b:
+        return []
+    ok = b.loc[b["status"] == "ok", "QRS_fragmented_leads"].astype(str)
+    if ok.empty:
+        return []
+    shares = [(lead, float(np.mean([lead in v.split(",") for v in ok]))) for lead in fit.fits]
+    named = ", ".join(f"{lead} {100 * v:.0f}%" for lead, v in shares if v > 0) or "none"
+    crit = 100 * float(np.mean(b.loc[b["status"] == "ok", "fQRS"]))
+    return [("fragmented QRS", f"{named}; fQRS (2 leads of one territory) in {crit:.0f}% of "
+                               "ok beats")]
 
 
 def angle_rows(fit):

@@ -161,3 +161,38 @@ def test_a_fragmented_qrs_on_a_real_record_is_modelled(physionet):
     assert b.loc[ok, "R2_center"].median() == pytest.approx(-0.040, abs=0.010)
     assert np.all(np.sign(b.loc[ok, "R2_amplitude"]) == np.sign(b.loc[ok, "R_amplitude"]))
     assert "R2" not in ecg.fit_record(read_record(physionet / "100.hea")).waves
+
+
+def test_several_leads_name_the_fragmented_ones_and_the_clinical_criterion():
+    """``fit_leads(joint=False)``: ``QRS_fragmented_leads`` lists the leads whose QRS has
+    an R'; ``fQRS`` needs two of one coronary territory (II, III, aVF inferior)."""
+    from gmesa.ecg.leads import fragmented_leads
+
+    notched = np.asarray(_notched(-0.045, 0.5, 0.006, duration=20).signal, float).ravel()
+    clean = np.asarray(_notched(-0.045, 0.0, 0.006, duration=20).signal, float).ravel()
+    for leads, expect in (((notched, notched, clean), True), ((notched, clean, clean), False)):
+        rec = Record(np.stack(leads, axis=1), 500.0, leads=["II", "III", "aVF"])
+        b = ecg.fit_leads(rec, joint=False).beats
+        ok = b["status"] == "ok"
+        listed = b.loc[ok, "QRS_fragmented_leads"]
+        assert (listed == ("II,III" if expect else "II")).mean() > 0.9
+        assert b.loc[ok, "fQRS"].mean() > 0.9 if expect else not b.loc[ok, "fQRS"].any()
+    # no lead modelled an R': no columns
+    assert fragmented_leads({}, 3) == {}
+
+
+def test_the_summary_of_several_leads_names_the_fragmented_ones():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gmesa._cli_report import fragmented_rows
+
+    beats = pd.DataFrame({"status": ["ok", "ok", "ok", "nan"],
+                          "QRS_fragmented_leads": ["II,III", "II", "", "II,III"],
+                          "fQRS": [True, False, False, True]})
+    fit = SimpleNamespace(beats=beats, fits={"II": None, "III": None, "aVF": None})
+    assert fragmented_rows(fit) == [
+        ("fragmented QRS", "II 67%, III 33%; fQRS (2 leads of one territory) in 33% of ok beats")]
+    assert fragmented_rows(SimpleNamespace(beats=beats.drop(columns=["QRS_fragmented_leads"]),
+                                           fits={})) == []

@@ -72,7 +72,9 @@ class LeadsFit:
     the record start, NaN where no lead shows the wave), ``P_lead``/``QRS_lead``/
     ``T_lead`` (the lead each came from, "" where absent), ``P_present``/``T_present``,
     the intervals (ms), each wave's amplitude in every lead ``{wave}_amplitude_{lead}``
-    (mV), the primary lead's ``status``/``reason`` and, where the leads allow an
+    (mV), where some lead modelled an R' the leads whose QRS is fragmented and the
+    clinical criterion (``QRS_fragmented_leads``, ``fQRS``: :func:`fragmented_leads`),
+    the primary lead's ``status``/``reason`` and, where the leads allow an
     orthogonal frame (Frank vx, vy, vz or V1-V6, I, II), the spatial QRS and T
     directions and the QRS-T angle (:data:`~gmesa.ecg.spatial.SPATIAL_COLUMNS`, added
     when the LeadsFit is made; see :mod:`gmesa.ecg.spatial`).
@@ -221,14 +223,46 @@ def combine(fits, primary, boundaries="picked", p_window=FitOptions.p_window_s,
     amps = {f"{w}_amplitude_{lead}": fits[lead].beats[f"{w}_amplitude"].to_numpy(dtype=float)
             for lead in names for w in AMPLITUDE_WAVES if f"{w}_amplitude" in fits[lead].beats}
     out.update(amps)
+    frag = fragmented_leads(fits, n)
+    out.update(frag)
     out["status"] = base["status"].to_numpy()
     out["reason"] = base["reason"].to_numpy()
     cols = (["beat", "r_peak_s", "rr_s"] + list(FIDUCIAL_COLUMNS)
             + [f"{g}_{e}_sd_ms" for g in GROUPS for e in ("on", "off")]
             + ["P_lead", "QRS_lead", "T_lead", "P_present", "T_present"]
             + ([f"{g}_n_leads" for g in GROUPS] if boundaries == "pooled" else [])
-            + list(INTERVAL_COLUMNS) + list(amps) + ["status", "reason"])
+            + list(INTERVAL_COLUMNS) + list(amps) + list(frag) + ["status", "reason"])
     return pd.DataFrame(out)[cols]
+
+
+#: the leads of each coronary territory, any two of which showing a fragmented QRS make
+#: the clinical criterion (Das et al., Circulation 2006: fQRS in two contiguous leads of
+#: a major coronary artery territory)
+TERRITORIES = {"anterior": ("V1", "V2", "V3", "V4", "V5"),
+               "lateral": ("I", "AVL", "V6"),
+               "inferior": ("II", "III", "AVF")}
+
+
+def fragmented_leads(fits, n):
+    """Per beat (``n``), from the leads' fits (lead name -> :class:`RecordFit`) where some
+    modelled an R' (``QRS_fragmented``; none: {}): ``QRS_fragmented_leads``, the leads
+    whose QRS is fragmented (comma-separated, "" for none), and ``fQRS``, two of them in
+    one coronary territory (:data:`TERRITORIES`, by the standard lead names, any case)."""
+    frag = {lead: fits[lead].beats["QRS_fragmented"].to_numpy(dtype=bool)
+            for lead in fits if "QRS_fragmented" in fits[lead].beats}
+    if not frag:
+        return {}
+    names = list(frag)
+    hit = np.stack([frag[lead] for lead in names])                     # (leads, beats)
+    listed = np.array([",".join(name for name, h in zip(names, col) if h) for col in hit.T],
+                      dtype=object)
+    upper = [str(name).upper() for name in names]
+    two = np.zeros(n, dtype=bool)
+    for leads in TERRITORIES.values():
+        rows = [i for i, name in enumerate(upper) if name in leads]
+        if len(rows) >= 2:
+            two |= hit[rows].sum(axis=0) >= 2
+    return {"QRS_fragmented_leads": listed, "fQRS": two}
 
 
 def _edge_lead(edge, near, pick, strength):
