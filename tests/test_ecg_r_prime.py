@@ -69,6 +69,10 @@ def test_an_r_prime_before_r_starts_the_qrs_without_the_signal_onset_rule():
     assert on < -0.045 - 1.5 * 0.006
     # the model holds the notch now: its onset is the model's, not read off the signal
     assert not b.loc[ok, "reason"].str.contains("read off the signal").any()
+    # the split-half templates keep the R' too (free, theirs wandered: QRS on 41 and
+    # QRS off 91 ms apart), so the boundary SDs do not take a spread the beats lack
+    spread = fit.info["template_spread_ms"]
+    assert spread["QRS_on"] < 5.0 and spread["QRS_off"] < 5.0
 
 
 def test_no_r_prime_where_the_qrs_is_not_notched():

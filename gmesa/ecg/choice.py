@@ -87,8 +87,8 @@ class Hypothesis(NamedTuple):
 
 class Stretch(NamedTuple):
     """A choice in force: the model chosen (``hyp``, a :class:`Hypothesis` whose ``u``
-    says whether a U wave was added; ``lobe``: a terminal T lobe; ``r_prime``: an R'), the median beat it
-    was made on (``t`` s from R, ``y`` mV), the summary of the choice (``summary``,
+    says whether a U wave was added; ``lobe``: a terminal T lobe; ``r_prime``: an R'),
+    the median beat it was made on (``t`` s from R, ``y`` mV), the summary of the choice (``summary``,
     :func:`choose_model`) and the template's split-half spread measured when it was made
     (``spread``, :mod:`gmesa.ecg.spread`; None: not measured)."""
     hyp: Hypothesis

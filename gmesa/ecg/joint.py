@@ -282,7 +282,8 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg,
                        **dict(options, fit_beats=_first_pass(record, options),
                               template_spread=False,  # the joint's own SDs are read
-                              t_lobe=False, r_prime=False))  # nor a T lobe or R' in the joint model
+                              t_lobe=False,  # the joint model has no terminal T lobe
+                              r_prime=False))  # ... nor an R'
     no_beats(first, primary)
     opts = _options(options, first.waves)
     fs, name = float(record.fs), record.name

@@ -39,7 +39,7 @@ def split_half_spread(opts, template, sig, r, usable, fs, rr, qrs_on):
     :class:`~gmesa.ecg.presence.TemplateFit` on its grid ``t``) and that of a template
     built from every other one of the ``usable`` beats (R peaks ``r``, samples of
     ``sig`` at ``fs`` Hz; median RR ``rr`` s, the median beat's QRS onset ``qrs_on`` s),
-    each fitted under the template's model choice.  Empty with fewer than
+    each fitted under the template's model choice (and near its R').  Empty with fewer than
     :data:`SPLIT_MIN_BEATS` beats per half; a boundary either reading lacks is 0."""
     offs = np.rint(np.asarray(template.t) * fs).astype(np.int64)
     idx = np.flatnonzero(usable)
@@ -55,7 +55,7 @@ def split_half_spread(opts, template, sig, r, usable, fs, rr, qrs_on):
         med = median_on(sig, r[half], offs)
         if med is None:
             return {}
-        fit = fit_template(opts, template.t, med[0], rr, qrs_on, med[1], hyp)
+        fit = fit_template(opts, template.t, med[0], rr, qrs_on, med[1], hyp, near=template)
         for b, v in readings(opts, fit.params, template.rmse, rr).items():
             if np.isfinite(v) and np.isfinite(full[b]):
                 spread[b] = max(spread[b], abs(v - full[b]))

@@ -108,7 +108,7 @@ def _starts(opts, t, y, rr, qrs_on, lo, hi):
     return res.params, res.cost
 
 
-def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None):
+def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, near=None):
     """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
     :class:`TemplateFit`.  The fit starts from several places (:func:`_starts`);
@@ -116,9 +116,14 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None):
     :class:`~gmesa.ecg.choice.Hypothesis` (None: none): the starts are fitted free of
     its signs (an absent P stays absent) and the best fit that has its signs is kept;
     when none has, the starts are fitted again within its signs.  ``cache``: a dict
-    keeping the free fits for the other hypotheses of one template."""
+    keeping the free fits for the other hypotheses of one template.  ``near``: a
+    template fit (of ``opts``) whose R' this one keeps, as the beats do
+    (:func:`~gmesa.ecg.beatmodel.r_prime_bounds`)."""
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     base = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
+    if near is not None and "R2" in opts.waves:
+        a2, c2 = (near.params[opts.layout.index("R2", k)] for k in ("amplitude", "center"))
+        r_prime_bounds(opts.layout, *base, c2, 1.5 * abs(a2) + 0.05 * abs(ext[0]))
     lo, hi = base if hyp is None else constrain(opts, hyp, *base)
     free = None if hyp is None else hyp._replace(p="absent" if hyp.p == "absent" else "free",
                                                  t="free")
