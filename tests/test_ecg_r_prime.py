@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from gmesa import ecg
-from gmesa.ecg.beatmodel import R_PRIME_APART, R_PRIME_NEAR, r_prime_bounds
+from gmesa.ecg.rprime import R_PRIME_APART, R_PRIME_NEAR, r_prime_bounds
 from gmesa.ecg.fiducials import R_PRIME_LOBE, complex_edges
 from gmesa.ecg.io import Record
 from gmesa.ecg.options import FitOptions

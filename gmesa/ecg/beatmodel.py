@@ -21,6 +21,7 @@ from .identity import IDENTITY_NEAR, negligible
 from .init import clip_into, guess_beat
 from .options import FitOptions
 from .presence import p_is_wave
+from .rprime import r_prime_bounds, r_prime_cap
 from .priors import prior_arrays
 from .waves import T_LATEST, bounds, observed_extrema, qrs_onset
 
@@ -91,34 +92,6 @@ def lobe_bounds(lay, lo, hi, c_min, c_max):
                    (lay.index("T2", "sigma_left"), LOBE_TAIL),
                    (lay.index("T2", "sigma_right"), LOBE_TAIL)):
         hi[..., j] = np.maximum(np.minimum(hi[..., j], cap), lo[..., j])
-    return lo, hi
-
-
-#: an R' (``R2``) stays within this (s) of where the template's sits
-R_PRIME_NEAR = 0.015
-#: ... and at least this far (s) from the R peak: a second deflection, not R's own shape
-R_PRIME_APART = 0.020
-#: an R' is looked for up to this far (s) outside the QRS as the model without it reads
-#: it (a terminal R' the model leaves out is also left out of its QRS)
-R_PRIME_REACH = 0.030
-
-
-def r_prime_bounds(lay, lo, hi, center, cap):
-    """Bounds ``lo``/``hi`` (rows of layout ``lay``, changed in place) of an R' (the
-    ``R2`` component): its center within :data:`R_PRIME_NEAR` of ``center`` (s, the
-    template's) on its side of R, at least :data:`R_PRIME_APART` from the R peak; its
-    |amplitude| at most ``cap`` (mV, per row or one), so that it cannot grow into a pair
-    with S that cancels; its sign, R's, is in :func:`~gmesa.ecg.waves.bounds`."""
-    a, c = lay.index("R2", "amplitude"), lay.index("R2", "center")
-    near_lo, near_hi = center - R_PRIME_NEAR, center + R_PRIME_NEAR
-    if center >= 0:
-        near_lo = max(near_lo, R_PRIME_APART)
-    else:
-        near_hi = min(near_hi, -R_PRIME_APART)
-    lo[..., c] = np.maximum(lo[..., c], near_lo)
-    hi[..., c] = np.maximum(np.minimum(hi[..., c], near_hi), lo[..., c])
-    lo[..., a] = np.maximum(lo[..., a], -np.asarray(cap))
-    hi[..., a] = np.minimum(hi[..., a], np.asarray(cap))
     return lo, hi
 
 
@@ -275,7 +248,7 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
         c2 = template_vec[lay.index("T2", "center")]
         lobe_bounds(lay, LO, HI, c2 - IDENTITY_NEAR, c2 + IDENTITY_NEAR)
     if "R2" in opts.waves and template_vec is not None:  # the template's R', as large
-        cap = 1.5 * abs(template_vec[lay.index("R2", "amplitude")]) + 0.05 * np.abs(ext[0])
+        cap = r_prime_cap(template_vec[lay.index("R2", "amplitude")], ext[0])
         r_prime_bounds(lay, LO, HI, template_vec[lay.index("R2", "center")], cap)
     if opts.st_step and template_vec is not None:
         # a step of (almost) no height has no place: when the template shows no ST

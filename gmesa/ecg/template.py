@@ -13,11 +13,10 @@ from dataclasses import replace
 import numpy as np
 
 from .._nanstats import nanmedian
-from ..solvers import fit_many
 from ..core import mesa_sum
-from .beatmodel import (QRS_MISFIT_PRD, R_PRIME_APART, R_PRIME_REACH, beat_bounds,
-                        best_start, lobe_bounds, r_prime_bounds, span_prd, t_latest,
-                        with_steps)
+from ..solvers import fit_many
+from .beatmodel import (QRS_MISFIT_PRD, beat_bounds, best_start, lobe_bounds, span_prd,
+                        t_latest, with_steps)
 from .beats import T_MARGIN, beat_windows
 from .choice import (Stretch, beat_bic, beat_sample, choose_model, constrain, options_for,
                      same_stretch)
@@ -25,6 +24,7 @@ from .fiducials import wave_fiducials
 from .identity import IDENTITY_NEAR
 from .init import clip_into, guess_beat
 from .presence import TemplateFit, p_is_wave, template_shows
+from .rprime import R_PRIME_APART, R_PRIME_REACH, r_prime_bounds, r_prime_cap
 from .waves import QTC_TYPICAL, in_layout, observed_extrema, qrs_onset
 
 #: the median beat is taken over at most this many beats
@@ -118,12 +118,12 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     when none has, the starts are fitted again within its signs.  ``cache``: a dict
     keeping the free fits for the other hypotheses of one template.  ``near``: a
     template fit (of ``opts``) whose R' this one keeps, as the beats do
-    (:func:`~gmesa.ecg.beatmodel.r_prime_bounds`)."""
+    (:func:`~gmesa.ecg.rprime.r_prime_bounds`)."""
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     base = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
     if near is not None and "R2" in opts.waves:
         a2, c2 = (near.params[opts.layout.index("R2", k)] for k in ("amplitude", "center"))
-        r_prime_bounds(opts.layout, *base, c2, 1.5 * abs(a2) + 0.05 * abs(ext[0]))
+        r_prime_bounds(opts.layout, *base, c2, r_prime_cap(a2, ext[0]))
     lo, hi = base if hyp is None else constrain(opts, hyp, *base)
     free = None if hyp is None else hyp._replace(p="absent" if hyp.p == "absent" else "free",
                                                  t="free")
@@ -295,7 +295,7 @@ def qrs_misfit(opts, params, t, y, noise, rr, reach=0.0):
     beats' are (``noise`` mV and ``rr`` s their features), both ``reach`` (s) further out."""
     lay = opts.layout
     resid = y - mesa_sum(t, params, baseline=opts.baseline, steps=len(opts.steps))
-    level = sum(c * t ** j for j, c in enumerate(params[lay.baseline_slice]))
+    level = np.polynomial.polynomial.polyval(t, params[lay.baseline_slice])
     fid = read_as_beats(opts, params, noise, rr)
     on, off = fid["QRS_on"] - reach, fid["QRS_off"] + reach
     prd, _ = span_prd(t, resid, y - level, on, off)
@@ -308,9 +308,9 @@ def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     (:func:`qrs_misfit`) is above :data:`~gmesa.ecg.beatmodel.QRS_MISFIT_PRD` (the
     model leaves part of the QRS out: a notched or fragmented QRS), the R' (started on
     the residual's largest deflection of R's sign inside the QRS, at least
-    :data:`~gmesa.ecg.beatmodel.R_PRIME_APART` from R; held within
-    :data:`~gmesa.ecg.beatmodel.R_PRIME_NEAR` of it, at most 1.5 times that deflection
-    plus 5% of R: :func:`~gmesa.ecg.beatmodel.r_prime_bounds`; the other parameters
+    :data:`~gmesa.ecg.rprime.R_PRIME_APART` from R; held within
+    :data:`~gmesa.ecg.rprime.R_PRIME_NEAR` of it, at most 1.5 times that deflection
+    plus 5% of R: :func:`~gmesa.ecg.rprime.r_prime_bounds`; the other parameters
     within the template fit's bounds) stands out of the template
     (:func:`~gmesa.ecg.presence.template_shows`) and the QRS PRD with it is at most half
     the PRD without.  With ``opts.r_prime`` True (a later chunk of the stretch whose
@@ -335,7 +335,7 @@ def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     lo, hi = beat_bounds(used, ext, t[0], t[-1], rr, qrs_on)
     kept = [lay2.labels.index(name) for name in lay.labels]  # the hypothesis, the lobe
     lo[kept], hi[kept] = tmpl_fit.lower, tmpl_fit.upper
-    r_prime_bounds(lay2, lo, hi, t[k], 1.5 * abs(resid[k]) + 0.05 * abs(ext[0]))
+    r_prime_bounds(lay2, lo, hi, t[k], r_prime_cap(resid[k], ext[0]))
     start = in_layout(tv[None], lay, lay2)[0]
     start[lay2.wave("R2")] = (resid[k], t[k], 0.0, 0.004, 0.004)
     res = _fit_rows(used, t, y, clip_into(start, lo, hi)[None], lo, hi)
