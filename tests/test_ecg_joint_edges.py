@@ -159,3 +159,23 @@ def test_an_s_at_both_width_bounds_does_not_set_the_offset(monkeypatch):
     kept = wave_fiducials(rows, WAVES)["QRS_off"]
     assert np.all(kept[:3] - off[:3] > 0.005)           # kept, it moves the offset out
     np.testing.assert_allclose(kept[3:], off[3:], atol=1e-12)   # the tail alone: kept anyway
+
+
+@pytest.mark.parametrize("method", ["map", "rule"])
+def test_one_lead_with_an_r_prime_is_the_single_lead_reading(method):
+    """An R' (``R2``) of 20% of R, 45 ms after it, starts the walk as one lead's reading
+    does (10% of the peak, not the 45% of Q, R and S): the offset moves out with it."""
+    rows = _beats()
+    r = WAVES.index("R")
+    r_prime = np.column_stack([0.2 * rows[:, 5 * r], np.full(len(rows), 0.045),
+                               np.zeros(len(rows)), np.full((len(rows), 2), 0.006)])
+    names = WAVES + ("R2",)
+    with_rp = np.hstack([rows, r_prime])
+    noise, rr = np.full(len(rows), 0.02), np.full(len(rows), 0.85)
+    fid = wave_fiducials(with_rp, names, method=method, noise=noise, rr=rr)
+    on, pk, off = global_qrs_edges(with_rp[None], names, noise[None], rr, method)
+    assert np.allclose(on, fid["QRS_on"], atol=1e-12)
+    assert np.allclose(off, fid["QRS_off"], atol=1e-12)
+    without = global_qrs_edges(rows[None], WAVES, noise[None], rr, method)[2]
+    assert np.all(off > without + 0.005)
+    assert np.all(off > 0.045 + 2 * 0.006)

@@ -185,6 +185,54 @@ def test_several_leads_name_the_fragmented_ones_and_the_clinical_criterion():
     assert fragmented_leads({}, 3) == {}
 
 
+def test_the_joint_model_holds_the_r_prime_in_the_leads_that_show_it():
+    """``fit_leads(r_prime="auto")`` (the joint model; it has no R' unless asked): the
+    primary lead's template decides the R', its
+    timing is shared and held near the template's (``timing_bounds``), each lead has its
+    own R' amplitude, and the same ``QRS_fragmented_leads`` and ``fQRS`` columns as
+    ``joint=False``."""
+    from gmesa.ecg.joint_template import timing_bounds
+
+    notched = np.asarray(_notched(-0.045, 0.5, 0.006, duration=20).signal, float).ravel()
+    clean = np.asarray(_notched(-0.045, 0.0, 0.006, duration=20).signal, float).ravel()
+    rec = Record(np.stack((notched, notched, clean), axis=1), 500.0, leads=["II", "III", "aVF"])
+    assert "R2" not in ecg.fit_leads(rec).info["waves"]  # the joint model's default
+    fit = ecg.fit_leads(rec, r_prime="auto")
+    assert fit.info["joint"] and "R2" in fit.info["waves"]
+    b = fit.beats
+    ok = b["status"] == "ok"
+    assert ok.mean() > 0.9
+    assert (b.loc[ok, "QRS_fragmented_leads"] == "II,III").mean() > 0.9
+    assert b.loc[ok, "fQRS"].mean() > 0.9
+    assert b.loc[ok, "R2_center"].median() == pytest.approx(-0.045, abs=0.005)
+    assert b.loc[ok, "R2_amplitude_II"].median() == pytest.approx(0.5, rel=0.3)
+    assert abs(b.loc[ok, "R2_amplitude_aVF"].median()) < 0.1
+    assert fit.fits["II"].beats.loc[ok, "QRS_fragmented"].mean() > 0.9
+    assert not fit.fits["aVF"].beats.loc[ok, "QRS_fragmented"].any()
+    # the shared R' center stays within R_PRIME_NEAR of the template's, on its side of R
+    opts = FitOptions(waves=("P", "Q", "R", "S", "T", "R2"))
+    lo, hi = timing_bounds(opts, -0.4, 0.6, 1.0, -0.05, r_prime_at=-0.03)
+    k = 4 * opts.waves.index("R2")
+    assert lo[k] == pytest.approx(-0.03 - R_PRIME_NEAR)
+    assert hi[k] == pytest.approx(-R_PRIME_APART)
+    free = timing_bounds(opts, -0.4, 0.6, 1.0, -0.05)
+    assert free[0][k] < lo[k] and free[1][k] > hi[k]
+    # each lead's R' in the beats: at most 1.5 times its template's + 5% of its R
+    from types import SimpleNamespace
+
+    from gmesa.ecg.joint import r_prime_caps
+    coef = np.zeros((2, 9))
+    coef[:, [opts.waves.index("R"), opts.waves.index("R2")]] = [[1.0, 0.2], [-2.0, 0.0]]
+    clo, chi = r_prime_caps(opts, SimpleNamespace(coef=coef))
+    assert chi[:, opts.waves.index("R2")] == pytest.approx([0.35, 0.1])
+    assert np.all(clo == -chi) and np.isinf(chi[:, opts.waves.index("T")]).all()
+    assert r_prime_caps(FitOptions(), SimpleNamespace(coef=coef)) == (None, None)
+    # without a notch in any lead, no R' and no columns
+    clean_rec = Record(np.stack((clean, clean), axis=1), 500.0, leads=["II", "III"])
+    quiet = ecg.fit_leads(clean_rec, r_prime="auto")
+    assert "R2" not in quiet.info["waves"] and "fQRS" not in quiet.beats
+
+
 def test_the_summary_of_several_leads_names_the_fragmented_ones():
     from types import SimpleNamespace
 

@@ -56,6 +56,12 @@ QRS_LOBE = 0.45
 R_PRIME_LOBE = 0.10
 
 
+def qrs_lobe(wave):
+    """The share of the complex's peak a QRS component ``wave`` needs to start the edge
+    walk (:func:`complex_edges`): :data:`R_PRIME_LOBE` for an R', else :data:`QRS_LOBE`."""
+    return R_PRIME_LOBE if wave == "R2" else QRS_LOBE
+
+
 def reach(frac):
     """Mesa distance at which a GMF has fallen to ``frac`` of its amplitude."""
     return math.sqrt(2.0 * math.log(1.0 / frac))
@@ -230,7 +236,7 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
     if qrs:
         sub = at_bound(np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1), qrs)
         (fon, son, don), (foff, soff, doff) = shifts["QRS_on"], shifts["QRS_off"]
-        lobes = [R_PRIME_LOBE if n == "R2" else QRS_LOBE for n in qrs]
+        lobes = [qrs_lobe(n) for n in qrs]
         on, pk, off = complex_edges(sub, fon, foff, lobes)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
         sd["QRS_on"], sd["QRS_off"] = don, doff

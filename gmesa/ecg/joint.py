@@ -26,14 +26,15 @@ from .beats import MAX_MASKED, BeatRows, room
 from .fiducials import intervals
 from .heights import heights
 from .fit import fit_record, window_edge_check, waves_present
-from .leads import no_beats
+from .leads import fragmented, no_beats
 from .identity import IDENTITY_NEAR
 from .init import clip_into
 from .joint_table import global_table, wave_evidence
-from .joint_template import clean_lead, joint_template, ridge, timing_bounds
+from .joint_template import clean_lead, joint_template, r_prime_center, ridge, timing_bounds
 from .options import FitOptions
 from .priors import prior_arrays
 from .result import RecordFit
+from .rprime import r_prime_cap
 from .template import template_reach
 from .waves import qrs_onset
 
@@ -41,6 +42,13 @@ from .waves import qrs_onset
 #: leaves the curvature of the PR and TP segments to the shared P component, which then
 #: widens into a baseline shape (LUDB 24, 116); one more linear column costs little
 JOINT_BASELINE = "quadratic"
+
+#: the joint model's R' (``FitOptions.r_prime``) unless the caller gives one: none.  With
+#: "auto" (the primary lead's template decides, its timing shared and held near the
+#: template's, each lead's R' capped as one lead's beats cap it) LUDB's global marks move
+#: little (even: QRS on 9.4 -> 9.0, T off 27.9 -> 27.6 ms; odd: P off 15.0 -> 17.0, one
+#: record, 107) and QTDB's T off 38.1 -> 43.4 ms (paced sel102; docs/results.md)
+JOINT_R_PRIME = False
 
 #: beats fitted per block (bounds the memory of a long record's rows)
 BLOCK_BEATS = 2000
@@ -119,18 +127,21 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
     t_late = None
     if "T" in opts.waves:
         t_late = jt.theta[split_index(lay, "T", "center")] + IDENTITY_NEAR
-    lo, hi = timing_bounds(opts, X[:, 0], t_last, rr_prev, qrs_on, t_late)
+    lo, hi = timing_bounds(opts, X[:, 0], t_last, rr_prev, qrs_on, t_late,
+                           r_prime_at=r_prime_center(opts, jt.theta))
     s0, second, s1 = _starts(first_params, idx, flagged, jt, opts)
     Yb = np.ascontiguousarray(np.transpose(Y, (1, 0, 2)))
     W = usable.astype(float)
     prior = timing_prior(opts, rr_prev)
+
+    clo, chi = r_prime_caps(opts, jt)
 
     def run(rows, th, max_iter):
         return fit_shared(X[rows], Yb[rows], clip_into(th, lo[rows], hi[rows]), lo[rows],
                           hi[rows], steps=lay.n_steps, baseline=opts.baseline,
                           channel_weights=jt.weights, weights=W[rows], max_iter=max_iter,
                           ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
-                          ridge=ridge(X[0]),
+                          ridge=ridge(X[0]), coef_lower=clo, coef_upper=chi,
                           prior=None if prior is None else (prior[0][rows], prior[1][rows]))
     res = run(np.arange(nb), s0, opts.max_iter)
     out = [res.theta, res.coef, res.data_cost, res.nit, res.status]
@@ -143,6 +154,19 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
         for o, v in zip(out, (alt.theta, alt.coef, alt.data_cost, alt.nit, alt.status)):
             o[second[use]] = v[use]
     return (*out, qrs_on, lo, hi)
+
+
+def r_prime_caps(opts, jt):
+    """(lower, upper) (L, m) of each lead's linear coefficients in the beats: an R'
+    (``R2``) at most as large as in that lead's joint template by
+    :func:`~gmesa.ecg.rprime.r_prime_cap` (as one lead's beats), the rest free; (None,
+    None) without an R'."""
+    if "R2" not in opts.waves:
+        return None, None
+    k, r = opts.layout.waves.index("R2"), opts.layout.waves.index("R")
+    hi = np.full(jt.coef.shape, np.inf)
+    hi[:, k] = r_prime_cap(jt.coef[:, k], jt.coef[:, r])
+    return -hi, hi
 
 
 def timing_prior(opts, rr_prev):
@@ -205,6 +229,8 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
         table[f"{key}_sd_ms"] = np.where(np.isfinite(fid[key]), v * 1000.0, np.nan)
     if "U" in opts.waves:
         table["U_present"] = present["U"]
+    if "R2" in opts.waves:
+        table["QRS_fragmented"] = present["R2"]
     table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,
                  cost=0.5 * sse, nit=seg.nit, solver_status=seg.code,
                  flagged=beats["flagged"].to_numpy(), template_corr=beats["template_corr"]
@@ -283,7 +309,8 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
                        **dict(options, fit_beats=_first_pass(record, options),
                               template_spread=False,  # the joint's own SDs are read
                               t_lobe=False,  # the joint model has no terminal T lobe
-                              r_prime=False))  # ... nor an R'
+                              # an R' only when asked (JOINT_R_PRIME)
+                              r_prime=options.get("r_prime", JOINT_R_PRIME)))
     no_beats(first, primary)
     opts = _options(options, first.waves)
     fs, name = float(record.fs), record.name
@@ -338,9 +365,11 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     table = pd.concat(globs, ignore_index=True)
     del globs
     table.columns = _lead_names(table.columns, names)  # in place: no copy of the table
-    fits = {}
+    fits, frag = {}, {}
     for li, lead in enumerate(names):
         table_li = pd.concat(tables[li], ignore_index=True)
+        if "QRS_fragmented" in table_li:
+            frag[lead] = table_li["QRS_fragmented"].to_numpy(dtype=bool)
         lead_info = dict(first_info, lead=lead, joint=True, method="gmesa-joint",
                          n_ok=int((table_li["status"] == "ok").sum()),
                          template_params=dict(zip(opts.layout.labels,
@@ -351,6 +380,8 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
         tables[li] = params[li] = table_li = sigs[li] = None
         fits[lead] = fit if keep is None else keep(lead, fit)
         fit = None
+    for col, v in fragmented(frag, len(table)).items():
+        table[col] = v
     return table, fits, info
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._kernels import mesa_sum_into
 from ..config import njit
-from .fiducials import QRS_LOBE, QRS_WAVES, RULE, at_bound
+from .fiducials import QRS_LOBE, QRS_WAVES, RULE, at_bound, qrs_lobe
 from .fidmap import features, fiducial_map, predict
 from .joint_template import MIN_LEAD_SD
 
@@ -98,7 +98,7 @@ def _spatial(p, w, k, t, one):
 @njit
 def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, share):
     """Per beat (params (N, L, 5k), weights (N, L)): onset, peak, offset of s(t) and
-    each lead's share of s^2 at the peak."""
+    each lead's share of s^2 at the peak (``lobe``: one share per component)."""
     n_beats, n_leads = params.shape[0], params.shape[1]
     k = params.shape[2] // 5
     one = np.empty(1)
@@ -127,19 +127,21 @@ def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, s
             direction = -1.0 if side == 0 else 1.0
             frac = frac_on[b] if side == 0 else frac_off[b]
             start = tpk
+            part = 1.0
             for c in range(k):
                 amp = 0.0
                 for li in range(n_leads):
                     if w[li] > 0.0:
                         amp += (w[li] * p[li, 5 * c]) ** 2
-                if np.sqrt(amp) >= lobe * best:
+                if np.sqrt(amp) >= lobe[c] * best:
                     edge = p[0, 5 * c + 1] + direction * p[0, 5 * c + 2]
                     if direction * (edge - start) > 0.0:
                         start = edge
+                        part = lobe[c]
             level = best
             if start != tpk:
                 t[0] = start
-                level = max(_spatial(p, w, k, t, one), lobe * best)
+                level = max(_spatial(p, w, k, t, one), part * best)
             tt = start
             for _ in range(int(limit / step)):
                 tt += direction * step
@@ -155,7 +157,8 @@ def spatial_edges(params, weights, frac_on, frac_off, lobe=QRS_LOBE, step=0.0002
     and each lead's share of ``s**2`` at its peak (N, L).  ``params`` (N, L, 5k): each
     lead's QRS components (same timing in every lead), ``weights`` (N, L): 1/noise
     (1/mV; 0 or NaN leaves a lead out), ``frac_on``/``frac_off`` (N,) fractions of the
-    level the walk starts from."""
+    level the walk starts from; ``lobe``: the share of the peak a component needs to
+    start the walk, one or one per component (as :func:`~gmesa.ecg.fiducials.complex_edges`)."""
     params = np.ascontiguousarray(params, dtype=np.float64)
     w = np.asarray(weights, dtype=float)
     w = np.ascontiguousarray(np.where(np.isfinite(w) & (w > 0), w, 0.0))
@@ -165,7 +168,9 @@ def spatial_edges(params, weights, frac_on, frac_off, lobe=QRS_LOBE, step=0.0002
     share = np.zeros(w.shape)
     fon = np.ascontiguousarray(np.broadcast_to(np.asarray(frac_on, float), (n,)))
     foff = np.ascontiguousarray(np.broadcast_to(np.asarray(frac_off, float), (n,)))
-    _spatial_edges(np.ascontiguousarray(params), w, fon, foff, float(lobe), float(step),
+    lobes = np.ascontiguousarray(np.broadcast_to(np.asarray(lobe, float),
+                                                 (params.shape[2] // 5,)))
+    _spatial_edges(np.ascontiguousarray(params), w, fon, foff, lobes, float(step),
                    float(limit), out, share)
     return out[:, 0], out[:, 1], out[:, 2], share
 
@@ -210,7 +215,8 @@ def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
         w = 1.0 / np.maximum(np.asarray(noise, float), MIN_LEAD_SD).T            # (N, L)
     # one fraction per beat: the map's fraction is a constant per boundary
     on, pk, off, share = spatial_edges(sub, w, shifts["QRS_on"][0][0],
-                                       shifts["QRS_off"][0][0])
+                                       shifts["QRS_off"][0][0],
+                                       [qrs_lobe(names[i]) for i in lay_q])
     tot = np.sum(share, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s_on = np.sum(share * shifts["QRS_on"][1].T, axis=1) / tot

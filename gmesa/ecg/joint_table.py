@@ -28,7 +28,7 @@ from .fiducials import QRS_WAVES, intervals
 from .heights import heights
 from .joint_edges import global_qrs_edges, spread_out, spread_sd
 from .presence import P_MIN_OF_R, consistent_p, p_is_wave
-from .result import FIDUCIAL_COLUMNS
+from .result import AMPLITUDE_WAVES, FIDUCIAL_COLUMNS
 
 #: a lead's QRS edges count for the global ones when its largest Q, R or S reaches this
 #: share of the largest over the leads (a lead with a tiny QRS has edges lost in noise)
@@ -50,8 +50,6 @@ QRS_EDGES = "spatial"
 #: PPV with Se >= 0.97, on both
 P_PRESENCE = "own_view"
 
-#: waves whose per-lead amplitudes the table reports
-AMPLITUDE_WAVES = ("P", "Q", "R", "S", "T")
 
 
 def wave_evidence(X, params, lengths, sigma2, opts, fs):

@@ -18,6 +18,7 @@ from .fit import cleaned_chunks, lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
 from .presence import TemplateFit
+from .rprime import r_prime_bounds
 from .template import fit_template, median_beat
 from .waves import qrs_onset
 
@@ -79,15 +80,19 @@ class JointTemplate(NamedTuple):
     qrs_on: float
 
 
-def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
+def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None, r_prime_at=None):
     """(lower, upper) of the shared timing (:func:`~gmesa.split_shared` order) of beats
     in windows [``t0``, ``t1``] (s), RR before ``rr`` (s), QRS onset ``qrs_on`` (s):
     the single-lead bounds of :func:`~gmesa.ecg.beatmodel.beat_bounds` (amplitudes
-    aside: each lead's are free), the P and T shapes within :data:`P_SHAPE_MAX`, :data:`T_SHAPE_MAX`."""
+    aside: each lead's are free), the P and T shapes within :data:`P_SHAPE_MAX`,
+    :data:`T_SHAPE_MAX`, and an R' (``R2``) near ``r_prime_at`` (s, the primary lead's
+    template's: :func:`~gmesa.ecg.rprime.r_prime_bounds`)."""
     shape = np.shape(t0)
     lo, hi = beat_bounds(opts, (np.ones(shape), np.zeros(shape), np.zeros(shape)), t0, t1,
                          rr, qrs_on, t_late)
     lay = opts.layout
+    if r_prime_at is not None:
+        r_prime_bounds(lay, lo, hi, r_prime_at, np.inf)
     lo, hi = (split_shared(lo, lay.n_waves, lay.n_steps)[0],
               split_shared(hi, lay.n_waves, lay.n_steps)[0])
     for wave, (hw, sig) in (("P", P_SHAPE_MAX), ("T", T_SHAPE_MAX)):
@@ -97,6 +102,13 @@ def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None):
             hi[..., k + 2:k + 4] = np.minimum(hi[..., k + 2:k + 4], sig)
             lo[..., k + 1:k + 4] = np.minimum(lo[..., k + 1:k + 4], hi[..., k + 1:k + 4])
     return lo, hi
+
+
+def r_prime_center(opts, theta):
+    """The R' center (s) of the shared timing ``theta`` (None without an R')."""
+    if "R2" not in opts.waves:
+        return None
+    return float(theta[4 * opts.layout.waves.index("R2")])
 
 
 def ridge(t):
@@ -141,8 +153,9 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     guess = [primary] + [int(i) for i in np.argsort(-spread)[:GUESS_LEADS]]
     starts = [first] + [with_steps(guess_beat(t, Y[i], opts.waves, lay.n_baseline, ons[i], 0.0,
                                               late), opts) for i in guess]
-    lo, hi = timing_bounds(opts, t[0], t[-1], rr_med, on)
     thetas = np.array([split_shared(v, lay.n_waves, lay.n_steps)[0] for v in starts])
+    lo, hi = timing_bounds(opts, t[0], t[-1], rr_med, on,
+                           r_prime_at=r_prime_center(opts, thetas[0]))
     res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)), opts.tol, START_ITER)
     view = res.params[:, primary]
     best = int(best_start(view, res.data_cost, opts.waves, on, t[0]))

@@ -30,7 +30,7 @@ from .options import FitOptions
 from .plausible import lead_is_ecg
 from .presence import consistent_p
 from .spatial import add_spatial
-from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
+from .result import AMPLITUDE_WAVES, FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector, wave_layout
 
 def _column(beats, name):
@@ -45,8 +45,6 @@ GROUPS = {
     "T": (("T_on_s", "T_peak_s", "T_off_s"), "T_amplitude"),
 }
 
-#: waves whose amplitude in every lead the table holds, as ``{wave}_amplitude_{lead}`` (mV)
-AMPLITUDE_WAVES = ("P", "Q", "R", "S", "T")
 
 #: two leads whose T peaks lie further apart than this (s) disagree on the T wave
 DISAGREE_S = 0.100
@@ -245,11 +243,16 @@ TERRITORIES = {"anterior": ("V1", "V2", "V3", "V4", "V5"),
 
 def fragmented_leads(fits, n):
     """Per beat (``n``), from the leads' fits (lead name -> :class:`RecordFit`) where some
-    modelled an R' (``QRS_fragmented``; none: {}): ``QRS_fragmented_leads``, the leads
-    whose QRS is fragmented (comma-separated, "" for none), and ``fQRS``, two of them in
-    one coronary territory (:data:`TERRITORIES`, by the standard lead names, any case)."""
-    frag = {lead: fits[lead].beats["QRS_fragmented"].to_numpy(dtype=bool)
-            for lead in fits if "QRS_fragmented" in fits[lead].beats}
+    modelled an R' (``QRS_fragmented``; none: {}): :func:`fragmented`."""
+    return fragmented({lead: fits[lead].beats["QRS_fragmented"].to_numpy(dtype=bool)
+                       for lead in fits if "QRS_fragmented" in fits[lead].beats}, n)
+
+
+def fragmented(frag, n):
+    """Per beat (``n``), from lead name -> where its QRS is fragmented (bool per beat;
+    none: {}): ``QRS_fragmented_leads``, the leads whose QRS is fragmented
+    (comma-separated, "" for none), and ``fQRS``, two of them in one coronary territory
+    (:data:`TERRITORIES`, by the standard lead names, any case)."""
     if not frag:
         return {}
     names = list(frag)

@@ -47,7 +47,9 @@ class FitOptions:
     sign inside the QRS (``R2``: an R' or a notch, a fragmented QRS) where the model
     without it leaves the template's QRS misfit and the lobe stands out of the template
     (:func:`~gmesa.ecg.template.with_r_prime`; each stretch decides); beats with it
-    have ``QRS_fragmented``; False never.
+    have ``QRS_fragmented``; False never.  The joint model of several leads
+    (:func:`~gmesa.ecg.fit_leads`) and its pooled reading have none unless asked
+    (docs/joint.md).
     ``wave_snr``: a P/T wave is present only when its amplitude exceeds this many
     times the beat's RMSE (and its energy passes a BIC test); ``p_window_s``: a P wave
     must also sit this close to the usual P position of the stretch; ``u_wave``:

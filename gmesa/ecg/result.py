@@ -144,6 +144,9 @@ class RecordFit:
 FIDUCIAL_COLUMNS = ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_peak_s", "QRS_off_s",
                     "T_on_s", "T_peak_s", "T_off_s")
 INTERVAL_COLUMNS = ("rr_ms", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "qtc_fridericia_ms")
+#: waves whose amplitude in every lead a several-lead table holds, as
+#: ``{wave}_amplitude_{lead}`` (mV; the R' where the record's model has one)
+AMPLITUDE_WAVES = ("P", "Q", "R", "S", "T", "R2")
 
 
 def ok_mask(beats, flagged=False):
