@@ -133,7 +133,6 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
     Yb = np.ascontiguousarray(np.transpose(Y, (1, 0, 2)))
     W = usable.astype(float)
     prior = timing_prior(opts, rr_prev)
-
     clo, chi = r_prime_caps(opts, jt)
 
     def run(rows, th, max_iter):

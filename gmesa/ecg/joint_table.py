@@ -51,7 +51,6 @@ QRS_EDGES = "spatial"
 P_PRESENCE = "own_view"
 
 
-
 def wave_evidence(X, params, lengths, sigma2, opts, fs):
     """Per wave (P, T): the chi-square drop of each beat's component in noise units,
     ``sum(component**2) / sigma2 * bw`` (``sigma2`` mV^2; ``bw`` the low-pass share of
