@@ -217,16 +217,28 @@ def test_the_joint_model_holds_the_r_prime_in_the_leads_that_show_it():
     assert hi[k] == pytest.approx(-R_PRIME_APART)
     free = timing_bounds(opts, -0.4, 0.6, 1.0, -0.05)
     assert free[0][k] < lo[k] and free[1][k] > hi[k]
-    # each lead's R' in the beats: at most 1.5 times its template's + 5% of its R
+    # each lead's R' in the beats: R's sign in that lead's template, at most 1.5 times
+    # its template's R' + 5% of its R; in the template, the sign and size of the lead's
+    # median beat at R and at the R'
     from types import SimpleNamespace
 
     from gmesa.ecg.joint import r_prime_caps
+    from gmesa.ecg.joint_template import r_prime_signs
+    k = opts.waves.index("R2")
     coef = np.zeros((2, 9))
-    coef[:, [opts.waves.index("R"), opts.waves.index("R2")]] = [[1.0, 0.2], [-2.0, 0.0]]
+    coef[:, [opts.waves.index("R"), k]] = [[1.0, 0.2], [-2.0, 0.0]]
     clo, chi = r_prime_caps(opts, SimpleNamespace(coef=coef))
-    assert chi[:, opts.waves.index("R2")] == pytest.approx([0.35, 0.1])
-    assert np.all(clo == -chi) and np.isinf(chi[:, opts.waves.index("T")]).all()
+    assert chi[:, k] == pytest.approx([0.35, 0.0]) and clo[:, k] == pytest.approx([0.0, -0.1])
+    assert np.isinf(chi[:, opts.waves.index("T")]).all()
     assert r_prime_caps(FitOptions(), SimpleNamespace(coef=coef)) == (None, None)
+    t = np.linspace(-0.3, 0.5, 401)
+    shape = np.exp(-0.5 * (t / 0.01) ** 2) + 0.4 * np.exp(-0.5 * ((t - 0.04) / 0.01) ** 2)
+    theta = np.zeros(4 * len(opts.waves) + opts.layout.n_steps)
+    theta[4 * k] = 0.04
+    lo, hi = r_prime_signs(opts, t, np.stack([shape, -2.0 * shape]), theta)
+    assert hi[:, k] == pytest.approx([1.5 * 0.4 + 0.05, 0.0], abs=0.01)
+    assert lo[:, k] == pytest.approx([0.0, -(1.5 * 0.8 + 0.1)], abs=0.02)
+    assert lo.shape == (2, len(opts.waves) + opts.layout.n_steps + opts.layout.n_baseline)
     # without a notch in any lead, no R' and no columns
     clean_rec = Record(np.stack((clean, clean), axis=1), 500.0, leads=["II", "III"])
     quiet = ecg.fit_leads(clean_rec, r_prime="auto")

@@ -45,9 +45,9 @@ JOINT_BASELINE = "quadratic"
 
 #: the joint model's R' (``FitOptions.r_prime``) unless the caller gives one: none.  With
 #: "auto" (the primary lead's template decides, its timing shared and held near the
-#: template's, each lead's R' capped as one lead's beats cap it) LUDB's global marks move
-#: little (even: QRS on 9.4 -> 9.0, T off 27.9 -> 27.6 ms; odd: P off 15.0 -> 17.0, one
-#: record, 107) and QTDB's T off 38.1 -> 43.4 ms (paced sel102; docs/results.md)
+#: template's, each lead's R' of R's sign and capped as one lead's) LUDB's global marks
+#: move little (even: QRS on 9.4 -> 9.0, T off 27.9 -> 27.7 ms; odd: P off 15.0 -> 17.6,
+#: one record, 107), QTDB's within 0.2 ms (docs/results.md, session 23)
 JOINT_R_PRIME = False
 
 #: beats fitted per block (bounds the memory of a long record's rows)
@@ -157,15 +157,18 @@ def _solve_block(opts, jt, X, Y, usable, first_params, idx, flagged, rr_prev, pr
 
 def r_prime_caps(opts, jt):
     """(lower, upper) (L, m) of each lead's linear coefficients in the beats: an R'
-    (``R2``) at most as large as in that lead's joint template by
-    :func:`~gmesa.ecg.rprime.r_prime_cap` (as one lead's beats), the rest free; (None,
-    None) without an R'."""
+    (``R2``) of the sign of that lead's R in the joint template and at most
+    :func:`~gmesa.ecg.rprime.r_prime_cap` of its R' there (as one lead's beats), the
+    rest free; (None, None) without an R'."""
     if "R2" not in opts.waves:
         return None, None
     k, r = opts.layout.waves.index("R2"), opts.layout.waves.index("R")
     hi = np.full(jt.coef.shape, np.inf)
-    hi[:, k] = r_prime_cap(jt.coef[:, k], jt.coef[:, r])
-    return -hi, hi
+    lo = -hi
+    cap = r_prime_cap(jt.coef[:, k], jt.coef[:, r])
+    up = jt.coef[:, r] >= 0
+    lo[:, k], hi[:, k] = np.where(up, 0.0, -cap), np.where(up, cap, 0.0)
+    return lo, hi
 
 
 def timing_prior(opts, rr_prev):

@@ -18,7 +18,7 @@ from .fit import cleaned_chunks, lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
 from .presence import TemplateFit
-from .rprime import r_prime_bounds
+from .rprime import r_prime_bounds, r_prime_cap
 from .template import fit_template, median_beat
 from .waves import qrs_onset
 
@@ -117,13 +117,34 @@ def ridge(t):
     return RIDGE_S / float(np.median(np.diff(t)))
 
 
-def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None):
+def r_prime_signs(opts, t, Y, theta):
+    """(lower, upper) (L, m) of each lead's linear coefficients in the joint template
+    (median beats ``Y`` at ``t`` s, shared timing ``theta``): an R' (``R2``) of the sign
+    of that lead's deflection at R and at most :func:`~gmesa.ecg.rprime.r_prime_cap` of
+    its deflection at the R' and at R (mV, from the lead's median), as one lead's R' keeps
+    R's sign and size; the rest free.  (None, None) without an R'."""
+    if "R2" not in opts.waves:
+        return None, None
+    lay = opts.layout
+    k, r = lay.waves.index("R2"), lay.waves.index("R")
+    level = np.median(Y, axis=1)
+    at_r = np.array([np.interp(theta[4 * r], t, y) for y in Y]) - level
+    at_r2 = np.array([np.interp(theta[4 * k], t, y) for y in Y]) - level
+    cap = r_prime_cap(at_r2, at_r)
+    hi = np.full((len(Y), lay.n_waves + lay.n_steps + lay.n_baseline), np.inf)
+    lo = -hi
+    lo[:, k], hi[:, k] = np.where(at_r >= 0, 0.0, -cap), np.where(at_r >= 0, cap, 0.0)
+    return lo, hi
+
+
+def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None, coef=(None, None)):
     lay = opts.layout
     S = thetas.shape[0]
     return fit_shared(t, np.broadcast_to(Y, (S,) + Y.shape), clip_into(thetas, lo, hi),
                       lo, hi, steps=lay.n_steps, baseline=opts.baseline,
                       channel_weights=weights, max_iter=max_iter or opts.max_iter, ftol=tol,
-                      xtol=tol, gtol=tol, threads=opts.threads, ridge=ridge(t))
+                      xtol=tol, gtol=tol, threads=opts.threads, ridge=ridge(t),
+                      coef_lower=coef[0], coef_upper=coef[1])
 
 
 def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, first=None):
@@ -156,12 +177,13 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     thetas = np.array([split_shared(v, lay.n_waves, lay.n_steps)[0] for v in starts])
     lo, hi = timing_bounds(opts, t[0], t[-1], rr_med, on,
                            r_prime_at=r_prime_center(opts, thetas[0]))
-    res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)), opts.tol, START_ITER)
+    signs = r_prime_signs(opts, t, Y, thetas[0])
+    res = _solve(opts, t, Y, thetas, lo, hi, np.ones(len(Y)), opts.tol, START_ITER, signs)
     view = res.params[:, primary]
     best = int(best_start(view, res.data_cost, opts.waves, on, t[0]))
     rmse = _rmse(opts, t, Y, res.params[best])
     weights = 1.0 / np.maximum(rmse, MIN_LEAD_SD)
-    again = _solve(opts, t, Y, res.theta[best:best + 1], lo, hi, weights)
+    again = _solve(opts, t, Y, res.theta[best:best + 1], lo, hi, weights, coef=signs)
     theta, coef = again.theta[0], again.coef[0]
     params = join_shared(theta, coef, lay.n_waves, lay.n_steps)
     rmse = _rmse(opts, t, Y, params)
