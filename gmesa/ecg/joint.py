@@ -30,11 +30,12 @@ from .leads import fragmented, no_beats
 from .identity import IDENTITY_NEAR
 from .init import clip_into
 from .joint_table import global_table, wave_evidence
-from .joint_template import clean_lead, joint_template, r_prime_center, ridge, timing_bounds
+from .joint_template import (clean_lead, joint_template, r_prime_center, ridge, split_index,
+                             timing_bounds)
 from .options import FitOptions
 from .priors import prior_arrays
 from .result import RecordFit
-from .rprime import r_prime_cap
+from .rprime import r_prime_coef_bounds
 from .template import template_reach
 from .waves import qrs_onset
 
@@ -109,7 +110,8 @@ def _qrs_onsets(X, Y, usable):
 def _starts(first_params, idx, flagged, jt, opts):
     """Starts of the beats ``idx``: the joint template's timing for all; the primary
     lead's own fit's too for the beats (positions in ``idx``) ``flagged`` unlike the
-    template (ectopic, premature).  Returns (template starts, the second beats, their own starts)."""
+    template (ectopic, premature).  Returns (template starts, the second beats, their own
+    starts)."""
     lay = opts.layout
     own = split_shared(first_params[idx], lay.n_waves, lay.n_steps)[0]
     finite = np.all(np.isfinite(own), axis=1)
@@ -163,12 +165,8 @@ def r_prime_caps(opts, jt):
     if "R2" not in opts.waves:
         return None, None
     k, r = opts.layout.waves.index("R2"), opts.layout.waves.index("R")
-    hi = np.full(jt.coef.shape, np.inf)
-    lo = -hi
-    cap = r_prime_cap(jt.coef[:, k], jt.coef[:, r])
-    up = jt.coef[:, r] >= 0
-    lo[:, k], hi[:, k] = np.where(up, 0.0, -cap), np.where(up, cap, 0.0)
-    return lo, hi
+    return r_prime_coef_bounds(jt.coef.shape[1], k, jt.coef[:, r], jt.coef[:, r],
+                               jt.coef[:, k])
 
 
 def timing_prior(opts, rr_prev):
@@ -196,12 +194,6 @@ def _first_pass(record, options):
         return options["fit_beats"]
     chunk_s = max(float(options.get("chunk_s", FitOptions.chunk_s)), LONG_S)
     return "flagged" if record.n_samples > chunk_s * float(record.fs) else "all"
-
-
-def split_index(lay, wave, param):
-    """Position of ``wave``'s ``param`` (a timing parameter) in the shared vector."""
-    return lay.waves.index(wave) * 4 + ("center", "half_width", "sigma_left",
-                                        "sigma_right").index(param)
 
 
 def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, idx):

@@ -18,7 +18,7 @@ from .fit import cleaned_chunks, lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
 from .presence import TemplateFit
-from .rprime import r_prime_bounds, r_prime_cap
+from .rprime import r_prime_bounds, r_prime_coef_bounds
 from .template import fit_template, median_beat
 from .waves import qrs_onset
 
@@ -104,11 +104,17 @@ def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None, r_prime_at=None):
     return lo, hi
 
 
+def split_index(lay, wave, param):
+    """Position of ``wave``'s ``param`` (a timing parameter) in the shared vector."""
+    return lay.waves.index(wave) * 4 + ("center", "half_width", "sigma_left",
+                                        "sigma_right").index(param)
+
+
 def r_prime_center(opts, theta):
     """The R' center (s) of the shared timing ``theta`` (None without an R')."""
     if "R2" not in opts.waves:
         return None
-    return float(theta[4 * opts.layout.waves.index("R2")])
+    return float(theta[split_index(opts.layout, "R2", "center")])
 
 
 def ridge(t):
@@ -126,15 +132,11 @@ def r_prime_signs(opts, t, Y, theta):
     if "R2" not in opts.waves:
         return None, None
     lay = opts.layout
-    k, r = lay.waves.index("R2"), lay.waves.index("R")
     level = np.median(Y, axis=1)
-    at_r = np.array([np.interp(theta[4 * r], t, y) for y in Y]) - level
-    at_r2 = np.array([np.interp(theta[4 * k], t, y) for y in Y]) - level
-    cap = r_prime_cap(at_r2, at_r)
-    hi = np.full((len(Y), lay.n_waves + lay.n_steps + lay.n_baseline), np.inf)
-    lo = -hi
-    lo[:, k], hi[:, k] = np.where(at_r >= 0, 0.0, -cap), np.where(at_r >= 0, cap, 0.0)
-    return lo, hi
+    at_r, at_r2 = (np.array([np.interp(theta[split_index(lay, w, "center")], t, y)
+                             for y in Y]) - level for w in ("R", "R2"))
+    return r_prime_coef_bounds(lay.n_waves + lay.n_steps + lay.n_baseline,
+                               lay.waves.index("R2"), at_r, at_r, at_r2)
 
 
 def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None, coef=(None, None)):
@@ -153,9 +155,10 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     beat can be built.  The primary lead's template fit (``first``, a parameter vector;
     None: fitted here) and the guesses (:func:`guess_beat`) of the primary lead and of
     the :data:`GUESS_LEADS` leads of most variation before the QRS are the starts
-    (a short fit from each, to ``opts.tol``); the joint fit with the lowest cost whose P is a P wave by its place wins,
-    fitted first with equal lead weights, then again with each lead weighted by
-    1/(its RMSE there)."""
+    (a short fit from each, to ``opts.tol``); the joint fit with the lowest cost whose P
+    is a P wave by its place wins, fitted first with equal lead weights, then again with
+    each lead weighted by 1/(its RMSE there).  An R' keeps each lead's R sign and size
+    (:func:`r_prime_signs`)."""
     meds = [median_beat(s, r, start, end, usable, fs) for s in sigs]
     if any(m is None for m in meds):
         return None

@@ -39,3 +39,16 @@ def r_prime_bounds(lay, lo, hi, center, cap):
     lo[..., a] = np.maximum(lo[..., a], -np.asarray(cap))
     hi[..., a] = np.minimum(hi[..., a], np.asarray(cap))
     return lo, hi
+
+
+def r_prime_coef_bounds(n_coef, k, r_sign, r_size, r_prime_size):
+    """(lower, upper) (L, ``n_coef``) of several leads' linear coefficients (the joint
+    model's amplitudes): the R' (column ``k``) of the sign of each lead's R (``r_sign``,
+    (L,), >= 0 upright) and at most :func:`r_prime_cap` of ``r_prime_size`` and
+    ``r_size`` (mV, (L,)), as one lead's R' keeps R's sign; the other columns free."""
+    hi = np.full((len(r_sign), n_coef), np.inf)
+    lo = -hi
+    cap = r_prime_cap(r_prime_size, r_size)
+    up = np.asarray(r_sign) >= 0
+    lo[:, k], hi[:, k] = np.where(up, 0.0, -cap), np.where(up, cap, 0.0)
+    return lo, hi
