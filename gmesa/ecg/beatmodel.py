@@ -21,7 +21,7 @@ from .identity import IDENTITY_NEAR, negligible
 from .init import clip_into, guess_beat
 from .options import FitOptions
 from .presence import p_is_wave
-from .rprime import r_prime_bounds, r_prime_cap
+from .rprime import hold_r_prime
 from .priors import prior_arrays
 from .waves import T_LATEST, bounds, observed_extrema, qrs_onset
 
@@ -248,8 +248,7 @@ def beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec=None,
         c2 = template_vec[lay.index("T2", "center")]
         lobe_bounds(lay, LO, HI, c2 - IDENTITY_NEAR, c2 + IDENTITY_NEAR)
     if "R2" in opts.waves and template_vec is not None:  # the template's R', as large
-        cap = r_prime_cap(template_vec[lay.index("R2", "amplitude")], ext[0])
-        r_prime_bounds(lay, LO, HI, template_vec[lay.index("R2", "center")], cap)
+        hold_r_prime(lay, LO, HI, template_vec, ext[0])
     if opts.st_step and template_vec is not None:
         # a step of (almost) no height has no place: when the template shows no ST
         # shift, hold the step's center and scale at the template's and fit its height

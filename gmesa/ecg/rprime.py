@@ -41,6 +41,14 @@ def r_prime_bounds(lay, lo, hi, center, cap):
     return lo, hi
 
 
+def hold_r_prime(lay, lo, hi, template_vec, r_amplitude):
+    """:func:`r_prime_bounds` that keep the R' of a template fit ``template_vec`` (layout
+    ``lay``): near its center, at most :func:`r_prime_cap` of its amplitude and of
+    ``r_amplitude`` (mV, the R the bounds are for: per row or one)."""
+    center, size = (template_vec[lay.index("R2", k)] for k in ("center", "amplitude"))
+    return r_prime_bounds(lay, lo, hi, center, r_prime_cap(size, r_amplitude))
+
+
 def r_prime_coef_bounds(n_coef, k, r_sign, r_size, r_prime_size):
     """(lower, upper) (L, ``n_coef``) of several leads' linear coefficients (the joint
     model's amplitudes): the R' (column ``k``) of the sign of each lead's R (``r_sign``,

@@ -24,7 +24,7 @@ from .fiducials import wave_fiducials
 from .identity import IDENTITY_NEAR
 from .init import clip_into, guess_beat
 from .presence import TemplateFit, p_is_wave, template_shows
-from .rprime import R_PRIME_APART, R_PRIME_REACH, r_prime_bounds, r_prime_cap
+from .rprime import R_PRIME_APART, R_PRIME_REACH, hold_r_prime, r_prime_bounds, r_prime_cap
 from .waves import QTC_TYPICAL, in_layout, observed_extrema, qrs_onset
 
 #: the median beat is taken over at most this many beats
@@ -118,12 +118,11 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     when none has, the starts are fitted again within its signs.  ``cache``: a dict
     keeping the free fits for the other hypotheses of one template.  ``near``: a
     template fit (of ``opts``) whose R' this one keeps, as the beats do
-    (:func:`~gmesa.ecg.rprime.r_prime_bounds`)."""
+    (:func:`~gmesa.ecg.rprime.hold_r_prime`)."""
     ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
     base = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
     if near is not None and "R2" in opts.waves:
-        a2, c2 = (near.params[opts.layout.index("R2", k)] for k in ("amplitude", "center"))
-        r_prime_bounds(opts.layout, *base, c2, r_prime_cap(a2, ext[0]))
+        hold_r_prime(opts.layout, *base, near.params, ext[0])
     lo, hi = base if hyp is None else constrain(opts, hyp, *base)
     free = None if hyp is None else hyp._replace(p="absent" if hyp.p == "absent" else "free",
                                                  t="free")
