@@ -139,7 +139,6 @@ def _cli(*args):
 
 
 def case_out_unwritable():
-    ecg = _ecg()
     x, fs = _synthetic(10)
     with tempfile.TemporaryDirectory() as tmp:
         f = Path(tmp) / "x.npy"

@@ -7,13 +7,14 @@ keyword argument (``n_base=`` -> ``n_baseline=``).
 from __future__ import annotations
 
 import functools
-import warnings
+
+from ._warn import warn
 
 
-def warn_renamed(old: str, new: str, stacklevel: int = 3):
+def warn_renamed(old: str, new: str):
     """Emit the DeprecationWarning for ``old`` now being called ``new``."""
-    warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new}",
-                  DeprecationWarning, stacklevel=stacklevel)
+    warn(f"{old} is deprecated and will be removed in the next release; use {new}",
+         DeprecationWarning)
 
 
 def module_getattr(module: str, renamed: dict, namespace: dict):

@@ -469,7 +469,8 @@ def pulses_cmd(file, lead, out, fs, max_components, fmt, threads):
     out = out.expanduser()
     paths = res.save(out, stem=stem, fmt=fmt.lower())
     try:
-        from .plot.any_fit import close, pulses_overview
+        from .plot.any_fit import pulses_overview
+        from .plot.style import close
         fig = pulses_overview(res)
         paths["figure"] = out / f"{stem}.pulses.png"
         fig.savefig(paths["figure"], dpi=110)

@@ -248,7 +248,6 @@ def test_shipped_synthetic_record_is_remade_byte_for_byte(tmp_path):
     """examples/make_synthetic_data.py writes the shipped gmesa/data/synthetic.* again
     exactly: the repository's record is the project's own, not a copy of other data."""
     import runpy
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     runpy.run_path(str(root / "examples" / "make_synthetic_data.py"))["main"](tmp_path)

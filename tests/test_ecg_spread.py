@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.testing as npt
-import pytest
 
 from gmesa import ecg
 from gmesa.core import mesa_sum

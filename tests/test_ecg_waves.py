@@ -9,7 +9,6 @@ from gmesa.ecg.fiducials import RULE, complex_edges, reach, wave_fiducials
 from gmesa.ecg.beatmodel import best_start
 from gmesa.ecg.beats import beat_windows
 from gmesa.ecg.template import median_beat
-from gmesa.ecg.init import guess_beat
 from gmesa.ecg.presence import (P_LOCK, P_LONGEST, PR_SEGMENT_MIN, TemplateFit, consistent_p,
                                  p_is_wave, p_lock, rr_jumps, rr_variation, steady_p,
                                  wave_presence)

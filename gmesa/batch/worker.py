@@ -20,6 +20,7 @@ from . import reading
 from .discovery import record_name, safe_stem
 from .outdir import fingerprint, prepare_out, unlink_info
 from .summary import SUMMARY_COLUMNS, error_text, summarize
+from .._warn import warn
 
 __all__ = ["fit_one", "make_task", "run_task", "warm_up", "init_worker"]
 
@@ -153,8 +154,8 @@ def _next_lead(task, row, fit, opts):
         except (ValueError, OSError):  # that lead cannot be read or fitted: the next one
             continue
         if (other.beats["status"] == "ok").any():
-            warnings.warn(f"{task['path']}: lead {first!r}, read by default, gave no beat "
-                          f"({why}); lead {name!r} is fitted instead", UserWarning, stacklevel=2)
+            warn(f"{task['path']}: lead {first!r}, read by default, gave no beat "
+                 f"({why}); lead {name!r} is fitted instead", UserWarning)
             row["lead"] = name
             return other
     return fit
@@ -208,7 +209,7 @@ def _fit_leads_of(task, row, opts):
 
     from ..ecg import fit_each_lead, fit_leads
     from ..ecg.leads import choose_leads, ecg_primary, lead_stem
-    path, leads, force = task["path"], task["leads"], task.get("force_ecg", False)
+    path, leads = task["path"], task["leads"]
     joint = opts.pop("joint", True)
     wanted = None if leads == "all" else leads
     names = reading.peek_leads(path)

@@ -44,6 +44,7 @@ from .interpret import MIN_SEPARATION_S, interpretability
 from .onsets import INVERTED_ABOVE, detect_pulses, fall_over_rise, smooth
 from .pulse_result import PulseFit
 from ..solvers import SOLVER_STATUS, fit_many
+from .._warn import warn
 
 #: windows outside these multiples of the median window around them are not fitted
 WINDOW_RANGE = (0.5, 1.75)
@@ -392,9 +393,9 @@ def fit_pulses(signal, fs, max_components=4, onsets=None, *, shape="bigaussian",
                              "(3 pulses): is the signal a pulse signal? Give onsets= if so")
         steep = fall_over_rise(sig, fs, edges, lowpass_hz=lowpass_hz)
         if steep > INVERTED_ABOVE:
-            warnings.warn(f"the pulses fall {steep:.2f} times faster than they rise: is the "
-                          "channel upside down?  Onsets are read on rising upstrokes; give "
-                          "the negated signal if so", RuntimeWarning, stacklevel=2)
+            warn(f"the pulses fall {steep:.2f} times faster than they rise: is the "
+                 "channel upside down?  Onsets are read on rising upstrokes; give "
+                 "the negated signal if so", RuntimeWarning)
     else:
         on = edges = _check_onsets(onsets, sig.size)
         method = "given"

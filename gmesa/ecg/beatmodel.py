@@ -444,7 +444,7 @@ def quality(fit, fitted, status, reason, with_residuals=False):
     ``status``/``reason``.  ``with_residuals=True`` adds :func:`residuals` (for
     :func:`wave_prd`, so the model is evaluated once)."""
     opts, rows, params, code = fit.opts, fit.rows, fit.params, fit.code
-    X, Y, valid, lengths = rows.X, rows.Y, rows.valid, rows.lengths
+    Y, valid, lengths = rows.Y, rows.valid, rows.lengths
     good = fitted & np.all(np.isfinite(params), axis=1)
     res, ydm = residuals(fit, good)
     nval = np.maximum(lengths, 1)

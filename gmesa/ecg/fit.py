@@ -13,7 +13,6 @@ quality) is :mod:`gmesa.ecg.beatmodel`, the template :mod:`gmesa.ecg.template`.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -41,6 +40,7 @@ from .rpeaks import detect_rpeaks, no_signal, rpeaks_from_annotations
 from .spread import split_half_spread, with_spread
 from .template import qrs_corr, template_and_reach
 from .waves import WAVES, in_layout, qrs_onset
+from .._warn import warn
 
 __all__ = ["fit_record", "FitOptions", "BEAT_STATUS"]
 
@@ -399,12 +399,12 @@ def _record_info(record, lead_name, unit, fs, opts, beats, given, n, template):
         info["warning"] = (f"lead {lead_name!r} does not look like an ECG: its beats share no "
                            "shape led by a QRS complex (noise, or another signal); no beat "
                            "is reported as ok")
-        warnings.warn(f"{record.name}: {info['warning']}", stacklevel=3)
+        warn(f"{record.name}: {info['warning']}")
     elif len(beats) >= MIN_BEATS_TO_JUDGE and info["n_ok"] < MIN_OK_FRACTION * len(beats):
         info["warning"] = (f"only {info['n_ok']} of {len(beats)} beats fitted ok: lead "
                            f"{lead_name!r} may be mostly noise or not an ECG; its intervals "
                            "are unreliable")
-        warnings.warn(f"{record.name}: {info['warning']}", stacklevel=3)
+        warn(f"{record.name}: {info['warning']}")
     return info
 
 

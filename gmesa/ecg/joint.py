@@ -12,7 +12,6 @@ boundaries over the leads.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import fields, replace
 
 import numpy as np
@@ -38,6 +37,7 @@ from .result import RecordFit
 from .rprime import r_prime_coef_bounds
 from .template import template_reach
 from .waves import qrs_onset
+from .._warn import warn
 
 #: each lead's baseline polynomial in the joint model by default: a linear baseline
 #: leaves the curvature of the PR and TP segments to the shared P component, which then
@@ -320,7 +320,7 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
             names.append(lead)
         except ValueError as exc:
             skipped[lead] = str(exc)
-            warnings.warn(f"fit_leads: lead {lead!r} skipped: {exc}", stacklevel=3)
+            warn(f"fit_leads: lead {lead!r} skipped: {exc}")
     p_i = names.index(primary)
     beats = first.beats
     r = np.round(beats["r_peak_s"].to_numpy(dtype=float) * fs).astype(np.int64)

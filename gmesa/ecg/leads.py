@@ -32,6 +32,8 @@ from .presence import consistent_p
 from .spatial import add_spatial
 from .result import AMPLITUDE_WAVES, FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .waves import typical_vector, wave_layout
+from .._warn import warn
+
 
 def _column(beats, name):
     """Column ``name`` of a beats table as floats, NaN when the table has none."""
@@ -94,7 +96,7 @@ class LeadsFit:
         try:
             add_spatial(self)
         except (ValueError, KeyError) as exc:  # a fit the frame cannot read: say so
-            warnings.warn(f"LeadsFit: no spatial directions: {exc}", stacklevel=2)
+            warn(f"LeadsFit: no spatial directions: {exc}")
 
     def __len__(self):
         return len(self.beats)
@@ -370,9 +372,8 @@ def ecg_primary(read, chosen, primary):
         return primary
     for lead in chosen:
         if lead != primary and shows_ecg(lead):
-            warnings.warn(f"fit_leads: lead {primary!r} shows no ECG (no beats, or beats that "
-                          f"share no QRS-led shape); lead {lead!r} sets the R peaks instead",
-                          stacklevel=3)
+            warn(f"fit_leads: lead {primary!r} shows no ECG (no beats, or beats that "
+                 f"share no QRS-led shape); lead {lead!r} sets the R peaks instead")
             return lead
     return primary
 
@@ -392,10 +393,10 @@ def choose_leads(names, leads=None, primary=None, path=None, units=None):
         named, others = named_ecg_leads(names, units)
         leads = named or others or names
         if named and others:
-            warnings.warn(f"fit_leads: leads {others} left out: the record names its ECG "
-                          f"leads ({', '.join(named)}) and these names are not ECG lead "
-                          "names; pass leads=[...] (command line: --leads NAME,NAME) to "
-                          "fit them", stacklevel=3)
+            warn(f"fit_leads: leads {others} left out: the record names its ECG "
+                 f"leads ({', '.join(named)}) and these names are not ECG lead "
+                 "names; pass leads=[...] (command line: --leads NAME,NAME) to "
+                 "fit them")
     chosen = [names[lead_index(names, x, path)] for x in leads]
     chosen = list(dict.fromkeys(chosen))  # unique, in order
     if not chosen:
@@ -434,8 +435,8 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False,
                                       **options)  # one lead at a time: a kept one's signal can go
         if table is not None:
             return LeadsFit(table, fits, primary, info)
-        warnings.warn(f"{info['record']}: no median beat for the joint template; the "
-                      "leads are fitted one by one", stacklevel=2)
+        warn(f"{info['record']}: no median beat for the joint template; the "
+             "leads are fitted one by one")
     if boundaries == "pooled":  # the other leads overrule one that misfits its QRS
         options.setdefault("signal_onset", False)
         options.setdefault("r_prime", False)
@@ -455,7 +456,7 @@ def fit_each_lead(read, leads, primary, *, rpeaks=None, keep=None, joint=False,
                 fits[lead] = keep(lead, fit_record(read(lead), lead, rpeaks=r, **options))
             except ValueError as exc:  # e.g. a lead without signal: the others go on
                 skipped[lead] = str(exc)
-                warnings.warn(f"fit_leads: lead {lead!r} skipped: {exc}", stacklevel=2)
+                warn(f"fit_leads: lead {lead!r} skipped: {exc}")
     fits = {lead: fits[lead] for lead in leads if lead in fits}
     info = {"record": name, "primary": primary, "leads": list(fits),
             "skipped_leads": skipped, "rpeaks": rpeak_source, "n_beats": len(r)}

@@ -41,7 +41,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core import baseline_spec, mesa_sum
 from .fiducials import QRS_WAVES
 
 #: the leads the inverse Dower matrix takes, in its column order

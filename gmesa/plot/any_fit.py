@@ -12,12 +12,11 @@ already imported and a bare Figure otherwise (as the rest of :mod:`gmesa.plot` d
 """
 from __future__ import annotations
 
-import sys
 from typing import NamedTuple
 
 import numpy as np
 
-from .style import close, new_figure
+from .style import new_figure
 
 #: component colours, in order (ColorBrewer Dark2), and the other parts' colours
 COMPONENT_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..core import Layout, baseline_size
+from ..core import baseline_size
 from . import _joint
 from ._checks import MIN_WIDTH, curve_rows
 from .many import CHUNK_CURVES, SOLVER_STATUS, numba_threads

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 from .kind import ecg_lead_index
 from .record import Record, RecordError, check_file_fs, check_fs_agrees, lead_index
 from .units import settle_units
+from ..._warn import warn
 
 #: EDF engines of :func:`gmesa.ecg.io.read_record` (``edf_reader=``)
 EDF_READERS = ("auto", "numpy", "pyedflib")
@@ -286,8 +286,8 @@ def read_edf(p: Path, lead: Any, fs_arg: float | None, engine: str = "auto") -> 
     if not labels:
         raise RecordError(f"{p}: EDF file holds no signals (only annotations)")
     if h.discontinuous:
-        warnings.warn(f"{p}: EDF+D (discontinuous) file: data records are joined without gaps",
-                      RuntimeWarning, stacklevel=3)
+        warn(f"{p}: EDF+D (discontinuous) file: data records are joined without gaps",
+             RuntimeWarning)
     if lead is not None:
         keep = [lead_index(labels, lead, p)]
         ref = keep[0]
@@ -297,9 +297,9 @@ def read_edf(p: Path, lead: Any, fs_arg: float | None, engine: str = "auto") -> 
                 if math.isclose(fs_all[i], fs_all[ref], rel_tol=1e-9) and n_all[i] == n_all[ref]]
         dropped = [labels[i] for i in range(len(labels)) if i not in keep]
         if dropped:
-            warnings.warn(f"{p}: signals {dropped} have another sampling rate than "
-                          f"{labels[ref]!r} ({fs_all[ref]:g} Hz) and were left out",
-                          RuntimeWarning, stacklevel=3)
+            warn(f"{p}: signals {dropped} have another sampling rate than "
+                 f"{labels[ref]!r} ({fs_all[ref]:g} Hz) and were left out",
+                 RuntimeWarning)
     fs = float(fs_all[ref])
     check_file_fs(fs, p, f" (signal {labels[ref]!r})")
     check_fs_agrees(fs_arg, fs, p)

@@ -2,7 +2,6 @@
 :func:`header_leads`: a record's leads from its header alone."""
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,6 +13,7 @@ from .record import Record, RecordError, RecordNotFoundError, check_fs
 from .text import read_text
 from .wfdb import read_wfdb
 from .wfdb_header import read_wfdb_header
+from ..._warn import warn
 
 #: file extensions :func:`read_record` understands (a WFDB record may also be named
 #: without extension; ``.mat`` is a WFDB record of the PhysioNet/CinC challenges)
@@ -127,7 +127,7 @@ def _check_not_all_nan(rec: Record) -> None:
         raise RecordError(f"{rec.path}: {which} all NaN: no valid sample to work with")
     if not good.all():
         bad = [rec.leads[i] for i in np.flatnonzero(~good)]
-        warnings.warn(f"{rec.path}: lead(s) {bad} are all NaN", RuntimeWarning, stacklevel=3)
+        warn(f"{rec.path}: lead(s) {bad} are all NaN", RuntimeWarning)
 
 
 def _resolve(p: Path) -> tuple[str, Path]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -17,6 +16,7 @@ import pandas as pd
 
 from .record import Record, RecordError, check_file_fs, lead_index
 from .units import settle_units
+from ..._warn import warn
 
 # column names that hold time (s, ms or a clock) or a sample number, not a lead
 _TIME_NAME = re.compile(
@@ -198,9 +198,9 @@ def _column_fs(column: pd.Series, name: str, unit: str, comma: bool) -> float | 
     for other, label in ((1e-3, "ms"), (1e-6, "us")):
         alt = _fs_from_time(got[0] * other, got[1] * other)
         if _plausible(alt):
-            warnings.warn(f"time column {name!r} read in {label}: in seconds it gives "
-                          f"{fs:g} Hz (name it e.g. 'time_{label}' to say so)",
-                          RuntimeWarning, stacklevel=6)
+            warn(f"time column {name!r} read in {label}: in seconds it gives "
+                 f"{fs:g} Hz (name it e.g. 'time_{label}' to say so)",
+                 RuntimeWarning)
             return alt
     return fs
 
@@ -263,16 +263,16 @@ def _sampling_rate(p: Path, fs: float | None, timed: tuple[float, str] | str | N
                 f"read_record({str(p)!r}, fs=500), or --fs 500 on the command line "
                 f"({why})")
         if timed is not None:
-            warnings.warn(f"{p}: {timed}: its samples are read as evenly spaced at fs={fs:g} Hz",
-                          RuntimeWarning, stacklevel=4)
+            warn(f"{p}: {timed}: its samples are read as evenly spaced at fs={fs:g} Hz",
+                 RuntimeWarning)
         return fs
     t_fs, name = timed
     if fs is None:
         check_file_fs(t_fs, p, f" (from time column {name!r})")
         return t_fs
     if not math.isclose(fs, t_fs, rel_tol=1e-3):
-        warnings.warn(f"{p}: fs={fs:g} Hz was given but time column {name!r} says {t_fs:g} Hz: "
-                      f"using fs={fs:g} Hz", RuntimeWarning, stacklevel=4)
+        warn(f"{p}: fs={fs:g} Hz was given but time column {name!r} says {t_fs:g} Hz: "
+             f"using fs={fs:g} Hz", RuntimeWarning)
     return fs
 
 

@@ -3,12 +3,12 @@ amplitude is implausible for mV and looks like that (with a warning)."""
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Sequence
 
 import numpy as np
 
 from .record import RecordError
+from ..._warn import warn
 
 #: the unit every voltage lead has once read (the ECG pipeline works in mV)
 MV = "mV"
@@ -101,10 +101,10 @@ def undeclared_units(signal: np.ndarray, leads: Sequence[str], path, how: str) -
         ptp = robust_ptp(cols[:, i])
         unit = looks_like(ptp)
         if unit:
-            warnings.warn(
-                f"{path}: lead {name!r} has no declared unit and a peak-to-peak amplitude of "
-                f"{ptp:.4g}, implausible for mV: it is read as {unit}; if it is not {unit}, "
-                f"{how}", RuntimeWarning, stacklevel=5)
+            warn(
+                 f"{path}: lead {name!r} has no declared unit and a peak-to-peak amplitude of "
+                 f"{ptp:.4g}, implausible for mV: it is read as {unit}; if it is not {unit}, "
+                 f"{how}", RuntimeWarning)
         out.append({"µV": "uV", "V": "V"}.get(unit, MV))
     return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-import warnings
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from .record import (Record, RecordError, RecordNotFoundError, check_file_fs, ch
                      lead_index)
 from .units import to_millivolts
 from .wfdb_header import WfdbSignals, read_wfdb_header
+from ..._warn import warn
 
 
 def _choose(s: WfdbSignals, lead: Any, hea: Path) -> tuple[list[int], int]:
@@ -31,10 +31,10 @@ def _choose(s: WfdbSignals, lead: Any, hea: Path) -> tuple[list[int], int]:
     keep = [i for i in range(len(s.names)) if math.isclose(fs[i], fs[ref], rel_tol=1e-9)]
     dropped = [f"{s.names[i]} ({fs[i]:g} Hz)" for i in range(len(s.names)) if i not in keep]
     if dropped:
-        warnings.warn(
-            f"{hea}: signals {', '.join(dropped)} have another sampling rate than "
-            f"{s.names[ref]!r} ({fs[ref]:g} Hz) and were left out (a Record holds one rate); "
-            "read one of them with lead=...", RuntimeWarning, stacklevel=4)
+        warn(
+             f"{hea}: signals {', '.join(dropped)} have another sampling rate than "
+             f"{s.names[ref]!r} ({fs[ref]:g} Hz) and were left out (a Record holds one rate); "
+             "read one of them with lead=...", RuntimeWarning)
     return keep, ref
 
 
@@ -51,9 +51,9 @@ def read_wfdb(base: Path, lead: Any, annotator: Any, fs_arg: float | None) -> Re
         if fs_arg is not None:
             s = replace(s, frame_fs=float(fs_arg) / s.samples_per_frame[ref])
         else:
-            warnings.warn(f"{hea}: the header gives no sampling rate; WFDB's default of "
-                          f"{s.frame_fs:g} Hz is assumed (pass fs=, or --fs, if that is "
-                          "wrong)", RuntimeWarning, stacklevel=3)
+            warn(f"{hea}: the header gives no sampling rate; WFDB's default of "
+                 f"{s.frame_fs:g} Hz is assumed (pass fs=, or --fs, if that is "
+                 "wrong)", RuntimeWarning)
     fs = float(s.fs[ref])
     multi_rate = len(set(s.samples_per_frame)) > 1
     check_file_fs(fs, hea, f" (signal {s.names[ref]!r})" if multi_rate else "")
