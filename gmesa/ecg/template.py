@@ -119,8 +119,7 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     keeping the free fits for the other hypotheses of one template.  ``near``: a
     template fit (of ``opts``) whose R' this one keeps, as the beats do
     (:func:`~gmesa.ecg.rprime.hold_r_prime`)."""
-    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
-    base = beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on)
+    ext, *base = template_bounds(opts, t, y, rr, qrs_on)
     if near is not None and "R2" in opts.waves:
         hold_r_prime(opts.layout, *base, near.params, ext[0])
     lo, hi = base if hyp is None else constrain(opts, hyp, *base)
@@ -150,6 +149,21 @@ def _template_fit(t, params, cost, noise2, lo, hi):
     dof = max(t.size - int(np.sum(hi > lo)), 1)
     return TemplateFit(t, params, 2.0 * cost / dof, math.sqrt(2.0 * cost / t.size),
                        noise2, lo, hi)
+
+
+def template_bounds(opts, t, y, rr, qrs_on):
+    """(observed (R, Q, S) extrema mV, lower, upper) of the median beat ``y`` (mV, ``t``
+    s from R; median RR ``rr`` s, observed QRS onset ``qrs_on`` s) in the layout of
+    ``opts``: the beats' bounds (:func:`~gmesa.ecg.beatmodel.beat_bounds`) over its window."""
+    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
+    return (ext, *beat_bounds(opts, ext, t[0], t[-1], rr, qrs_on))
+
+
+def _fit_from(opts, t, y, start, lo, hi, noise2):
+    """The :class:`TemplateFit` of the median beat ``y`` fitted once from ``start``
+    within [``lo``, ``hi``] (noise variance ``noise2`` mV^2)."""
+    res = _fit_rows(opts, t, y, clip_into(start, lo, hi)[None], lo, hi)
+    return _template_fit(t, res.params[0], res.cost[0], noise2, lo, hi)
 
 
 def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
@@ -265,8 +279,7 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
         return opts, tmpl_fit
     used = replace(opts, waves=opts.waves + ("T2",), t_lobe=True)
     lay2 = used.layout
-    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
-    lo, hi = beat_bounds(used, ext, t[0], t[-1], rr, qrs_on)
+    _, lo, hi = template_bounds(used, t, y, rr, qrs_on)
     if a < 0:  # the T stays inverted
         j = lay2.index("T", "amplitude")
         hi[j] = min(hi[j], 0.0)
@@ -274,8 +287,7 @@ def with_t_lobe(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     start = in_layout(tv[None], lay, lay2)[0]
     h, sr = tv[lay.index("T", "half_width")], tv[lay.index("T", "sigma_right")]
     start[lay2.wave("T2")] = (0.25 * abs(a), c + h + 2.0 * sr, 0.0, 0.02, 0.02)
-    res = _fit_rows(used, t, y, clip_into(start, lo, hi)[None], lo, hi)
-    fit = _template_fit(t, res.params[0], res.cost[0], noise2, lo, hi)
+    fit = _fit_from(used, t, y, start, lo, hi, noise2)
     if forced:
         return used, fit
     if not template_shows(fit, "T2", used.waves, bw, used.wave_snr):
@@ -330,15 +342,13 @@ def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
         return opts, tmpl_fit
     used = replace(opts, waves=opts.waves + ("R2",), r_prime=True)
     lay2 = used.layout
-    ext = [v[0] for v in observed_extrema(t, y - np.median(y))]
-    lo, hi = beat_bounds(used, ext, t[0], t[-1], rr, qrs_on)
+    ext, lo, hi = template_bounds(used, t, y, rr, qrs_on)
     kept = [lay2.labels.index(name) for name in lay.labels]  # the hypothesis, the lobe
     lo[kept], hi[kept] = tmpl_fit.lower, tmpl_fit.upper
     r_prime_bounds(lay2, lo, hi, t[k], r_prime_cap(resid[k], ext[0]))
     start = in_layout(tv[None], lay, lay2)[0]
     start[lay2.wave("R2")] = (resid[k], t[k], 0.0, 0.004, 0.004)
-    res = _fit_rows(used, t, y, clip_into(start, lo, hi)[None], lo, hi)
-    fit = _template_fit(t, res.params[0], res.cost[0], noise2, lo, hi)
+    fit = _fit_from(used, t, y, start, lo, hi, noise2)
     if forced:
         return used, fit
     after = qrs_misfit(used, fit.params, t, y, tmpl_fit.rmse, rr, R_PRIME_REACH)[0]
