@@ -111,6 +111,23 @@ def add_reason(reason, mask, note):
         reason[i] = note[i] if not reason[i] else f"{reason[i]}; {note[i]}"
 
 
+def window_edge_check(fid, rows, fitted, t_room, reason, rr=None):
+    """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
+    :data:`T_END_GAP` of the window's last sample, or past where the
+    next beat begins (``t_room``, s from R; None: not known); and no P on (so no PR)
+    where the P wave peaks where the window begins (:func:`p_start_seen`)
+    or, given the RR intervals ``rr`` (s), starts before the previous beat's fitted T
+    wave ends (:func:`p_after_previous_t`).  The reason says which."""
+    last = rows.X[np.arange(rows.X.shape[0]), np.maximum(rows.lengths - 1, 0)]
+    t_room = np.inf if t_room is None else t_room
+    checks = [("P_on", p_after_previous_t(fid["P_on"], fid["T_off"], rr))] if rr is not None else []
+    for key, (cut, note) in checks + [("T_off", t_end_seen(fid["T_off"], last, t_room)),
+                                      ("P_on", p_start_seen(fid["P_peak"], rows.X[:, 0]))]:
+        cut &= fitted
+        fid[key] = np.where(cut, np.nan, fid[key])
+        add_reason(reason, cut, note)
+
+
 class BeatRows(NamedTuple):
     """Beat windows as rows: sample times ``X`` (s from R) and samples ``Y`` (mV; 0 past
     each row's ``lengths`` and where the signal is NaN); ``Xv``/``Yv`` the same with

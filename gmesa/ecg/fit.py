@@ -14,6 +14,7 @@ quality) is :mod:`gmesa.ecg.beatmodel`, the template :mod:`gmesa.ecg.template`.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -24,8 +25,7 @@ from .beatmodel import (beat_problem, misfit_qrs_onset, quality, restart_misfits
                         second_starts, wave_prd)
 from .artefacts import find_artefacts
 from .pacing import bridge, spike_before_r
-from .beats import (add_reason, beat_rows, beat_windows, p_after_previous_t, p_start_seen, room,
-                    t_end_seen)
+from .beats import add_reason, beat_rows, beat_windows, room, window_edge_check
 from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .heights import heights
@@ -38,6 +38,7 @@ from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, no_signal, rpeaks_from_annotations
 from .spread import split_half_spread, with_spread
+from .overlap import overlap_template, overlaps, own_waves, with_own
 from .template import qrs_corr, template_and_reach
 from .waves import WAVES, in_layout, qrs_onset
 from .._warn import warn
@@ -57,6 +58,39 @@ MIN_OK_FRACTION = 0.5
 FIDUCIAL_SD = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
 
 
+def _template_stage(sig, fs, r, opts, fit_me, regular, rr, rr_med, start, end, stretch):
+    """(options, template fit with its spread, median beat, its QRS onset s, reach,
+    :class:`~gmesa.ecg.overlap.Overlap` or None) of the beats at R peaks ``r`` in the
+    windows [``start``, ``end``): the template and how far the windows reach
+    (:func:`~gmesa.ecg.template.template_and_reach`; ``rr`` the RR intervals before
+    each beat, s, NaN for the first, ``rr_med`` their median); where its waves overlap the
+    neighbours' (:func:`~gmesa.ecg.overlap.overlaps`) the template fitted on the signal
+    less them, its ``sig`` that signal, and no reach."""
+    asked = opts
+    opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
+        opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch)
+    over, fitted, give_back = None, sig, None
+    if overlaps(opts, tmpl_fit, reach, rr, opts.bandwidth(fs)):
+        over = overlap_template(asked, (opts, tmpl_fit), sig, r, fs, fit_me, regular, rr_med,
+                                stretch)
+    if over is not None:
+        opts, median, tmpl_qrs_on, reach = over.opts, over.median, over.qrs_on, None
+        tmpl_fit = over.fit._replace(neighbours=over.comps)
+        fitted = over.sig
+        give_back = partial(own_waves, over.comps)
+    if tmpl_fit is not None and opts.template_spread:
+        held = tmpl_fit.stretch  # a chunk that keeps the choice in force keeps its spread
+        if held is not None and held is stretch and held.spread is not None:
+            spread = held.spread
+        else:
+            usable = fit_me & regular if (fit_me & regular).any() else fit_me
+            spread = split_half_spread(opts, tmpl_fit, fitted, r, usable, fs, rr_med,
+                                       tmpl_qrs_on, give_back)
+            held = None if held is None else held._replace(spread=spread)
+        tmpl_fit = tmpl_fit._replace(spread=spread, stretch=held)
+    return opts, tmpl_fit, median, tmpl_qrs_on, reach, over
+
+
 def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     """Fit every beat with R peak samples ``r`` (indices into ``sig``); return a table,
     the parameter matrix, the template's fit (a :class:`~gmesa.ecg.presence.TemplateFit`
@@ -70,19 +104,15 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     fit_me = status == "ok"
     rr_prev = np.where(np.isfinite(rr), rr, rr_med)
     regular = np.abs(rr_prev / rr_med - 1.0) < REGULAR_RR
-    opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
-        opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch)
-    if tmpl_fit is not None and opts.template_spread:
-        held = tmpl_fit.stretch  # a chunk that keeps the choice in force keeps its spread
-        if held is not None and held is stretch and held.spread is not None:
-            spread = held.spread
-        else:
-            usable = fit_me & regular if (fit_me & regular).any() else fit_me
-            spread = split_half_spread(opts, tmpl_fit, sig, r, usable, fs, rr_med, tmpl_qrs_on)
-            held = None if held is None else held._replace(spread=spread)
-        tmpl_fit = tmpl_fit._replace(spread=spread, stretch=held)
+    opts, tmpl_fit, median, tmpl_qrs_on, reach, over = _template_stage(
+        sig, fs, r, opts, fit_me, regular, rr, rr_med, start, end, stretch)
     t_room = None
-    if reach is not None:  # windows reach the template's T end where the next beat allows
+    if over is not None:  # a fast rate: the beats' waves overlap the neighbours'
+        start, end = over.start, over.end
+        rows, status, reason = beat_rows(over.sig, r, start, end, fs, artefacts)
+        rows = with_own(rows, over.comps)
+        fit_me = status == "ok"
+    elif reach is not None:  # windows reach the template's T end where the next beat allows
         t_room = room(r, fs, reach[1])
         start, end = beat_windows(r, sig.size, fs, reach)[:2]
         rows, status, reason = beat_rows(sig, r, start, end, fs, artefacts)
@@ -118,7 +148,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     fid, present, fid_sd = waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                   template=tmpl_fit, fitted=fit_me, reason=reason,
                                   like=~flagged)
-    window_edge_check(fid, rows, fit_me, t_room, reason, rr)
+    window_edge_check(fid, rows, fit_me, t_room, reason, rr if over is None else None)
     wave_fit = wave_prd(fit, good, fid, resid=resid)
     if opts.signal_onset:
         misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
@@ -142,28 +172,12 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     table.update(P_present=present["P"], T_present=present["T"], rmse=rmse, prd=prd, r2=r2,
                  cost=fit.cost, nit=fit.nit, solver_status=fit.code, flagged=flagged,
                  template_corr=corr, start=np.where(flagged, "own", "template"),
+                 neighbours_out=np.full(r.size, over is not None),
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  pacing_spike_s=spike_before_r(r / fs, start / fs,
                                                () if artefacts is None else artefacts.spike_s),
                  status=status, reason=reason)
     return pd.DataFrame(table), fit.params, tmpl_fit, opts
-
-
-def window_edge_check(fid, rows, fitted, t_room, reason, rr=None):
-    """No T off (so no QT, QTc) where the window, not the T wave, ends it: T off within
-    :data:`~gmesa.ecg.beats.T_END_GAP` of the window's last sample, or past where the
-    next beat begins (``t_room``, s from R; None: not known); and no P on (so no PR)
-    where the P wave peaks where the window begins (:func:`~gmesa.ecg.beats.p_start_seen`)
-    or, given the RR intervals ``rr`` (s), starts before the previous beat's fitted T
-    wave ends (:func:`~gmesa.ecg.beats.p_after_previous_t`).  The reason says which."""
-    last = rows.X[np.arange(rows.X.shape[0]), np.maximum(rows.lengths - 1, 0)]
-    t_room = np.inf if t_room is None else t_room
-    checks = [("P_on", p_after_previous_t(fid["P_on"], fid["T_off"], rr))] if rr is not None else []
-    for key, (cut, note) in checks + [("T_off", t_end_seen(fid["T_off"], last, t_room)),
-                                      ("P_on", p_start_seen(fid["P_peak"], rows.X[:, 0]))]:
-        cut &= fitted
-        fid[key] = np.where(cut, np.nan, fid[key])
-        add_reason(reason, cut, note)
 
 
 def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw=None,
@@ -280,14 +294,16 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
     the chunk its R peak falls in): (tables, (parameter matrix, options used) per chunk,
     the first template's fit (a :class:`~gmesa.ecg.presence.TemplateFit`) with its
     options, the cleaned lead as float32, the model choice of each stretch of chunks
-    that shared one, with its ``start_s``, ``end_s`` and ``n_chunks``).
+    that shared one, with its ``start_s``, ``end_s`` and ``n_chunks``, and the chunks
+    whose beats were fitted less their neighbours' waves, with those waves:
+    :mod:`gmesa.ecg.overlap`).
     A chunk keeps the choice in force -- the hypothesis, its U wave and terminal T lobe
     -- while its median beat looks like the one the choice was made on
     (:func:`~gmesa.ecg.choice.same_stretch`); a new stretch decides all of them again.
     Samples marked in ``artefacts`` are left out."""
     tables, params = [], []
     clean_sig = np.empty(raw.size, dtype=np.float32)  # kept for plots; fits use float64
-    template, stretch, stretches = None, None, []
+    template, stretch, stretches, out = None, None, [], []
     for a, b, lo, hi, cs, part in cleaned_chunks(raw, fs, opts, artefacts):
         clean_sig[a:b] = cs[a - lo:a - lo + (b - a)]
         if given is None:  # not where the lead itself is flat (cleaning rings into it)
@@ -306,11 +322,13 @@ def _fit_chunks(raw, fs, opts, given, artefacts=None):
             stretches.append(dict(now.summary, start_s=a / fs, end_s=b / fs, n_chunks=1))
             stretch = now
         own = (r + lo >= a) & (r + lo < b)
+        if tf is not None and tf.neighbours is not None:
+            out.append({"start_s": a / fs, "end_s": b / fs, "waves": tf.neighbours.tolist()})
         tables.append(table[own])
         params.append((p[own], used))
         if template is None and tf is not None:
             template = (tf, used)
-    return tables, params, template, clean_sig, stretches
+    return tables, params, template, clean_sig, stretches, out
 
 
 def record_options(opts, used):
@@ -458,7 +476,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         artefacts = find_artefacts(raw, fs, mv_limits(record, lead_name, unit),
                                    pacing=opts.pacing_spikes)
         artefacts = artefacts if artefacts.any else None
-    tables, params, template, clean_sig, choices = _fit_chunks(raw, fs, opts, given, artefacts)
+    tables, params, template, clean_sig, choices, taken = _fit_chunks(raw, fs, opts, given,
+                                                                       artefacts)
     opts = record_options(opts, [used for _, used in params])
     beats, pmat = _beats_table(tables, params, opts)
     evidence = _judge_ecg(beats, clean_sig, fs)
@@ -469,4 +488,6 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         info["model_choice"] = dict(choices[0], stretches=choices) if chunks > 1 else choices[0]
     if artefacts is not None and artefacts.any:
         info["artefacts"] = artefacts.summary()
+    if taken:  # the chunks whose beats were fitted less their neighbours' waves
+        info["neighbour_waves"] = taken
     return RecordFit(beats, clean_sig, fs, info, opts.waves, opts.steps, pmat, opts.n_baseline)

@@ -21,10 +21,10 @@ from .. import __version__
 from .._memory import release_free_memory
 from ..solvers import fit_shared, join_shared, split_shared
 from .beatmodel import SegmentFit, best_start, quality
-from .beats import MAX_MASKED, BeatRows, room
+from .beats import MAX_MASKED, BeatRows, room, window_edge_check
 from .fiducials import intervals
 from .heights import heights
-from .fit import fit_record, window_edge_check, waves_present
+from .fit import fit_record, waves_present
 from .leads import fragmented, no_beats
 from .identity import IDENTITY_NEAR
 from .init import clip_into

@@ -52,7 +52,8 @@ class TemplateFit(NamedTuple):
     (:func:`~gmesa.ecg.choice.choose_model`; None: not made), the choice in force
     (a :class:`~gmesa.ecg.choice.Stretch`) and how far its reading of each boundary
     moves between halves of its beats ({boundary: s}, :mod:`gmesa.ecg.spread`; None:
-    not measured)."""
+    not measured) and the GMF rows (K, 5) taken out of every beat's neighbours' windows
+    (:mod:`gmesa.ecg.overlap`; None: none)."""
     t: np.ndarray
     params: np.ndarray
     sigma2: float
@@ -63,6 +64,7 @@ class TemplateFit(NamedTuple):
     choice: dict | None = None
     stretch: tuple | None = None
     spread: dict | None = None
+    neighbours: np.ndarray | None = None
 
 
 def p_edges(params, waves):

@@ -75,6 +75,24 @@ class RecordFit:
     def __len__(self):
         return len(self.beats)
 
+    def neighbours(self, i, t):
+        """The neighbouring beats' waves taken out of beat ``i``'s window before it was
+        fitted (mV on ``t``, s from its R peak; zeros where none were:
+        :mod:`gmesa.ecg.overlap`, ``info["neighbour_waves"]``)."""
+        out = np.zeros(np.shape(t))
+        r_s = self.beats["r_peak_s"].to_numpy(dtype=float)
+        row = self.beats.iloc[i]
+        if not bool(row.get("neighbours_out", False)):
+            return out
+        for span in self.info.get("neighbour_waves", ()):
+            if span["start_s"] <= r_s[i] < span["end_s"]:
+                near = np.flatnonzero(np.abs(r_s - r_s[i]) <= 1.0 + np.max(np.abs(t)))
+                comps = np.ravel(span["waves"])
+                for j in near[near != i]:
+                    tj = np.asarray(t, dtype=float) + r_s[i] - r_s[j]
+                    out += np.where(np.abs(tj) <= 1.0, mesa_sum(tj, comps, baseline="none"), 0.0)
+        return out
+
     def beat(self, i):
         """The fitted beat ``i`` (row position) with its components."""
         row = self.beats.iloc[i]
@@ -83,7 +101,7 @@ class RecordFit:
         b = int(round(row["window_end_s"] * self.fs))
         a, b = max(a, 0), min(b, self.signal.size)
         t = (np.arange(a, b) - r) / self.fs
-        y = self.signal[a:b]
+        y = self.signal[a:b] - self.neighbours(i, t)
         lay = self.layout
         vec = np.array([row[n] for n in lay.labels], dtype=float)
         comps = {}

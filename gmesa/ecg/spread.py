@@ -34,13 +34,14 @@ def readings(opts, params, noise, rr):
     return {b: fid[b] for b in SPREAD_BOUNDARIES}
 
 
-def split_half_spread(opts, template, sig, r, usable, fs, rr, qrs_on):
+def split_half_spread(opts, template, sig, r, usable, fs, rr, qrs_on, own=None):
     """{boundary: s}: the larger distance between the reading of ``template`` (a
     :class:`~gmesa.ecg.presence.TemplateFit` on its grid ``t``) and that of a template
     built from every other one of the ``usable`` beats (R peaks ``r``, samples of
     ``sig`` at ``fs`` Hz; median RR ``rr`` s, the median beat's QRS onset ``qrs_on`` s),
     each fitted under the template's model choice (and near its R').  Empty with fewer than
-    :data:`SPLIT_MIN_BEATS` beats per half; a boundary either reading lacks is 0."""
+    :data:`SPLIT_MIN_BEATS` beats per half; a boundary either reading lacks is 0.
+    ``own``: as :func:`~gmesa.ecg.template.fitted_template` takes it."""
     offs = np.rint(np.asarray(template.t) * fs).astype(np.int64)
     idx = np.flatnonzero(usable)
     idx = idx[(r[idx] + offs[0] >= 0) & (r[idx] + offs[-1] < sig.size)]
@@ -55,7 +56,8 @@ def split_half_spread(opts, template, sig, r, usable, fs, rr, qrs_on):
         med = median_on(sig, r[half], offs)
         if med is None:
             return {}
-        fit = fit_template(opts, template.t, med[0], rr, qrs_on, med[1], hyp, near=template)
+        y = med[0] if own is None else med[0] + own(template.t)
+        fit = fit_template(opts, template.t, y, rr, qrs_on, med[1], hyp, near=template)
         for b, v in readings(opts, fit.params, template.rmse, rr).items():
             if np.isfinite(v) and np.isfinite(full[b]):
                 spread[b] = max(spread[b], abs(v - full[b]))

@@ -357,11 +357,14 @@ def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
     return opts, tmpl_fit
 
 
-def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch=None):
+def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch=None,
+                    own=None):
     """(options, :class:`TemplateFit`, median beat (t s from R, y mV), its observed QRS
     onset s) from the regular fitted beats (all fitted beats if none is regular); the
     waves the record shows are chosen on those beats, or kept from the choice in force
-    ``stretch`` (:func:`chosen_template`).
+    ``stretch`` (:func:`chosen_template`).  ``own``: a function of the times (s from R)
+    added to every beat cut from ``sig`` (a signal less every beat's waves gets its own
+    back: :mod:`gmesa.ecg.overlap`).
     No beat to build it from: (options, None, None, NaN)."""
     usable = fit_me & regular
     tmpl = median_beat(sig, r, start, end, usable, fs)
@@ -370,9 +373,13 @@ def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stret
         tmpl = median_beat(sig, r, start, end, usable, fs)
     if tmpl is None:
         return opts, None, None, np.nan
+    if own is not None:
+        tmpl = (tmpl[0], tmpl[1] + own(tmpl[0]), tmpl[2])
     tt, ty, _ = tmpl
     on = float(qrs_onset(tt, ty)[0])
     beats = beat_sample(sig, r, tt, fs, usable)
+    if own is not None:
+        beats = beats + own(tt)[None, :]
     opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs), stretch)
     return opts, fit, (tt, ty), on
 

@@ -86,8 +86,14 @@ def _draw_beat(fit, i, ax, rax, components, fiducials):
     base = poly + sum((np.asarray(bf.components[w], dtype=float) for w in steps),
                       np.zeros(t.shape))
 
+    taken = fit.neighbours(i, bf.t) if hasattr(fit, "neighbours") else np.zeros(t.shape)
+    label = "samples"
+    if np.any(taken):  # fitted less the neighbouring beats' waves (gmesa.ecg.overlap)
+        label = "samples less the neighbours' waves"
+        ax.plot(t, bf.y + taken, color=SAMPLE_COLOR, lw=0.8, alpha=0.45, zorder=2,
+                label="samples as recorded", gid="recorded")
     ax.plot(t, bf.y, ls="none", marker="o", ms=2.6, mew=0, color=SAMPLE_COLOR, alpha=0.75,
-            label="samples", gid="samples", zorder=3)
+            label=label, gid="samples", zorder=3)
     if has_fit:
         ax.plot(t, bf.fit, color=FIT_COLOR, lw=1.5, label="fitted sum", gid="fit", zorder=4)
     ax.plot(t, poly, color=WAVE_COLORS["baseline"], lw=0.8, ls=":", zorder=0.5, gid="baseline",

@@ -1,0 +1,226 @@
+"""Beats whose waves overlap their neighbours' (a fast rate, a long QT or PR): the P
+wave rides on the previous beat's T, the T wave runs into the next beat's P.
+
+The template (:mod:`gmesa.ecg.template`) tells when: its P wave peaks where its window
+begins (the window cut it), or its T wave ends after the next beat's P begins.  Then
+every beat's window reaches from its P onset to its T end whatever the neighbours do,
+and the signal each beat is fitted on is the signal less its neighbours' P and T waves
+as the template fits them (:func:`without_neighbours`: every beat's waves are taken
+out of the signal, the beat's own are added back on its window).  The template itself
+is fitted the same way, a few times over, each time from the last one's waves and
+windows.  Only where that is sound: the rhythm is regular (the neighbours' waves sit
+where the template puts them), the rounds settle (:func:`settled`) and the P peaks
+where the previous T has fallen (:func:`apart`); else the windows stay as they were,
+and the onsets and ends they cut are withheld with a reason (:mod:`gmesa.ecg.beats`).
+Times in s from R, amplitudes in mV.
+
+The constants (:data:`ROUNDS`, :data:`DAMPING`, :data:`SETTLED_AMPLITUDE`,
+:data:`SETTLED_S`, :data:`APART_TAILS`) were set on synthetic records with known waves
+(sinus rhythm at 123-170/min, first-degree AV block at 100-110/min, P on T at 140/min)
+and on how the rounds behave on QTDB sel38 (docs/results.md, session 26); no LUDB record
+takes this path.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core import mesa_sum
+from .beats import PRE_MAX, T_END_GAP, T_MARGIN
+from .fiducials import wave_fiducials
+from .presence import IRREGULAR_CV, p_is_wave, rr_jumps, rr_variation, template_shows
+from .template import fitted_template
+
+#: the waves of a beat that reach into its neighbours' windows
+NEIGHBOUR_WAVES = ("P", "T", "T2", "U")
+
+#: a window stays this far (s) from the neighbours' QRS complexes
+QRS_GUARD = 0.02
+
+#: the template is fitted this many times on the signal less the neighbours' waves
+ROUNDS = 5
+
+#: the rounds have settled when the P amplitude moves by at most this share of itself
+SETTLED_AMPLITUDE = 0.10
+#: ... and the first onset and the T end by at most this (s)
+SETTLED_S = 0.005
+
+#: the P must peak this many right tails (past its plateau) after the previous T's center
+#: (where a Gaussian tail has fallen to exp(-1.5**2/2), a third of its height)
+APART_TAILS = 1.5
+
+#: each round the waves taken out move this share of the way to the new fit's
+DAMPING = 0.5
+
+
+def reaching_waves(opts, params):
+    """(K, 5) GMF rows of the template fit's waves (``params`` in the layout of
+    ``opts``) that reach into a neighbour's window (:data:`NEIGHBOUR_WAVES`)."""
+    lay = opts.layout
+    rows = [params[lay.wave(w)] for w in NEIGHBOUR_WAVES if w in lay.waves]
+    return np.array(rows, dtype=float).reshape(-1, 5)
+
+
+def own_waves(comps, t):
+    """The GMF rows ``comps`` ((K, 5): :func:`reaching_waves`, or a blend of them) on the
+    times ``t`` (s from R, any shape), mV: what :func:`without_neighbours` took out of a
+    beat's own window."""
+    t = np.asarray(t, dtype=float)
+    if len(comps) == 0:
+        return np.zeros_like(t)
+    return mesa_sum(t.ravel(), np.ravel(comps), baseline="none").reshape(t.shape)
+
+
+def without_neighbours(sig, r, fs, comps, reach=1.0):
+    """``sig`` (mV) less the GMF rows ``comps`` placed at every R peak (``r``, samples),
+    each within ``reach`` s of it: a beat's window of it plus :func:`own_waves` on the
+    window is the signal less the neighbours' waves."""
+    out = np.array(sig, dtype=float, copy=True)
+    if len(comps) == 0:
+        return out
+    k = int(round(reach * fs))
+    shape = own_waves(comps, np.arange(-k, k + 1) / fs)
+    for ri in np.asarray(r, dtype=np.int64):
+        lo, hi = max(ri - k, 0), min(ri + k + 1, out.size)
+        out[lo:hi] -= shape[lo - (ri - k): hi - (ri - k)]
+    return out
+
+
+def blend(old, new, weight):
+    """GMF rows whose sum is ``1 - weight`` times that of ``old`` plus ``weight`` times
+    that of ``new`` (amplitudes scaled)."""
+    old, new = np.array(old, dtype=float), np.array(new, dtype=float)
+    old[:, 0] *= 1.0 - weight
+    new[:, 0] *= weight
+    return np.vstack([old, new])
+
+
+def extents(opts, params):
+    """(P or QRS onset, QRS onset, QRS offset, T end), s from R, of one template fit
+    ``params`` (layout of ``opts``): the first wave's onset is the P's where the model
+    has one, the T end the later of T's and a T2 lobe's."""
+    fid = wave_fiducials(params[None, opts.layout.waves_slice], opts.waves)
+    first = fid["P_on"][0] if "P_on" in fid and np.isfinite(fid["P_on"][0]) else fid["QRS_on"][0]
+    t_end = np.fmax(fid["T_off"], fid.get("T2_off", np.nan))[0]
+    return float(first), float(fid["QRS_on"][0]), float(fid["QRS_off"][0]), float(t_end)
+
+
+def overlaps(opts, tmpl_fit, reach, rr, bw):
+    """Do the template's waves overlap the neighbours' (``reach``: (T end, lead-in) s of
+    :func:`~gmesa.ecg.template.template_reach`; ``rr`` the beats' RR intervals, s;
+    ``bw`` the noise bandwidth)?  Where the rhythm is regular (neither the RR intervals'
+    coefficient of variation nor their jumps over
+    :data:`~gmesa.ecg.presence.IRREGULAR_CV`: P waves keep one place before R, and the
+    neighbours' do too) and the template shows a P wave
+    (:func:`~gmesa.ecg.presence.template_shows`, :func:`~gmesa.ecg.presence.p_is_wave`),
+    when that P peaks within :data:`~gmesa.ecg.beats.T_END_GAP` of the template's
+    window start (the window cut it), or the T end lies after the next beat's P onset."""
+    if tmpl_fit is None or reach is None or "P" not in opts.waves:
+        return False
+    if max(rr_variation(rr), rr_jumps(rr)) > IRREGULAR_CV:
+        return False
+    lay, p = opts.layout, tmpl_fit.params
+    fid = wave_fiducials(p[None, lay.waves_slice], opts.waves)
+    if not (template_shows(tmpl_fit, "P", opts.waves, bw, opts.wave_snr)
+            and p_is_wave(p[None, lay.waves_slice], opts.waves, fid["QRS_on"], -np.inf)[0]):
+        return False
+    cut = fid["P_peak"][0] < tmpl_fit.t[0] + T_END_GAP
+    return bool(cut or reach[0] > np.nanmedian(rr) + fid["P_on"][0])
+
+
+def overlap_windows(r, n, fs, extent):
+    """[start, end) per beat (samples; R peaks ``r`` of a signal of ``n`` samples at
+    ``fs`` Hz) reaching from the template's first onset to its T end (``extent``:
+    :func:`extents`) plus :data:`~gmesa.ecg.beats.T_MARGIN`, at most
+    :data:`~gmesa.ecg.beats.PRE_MAX` before R, and never into a neighbour's QRS
+    (within :data:`QRS_GUARD` of it)."""
+    first, qrs_on, qrs_off, t_end = extent
+    gaps = np.diff(r) / fs
+    med = float(np.median(gaps)) if gaps.size else 1.0
+    rr_prev = np.concatenate([[med], gaps])
+    rr_next = np.concatenate([gaps, [med]])
+    pre = np.minimum(min(-first + T_MARGIN, PRE_MAX), rr_prev - qrs_off - QRS_GUARD)
+    post = np.minimum(t_end + T_MARGIN, rr_next + qrs_on - QRS_GUARD)
+    start = r - np.round(pre * fs).astype(np.int64)
+    end = r + np.round(post * fs).astype(np.int64) + 1
+    return start, end
+
+
+def settled(before, after):
+    """Has the template stopped moving between two rounds (each (options, fit))?  Its P
+    amplitude by at most :data:`SETTLED_AMPLITUDE` of itself, its first onset and T end
+    (:func:`extents`) by at most :data:`SETTLED_S`.  Where P and the previous T trade
+    what they share, the rounds drift or swing instead."""
+    (o1, f1), (o2, f2) = before, after
+    if "P" not in o1.waves or "P" not in o2.waves:
+        return False
+    a1 = f1.params[o1.layout.index("P", "amplitude")]
+    a2 = f2.params[o2.layout.index("P", "amplitude")]
+    moved = np.abs(np.subtract(extents(o1, f1.params), extents(o2, f2.params)))
+    return bool(abs(a2 - a1) <= SETTLED_AMPLITUDE * abs(a2) and np.all(moved <= SETTLED_S))
+
+
+def apart(opts, params, rr):
+    """Can the template's P (``params``, layout of ``opts``) be told from the previous
+    beat's T (``rr`` s before)?  The P peaks after that T has fallen to a third of its
+    height (its plateau and :data:`APART_TAILS` right tails past its center); nearer,
+    how the two split what they share is the fit's guess."""
+    lay = opts.layout
+    p_peak = params[lay.index("P", "center")]
+    t_c, t_h, t_r = (params[lay.index("T", k)] for k in ("center", "half_width", "sigma_right"))
+    return bool(p_peak > t_c + t_h + APART_TAILS * t_r - rr)
+
+
+class Overlap(NamedTuple):
+    """The beats of a record whose waves overlap: the template fit on the signal less
+    the neighbours' waves (``opts`` its options, ``fit``, ``median``, ``qrs_on`` as
+    :func:`~gmesa.ecg.template.fitted_template` gives them), the GMF rows taken out at
+    every beat (``comps``), the signal less them (``sig``: :func:`without_neighbours`)
+    and the windows ``start``, ``end`` (samples)."""
+    opts: object
+    fit: object
+    median: tuple
+    qrs_on: float
+    comps: np.ndarray
+    sig: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=None):
+    """:class:`Overlap` of the beats at R peaks ``r`` (samples of ``sig``, mV, at ``fs``
+    Hz): starting from the template fit ``first`` ((options, fit) of the windows that
+    cut the waves), :data:`ROUNDS` times the windows are made to reach the last fit's
+    onset and T end (:func:`overlap_windows`), the neighbours' waves are taken out
+    (:func:`without_neighbours`) and the template is fitted again from the caller's
+    options ``opts`` (the waves chosen again).  The waves taken out move
+    :data:`DAMPING` of the way from the last ones to the new fit's each round (the P
+    and the neighbour's T trade what they share: taken out in full, the next fit
+    overshoots the other way).  None when a round leaves no template, when the rounds
+    have not settled (:func:`settled`) or the P wave lies too near the previous beat's T
+    to be told from it (:func:`apart`)."""
+    used, fit = first
+    comps = reaching_waves(used, fit.params)
+    last = None
+    for _ in range(ROUNDS):
+        start, end = overlap_windows(r, sig.size, fs, extents(used, fit.params))
+        o, f, median, on = fitted_template(opts, without_neighbours(sig, r, fs, comps), r,
+                                           start, end, fs, fit_me, regular, rr_med, stretch,
+                                           own=lambda t, c=comps: own_waves(c, t))
+        if f is None:
+            return None
+        last, (used, fit) = (used, fit), (o, f)
+        comps = blend(comps, reaching_waves(used, fit.params), DAMPING)
+    if not (settled(last, (used, fit)) and apart(used, fit.params, rr_med)):
+        return None
+    start, end = overlap_windows(r, sig.size, fs, extents(used, fit.params))
+    return Overlap(used, fit, median, on, comps, without_neighbours(sig, r, fs, comps), start,
+                   end)
+
+
+def with_own(rows, comps):
+    """The :class:`~gmesa.ecg.beats.BeatRows` ``rows`` (cut from the signal less every
+    beat's ``comps``) with each beat's own added back on its valid samples."""
+    Y = np.where(rows.valid, rows.Y + own_waves(comps, rows.X), 0.0)
+    return rows._replace(Y=Y, Yv=np.where(rows.valid, Y, np.nan))
