@@ -159,3 +159,16 @@ def test_a_mesa_sum_is_what_own_waves_sums():
     t = np.linspace(-0.5, 0.5, 11)
     np.testing.assert_allclose(own_waves([P_ROW, T_ROW], t),
                                gmesa.mesa_sum(t, np.array(P_ROW + T_ROW), baseline="none"))
+
+
+def test_the_superimposed_beats_are_drawn_less_their_neighbours(fast):
+    from gmesa.plot.superimposed import _Aligned, template
+
+    _, fit = fast
+    al = _Aligned(fit)
+    i = int(np.flatnonzero(al.ok)[len(fit.beats) // 2])
+    (seg,), _ = al.segments([i])
+    raw = al.sig[al.r[i] + al.offs] - al.coef[i] @ al.powers
+    np.testing.assert_allclose(seg[:, 1], raw - fit.neighbours(i, al.t_s), atol=1e-9)
+    assert np.max(np.abs(fit.neighbours(i, al.t_s))) > 0.05
+    template(fit)

@@ -167,6 +167,8 @@ def apart(opts, params, rr):
     height (its plateau and :data:`APART_TAILS` right tails past its center); nearer,
     how the two split what they share is the fit's guess."""
     lay = opts.layout
+    if "T" not in lay.waves or "P" not in lay.waves:
+        return False
     p_peak = params[lay.index("P", "center")]
     t_c, t_h, t_r = (params[lay.index("T", k)] for k in ("center", "half_width", "sigma_right"))
     return bool(p_peak > t_c + t_h + APART_TAILS * t_r - rr)

@@ -84,6 +84,9 @@ class _Aligned:
         self.powers = self.t_s[None, :] ** np.arange(nb)[:, None]          # (nb, n)
         self.inside = (self.r - pre >= 0) & (self.r + post <= self.sig.size)
         self.ok = trusted_mask(beats) & self.fitted
+        # beats fitted less their neighbours' waves (gmesa.ecg.overlap) are drawn so too
+        self.less = (fit.neighbours if "neighbours_out" in beats
+                     and beats["neighbours_out"].any() else None)
 
     def segments(self, rows):
         """(ok, other) lists of (n, 2) arrays: ms from R, samples minus the beat's own
@@ -91,6 +94,8 @@ class _Aligned:
         segs_ok, segs_bad = [], []
         for j in rows:
             yj = self.sig[self.r[j] + self.offs]
+            if self.less is not None:
+                yj = yj - self.less(j, self.t_s)
             yj = yj - (self.coef[j] @ self.powers if self.fitted[j] else np.nanmedian(yj))
             (segs_ok if self.ok[j] else segs_bad).append(np.column_stack([self.t_ms, yj]))
         return segs_ok, segs_bad
