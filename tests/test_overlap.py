@@ -172,3 +172,16 @@ def test_the_superimposed_beats_are_drawn_less_their_neighbours(fast):
     np.testing.assert_allclose(seg[:, 1], raw - fit.neighbours(i, al.t_s), atol=1e-9)
     assert np.max(np.abs(fit.neighbours(i, al.t_s))) > 0.05
     template(fit)
+
+
+def test_overlap_false_keeps_the_windows_that_cut_the_waves(fast):
+    """``overlap=False`` (the joint model's first pass: its leads are fitted on the signal
+    as recorded): the windows cut the P and T, whose onset and end are withheld."""
+    syn, on = fast
+    off = ecg.fit_record(syn.record, overlap=False)
+    assert "neighbour_waves" not in off.info and not off.beats["neighbours_out"].any()
+    ok = _ok(off)
+    assert ok["P_on_s"].notna().mean() < 0.1 and ok["T_off_s"].notna().mean() < 0.1
+    assert ok["reason"].str.contains("P wave|T wave runs").mean() > 0.9
+    assert (_ok(on)["window_start_s"] - _ok(on)["r_peak_s"]).median() < \
+        (ok["window_start_s"] - ok["r_peak_s"]).median()

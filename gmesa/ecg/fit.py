@@ -70,7 +70,7 @@ def _template_stage(sig, fs, r, opts, fit_me, regular, rr, rr_med, start, end, s
     opts, tmpl_fit, median, tmpl_qrs_on, reach = template_and_reach(
         opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch)
     over, fitted, give_back = None, sig, None
-    if overlaps(opts, tmpl_fit, reach, rr, opts.bandwidth(fs)):
+    if opts.overlap and overlaps(opts, tmpl_fit, reach, rr, opts.bandwidth(fs)):
         over = overlap_template(asked, (opts, tmpl_fit), sig, r, fs, fit_me, regular, rr_med,
                                 stretch)
     if over is not None:

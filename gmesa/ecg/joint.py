@@ -303,6 +303,8 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
                        **dict(options, fit_beats=_first_pass(record, options),
                               template_spread=False,  # the joint's own SDs are read
                               t_lobe=False,  # the joint model has no terminal T lobe
+                              # its leads are fitted on the signal as recorded
+                              overlap=False,
                               # an R' only when asked (JOINT_R_PRIME)
                               r_prime=options.get("r_prime", JOINT_R_PRIME)))
     no_beats(first, primary)

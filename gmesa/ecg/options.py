@@ -74,7 +74,11 @@ class FitOptions:
     model's and the signal's own (:func:`~gmesa.ecg.beatmodel.misfit_qrs_onset`); False:
     the model's always (the pooled reading of several leads, where the other leads
     overrule one that misfits: on LUDB even's global marks it was worse with it, QRS on
-    9.8 -> 10.7 ms).
+    9.8 -> 10.7 ms).  ``overlap``: where the template's waves overlap the neighbours'
+    (a fast rate), fit each beat on the signal less its neighbours' waves
+    (:mod:`gmesa.ecg.overlap`); False: the windows cut them, and the onsets and ends
+    they cut are withheld (the joint model's first pass: its leads are fitted on the
+    signal as recorded).
     """
     waves: tuple = WAVES
     st_step: bool = True
@@ -107,6 +111,7 @@ class FitOptions:
     fit_beats: str = "all"
     template_spread: bool = True
     signal_onset: bool = True
+    overlap: bool = True
 
     def __post_init__(self):
         self.waves = tuple(self.waves)
