@@ -188,6 +188,20 @@ def misfit_rows(summary):
                                   "signal where earlier")]
 
 
+def overlap_rows(summary):
+    """A "neighbours' waves" line where ok beats were fitted on the signal less their
+    neighbours' P and T (a fast rate: :mod:`gmesa.ecg.overlap`; none: no line)."""
+    beats = getattr(_ok_fit(summary), "beats", None)
+    if beats is None or "neighbours_out" not in beats or "status" not in beats:
+        return []
+    ok = beats["status"] == "ok"
+    k = int(beats.loc[ok, "neighbours_out"].sum())
+    if not k:
+        return []
+    return [("neighbours' waves", f"taken out of {k} of {int(ok.sum())} ok beats (a fast "
+                                  "rate: each T runs into the next P)")]
+
+
 def paced_rows(row):
     """A "paced beats" line where pacemaker spikes were found (none: no line)."""
     n = row.get("n_paced")
@@ -204,7 +218,7 @@ def report_fit(row, out):
         ("ok", f"{n_ok} ({100.0 * n_ok / n:.1f}%)" if n else "0"),
         ("median PRD", fmt_num(row["median_prd"], " %")),
     ] + model_rows(row) + paced_rows(row) + interval_rows(row) + height_rows(row)
-        + misfit_rows(row) + spread_rows(row)))
+        + misfit_rows(row) + overlap_rows(row) + spread_rows(row)))
     click.echo(f"wrote {out / row['beats_file']}, {row['signal_file']}, {row['info_file']}")
     if row.get("warnings"):
         click.echo(f"warnings: {row['warnings']}", err=True)

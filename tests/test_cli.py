@@ -215,6 +215,28 @@ def test_summary_gives_the_median_t_height_and_st_level_of_the_ok_beats():
     assert height_rows({"fit": fit, "n_ok": 3}) == []
 
 
+def test_summary_says_where_the_neighbours_waves_were_taken_out():
+    """A "neighbours' waves" line counts the ok beats fitted less their neighbours' P and
+    T (gmesa.ecg.overlap); none, no ok beat or an older table without the column: no
+    line."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gmesa._cli_report import overlap_rows
+
+    beats = pd.DataFrame({"status": ["ok", "ok", "poor_fit"],
+                          "neighbours_out": [True, True, True]})
+    fit = SimpleNamespace(beats=beats)
+    (label, text), = overlap_rows({"fit": fit, "n_ok": 2})
+    assert label == "neighbours' waves" and text.startswith("taken out of 2 of 2 ok beats")
+    fit.beats = beats.assign(neighbours_out=False)
+    assert overlap_rows({"fit": fit, "n_ok": 2}) == []
+    assert overlap_rows({"fit": fit, "n_ok": 0}) == [] and overlap_rows({}) == []
+    fit.beats = beats.drop(columns=["neighbours_out"])
+    assert overlap_rows({"fit": fit, "n_ok": 2}) == []
+
+
 def test_summary_counts_the_ok_beats_whose_qrs_the_model_misfits():
     """A "QRS misfit" line counts the ok beats whose QRS PRD is above QRS_MISFIT_PRD; no
     such beat, no ok beat or an older table without the column: no line."""

@@ -196,20 +196,24 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     cut the waves), :data:`ROUNDS` times the windows are made to reach the last fit's
     onset and T end (:func:`overlap_windows`), the neighbours' waves are taken out
     (:func:`without_neighbours`) and the template is fitted again from the caller's
-    options ``opts`` (the waves chosen again).  The waves taken out move
+    options ``opts``, under the choice in force (``stretch``, else the one ``first``
+    made: the hypothesis, U wave, lobe and R'; taking the neighbours' waves out changes
+    the median beat, not the record's waves).  The waves taken out move
     :data:`DAMPING` of the way from the last ones to the new fit's each round (the P
     and the neighbour's T trade what they share: taken out in full, the next fit
     overshoots the other way).  None when a round leaves no template, when the rounds
     have not settled (:func:`settled`) or the P wave lies too near the previous beat's T
     to be told from it (:func:`apart`)."""
     used, fit = first
+    held = stretch if stretch is not None else fit.stretch  # the waves chosen on ``first``
     comps = reaching_waves(used, fit.params)
     last = None
     for _ in range(ROUNDS):
         start, end = overlap_windows(r, sig.size, fs, extents(used, fit.params))
         o, f, median, on = fitted_template(opts, without_neighbours(sig, r, fs, comps), r,
-                                           start, end, fs, fit_me, regular, rr_med, stretch,
-                                           own=lambda t, c=comps: own_waves(c, t))
+                                           start, end, fs, fit_me, regular, rr_med, held,
+                                           own=lambda t, c=comps: own_waves(c, t),
+                                           kept=held is not None)
         if f is None:
             return None
         last, (used, fit) = (used, fit), (o, f)

@@ -166,7 +166,7 @@ def _fit_from(opts, t, y, start, lo, hi, noise2):
     return _template_fit(t, res.params[0], res.cost[0], noise2, lo, hi)
 
 
-def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
+def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None, kept=False):
     """(options, :class:`TemplateFit`) of the hypothesis the beats choose
     (:func:`~gmesa.ecg.choice.choose_model`): each is fitted on the median beat
     ``median`` ((t s from R, y mV, noise variance mV^2); median RR ``rr`` s, observed
@@ -178,11 +178,12 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None):
     (:class:`~gmesa.ecg.choice.Stretch`; None: none): while the median beat still looks
     like its own (:func:`~gmesa.ecg.choice.same_stretch`) its whole model is kept (the
     hypothesis, its U wave and its lobe) and only that one is fitted; where it does not,
-    the beats choose again and the U wave and the lobe are decided again.  The fit carries
+    the beats choose again and the U wave and the lobe are decided again (``kept``: it is
+    kept whatever the median beat looks like).  The fit carries
     the summary of the choice (``choice``) and the choice in force (``stretch``); the
     options are the model fitted (the U wave, the lobe ``T2``)."""
     t, y, noise2 = median
-    if stretch is not None and same_stretch(stretch, t, y, opts.model_choice):
+    if stretch is not None and (kept or same_stretch(stretch, t, y, opts.model_choice)):
         used = options_for(opts, stretch.hyp)
         fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp)
         if stretch.lobe:
@@ -358,13 +359,13 @@ def with_r_prime(opts, tmpl_fit, t, y, rr, qrs_on, noise2, bw):
 
 
 def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stretch=None,
-                    own=None):
+                    own=None, kept=False):
     """(options, :class:`TemplateFit`, median beat (t s from R, y mV), its observed QRS
     onset s) from the regular fitted beats (all fitted beats if none is regular); the
     waves the record shows are chosen on those beats, or kept from the choice in force
     ``stretch`` (:func:`chosen_template`).  ``own``: a function of the times (s from R)
     added to every beat cut from ``sig`` (a signal less every beat's waves gets its own
-    back: :mod:`gmesa.ecg.overlap`).
+    back: :mod:`gmesa.ecg.overlap`); ``kept``: as :func:`chosen_template` takes it.
     No beat to build it from: (options, None, None, NaN)."""
     usable = fit_me & regular
     tmpl = median_beat(sig, r, start, end, usable, fs)
@@ -380,7 +381,8 @@ def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stret
     beats = beat_sample(sig, r, tt, fs, usable)
     if own is not None:
         beats = beats + own(tt)[None, :]
-    opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs), stretch)
+    opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs), stretch,
+                                kept)
     return opts, fit, (tt, ty), on
 
 
