@@ -198,3 +198,14 @@ def test_sinus_rhythm_at_123_per_minute_for_a_minute(seed):
     assert "neighbour_waves" in fit.info
     err = _errors_ms(fit, syn, "P_on")
     assert np.isfinite(err).mean() >= 0.95 and np.nanmedian(np.abs(err)) < 5.0
+
+
+def test_a_t_ending_just_before_the_next_p_takes_the_path():
+    """115/min: the T ends 10-30 ms before the next P begins, so the window that holds the
+    T (its end plus T_MARGIN) reaches into that P: P on on 47-66% of the beats before the
+    trigger took T_MARGIN in (the previous-T check withheld the rest), now on all."""
+    syn = ecg.synthesize(duration=30, heart_rate=115, noise=0.01, seed=1)
+    fit = ecg.fit_record(syn.record)
+    assert "neighbour_waves" in fit.info
+    err = _errors_ms(fit, syn, "P_on")
+    assert np.isfinite(err).mean() >= 0.95 and np.nanmedian(np.abs(err)) < 3.0

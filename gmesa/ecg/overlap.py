@@ -2,7 +2,8 @@
 wave rides on the previous beat's T, the T wave runs into the next beat's P.
 
 The template (:mod:`gmesa.ecg.template`) tells when: its P wave peaks where its window
-begins (the window cut it), or its T wave ends after the next beat's P begins.  Then
+begins (the window cut it), or its T wave ends less than 40 ms before the next beat's P
+begins (a window holding the T would reach into that P).  Then
 every beat's window reaches from its P onset to its T end whatever the neighbours do,
 and the signal each beat is fitted on is the signal less its neighbours' P and T waves
 as the template fits them (:func:`without_neighbours`: every beat's waves are taken
@@ -115,7 +116,9 @@ def overlaps(opts, tmpl_fit, reach, rr, bw):
     neighbours' do too) and the template shows a P wave
     (:func:`~gmesa.ecg.presence.template_shows`, :func:`~gmesa.ecg.presence.p_is_wave`),
     when that P peaks within :data:`~gmesa.ecg.beats.T_END_GAP` of the template's
-    window start (the window cut it), or the T end lies after the next beat's P onset."""
+    window start (the window cut it), or the T end lies less than
+    :data:`~gmesa.ecg.beats.T_MARGIN` before the next beat's P onset (the window that
+    holds the T would reach into that P)."""
     if tmpl_fit is None or reach is None or "P" not in opts.waves:
         return False
     if max(rr_variation(rr), rr_jumps(rr)) > IRREGULAR_CV:
@@ -126,7 +129,7 @@ def overlaps(opts, tmpl_fit, reach, rr, bw):
             and p_is_wave(p[None, lay.waves_slice], opts.waves, fid["QRS_on"], -np.inf)[0]):
         return False
     cut = fid["P_peak"][0] < tmpl_fit.t[0] + T_END_GAP
-    return bool(cut or reach[0] > np.nanmedian(rr) + fid["P_on"][0])
+    return bool(cut or reach[0] + T_MARGIN > np.nanmedian(rr) + fid["P_on"][0])
 
 
 def overlap_windows(r, n, fs, extent):
