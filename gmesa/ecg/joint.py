@@ -29,9 +29,10 @@ from .leads import fragmented, no_beats
 from .identity import IDENTITY_NEAR
 from .init import clip_into
 from .joint_table import global_table, wave_evidence
-from .joint_template import (clean_lead, joint_template, r_prime_center, ridge, split_index,
-                             timing_bounds)
+from .joint_template import (clean_lead, joint_template, overlap_joint, r_prime_center, ridge,
+                             split_index, timing_bounds)
 from .options import FitOptions
+from .overlap import own_waves
 from .priors import prior_arrays
 from .result import RecordFit
 from .rprime import r_prime_coef_bounds
@@ -196,10 +197,12 @@ def _first_pass(record, options):
     return "flagged" if record.n_samples > chunk_s * float(record.fs) else "all"
 
 
-def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, idx):
+def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, idx,
+                previous_t=True):
     """One lead's per-beat table (the columns of :func:`fit_record`'s) and what the
     global table needs of it: raw fiducials (s from R, before presence), presence,
-    RMSE, PRD, the P/T evidence."""
+    RMSE, PRD, the P/T evidence.  ``previous_t``: no P on before the previous beat's T
+    ends (False where the neighbours' waves were taken out)."""
     lay, rows = opts.layout, seg.rows
     good, rmse, prd, r2, sse = quality(seg, fit_me, status, reason)
     raw = {}
@@ -207,7 +210,7 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     fid, present, fid_sd = waves_present(seg, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
                                          template=tmpl, fitted=fit_me, reason=reason, raw=raw,
                                          like=like)
-    window_edge_check(fid, rows, fit_me, t_room, reason, rr)
+    window_edge_check(fid, rows, fit_me, t_room, reason, rr if previous_t else None)
     sigma2 = sse / np.maximum(rows.lengths - np.sum(seg.upper > seg.lower, axis=1), 1)
     evidence = wave_evidence(rows.X, seg.params, rows.lengths, sigma2, opts, fs)
     beats = first.beats.iloc[idx]
@@ -237,15 +240,18 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
     return pd.DataFrame(table), part
 
 
-def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
+def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns=None):
     """Fit beats ``idx`` jointly: (one table per lead, their parameter rows, the global
-    table of the block)."""
+    table of the block).  ``owns``: per lead, the GMF rows taken out of its signal at
+    every beat, given back to each beat's window (None: none)."""
     lay = opts.layout
     b = first.beats.iloc[idx]
     r = np.round(b["r_peak_s"].to_numpy() * fs).astype(np.int64)
     start = np.round(b["window_start_s"].to_numpy() * fs).astype(np.int64)
     end = np.round(b["window_end_s"].to_numpy() * fs).astype(np.int64)
     X, Y, usable, lengths = _rows(sigs, r, start, end, fs)
+    if owns is not None:
+        Y = np.where(usable[None], Y + np.stack([own_waves(c, X) for c in owns]), 0.0)
     rr = rr_all[idx]
     rr_prev = np.where(np.isfinite(rr), rr, rr_med)
     status0 = b["status"].to_numpy().astype(object)
@@ -278,14 +284,14 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary):
         seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, params=p, cost=cost, nit=nit,
                          code=code)
         t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
-                              jt.fits[li], fs, rr, t_room[idx], first, idx)
+                              jt.fits[li], fs, rr, t_room[idx], first, idx, owns is None)
         tables.append(t)
         params.append(p)
         parts.append(part)
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
                         (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs,
-                        primary)
+                        primary, owns is None)
     return tables, params, glob
 
 
@@ -303,8 +309,6 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
                        **dict(options, fit_beats=_first_pass(record, options),
                               template_spread=False,  # the joint's own SDs are read
                               t_lobe=False,  # the joint model has no terminal T lobe
-                              # its leads are fitted on the signal as recorded
-                              overlap=False,
                               # an R' only when asked (JOINT_R_PRIME)
                               r_prime=options.get("r_prime", JOINT_R_PRIME)))
     no_beats(first, primary)
@@ -337,26 +341,35 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
         usable = (beats["status"] == "ok").to_numpy()
     tp = first.info.get("template_params")
     tp = None if tp is None else np.array([tp[k] for k in first.layout.labels])
-    jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp) if len(r) \
-        else None
+    fitted, owns = sigs, None  # the leads the beats are fitted on, what was taken out
+    if "neighbour_waves" in first.info:  # a fast rate: the primary's fit took them out
+        made = overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp)
+        if made is None:  # not sound over the leads: the windows that cut the waves
+            return fit_joint(read, leads, primary, rpeaks=rpeaks, force_ecg=force_ecg,
+                             keep=keep, **dict(options, overlap=False))
+        jt, fitted, owns = made
+    else:
+        jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp) \
+            if len(r) else None
     info = {"record": name, "primary": primary, "leads": names, "joint": jt is not None,
             "skipped_leads": skipped, "rpeaks": first.info["rpeaks"], "n_beats": len(r),
             "gmesa_version": __version__, "waves": list(opts.waves)}
     if jt is None:
         return None, {primary: first}, info
-    reach = template_reach(opts, jt.fits[p_i], jt.qrs_on, opts.bandwidth(fs))
+    reach = None if owns is not None else template_reach(opts, jt.fits[p_i], jt.qrs_on,
+                                                         opts.bandwidth(fs))
     t_room = room(r, fs, reach[1]) if reach is not None else np.full(len(r), np.inf)
     info["lead_weights"] = dict(zip(names, map(float, jt.weights)))
     tables, params, globs = [[] for _ in names], [[] for _ in names], []
     for a in range(0, len(r), BLOCK_BEATS):
         idx = np.arange(a, min(a + BLOCK_BEATS, len(r)))
-        t, p, g = _block(opts, jt, sigs, first, idx, fs, rr, rr_med, t_room, p_i)
+        t, p, g = _block(opts, jt, fitted, first, idx, fs, rr, rr_med, t_room, p_i, owns)
         for li in range(len(names)):
             tables[li].append(t[li])
             params[li].append(p[li])
         globs.append(g)
     first_info = first.info
-    del first, beats  # the primary lead's own table: every block has read it
+    del first, beats, fitted  # the primary lead's own table: every block has read it
     release_free_memory()  # what the blocks freed, before the tables are joined
     table = pd.concat(globs, ignore_index=True)
     del globs
@@ -366,12 +379,9 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
         table_li = pd.concat(tables[li], ignore_index=True)
         if "QRS_fragmented" in table_li:
             frag[lead] = table_li["QRS_fragmented"].to_numpy(dtype=bool)
-        lead_info = dict(first_info, lead=lead, joint=True, method="gmesa-joint",
-                         n_ok=int((table_li["status"] == "ok").sum()),
-                         template_params=dict(zip(opts.layout.labels,
-                                                  map(float, jt.fits[li].params))))
-        fit = RecordFit(table_li, sigs[li], fs, lead_info, opts.waves, opts.steps,
-                        np.concatenate(params[li]), opts.n_baseline)
+        fit = _lead_fit(opts, table_li, sigs[li], fs, dict(first_info, lead=lead),
+                        jt.fits[li], np.concatenate(params[li]),
+                        None if owns is None else owns[li])
         # the blocks' frames go once joined, the signal once kept (saved)
         tables[li] = params[li] = table_li = sigs[li] = None
         fits[lead] = fit if keep is None else keep(lead, fit)
@@ -379,6 +389,22 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     for col, v in fragmented(frag, len(table)).items():
         table[col] = v
     return table, fits, info
+
+
+def _lead_fit(opts, table, sig, fs, info, tmpl, params, taken=None):
+    """One lead's :class:`RecordFit` in the joint model: its ``table``, signal ``sig``
+    as recorded, the primary's ``info`` with this lead's template (``tmpl``) and, where
+    the neighbours' waves were taken out, the GMF rows ``taken`` (for its figures:
+    :meth:`RecordFit.neighbours`)."""
+    info = dict(info, joint=True, method="gmesa-joint", n_ok=int((table["status"] == "ok")
+                                                                 .sum()),
+                template_params=dict(zip(opts.layout.labels, map(float, tmpl.params))))
+    info.pop("neighbour_waves", None)
+    if taken is not None:
+        info["neighbour_waves"] = [{"start_s": 0.0, "end_s": sig.size / fs,
+                                    "waves": taken.tolist()}]
+        table["neighbours_out"] = True
+    return RecordFit(table, sig, fs, info, opts.waves, opts.steps, params, opts.n_baseline)
 
 
 def _lead_names(columns, names):

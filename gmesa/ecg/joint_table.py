@@ -194,12 +194,13 @@ def warnings_off():
 
 
 def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver, qrs_on,
-                 window, lengths, fs, primary=0):
+                 window, lengths, fs, primary=0, previous_t=True):
     """The global per-beat table of one block (columns ``*_#i`` name lead position i):
     ``beats`` the primary lead's rows (its own single-lead fit), ``theta``/``coef`` the
     joint fits, ``parts`` what each lead's table gave, ``solver`` (code, cost, nit),
     ``window`` (start s, last sample s, room s; all from R), ``primary`` the primary
-    lead's position."""
+    lead's position; ``previous_t``: no P on before the previous beat's T ends (False
+    where the neighbours' waves were taken out: :mod:`gmesa.ecg.overlap`)."""
     lay = opts.layout
     code, cost, nit = solver
     t_start, t_last, t_room = window
@@ -219,6 +220,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     fid, fid_sd, cut, note, t_end = _fiducials(opts, parts, coef, theta, present, leads,
                                                t_last, t_room, rr, shown2)
     on_t, on_t_note = p_after_previous_t(fid["P_on"], t_end, rr)
+    on_t &= previous_t
     p_cut, p_note = p_start_seen(fid["P_peak"], t_start)
     fid["P_on"] = np.where(p_cut | on_t, np.nan, fid["P_on"])
     status, reason = status.copy(), reason.copy()

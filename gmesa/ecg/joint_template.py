@@ -17,6 +17,8 @@ from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .fit import cleaned_chunks, lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
+from .overlap import (DAMPING, ROUNDS, apart, blend, own_waves, reaching_waves, settled,
+                      without_neighbours)
 from .presence import TemplateFit
 from .rprime import r_prime_bounds, r_prime_coef_bounds
 from .template import fit_template, median_beat
@@ -149,7 +151,8 @@ def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None, coef=(
                       coef_lower=coef[0], coef_upper=coef[1])
 
 
-def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, first=None):
+def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, first=None,
+                   owns=None):
     """The :class:`JointTemplate` of leads ``sigs`` (cleaned, mV) from the ``usable``
     beats (R peaks ``r``, windows [``start``, ``end``), samples); None when no median
     beat can be built.  The primary lead's template fit (``first``, a parameter vector;
@@ -158,12 +161,16 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     (a short fit from each, to ``opts.tol``); the joint fit with the lowest cost whose P
     is a P wave by its place wins, fitted first with equal lead weights, then again with
     each lead weighted by 1/(its RMSE there).  An R' keeps each lead's R sign and size
-    (:func:`r_prime_signs`)."""
+    (:func:`r_prime_signs`).  ``owns``: per lead, the GMF rows taken out of its signal at
+    every beat (:func:`~gmesa.ecg.overlap.without_neighbours`), given back to its median
+    beat (None: none)."""
     meds = [median_beat(s, r, start, end, usable, fs) for s in sigs]
     if any(m is None for m in meds):
         return None
     t = meds[0][0]
     Y = np.stack([m[1] for m in meds])
+    if owns is not None:
+        Y = Y + np.stack([own_waves(c, t) for c in owns])
     noise2 = np.array([m[2] for m in meds])
     ons = np.array([float(qrs_onset(t, y)[0]) for y in Y])
     on = float(np.min(ons))
@@ -203,3 +210,33 @@ def _rmse(opts, t, Y, params):
     model = np.stack([mesa_sum(t, p, baseline=opts.baseline, steps=lay.n_steps)
                       for p in params])
     return np.sqrt(np.mean((Y - model) ** 2, axis=1))
+
+
+def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first):
+    """The joint template of beats whose waves overlap their neighbours' (the primary
+    lead's own fit took them out: :mod:`gmesa.ecg.overlap`), as one lead's is fitted:
+    :data:`~gmesa.ecg.overlap.ROUNDS` times on every lead's signal less its neighbours'
+    waves as the last joint fit places them in that lead (moved
+    :data:`~gmesa.ecg.overlap.DAMPING` of the way each round), in the windows
+    [``start``, ``end``) of the primary's fit.  Returns (joint template, the leads less
+    their neighbours' waves (float32), the GMF rows taken out of each); None when no
+    template is built, the rounds do not settle in the primary lead or its P is too near
+    the previous T (:func:`~gmesa.ecg.overlap.settled`, :func:`~gmesa.ecg.overlap.apart`)."""
+    jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
+    if jt is None:
+        return None
+    comps = [reaching_waves(opts, f.params) for f in jt.fits]
+    for _ in range(ROUNDS):
+        less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, comps)]
+        new = joint_template(opts, less, r, start, end, fs, usable, rr_med, primary, first,
+                             owns=comps)
+        if new is None:
+            return None
+        last, jt = jt, new
+        comps = [blend(c, reaching_waves(opts, f.params), DAMPING)
+                 for c, f in zip(comps, jt.fits)]
+    if not (settled((opts, last.fits[primary]), (opts, jt.fits[primary]))
+            and apart(opts, jt.fits[primary].params, rr_med)):
+        return None
+    less = [without_neighbours(s, r, fs, c).astype(np.float32) for s, c in zip(sigs, comps)]
+    return jt, less, comps

@@ -76,9 +76,8 @@ class FitOptions:
     overrule one that misfits: on LUDB even's global marks it was worse with it, QRS on
     9.8 -> 10.7 ms).  ``overlap``: where the template's waves overlap the neighbours'
     (a fast rate), fit each beat on the signal less its neighbours' waves
-    (:mod:`gmesa.ecg.overlap`); False: the windows cut them, and the onsets and ends
-    they cut are withheld (the joint model's first pass: its leads are fitted on the
-    signal as recorded).
+    (:mod:`gmesa.ecg.overlap`; the joint model takes each lead's own out); False: the
+    windows cut them, and the onsets and ends they cut are withheld.
     """
     waves: tuple = WAVES
     st_step: bool = True
