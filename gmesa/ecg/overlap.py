@@ -2,10 +2,11 @@
 wave rides on the previous beat's T, the T wave runs into the next beat's P.
 
 The template (:mod:`gmesa.ecg.template`) tells when: its P wave peaks where its window
-begins (the window cut it), or its T wave ends less than 40 ms before the next beat's P
-begins (a window holding the T would reach into that P).  Then
-every beat's window reaches from its P onset to its T end whatever the neighbours do,
-and the signal each beat is fitted on is the signal less its neighbours' P and T waves
+begins (the window cut it), or its T wave ends less than
+:data:`~gmesa.ecg.beats.T_MARGIN` (40 ms) before the next beat's P begins (a window
+holding the T would reach into that P).  Then every beat's window reaches from its P
+onset to its T end whatever the neighbours do, and the signal each beat is fitted on
+is the signal less its neighbours' P and T waves
 as the template fits them (:func:`without_neighbours`: every beat's waves are taken
 out of the signal, the beat's own are added back on its window).  The template itself
 is fitted the same way, a few times over, each time from the last one's waves and
@@ -17,7 +18,7 @@ Times in s from R, amplitudes in mV.
 
 The constants (:data:`ROUNDS`, :data:`DAMPING`, :data:`SETTLED_AMPLITUDE`,
 :data:`SETTLED_S`, :data:`APART_TAILS`) were set on synthetic records with known waves
-(sinus rhythm at 123-170/min, first-degree AV block at 100-110/min, P on T at 140/min)
+(sinus rhythm at 115-170/min, first-degree AV block at 100-110/min, P on T at 140/min)
 and on how the rounds behave on QTDB sel38 (docs/results.md, session 26); no LUDB record
 takes this path.
 """
