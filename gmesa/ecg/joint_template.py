@@ -219,7 +219,8 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
     waves as the last joint fit places them in that lead (moved
     :data:`~gmesa.ecg.overlap.DAMPING` of the way each round), in the windows
     [``start``, ``end``) of the primary's fit.  Returns (joint template, the leads less
-    their neighbours' waves (float32), the GMF rows taken out of each); None when no
+    their neighbours' waves (float32 as the leads are), the GMF rows taken out of each);
+    None when no
     template is built, the rounds do not settle in the primary lead or its P is too near
     the previous T (:func:`~gmesa.ecg.overlap.settled`, :func:`~gmesa.ecg.overlap.apart`)."""
     jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
@@ -238,5 +239,5 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
     if not (settled((opts, last.fits[primary]), (opts, jt.fits[primary]))
             and apart(opts, jt.fits[primary].params, rr_med)):
         return None
-    less = [without_neighbours(s, r, fs, c).astype(np.float32) for s, c in zip(sigs, comps)]
+    less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, comps)]
     return jt, less, comps

@@ -77,8 +77,9 @@ def own_waves(comps, t):
 def without_neighbours(sig, r, fs, comps, reach=1.0):
     """``sig`` (mV) less the GMF rows ``comps`` placed at every R peak (``r``, samples),
     each within ``reach`` s of it: a beat's window of it plus :func:`own_waves` on the
-    window is the signal less the neighbours' waves."""
-    out = np.array(sig, dtype=float, copy=True)
+    window is the signal less the neighbours' waves.  Float32 stays float32 (a whole
+    lead of a long record, in the joint model)."""
+    out = np.array(sig, dtype=np.result_type(sig, np.float32), copy=True)
     if len(comps) == 0:
         return out
     k = int(round(reach * fs))
