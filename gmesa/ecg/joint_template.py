@@ -17,7 +17,7 @@ from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .fit import cleaned_chunks, lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
-from .overlap import (DAMPING, ROUNDS, apart, blend, own_waves, reaching_waves, settled,
+from .overlap import (apart, damped_rounds, own_waves, reaching_waves, settled,
                       without_neighbours)
 from .presence import TemplateFit
 from .rprime import r_prime_bounds, r_prime_coef_bounds
@@ -226,16 +226,17 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
     jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
     if jt is None:
         return None
-    comps = [reaching_waves(opts, f.params) for f in jt.fits]
-    for _ in range(ROUNDS):
-        less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, comps)]
-        new = joint_template(opts, less, r, start, end, fs, usable, rr_med, primary, first,
-                             owns=comps)
-        if new is None:
-            return None
-        last, jt = jt, new
-        comps = [blend(c, reaching_waves(opts, f.params), DAMPING)
-                 for c, f in zip(comps, jt.fits)]
+
+    def fit_round(_, taken):
+        less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, taken)]
+        return joint_template(opts, less, r, start, end, fs, usable, rr_med, primary, first,
+                              owns=taken)
+
+    done = damped_rounds(jt, fit_round, lambda j: [reaching_waves(opts, f.params)
+                                                   for f in j.fits])
+    if done is None:
+        return None
+    last, jt, comps = done
     if not (settled((opts, last.fits[primary]), (opts, jt.fits[primary]))
             and apart(opts, jt.fits[primary].params, rr_med)):
         return None

@@ -40,6 +40,9 @@ NEIGHBOUR_WAVES = ("P", "T", "T2", "U")
 #: a window stays this far (s) from the neighbours' QRS complexes
 QRS_GUARD = 0.02
 
+#: a beat's waves are taken out of the signal this far (s) on either side of its R peak
+NEIGHBOUR_REACH = 1.0
+
 #: the template is fitted this many times on the signal less the neighbours' waves
 ROUNDS = 5
 
@@ -74,7 +77,7 @@ def own_waves(comps, t):
     return mesa_sum(t.ravel(), np.ravel(comps), baseline="none").reshape(t.shape)
 
 
-def without_neighbours(sig, r, fs, comps, reach=1.0):
+def without_neighbours(sig, r, fs, comps, reach=NEIGHBOUR_REACH):
     """``sig`` (mV) less the GMF rows ``comps`` placed at every R peak (``r``, samples),
     each within ``reach`` s of it: a beat's window of it plus :func:`own_waves` on the
     window is the signal less the neighbours' waves.  Float32 stays float32 (a whole
@@ -209,25 +212,41 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     overshoots the other way).  None when a round leaves no template, when the rounds
     have not settled (:func:`settled`) or the P wave lies too near the previous beat's T
     to be told from it (:func:`apart`)."""
-    used, fit = first
-    held = stretch if stretch is not None else fit.stretch  # the waves chosen on ``first``
-    comps = reaching_waves(used, fit.params)
-    last = None
-    for _ in range(ROUNDS):
-        start, end = overlap_windows(r, sig.size, fs, extents(used, fit.params))
-        o, f, median, on = fitted_template(opts, without_neighbours(sig, r, fs, comps), r,
-                                           start, end, fs, fit_me, regular, rr_med, held,
-                                           own=lambda t, c=comps: own_waves(c, t),
-                                           kept=held is not None)
-        if f is None:
-            return None
-        last, (used, fit) = (used, fit), (o, f)
-        comps = blend(comps, reaching_waves(used, fit.params), DAMPING)
-    if not (settled(last, (used, fit)) and apart(used, fit.params, rr_med)):
+    held = stretch if stretch is not None else first[1].stretch  # chosen on ``first``
+
+    def fit_round(now, taken):
+        start, end = overlap_windows(r, sig.size, fs, extents(now[0], now[1].params))
+        made = fitted_template(opts, without_neighbours(sig, r, fs, taken[0]), r, start, end,
+                               fs, fit_me, regular, rr_med, held,
+                               own=lambda t: own_waves(taken[0], t), kept=held is not None)
+        return None if made[1] is None else made
+
+    done = damped_rounds(tuple(first), fit_round,
+                         lambda made: [reaching_waves(made[0], made[1].params)])
+    if done is None:
+        return None
+    before, (used, fit, median, on), (comps,) = done
+    if not (settled(before[:2], (used, fit)) and apart(used, fit.params, rr_med)):
         return None
     start, end = overlap_windows(r, sig.size, fs, extents(used, fit.params))
     return Overlap(used, fit, median, on, comps, without_neighbours(sig, r, fs, comps), start,
                    end)
+
+
+def damped_rounds(first, fit_round, waves_of):
+    """The rounds of :func:`overlap_template` (and of the joint model's template): from
+    the fit ``first``, :data:`ROUNDS` times ``fit_round(last fit, taken)`` (None: stop),
+    ``taken`` the GMF rows taken out of each lead's signal (a list, one (K, 5) array per
+    lead), which then move :data:`DAMPING` of the way to ``waves_of(new fit)``.  Returns
+    (the fit before the last, the last, taken), or None when a round gave None."""
+    taken, before, now = waves_of(first), None, first
+    for _ in range(ROUNDS):
+        new = fit_round(now, taken)
+        if new is None:
+            return None
+        before, now = now, new
+        taken = [blend(a, b, DAMPING) for a, b in zip(taken, waves_of(now))]
+    return before, now, taken
 
 
 def with_own(rows, comps):

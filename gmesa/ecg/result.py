@@ -12,6 +12,7 @@ from .._atomic import check_table_format, jsonable, write_column, write_table, w
 from .._deprecated import warn_renamed
 from ..core import Layout, baseline_size, baseline_spec, mesa_sum
 from .options import BEAT_BASELINE
+from .overlap import NEIGHBOUR_REACH, own_waves
 from .waves import WAVES
 
 #: baseline coefficients per beat when a result does not say (the default fit's)
@@ -79,18 +80,20 @@ class RecordFit:
         """The neighbouring beats' waves taken out of beat ``i``'s window before it was
         fitted (mV on ``t``, s from its R peak; zeros where none were:
         :mod:`gmesa.ecg.overlap`, ``info["neighbour_waves"]``)."""
-        out = np.zeros(np.shape(t))
-        r_s = self.beats["r_peak_s"].to_numpy(dtype=float)
-        row = self.beats.iloc[i]
-        if not bool(row.get("neighbours_out", False)):
+        t = np.asarray(t, dtype=float)
+        out = np.zeros(t.shape)
+        if not bool(self.beats.iloc[i].get("neighbours_out", False)):
             return out
+        r_s = self.beats["r_peak_s"].to_numpy(dtype=float)
+        reach = NEIGHBOUR_REACH + float(np.max(np.abs(t)))
+        lo, hi = np.searchsorted(r_s, [r_s[i] - reach, r_s[i] + reach], side="right")
         for span in self.info.get("neighbour_waves", ()):
             if span["start_s"] <= r_s[i] < span["end_s"]:
-                near = np.flatnonzero(np.abs(r_s - r_s[i]) <= 1.0 + np.max(np.abs(t)))
-                comps = np.ravel(span["waves"])
-                for j in near[near != i]:
-                    tj = np.asarray(t, dtype=float) + r_s[i] - r_s[j]
-                    out += np.where(np.abs(tj) <= 1.0, mesa_sum(tj, comps, baseline="none"), 0.0)
+                for j in range(lo, hi):
+                    tj = t + r_s[i] - r_s[j]
+                    if j != i:  # as without_neighbours took them out: within its reach
+                        out += np.where(np.abs(tj) <= NEIGHBOUR_REACH,
+                                        own_waves(span["waves"], tj), 0.0)
         return out
 
     def beat(self, i):
