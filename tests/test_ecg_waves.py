@@ -389,7 +389,10 @@ def test_small_p_in_noise_found_through_the_template():
                          variability=0.0)
     b = ecg.fit_record(syn.record).beats
     ok = b["status"] == "ok"
-    own = (np.abs(b["P_amplitude"]) > 2 * b["rmse"])[ok].mean()
+    # the per-beat test is made on the fit that decides presence: without the P prior
+    # (the P of the beats found to have one is then fitted again with it, p_shape.py)
+    first = ecg.fit_record(syn.record, p_shape_prior=False).beats
+    own = (np.abs(first["P_amplitude"]) > 2 * first["rmse"])[ok].mean()
     assert own < 0.6 and b.loc[ok, "P_present"].mean() > 0.85
 
 

@@ -62,8 +62,15 @@ def test_variance_model_learns_where_the_map_errs_more():
 
     rng = np.random.default_rng(5)
     entry = dict(fiducial_map()["P_on"])
-    x = rng.uniform(entry["lo"], entry["hi"], (6000, len(entry["lo"])))
-    z = (x[:, 3] - entry["lo"][3]) / (entry["hi"][3] - entry["lo"][3])   # log_snr, 0..1
+    # beats like the training ones (each feature about its mean, within its range); the
+    # P's widths cluster near the prior's since session 27, so a uniform draw over the
+    # range would sit mostly where the map's own leverage, not the variance, dominates
+    mean, scale = np.asarray(entry["mean"]), np.asarray(entry["scale"])
+    x = np.clip(mean + scale * rng.standard_normal((6000, mean.size)), entry["lo"], entry["hi"])
+    lo = max(entry["lo"][3], mean[3] - 2 * scale[3])
+    hi = min(entry["hi"][3], mean[3] + 2 * scale[3])
+    x[:, 3] = rng.uniform(lo, hi, 6000)
+    z = (x[:, 3] - lo) / (hi - lo)                                       # log_snr, 0..1
     sd = 0.008 * 2.0 ** (1 - z)                                          # 16 ms -> 8 ms
     coef = variance_model(x, rng.normal(0.0, sd), entry)
     got = np.sqrt(np.exp(design(x, entry, clamp=True) @ coef))

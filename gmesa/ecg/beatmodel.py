@@ -210,14 +210,16 @@ class SegmentFit:
             self.nit = np.zeros(n, dtype=np.int64)
             self.code = np.zeros(n, dtype=np.int64)
 
-    def solve(self, idx, start=None, lower=None, upper=None):
+    def solve(self, idx, start=None, lower=None, upper=None, prior=None):
         """Fit beats ``idx`` from ``start`` within [``lower``, ``upper``] (rows for
-        ``idx``; default this fit's own) and return (params, cost, nit, code)."""
+        ``idx``; default this fit's own; ``prior``: ``(mean, sd)`` rows for ``idx``,
+        default this fit's own) and return (params, cost, nit, code)."""
         r = self.rows
         start = self.start[idx] if start is None else start
         lower = self.lower[idx] if lower is None else lower
         upper = self.upper[idx] if upper is None else upper
-        prior = None if self.prior is None else (self.prior[0][idx], self.prior[1][idx])
+        if prior is None and self.prior is not None:
+            prior = (self.prior[0][idx], self.prior[1][idx])
         return solve(self.opts, r.X[idx], r.Y[idx], r.lengths[idx], start, lower, upper, prior)
 
     def keep(self, idx, result):
@@ -443,18 +445,9 @@ def quality(fit, fitted, status, reason, with_residuals=False):
     elsewhere.  Solver failures, iteration limits and a PRD over ``opts.prd_limit`` set
     ``status``/``reason``.  ``with_residuals=True`` adds :func:`residuals` (for
     :func:`wave_prd`, so the model is evaluated once)."""
-    opts, rows, params, code = fit.opts, fit.rows, fit.params, fit.code
-    Y, valid, lengths = rows.Y, rows.valid, rows.lengths
-    good = fitted & np.all(np.isfinite(params), axis=1)
-    res, ydm = residuals(fit, good)
-    nval = np.maximum(lengths, 1)
-    sse = np.sum(res ** 2, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rmse = np.sqrt(sse / nval)
-        prd = 100.0 * np.sqrt(sse / np.sum(ydm ** 2, axis=1))
-        ym = np.sum(np.where(valid, Y, 0), axis=1) / nval
-        sst = np.sum(np.where(valid, (Y - ym[:, None]) ** 2, 0), axis=1)
-        r2 = 1.0 - sse / sst
+    opts, code = fit.opts, fit.code
+    good = fitted & np.all(np.isfinite(fit.params), axis=1)
+    rmse, prd, r2, sse, resid = measures(fit, good)
     for code_value, name in ((NONFINITE_MODEL, "failed"), (MAX_ITER, "max_iter")):
         hit = fitted & (code == code_value)
         status[hit] = name
@@ -466,7 +459,24 @@ def quality(fit, fitted, status, reason, with_residuals=False):
     status[poor] = "poor_fit"
     add_reason(reason, poor, np.array([f"PRD {v:.1f}% above {opts.prd_limit:g}%" if p else ""
                                        for v, p in zip(prd, poor)], dtype=object))
-    rmse[~good] = prd[~good] = r2[~good] = np.nan
     if with_residuals:
-        return good, rmse, prd, r2, sse, (res, ydm)
+        return good, rmse, prd, r2, sse, resid
     return good, rmse, prd, r2, sse
+
+
+def measures(fit, good):
+    """(rmse mV, prd %, r2, sse mV^2, (residual, signal less baseline)) per beat of
+    ``fit`` (a :class:`SegmentFit`); rmse, prd and r2 NaN on the beats not ``good``."""
+    rows = fit.rows
+    Y, valid = rows.Y, rows.valid
+    res, ydm = residuals(fit, good)
+    nval = np.maximum(rows.lengths, 1)
+    sse = np.sum(res ** 2, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rmse = np.sqrt(sse / nval)
+        prd = 100.0 * np.sqrt(sse / np.sum(ydm ** 2, axis=1))
+        ym = np.sum(np.where(valid, Y, 0), axis=1) / nval
+        sst = np.sum(np.where(valid, (Y - ym[:, None]) ** 2, 0), axis=1)
+        r2 = 1.0 - sse / sst
+    rmse[~good] = prd[~good] = r2[~good] = np.nan
+    return rmse, prd, r2, sse, (res, ydm)

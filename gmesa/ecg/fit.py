@@ -21,8 +21,8 @@ import pandas as pd
 
 from .. import __version__
 from .._deprecated import module_getattr, renamed_keywords
-from .beatmodel import (beat_problem, misfit_qrs_onset, quality, restart_misfits,
-                        second_starts, wave_prd)
+from .beatmodel import (beat_problem, measures, misfit_qrs_onset, quality,
+                        restart_misfits, second_starts, wave_prd)
 from .artefacts import find_artefacts
 from .pacing import bridge, spike_before_r
 from .beats import add_reason, beat_rows, beat_windows, room, window_edge_check
@@ -30,15 +30,16 @@ from .clean import clean as clean_signal
 from .fiducials import intervals, merge_t_lobes, wave_fiducials
 from .heights import heights
 from .identity import follow_template
-from .io import Record, ecg_lead_mv, rhythm_lead_index
-from .io.units import to_millivolts
+from .io import Record, ecg_lead_mv
+from .lead import given_rpeaks, lead_signal, mv_limits
 from .options import BEAT_STATUS, FitOptions
 from .plausible import beat_evidence, is_ecg
 from .presence import wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
-from .rpeaks import detect_rpeaks, no_signal, rpeaks_from_annotations
+from .rpeaks import detect_rpeaks, no_signal
 from .spread import split_half_spread, with_spread
 from .overlap import overlap_template, overlaps, own_waves, with_own
+from .p_shape import p_shape_by_map
 from .template import qrs_corr, template_and_reach
 from .waves import WAVES, in_layout, qrs_onset
 from .._warn import warn
@@ -146,9 +147,12 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
         unlike = follow_template(fit, template_vec, described, opts.bandwidth(fs))
     good, rmse, prd, r2, sse, resid = quality(fit, fit_me, status, reason, with_residuals=True)
     fid, present, fid_sd = waves_present(fit, fs=fs, good=good, sse=sse, rmse=rmse, rr=rr,
-                                  template=tmpl_fit, fitted=fit_me, reason=reason,
-                                  like=~flagged)
+                                         template=tmpl_fit, fitted=fit_me, reason=reason,
+                                         like=~flagged)
     window_edge_check(fid, rows, fit_me, t_room, reason, rr if over is None else None)
+    if p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, tmpl_fit).size:
+        rmse, prd, r2, sse, resid = measures(fit, good)  # of the parameters reported
+        fit.cost[good] = 0.5 * sse[good]
     wave_fit = wave_prd(fit, good, fid, resid=resid)
     if opts.signal_onset:
         misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
@@ -215,49 +219,6 @@ def waves_present(fit, *, fs, good, sse, rmse, rr, template, fitted, reason, raw
     sd = with_spread({k: np.where(np.isfinite(fid[k]), fid_sd[k], np.nan) for k in FIDUCIAL_SD},
                      spread)
     return fid, present, sd
-
-
-def lead_signal(record, lead):
-    """(samples, name) of ``lead`` of ``record`` (default: lead II or MLII, else the
-    first ECG-like lead: :func:`~gmesa.ecg.io.rhythm_lead_index`)."""
-    if record.signal.ndim == 1 or record.signal.shape[1] == 1:
-        if lead not in (None, 0, -1) and record.lead_index(lead) != 0:
-            record.lead(lead)
-        return record.lead(0), record.leads[0]
-    if lead is None:
-        lead = rhythm_lead_index(record.leads, record.units)
-    i = record.lead_index(lead)
-    return record.lead(i), record.leads[i]
-
-
-def mv_limits(record, lead_name, unit):
-    """The converter's range of the lead in the unit it is fitted in (None if unknown)."""
-    limits = record.limits(lead_name)
-    if limits is None:
-        return None
-    original = record.units[record.lead_index(lead_name)]
-    if original == unit:
-        return limits
-    (lo, hi), _ = to_millivolts(np.array([[limits[0]], [limits[1]]]), (original,))
-    return float(lo[0]), float(hi[0])
-
-
-def given_rpeaks(record, rpeaks, n):
-    """R peak samples given by the caller (``rpeaks`` "annotations" or sample indices
-    into a lead of ``n`` samples), or None (detect them)."""
-    if isinstance(rpeaks, str):
-        if rpeaks != "annotations":
-            raise ValueError(f"rpeaks={rpeaks!r}; use None, 'annotations' or an array")
-        if record.annotations is None:
-            raise ValueError(f"{record.name}: rpeaks='annotations' but the record has none")
-        return rpeaks_from_annotations(record.annotations)
-    if rpeaks is None:
-        return None
-    given = np.unique(np.asarray(rpeaks, dtype=np.int64))
-    if given.size and (given[0] < 0 or given[-1] >= n):
-        raise ValueError(f"rpeaks must be sample indices in [0, {n}), got "
-                         f"[{given[0]}, {given[-1]}]")
-    return given
 
 
 def cleaned(seg, fs, opts):

@@ -14,7 +14,8 @@ from ..core import mesa_sum
 from ..solvers import fit_shared, join_shared, split_shared
 from .artefacts import find_artefacts
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
-from .fit import cleaned_chunks, lead_signal, mv_limits
+from .fit import cleaned_chunks
+from .lead import lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
 from .overlap import (apart, damped_rounds, own_waves, reaching_waves, settled,

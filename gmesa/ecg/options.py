@@ -78,6 +78,12 @@ class FitOptions:
     (a fast rate), fit each beat on the signal less its neighbours' waves
     (:mod:`gmesa.ecg.overlap`; the joint model takes each lead's own out); False: the
     windows cut them, and the onsets and ends they cut are withheld.
+    ``p_shape_prior``: once a beat's P wave is found (by the fit without priors) and
+    seen whole (its onset read), its plateau and tails are fitted again by MAP with the
+    population P prior (its place, height and the baseline line free, the other waves
+    held) and its boundaries read from that fit (:mod:`gmesa.ecg.p_shape`: a small P's
+    tails are otherwise free to run into the baseline); False: read from the fit that
+    found it.
     """
     waves: tuple = WAVES
     st_step: bool = True
@@ -111,6 +117,7 @@ class FitOptions:
     template_spread: bool = True
     signal_onset: bool = True
     overlap: bool = True
+    p_shape_prior: bool = True
 
     def __post_init__(self):
         self.waves = tuple(self.waves)
