@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import mesa_sum_rows_into
+from ..solvers import fit_many
 from ..solvers._lm import NONFINITE_MODEL
 from .beatmodel import PRIOR_NOISE
 from .fiducials import wave_fiducials
@@ -42,23 +44,35 @@ def map_p_shape(fit, idx, rr_prev, noise):
     the population prior on :data:`P_SHAPE_LABELS` (spreads divided by ``noise``, mV),
     from its fit: the P and the baseline polynomial free (a small P's tails trade
     against the baseline: LUDB even lead v2, P on 43.4 -> 39.0 ms with the baseline
-    free than held, before the map's P rows were learned again), the other waves held.
+    free than held, before the map's P rows were learned again), the other waves held:
+    the P and the baseline are fitted to the samples less the other waves and the ST
+    step (the same fit, seven parameters instead of the beat's thirty).
     ``rr_prev``: the RR before each beat of ``fit`` (s).  Beats whose new fit fails
     keep their own.  Returns the beats changed."""
-    lay = fit.opts.layout
+    opts, rows = fit.opts, fit.rows
+    lay = opts.layout
     idx = np.asarray(idx, dtype=np.int64)
     if not idx.size:
         return idx
-    start = fit.params[idx]
-    lower, upper = start.copy(), start.copy()
-    for free in (lay.wave("P"), lay.baseline_slice):
-        lower[:, free], upper[:, free] = fit.lower[idx, free], fit.upper[idx, free]
-    start = clip_into(start, lower, upper)
+    p, base = lay.wave("P"), lay.baseline_slice
+    held = fit.params[idx].copy()
+    held[:, lay.index("P", "amplitude")] = 0.0
+    held[:, base] = 0.0
+    X = np.ascontiguousarray(rows.X[idx])
+    others = np.zeros(X.shape)
+    mesa_sum_rows_into(X, np.ascontiguousarray(held), rows.lengths[idx], 0, lay.n_waves,
+                       lay.n_steps, 0, others)
+    free = np.r_[np.arange(p.start, p.stop), np.arange(base.start, base.stop)]
+    lower, upper = fit.lower[idx][:, free], fit.upper[idx][:, free]
+    start = clip_into(fit.params[idx][:, free], lower, upper)
     mean, sd = prior_arrays(lay, rr_prev[idx], max(float(noise), 1e-4), parts=("P",))
     sd[:, ~np.isin(np.asarray(lay.labels), P_SHAPE_LABELS)] = np.inf
-    params, _, _, code = fit.solve(idx, start, lower, upper, prior=(mean, sd))
-    ok = np.all(np.isfinite(params), axis=1) & (code != NONFINITE_MODEL)
-    fit.params[idx[ok]] = params[ok]
+    res = fit_many(X, rows.Y[idx] - others, start, lower, upper, baseline=opts.baseline,
+                   lengths=rows.lengths[idx], max_iter=opts.max_iter, ftol=opts.tol,
+                   xtol=opts.tol, gtol=opts.tol, threads=opts.threads, check=False,
+                   prior=(mean[:, free], sd[:, free]), stderr=False)
+    ok = np.all(np.isfinite(res.params), axis=1) & (res.status != NONFINITE_MODEL)
+    fit.params[idx[ok][:, None], free[None, :]] = res.params[ok]
     return idx[ok]
 
 
