@@ -150,9 +150,11 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                                          template=tmpl_fit, fitted=fit_me, reason=reason,
                                          like=~flagged)
     window_edge_check(fid, rows, fit_me, t_room, reason, rr if over is None else None)
-    if p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, tmpl_fit).size:
-        rmse, prd, r2, sse, resid = measures(fit, good)  # of the parameters reported
-        fit.cost[good] = 0.5 * sse[good]
+    changed = p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, tmpl_fit)
+    if changed.size:  # the measures and the cost of the parameters reported
+        before = sse
+        rmse, prd, r2, sse, resid = measures(fit, good)
+        fit.cost[changed] += 0.5 * (sse[changed] - before[changed])
     wave_fit = wave_prd(fit, good, fid, resid=resid)
     if opts.signal_onset:
         misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
