@@ -46,7 +46,8 @@ def map_p_shape(fit, idx, rr_prev, noise):
     against the baseline: LUDB even lead v2, P on 43.4 -> 39.0 ms with the baseline
     free than held, before the map's P rows were learned again), the other waves held:
     the P and the baseline are fitted to the samples less the other waves and the ST
-    step (the same fit, seven parameters instead of the beat's thirty).
+    step (the same fit, seven parameters instead of the beat's thirty), by the compiled
+    solver whatever ``opts.engine`` (the engines reach the same MAP, docs/priors.md).
     ``rr_prev``: the RR before each beat of ``fit`` (s).  Beats whose new fit fails
     keep their own.  Returns the beats changed."""
     opts, rows = fit.opts, fit.rows
