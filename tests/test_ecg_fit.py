@@ -199,6 +199,8 @@ def test_user_rpeaks_and_options():
     (dict(baseline="cubic"), "baseline"),
     (dict(rpeaks="somewhere"), "rpeaks"),
     (dict(rpeaks=[10, 10 ** 9]), "sample indices"),
+    (dict(p_shape_prior="yes"), "p_shape_prior='yes'; use True or False"),
+    (dict(overlap=None), "overlap=None; use True or False"),
 ])
 def test_bad_options(kwargs, message):
     syn = ecg.synthesize(duration=5, fs=500, seed=0)

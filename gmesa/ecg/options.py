@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .._deprecated import warn_renamed
 from ..core import Layout, baseline_size
 from .waves import REGIONS, WAVES
@@ -27,6 +29,10 @@ BEAT_BASELINE = "linear"
 
 #: the solvers :func:`~gmesa.ecg.fit_record` can use
 ENGINES = ("batch", "scipy", "lmfit")
+
+#: the options that are switches (True or False)
+SWITCHES = ("st_step", "artefacts", "pacing_spikes", "template_spread", "signal_onset",
+            "overlap", "p_shape_prior")
 
 
 @dataclass
@@ -162,6 +168,11 @@ class FitOptions:
                              "'flagged' (only the beats unlike the template)")
         if self.engine not in ENGINES:
             raise ValueError(f"engine={self.engine!r}; use 'batch', 'scipy' or 'lmfit'")
+        for name in SWITCHES:
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name}={value!r}; use True or False")
+            setattr(self, name, bool(value))
 
     @property
     def steps(self):
