@@ -160,3 +160,27 @@ def test_small_p_waves_of_ludb_lead_v2_start_nearer_the_marks(ludb, record):
     assert before.size == after.size >= 2
     assert np.mean(before) < -40.0
     assert abs(np.mean(after)) < abs(np.mean(before)) - 15.0
+
+
+def test_a_p_the_prior_moved_to_the_window_start_gives_no_onset(monkeypatch):
+    """The window checks are made again on the P waves fitted again: one moved to
+    where its window starts reports no P onset, and says why."""
+    import gmesa.ecg.p_shape as ps
+
+    real = ps.map_p_shape
+
+    def to_the_edge(fit, idx, rr_prev, noise, *args):
+        changed = real(fit, idx, rr_prev, noise, *args)
+        c = fit.opts.layout.index("P", "center")
+        fit.params[changed, c] = fit.rows.X[changed, 0] + 0.002
+        return changed
+
+    monkeypatch.setattr(ps, "map_p_shape", to_the_edge)
+    syn = ecg.synthesize(duration=15, fs=FS, heart_rate=70, noise=0.01, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = ecg.fit_record(syn.record, rpeaks=syn.rpeaks).beats
+    ok = b["status"] == "ok"
+    assert ok.sum() >= 10 and b.loc[ok, "P_present"].all()
+    assert b.loc[ok, "P_on_s"].isna().all()
+    assert b.loc[ok, "reason"].str.contains("P wave peaks at the window start").all()

@@ -155,6 +155,9 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
         before = sse
         rmse, prd, r2, sse, resid = measures(fit, good)
         fit.cost[changed] += 0.5 * (sse[changed] - before[changed])
+        # ... and the window checks again, for the P waves the prior moved
+        window_edge_check(fid, rows, np.isin(np.arange(r.size), changed), t_room, reason,
+                          rr if over is None else None)
     wave_fit = wave_prd(fit, good, fid, resid=resid)
     if opts.signal_onset:
         misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
