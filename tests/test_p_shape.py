@@ -76,7 +76,7 @@ def test_the_switch_and_a_p_prior_already_there_turn_it_off():
     def changed(opts, p_on=-0.2):
         fit, _ = _one_beat(0.1)
         fid = {k: np.array([v]) for k, v in (("P_on", p_on), ("P_peak", -0.16),
-                                             ("P_off", -0.12))}
+                                             ("P_off", -0.12), ("QRS_on", -0.04))}
         sd = {"P_on": np.array([0.01]), "P_off": np.array([0.01])}
         fit.opts = opts
         return p_shape_by_map(opts, fit, fid, sd, np.array([0.01]), np.array([0.9]),
@@ -184,3 +184,22 @@ def test_a_p_the_prior_moved_to_the_window_start_gives_no_onset(monkeypatch):
     assert ok.sum() >= 10 and b.loc[ok, "P_present"].all()
     assert b.loc[ok, "P_on_s"].isna().all()
     assert b.loc[ok, "reason"].str.contains("P wave peaks at the window start").all()
+
+
+def test_the_refit_from_the_residual_is_the_refit_from_the_samples():
+    """The P and baseline put back into the beat's residual give the fit that the
+    samples less the other waves give, and the residual it hands back is the new fit's."""
+    from copy import deepcopy
+
+    from gmesa.ecg.beatmodel import measures
+
+    fit, _ = _one_beat(0.05, noise=0.02, seed=3)
+    good = np.array([True])
+    a, b = deepcopy(fit), deepcopy(fit)
+    resid = measures(b, good)[4]
+    map_p_shape(a, [0], np.array([0.9]), noise=0.02)
+    map_p_shape(b, [0], np.array([0.9]), noise=0.02, resid=resid)
+    np.testing.assert_allclose(a.params, b.params, atol=1e-9)
+    fresh = measures(b, good)[4]
+    np.testing.assert_allclose(resid[0], fresh[0], atol=1e-12)
+    np.testing.assert_allclose(resid[1], fresh[1], atol=1e-12)

@@ -464,12 +464,13 @@ def quality(fit, fitted, status, reason, with_residuals=False):
     return good, rmse, prd, r2, sse
 
 
-def measures(fit, good):
+def measures(fit, good, resid=None):
     """(rmse mV, prd %, r2, sse mV^2, (residual, signal less baseline)) per beat of
-    ``fit`` (a :class:`SegmentFit`); rmse, prd and r2 NaN on the beats not ``good``."""
+    ``fit`` (a :class:`SegmentFit`); rmse, prd and r2 NaN on the beats not ``good``.
+    ``resid``: the (residual, signal less baseline) of :func:`residuals`, when at hand."""
     rows = fit.rows
     Y, valid = rows.Y, rows.valid
-    res, ydm = residuals(fit, good)
+    res, ydm = residuals(fit, good) if resid is None else resid
     nval = np.maximum(rows.lengths, 1)
     sse = np.sum(res ** 2, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

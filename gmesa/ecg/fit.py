@@ -150,10 +150,11 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                                          template=tmpl_fit, fitted=fit_me, reason=reason,
                                          like=~flagged)
     window_edge_check(fid, rows, fit_me, t_room, reason, rr if over is None else None)
-    changed = p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, tmpl_fit)
+    changed = p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, tmpl_fit,
+                             resid)
     if changed.size:  # the measures and the cost of the parameters reported
         before = sse
-        rmse, prd, r2, sse, resid = measures(fit, good)
+        rmse, prd, r2, sse, resid = measures(fit, good, resid)
         fit.cost[changed] += 0.5 * (sse[changed] - before[changed])
         # ... and the window checks again, for the P waves the prior moved
         window_edge_check(fid, rows, np.isin(np.arange(r.size), changed), t_room, reason,

@@ -38,7 +38,7 @@ P_SHAPE_LABELS = ("P_half_width", "P_sigma_left", "P_sigma_right")
 P_FIDUCIALS = ("P_on", "P_peak", "P_off")
 
 
-def map_p_shape(fit, idx, rr_prev, noise):
+def map_p_shape(fit, idx, rr_prev, noise, resid=None):
     """The P wave of beats ``idx`` of ``fit`` (a
     :class:`~gmesa.ecg.beatmodel.SegmentFit`, updated in place) fitted again by MAP with
     the population prior on :data:`P_SHAPE_LABELS` (spreads divided by ``noise``, mV),
@@ -48,36 +48,66 @@ def map_p_shape(fit, idx, rr_prev, noise):
     the P and the baseline are fitted to the samples less the other waves and the ST
     step (the same fit, seven parameters instead of the beat's thirty), by the compiled
     solver whatever ``opts.engine`` (the engines reach the same MAP, docs/priors.md).
-    ``rr_prev``: the RR before each beat of ``fit`` (s).  Beats whose new fit fails
-    keep their own.  Returns the beats changed."""
+    ``rr_prev``: the RR before each beat of ``fit`` (s).  ``resid``: None, or the beats'
+    (residual, signal less the baseline) (N, n) mV of :func:`~gmesa.ecg.beatmodel.measures`,
+    which the P and the baseline are put back into (no model of the other waves to
+    evaluate) and which are brought up to date for the beats changed.  Beats whose new
+    fit fails keep their own.  Returns the beats changed."""
     opts, rows = fit.opts, fit.rows
     lay = opts.layout
     idx = np.asarray(idx, dtype=np.int64)
     if not idx.size:
         return idx
     p, base = lay.wave("P"), lay.baseline_slice
-    held = fit.params[idx].copy()
-    held[:, lay.index("P", "amplitude")] = 0.0
-    held[:, base] = 0.0
-    X = np.ascontiguousarray(rows.X[idx])
-    others = np.zeros(X.shape)
-    mesa_sum_rows_into(X, np.ascontiguousarray(held), rows.lengths[idx], 0, lay.n_waves,
-                       lay.n_steps, 0, others)
     free = np.r_[np.arange(p.start, p.stop), np.arange(base.start, base.stop)]
+    X = np.ascontiguousarray(rows.X[idx])
+    own = fit.params[idx][:, free]
+    if resid is None:  # the samples less the other waves and the ST step
+        held = fit.params[idx].copy()
+        held[:, [lay.index("P", "amplitude")]] = 0.0
+        held[:, base] = 0.0
+        target = rows.Y[idx] - _rows_model(X, held, rows.lengths[idx], lay.n_waves,
+                                           lay.n_steps, 0)
+    else:  # ... from the beats' residual: their P and baseline put back
+        target = resid[0][idx] + _p_model(X, own, rows.lengths[idx], lay)
     lower, upper = fit.lower[idx][:, free], fit.upper[idx][:, free]
-    start = clip_into(fit.params[idx][:, free], lower, upper)
     mean, sd = prior_arrays(lay, rr_prev[idx], max(float(noise), 1e-4), parts=("P",))
     sd[:, ~np.isin(np.asarray(lay.labels), P_SHAPE_LABELS)] = np.inf
-    res = fit_many(X, rows.Y[idx] - others, start, lower, upper, baseline=opts.baseline,
-                   lengths=rows.lengths[idx], max_iter=opts.max_iter, ftol=opts.tol,
-                   xtol=opts.tol, gtol=opts.tol, threads=opts.threads, check=False,
-                   prior=(mean[:, free], sd[:, free]), stderr=False)
+    res = fit_many(X, target, clip_into(own, lower, upper), lower, upper,
+                   baseline=opts.baseline, lengths=rows.lengths[idx], max_iter=opts.max_iter,
+                   ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
+                   check=False, prior=(mean[:, free], sd[:, free]), stderr=False)
     ok = np.all(np.isfinite(res.params), axis=1) & (res.status != NONFINITE_MODEL)
-    fit.params[idx[ok][:, None], free[None, :]] = res.params[ok]
-    return idx[ok]
+    changed = idx[ok]
+    fit.params[changed[:, None], free[None, :]] = res.params[ok]
+    if resid is not None:  # the residual and the signal less the baseline, of the new fit
+        valid = rows.valid[changed]
+        lengths = rows.lengths[changed]
+        resid[0][changed] = np.where(valid, target[ok] - _p_model(X[ok], res.params[ok],
+                                                                  lengths, lay), 0.0)
+        level = _p_model(X[ok], own[ok][:, 5:], lengths, lay, n_waves=0) - _p_model(
+            X[ok], res.params[ok][:, 5:], lengths, lay, n_waves=0)
+        resid[1][changed] = np.where(valid, resid[1][changed] + level, 0.0)
+    return changed
 
 
-def p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, template=None):
+def _rows_model(X, params, lengths, n_waves, n_steps, n_base):
+    """(N, n) the model of each row's ``params`` (``n_waves`` GMFs, ``n_steps`` steps,
+    ``n_base`` baseline coefficients) on its first ``lengths`` samples, 0 past them."""
+    out = np.zeros(X.shape)
+    mesa_sum_rows_into(X, np.ascontiguousarray(params), lengths, 0, n_waves, n_steps, n_base,
+                       out)
+    return out
+
+
+def _p_model(X, params, lengths, lay, n_waves=1):
+    """The P and the baseline polynomial (``params``: P's five, then the baseline's; with
+    ``n_waves=0`` the baseline's alone) of each row."""
+    return _rows_model(X, params, lengths, n_waves, 0, lay.n_baseline)
+
+
+def p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, template=None,
+                   resid=None):
     """With ``opts.p_shape_prior`` (and no P prior in the beats' fit already): the P of
     the beats of ``fit`` whose P onset was read (a P wave, seen whole in its window:
     ``fid["P_on"]`` finite, s from R) fitted again by :func:`map_p_shape` (``rr_prev``:
@@ -87,18 +117,22 @@ def p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, template=No
     from it into ``fid`` (noise ``rmse`` mV and RR ``rr`` s per beat, as
     :func:`~gmesa.ecg.fiducials.wave_fiducials` reads them).  A P cut by its window
     or on the previous T keeps the fit that found it: the prior would pull it into the
-    window.  Returns the beats changed."""
+    window.  ``resid``: the beats' residuals, passed on to :func:`map_p_shape` and
+    brought up to date there.  Returns the beats changed."""
     none = np.zeros(0, dtype=np.int64)
     if not opts.p_shape_prior or "P" not in opts.waves or (
             opts.priors is True or "P" in (opts.priors or ())):
         return none
     scale = PRIOR_NOISE if noise is None or not np.isfinite(noise) else noise
-    changed = map_p_shape(fit, np.flatnonzero(np.isfinite(fid["P_on"])), rr_prev, scale)
+    changed = map_p_shape(fit, np.flatnonzero(np.isfinite(fid["P_on"])), rr_prev, scale,
+                          resid)
     if not changed.size:
         return changed
-    new, new_sd = wave_fiducials(fit.params[changed][:, opts.layout.waves_slice], opts.waves,
+    # the P alone read as wave_fiducials reads it in the beat (its offset by the QRS onset)
+    new, new_sd = wave_fiducials(fit.params[changed][:, opts.layout.wave("P")], ("P",),
                                  method=opts.fiducials, noise=rmse[changed], rr=rr[changed],
                                  with_sd=True)
+    new["P_off"] = np.fmin(new["P_off"], fid["QRS_on"][changed])
     spread = None if template is None else template.spread
     new_sd = with_spread({k: v for k, v in new_sd.items() if k in fid_sd}, spread)
     for key in P_FIDUCIALS:
