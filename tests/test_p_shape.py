@@ -104,6 +104,9 @@ def small_p_fits():
 def test_the_p_waves_found_are_those_the_fit_without_priors_finds(small_p_fits):
     _, on, off = small_p_fits
     np.testing.assert_array_equal(on.beats["P_present"], off.beats["P_present"])
+    # the table says which beats' P comes from the refit: those whose onset was read
+    np.testing.assert_array_equal(on.beats["P_shape_prior"], on.beats["P_on_s"].notna())
+    assert not off.beats["P_shape_prior"].any()
     assert on.beats["P_present"].sum() >= 30
     for w in ("Q", "R", "S", "T"):
         for part in ("amplitude", "center", "sigma_left", "sigma_right"):

@@ -183,6 +183,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                  cost=fit.cost, nit=fit.nit, solver_status=fit.code, flagged=flagged,
                  template_corr=corr, start=np.where(flagged, "own", "template"),
                  neighbours_out=np.full(r.size, over is not None),
+                 P_shape_prior=np.isin(np.arange(r.size), changed),
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  pacing_spike_s=spike_before_r(r / fs, start / fs,
                                                () if artefacts is None else artefacts.spike_s),
