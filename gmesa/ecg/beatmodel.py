@@ -360,14 +360,27 @@ def residuals(fit, good):
     X, Y, valid = rows.X, rows.Y, rows.valid
     model = np.zeros_like(Y)
     if good.any():
-        sub = np.zeros((good.sum(), Y.shape[1]))
-        mesa_sum_rows_into(np.ascontiguousarray(X[good]), np.ascontiguousarray(params[good]),
-                           rows.lengths[good], 0, lay.n_waves, lay.n_steps, lay.n_baseline,
-                           sub)
-        model[good] = sub
-    coef = params[:, lay.baseline_slice]   # NaN parameters leave NaN (no PRD, no verdict)
-    base = sum(coef[:, j][:, None] * X ** j for j in range(lay.n_baseline))
+        model[good] = rows_model(X[good], params[good], rows.lengths[good], lay.n_waves,
+                                 lay.n_steps, lay.n_baseline)
+    # NaN parameters leave NaN (no PRD, no verdict)
+    base = baseline_level(params[:, lay.baseline_slice], X)
     return np.where(valid, Y - model, 0.0), np.where(valid, Y - base, 0.0)
+
+
+def rows_model(X, params, lengths, n_waves, n_steps, n_base):
+    """(N, n) mV: each row's model (``params`` in the usual layout: ``n_waves`` GMFs,
+    ``n_steps`` steps, ``n_base`` baseline coefficients) at its sample times ``X`` (s),
+    on its first ``lengths`` samples, 0 past them."""
+    out = np.zeros(np.shape(X))
+    mesa_sum_rows_into(np.ascontiguousarray(X), np.ascontiguousarray(params), lengths, 0,
+                       n_waves, n_steps, n_base, out)
+    return out
+
+
+def baseline_level(coef, X):
+    """(N, n) mV: the baseline polynomial of each row (coefficients ``coef`` (N, m),
+    ``sum_j c_j x**j``) at its sample times ``X`` (s)."""
+    return sum(coef[:, j][:, None] * X ** j for j in range(coef.shape[1]))
 
 
 #: local PRD of a wave: its span from onset to offset, widened by this on each side (s),

@@ -152,13 +152,14 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     window_edge_check(fid, rows, fit_me, t_room, reason, rr if over is None else None)
     changed = p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, tmpl_fit,
                              resid)
+    shaped = np.zeros(r.size, dtype=bool)
+    shaped[changed] = True
     if changed.size:  # the measures and the cost of the parameters reported
         before = sse
         rmse, prd, r2, sse, resid = measures(fit, good, resid)
         fit.cost[changed] += 0.5 * (sse[changed] - before[changed])
         # ... and the window checks again, for the P waves the prior moved
-        window_edge_check(fid, rows, np.isin(np.arange(r.size), changed), t_room, reason,
-                          rr if over is None else None)
+        window_edge_check(fid, rows, shaped, t_room, reason, rr if over is None else None)
     wave_fit = wave_prd(fit, good, fid, resid=resid)
     if opts.signal_onset:
         misfit_qrs_onset(fid, wave_fit["QRS_prd"], rows, reason)
@@ -183,7 +184,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
                  cost=fit.cost, nit=fit.nit, solver_status=fit.code, flagged=flagged,
                  template_corr=corr, start=np.where(flagged, "own", "template"),
                  neighbours_out=np.full(r.size, over is not None),
-                 P_shape_prior=np.isin(np.arange(r.size), changed),
+                 P_shape_prior=shaped,
                  window_start_s=(start + offset) / fs, window_end_s=(end + offset) / fs,
                  pacing_spike_s=spike_before_r(r / fs, start / fs,
                                                () if artefacts is None else artefacts.spike_s),

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import mesa_sum_rows_into
 from ..solvers import fit_many
 from ..solvers._lm import NONFINITE_MODEL
-from .beatmodel import PRIOR_NOISE
+from .beatmodel import PRIOR_NOISE, baseline_level, residuals, rows_model
 from .fiducials import wave_fiducials
 from .init import clip_into
 from .priors import prior_arrays
@@ -48,62 +47,43 @@ def map_p_shape(fit, idx, rr_prev, noise, resid=None):
     the P and the baseline are fitted to the samples less the other waves and the ST
     step (the same fit, seven parameters instead of the beat's thirty), by the compiled
     solver whatever ``opts.engine`` (the engines reach the same MAP, docs/priors.md).
-    ``rr_prev``: the RR before each beat of ``fit`` (s).  ``resid``: None, or the beats'
-    (residual, signal less the baseline) (N, n) mV of :func:`~gmesa.ecg.beatmodel.measures`,
-    which the P and the baseline are put back into (no model of the other waves to
-    evaluate) and which are brought up to date for the beats changed.  Beats whose new
+    ``rr_prev``: the RR before each beat of ``fit`` (s).  ``resid``: the beats'
+    (residual, signal less the baseline) (N, n) mV of
+    :func:`~gmesa.ecg.beatmodel.residuals` (None: computed here), which the P and the
+    baseline are put back into (no model of the other waves to evaluate) and which are
+    brought up to date for the beats changed.  Beats whose new
     fit fails keep their own.  Returns the beats changed."""
     opts, rows = fit.opts, fit.rows
     lay = opts.layout
     idx = np.asarray(idx, dtype=np.int64)
     if not idx.size:
         return idx
+    if resid is None:
+        resid = residuals(fit, np.isin(np.arange(len(fit.params)), idx))
     p, base = lay.wave("P"), lay.baseline_slice
+    n_p = p.stop - p.start
     free = np.r_[np.arange(p.start, p.stop), np.arange(base.start, base.stop)]
-    X = np.ascontiguousarray(rows.X[idx])
+    X, lengths = np.ascontiguousarray(rows.X[idx]), rows.lengths[idx]
     own = fit.params[idx][:, free]
-    if resid is None:  # the samples less the other waves and the ST step
-        held = fit.params[idx].copy()
-        held[:, [lay.index("P", "amplitude")]] = 0.0
-        held[:, base] = 0.0
-        target = rows.Y[idx] - _rows_model(X, held, rows.lengths[idx], lay.n_waves,
-                                           lay.n_steps, 0)
-    else:  # ... from the beats' residual: their P and baseline put back
-        target = resid[0][idx] + _p_model(X, own, rows.lengths[idx], lay)
+    # the samples less the other waves and the ST step: the residual, P and baseline back
+    target = resid[0][idx] + rows_model(X, own, lengths, 1, 0, lay.n_baseline)
     lower, upper = fit.lower[idx][:, free], fit.upper[idx][:, free]
     mean, sd = prior_arrays(lay, rr_prev[idx], max(float(noise), 1e-4), parts=("P",))
     sd[:, ~np.isin(np.asarray(lay.labels), P_SHAPE_LABELS)] = np.inf
     res = fit_many(X, target, clip_into(own, lower, upper), lower, upper,
-                   baseline=opts.baseline, lengths=rows.lengths[idx], max_iter=opts.max_iter,
+                   baseline=opts.baseline, lengths=lengths, max_iter=opts.max_iter,
                    ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,
                    check=False, prior=(mean[:, free], sd[:, free]), stderr=False)
     ok = np.all(np.isfinite(res.params), axis=1) & (res.status != NONFINITE_MODEL)
-    changed = idx[ok]
-    fit.params[changed[:, None], free[None, :]] = res.params[ok]
-    if resid is not None:  # the residual and the signal less the baseline, of the new fit
-        valid = rows.valid[changed]
-        lengths = rows.lengths[changed]
-        resid[0][changed] = np.where(valid, target[ok] - _p_model(X[ok], res.params[ok],
-                                                                  lengths, lay), 0.0)
-        level = _p_model(X[ok], own[ok][:, 5:], lengths, lay, n_waves=0) - _p_model(
-            X[ok], res.params[ok][:, 5:], lengths, lay, n_waves=0)
-        resid[1][changed] = np.where(valid, resid[1][changed] + level, 0.0)
+    changed, new, X = idx[ok], res.params[ok], X[ok]
+    fit.params[changed[:, None], free[None, :]] = new
+    # the residual and the signal less the baseline, of the new fit
+    valid = rows.valid[changed]
+    fitted = rows_model(X, new, lengths[ok], 1, 0, lay.n_baseline)
+    resid[0][changed] = np.where(valid, target[ok] - fitted, 0.0)
+    level = baseline_level(own[ok][:, n_p:], X) - baseline_level(new[:, n_p:], X)
+    resid[1][changed] = np.where(valid, resid[1][changed] + level, 0.0)
     return changed
-
-
-def _rows_model(X, params, lengths, n_waves, n_steps, n_base):
-    """(N, n) the model of each row's ``params`` (``n_waves`` GMFs, ``n_steps`` steps,
-    ``n_base`` baseline coefficients) on its first ``lengths`` samples, 0 past them."""
-    out = np.zeros(X.shape)
-    mesa_sum_rows_into(X, np.ascontiguousarray(params), lengths, 0, n_waves, n_steps, n_base,
-                       out)
-    return out
-
-
-def _p_model(X, params, lengths, lay, n_waves=1):
-    """The P and the baseline polynomial (``params``: P's five, then the baseline's; with
-    ``n_waves=0`` the baseline's alone) of each row."""
-    return _rows_model(X, params, lengths, n_waves, 0, lay.n_baseline)
 
 
 def p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, template=None,
