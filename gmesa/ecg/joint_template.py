@@ -13,6 +13,7 @@ import numpy as np
 from ..core import mesa_sum
 from ..solvers import fit_shared, join_shared, split_shared
 from .artefacts import find_artefacts
+from .beats import beat_windows
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
 from .fit import cleaned_chunks
 from .lead import lead_signal, mv_limits
@@ -219,12 +220,15 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
     :data:`~gmesa.ecg.overlap.ROUNDS` times on every lead's signal less its neighbours'
     waves as the last joint fit places them in that lead (moved
     :data:`~gmesa.ecg.overlap.DAMPING` of the way each round), in the windows
-    [``start``, ``end``) of the primary's fit.  Returns (joint template, the leads less
-    their neighbours' waves (float32 as the leads are), the GMF rows taken out of each);
-    None when no
-    template is built, the rounds do not settle in the primary lead or its P is too near
-    the previous T (:func:`~gmesa.ecg.overlap.settled`, :func:`~gmesa.ecg.overlap.apart`)."""
-    jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
+    [``start``, ``end``) of the primary's fit.  The first fit, as one lead's, is made on
+    the windows that cut the waves (:func:`~gmesa.ecg.beats.beat_windows`): on windows
+    reaching into the neighbours' waves its T takes the next beat's P in, and the rounds
+    swing.  Returns (joint template, the leads less their neighbours' waves (float32 as
+    the leads are), the GMF rows taken out of each); None when no template is built, the
+    rounds do not settle in the primary lead or its P is too near the previous T
+    (:func:`~gmesa.ecg.overlap.settled`, :func:`~gmesa.ecg.overlap.apart`)."""
+    cut = beat_windows(r, sigs[0].size, fs)[:2]
+    jt = joint_template(opts, sigs, r, *cut, fs, usable, rr_med, primary, first)
     if jt is None:
         return None
 
