@@ -9,18 +9,26 @@ onset to its T end whatever the neighbours do, and the signal each beat is fitte
 is the signal less its neighbours' P and T waves
 as the template fits them (:func:`without_neighbours`: every beat's waves are taken
 out of the signal, the beat's own are added back on its window).  The template itself
-is fitted the same way, a few times over, each time from the last one's waves and
-windows.  Only where that is sound: the rhythm is regular (the neighbours' waves sit
-where the template puts them), the rounds settle (:func:`settled`) and the P peaks
-where the previous T has fallen (:func:`apart`); else the windows stay as they were,
-and the onsets and ends they cut are withheld with a reason (:mod:`gmesa.ecg.beats`).
+is fitted once on windows from the previous QRS to the next with the neighbours' waves
+tied to its own (:mod:`gmesa.ecg.periodic`: the previous T is the own T moved by one
+RR, so the P cannot take it in), with the population prior on the plateau and tails of
+P and T, then again on the signal less the neighbours' waves.  Only where that is sound:
+the rhythm is regular (the neighbours' waves sit where the template puts them), the P
+peaks where the previous T (and U) has fallen (:func:`apart`) and the tied fit leaves
+the T where the windows that cut only its tail put it (:func:`same_t`); else the
+windows stay as they were, and the onsets and ends they cut are withheld with a reason
+(:mod:`gmesa.ecg.beats`).  The joint model's template (:mod:`gmesa.ecg.joint_template`)
+is still fitted in rounds, each on the leads less the last round's neighbours' waves
+(:func:`damped_rounds`, :func:`settled`).
 Times in s from R, amplitudes in mV.
 
 The constants (:data:`ROUNDS`, :data:`DAMPING`, :data:`SETTLED_AMPLITUDE`,
 :data:`SETTLED_S`, :data:`APART_TAILS`) were set on synthetic records with known waves
 (sinus rhythm at 115-170/min, first-degree AV block at 100-110/min, P on T at 140/min)
-and on how the rounds behave on QTDB sel38 (docs/results.md, session 26); no LUDB record
-takes this path.
+and on how the rounds behave on QTDB sel38 (docs/results.md, session 26); the tied fit
+was chosen on synthetic records (session 28), its U wave in :func:`apart` after QTDB
+sel36 (a long QT at 65/min: a P at a PR of 395 ms took the previous U's tail).  No LUDB
+record takes this path.
 """
 from __future__ import annotations
 
@@ -31,11 +39,10 @@ import numpy as np
 from ..core import mesa_sum
 from .beats import PRE_MAX, T_END_GAP, T_MARGIN
 from .fiducials import wave_fiducials
+from .identity import IDENTITY_NEAR
 from .presence import IRREGULAR_CV, p_is_wave, rr_jumps, rr_variation, template_shows
-from .template import fitted_template
-
-#: the waves of a beat that reach into its neighbours' windows
-NEIGHBOUR_WAVES = ("P", "T", "T2", "U")
+from .periodic import NEIGHBOUR_WAVES, tied_template
+from .template import fitted_template, median_beat
 
 #: a window stays this far (s) from the neighbours' QRS complexes
 QRS_GUARD = 0.02
@@ -43,7 +50,7 @@ QRS_GUARD = 0.02
 #: a beat's waves are taken out of the signal this far (s) on either side of its R peak
 NEIGHBOUR_REACH = 1.0
 
-#: the template is fitted this many times on the signal less the neighbours' waves
+#: the joint template is fitted this many times on the leads less the neighbours' waves
 ROUNDS = 5
 
 #: the rounds have settled when the P amplitude moves by at most this share of itself
@@ -171,15 +178,21 @@ def settled(before, after):
 
 def apart(opts, params, rr):
     """Can the template's P (``params``, layout of ``opts``) be told from the previous
-    beat's T (``rr`` s before)?  The P peaks after that T has fallen to a third of its
-    height (its plateau and :data:`APART_TAILS` right tails past its center); nearer,
-    how the two split what they share is the fit's guess."""
+    beat's T (``rr`` s before), and from its terminal lobe and U wave where the model has
+    them?  The P peaks after each has fallen to a third of its height (its plateau and
+    :data:`APART_TAILS` right tails past its center); nearer, how the two split what
+    they share is the fit's guess."""
     lay = opts.layout
     if "T" not in lay.waves or "P" not in lay.waves:
         return False
     p_peak = params[lay.index("P", "center")]
-    t_c, t_h, t_r = (params[lay.index("T", k)] for k in ("center", "half_width", "sigma_right"))
-    return bool(p_peak > t_c + t_h + APART_TAILS * t_r - rr)
+    for wave in ("T", "T2", "U"):
+        if wave in lay.waves:
+            c, h, r = (params[lay.index(wave, k)] for k in ("center", "half_width",
+                                                            "sigma_right"))
+            if not p_peak > c + h + APART_TAILS * r - rr:
+                return False
+    return True
 
 
 class Overlap(NamedTuple):
@@ -200,41 +213,56 @@ class Overlap(NamedTuple):
 
 def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=None):
     """:class:`Overlap` of the beats at R peaks ``r`` (samples of ``sig``, mV, at ``fs``
-    Hz): starting from the template fit ``first`` ((options, fit) of the windows that
-    cut the waves), :data:`ROUNDS` times the windows are made to reach the last fit's
-    onset and T end (:func:`overlap_windows`), the neighbours' waves are taken out
-    (:func:`without_neighbours`) and the template is fitted again from the caller's
-    options ``opts``, under the choice in force (``stretch``, else the one ``first``
-    made: the hypothesis, U wave, lobe and R'; taking the neighbours' waves out changes
-    the median beat, not the record's waves).  The waves taken out move
-    :data:`DAMPING` of the way from the last ones to the new fit's each round (the P
-    and the neighbour's T trade what they share: taken out in full, the next fit
-    overshoots the other way).  None when a round leaves no template, when the rounds
-    have not settled (:func:`settled`) or the P wave lies too near the previous beat's T
-    to be told from it (:func:`apart`)."""
+    Hz): the median beat on windows from the previous QRS to the next (less
+    :data:`QRS_GUARD`) is fitted with the neighbours' waves tied to its own
+    (:mod:`gmesa.ecg.periodic`), from the template fit ``first`` ((options, fit) of the
+    windows that cut the waves) under the choice in force (``stretch``, else the one
+    ``first`` made: the hypothesis, U wave, lobe and R'; taking the neighbours' waves
+    out changes the median beat, not the record's waves).  Those neighbours' waves are
+    then taken out of the signal (:func:`without_neighbours`) and the template fitted
+    again on it from the caller's options ``opts``, on windows reaching its first onset
+    and T end (:func:`overlap_windows`).  None when that leaves no template, when it
+    does not agree with the tied fit (:func:`settled`) or the P wave lies too near the
+    previous beat's T to be told from it (:func:`apart`)."""
     held = stretch if stretch is not None else first[1].stretch  # chosen on ``first``
-
-    def fit_round(now, taken):
-        start, end = overlap_windows(r, sig.size, fs, extents(now[0], now[1].params))
-        made = fitted_template(opts, without_neighbours(sig, r, fs, taken[0]), r, start, end,
-                               fs, fit_me, regular, rr_med, held,
-                               own=lambda t: own_waves(taken[0], t), kept=held is not None)
-        return None if made[1] is None else made
-
-    done = damped_rounds(tuple(first), fit_round,
-                         lambda made: [reaching_waves(made[0], made[1].params)])
-    if done is None:
+    used, fit0 = first[0], first[1]
+    _, qrs_on, qrs_off, _ = extents(used, fit0.params)
+    start, end = overlap_windows(r, sig.size, fs, (-np.inf, qrs_on, qrs_off, np.inf))
+    usable = fit_me & regular if (fit_me & regular).any() else fit_me
+    med = median_beat(sig, r, start, end, usable, fs)
+    if med is None:
         return None
-    before, (used, fit, median, on), (comps,) = done
-    if not (settled(before[:2], (used, fit)) and apart(used, fit.params, rr_med)):
+    t, y, _ = med
+    noise = fit0.rmse / np.sqrt(used.bandwidth(fs))
+    params = tied_template(used, fit0, t, y, rr_med, None if held is None else held.hyp,
+                           noise)
+    comps = reaching_waves(used, params)
+    start, end = overlap_windows(r, sig.size, fs, extents(used, params))
+    less = without_neighbours(sig, r, fs, comps)
+    made = fitted_template(opts, less, r, start, end, fs, fit_me, regular, rr_med, held,
+                           own=lambda tt: own_waves(comps, tt), kept=held is not None)
+    if made[1] is None:
         return None
-    start, end = overlap_windows(r, sig.size, fs, extents(used, fit.params))
-    return Overlap(used, fit, median, on, comps, without_neighbours(sig, r, fs, comps), start,
-                   end)
+    now, fit, median, on = made
+    if not (apart(now, fit.params, rr_med) and same_t(used, fit0.params, now, fit.params)):
+        return None
+    return Overlap(now, fit, median, on, comps, less, start, end)
+
+
+def same_t(opts0, params0, opts1, params1):
+    """Do two template fits (parameters in the layouts of ``opts0`` and ``opts1``) place
+    the T wave alike, its center within :data:`~gmesa.ecg.identity.IDENTITY_NEAR`?  A
+    fit with the neighbours' waves that moves the T far from where the windows cut
+    only the T's tail traded that T for the next beat's P."""
+    if "T" not in opts0.waves or "T" not in opts1.waves:
+        return True
+    c0 = params0[opts0.layout.index("T", "center")]
+    c1 = params1[opts1.layout.index("T", "center")]
+    return bool(abs(c1 - c0) <= IDENTITY_NEAR)
 
 
 def damped_rounds(first, fit_round, waves_of):
-    """The rounds of :func:`overlap_template` (and of the joint model's template): from
+    """The rounds of the joint model's template (:mod:`gmesa.ecg.joint_template`): from
     the fit ``first``, :data:`ROUNDS` times ``fit_round(last fit, taken)`` (None: stop),
     ``taken`` the GMF rows taken out of each lead's signal (a list, one (K, 5) array per
     lead), which then move :data:`DAMPING` of the way to ``waves_of(new fit)``.  Returns
