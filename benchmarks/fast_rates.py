@@ -11,10 +11,11 @@ Two scans of 30-s single-lead records (white noise 0.02 mV, lead gain drawn per 
   previous T from about 125/min), T one to three times the typical height, its right
   tail 1 or 1.5 times the typical; 2 seeds (48 records).
 
-Prints one line per record and the means; docs/ecg.md section 4 and docs/results.md
-(session 28) quote them.
+With ``--joint`` both leads (the second a gain of the first) are fitted by the joint
+model (``fit_leads``) and its global boundaries scored.  Prints one line per record and
+the means; docs/ecg.md section 4 and docs/results.md (session 28) quote them.
 
-    python benchmarks/fast_rates.py [--scan physiological|long-pr|both]
+    python benchmarks/fast_rates.py [--scan physiological|long-pr|both] [--joint]
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def _errors_ms(fit, syn, key):
     return (ok[f"{key}_s"].to_numpy() - truth[f"{key}_s"].to_numpy()[j]) * 1e3
 
 
-def run(scan):
+def run(scan, joint=False):
     """Print the scan's records and return its mean (right, wrong, withheld) for P on and
     T off."""
     rows = []
@@ -69,7 +70,9 @@ def run(scan):
         beat[LAY.index("T", "sigma_right")] *= tail
         syn = ecg.synthesize(duration=30, heart_rate=rate, noise=0.02, seed=seed, leads=2,
                              beat=beat)
-        fit = ecg.fit_record(syn.record, lead=seed - 1)
+        fit = ecg.fit_leads(syn.record) if joint else ecg.fit_record(syn.record,
+                                                                       lead=seed - 1)
+        info = next(iter(fit.fits.values())).info if joint else fit.info
         row = []
         for key in ("P_on", "T_off"):
             err = _errors_ms(fit, syn, key)
@@ -77,7 +80,7 @@ def run(scan):
                     np.mean(~np.isfinite(err))]
         rows.append(row)
         print(f"{scan:13s} {rate:3d}/min T x{t_scale:.0f} tail x{tail:.1f} seed {seed}  "
-              f"path {'yes' if 'neighbour_waves' in fit.info else 'no ':3s}  "
+              f"path {'yes' if 'neighbour_waves' in info else 'no ':3s}  "
               "P on right %.2f wrong %.2f withheld %.2f | T off right %.2f wrong %.2f "
               "withheld %.2f" % tuple(row), flush=True)
     mean = np.mean(rows, axis=0)
@@ -90,10 +93,12 @@ def run(scan):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scan", choices=("physiological", "long-pr", "both"), default="both")
+    ap.add_argument("--joint", action="store_true",
+                    help="fit both leads with the joint model (fit_leads)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     for scan in (("physiological", "long-pr") if args.scan == "both" else (args.scan,)):
-        run(scan)
+        run(scan, args.joint)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ from .fit import cleaned_chunks
 from .lead import lead_signal, mv_limits
 from .init import clip_into, guess_beat
 from .io import ecg_lead_mv
-from .overlap import (apart, damped_rounds, own_waves, reaching_waves, settled,
+from .overlap import (apart, extents, own_waves, overlap_windows, reaching_waves, same_t,
                       without_neighbours)
+from .periodic import tied_template
 from .presence import TemplateFit
 from .rprime import r_prime_bounds, r_prime_coef_bounds
 from .template import fit_template, median_beat
@@ -217,33 +218,36 @@ def _rmse(opts, t, Y, params):
 def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first):
     """The joint template of beats whose waves overlap their neighbours' (the primary
     lead's own fit took them out: :mod:`gmesa.ecg.overlap`), as one lead's is fitted:
-    :data:`~gmesa.ecg.overlap.ROUNDS` times on every lead's signal less its neighbours'
-    waves as the last joint fit places them in that lead (moved
-    :data:`~gmesa.ecg.overlap.DAMPING` of the way each round), in the windows
-    [``start``, ``end``) of the primary's fit.  The first fit, as one lead's, is made on
-    the windows that cut the waves (:func:`~gmesa.ecg.beats.beat_windows`): on windows
-    reaching into the neighbours' waves its T takes the next beat's P in, and the rounds
-    swing.  Returns (joint template, the leads less their neighbours' waves (float32 as
-    the leads are), the GMF rows taken out of each); None when no template is built, the
-    rounds do not settle in the primary lead or its P is too near the previous T
-    (:func:`~gmesa.ecg.overlap.settled`, :func:`~gmesa.ecg.overlap.apart`)."""
-    cut = beat_windows(r, sigs[0].size, fs)[:2]
-    jt = joint_template(opts, sigs, r, *cut, fs, usable, rr_med, primary, first)
+    a joint fit on the windows that cut the waves (:func:`~gmesa.ecg.beats.beat_windows`),
+    then each lead's median beat on windows from the previous QRS to the next fitted from
+    its view of that fit with the neighbours' waves tied to its own
+    (:func:`~gmesa.ecg.periodic.tied_template`), those waves taken out of each lead and
+    the joint template fitted on the leads less them, in the windows [``start``,
+    ``end``) of the primary's fit.  Returns (joint template, the leads less their
+    neighbours' waves (float32 as the leads are), the GMF rows taken out of each); None
+    when no template is built, the P is too near the previous T or U in the primary lead
+    (:func:`~gmesa.ecg.overlap.apart`) or the tied fit moved its T
+    (:func:`~gmesa.ecg.overlap.same_t`)."""
+    n = sigs[0].size
+    jt = joint_template(opts, sigs, r, *beat_windows(r, n, fs)[:2], fs, usable, rr_med,
+                        primary, first)
     if jt is None:
         return None
-
-    def fit_round(_, taken):
-        less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, taken)]
-        return joint_template(opts, less, r, start, end, fs, usable, rr_med, primary, first,
-                              owns=taken)
-
-    done = damped_rounds(jt, fit_round, lambda j: [reaching_waves(opts, f.params)
-                                                   for f in j.fits])
-    if done is None:
-        return None
-    last, jt, comps = done
-    if not (settled((opts, last.fits[primary]), (opts, jt.fits[primary]))
-            and apart(opts, jt.fits[primary].params, rr_med)):
-        return None
+    qrs = extents(opts, jt.fits[primary].params)[1:3]
+    wide = overlap_windows(r, n, fs, (-np.inf, *qrs, np.inf))
+    bw = np.sqrt(opts.bandwidth(fs))
+    comps = []
+    for sig, fit in zip(sigs, jt.fits):
+        med = median_beat(sig, r, *wide, usable, fs)
+        if med is None:
+            return None
+        params = tied_template(opts, fit, med[0], med[1], rr_med, noise=fit.rmse / bw)
+        comps.append(reaching_waves(opts, params))
     less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, comps)]
-    return jt, less, comps
+    made = joint_template(opts, less, r, start, end, fs, usable, rr_med, primary, first,
+                          owns=comps)
+    if made is None or not (apart(opts, made.fits[primary].params, rr_med)
+                            and same_t(opts, jt.fits[primary].params, opts,
+                                       made.fits[primary].params)):
+        return None
+    return made, less, comps

@@ -17,18 +17,16 @@ the rhythm is regular (the neighbours' waves sit where the template puts them), 
 peaks where the previous T (and U) has fallen (:func:`apart`) and the tied fit leaves
 the T where the windows that cut only its tail put it (:func:`same_t`); else the
 windows stay as they were, and the onsets and ends they cut are withheld with a reason
-(:mod:`gmesa.ecg.beats`).  The joint model's template (:mod:`gmesa.ecg.joint_template`)
-is still fitted in rounds, each on the leads less the last round's neighbours' waves
-(:func:`damped_rounds`, :func:`settled`).
+(:mod:`gmesa.ecg.beats`).  The joint model's template does the same over its leads
+(:func:`~gmesa.ecg.joint_template.overlap_joint`).
 Times in s from R, amplitudes in mV.
 
-The constants (:data:`ROUNDS`, :data:`DAMPING`, :data:`SETTLED_AMPLITUDE`,
-:data:`SETTLED_S`, :data:`APART_TAILS`) were set on synthetic records with known waves
-(sinus rhythm at 115-170/min, first-degree AV block at 100-110/min, P on T at 140/min)
-and on how the rounds behave on QTDB sel38 (docs/results.md, session 26); the tied fit
-was chosen on synthetic records (session 28), its U wave in :func:`apart` after QTDB
-sel36 (a long QT at 65/min: a P at a PR of 395 ms took the previous U's tail).  No LUDB
-record takes this path.
+:data:`APART_TAILS` was set on synthetic records with known waves (sinus rhythm at
+115-170/min, first-degree AV block at 100-110/min, P on T at 140/min) and on QTDB sel38
+(docs/results.md, session 26, when the template was fitted in damped rounds); the tied
+fit was chosen on synthetic records (session 28, ``benchmarks/fast_rates.py``), the U
+wave in :func:`apart` after QTDB sel36 (a long QT at 65/min: a P at a PR of 395 ms took
+the previous U's tail).  No LUDB record takes this path.
 """
 from __future__ import annotations
 
@@ -50,21 +48,9 @@ QRS_GUARD = 0.02
 #: a beat's waves are taken out of the signal this far (s) on either side of its R peak
 NEIGHBOUR_REACH = 1.0
 
-#: the joint template is fitted this many times on the leads less the neighbours' waves
-ROUNDS = 5
-
-#: the rounds have settled when the P amplitude moves by at most this share of itself
-SETTLED_AMPLITUDE = 0.10
-#: ... and the first onset and the T end by at most this (s)
-SETTLED_S = 0.005
-
 #: the P must peak this many right tails (past its plateau) after the previous T's center
 #: (where a Gaussian tail has fallen to exp(-1.5**2/2), a third of its height)
 APART_TAILS = 1.5
-
-#: each round the waves taken out move this share of the way to the new fit's
-DAMPING = 0.5
-
 
 def reaching_waves(opts, params):
     """(K, 5) GMF rows of the template fit's waves (``params`` in the layout of
@@ -75,7 +61,7 @@ def reaching_waves(opts, params):
 
 
 def own_waves(comps, t):
-    """The GMF rows ``comps`` ((K, 5): :func:`reaching_waves`, or a blend of them) on the
+    """The GMF rows ``comps`` ((K, 5): :func:`reaching_waves`) on the
     times ``t`` (s from R, any shape), mV: what :func:`without_neighbours` took out of a
     beat's own window."""
     t = np.asarray(t, dtype=float)
@@ -98,15 +84,6 @@ def without_neighbours(sig, r, fs, comps, reach=NEIGHBOUR_REACH):
         lo, hi = max(ri - k, 0), min(ri + k + 1, out.size)
         out[lo:hi] -= shape[lo - (ri - k): hi - (ri - k)]
     return out
-
-
-def blend(old, new, weight):
-    """GMF rows whose sum is ``1 - weight`` times that of ``old`` plus ``weight`` times
-    that of ``new`` (amplitudes scaled)."""
-    old, new = np.array(old, dtype=float), np.array(new, dtype=float)
-    old[:, 0] *= 1.0 - weight
-    new[:, 0] *= weight
-    return np.vstack([old, new])
 
 
 def extents(opts, params):
@@ -162,20 +139,6 @@ def overlap_windows(r, n, fs, extent):
     return start, end
 
 
-def settled(before, after):
-    """Has the template stopped moving between two rounds (each (options, fit))?  Its P
-    amplitude by at most :data:`SETTLED_AMPLITUDE` of itself, its first onset and T end
-    (:func:`extents`) by at most :data:`SETTLED_S`.  Where P and the previous T trade
-    what they share, the rounds drift or swing instead."""
-    (o1, f1), (o2, f2) = before, after
-    if "P" not in o1.waves or "P" not in o2.waves:
-        return False
-    a1 = f1.params[o1.layout.index("P", "amplitude")]
-    a2 = f2.params[o2.layout.index("P", "amplitude")]
-    moved = np.abs(np.subtract(extents(o1, f1.params), extents(o2, f2.params)))
-    return bool(abs(a2 - a1) <= SETTLED_AMPLITUDE * abs(a2) and np.all(moved <= SETTLED_S))
-
-
 def apart(opts, params, rr):
     """Can the template's P (``params``, layout of ``opts``) be told from the previous
     beat's T (``rr`` s before), and from its terminal lobe and U wave where the model has
@@ -221,9 +184,9 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     out changes the median beat, not the record's waves).  Those neighbours' waves are
     then taken out of the signal (:func:`without_neighbours`) and the template fitted
     again on it from the caller's options ``opts``, on windows reaching its first onset
-    and T end (:func:`overlap_windows`).  None when that leaves no template, when it
-    does not agree with the tied fit (:func:`settled`) or the P wave lies too near the
-    previous beat's T to be told from it (:func:`apart`)."""
+    and T end (:func:`overlap_windows`).  None when that leaves no template, when the P
+    wave lies too near the previous beat's T or U to be told from it (:func:`apart`) or
+    the tied fit moved the T (:func:`same_t`)."""
     held = stretch if stretch is not None else first[1].stretch  # chosen on ``first``
     used, fit0 = first[0], first[1]
     _, qrs_on, qrs_off, _ = extents(used, fit0.params)
@@ -259,22 +222,6 @@ def same_t(opts0, params0, opts1, params1):
     c0 = params0[opts0.layout.index("T", "center")]
     c1 = params1[opts1.layout.index("T", "center")]
     return bool(abs(c1 - c0) <= IDENTITY_NEAR)
-
-
-def damped_rounds(first, fit_round, waves_of):
-    """The rounds of the joint model's template (:mod:`gmesa.ecg.joint_template`): from
-    the fit ``first``, :data:`ROUNDS` times ``fit_round(last fit, taken)`` (None: stop),
-    ``taken`` the GMF rows taken out of each lead's signal (a list, one (K, 5) array per
-    lead), which then move :data:`DAMPING` of the way to ``waves_of(new fit)``.  Returns
-    (the fit before the last, the last, taken), or None when a round gave None."""
-    taken, before, now = waves_of(first), None, first
-    for _ in range(ROUNDS):
-        new = fit_round(now, taken)
-        if new is None:
-            return None
-        before, now = now, new
-        taken = [blend(a, b, DAMPING) for a, b in zip(taken, waves_of(now))]
-    return before, now, taken
 
 
 def with_own(rows, comps):

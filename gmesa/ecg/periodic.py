@@ -109,12 +109,13 @@ def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
     _, lo, hi = template_bounds(opts, t, y, rr, on)
     if hyp is not None:
         lo, hi = constrain(opts, hyp, lo, hi)
-    for wave in ("T2", "R2"):
-        if wave in lay.waves:
-            part = lay.wave(wave)
-            lo[part], hi[part] = fit0.lower[part], fit0.upper[part]
-    fixed = fit0.lower == fit0.upper
-    lo[fixed] = hi[fixed] = fit0.lower[fixed]
+    if fit0.lower is not None:  # a joint template's view of one lead has no bounds
+        for wave in ("T2", "R2"):
+            if wave in lay.waves:
+                part = lay.wave(wave)
+                lo[part], hi[part] = fit0.lower[part], fit0.upper[part]
+        fixed = fit0.lower == fit0.upper
+        lo[fixed] = hi[fixed] = fit0.lower[fixed]
     hi = np.maximum(hi, lo)
     mean, sd = prior_arrays(lay, rr, max(float(noise), 1e-4), parts=("P", "T"))
     sd = np.where([k.endswith(SHAPE) for k in lay.labels], sd, np.inf)
