@@ -6,6 +6,7 @@ import pytest
 
 from gmesa import Layout
 from gmesa.ecg import FitOptions, fit_record, load_priors, prior_arrays, synthesize
+from gmesa.ecg.priors import shape_prior
 
 
 def test_table_loads_and_names_layout_labels():
@@ -45,6 +46,20 @@ def test_parts_limit_the_priors():
     _, sd = prior_arrays(lay, 1.0, parts=("T",))
     finite = [lab for lab, s in zip(lay.labels, sd) if np.isfinite(s)]
     assert finite and all(lab.startswith("T_") for lab in finite)
+
+
+def test_a_shape_prior_holds_only_plateaus_and_tails():
+    """The prior the P refit and the tied template use: each wave's plateau and tails,
+    never its place or height, with prior_arrays' values where it holds."""
+    lay = FitOptions().layout
+    mean, sd = shape_prior(lay, 0.8, 0.02, ("P", "T"))
+    full_mean, full_sd = prior_arrays(lay, 0.8, 0.02)
+    held = [lab for lab, s in zip(lay.labels, sd) if np.isfinite(s)]
+    assert sorted(held) == sorted(f"{w}_{k}" for w in ("P", "T")
+                                  for k in ("half_width", "sigma_left", "sigma_right"))
+    for lab in held:
+        j = lay.labels.index(lab)
+        assert sd[j] == full_sd[j] and mean[j] == full_mean[j]
 
 
 @pytest.mark.parametrize("kwargs, message", [

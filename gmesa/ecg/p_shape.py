@@ -27,11 +27,11 @@ from ..solvers._lm import NONFINITE_MODEL
 from .beatmodel import PRIOR_NOISE, baseline_level, residuals, rows_model
 from .fiducials import wave_fiducials
 from .init import clip_into
-from .priors import prior_arrays
+from .priors import SHAPE, shape_prior
 from .spread import with_spread
 
 #: the P parameters held to the population prior (the amplitude has none)
-P_SHAPE_LABELS = ("P_half_width", "P_sigma_left", "P_sigma_right")
+P_SHAPE_LABELS = tuple(f"P_{k}" for k in SHAPE)
 
 #: the P boundaries read again from the MAP fit
 P_FIDUCIALS = ("P_on", "P_peak", "P_off")
@@ -68,8 +68,7 @@ def map_p_shape(fit, idx, rr_prev, noise, resid=None):
     # the samples less the other waves and the ST step: the residual, P and baseline back
     target = resid[0][idx] + rows_model(X, own, lengths, 1, 0, lay.n_baseline)
     lower, upper = fit.lower[idx][:, free], fit.upper[idx][:, free]
-    mean, sd = prior_arrays(lay, rr_prev[idx], max(float(noise), 1e-4), parts=("P",))
-    sd[:, ~np.isin(np.asarray(lay.labels), P_SHAPE_LABELS)] = np.inf
+    mean, sd = shape_prior(lay, rr_prev[idx], max(float(noise), 1e-4), ("P",))
     res = fit_many(X, target, clip_into(own, lower, upper), lower, upper,
                    baseline=opts.baseline, lengths=lengths, max_iter=opts.max_iter,
                    ftol=opts.tol, xtol=opts.tol, gtol=opts.tol, threads=opts.threads,

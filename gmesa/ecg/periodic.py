@@ -21,17 +21,12 @@ from scipy.optimize import least_squares
 from ..core import mesa_sum_and_jacobian
 from .beatmodel import best_start
 from .choice import constrain
-from .priors import prior_arrays
+from .priors import shape_prior
 from .template import template_bounds
 from .waves import qrs_onset
 
 #: the waves of a beat that reach into its neighbours' windows
 NEIGHBOUR_WAVES = ("P", "T", "T2", "U")
-
-#: the parameters of P and T held to the population prior (:mod:`gmesa.ecg.priors`) in
-#: the tied fit: their plateau and tails, where the P and the previous T trade what
-#: they share, not their place
-SHAPE = ("_half_width", "_sigma_left", "_sigma_right")
 
 #: the P of the extra starts is at least this share of R (mV/mV)
 START_P = 0.05
@@ -96,11 +91,11 @@ def fit_periodic(opts, t, y, start, lower, upper, period, prior=None, tol=1e-10,
 def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
     """Parameters (layout of ``opts``) of the median beat ``y`` (mV at ``t`` s from R,
     on windows reaching the neighbouring beats; median RR ``rr`` s) fitted by
-    :func:`fit_periodic` with the population prior on the plateau and tails of P and T
-    (:data:`SHAPE`; spreads over ``noise``, mV).  Bounds: the template's
-    (:func:`~gmesa.ecg.template.template_bounds`) under the hypothesis ``hyp`` (None:
-    none), the lobe's and the R''s as the template fit ``fit0`` (of the windows that
-    cut the waves) had them, and what ``fit0`` held (an absent P) held.  Starts:
+    :func:`fit_periodic` with the population prior on the plateau and tails of P and
+    T (:func:`~gmesa.ecg.priors.shape_prior`; spreads over ``noise``, mV).  Bounds: the
+    template's (:func:`~gmesa.ecg.template.template_bounds`) under the hypothesis ``hyp``
+    (None: none), the lobe's and the R''s as the template fit ``fit0`` (of the windows
+    that cut the waves) had them, and what ``fit0`` held (an absent P) held.  Starts:
     ``fit0``'s parameters, and the same with an upright and with an inverted P of the
     prior's place and shape (at least :data:`START_P` of R); the lowest cost whose P
     is a P wave by its place wins (:func:`~gmesa.ecg.beatmodel.best_start`)."""
@@ -117,8 +112,7 @@ def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
         fixed = fit0.lower == fit0.upper
         lo[fixed] = hi[fixed] = fit0.lower[fixed]
     hi = np.maximum(hi, lo)
-    mean, sd = prior_arrays(lay, rr, max(float(noise), 1e-4), parts=("P", "T"))
-    sd = np.where([k.endswith(SHAPE) for k in lay.labels], sd, np.inf)
+    mean, sd = shape_prior(lay, rr, max(float(noise), 1e-4), ("P", "T"))
     starts = [np.asarray(fit0.params, dtype=float)]
     if "P" in lay.waves and hi[lay.index("P", "amplitude")] > lo[lay.index("P", "amplitude")]:
         part = lay.wave("P")

@@ -17,6 +17,10 @@ import pandas as pd
 from ..core import Layout
 from ..datasets import package_file
 
+#: a wave's shape: its plateau and tails (s), where neighbouring waves trade what they
+#: share; its place (center) and height are not part of it
+SHAPE = ("half_width", "sigma_left", "sigma_right")
+
 #: the table shipped with gmesa (in ``gmesa/data``)
 PRIOR_TABLE = "ecg_priors.csv"
 COLUMNS = ("label", "n", "loc", "sd", "rr_exponent")
@@ -75,3 +79,13 @@ def prior_arrays(layout, rr, scale=1.0, table=None, parts=None):
         mean[:, j] = row.loc * rr_arr ** row.rr_exponent
         sd[:, j] = row.sd / scale
     return (mean[0], sd[0]) if scalar else (mean, sd)
+
+
+def shape_prior(layout, rr, scale=1.0, waves=("P",), table=None):
+    """:func:`prior_arrays` on the :data:`SHAPE` of ``waves`` only (every other
+    parameter ``sd = inf``): the prior that pins what neighbouring waves trade (a P's
+    tails against the baseline or the previous T), leaving each wave's place free (a
+    long PR keeps its PR)."""
+    mean, sd = prior_arrays(layout, rr, scale, table=table, parts=waves)
+    shape = [f"{w}_{k}" for w in waves for k in SHAPE]
+    return mean, np.where(np.isin(np.asarray(layout.labels), shape), sd, np.inf)
