@@ -98,6 +98,21 @@ def test_a_prior_holds_what_the_data_leave_open():
     assert fit_periodic(OPTS, t, y, start, lo, hi, rr)[0][j] == pytest.approx(0.05, abs=1e-6)
 
 
+def test_a_median_beat_the_model_cannot_take_gives_no_template():
+    """A median beat with a gap (not finite) leaves no tied template, so the windows stay
+    as they were instead of the record failing."""
+    from gmesa.ecg.periodic import tied_template
+    from gmesa.ecg.presence import TemplateFit
+    rr = 0.45
+    t = np.linspace(-0.4, 0.4, 301)
+    p = _beat(rr)
+    y = periodic_model(OPTS, t, p, rr)[0]
+    fit0 = TemplateFit(t, p, 1e-4, 0.01)
+    assert tied_template(OPTS, fit0, t, y, rr) is not None
+    y[100] = np.nan
+    assert tied_template(OPTS, fit0, t, y, rr) is None
+
+
 def test_apart_counts_the_previous_u_and_same_t_the_t_place():
     lay = wave_layout(WAVES + ("U",))
     opts = FitOptions(waves=WAVES + ("U",))

@@ -242,6 +242,8 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
         if med is None:
             return None
         params = tied_template(opts, fit, med[0], med[1], rr_med, noise=fit.rmse / bw)
+        if params is None:
+            return None
         comps.append(reaching_waves(opts, params))
     less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, comps)]
     made = joint_template(opts, less, r, start, end, fs, usable, rr_med, primary, first,

@@ -199,6 +199,8 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     noise = fit0.rmse / np.sqrt(used.bandwidth(fs))
     params = tied_template(used, fit0, t, y, rr_med, None if held is None else held.hyp,
                            noise)
+    if params is None:
+        return None
     comps = reaching_waves(used, params)
     start, end = overlap_windows(r, sig.size, fs, extents(used, params))
     less = without_neighbours(sig, r, fs, comps)

@@ -63,7 +63,7 @@ def fit_periodic(opts, t, y, start, lower, upper, period, prior=None, tol=1e-10,
     else:
         mean = np.asarray(prior[0], dtype=float)
         inv = np.where(np.isfinite(prior[1]), 1.0 / np.asarray(prior[1], dtype=float), 0.0)
-    held = free & (inv > 0)  # the free parameters with a prior
+    pinned = free & (inv > 0)  # the free parameters with a prior
 
     def full(q):
         out = p.copy()
@@ -73,11 +73,11 @@ def fit_periodic(opts, t, y, start, lower, upper, period, prior=None, tol=1e-10,
     def resid(q):
         v = full(q)
         return np.concatenate([periodic_model(opts, t, v, period)[0] - y,
-                               (v[held] - mean[held]) * inv[held]])
+                               (v[pinned] - mean[pinned]) * inv[pinned]])
 
     def jac(q):
-        rows = np.zeros((int(held.sum()), int(free.sum())))
-        rows[np.arange(rows.shape[0]), np.flatnonzero(held[free])] = inv[held]
+        rows = np.zeros((int(pinned.sum()), int(free.sum())))
+        rows[np.arange(rows.shape[0]), np.flatnonzero(pinned[free])] = inv[pinned]
         return np.vstack([periodic_model(opts, t, full(q), period)[1][:, free], rows])
 
     if not free.any():
@@ -98,7 +98,10 @@ def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
     that cut the waves) had them, and what ``fit0`` held (an absent P) held.  Starts:
     ``fit0``'s parameters, and the same with an upright and with an inverted P of the
     prior's place and shape (at least :data:`START_P` of R); the lowest cost whose P
-    is a P wave by its place wins (:func:`~gmesa.ecg.beatmodel.best_start`)."""
+    is a P wave by its place wins (:func:`~gmesa.ecg.beatmodel.best_start`).  None when
+    no start can be fitted (a median beat that is not finite)."""
+    if not np.all(np.isfinite(y)):
+        return None
     lay = opts.layout
     on = float(qrs_onset(t, y)[0])
     _, lo, hi = template_bounds(opts, t, y, rr, on)
@@ -123,7 +126,14 @@ def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
             s[part] = mean[part]
             s[part.start] = sign * size
             starts.append(np.clip(s, lo, hi))
-    fits = [fit_periodic(opts, t, y, s, lo, hi, rr, (mean, sd)) for s in starts]
-    best = best_start(np.array([f[0] for f in fits]), np.array([f[1] for f in fits]),
-                      opts.waves, on, t[0])
+    fits = []
+    for s in starts:
+        try:
+            fits.append(fit_periodic(opts, t, y, s, lo, hi, rr, (mean, sd)))
+        except (ValueError, np.linalg.LinAlgError):  # a median beat the model cannot take
+            fits.append((s, np.inf))
+    costs = np.array([f[1] for f in fits])
+    if not np.isfinite(costs).any():
+        return None
+    best = best_start(np.array([f[0] for f in fits]), costs, opts.waves, on, t[0])
     return fits[best][0]
