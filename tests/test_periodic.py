@@ -94,7 +94,8 @@ def test_a_prior_holds_what_the_data_leave_open():
     start[j] = 0.05
     mean, sd = np.zeros(truth.size), np.full(truth.size, np.inf)
     mean[j], sd[j] = 0.024, 0.01
-    assert fit_periodic(OPTS, t, y, start, lo, hi, rr, (mean, sd))[0][j] == pytest.approx(0.024, abs=1e-6)
+    held = fit_periodic(OPTS, t, y, start, lo, hi, rr, (mean, sd))[0][j]
+    assert held == pytest.approx(0.024, abs=1e-6)
     assert fit_periodic(OPTS, t, y, start, lo, hi, rr)[0][j] == pytest.approx(0.05, abs=1e-6)
 
 

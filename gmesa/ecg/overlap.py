@@ -52,6 +52,7 @@ NEIGHBOUR_REACH = 1.0
 #: (where a Gaussian tail has fallen to exp(-1.5**2/2), a third of its height)
 APART_TAILS = 1.5
 
+
 def reaching_waves(opts, params):
     """(K, 5) GMF rows of the template fit's waves (``params`` in the layout of
     ``opts``) that reach into a neighbour's window (:data:`NEIGHBOUR_WAVES`)."""
