@@ -291,7 +291,7 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
                         (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs,
-                        primary, owns is None)
+                        primary, owns is None, jt)
     return tables, params, glob
 
 

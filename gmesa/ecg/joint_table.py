@@ -87,7 +87,7 @@ def joint_presence(wave, parts, lengths, bw):
 
 
 def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, theta, own,
-             primary, rr):
+             primary, rr, template=None):
     """Global presence of P or T and the leads whose fiducials count (``own``: the
     primary lead's own single-lead presence of P; ``primary`` its position; ``rr`` the
     RR intervals, s).  However found, the shared P keeps its usual place, and an
@@ -112,6 +112,8 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
         view = join_shared(theta, coef[:, primary], lay.n_waves, lay.n_steps)
         summed &= np.any(carry, axis=0) & p_is_wave(view, opts.waves, qrs_on, t_start)
     present = fit_me & (any_lead | summed)
+    if wave == "P" and template is not None and np.any(own):
+        present |= fit_me & like_template(theta, coef, template, lay)
     if wave == "P":
         c = theta[:, 4 * lay.waves.index("P")]
         judged = np.any(own)  # the primary's own fit kept P: its rhythm test passed
@@ -121,6 +123,24 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
                                lock=lambda: np.inf if judged else -np.inf)[0]
     leads = np.where(np.any(shown, axis=0), shown, carry)
     return present, leads
+
+
+def like_template(theta, coef, template, lay, near=0.040):
+    """Beats whose shared P is the joint template's (a :class:`~gmesa.ecg.joint_template.
+    JointTemplate`), as one lead's beats are (:func:`~gmesa.ecg.presence.wave_presence`):
+    where the template shows a P of at least :data:`~gmesa.ecg.presence.P_MIN_OF_R` of
+    its R in its lead of most P against noise, the beat's P center within ``near`` s of
+    the template's and its amplitude in that lead a third to three times the template's."""
+    k, kr = lay.waves.index("P"), lay.waves.index("R")
+    a = np.abs(template.coef[:, k])
+    shows = a >= P_MIN_OF_R * np.abs(template.coef[:, kr])
+    if not shows.any():
+        return np.zeros(theta.shape[0], dtype=bool)
+    best = int(np.argmax(np.where(shows, a * template.weights, -np.inf)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = coef[:, best, k] / template.coef[best, k]
+    c = 4 * k
+    return (ratio >= 1 / 3) & (ratio <= 3) & (np.abs(theta[:, c] - template.theta[c]) <= near)
 
 
 def _extreme(values, sds, sel, earliest):
@@ -194,7 +214,7 @@ def warnings_off():
 
 
 def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver, qrs_on,
-                 window, lengths, fs, primary=0, previous_t=True):
+                 window, lengths, fs, primary=0, previous_t=True, template=None):
     """The global per-beat table of one block (columns ``*_#i`` name lead position i):
     ``beats`` the primary lead's rows (its own single-lead fit), ``theta``/``coef`` the
     joint fits, ``parts`` what each lead's table gave, ``solver`` (code, cost, nit),
@@ -210,7 +230,8 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     for w in ("P", "T"):
         if w in opts.waves:
             present[w], leads[w] = _present(opts, w, parts, coef, fit_me, qrs_on, t_start,
-                                            lengths, fs, theta, own_p, primary, rr)
+                                            lengths, fs, theta, own_p, primary, rr,
+                                            template)
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
     shown2 = _shown(parts, "T2") if "T2" in opts.waves else None
