@@ -28,7 +28,8 @@ from .fit import fit_record, waves_present
 from .leads import fragmented, no_beats
 from .identity import IDENTITY_NEAR
 from .init import clip_into
-from .joint_table import global_table, wave_evidence
+from .joint_table import global_table, like_template, wave_evidence
+from .presence import P_LOCK, p_lock
 from .joint_template import (clean_lead, joint_template, overlap_joint, r_prime_center, ridge,
                              split_index, timing_bounds)
 from .options import FitOptions
@@ -289,10 +290,29 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
         params.append(p)
         parts.append(part)
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
+    like = _like_template(opts, jt, theta, coef, fit_me, b, X, Y[primary], primary)
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
                         (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs,
-                        primary, owns is None, jt)
+                        primary, owns is None, like)
     return tables, params, glob
+
+
+def _like_template(opts, jt, theta, coef, fit_me, beats, X, Y, primary):
+    """Beats whose shared P is the joint template's (:func:`~gmesa.ecg.joint_table.
+    like_template`; None without P in the model).  As one lead asks
+    (:func:`~gmesa.ecg.presence.consistent_p`): where the primary lead's own fit
+    (``beats``) kept P waves in fewer than half the fitted beats, they count only when
+    the template's P is locked to the QRS over them in the primary lead (samples ``Y`` at
+    ``X``; :func:`~gmesa.ecg.presence.p_lock`): dissociated or fibrillation waves are
+    not."""
+    if "P" not in opts.waves:
+        return None
+    like = fit_me & like_template(theta, coef, jt, opts.layout)
+    own = beats["P_present"].to_numpy(bool)[fit_me] if "P_present" in beats else []
+    if not (len(own) and np.mean(own) >= 0.5) and not p_lock(
+            X, Y, like, jt.fits[primary], opts.waves) >= P_LOCK:
+        like[:] = False
+    return like
 
 
 def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,

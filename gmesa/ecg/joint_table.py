@@ -87,10 +87,11 @@ def joint_presence(wave, parts, lengths, bw):
 
 
 def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, theta, own,
-             primary, rr, template=None):
+             primary, rr, like=None):
     """Global presence of P or T and the leads whose fiducials count (``own``: the
     primary lead's own single-lead presence of P; ``primary`` its position; ``rr`` the
-    RR intervals, s).  However found, the shared P keeps its usual place, and an
+    RR intervals, s; ``like``: beats whose P is the joint template's, present where the
+    primary's own fit kept any P).  However found, the shared P keeps its usual place, and an
     irregular rhythm needs one in half the fitted beats unless the primary lead's own
     fit kept P waves (:func:`~gmesa.ecg.presence.consistent_p`, as for one lead, where
     a steady P place lets an irregular rhythm keep them): the summed evidence does not
@@ -112,8 +113,8 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
         view = join_shared(theta, coef[:, primary], lay.n_waves, lay.n_steps)
         summed &= np.any(carry, axis=0) & p_is_wave(view, opts.waves, qrs_on, t_start)
     present = fit_me & (any_lead | summed)
-    if wave == "P" and template is not None and np.any(own):
-        present |= fit_me & like_template(theta, coef, template, lay)
+    if wave == "P" and like is not None and np.any(own):
+        present |= fit_me & like
     if wave == "P":
         c = theta[:, 4 * lay.waves.index("P")]
         judged = np.any(own)  # the primary's own fit kept P: its rhythm test passed
@@ -214,13 +215,15 @@ def warnings_off():
 
 
 def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver, qrs_on,
-                 window, lengths, fs, primary=0, previous_t=True, template=None):
+                 window, lengths, fs, primary=0, previous_t=True, like=None):
     """The global per-beat table of one block (columns ``*_#i`` name lead position i):
     ``beats`` the primary lead's rows (its own single-lead fit), ``theta``/``coef`` the
     joint fits, ``parts`` what each lead's table gave, ``solver`` (code, cost, nit),
     ``window`` (start s, last sample s, room s; all from R), ``primary`` the primary
     lead's position; ``previous_t``: no P on before the previous beat's T ends (False
-    where the neighbours' waves were taken out: :mod:`gmesa.ecg.overlap`)."""
+    where the neighbours' waves were taken out: :mod:`gmesa.ecg.overlap`); ``like``:
+    beats whose P is the joint template's (:func:`like_template`, where it is locked to
+    the QRS; None: none)."""
     lay = opts.layout
     code, cost, nit = solver
     t_start, t_last, t_room = window
@@ -231,7 +234,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
         if w in opts.waves:
             present[w], leads[w] = _present(opts, w, parts, coef, fit_me, qrs_on, t_start,
                                             lengths, fs, theta, own_p, primary, rr,
-                                            template)
+                                            like)
         else:
             present[w], leads[w] = np.zeros(len(beats), bool), None
     shown2 = _shown(parts, "T2") if "T2" in opts.waves else None
