@@ -34,7 +34,7 @@ from .io import Record, ecg_lead_mv
 from .lead import given_rpeaks, lead_signal, mv_limits
 from .options import BEAT_STATUS, FitOptions
 from .plausible import beat_evidence, is_ecg
-from .presence import wave_presence
+from .presence import template_noise, wave_presence
 from .result import FIDUCIAL_COLUMNS, INTERVAL_COLUMNS, RecordFit
 from .rpeaks import detect_rpeaks, no_signal
 from .spread import split_half_spread, with_spread
@@ -131,7 +131,7 @@ def _fit_segment(sig, fs, r, opts, offset, artefacts=None, stretch=None):
     warm = fit_me & ~own
     if own.any():
         qrs_on[own] = qrs_onset(rows.Xv[own], rows.Yv[own])
-    noise = None if tmpl_fit is None else tmpl_fit.rmse / np.sqrt(opts.bandwidth(fs))
+    noise = None if tmpl_fit is None else template_noise(tmpl_fit, opts.bandwidth(fs))
     fit = beat_problem(opts, rows, qrs_on, rr_prev, own, warm, template_vec, median, noise)
     fi = np.flatnonzero(fit_me)
     if fi.size:

@@ -27,7 +27,7 @@ from .beats import add_reason, p_after_previous_t, p_start_seen, t_end_seen
 from .fiducials import QRS_WAVES, intervals
 from .heights import heights
 from .joint_edges import global_qrs_edges, spread_out, spread_sd
-from .presence import P_MIN_OF_R, consistent_p, p_is_wave
+from .presence import P_MIN_OF_R, consistent_p, like_template_p, p_is_wave
 from .result import AMPLITUDE_WAVES, FIDUCIAL_COLUMNS
 
 #: a lead's QRS edges count for the global ones when its largest Q, R or S reaches this
@@ -128,7 +128,7 @@ def _present(opts, wave, parts, coef, fit_me, qrs_on, t_start, lengths, fs, thet
 
 def like_template(theta, coef, template, lay, near=0.040):
     """Beats whose shared P is the joint template's (a :class:`~gmesa.ecg.joint_template.
-    JointTemplate`), as one lead's beats are (:func:`~gmesa.ecg.presence.wave_presence`):
+    JointTemplate`), as one lead's beats are (:func:`~gmesa.ecg.presence.like_template_p`):
     where the template shows a P of at least :data:`~gmesa.ecg.presence.P_MIN_OF_R` of
     its R in its lead of most P against noise, the beat's P center within ``near`` s of
     the template's and its amplitude in that lead a third to three times the template's."""
@@ -138,10 +138,9 @@ def like_template(theta, coef, template, lay, near=0.040):
     if not shows.any():
         return np.zeros(theta.shape[0], dtype=bool)
     best = int(np.argmax(np.where(shows, a * template.weights, -np.inf)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = coef[:, best, k] / template.coef[best, k]
     c = 4 * k
-    return (ratio >= 1 / 3) & (ratio <= 3) & (np.abs(theta[:, c] - template.theta[c]) <= near)
+    return like_template_p(coef[:, best, k], theta[:, c], template.coef[best, k],
+                           template.theta[c], near)
 
 
 def _extreme(values, sds, sel, earliest):

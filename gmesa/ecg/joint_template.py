@@ -22,7 +22,7 @@ from .io import ecg_lead_mv
 from .overlap import (apart, extents, own_waves, overlap_windows, reaching_waves, same_t,
                       without_neighbours)
 from .periodic import tied_template
-from .presence import TemplateFit
+from .presence import TemplateFit, template_noise
 from .rprime import r_prime_bounds, r_prime_coef_bounds
 from .template import fit_template, median_beat
 from .waves import qrs_onset
@@ -235,13 +235,13 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
         return None
     qrs = extents(opts, jt.fits[primary].params)[1:3]
     wide = overlap_windows(r, n, fs, (-np.inf, *qrs, np.inf))
-    bw = np.sqrt(opts.bandwidth(fs))
     comps = []
     for sig, fit in zip(sigs, jt.fits):
         med = median_beat(sig, r, *wide, usable, fs)
         if med is None:
             return None
-        params = tied_template(opts, fit, med[0], med[1], rr_med, noise=fit.rmse / bw)
+        params = tied_template(opts, fit, med[0], med[1], rr_med,
+                               noise=template_noise(fit, opts.bandwidth(fs)))
         if params is None:
             return None
         comps.append(reaching_waves(opts, params))

@@ -38,7 +38,8 @@ from ..core import mesa_sum
 from .beats import PRE_MAX, T_END_GAP, T_MARGIN
 from .fiducials import wave_fiducials
 from .identity import IDENTITY_NEAR
-from .presence import IRREGULAR_CV, p_is_wave, rr_jumps, rr_variation, template_shows
+from .presence import (IRREGULAR_CV, p_is_wave, rr_jumps, rr_variation, template_noise,
+                       template_shows)
 from .periodic import NEIGHBOUR_WAVES, tied_template
 from .template import fitted_template, median_beat
 
@@ -197,9 +198,8 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     if med is None:
         return None
     t, y, _ = med
-    noise = fit0.rmse / np.sqrt(used.bandwidth(fs))
     params = tied_template(used, fit0, t, y, rr_med, None if held is None else held.hyp,
-                           noise)
+                           template_noise(fit0, used.bandwidth(fs)))
     if params is None:
         return None
     comps = reaching_waves(used, params)

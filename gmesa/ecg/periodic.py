@@ -70,15 +70,22 @@ def fit_periodic(opts, t, y, start, lower, upper, period, prior=None, tol=1e-10,
         out[free] = q
         return out
 
+    last = {}
+
+    def model(q):  # SciPy asks for the residual and then the Jacobian at one point
+        if last.get("q") is None or not np.array_equal(last["q"], q):
+            last.update(q=np.array(q), fj=periodic_model(opts, t, full(q), period))
+        return last["fj"]
+
+    prior_rows = np.zeros((int(pinned.sum()), int(free.sum())))
+    prior_rows[np.arange(prior_rows.shape[0]), np.flatnonzero(pinned[free])] = inv[pinned]
+
     def resid(q):
         v = full(q)
-        return np.concatenate([periodic_model(opts, t, v, period)[0] - y,
-                               (v[pinned] - mean[pinned]) * inv[pinned]])
+        return np.concatenate([model(q)[0] - y, (v[pinned] - mean[pinned]) * inv[pinned]])
 
     def jac(q):
-        rows = np.zeros((int(pinned.sum()), int(free.sum())))
-        rows[np.arange(rows.shape[0]), np.flatnonzero(pinned[free])] = inv[pinned]
-        return np.vstack([periodic_model(opts, t, full(q), period)[1][:, free], rows])
+        return np.vstack([model(q)[1][:, free], prior_rows])
 
     if not free.any():
         return p, 0.5 * float(np.sum(resid(p[free]) ** 2))

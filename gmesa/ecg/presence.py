@@ -67,6 +67,22 @@ class TemplateFit(NamedTuple):
     neighbours: np.ndarray | None = None
 
 
+def template_noise(fit, bandwidth):
+    """The noise SD (mV) a template fit (:class:`TemplateFit`) says its beats carry: its
+    residual RMSE over the square root of ``bandwidth`` (the low-pass share of Nyquist:
+    correlated noise counts that share of its samples).  The population priors' spreads
+    are divided by it (:mod:`gmesa.ecg.priors`)."""
+    return fit.rmse / np.sqrt(bandwidth)
+
+
+def like_template_p(amp, center, tp_amp, tp_center, near=0.040):
+    """Beats whose P (``amp`` mV, ``center`` s from R) is the template's (``tp_amp``,
+    ``tp_center``): within ``near`` s of its place, a third to three times its size."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = amp / tp_amp
+    return (ratio >= 1 / 3) & (ratio <= 3) & (np.abs(center - tp_center) <= near)
+
+
 def p_edges(params, waves):
     """(onset, offset) of the P component per row by the fiducial rule (s)."""
     _, c, h, sl, sr = params[:, wave_layout(waves).wave("P")].T
@@ -282,11 +298,9 @@ def wave_presence(X, params, lengths, good, sigma2, rmse, rr, waves, bw, snr, p_
         steady = steady_p(params[:, o], params[:, c], shaped, int(good.sum()))
         present["P"] |= steady
     if template is not None and template_shows(template, "P", waves, bw, snr):
-        tp_amp, tp_center = template.params[o], template.params[c]
-        ratio = params[:, o] / tp_amp
-        like = p_like = (good & (ratio >= 1 / 3) & (ratio <= 3)
-                         & (np.abs(params[:, c] - tp_center) <= 0.040))
-        present["P"] |= p_like
+        like = good & like_template_p(params[:, o], params[:, c], template.params[o],
+                                      template.params[c])
+        present["P"] |= like
     present["P"] &= p_off - p_on <= P_LONGEST
     # a steady P place in at least half the beats is the consistent position an
     # irregular rhythm is asked for (sinus arrhythmia, AV block, ectopic beats)
