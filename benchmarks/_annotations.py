@@ -196,11 +196,14 @@ def list_records(dataset: str, data_dir: Path | None = None) -> list[str]:
 LUDB_MARKS = ("lead", "global")
 
 
-def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii", marks: str = "lead") -> Case:
+def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii", marks: str = "lead",
+              with_leads: tuple[str, ...] | None = None) -> Case:
     """LUDB record (``"data/1"`` or ``"1"``), one lead, scored between its first and last mark.
 
     ``marks="global"``: each wave of the scored lead takes the earliest onset and latest offset
-    over the 12 leads' marks (:func:`global_waves`), scored between the first and last of those."""
+    over the leads' marks (:func:`global_waves`), scored between the first and last of those.
+    ``with_leads``: the other leads handed to the method and spanned by global marks (names, e.g.
+    ``("v5",)``; None: all 12)."""
     import wfdb
 
     if marks not in LUDB_MARKS:
@@ -213,20 +216,26 @@ def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii", marks
     fs = float(rec.fs)
     waves, notes = group_waves(ann.sample, ann.symbol)
     intervals = np.array([[ann.sample.min() / fs, ann.sample.max() / fs]])
+    names = [n.lower() for n in rec.sig_name]
+    others = [n for n in names if n != lead.lower()]
+    if with_leads is not None:
+        unknown = [n for n in with_leads if n.lower() not in names]
+        if unknown:
+            raise ValueError(f"leads {unknown} not in LUDB record {record} (it has {names})")
+        others = [n for n in others if n in {w.lower() for w in with_leads}]
     if marks == "global":
         by_lead = {lead: waves}
-        for other in rec.sig_name:
-            if other.lower() != lead.lower():
-                a = wfdb.rdann(path, other.lower())
-                by_lead[other.lower()] = group_waves(a.sample, a.symbol)[0]
+        for other in others:
+            a = wfdb.rdann(path, other)
+            by_lead[other] = group_waves(a.sample, a.symbol)[0]
         waves = global_waves(by_lead, lead)
         first = min(w.first for w in waves) if waves else ann.sample.min()
         last = max(w.last for w in waves) if waves else ann.sample.max()
         intervals = np.array([[min(first, ann.sample.min()) / fs, max(last, ann.sample.max()) / fs]])
-    j = [n.lower() for n in rec.sig_name].index(lead.lower())
     sig = rec.p_signal.astype(float)
-    return Case("ludb", record, lead, fs, sig[:, j], reference_times(waves, fs), intervals, 0.0, notes,
-                unmarked_zones(waves, fs), np.delete(sig, j, axis=1))
+    return Case("ludb", record, lead, fs, sig[:, names.index(lead.lower())], reference_times(waves, fs),
+                intervals, 0.0, notes, unmarked_zones(waves, fs),
+                sig[:, [names.index(n) for n in others]] if others else None)
 
 
 def read_qtdb(record: str, data_dir: Path | None = None, channel: int = 0,
@@ -291,11 +300,11 @@ def acquired(case: Case, resample_hz: float | None = None, noise_mv: float = 0.0
 
 def read_case(dataset: str, record: str, data_dir: Path | None = None, *, lead: str = "ii",
               channel: int = 0, margin_s: float = QTDB_MARGIN_S, context_s: float | None = None,
-              marks: str = "lead") -> Case:
-    """:func:`read_ludb` (uses ``lead``, ``marks``) or :func:`read_qtdb` (uses ``channel``, ``margin_s``,
+              marks: str = "lead", with_leads: tuple[str, ...] | None = None) -> Case:
+    """:func:`read_ludb` (uses ``lead``, ``marks``, ``with_leads``) or :func:`read_qtdb` (uses ``channel``, ``margin_s``,
     ``context_s``)."""
     if dataset == "ludb":
-        return read_ludb(record, data_dir, lead=lead, marks=marks)
+        return read_ludb(record, data_dir, lead=lead, marks=marks, with_leads=with_leads)
     if dataset == "qtdb":
         return read_qtdb(record, data_dir, channel=channel, margin_s=margin_s, context_s=context_s)
     raise ValueError(f"unknown dataset {dataset!r} (expected 'ludb' or 'qtdb')")

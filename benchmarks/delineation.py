@@ -24,6 +24,8 @@ A method with the attribute ``multilead = True`` is handed every lead of the rec
 ``gmesa_joint``: ``fit_leads(..., joint=True)``, the joint model, skipped where fit_leads lacks it).
 ``--ludb-marks global`` scores LUDB against global marks: each wave's earliest onset and latest
 offset over the 12 leads' marks (peaks from the scored lead), see ``_annotations.global_waves``.
+``--ludb-leads v5`` hands the methods the scored lead and only these (a two-lead record, as QTDB's
+and a Holter's), and global marks span only them.
 
 Examples::
 
@@ -33,6 +35,8 @@ Examples::
     python benchmarks/delineation.py --datasets qtdb --methods gmesa --qtdb-context 10
     python benchmarks/delineation.py --datasets ludb --methods gmesa --resample 128   # another recorder
     python benchmarks/delineation.py --datasets ludb --methods gmesa --noise 0.02     # + 20 uV white noise
+    python benchmarks/delineation.py --datasets ludb --methods gmesa,gmesa_joint --ludb-marks global \\
+        --ludb-leads v5                                            # lead ii with v5 only
 
 ``--resample`` and ``--noise`` hand every method the record as another recorder would
 (``_annotations.acquired``): all leads resampled, or white noise added (the same noise for a
@@ -256,6 +260,7 @@ class Options:
     context_s: float | None = None
     data_dir: str | None = None
     ludb_marks: str = "lead"
+    ludb_leads: tuple[str, ...] | None = None
     resample_hz: float | None = None
     noise_mv: float = 0.0
     noise_seed: int = 0
@@ -266,7 +271,8 @@ def _score_record(dataset: str, record: str, methods: dict[str, Method], opt: Op
     out = dict(dataset=dataset, record=record, read_error=None, notes=[], methods={})
     try:
         case = read_case(dataset, record, opt.data_dir, lead=opt.lead, channel=opt.channel,
-                         margin_s=opt.margin_s, context_s=opt.context_s, marks=opt.ludb_marks)
+                         margin_s=opt.margin_s, context_s=opt.context_s, marks=opt.ludb_marks,
+                         with_leads=opt.ludb_leads)
         case = acquired(case, opt.resample_hz, opt.noise_mv, opt.noise_seed)
     except Exception as exc:
         out["read_error"] = f"{type(exc).__name__}: {exc}"
@@ -369,7 +375,8 @@ def run(datasets=("ludb", "qtdb"), methods: dict[str, Method] | None = None, *, 
     res.info.update(
         wall_seconds=round(time.perf_counter() - t_start, 1), jobs=jobs, limit=limit,
         tol_ms=opt.tol_s * 1000, qtdb_margin_ms=opt.margin_s * 1000, qtdb_context_s=opt.context_s,
-        ludb_lead=opt.lead, ludb_marks=opt.ludb_marks, qtdb_channel=opt.channel, python=platform.python_version(),
+        ludb_lead=opt.lead, ludb_marks=opt.ludb_marks,
+        ludb_leads=None if opt.ludb_leads is None else list(opt.ludb_leads), qtdb_channel=opt.channel, python=platform.python_version(),
         versions=_versions(), methods=list(methods), datasets=list(datasets),
         resample_hz=opt.resample_hz, noise_mv=opt.noise_mv, noise_seed=opt.noise_seed,
     )
@@ -472,7 +479,10 @@ def _dataset_header(res: BenchmarkResult, ds: str) -> str:
                 .drop_duplicates("record").n_ref.sum()) if len(res.per_record) else 0
     marks = res.info.get("ludb_marks", "lead")
     if ds == "ludb":
-        where = f"lead {res.info.get('ludb_lead', 'ii')}" + (", global marks (12 leads)" if marks == "global" else "")
+        extra = res.info.get("ludb_leads")
+        span = "12 leads" if extra is None else f"{1 + len(extra)} leads"
+        where = f"lead {res.info.get('ludb_lead', 'ii')}" + (f" with {', '.join(extra)}" if extra else "")
+        where += f", global marks ({span})" if marks == "global" else ""
     else:
         where = f"signal {res.info.get('qtdb_channel', 0)}"
     if res.info.get("resample_hz"):
@@ -603,6 +613,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ludb-marks", choices=LUDB_MARKS, default="lead",
                    help="LUDB reference: the scored lead's marks, or global marks (earliest onset, latest "
                         "offset over the 12 leads' marks of the same wave; peaks from the scored lead)")
+    p.add_argument("--ludb-leads", default=None, metavar="LEADS",
+                   help="comma list of LUDB leads handed to the methods besides --lead, and spanned by "
+                        "--ludb-marks global (default: all 12; e.g. v5 for a two-lead record)")
     p.add_argument("--channel", type=int, default=0, help="QTDB signal index (default 0)")
     p.add_argument("--qtdb-margin-ms", type=float, default=QTDB_MARGIN_S * 1000,
                    help="margin around annotated QTDB beats where unmatched detections are FPs")
@@ -641,7 +654,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     opt = Options(fiducials=fiducials, tol_s=a.tol_ms / 1000, lead=a.lead, channel=a.channel,
                   margin_s=a.qtdb_margin_ms / 1000, context_s=a.qtdb_context, data_dir=a.data,
-                  ludb_marks=a.ludb_marks, resample_hz=a.resample, noise_mv=a.noise,
+                  ludb_marks=a.ludb_marks,
+                  ludb_leads=None if a.ludb_leads is None else tuple(
+                      x.strip().lower() for x in a.ludb_leads.split(",") if x.strip()),
+                  resample_hz=a.resample, noise_mv=a.noise,
                   noise_seed=a.noise_seed)
     recs = {d: a.records.split(",") for d in datasets} if a.records else {}
     if a.ludb_split != "all" and "ludb" in datasets:

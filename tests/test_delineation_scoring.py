@@ -136,6 +136,24 @@ def test_ludb_global_marks_are_wider_than_the_lead_marks(ludb):
         read_ludb("1", ludb.parent, marks="all")
 
 
+def test_ludb_with_some_leads_hands_over_those_and_spans_their_marks(ludb):
+    from benchmarks._annotations import read_ludb
+
+    lead = read_ludb("1", ludb.parent, marks="lead")
+    two = read_ludb("1", ludb.parent, marks="global", with_leads=("V5",))
+    every = read_ludb("1", ludb.parent, marks="global")
+    assert two.leads().shape[1] == 2 and every.leads().shape[1] == 12
+    assert lead.leads().shape[1] == 12 and read_ludb("1", ludb.parent, with_leads=()).others is None
+    for f in ("QRS_on", "P_on", "T_on"):   # two leads' earliest onset: between one lead's and 12's
+        n = min(len(two.reference[f]), len(every.reference[f]), len(lead.reference[f]))
+        assert np.all(every.reference[f][:n] <= two.reference[f][:n] + 1e-9)
+    n = len(lead.reference["QRS_off"])
+    assert np.all(two.reference["QRS_off"][:n] >= lead.reference["QRS_off"] - 1e-9)
+    assert np.all(two.reference["QRS_off"][:n] <= every.reference["QRS_off"][:n] + 1e-9)
+    with pytest.raises(ValueError, match=r"leads \['v7'\] not in LUDB record"):
+        read_ludb("1", ludb.parent, with_leads=("v7",))
+
+
 def test_gmesa_joint_is_available_exactly_when_fit_leads_has_joint():
     import inspect
 
