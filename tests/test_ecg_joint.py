@@ -345,3 +345,77 @@ def test_a_noisy_small_p_like_the_templates_is_found_on_every_beat():
     err = (ok["P_on_s"].to_numpy() - truth["P_on_s"].to_numpy()[j]) * 1e3
     assert np.isfinite(err).mean() >= 0.97
     assert np.mean(np.abs(err) < 20.0) >= 0.85
+
+
+def test_two_leads_keep_the_p_and_t_the_primary_lead_found(ludb):
+    """LUDB 78, lead ii with v5 (a two-lead record): the shared P settled on a bump
+    190 ms before the P wave that lead ii shows, and LUDB 179, ii with v1, the shared T
+    on a small early deflection (T off 100 ms early); the joint template now takes the
+    P and T the primary lead found unless the leads explain another better
+    (joint_template.follow_primary)."""
+    import wfdb
+
+    for name, other, col, mark in (("78", "v5", "P_on_s", "("), ("179", "v1", "T_off_s", ")")):
+        path = ludb / "data" / name
+        rec = ecg.read_record(path)
+        fit = ecg.fit_leads(rec, ["ii", other])
+        ann = wfdb.rdann(str(path), "ii")
+        kind = "p" if col.startswith("P") else "t"
+        sym, smp = np.array(ann.symbol), ann.sample
+        marks = [smp[i + (1 if mark == ")" else -1)] / rec.fs for i in np.flatnonzero(sym == kind)
+                 if 0 < i < len(sym) - 1 and sym[i + (1 if mark == ")" else -1)] == mark]
+        got = fit.beats[col].dropna().to_numpy()
+        err_ms = np.array([1e3 * np.min(np.abs(got - m)) for m in marks])
+        assert len(marks) >= 5 and np.median(err_ms) < 25.0, (name, col, np.round(err_ms))
+
+
+def test_follow_primary_takes_the_primary_leads_t_where_the_joint_fit_lost_it():
+    from gmesa.ecg.joint_template import _solve, follow_primary, split_index, timing_bounds
+    from gmesa.ecg.options import FitOptions
+    from gmesa.ecg.template import fit_template, median_beat
+    from gmesa.ecg.beats import beat_windows
+    from gmesa.solvers import split_shared
+
+    syn = ecg.synthesize(duration=20, fs=500, heart_rate=70, noise=0.01, wander=0.0,
+                         leads=2, seed=3)
+    opts = FitOptions(baseline="quadratic")
+    sig = syn.record.signal
+    r = np.asarray(syn.rpeaks, dtype=np.int64)  # samples
+    start, end = beat_windows(r, sig.shape[0], 500.0)[:2]
+    usable = np.ones(len(r), bool)
+    usable[[0, -1]] = False
+    meds = [median_beat(sig[:, j], r, start, end, usable, 500.0) for j in range(2)]
+    t, Y = meds[0][0], np.stack([m[1] for m in meds])
+    first = fit_template(opts, t, Y[0], 60 / 70, -0.05).params
+    lay = opts.layout
+    c = split_index(lay, "T", "center")
+    lo, hi = timing_bounds(opts, t[0], t[-1], 60 / 70, -0.05)
+    lo, hi = lo.copy(), hi.copy()
+    w = np.ones(2)
+    theta0 = split_shared(first, lay.n_waves, lay.n_steps)[0]
+    true_c = first[lay.index("T", "center")]
+    # a joint fit whose T was kept 150 ms away from the T wave
+    f_lo, f_hi = lo.copy(), hi.copy()
+    f_lo[c] = f_hi[c] = true_c + 0.15
+    lost = _solve(opts, t, Y, theta0[None], f_lo, f_hi, w)
+    assert abs(lost.theta[0, c] - true_c) > 0.1
+    kept = follow_primary(opts, t, Y, lost, first, (lo, hi), w, (None, None), 0, 0.3)
+    assert abs(kept.theta[0, c] - true_c) < 0.01 and kept.data_cost[0] < lost.data_cost[0]
+    # nothing to follow: the fit is given back as it was
+    assert follow_primary(opts, t, Y, lost, first, (lo, hi), w, (None, None), 0, 0.3,
+                          follow=()) is lost
+    flat = first.copy()
+    flat[lay.index("T", "amplitude")] = 0.0
+    assert follow_primary(opts, t, Y, lost, flat, (lo, hi), w, (None, None), 0, 0.3) is lost
+
+
+def test_found_waves_are_those_of_at_least_half_the_fitted_beats():
+    import pandas as pd
+
+    from gmesa.ecg.joint import found_waves
+
+    beats = pd.DataFrame({"status": ["ok"] * 4 + ["artefact"] * 4,
+                          "P_present": [True, True, False, False] + [False] * 4,
+                          "T_present": [True, False, False, False] + [True] * 4})
+    assert found_waves(beats, ("P", "T", "U"), 0.5) == ("P",)
+    assert found_waves(beats.iloc[:0], ("P", "T"), 0.5) == ()

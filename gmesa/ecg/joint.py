@@ -30,8 +30,8 @@ from .identity import IDENTITY_NEAR
 from .init import clip_into
 from .joint_table import global_table, like_template, wave_evidence
 from .presence import P_LOCK, p_lock
-from .joint_template import (clean_lead, joint_template, overlap_joint, r_prime_center, ridge,
-                             split_index, timing_bounds)
+from .joint_template import (FOLLOW_SHARE, FOLLOWED, clean_lead, joint_template,
+                             overlap_joint, r_prime_center, ridge, split_index, timing_bounds)
 from .options import FitOptions
 from .overlap import own_waves
 from .priors import prior_arrays
@@ -361,16 +361,17 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
         usable = (beats["status"] == "ok").to_numpy()
     tp = first.info.get("template_params")
     tp = None if tp is None else np.array([tp[k] for k in first.layout.labels])
+    follow = found_waves(beats, FOLLOWED, FOLLOW_SHARE)
     fitted, owns = sigs, None  # the leads the beats are fitted on, what was taken out
     if "neighbour_waves" in first.info:  # a fast rate: the primary's fit took them out
-        made = overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp)
+        made = overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp, follow)
         if made is None:  # not sound over the leads: the windows that cut the waves
             return fit_joint(read, leads, primary, rpeaks=rpeaks, force_ecg=force_ecg,
                              keep=keep, **dict(options, overlap=False))
         jt, fitted, owns = made
     else:
-        jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp) \
-            if len(r) else None
+        jt = joint_template(opts, sigs, r, start, end, fs, usable, rr_med, p_i, tp,
+                            follow=follow) if len(r) else None
     info = {"record": name, "primary": primary, "leads": names, "joint": jt is not None,
             "skipped_leads": skipped, "rpeaks": first.info["rpeaks"], "n_beats": len(r),
             "gmesa_version": __version__, "waves": list(opts.waves)}
@@ -409,6 +410,14 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     for col, v in fragmented(frag, len(table)).items():
         table[col] = v
     return table, fits, info
+
+
+def found_waves(beats, waves, share):
+    """The ``waves`` a single-lead table ``beats`` found in at least ``share`` of its
+    fitted beats (``{wave}_present``)."""
+    ok = (beats["status"] == "ok").to_numpy() if len(beats) else np.zeros(0, bool)
+    return tuple(w for w in waves if f"{w}_present" in beats and ok.any()
+                 and float(np.mean(beats[f"{w}_present"].to_numpy(bool)[ok])) >= share)
 
 
 def _lead_fit(opts, table, sig, fs, info, tmpl, params, taken=None):

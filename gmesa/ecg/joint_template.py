@@ -15,6 +15,7 @@ from ..solvers import fit_shared, join_shared, split_shared
 from .artefacts import find_artefacts
 from .beats import beat_windows
 from .beatmodel import beat_bounds, best_start, t_latest, with_steps
+from .identity import IDENTITY_BIC, IDENTITY_NEAR, negligible
 from .fit import cleaned_chunks
 from .lead import lead_signal, mv_limits
 from .init import clip_into, guess_beat
@@ -155,7 +156,7 @@ def _solve(opts, t, Y, thetas, lo, hi, weights, tol=1e-10, max_iter=None, coef=(
 
 
 def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, first=None,
-                   owns=None):
+                   owns=None, follow=()):
     """The :class:`JointTemplate` of leads ``sigs`` (cleaned, mV) from the ``usable``
     beats (R peaks ``r``, windows [``start``, ``end``), samples); None when no median
     beat can be built.  The primary lead's template fit (``first``, a parameter vector;
@@ -166,7 +167,8 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     each lead weighted by 1/(its RMSE there).  An R' keeps each lead's R sign and size
     (:func:`r_prime_signs`).  ``owns``: per lead, the GMF rows taken out of its signal at
     every beat (:func:`~gmesa.ecg.overlap.without_neighbours`), given back to its median
-    beat (None: none)."""
+    beat (None: none).  ``follow``: the waves whose identity the joint template takes from
+    ``first`` (:func:`follow_primary`)."""
     meds = [median_beat(s, r, start, end, usable, fs) for s in sigs]
     if any(m is None for m in meds):
         return None
@@ -197,6 +199,8 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     rmse = _rmse(opts, t, Y, res.params[best])
     weights = 1.0 / np.maximum(rmse, MIN_LEAD_SD)
     again = _solve(opts, t, Y, res.theta[best:best + 1], lo, hi, weights, coef=signs)
+    again = follow_primary(opts, t, Y, again, first, (lo, hi), weights, signs, primary,
+                           opts.bandwidth(fs), follow)
     theta, coef = again.theta[0], again.coef[0]
     params = join_shared(theta, coef, lay.n_waves, lay.n_steps)
     rmse = _rmse(opts, t, Y, params)
@@ -207,6 +211,80 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     return JointTemplate(t, Y, theta, coef, weights, fits, on)
 
 
+#: the waves whose identity the joint template may take from the primary lead's template
+FOLLOWED = ("P", "T")
+
+#: ... where the primary lead's own pipeline found that wave in at least this share of
+#: its fitted beats (a template's P that the beats do not confirm is no P wave to follow:
+#: a paced rhythm's, atrial fibrillation's)
+FOLLOW_SHARE = 0.5
+
+
+def follow_primary(opts, t, Y, fitted, first, bounds, weights, signs, primary, bw,
+                   follow=FOLLOWED):
+    """The joint template fit ``fitted`` (of median beats ``Y``, L leads, at ``t`` s), or
+    one whose ``follow`` waves (P, T) are the primary lead's: where the primary
+    lead's template fit (``first``, a parameter vector) shows the wave and the joint fit
+    puts it more than :data:`~gmesa.ecg.identity.IDENTITY_NEAR` away, or of the other
+    sign in the primary lead, the joint template is fitted again from the primary's
+    timing of those waves (a T with its ST step), their centers held within that
+    distance and their signs in the primary lead held, then once more from there set
+    free; as a beat follows its template (:func:`~gmesa.ecg.identity.follow_template`),
+    the held fit is kept unless the better free one explains the leads (in noise units,
+    ``weights``; ``bw`` the share of the Nyquist band the low-pass leaves) by more than
+    :data:`~gmesa.ecg.identity.IDENTITY_BIC` ln(n_eff) per held wave in chi-square.  (The
+    primary lead chose its waves by its beats' likelihood, :mod:`gmesa.ecg.choice`; a
+    wave shared by two leads that show it apart can settle on neither, or on another
+    deflection: LUDB odd, lead ii with v1, records 179 and 67, T off 100 and 60 ms early;
+    LUDB even, ii with v5, record 78, the P on 190 ms early.)"""
+    lay = opts.layout
+    r_first = first[lay.index("R", "amplitude")]
+    theta, coef = fitted.theta[0], fitted.coef[0, primary]
+    r_joint = coef[lay.waves.index("R")]
+    held = []
+    for w in follow:
+        if w not in opts.waves:
+            continue
+        a0, c0 = first[lay.index(w, "amplitude")], first[lay.index(w, "center")]
+        k, c = lay.waves.index(w), split_index(lay, w, "center")
+        if negligible(a0, r_first):
+            continue
+        flip = np.sign(coef[k]) != np.sign(a0) and not negligible(coef[k], r_joint)
+        if flip or abs(theta[c] - c0) > IDENTITY_NEAR:
+            held.append(w)
+    if not held:
+        return fitted
+    lo, hi = bounds
+    own = split_shared(first, lay.n_waves, lay.n_steps)[0]
+    start, h_lo, h_hi = theta.copy(), lo.copy(), hi.copy()
+    m = fitted.coef.shape[2]
+    c_lo = np.full((len(Y), m), -np.inf) if signs[0] is None else signs[0].copy()
+    c_hi = np.full((len(Y), m), np.inf) if signs[1] is None else signs[1].copy()
+    for w in held:
+        k, c = lay.waves.index(w), split_index(lay, w, "center")
+        a0, c0 = first[lay.index(w, "amplitude")], first[lay.index(w, "center")]
+        start[c:c + 4] = own[c:c + 4]
+        if w == "T" and "ST" in lay.steps:  # the ST step shares the T wave's identity
+            st = 4 * lay.n_waves + 2 * lay.steps.index("ST")
+            start[st:st + 2] = own[st:st + 2]
+        h_lo[c], h_hi[c] = max(lo[c], c0 - IDENTITY_NEAR), min(hi[c], c0 + IDENTITY_NEAR)
+        if a0 > 0:
+            c_lo[primary, k] = max(c_lo[primary, k], 0.0)
+        else:
+            c_hi[primary, k] = min(c_hi[primary, k], 0.0)
+    if not np.all(h_lo <= h_hi):
+        return fitted
+    kept = _solve(opts, t, Y, start[None], h_lo, h_hi, weights, coef=(c_lo, c_hi))
+    free = _solve(opts, t, Y, kept.theta, lo, hi, weights, coef=signs)
+    if free.data_cost[0] < fitted.data_cost[0]:
+        fitted = free
+    if not np.isfinite(kept.data_cost[0]):
+        return fitted
+    n_eff = max(bw * t.size * len(Y), 2.0)
+    excess = 2.0 * (kept.data_cost[0] - fitted.data_cost[0]) * bw
+    return kept if excess <= IDENTITY_BIC * len(held) * np.log(n_eff) else fitted
+
+
 def _rmse(opts, t, Y, params):
     """RMSE (mV) of each lead's model ``params`` (L, P) of the median beats ``Y``."""
     lay = opts.layout
@@ -215,7 +293,7 @@ def _rmse(opts, t, Y, params):
     return np.sqrt(np.mean((Y - model) ** 2, axis=1))
 
 
-def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first):
+def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first, follow=()):
     """The joint template of beats whose waves overlap their neighbours' (the primary
     lead's own fit took them out: :mod:`gmesa.ecg.overlap`), as one lead's is fitted:
     a joint fit on the windows that cut the waves (:func:`~gmesa.ecg.beats.beat_windows`),
@@ -230,7 +308,7 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
     (:func:`~gmesa.ecg.overlap.same_t`)."""
     n = sigs[0].size
     jt = joint_template(opts, sigs, r, *beat_windows(r, n, fs)[:2], fs, usable, rr_med,
-                        primary, first)
+                        primary, first, follow=follow)
     if jt is None:
         return None
     qrs = extents(opts, jt.fits[primary].params)[1:3]
@@ -247,7 +325,7 @@ def overlap_joint(opts, sigs, r, start, end, fs, usable, rr_med, primary, first)
         comps.append(reaching_waves(opts, params))
     less = [without_neighbours(s, r, fs, c) for s, c in zip(sigs, comps)]
     made = joint_template(opts, less, r, start, end, fs, usable, rr_med, primary, first,
-                          owns=comps)
+                          owns=comps, follow=follow)
     if made is None or not (apart(opts, made.fits[primary].params, rr_med)
                             and same_t(opts, jt.fits[primary].params, opts,
                                        made.fits[primary].params)):
