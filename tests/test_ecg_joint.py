@@ -419,3 +419,40 @@ def test_found_waves_are_those_of_at_least_half_the_fitted_beats():
                           "T_present": [True, False, False, False] + [True] * 4})
     assert found_waves(beats, ("P", "T", "U"), 0.5) == ("P",)
     assert found_waves(beats.iloc[:0], ("P", "T"), 0.5) == ()
+
+
+def test_a_lead_without_the_beat_is_fitted_but_does_not_judge_it():
+    """A two-lead record whose second lead carries noise alone (an electrode off): every
+    beat was poor_fit (the median PRD over two leads is their mean); the lead is now named
+    in info and left out of the quality test, and the boundaries are the first lead's."""
+    syn = ecg.synthesize(duration=20, fs=500, heart_rate=72, noise=0.02, seed=5)
+    x = syn.record.signal
+    noise = 0.1 * np.random.default_rng(0).standard_normal(x.size)
+    fit = ecg.fit_leads(ecg.Record(np.column_stack([x, noise]), 500.0, leads=("a", "off")))
+    b = fit.beats
+    assert fit.info["leads_without_beat"] == ["off"]
+    assert (b["status"] == "ok").mean() > 0.9
+    alone = ecg.fit_record(ecg.Record(x[:, None], 500.0, leads=("a",))).beats
+    for col in ("P_on_s", "QRS_on_s", "QRS_off_s", "T_off_s"):
+        diff_ms = 1e3 * np.abs(b[col].to_numpy() - alone[col].to_numpy())
+        assert np.nanmedian(diff_ms) < 6.0, (col, np.nanmedian(diff_ms))
+    # a lead that shows the beat through noise is kept (its weight the lower)
+    noisy = ecg.fit_leads(ecg.Record(np.column_stack([x, 0.8 * x + 2 * noise]), 500.0,
+                                     leads=("a", "noisy")))
+    assert noisy.info["leads_without_beat"] == []
+    w = noisy.info["lead_weights"]
+    assert w["noisy"] < 0.5 * w["a"]
+
+
+def test_shows_beat_compares_the_qrs_with_the_beats_noise():
+    from gmesa.ecg.joint_template import shows_beat
+    from gmesa.ecg.options import FitOptions
+
+    opts = FitOptions()
+    m = opts.layout.n_waves + opts.layout.n_steps + opts.layout.n_baseline
+    coef = np.zeros((3, m))
+    r = opts.layout.waves.index("R")
+    coef[:, r] = [1.0, 0.05, -0.5]
+    np.testing.assert_array_equal(shows_beat(opts, coef, [0.02, 0.05, 0.02]),
+                                  [True, False, True])
+    np.testing.assert_array_equal(shows_beat(opts, coef * 0, [0.02] * 3), [True] * 3)

@@ -293,7 +293,7 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
     like = _like_template(opts, jt, theta, coef, fit_me, b, X, Y[primary], primary)
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
                         (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs,
-                        primary, owns is None, like)
+                        primary, owns is None, like, jt.shows, jt.weights)
     return tables, params, glob
 
 
@@ -381,6 +381,8 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
                                                          opts.bandwidth(fs))
     t_room = room(r, fs, reach[1]) if reach is not None else np.full(len(r), np.inf)
     info["lead_weights"] = dict(zip(names, map(float, jt.weights)))
+    # leads whose template shows no QRS above their beats' noise: fitted, not judged by
+    info["leads_without_beat"] = [n for n, s in zip(names, jt.shows) if not s]
     tables, params, globs = [[] for _ in names], [[] for _ in names], []
     for a in range(0, len(r), BLOCK_BEATS):
         idx = np.arange(a, min(a + BLOCK_BEATS, len(r)))

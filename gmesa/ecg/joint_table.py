@@ -213,8 +213,28 @@ def warnings_off():
         yield
 
 
+def weighted_median(values, weights):
+    """Per column of ``values`` (L, N): the median of the L values, each counted by its
+    weight (``weights`` (L,), >= 0; equal weights: :func:`numpy.median`, the two middle
+    values averaged); NaN values left out; NaN where none is left."""
+    v = np.asarray(values, dtype=float)
+    w = np.where(np.isfinite(v), np.asarray(weights, dtype=float)[:, None], 0.0)
+    order = np.argsort(np.where(np.isfinite(v), v, np.inf), axis=0)
+    vs, ws = np.take_along_axis(v, order, 0), np.take_along_axis(w, order, 0)
+    cum = np.cumsum(ws, axis=0)
+    total = cum[-1]
+    half = 0.5 * total
+    k = np.argmax(cum >= half[None, :] * (1 - 1e-12), axis=0)
+    cols = np.arange(v.shape[1])
+    nxt = np.minimum(k + 1, v.shape[0] - 1)
+    tie = np.isclose(cum[k, cols], half) & (ws[nxt, cols] > 0) & (nxt > k)
+    out = np.where(tie, 0.5 * (vs[k, cols] + vs[nxt, cols]), vs[k, cols])
+    return np.where(total > 0, out, np.nan)
+
+
 def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver, qrs_on,
-                 window, lengths, fs, primary=0, previous_t=True, like=None):
+                 window, lengths, fs, primary=0, previous_t=True, like=None, shows=None,
+                 weights=None):
     """The global per-beat table of one block (columns ``*_#i`` name lead position i):
     ``beats`` the primary lead's rows (its own single-lead fit), ``theta``/``coef`` the
     joint fits, ``parts`` what each lead's table gave, ``solver`` (code, cost, nit),
@@ -222,7 +242,9 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
     lead's position; ``previous_t``: no P on before the previous beat's T ends (False
     where the neighbours' waves were taken out: :mod:`gmesa.ecg.overlap`); ``like``:
     beats whose P is the joint template's (:func:`like_template`, where it is locked to
-    the QRS; None: none)."""
+    the QRS; None: none); ``shows``: the leads whose PRD judges a beat's fit
+    (:func:`~gmesa.ecg.joint_template.shows_beat`; None: all), each counted by its
+    information, its weight squared (``weights``, 1/mV; None: equal)."""
     lay = opts.layout
     code, cost, nit = solver
     t_start, t_last, t_room = window
@@ -251,11 +273,13 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
         hit = fit_me & (code == value)
         status[hit], reason[hit] = name, SOLVER_STATUS[value]
     prd = np.stack([p["prd"] for p in parts])
-    with warnings_off():
-        mid = np.nanmedian(prd, axis=0)
+    info = np.ones(len(parts)) if weights is None else np.asarray(weights, float) ** 2
+    if shows is not None:
+        prd, info = prd[np.asarray(shows, dtype=bool)], info[np.asarray(shows, dtype=bool)]
+    mid = weighted_median(prd, info)
     poor = (status == "ok") & (mid > opts.prd_limit)
     status[poor] = "poor_fit"
-    reason[poor] = [f"median PRD over the leads {v:.1f}% above {opts.prd_limit:g}%"
+    reason[poor] = [f"median PRD over the leads (weighted) {v:.1f}% above {opts.prd_limit:g}%"
                     for v in mid[poor]]
     add_reason(reason, fit_me & ~present.get("P", np.zeros(len(beats), bool)),
                "no P wave in any lead")

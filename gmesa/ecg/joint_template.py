@@ -25,7 +25,7 @@ from .overlap import (apart, extents, own_waves, overlap_windows, reaching_waves
 from .periodic import tied_template
 from .presence import TemplateFit, template_noise
 from .rprime import r_prime_bounds, r_prime_coef_bounds
-from .template import fit_template, median_beat
+from .template import TEMPLATE_BEATS, fit_template, median_beat
 from .waves import qrs_onset
 
 #: the joint P's largest half-width and tails (s): the single-lead bounds (0.06, 0.08)
@@ -76,7 +76,8 @@ class JointTemplate(NamedTuple):
     """The joint template: sample times ``t`` (s from R), median beats ``Y`` (L, n mV),
     shared timing ``theta``, each lead's linear coefficients ``coef`` (L, m), the
     leads' weights ``weights`` (1/mV), their :class:`TemplateFit` (the joint model seen
-    in each lead) ``fits``, and the earliest QRS onset over the leads ``qrs_on`` (s)."""
+    in each lead) ``fits``, the earliest QRS onset over the leads ``qrs_on`` (s) and
+    which leads show the beat (``shows``, (L,) bool: :func:`shows_beat`)."""
     t: np.ndarray
     Y: np.ndarray
     theta: np.ndarray
@@ -84,6 +85,19 @@ class JointTemplate(NamedTuple):
     weights: np.ndarray
     fits: list
     qrs_on: float
+    shows: np.ndarray | None = None
+
+
+def shows_beat(opts, coef, beat_sd):
+    """(L,) bool: the leads whose joint template (linear coefficients ``coef`` (L, m))
+    has a QRS component (Q, R, S, R') larger than ``opts.wave_snr`` times the beats'
+    noise SD in that lead (``beat_sd``, mV), as a wave must stand out of one beat's RMSE
+    (:func:`~gmesa.ecg.presence.evident`); all of them where none does.  A lead that
+    carries no ECG (an electrode off, noise alone) shows none."""
+    qrs = [opts.layout.waves.index(w) for w in ("Q", "R", "S", "R2") if w in opts.waves]
+    size = np.max(np.abs(coef[:, qrs]), axis=1)
+    shows = size > opts.wave_snr * np.asarray(beat_sd, dtype=float)
+    return shows if shows.any() else np.ones_like(shows)
 
 
 def timing_bounds(opts, t0, t1, rr, qrs_on, t_late=None, r_prime_at=None):
@@ -208,7 +222,10 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     sse = rmse ** 2 * t.size
     fits = [TemplateFit(t, params[i], float(sse[i] / dof), float(rmse[i]), float(noise2[i]))
             for i in range(len(Y))]
-    return JointTemplate(t, Y, theta, coef, weights, fits, on)
+    # the beats' noise in each lead: the spread of the beats about their median
+    beat2 = noise2 * min(int(np.count_nonzero(usable)), TEMPLATE_BEATS) * 2.0 / np.pi
+    return JointTemplate(t, Y, theta, coef, weights, fits, on,
+                         shows_beat(opts, coef, np.sqrt(np.nan_to_num(beat2))))
 
 
 #: the waves whose identity the joint template may take from the primary lead's template
