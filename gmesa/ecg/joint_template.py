@@ -241,8 +241,8 @@ def follow_primary(opts, t, Y, fitted, first, bounds, weights, signs, primary, b
                    follow=FOLLOWED):
     """The joint template fit ``fitted`` (of median beats ``Y``, L leads, at ``t`` s), or
     one whose ``follow`` waves (P, T) are the primary lead's: where the primary
-    lead's template fit (``first``, a parameter vector) shows the wave and the joint fit
-    puts it more than :data:`~gmesa.ecg.identity.IDENTITY_NEAR` away, or of the other
+    lead's template fit (``first``, a parameter vector) has the wave (not
+    :func:`~gmesa.ecg.identity.negligible` beside its R) and the joint fit puts it more than :data:`~gmesa.ecg.identity.IDENTITY_NEAR` away, or of the other
     sign in the primary lead, the joint template is fitted again from the primary's
     timing of those waves (a T with its ST step), their centers held within that
     distance and their signs in the primary lead held, then once more from there set
