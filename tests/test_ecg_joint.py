@@ -428,7 +428,8 @@ def test_a_lead_without_the_beat_is_fitted_but_does_not_judge_it():
     syn = ecg.synthesize(duration=20, fs=500, heart_rate=72, noise=0.02, seed=5)
     x = syn.record.signal
     noise = 0.1 * np.random.default_rng(0).standard_normal(x.size)
-    fit = ecg.fit_leads(ecg.Record(np.column_stack([x, noise]), 500.0, leads=("a", "off")))
+    with pytest.warns(UserWarning, match="lead 'off' shows no QRS above its noise"):
+        fit = ecg.fit_leads(ecg.Record(np.column_stack([x, noise]), 500.0, leads=("a", "off")))
     b = fit.beats
     assert fit.info["leads_without_beat"] == ["off"]
     assert (b["status"] == "ok").mean() > 0.9

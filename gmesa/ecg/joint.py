@@ -383,6 +383,9 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     info["lead_weights"] = dict(zip(names, map(float, jt.weights)))
     # leads whose template shows no QRS above their beats' noise: fitted, not judged by
     info["leads_without_beat"] = [n for n, s in zip(names, jt.shows) if not s]
+    for lead in info["leads_without_beat"]:
+        warn(f"fit_leads: lead {lead!r} shows no QRS above its noise (an electrode off?): "
+             f"fitted, but it does not judge the beats' fit")
     tables, params, globs = [[] for _ in names], [[] for _ in names], []
     for a in range(0, len(r), BLOCK_BEATS):
         idx = np.arange(a, min(a + BLOCK_BEATS, len(r)))
