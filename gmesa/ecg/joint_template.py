@@ -222,10 +222,13 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
     sse = rmse ** 2 * t.size
     fits = [TemplateFit(t, params[i], float(sse[i] / dof), float(rmse[i]), float(noise2[i]))
             for i in range(len(Y))]
-    # the beats' noise in each lead: the spread of the beats about their median
-    beat2 = noise2 * min(int(np.count_nonzero(usable)), TEMPLATE_BEATS) * 2.0 / np.pi
-    return JointTemplate(t, Y, theta, coef, weights, fits, on,
-                         shows_beat(opts, coef, np.sqrt(np.nan_to_num(beat2))))
+    # the beats' noise in each lead: the spread of the beats about their median; a
+    # beat's residual there is the model's misfit (the template's RMSE) and that noise
+    beat2 = np.nan_to_num(noise2 * min(int(np.count_nonzero(usable)), TEMPLATE_BEATS)
+                          * 2.0 / np.pi)
+    beat_weights = 1.0 / np.maximum(np.sqrt(rmse ** 2 + beat2), MIN_LEAD_SD)
+    return JointTemplate(t, Y, theta, coef, beat_weights, fits, on,
+                         shows_beat(opts, coef, np.sqrt(beat2)))
 
 
 #: the waves whose identity the joint template may take from the primary lead's template
