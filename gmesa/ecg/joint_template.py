@@ -51,7 +51,8 @@ START_ITER = 40
 #: whose own guess starts the joint template
 GUESS_LEADS = 3
 
-#: a lead's weight in the joint fit is 1 / (its template RMSE, at least this many mV)
+#: a lead's weight in the joint template's fit is 1 / (its template RMSE), in the beats'
+#: 1 / sqrt(template RMSE^2 + its beats' noise^2), that scale at least this many mV
 MIN_LEAD_SD = 0.005
 
 
@@ -75,7 +76,7 @@ def clean_lead(record, lead, opts, force_ecg=False):
 class JointTemplate(NamedTuple):
     """The joint template: sample times ``t`` (s from R), median beats ``Y`` (L, n mV),
     shared timing ``theta``, each lead's linear coefficients ``coef`` (L, m), the
-    leads' weights ``weights`` (1/mV), their :class:`TemplateFit` (the joint model seen
+    beats' lead weights ``weights`` (1/mV: :data:`MIN_LEAD_SD`), their :class:`TemplateFit` (the joint model seen
     in each lead) ``fits``, the earliest QRS onset over the leads ``qrs_on`` (s) and
     which leads show the beat (``shows``, (L,) bool: :func:`shows_beat`)."""
     t: np.ndarray
