@@ -222,7 +222,8 @@ def read_ludb(record: str, data_dir: Path | None = None, lead: str = "ii", marks
         unknown = [n for n in with_leads if n.lower() not in names]
         if unknown:
             raise ValueError(f"leads {unknown} not in LUDB record {record} (it has {names})")
-        others = [n for n in others if n in {w.lower() for w in with_leads}]
+        wanted = {w.lower() for w in with_leads}
+        others = [n for n in others if n in wanted]
     if marks == "global":
         by_lead = {lead: waves}
         for other in others:

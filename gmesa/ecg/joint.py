@@ -301,7 +301,8 @@ def _like_template(opts, jt, theta, coef, fit_me, beats, X, Y, primary):
     """Beats whose shared P is the joint template's (:func:`~gmesa.ecg.joint_table.
     like_template`; None without P in the model).  As one lead asks
     (:func:`~gmesa.ecg.presence.consistent_p`): where the primary lead's own fit
-    (``beats``) kept P waves in fewer than half the fitted beats, they count only when
+    (``beats``) kept P waves in fewer than :data:`~gmesa.ecg.joint_template.FOLLOW_SHARE`
+    (half) of the fitted beats, they count only when
     the template's P is locked to the QRS over them in the primary lead (samples ``Y`` at
     ``X``; :func:`~gmesa.ecg.presence.p_lock`): dissociated or fibrillation waves are
     not."""
@@ -309,7 +310,7 @@ def _like_template(opts, jt, theta, coef, fit_me, beats, X, Y, primary):
         return None
     like = fit_me & like_template(theta, coef, jt, opts.layout)
     own = beats["P_present"].to_numpy(bool)[fit_me] if "P_present" in beats else []
-    if not (len(own) and np.mean(own) >= 0.5) and not p_lock(
+    if not (len(own) and np.mean(own) >= FOLLOW_SHARE) and not p_lock(
             X, Y, like, jt.fits[primary], opts.waves) >= P_LOCK:
         like[:] = False
     return like

@@ -25,7 +25,7 @@ from .overlap import (apart, extents, own_waves, overlap_windows, reaching_waves
 from .periodic import tied_template
 from .presence import TemplateFit, template_noise
 from .rprime import r_prime_bounds, r_prime_coef_bounds
-from .template import TEMPLATE_BEATS, fit_template, median_beat
+from .template import beat_noise2, fit_template, median_beat
 from .waves import qrs_onset
 
 #: the joint P's largest half-width and tails (s): the single-lead bounds (0.06, 0.08)
@@ -225,8 +225,7 @@ def joint_template(opts, sigs, r, start, end, fs, usable, rr_med, primary=0, fir
             for i in range(len(Y))]
     # the beats' noise in each lead: the spread of the beats about their median; a
     # beat's residual there is the model's misfit (the template's RMSE) and that noise
-    beat2 = np.nan_to_num(noise2 * min(int(np.count_nonzero(usable)), TEMPLATE_BEATS)
-                          * 2.0 / np.pi)
+    beat2 = beat_noise2(noise2, usable)
     beat_weights = 1.0 / np.maximum(np.sqrt(rmse ** 2 + beat2), MIN_LEAD_SD)
     return JointTemplate(t, Y, theta, coef, beat_weights, fits, on,
                          shows_beat(opts, coef, np.sqrt(beat2)))

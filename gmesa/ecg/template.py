@@ -71,6 +71,16 @@ def median_on(sig, r, offs):
     return tmpl, noise2
 
 
+def beat_noise2(noise2, usable):
+    """The variance (mV^2) of one beat's noise from the ``noise2`` of a median beat
+    (:func:`median_on`) over the ``usable`` beats (bool per beat; :func:`median_beat`
+    takes at most :data:`TEMPLATE_BEATS` of them): the spread of the beats about their
+    median, squared (``median_on``'s pi/2 over the number of beats undone); 0 where
+    ``noise2`` is unknown."""
+    n = min(int(np.count_nonzero(usable)), TEMPLATE_BEATS)
+    return np.nan_to_num(np.asarray(noise2, dtype=float) * n * 2.0 / math.pi)
+
+
 def _corr_rows(segs, tmpl):
     a = segs - np.nanmean(segs, axis=1, keepdims=True)
     b = tmpl - np.mean(tmpl)
