@@ -17,7 +17,10 @@ uncertainty.  The constant shift (the old rule's form) is scored the same way be
 it.  The even records and QTDB are not read.
 
     python benchmarks/calibrate_fiducials.py [--limit N] [--jobs 2] [--priors 0|1]
-        [--leads ii|all|i,v5,...] [--dry-run] [--uncertainty-only]
+        [--leads ii|all|i,v5,...] [--dry-run] [--uncertainty-only] [--peaks-only]
+
+The peaks (``fidmap.PEAKS``: P_peak) are learned the same way from the wave's center (no
+fraction): ``--peaks-only`` adds just them to the shipped map.
 
 Each boundary also gets the uncertainty of the map (:func:`add_uncertainty`: a model of
 its error's variance from the features, and the RMS error of an inverted T's end);
@@ -39,12 +42,15 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._calib_fits import LUDB_LEADS, calibration_records, fit_calibration  # noqa: E402
 from benchmarks.calibrate_priors import _commit  # noqa: E402
 from gmesa.ecg.evaluate import match  # noqa: E402
-from gmesa.ecg.fidmap import BOUNDARIES, FEATURES, MAP_TABLE, design, features, predict  # noqa: E402
+from gmesa.ecg.fidmap import (BOUNDARIES, FEATURES, MAP_TABLE, PEAKS, design, features,  # noqa: E402
+                               predict)
 from gmesa.ecg.fiducials import QRS_LOBE, complex_edges, component_edges, wave_fiducials  # noqa: E402
 from gmesa.ecg.waves import wave_layout  # noqa: E402
 
 FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 EXTRA = {"T_on_inverted": (None,)}
+#: the fractions tried per boundary: a peak is the center (no fraction)
+CANDIDATES = {b: (None,) for b in PEAKS}
 PENALTIES = (0.0, 1.0, 10.0, 100.0, 1000.0)
 FOLDS = 5
 TRIM = 4.0
@@ -52,13 +58,16 @@ OUT = ROOT / "gmesa" / "data" / MAP_TABLE
 
 
 def raw_edge(params, waves, boundary, frac):
-    """The boundary's edge at fraction ``frac`` without shift (s from R)."""
+    """The boundary's edge at fraction ``frac`` without shift (s from R); a peak's: the
+    wave's center."""
     lay = wave_layout(waves)
     if boundary.startswith("QRS"):
         sub = np.concatenate([params[:, lay.wave(n)] for n in ("Q", "R", "S")], axis=1)
         on, _, off = complex_edges(sub, frac, frac, QRS_LOBE)
         return on if boundary == "QRS_on" else off
     _, c, h, sl, sr = params[:, lay.wave("T" if boundary.startswith("T") else "P")].T
+    if boundary.endswith("_peak"):
+        return c
     if frac is None:
         return c + h
     on, off = component_edges(c, h, sl, sr, frac, frac)
@@ -72,8 +81,9 @@ def inverted_t(params, waves):
 
 
 def pairs(fits):
-    """Per boundary: list of (params, waves, features, ref - R (s), record id) per record."""
-    out = {b: [] for b in BOUNDARIES}
+    """Per boundary and peak: list of (params, waves, features, ref - R (s), record id)
+    per record."""
+    out = {b: [] for b in BOUNDARIES + PEAKS}
     record_id = {r: k for k, r in enumerate(dict.fromkeys(f["record"] for f in fits))}
     for f in fits:
         k = record_id[f["record"]]  # CV folds by record: its leads stay together
@@ -86,7 +96,7 @@ def pairs(fits):
         noise, rr = b["rmse"].to_numpy()[ok], b["rr_s"].to_numpy()[ok]
         fid = wave_fiducials(params, waves, method="rule")
         inverted = inverted_t(params, waves)
-        for bnd in BOUNDARIES:
+        for bnd in BOUNDARIES + PEAKS:
             key = bnd.removesuffix("_inverted")
             det = fid[key] + r
             wave = key.split("_")[0]
@@ -173,7 +183,7 @@ def calibrate(data, boundary):
     rec = np.concatenate([np.full(len(d[3]), d[4]) for d in data])
     x = np.concatenate([d[2] for d in data])
     cands, const = [], None
-    for frac in FRACTIONS + EXTRA.get(boundary, ()):
+    for frac in CANDIDATES.get(boundary, FRACTIONS + EXTRA.get(boundary, ())):
         edge = np.concatenate([raw_edge(d[0], d[1], boundary, frac) for d in data])
         y = np.concatenate([d[3] for d in data]) - edge
         ok = np.isfinite(y)
@@ -260,6 +270,25 @@ def add_uncertainty(table, data):
           f"{t['inverted_n']} beats")
 
 
+def _header(fits, leads):
+    print(f"calibration: {len(fits) // len(leads)} LUDB records (odd numbers), lead(s) "
+          f"{','.join(leads)}; CV by record, "
+          f"{FOLDS} folds; score ms (|mean|+SD; T: |median|+rSD)")
+    print(f"{'boundary':14s} {'f':>5s} {'lambda':>7s} {'n':>5s} {'CV map':>7s} "
+          f"{'CV const':>8s} {'mean':>6s} {'SD':>6s} {'sd(trim)':>8s}")
+
+
+def _learn(data, bnd):
+    """The map entry of ``bnd`` (:func:`calibrate`), its scores printed; a peak's
+    "CV const" is the constant shift's, its "mean" the learned map's CV residual mean,
+    ms (the center alone: the mean of the marks less it)."""
+    entry, s, c, m, sd = calibrate(data[bnd], bnd)
+    f = "center" if bnd in PEAKS else "end" if entry["frac"] is None else f"{entry['frac']:.2f}"
+    print(f"{bnd:14s} {f:>6s} {entry['penalty']:7g} {entry['n']:5d} {s:7.1f} {c:8.1f} "
+          f"{m:+6.1f} {sd:6.1f} {entry['cv_sd'] * 1e3:8.1f}")
+    return entry
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=None, help="first N calibration records")
@@ -271,6 +300,8 @@ def main(argv=None):
     ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
     ap.add_argument("--uncertainty-only", action="store_true", help="keep the shipped map's "
                     "boundaries and add only its uncertainty (var_coef, inverted_rms)")
+    ap.add_argument("--peaks-only", action="store_true", help="keep the shipped map's "
+                    "boundaries and (re)learn only its peaks (fidmap.PEAKS)")
     args = ap.parse_args(argv)
     leads = LUDB_LEADS if args.leads == "all" else tuple(args.leads.split(","))
     unknown = [lead for lead in leads if lead not in LUDB_LEADS]
@@ -284,6 +315,19 @@ def main(argv=None):
         options["priors"] = bool(args.priors)
     fits = fit_calibration(args.limit, args.jobs, options, leads)
     data = pairs(fits)
+    if args.peaks_only:
+        table = json.loads(OUT.read_text())
+        _header(fits, leads)
+        for bnd in PEAKS:
+            table[bnd] = _learn(data, bnd)
+        table["_note"]["peaks"] = dict(
+            command="python benchmarks/calibrate_fiducials.py "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+            date=datetime.date.today().isoformat(), gmesa_commit=_commit())
+        if not args.dry_run:
+            OUT.write_text(json.dumps(table, indent=1) + "\n")
+            print(f"wrote {OUT.relative_to(ROOT)} (peaks)")
+        return
     if args.uncertainty_only:
         table = json.loads(OUT.read_text())
         add_uncertainty(table, data)
@@ -295,18 +339,8 @@ def main(argv=None):
             OUT.write_text(json.dumps(table, indent=1) + "\n")
             print(f"wrote {OUT.relative_to(ROOT)} (uncertainty)")
         return
-    print(f"calibration: {len(fits) // len(leads)} LUDB records (odd numbers), lead(s) "
-          f"{','.join(leads)}; CV by record, "
-          f"{FOLDS} folds; score ms (|mean|+SD; T: |median|+rSD)")
-    print(f"{'boundary':14s} {'f':>5s} {'lambda':>7s} {'n':>5s} {'CV map':>7s} "
-          f"{'CV const':>8s} {'mean':>6s} {'SD':>6s} {'sd(trim)':>8s}")
-    table = {}
-    for bnd in BOUNDARIES:
-        entry, s, c, m, sd = calibrate(data[bnd], bnd)
-        table[bnd] = entry
-        f = "end" if entry["frac"] is None else f"{entry['frac']:.2f}"
-        print(f"{bnd:14s} {f:>5s} {entry['penalty']:7g} {entry['n']:5d} {s:7.1f} {c:8.1f} "
-              f"{m:+6.1f} {sd:6.1f} {entry['cv_sd'] * 1e3:8.1f}")
+    _header(fits, leads)
+    table = {bnd: _learn(data, bnd) for bnd in BOUNDARIES + PEAKS}
     add_uncertainty(table, data)
     if args.dry_run:
         return

@@ -14,6 +14,8 @@ itself uses the features clamped to the training range ``lo``..``hi``).  An entr
 ``exp(z_clamped' var_coef) + cv_sd^2 z' gram^-1 z``: the beats like those the map placed
 badly on the calibration half get a larger SD.  ``T_off``'s ``inverted_rms`` is the SD
 floor of an inverted T's end (``T_off_inverted`` of :func:`map_shifts`).
+The peaks (:data:`PEAKS`, optional in a table) are the wave's center plus a map of the
+same form (``frac`` None): where observers put the apex of a flat-topped, asymmetric wave.
 See docs/ecg.md (fiducials).
 """
 from __future__ import annotations
@@ -32,6 +34,11 @@ MAP_TABLE = "fiducial_map.json"
 #: boundaries with a map; ``T_on_inverted`` is the onset of a T of negative amplitude
 BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off", "T_on_inverted")
 
+#: the peaks a table may map (the wave's center plus a shift; without them, the center).
+#: The T peak, mapped the same way, was not kept: LUDB even's median error +2.9 -> -0.4
+#: ms but |mean| + SD 20.3 -> 22.2 ms (its errors are skewed; docs/results.md, session 30)
+PEAKS = ("P_peak",)
+
 #: the SD of a boundary without a variance model (QRS on and off): the CV residual SD of
 #: every matched calibration beat (``cv_sd_all``), not only of those within 4 robust SD
 #: (``cv_sd``), which covered too few errors: within +-1.96 SD, QRS on 0.89 of LUDB
@@ -48,6 +55,7 @@ FEATURES = {
     "T_on": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
     "T_on_inverted": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
     "T_off": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
+    "P_peak": ("half_width", "sigma_left", "sigma_right", "log_snr", "rr"),
     "QRS_on": ("q_ratio", "q_sigma_left", "r_sigma_left", "r_half_width", "rr"),
     "QRS_off": ("s_ratio", "s_sigma_right", "r_sigma_right", "r_half_width", "rr"),
 }
@@ -139,10 +147,11 @@ def map_shifts(params, names, noise=None, rr=None, table=None):
     """``{boundary: (frac, shift s (N,), sd s (N,))}`` of the learned map for beats
     ``params`` (N, 5K, waves ``names``); with a ``T2`` lobe also ``T2_on``/``T2_off``
     (the T maps on T2's own parameters); ``T_off_inverted``: the T off of an inverted T,
-    its SD at least the map's RMS error over the calibration half's inverted T waves."""
+    its SD at least the map's RMS error over the calibration half's inverted T waves;
+    the :data:`PEAKS` the table maps, their frac None."""
     table = fiducial_map() if table is None else table
     out = {}
-    for b in BOUNDARIES:
+    for b in BOUNDARIES + tuple(p for p in PEAKS if p in table):
         entry = table[b]
         shift, sd = predict(features(params, names, b, noise, rr), entry)
         out[b] = (entry["frac"], shift, sd)

@@ -195,7 +195,9 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
     ``method="map"`` (what :func:`~gmesa.ecg.fit_record` uses by default, its option
     ``fiducials``): each boundary is the wave's edge plus the learned map of
     :mod:`gmesa.ecg.fidmap` (``noise``: the beat's residual SD, mV, and ``rr``: the RR
-    interval before it, s, are features; unknown: the training mean); ``"rule"``
+    interval before it, s, are features; unknown: the training mean), and a peak the
+    table maps (:data:`~gmesa.ecg.fidmap.PEAKS`) is the wave's center plus its map's
+    shift (else the center); ``"rule"``
     (default here, as before): the amplitude fraction and constant shift of
     :data:`RULE` (``rule`` overrides entries of it, for either method).
     ``with_sd=True`` also returns a dict of each boundary's uncertainty SD (s; NaN for
@@ -230,7 +232,8 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
             don = np.where(amp < 0, din, don)
             if "T_off_inverted" in shifts:
                 doff = np.where(amp < 0, shifts["T_off_inverted"][2], doff)
-        out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on, c.copy(), off
+        peak = c.copy() if f"{wave}_peak" not in shifts else c + shifts[f"{wave}_peak"][1]
+        out[f"{wave}_on"], out[f"{wave}_peak"], out[f"{wave}_off"] = on, peak, off
         sd[f"{wave}_on"], sd[f"{wave}_off"] = don, doff
     qrs = [n for n in QRS_WAVES if n in lay.waves]
     if qrs:
