@@ -155,7 +155,8 @@ def test_one_lead_joint_agrees_with_fit_record(ludb):
     assert np.array_equal(single["r_peak_s"], joint["r_peak_s"])
     ok = (single["status"] == "ok").to_numpy() & (joint["status"] == "ok").to_numpy()
     assert ok.sum() >= 5
-    for col in ("P_on_s", "P_off_s", "QRS_on_s", "QRS_off_s", "T_peak_s", "T_off_s"):
+    for col in ("P_on_s", "P_peak_s", "P_off_s", "QRS_on_s", "QRS_off_s", "T_peak_s",
+                "T_off_s"):  # P peak: the learned map's in both (fidmap.PEAKS)
         diff_ms = (joint[col] - single[col]).to_numpy()[ok] * 1e3
         assert np.nanmedian(np.abs(diff_ms)) < 1.0, (col, np.nanmedian(np.abs(diff_ms)))
         sd = col.replace("_s", "_sd_ms") if "peak" not in col else None

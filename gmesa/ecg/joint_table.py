@@ -192,6 +192,10 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
             sd[f"{w}_on"] = spread_sd(sd_on, f"{w}_on", n_sel)
             sd[f"{w}_off"] = spread_sd(sd_off, f"{w}_off", n_sel)
             peak = theta[:, 4 * lay.waves.index(w)] if w in lay.waves else on * np.nan
+            if w == "P" and w in lay.waves:  # its learned peak (fidmap.PEAKS), in the lead
+                k = lay.waves.index(w)       # with the largest P of those it is read in
+                pick = np.argmax(np.where(sel, np.abs(coef[:, :, k]).T, -1.0), axis=0)
+                peak = raw["P_peak"][pick, np.arange(pick.size)]
             if w == "T" and "T2" in lay.waves:  # the peak of the lobe larger over the leads
                 k, k2 = lay.waves.index("T"), lay.waves.index("T2")
                 larger = np.sum(coef[:, :, k2] ** 2, axis=1) > np.sum(coef[:, :, k] ** 2, axis=1)
