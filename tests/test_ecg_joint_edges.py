@@ -161,6 +161,37 @@ def test_an_s_at_both_width_bounds_does_not_set_the_offset(monkeypatch):
     np.testing.assert_allclose(kept[3:], off[3:], atol=1e-12)   # the tail alone: kept anyway
 
 
+def test_a_q_at_its_bound_that_cancels_another_tail_does_not_lengthen_the_qrs():
+    """A broad Q at its tail bound of R's sign in one lead (the joint model's amplitudes
+    have any sign) cancels a broad S's left tail there: left out alone, it would lay that
+    tail bare and start the QRS 25+ ms early (LUDB 54 with v1).  The edges are then those
+    of the whole complex (``fiducials.no_longer``), in one lead's reading and the spatial
+    one alike; where leaving it out shortens the QRS (a Q on the PR sag) it stays out."""
+    from gmesa.ecg.fiducials import no_longer
+    from gmesa.ecg.waves import REGIONS, wave_layout
+
+    lay = wave_layout(WAVES)
+    rows = _beats(3)
+    q, r, s = (lay.wave(w).start for w in "QRS")
+    # the QRS of LUDB 54's joint fit with v1, as lead v1 sees it (amplitudes mV, times s)
+    rows[:, q:q + 5] = (0.45, -0.008, 0.0021, REGIONS["Q"][3], 0.0071)
+    rows[:, r:r + 5] = (0.54, -0.0009, 0.0018, 0.0099, 0.0074)
+    rows[:, s:s + 5] = (-0.63, 0.0087, 0.0, 0.0368, 0.0156)
+    noise, rr = np.full(3, 0.02), np.full(3, 0.85)
+    got = wave_fiducials(rows, WAVES)
+    cut = rows.copy()
+    cut[:, q] = 0.0
+    bare = wave_fiducials(cut, WAVES)["QRS_on"]
+    assert np.all(got["QRS_on"] - bare > 0.025), (got["QRS_on"], bare)
+    joint = global_qrs_edges(rows[None], WAVES, noise[None], rr, "rule")
+    np.testing.assert_allclose(joint[0], got["QRS_on"], atol=1e-12)
+    np.testing.assert_allclose(joint[2], got["QRS_off"], atol=1e-12)
+    on, off = no_longer(np.array([-0.05, np.nan]), np.array([0.05, 0.06]),
+                        (np.array([-0.04, -0.03]), None, np.array([0.07, np.nan])))
+    np.testing.assert_array_equal(on, [-0.04, -0.03])
+    np.testing.assert_array_equal(off, [0.05, 0.06])
+
+
 @pytest.mark.parametrize("method", ["map", "rule"])
 def test_one_lead_with_an_r_prime_is_the_single_lead_reading(method):
     """An R' (``R2``) of 20% of R, 45 ms after it, starts the walk as one lead's reading

@@ -185,6 +185,15 @@ def at_bound(params, names):
     return out
 
 
+def no_longer(on, off, whole):
+    """The QRS edges ``on``, ``off`` (s) read without the components at their bounds
+    (:func:`at_bound`), kept within those read on the ``whole`` complex ((onset, peak,
+    offset), s): such a component may have been cancelling another one, whose tail its
+    absence lays bare (a broad Q and a broad S of opposite signs in one lead of the joint
+    model); the complex is then read with it.  NaN on one side takes the other's."""
+    return np.fmax(on, whole[0]), np.fmin(off, whole[2])
+
+
 def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=None,
                    with_sd=False, table=None):
     """Fiducials (seconds, same time origin as the centers) for each beat.
@@ -237,10 +246,13 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
         sd[f"{wave}_on"], sd[f"{wave}_off"] = don, doff
     qrs = [n for n in QRS_WAVES if n in lay.waves]
     if qrs:
-        sub = at_bound(np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1), qrs)
+        full = np.concatenate([params[:, lay.wave(n)] for n in qrs], axis=1)
+        sub = at_bound(full, qrs)
         (fon, son, don), (foff, soff, doff) = shifts["QRS_on"], shifts["QRS_off"]
         lobes = [qrs_lobe(n) for n in qrs]
         on, pk, off = complex_edges(sub, fon, foff, lobes)
+        if sub is not full:  # left out, a component at its bound must not lengthen the QRS
+            on, off = no_longer(on, off, complex_edges(full, fon, foff, lobes))
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
         sd["QRS_on"], sd["QRS_off"] = don, doff
         # waves do not overlap the QRS complex: P ends by its onset, T starts after it

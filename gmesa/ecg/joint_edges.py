@@ -27,7 +27,7 @@ import numpy as np
 
 from .._kernels import mesa_sum_into
 from ..config import njit
-from .fiducials import QRS_LOBE, QRS_WAVES, RULE, at_bound, qrs_lobe
+from .fiducials import QRS_LOBE, QRS_WAVES, RULE, at_bound, no_longer, qrs_lobe
 from .fidmap import features, fiducial_map, predict
 from .joint_template import MIN_LEAD_SD
 
@@ -208,16 +208,17 @@ def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
     lay_q = [i for i, w in enumerate(names) if w in QRS_WAVES]
     cols = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in lay_q])
     sub = np.transpose(np.asarray(params, float)[:, :, cols], (1, 0, 2))     # (N, L, 5k)
-    sub = at_bound(sub, [names[i] for i in lay_q])  # as one lead's reading
+    full, sub = sub, at_bound(sub, [names[i] for i in lay_q])  # as one lead's reading
     shifts = qrs_shifts(params, names, noise, rr, method)
     # a lead's noise at least MIN_LEAD_SD (as the joint template's lead weights): a
     # near-perfect fit must not take the whole curve
     with np.errstate(divide="ignore", invalid="ignore"):
         w = 1.0 / np.maximum(np.asarray(noise, float), MIN_LEAD_SD).T            # (N, L)
     # one fraction per beat: the map's fraction is a constant per boundary
-    on, pk, off, share = spatial_edges(sub, w, shifts["QRS_on"][0][0],
-                                       shifts["QRS_off"][0][0],
-                                       [qrs_lobe(names[i]) for i in lay_q])
+    fracs = (shifts["QRS_on"][0][0], shifts["QRS_off"][0][0], [qrs_lobe(names[i]) for i in lay_q])
+    on, pk, off, share = spatial_edges(sub, w, *fracs)
+    if sub is not full:  # as one lead's reading (fiducials.no_longer)
+        on, off = no_longer(on, off, spatial_edges(full, w, *fracs))
     tot = np.sum(share, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s_on = np.sum(share * shifts["QRS_on"][1].T, axis=1) / tot
