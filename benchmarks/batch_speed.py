@@ -27,7 +27,9 @@ needs tens of GiB: it runs under a memory cap and, when stopped, on the first ho
     python benchmarks/batch_speed.py --skip-holter   # record 100 only
     python benchmarks/batch_speed.py --leads         # also both Holter leads at once
 
-Timings on a shared 2-core machine are noisy: other jobs compete for the cores.
+Timings on a shared 2-core machine are noisy: other jobs compete for the cores.  Each gmesa
+run also prints its CPU seconds (user + system, all threads and ended child processes),
+which the load distorts less than wall time.
 """
 from __future__ import annotations
 
@@ -54,6 +56,15 @@ TARGET_HOLTER_RSS = 1 * GIB
 # ---------------------------------------------------------------------------------
 # child jobs (run in a fresh interpreter: python batch_speed.py --child JSON)
 # ---------------------------------------------------------------------------------
+def _cpu_seconds():
+    """CPU seconds (user + system) of this process, all its threads, and its children
+    that have ended: what a busy shared machine distorts least."""
+    import resource
+    own, ended = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                   resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
+
+
 def _child(job):
     t0 = time.perf_counter()
     res = {"job": job}
@@ -79,10 +90,12 @@ def _child(job):
         warm_up()
         t1 = time.perf_counter()
         res["startup_s"] = t1 - t0
+        cpu0 = _cpu_seconds()
         with tempfile.TemporaryDirectory() as out:
             s = fit_files([job["path"]], out=out, workers=job["workers"], lead=job["lead"],
                           leads=job.get("leads"), progress=False, resume=False)
             res["seconds"] = time.perf_counter() - t1
+        res["cpu_s"] = _cpu_seconds() - cpu0
         row = s.iloc[0]
         res.update(status=row["status"], reason=row["reason"], beats=int(row["n_beats"] or 0),
                    n_ok=int(row["n_ok"] or 0), read_s=float(row["read_s"]),
@@ -209,6 +222,8 @@ def _line(name, r):
             f"peak RSS {_mib(r['peak_rss']):>10}"
     if "fit_s" in r:
         parts += f"  (read {r['read_s']:.2f} + fit {r['fit_s']:.2f} + write {r['write_s']:.2f} s)"
+    if "cpu_s" in r:
+        parts += f"  CPU {r['cpu_s']:.2f} s"
     return f"  {name:<34} {parts}"
 
 
