@@ -215,7 +215,8 @@ def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
     with np.errstate(divide="ignore", invalid="ignore"):
         w = 1.0 / np.maximum(np.asarray(noise, float), MIN_LEAD_SD).T            # (N, L)
     # one fraction per beat: the map's fraction is a constant per boundary
-    fracs = (shifts["QRS_on"][0][0], shifts["QRS_off"][0][0], [qrs_lobe(names[i]) for i in lay_q])
+    fracs = (shifts["QRS_on"][0][0], shifts["QRS_off"][0][0],
+             [qrs_lobe(names[i]) for i in lay_q])
     on, pk, off, share = spatial_edges(sub, w, *fracs)
     if sub is not full:  # as one lead's reading (fiducials.no_longer)
         on, off = no_longer(on, off, spatial_edges(full, w, *fracs))
