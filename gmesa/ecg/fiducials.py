@@ -185,13 +185,18 @@ def at_bound(params, names):
     return out
 
 
-def no_longer(on, off, whole):
+def no_longer(on, off, whole, rows=None):
     """The QRS edges ``on``, ``off`` (s) read without the components at their bounds
     (:func:`at_bound`), kept within those read on the ``whole`` complex ((onset, peak,
-    offset), s): such a component may have been cancelling another one, whose tail its
-    absence lays bare (a broad Q and a broad S of opposite signs in one lead of the joint
-    model); the complex is then read with it.  NaN on one side takes the other's."""
-    return np.fmax(on, whole[0]), np.fmin(off, whole[2])
+    offset), s, of the beats ``rows``; None: all): such a component may have been
+    cancelling another one, whose tail its absence lays bare (a broad Q and a broad S of
+    opposite signs in one lead of the joint model); the complex is then read with it.
+    NaN on one side takes the other's."""
+    if rows is None:
+        return np.fmax(on, whole[0]), np.fmin(off, whole[2])
+    on, off = np.array(on, dtype=float), np.array(off, dtype=float)
+    on[rows], off[rows] = np.fmax(on[rows], whole[0]), np.fmin(off[rows], whole[2])
+    return on, off
 
 
 def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=None,
@@ -252,7 +257,8 @@ def wave_fiducials(params, names, rule=None, *, method="rule", noise=None, rr=No
         lobes = [qrs_lobe(n) for n in qrs]
         on, pk, off = complex_edges(sub, fon, foff, lobes)
         if sub is not full:  # left out, a component at its bound must not lengthen the QRS
-            on, off = no_longer(on, off, complex_edges(full, fon, foff, lobes))
+            left = np.flatnonzero(np.any(sub != full, axis=1))
+            on, off = no_longer(on, off, complex_edges(full[left], fon, foff, lobes), left)
         out["QRS_on"], out["QRS_peak"], out["QRS_off"] = on + son, pk, off + soff
         sd["QRS_on"], sd["QRS_off"] = don, doff
         # waves do not overlap the QRS complex: P ends by its onset, T starts after it

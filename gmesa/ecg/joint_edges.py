@@ -215,11 +215,13 @@ def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
     with np.errstate(divide="ignore", invalid="ignore"):
         w = 1.0 / np.maximum(np.asarray(noise, float), MIN_LEAD_SD).T            # (N, L)
     # one fraction per beat: the map's fraction is a constant per boundary
-    fracs = (shifts["QRS_on"][0][0], shifts["QRS_off"][0][0],
-             [qrs_lobe(names[i]) for i in lay_q])
-    on, pk, off, share = spatial_edges(sub, w, *fracs)
+    f_on, f_off = shifts["QRS_on"][0][0], shifts["QRS_off"][0][0]
+    lobes = [qrs_lobe(names[i]) for i in lay_q]
+    on, pk, off, share = spatial_edges(sub, w, f_on, f_off, lobes)
     if sub is not full:  # as one lead's reading (fiducials.no_longer)
-        on, off = no_longer(on, off, spatial_edges(full, w, *fracs))
+        left = np.flatnonzero(np.any(sub != full, axis=(1, 2)))
+        on, off = no_longer(on, off, spatial_edges(full[left], w[left], f_on[left],
+                                                   f_off[left], lobes), left)
     tot = np.sum(share, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s_on = np.sum(share * shifts["QRS_on"][1].T, axis=1) / tot
