@@ -308,6 +308,8 @@ def _score_record(dataset: str, record: str, methods: dict[str, Method], opt: Op
 
 def _worker_init() -> None:
     warnings.simplefilter("ignore")
+    from benchmarks import _ablation
+    _ablation.from_env()  # the rules --ablate took out, in this worker too
     try:  # one Numba thread per worker process
         import numba
         numba.set_num_threads(1)
@@ -631,7 +633,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, default=None, help="also write the tables as markdown")
     p.add_argument("--out", type=Path, default=None, help="write summary.csv/json, per_record, events, ...")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--ablate", default=None, metavar="RULES",
+                   help="take these decision rules out of gmesa's ECG pipeline (comma list; "
+                        "diagnostics: what each is worth, benchmarks/rule_ablation.py)")
     a = p.parse_args(argv)
+    if a.ablate:
+        from benchmarks import _ablation
+        try:
+            _ablation.apply(a.ablate.split(","))
+        except ValueError as exc:
+            p.error(f"--ablate: {exc}")
 
     datasets = [d.strip() for d in a.datasets.split(",") if d.strip()]
     bad = [d for d in datasets if d not in DATASET_LABEL]

@@ -342,3 +342,33 @@ def test_interval_agreement_pairs_marks_into_beats_and_finds_a_proportional_bias
     assert flat.loc["QT", "bias_ms"] == pytest.approx(-20.0, abs=0.3)
     assert flat.loc["QT", "slope_low"] < 0.0 < flat.loc["QT", "slope_high"] or abs(
         flat.loc["QT", "slope"]) < 0.01
+
+
+def test_ablation_takes_rules_out_in_its_process_and_children():
+    """``delineation.py --ablate`` (benchmarks/_ablation.py): a named rule is replaced in
+    the process that asks and, through the environment, in its workers; an unknown name
+    is refused by name.  Run in a fresh interpreter: the patches would stay."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from benchmarks import _ablation
+    with pytest.raises(ValueError, match="no_such_rule"):
+        _ablation.check(["p_floor", "no_such_rule"])
+    code = ("import os; from benchmarks import _ablation; _ablation.from_env(); "
+            "import gmesa.ecg.presence as P, gmesa.ecg.fit as F; "
+            "from gmesa.ecg import FitOptions; o = FitOptions(); "
+            "assert P.P_MIN_OF_R == 0.0 and o.u_wave is False and o.model_choice == (); "
+            "assert F.second_starts(None) is None; "
+            "assert FitOptions(model_choice=('T',)).model_choice == (); print('ok')")
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, GMESA_ABLATE="p_floor,u_wave,t_choice,second_starts",
+               PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, text=True,
+                         capture_output=True)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+    plain = subprocess.run([sys.executable, "-c", "import gmesa.ecg.presence as P; "
+                            "print(P.P_MIN_OF_R)"], env=dict(os.environ, PYTHONPATH=str(root)),
+                           cwd=root, text=True, capture_output=True)
+    assert float(plain.stdout) > 0.0                      # untouched without it
