@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from .config import njit
 
@@ -277,11 +278,12 @@ def warm_up():
     tanh_step_into(x, 1.0, 0.0, 0.1, out, np.empty((3, 4)))
 
 
-@njit
+@njit(parallel=True)
 def mesa_sum_rows_into(x, p, lengths, start, n_gmf, n_steps, n_base, out):
     """Evaluate one model per row: rows of x (or one shared row), parameters
-    ``p[row, start:]`` in the usual layout, the first lengths[row] samples of out[row]."""
-    for r in range(p.shape[0]):
+    ``p[row, start:]`` in the usual layout, the first lengths[row] samples of out[row]
+    (the rows in parallel, on Numba's threads)."""
+    for r in prange(p.shape[0]):
         xr = x[0] if x.shape[0] == 1 else x[r]
         n = lengths[r]
         mesa_sum_into(xr[:n], p[r, start:], n_gmf, n_steps, n_base, out[r, :n])

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import prange
 
 from .._kernels import mesa_sum_into
 from ..config import njit
@@ -74,16 +75,16 @@ def component_edges(center, half_width, sigma_left, sigma_right, frac_on, frac_o
     return on, off
 
 
-@njit
+@njit(parallel=True)
 def _complex_edges(params, frac_on, frac_off, lobe, step, limit, out):
-    """For each row of GMF params (K components): the peak of |sum|, then per side
-    the walk outwards from the outermost lobe (see :func:`complex_edges`; ``lobe`` one
-    share per component)."""
+    """For each row of GMF params (K components; the rows in parallel): the peak of
+    |sum|, then per side the walk outwards from the outermost lobe (see
+    :func:`complex_edges`; ``lobe`` one share per component)."""
     n_beats = params.shape[0]
     k = params.shape[1] // 5
-    one = np.empty(1)
-    t = np.empty(1)
-    for b in range(n_beats):
+    for b in prange(n_beats):
+        one = np.empty(1)
+        t = np.empty(1)
         p = params[b]
         # the peak of |sum|: search a grid around each component's plateau
         best = 0.0

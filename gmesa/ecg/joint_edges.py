@@ -24,6 +24,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
+from numba import prange
 
 from .._kernels import mesa_sum_into
 from ..config import njit
@@ -96,15 +97,16 @@ def _spatial(p, w, k, t, one):
     return np.sqrt(acc)
 
 
-@njit
+@njit(parallel=True)
 def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, share):
-    """Per beat (params (N, L, 5k), weights (N, L)): onset, peak, offset of s(t) and
-    each lead's share of s^2 at the peak (``lobe``: one share per component)."""
+    """Per beat (params (N, L, 5k), weights (N, L); the beats in parallel): onset, peak,
+    offset of s(t) and each lead's share of s^2 at the peak (``lobe``: one share per
+    component)."""
     n_beats, n_leads = params.shape[0], params.shape[1]
     k = params.shape[2] // 5
-    one = np.empty(1)
-    t = np.empty(1)
-    for b in range(n_beats):
+    for b in prange(n_beats):
+        one = np.empty(1)
+        t = np.empty(1)
         p, w = params[b], weights[b]
         best, tpk = 0.0, p[0, 1]
         for c in range(k):
