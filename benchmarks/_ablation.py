@@ -94,13 +94,14 @@ def apply(names):
             fields[OPTIONS[n][1]] = OPTIONS[n][2]
     if fields:
         from gmesa.ecg.options import FitOptions
-        post = FitOptions.__post_init__
+        post = getattr(FitOptions, "_unablated", FitOptions.__post_init__)
 
         def without(self):
             for field, value in fields.items():
                 setattr(self, field, value)
             post(self)
 
+        FitOptions._unablated = post  # a second apply() wraps the original, not the wrapper
         FitOptions.__post_init__ = without
 
 
