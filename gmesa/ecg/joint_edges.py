@@ -1,5 +1,8 @@
 """The joint model's global QRS edges read off one spatial curve of all the leads.
 
+(The global table reads the onset here and, since session 31, the offset as the median
+of the leads' own readings: :data:`~gmesa.ecg.joint_table.QRS_EDGES`.)
+
 Lead ``l``'s fitted QRS complex (Q + R + S with the shared timing and its own
 amplitudes) in its noise units, ``q_l(t) / noise_l``, combined over the leads:
 
