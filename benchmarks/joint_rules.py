@@ -163,14 +163,14 @@ def print_table(df, title):
 
 
 #: rules compared: settings of gmesa.ecg.joint_table / joint_edges ("now": the defaults;
-#: "before": main fb4d779's extreme QRS edges and P in any lead)
+#: "before": main fb4d779's extreme QRS edges and P in any lead; "qrs_spatial": both QRS
+#: edges off the spatial curve, the default before session 31)
 RULES = {
     "now": {},
     "before": dict(QRS_EDGES=dict(QRS_on="extreme", QRS_off="extreme"), P_PRESENCE="any"),
     "qrs_extreme": dict(QRS_EDGES=dict(QRS_on="extreme", QRS_off="extreme")),
     "qrs_spatial": dict(QRS_EDGES=dict(QRS_on="spatial", QRS_off="spatial")),
     "qrs_median": dict(QRS_EDGES=dict(QRS_on="median", QRS_off="median")),
-    "qrs_median_all": dict(QRS_EDGES=dict(QRS_on="median_all", QRS_off="median_all")),
     "spatial0": dict(QRS_SPREAD={"QRS_on": 0.0, "QRS_off": 0.0}),
     "pt0": dict(WAVE_SPREAD={"P_on": 0.0, "P_off": 0.0, "T_on": 0.0, "T_off": 0.0}),
     "p_any": dict(P_PRESENCE="any"),

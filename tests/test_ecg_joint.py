@@ -8,6 +8,7 @@ from gmesa._kernels import mesa_sum_into
 from gmesa.ecg.fiducials import wave_fiducials
 from gmesa.ecg.joint_edges import (QRS_SPREAD, WAVE_SPREAD, expected_max, global_qrs_edges,
                                    spread_out)
+from gmesa.ecg.leads import POOLED_SPREAD
 from gmesa.ecg.waves import WAVES, typical_vector
 
 LEADS = 12
@@ -64,10 +65,17 @@ def _twelve_leads(seed=0, duration=20.0, fs=500.0, snr_db=20.0):
             clean[lo:hi, li] += out[:hi - lo]
     truth = {k: np.array(v) for k, v in truth.items()}
     noise = np.sqrt(np.mean(clean ** 2, axis=0) / 10 ** (snr_db / 10))
-    # the global QRS edges: the spatial curve of the true complexes in noise units
+    # the global QRS edges as the joint table reads them (joint_table.QRS_EDGES): the
+    # onset off the spatial curve of the true complexes in noise units, the offset the
+    # median of the leads' offsets (those with a QRS of 25% of the largest) moved out
     views = np.transpose(np.array(true_rows), (1, 0, 2))         # (leads, beats, 25)
     sd = np.repeat(noise[:, None], len(true_rows), axis=1)
-    truth["QRS_on"], _, truth["QRS_off"] = global_qrs_edges(views, WAVES, sd, None, "rule")
+    truth["QRS_on"] = global_qrs_edges(views, WAVES, sd, None, "rule")[0]
+    offs = np.array([wave_fiducials(rows, WAVES)["QRS_off"] for rows in true_rows])
+    size = np.max(np.abs(np.array(true_rows)[:, :, [5, 10, 15]]), axis=2)  # (beats, leads)
+    use = size >= 0.25 * size.max(axis=1, keepdims=True)
+    mid = np.array([np.median(o[u]) for o, u in zip(offs, use)])
+    truth["QRS_off"] = spread_out(mid, mid, "QRS", use.sum(axis=1), POOLED_SPREAD)[1]
     truth["P_off"] = np.minimum(truth["P_off"], truth["QRS_on"])
     truth["T_on"] = np.maximum(truth["T_on"], truth["QRS_off"])
     sig = clean + noise * rng.standard_normal(clean.shape)
@@ -138,11 +146,13 @@ def test_p_missing_in_the_primary_lead_is_found_in_the_other():
     i = np.searchsorted(truth["r_peak_s"], both.beats["r_peak_s"] - 0.01)
     # global marks are the earliest onset over the leads' marks: the global QRS onset
     # sits QRS_SPREAD * expected_max(2) before one lead's reading (gmesa.ecg.joint_edges)
-    # (and the T offset, shown by both leads, WAVE_SPREAD * expected_max(2) after; P is
-    # in one lead only: no spread)
+    # (the QRS offset, the leads' median, POOLED_SPREAD * expected_max(2) after; the T
+    # offset, shown by both leads, WAVE_SPREAD * expected_max(2) after; P is in one lead
+    # only: no spread)
     moved = {"QRS_on_s": -QRS_SPREAD["QRS_on"] * expected_max(2),
+             "QRS_off_s": POOLED_SPREAD["QRS_off"] * expected_max(2),
              "T_off_s": WAVE_SPREAD["T_off"] * expected_max(2)}
-    for col in ("P_on_s", "P_off_s", "QRS_on_s", "T_off_s"):
+    for col in ("P_on_s", "P_off_s", "QRS_on_s", "QRS_off_s", "T_off_s"):
         true = truth[col].to_numpy()[i] + moved.get(col, 0.0)
         err_ms = (both.beats[col] - true).to_numpy()[inner] * 1e3
         assert np.nanmedian(np.abs(err_ms)) < 3.0, (col, np.nanmedian(np.abs(err_ms)))

@@ -38,12 +38,11 @@ QRS_LEAD_SHARE = 0.25
 #: how each global QRS edge is read: "spatial" (one curve of all the leads,
 #: :mod:`gmesa.ecg.joint_edges`), "median" (the leads' own readings over those whose QRS
 #: reaches :data:`QRS_LEAD_SHARE`, their median moved out by
-#: :data:`~gmesa.ecg.leads.POOLED_SPREAD` as the pooled per-lead reading is), "median_all"
-#: (the same over every lead) or "extreme" (earliest onset, latest offset over the leads
-#: whose QRS reaches :data:`QRS_LEAD_SHARE`; the rule before 2026-12-05).  The offset is
-#: the median since session 31: LUDB even, global marks, QRS off |mean|+SD 16.0 -> 13.3
-#: ms (12 leads), 19.3 / 17.9 / 15.0 -> 13.4 / 13.4 / 12.2 (ii with v1, v2, v5); the
-#: median onset was worse (12 leads 9.4 -> 10.0; benchmarks/joint_rules.py)
+#: :data:`~gmesa.ecg.leads.POOLED_SPREAD` as the pooled per-lead reading is) or "extreme"
+#: (earliest onset, latest offset over the same leads; the rule before 2026-12-05).  The
+#: offset is the median since session 31: LUDB even, global marks, QRS off |mean|+SD
+#: 16.0 -> 13.3 ms (12 leads), 19.3 / 17.9 / 15.0 -> 13.4 / 13.4 / 12.2 (ii with v1, v2,
+#: v5); the median onset was worse (12 leads 9.4 -> 10.0; benchmarks/joint_rules.py)
 QRS_EDGES = {"QRS_on": "spatial", "QRS_off": "median"}
 
 #: how P presence is decided across leads (LUDB even, lead ii's marks, P Se/PPV; 12 leads
@@ -190,14 +189,13 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
             how = QRS_EDGES[b]
             if how == "spatial":
                 fid[b], sd[b] = spatial[b]
-            elif how.startswith("median"):  # the leads' median, moved out as "pooled" is
-                use = share if how == "median" else np.isfinite(raw[b])
-                edge = np.where(use, raw[b], np.nan)
+            elif how == "median":  # the leads' median, moved out as the pooled reading's
+                edge = np.where(share, raw[b], np.nan)
                 n = np.sum(np.isfinite(edge), axis=0)
-                fid[b] = spread_out(*(2 * [np.nanmedian(edge, axis=0)]), "QRS", n,
-                                    POOLED_SPREAD)[side]
-                sd[b] = spread_sd(np.nanmedian(np.where(use, raw[f"{b}_sd"], np.nan), axis=0),
-                                  b, n, POOLED_SPREAD)
+                mid = np.nanmedian(edge, axis=0)
+                fid[b] = spread_out(mid, mid, "QRS", n, POOLED_SPREAD)[side]
+                lead_sd = np.nanmedian(np.where(share, raw[f"{b}_sd"], np.nan), axis=0)
+                sd[b] = spread_sd(lead_sd, b, n, POOLED_SPREAD)
             else:  # the earliest onset or latest offset of the leads that show the QRS
                 fid[b], sd[b] = _extreme(raw[b], raw[f"{b}_sd"], share, side == 0)
         for w in ("P", "T"):
