@@ -472,9 +472,9 @@ def test_shows_beat_compares_the_qrs_with_the_beats_noise():
 
 def test_the_global_qrs_offset_is_the_leads_median_moved_out(ludb, monkeypatch):
     """LUDB 189, all 12 leads, against the global marks (the latest QRS offset over the
-    leads' marks): the spatial curve's offset, which follows the leads of high SNR, read
-    +15 ms late on average (benchmarks/delineation.py, session 30); the median of the
-    leads' own offsets moved out by the pooled spread reads +1.4 (joint_table.QRS_EDGES)."""
+    leads' marks): the spatial curve's offset, which follows the leads of high SNR, reads
+    a median +16 ms late over its 8 beats; the median of the leads' own offsets moved out
+    by the pooled spread, +1.7 ms (joint_table.QRS_EDGES; session 31)."""
     from benchmarks._annotations import read_case
     from gmesa.ecg import joint_table
 
