@@ -159,11 +159,14 @@ def _extreme(values, sds, sel, earliest):
     return np.where(found, v[i, cols], np.nan), np.where(found, sds[i, cols], np.nan)
 
 
-def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, shown2=None):
+def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, shown2=None,
+               shows=None):
     """Global fiducials (s from R), their SDs (s: the reading lead's, with the spread's,
     :func:`~gmesa.ecg.joint_edges.spread_sd`; the table masks them where the boundary is
     NaN) and the note of beats whose T off is cut
-    (``shown2``: where each lead shows the second T lobe, None without one)."""
+    (``shown2``: where each lead shows the second T lobe, None without one; ``shows``:
+    the leads that show the beat at all, (L,) bool, None: all; the QRS offset's median
+    is taken over them)."""
     lay = opts.layout
     raw = {k: np.stack([p["raw"][k] for p in parts]) for k in parts[0]["raw"]}   # (L, N)
     if shown2 is not None:  # a lead showing the second T lobe: its T spans both lobes
@@ -190,11 +193,14 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
             if how == "spatial":
                 fid[b], sd[b] = spatial[b]
             elif how == "median":  # the leads' median, moved out as the pooled reading's
-                edge = np.where(share, raw[b], np.nan)
+                use = share
+                if shows is not None and np.any(shows):  # not a lead without the beat
+                    use = share & np.asarray(shows, dtype=bool)[:, None]
+                edge = np.where(use, raw[b], np.nan)
                 n = np.sum(np.isfinite(edge), axis=0)
                 mid = np.nanmedian(edge, axis=0)
                 fid[b] = spread_out(mid, mid, "QRS", n, POOLED_SPREAD)[side]
-                lead_sd = np.nanmedian(np.where(share, raw[f"{b}_sd"], np.nan), axis=0)
+                lead_sd = np.nanmedian(np.where(use, raw[f"{b}_sd"], np.nan), axis=0)
                 sd[b] = spread_sd(lead_sd, b, n, POOLED_SPREAD)
             else:  # the earliest onset or latest offset of the leads that show the QRS
                 fid[b], sd[b] = _extreme(raw[b], raw[f"{b}_sd"], share, side == 0)
@@ -284,7 +290,7 @@ def global_table(opts, beats, theta, coef, parts, fit_me, status, reason, solver
         present["T"] = present["T"] | (fit_me & np.any(shown2, axis=0))
         leads["T"] = leads["T"] | shown2
     fid, fid_sd, cut, note, t_end = _fiducials(opts, parts, coef, theta, present, leads,
-                                               t_last, t_room, rr, shown2)
+                                               t_last, t_room, rr, shown2, shows)
     on_t, on_t_note = p_after_previous_t(fid["P_on"], t_end, rr)
     on_t &= previous_t
     p_cut, p_note = p_start_seen(fid["P_peak"], t_start)
