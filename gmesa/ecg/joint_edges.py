@@ -101,10 +101,11 @@ def _spatial(p, w, k, t, one):
 
 
 @njit(parallel=True)
-def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, share):
+def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, share,
+                   sides):
     """Per beat (params (N, L, 5k), weights (N, L); the beats in parallel): onset, peak,
     offset of s(t) and each lead's share of s^2 at the peak (``lobe``: one share per
-    component)."""
+    component; ``sides`` 1: the onset alone, the offset left NaN)."""
     n_beats, n_leads = params.shape[0], params.shape[1]
     k = params.shape[2] // 5
     for b in prange(n_beats):
@@ -129,7 +130,7 @@ def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, s
             if w[li] > 0.0:
                 mesa_sum_into(t, p[li], k, 0, 0, one)
                 share[b, li] = (w[li] * one[0] / best) ** 2
-        for side in range(2):
+        for side in range(sides):
             direction = -1.0 if side == 0 else 1.0
             frac = frac_on[b] if side == 0 else frac_off[b]
             start = tpk
@@ -158,13 +159,14 @@ def _spatial_edges(params, weights, frac_on, frac_off, lobe, step, limit, out, s
 
 
 def spatial_edges(params, weights, frac_on, frac_off, lobe=QRS_LOBE, step=0.00025,
-                  limit=0.25):
+                  limit=0.25, offset=True):
     """(onset, peak, offset) of the spatial curve (s from the components' time origin)
     and each lead's share of ``s**2`` at its peak (N, L).  ``params`` (N, L, 5k): each
     lead's QRS components (same timing in every lead), ``weights`` (N, L): 1/noise
     (1/mV; 0 or NaN leaves a lead out), ``frac_on``/``frac_off`` (N,) fractions of the
     level the walk starts from; ``lobe``: the share of the peak a component needs to
-    start the walk, one or one per component (as :func:`~gmesa.ecg.fiducials.complex_edges`)."""
+    start the walk, one or one per component (as :func:`~gmesa.ecg.fiducials.complex_edges`);
+    ``offset=False``: the onset walk alone (the offset NaN)."""
     params = np.ascontiguousarray(params, dtype=np.float64)
     w = np.asarray(weights, dtype=float)
     w = np.ascontiguousarray(np.where(np.isfinite(w) & (w > 0), w, 0.0))
@@ -177,7 +179,7 @@ def spatial_edges(params, weights, frac_on, frac_off, lobe=QRS_LOBE, step=0.0002
     lobes = np.ascontiguousarray(np.broadcast_to(np.asarray(lobe, float),
                                                  (params.shape[2] // 5,)))
     _spatial_edges(np.ascontiguousarray(params), w, fon, foff, lobes, float(step),
-                   float(limit), out, share)
+                   float(limit), out, share, 2 if offset else 1)
     return out[:, 0], out[:, 1], out[:, 2], share
 
 
@@ -201,7 +203,7 @@ def qrs_shifts(params, names, noise, rr, method):
     return out
 
 
-def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
+def global_qrs_edges(params, names, noise, rr, method, with_sd=False, offset=True):
     """Global QRS (onset, peak, offset), s, from each lead's view ``params`` (L, N, 5K
     waves ``names``) of the joint fit and its ``noise`` (L, N) residual SD (mV; NaN
     leaves the lead out of that beat): the
@@ -209,7 +211,8 @@ def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
     share of the curve's peak, moved out by ``QRS_SPREAD`` times ``expected_max`` of the
     number of leads.  ``with_sd=True`` adds the SDs (s) of the onset and offset: the
     leads' map SDs, root mean square by the same shares, with the spread's
-    (:func:`spread_sd`; NaN for the rule)."""
+    (:func:`spread_sd`; NaN for the rule).  ``offset=False``: the onset alone (the
+    offset NaN; the global table reads the offset otherwise)."""
     lay_q = [i for i, w in enumerate(names) if w in QRS_WAVES]
     cols = np.concatenate([np.arange(5 * i, 5 * i + 5) for i in lay_q])
     sub = np.transpose(np.asarray(params, float)[:, :, cols], (1, 0, 2))     # (N, L, 5k)
@@ -222,11 +225,11 @@ def global_qrs_edges(params, names, noise, rr, method, with_sd=False):
     # one fraction per beat: the map's fraction is a constant per boundary
     f_on, f_off = shifts["QRS_on"][0][0], shifts["QRS_off"][0][0]
     lobes = [qrs_lobe(names[i]) for i in lay_q]
-    on, pk, off, share = spatial_edges(sub, w, f_on, f_off, lobes)
+    on, pk, off, share = spatial_edges(sub, w, f_on, f_off, lobes, offset=offset)
     if sub is not full:  # as one lead's reading (fiducials.no_longer)
         left = np.flatnonzero(np.any(sub != full, axis=(1, 2)))
         on, off = no_longer(on, off, spatial_edges(full[left], w[left], f_on[left],
-                                                   f_off[left], lobes), left)
+                                                   f_off[left], lobes, offset=offset), left)
     tot = np.sum(share, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         s_on = np.sum(share * shifts["QRS_on"][1].T, axis=1) / tot

@@ -185,7 +185,8 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
             view = join_shared(theta[None], coef.transpose(1, 0, 2), lay.n_waves, lay.n_steps)
             noise = np.stack([p["rmse"] for p in parts])
             on, _, off, sds = global_qrs_edges(view[:, :, lay.waves_slice], opts.waves, noise,
-                                               rr, opts.fiducials, with_sd=True)
+                                               rr, opts.fiducials, with_sd=True,
+                                               offset=QRS_EDGES["QRS_off"] == "spatial")
             spatial = {"QRS_on": (on, sds[0]), "QRS_off": (off, sds[1])}
         share = size >= QRS_LEAD_SHARE * np.nanmax(size, axis=0)
         for b, side in (("QRS_on", 0), ("QRS_off", 1)):
