@@ -242,9 +242,10 @@ def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, 
 
 
 def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns=None):
-    """Fit beats ``idx`` jointly: (one table per lead, their parameter rows, the global
-    table of the block).  ``owns``: per lead, the GMF rows taken out of its signal at
-    every beat, given back to each beat's window (None: none)."""
+    """Fit beats ``idx`` jointly: (one table per lead, the global table of the block);
+    each lead's table holds its parameter rows (``Layout.pack`` gives them back).
+    ``owns``: per lead, the GMF rows taken out of its signal at every beat, given back
+    to each beat's window (None: none)."""
     lay = opts.layout
     b = first.beats.iloc[idx]
     r = np.round(b["r_peak_s"].to_numpy() * fs).astype(np.int64)
@@ -277,7 +278,7 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
     inf = np.full(coef.shape[2], np.inf)
     lower = join_shared(lo, -inf, lay.n_waves, lay.n_steps)
     upper = join_shared(hi, inf, lay.n_waves, lay.n_steps)
-    tables, params, parts = [], [], []
+    tables, parts = [], []
     Xv = np.where(usable, X, np.nan)
     for li in range(len(sigs)):
         p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
@@ -287,14 +288,13 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
         t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
                               jt.fits[li], fs, rr, t_room[idx], first, idx, owns is None)
         tables.append(t)
-        params.append(p)
         parts.append(part)
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
     like = _like_template(opts, jt, theta, coef, fit_me, b, X, Y[primary], primary)
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
                         (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths, fs,
                         primary, owns is None, like, jt.shows, jt.weights)
-    return tables, params, glob
+    return tables, glob
 
 
 def _like_template(opts, jt, theta, coef, fit_me, beats, X, Y, primary):
@@ -387,14 +387,14 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     for lead in info["leads_without_beat"]:
         warn(f"fit_leads: lead {lead!r} shows no QRS above its noise (an electrode off?): "
              f"fitted, but it does not judge the beats' fit")
-    tables, params, globs = [[] for _ in names], [[] for _ in names], []
+    tables, globs = [[] for _ in names], []
     for a in range(0, len(r), BLOCK_BEATS):
         idx = np.arange(a, min(a + BLOCK_BEATS, len(r)))
-        t, p, g = _block(opts, jt, fitted, first, idx, fs, rr, rr_med, t_room, p_i, owns)
+        t, g = _block(opts, jt, fitted, first, idx, fs, rr, rr_med, t_room, p_i, owns)
         for li in range(len(names)):
             tables[li].append(t[li])
-            params[li].append(p[li])
         globs.append(g)
+        release_free_memory()  # a block's temporaries: the heap grows less between them
     first_info = first.info
     del first, beats, fitted  # the primary lead's own table: every block has read it
     release_free_memory()  # what the blocks freed, before the tables are joined
@@ -407,10 +407,9 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
         if "QRS_fragmented" in table_li:
             frag[lead] = table_li["QRS_fragmented"].to_numpy(dtype=bool)
         fit = _lead_fit(opts, table_li, sigs[li], fs, dict(first_info, lead=lead),
-                        jt.fits[li], np.concatenate(params[li]),
-                        None if owns is None else owns[li])
+                        jt.fits[li], None if owns is None else owns[li])
         # the blocks' frames go once joined, the signal once kept (saved)
-        tables[li] = params[li] = table_li = sigs[li] = None
+        tables[li] = table_li = sigs[li] = None
         fits[lead] = fit if keep is None else keep(lead, fit)
         fit = None
     for col, v in fragmented(frag, len(table)).items():
@@ -426,7 +425,7 @@ def found_waves(beats, waves, share):
                  and float(np.mean(beats[f"{w}_present"].to_numpy(bool)[ok])) >= share)
 
 
-def _lead_fit(opts, table, sig, fs, info, tmpl, params, taken=None):
+def _lead_fit(opts, table, sig, fs, info, tmpl, taken=None):
     """One lead's :class:`RecordFit` in the joint model: its ``table``, signal ``sig``
     as recorded, the primary's ``info`` with this lead's template (``tmpl``) and, where
     the neighbours' waves were taken out, the GMF rows ``taken`` (for its figures:
@@ -439,7 +438,9 @@ def _lead_fit(opts, table, sig, fs, info, tmpl, params, taken=None):
         info["neighbour_waves"] = [{"start_s": 0.0, "end_s": sig.size / fs,
                                     "waves": taken.tolist()}]
         table["neighbours_out"] = True
-    return RecordFit(table, sig, fs, info, opts.waves, opts.steps, params, opts.n_baseline)
+    # the parameter rows from the table that holds them (not kept through the blocks)
+    return RecordFit(table, sig, fs, info, opts.waves, opts.steps, opts.layout.pack(table),
+                     opts.n_baseline)
 
 
 def _lead_names(columns, names):
