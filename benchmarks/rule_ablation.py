@@ -35,9 +35,10 @@ SETS = (("LUDB odd", ["--datasets", "ludb", "--ludb-split", "odd"]),
 BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_off")
 
 
-def run(rule, args, jobs, out):
-    """The summary table (DataFrame) of one delineation run with ``rule`` taken out."""
-    cmd = [sys.executable, str(HERE / "delineation.py"), "--methods", "gmesa", "--quiet",
+def run(rule, args, jobs, out, method="gmesa"):
+    """The summary table (DataFrame) of one delineation run of ``method`` with ``rule``
+    taken out ("": none)."""
+    cmd = [sys.executable, str(HERE / "delineation.py"), "--methods", method, "--quiet",
            "--jobs", str(jobs), "--out", str(out), *args]
     if rule:
         cmd += ["--ablate", rule]

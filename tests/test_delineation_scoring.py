@@ -372,3 +372,19 @@ def test_ablation_takes_rules_out_in_its_process_and_children():
                             "print(P.P_MIN_OF_R)"], env=dict(os.environ, PYTHONPATH=str(root)),
                            cwd=root, text=True, capture_output=True)
     assert float(plain.stdout) > 0.0                      # untouched without it
+
+
+def test_knife_edge_reads_each_set_and_gives_its_band_over_the_seeds():
+    from benchmarks.knife_edge import band, figures
+    rows = [dict(fiducial=f, mean_ms=m, sd_ms=s, se=se, ppv=ppv)
+            for f, m, s, se, ppv in (("P_on", -2.0, 10.0, 0.98, 0.97),
+                                     ("P_off", 3.0, 9.0, 0.98, 0.97),
+                                     ("QRS_on", 0.5, 8.0, 1.0, 1.0),
+                                     ("QRS_off", -1.0, 12.0, 1.0, 1.0),
+                                     ("T_off", 4.0, 20.0, 0.95, 0.99))]
+    got = figures(pd.DataFrame(rows))
+    assert got["P_on"] == 12.0 and got["P_off"] == 12.0 and got["QRS_off"] == 13.0
+    assert got["P Se"] == 0.98 and got["T PPV"] == 0.99
+    # the band is the range over the seeds' runs, which need not hold the run without noise
+    assert band(14.4, [14.3, 11.6, 14.4]) == "14.4 [11.6-14.4]"
+    assert band(0.9695, [0.943, 0.959, 0.951]) == "0.970 [0.943-0.959]"
