@@ -388,8 +388,9 @@ def demo_cmd(out, data):
               help="Beat number (the beat column of the beats table) to draw with its "
                    "components, fiducials and residual; default: an overview (a record "
                    "strip and a typical beat; several leads: a typical beat in every lead).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              metavar="PNG", help="PNG file to write (default: beside RESULTS, "
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              metavar="PNG", help="PNG file to write, or a folder to write the default "
+                                  "name into (default: beside RESULTS, "
                                   "RECORD.overview.png or RECORD.beatN.png; several "
                                   "leads: RECORD.leads.beat.png or RECORD.leads.beatN.png).")
 def plot_cmd(results, beat, out):

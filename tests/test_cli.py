@@ -386,6 +386,11 @@ def test_plot_a_saved_result(runner, small_record, tmp_path):
     res = runner.invoke(app, ["plot", str(info), "--beat", "3", "--out", str(png)])
     assert res.exit_code == 0, res.stderr
     assert png.stat().st_size > 1000
+    figs = tmp_path / "figures"     # an existing folder takes the default name
+    figs.mkdir()
+    res = runner.invoke(app, ["plot", str(info), "--beat", "3", "--out", str(figs)])
+    assert res.exit_code == 0, res.stderr
+    assert (figs / "s0010_re.beat3.png").stat().st_size > 1000
     res = runner.invoke(app, ["plot", str(info), "--beat", "9999"])
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1
     assert "--beat" in res.stderr

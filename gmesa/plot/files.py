@@ -103,7 +103,7 @@ def plot_results(results, beat=None, out=None, start=None, duration=10):
     ``beat`` column) -> that beat with its components, fiducials and residual.
     Several leads: the beat (default: a typical one) in every lead with the global
     boundaries (:func:`gmesa.plot.leads_beat`).
-    ``out``: PNG path; default beside the result, ``{stem}.overview.png`` or
+    ``out``: PNG path, or a folder to write the default name into; default beside the result, ``{stem}.overview.png`` or
     ``{stem}.beat{N}.png`` for ``{stem}.info.json``, ``{stem}.leads.beat.png`` or
     ``{stem}.leads.beat{N}.png`` for ``{stem}.leads.json``.  Returns the path written.
     """
@@ -124,7 +124,16 @@ def plot_results(results, beat=None, out=None, start=None, duration=10):
     else:
         fig = single_beat.beat(fit, _row_of_beat(fit, beat)).figure
         default, dpi = folder / f"{stem}.beat{int(beat)}.png", DPI["beat"]
-    return save_figure(fig, Path(out) if out is not None else default, dpi)
+    return save_figure(fig, _target(out, default), dpi)
+
+
+def _target(out, default):
+    """Where a figure goes: ``default`` when ``out`` is None, the default's name inside
+    ``out`` when it is an existing folder, else ``out`` itself."""
+    if out is None:
+        return default
+    out = Path(out)
+    return out / default.name if out.is_dir() else out
 
 
 def _leads_result(path):
@@ -151,4 +160,4 @@ def _plot_leads(path, beat, out):
         row, suffix = _row_of_beat(fit, beat), str(int(beat))
     fig = leads_beat(fit, row)
     default = path.parent / f"{stem}.leads.beat{suffix}.png"
-    return save_figure(fig, Path(out) if out is not None else default, DPI["leads.beat"])
+    return save_figure(fig, _target(out, default), DPI["leads.beat"])
