@@ -18,6 +18,7 @@ from .io import Record, RecordError, read_record
 from .leads import LeadsFit, fit_each_lead, fit_leads
 from .rpeaks import detect_rpeaks
 from .spatial import SPATIAL_COLUMNS, spatial_directions
+from .stability import Stability, stability
 from .synth import Synthetic, synthesize
 from .waves import WAVES
 
@@ -27,7 +28,7 @@ __all__ = [
     "fit_leads", "fit_each_lead", "LeadsFit", "spatial_directions", "SPATIAL_COLUMNS",
     "FitOptions", "BEAT_STATUS", "RULE", "wave_fiducials", "intervals", "guess_beat",
     "fiducial_map", "load_priors", "prior_arrays",
-    "synthesize", "Synthetic", "WAVES",
+    "synthesize", "Synthetic", "WAVES", "stability", "Stability",
     "evaluate", "match", "score_fiducial", "FiducialScore", "error_stats", "fiducial_summary",
     "score_rpeaks", "CSE_TOLERANCE_MS",
 ]
