@@ -12,9 +12,17 @@ only), where a wave missed on a share ``m`` of the record's marks counts as ``m`
 150 ms match window: a record whose P is on the wrong deflection or missing on every beat
 ranks at the top either way.
 
+With ``--noisy``, the ``--out`` folders of the same runs with 0.0001 mV of white noise added
+(``benchmarks/knife_edge.py --out``: ``1-seed1``, ... for LUDB even, ``2-seed1``, ... for
+QTDB), a record's **edge** is the most its row moves between the run without noise and
+any of those, on the badness's scale: the largest change of a boundary's mean error (ms)
+or of a sensitivity times 150 ms.  A record with a large edge had its whole-record choice
+decided by which of two nearly equal fits the optimizer reached.
+
     python benchmarks/delineation.py --methods gmesa --ludb-split even --qtdb-context 10 --out /tmp/d
+    python benchmarks/knife_edge.py --out /tmp/k
     python benchmarks/per_record.py /tmp/d --markdown docs/delineation_records.md \\
-        --figures docs/figures/worst
+        --figures docs/figures/worst --noisy /tmp/k/1-seed* /tmp/k/2-seed*
 """
 from __future__ import annotations
 
@@ -59,6 +67,24 @@ def record_table(events: pd.DataFrame) -> pd.DataFrame:
         row["badness_ms"] = bad
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def edges(table: pd.DataFrame, noisy: list) -> pd.Series:
+    """Per row of ``table`` (:func:`record_table`), the largest change against the
+    tables ``noisy`` of the same records under noise (module docstring), ms; NaN where no
+    noisy run holds the record."""
+    key = ["dataset", "record"]
+    cols = [f"{b}_mean_ms" for b in BOUNDARIES]
+    base = table.set_index(key)
+    edge = pd.Series(np.nan, index=base.index)
+    for other in noisy:
+        o = other.set_index(key).reindex(base.index)
+        d = [(o[c] - base[c]).abs() for c in cols]
+        d += [(o[c] - base[c]).abs() * MISS_MS for c in ("P_se", "T_se")]
+        here = pd.concat(d, axis=1).max(axis=1, skipna=True)
+        edge = edge.combine(here, lambda a, b: np.nanmax([a, b]) if np.isfinite(a) or
+                            np.isfinite(b) else np.nan)
+    return pd.Series(edge.to_numpy(), index=table.index)
 
 
 def _fit(case):
@@ -133,7 +159,8 @@ def figure(case, fit, row, path):
 
 
 def markdown(table: pd.DataFrame, worst: int, figures: dict) -> str:
-    cols = ([f"{b}_mean_ms" for b in BOUNDARIES] + ["P_se", "P_fp", "T_se", "badness_ms", "choice",
+    cols = ([f"{b}_mean_ms" for b in BOUNDARIES] + ["P_se", "P_fp", "T_se", "badness_ms"]
+            + (["edge_ms"] if "edge_ms" in table else []) + ["choice",
                                                       "margin", "agree_T", "confidence",
                                                       "P_on_sd_ms", "T_off_sd_ms"])
     out = []
@@ -164,6 +191,8 @@ def main(argv=None):
     ap.add_argument("--markdown", type=Path, default=None)
     ap.add_argument("--qtdb-context", type=float, default=10.0)
     ap.add_argument("--data", default=None)
+    ap.add_argument("--noisy", type=Path, nargs="*", default=[],
+                    help="--out folders of the same runs with noise (module docstring)")
     ap.add_argument("--no-fit", action="store_true",
                     help="no single-lead refit (no model choice, no figures): the table of "
                          "errors only, e.g. for --method gmesa_joint")
@@ -177,6 +206,10 @@ def main(argv=None):
         a.figures = None
     else:
         table, fits = add_choice(record_table(events), a.data, a.qtdb_context)
+    if a.noisy:
+        noisy = [pd.read_csv(d / "events.csv.gz") for d in a.noisy]
+        noisy = [record_table(e[e["method"] == a.method]) for e in noisy]
+        table["edge_ms"] = edges(table, noisy)
     figs = {}
     if a.figures is not None:
         a.figures.mkdir(parents=True, exist_ok=True)
@@ -192,7 +225,10 @@ def main(argv=None):
         a.markdown.write_text("# Delineation per record (gmesa, lead ii / lead 0)\n\n"
                               "`python benchmarks/per_record.py` on the events of "
                               "`benchmarks/delineation.py`; see its docstring for the "
-                              "badness.\n" + text)
+                              "badness" + (" and the edge (how far a record's row moves "
+                                           "under 0.0001 mV of white noise, "
+                                           "`benchmarks/knife_edge.py`)" if a.noisy else "")
+                              + ".\n" + text)
 
 
 if __name__ == "__main__":

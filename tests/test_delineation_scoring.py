@@ -388,3 +388,19 @@ def test_knife_edge_reads_each_set_and_gives_its_band_over_the_seeds():
     # the band is the range over the seeds' runs, which need not hold the run without noise
     assert band(14.4, [14.3, 11.6, 14.4]) == "14.4 [11.6-14.4]"
     assert band(0.9695, [0.943, 0.959, 0.951]) == "0.970 [0.943-0.959]"
+
+
+def test_per_record_edge_is_the_largest_move_under_noise():
+    from benchmarks.per_record import edges
+    base = pd.DataFrame({"dataset": ["ludb", "ludb"], "record": ["data/1", "data/2"],
+                         "P_on_mean_ms": [1.0, 60.0], "P_off_mean_ms": [0.0, 50.0],
+                         "QRS_on_mean_ms": [0.0, 0.0], "QRS_off_mean_ms": [0.0, 0.0],
+                         "T_off_mean_ms": [5.0, np.nan], "P_se": [1.0, 0.9],
+                         "T_se": [1.0, np.nan]})
+    a = base.copy()
+    a.loc[1, "P_on_mean_ms"] = 4.0           # record 2's P moves 56 ms under one seed
+    b = base.copy()
+    b.loc[0, "T_se"] = 0.9                   # record 1 loses a tenth of its T waves
+    got = edges(base, [a, b])
+    npt.assert_allclose(got.to_numpy(), [15.0, 56.0])
+    assert edges(base, [base]).to_numpy().tolist() == [0.0, 0.0]
