@@ -195,7 +195,8 @@ class _Tables(dict):
 
 class _Tracker:
     """The rows of a run as records finish: log, progress bar, index (rewritten at most
-    once a second), beat tables kept in memory when there is no output folder."""
+    once a second, and only when a row changed), beat tables kept in memory when there
+    is no output folder."""
 
     def __init__(self, rows, tasks, out_path, log, progress):
         self.rows, self.out_path, self.log = rows, out_path, log
@@ -203,6 +204,7 @@ class _Tracker:
         self.tables = _Tables()
         self.beats = self.failed = 0
         self.last_index = 0.0
+        self.dirty = any(r is not None for r in rows)  # rows the index does not hold yet
         self.bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -232,19 +234,21 @@ class _Tracker:
         self.rows[self.position[row["record"]]] = row
         self.log("record", **log_fields(row))
         self._count(row)
+        self.dirty = True
         if self.bar is not None:
             self.bar.set_postfix(beats=f"{self.beats:,}", failed=self.failed, refresh=False)
             self.bar.update(1)
         self.flush()
 
     def flush(self, force=False):
-        """Rewrite the index (at most once a second unless ``force``)."""
-        if self.out_path is None:
+        """Rewrite the index where a row changed since (at most once a second unless
+        ``force``)."""
+        if self.out_path is None or not self.dirty:
             return
         now = time.monotonic()
         if force or now - self.last_index >= 1.0:
             write_index(self.out_path, [r for r in self.rows if r is not None])
-            self.last_index = now
+            self.last_index, self.dirty = now, False
 
     def close(self):
         if self.bar is not None:
