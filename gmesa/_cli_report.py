@@ -224,6 +224,16 @@ def report_fit(row, out):
         click.echo(f"warnings: {row['warnings']}", err=True)
 
 
+def report_stability(path, row, fs, threads, force_ecg):
+    """``gmesa fit --stability``: the lead of ``row`` fitted again under tiny noise
+    (:func:`gmesa.ecg.stability`, its fit without noise ``row["fit"]``), in words."""
+    from .batch.reading import read_lead
+    from .ecg import stability
+    rec = read_lead(path, row["lead"], fs)
+    opts = {"force_ecg": True} if force_ecg else {}
+    click.echo(stability(rec, row["lead"], base=row["fit"], threads=threads, **opts).summary())
+
+
 def report_leads(row, out):
     """``gmesa fit --leads``: the summary of a :class:`gmesa.ecg.LeadsFit`."""
     res = row["fit"]

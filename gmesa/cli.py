@@ -16,7 +16,7 @@ import click
 
 from ._cli_report import (EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_OK_BEAT, EXIT_OK,
                           EXIT_OUTPUT, EXIT_USAGE, FIT_EXIT_CODES, report_batch, report_fit,
-                          report_leads, report_pulses, report_warnings)
+                          report_leads, report_pulses, report_stability, report_warnings)
 # the number and table formats of every command's summary
 from ._cli_report import fmt_num as _fmt_num  # noqa: F401
 from ._cli_report import table as _table  # noqa: F401
@@ -180,11 +180,16 @@ def _leads_value(leads):
                    "RECORD.leads.trends.png).")
 @click.option("--threads", type=click.IntRange(min=1), metavar="N",
               help="Numba threads for the fit (default: all cores).")
+@click.option("--stability", is_flag=True, default=False,
+              help="Also fit the lead three times more under 0.0001 mV of white noise "
+                   "and say which boundaries move (gmesa.ecg.stability: a choice on a "
+                   "knife edge); one lead only.")
 @_leads_option
 @_joint_option
 @_pooled_option
 @_force_ecg_option
-def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, force_ecg):
+def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, force_ecg,
+            stability):
     """Fit one ECG record FILE (WFDB .hea/.dat, EDF/BDF, CSV/TSV, NPY) and print a summary.
 
     Writes one row per beat (wave parameters, fiducials, intervals, fit quality,
@@ -201,6 +206,9 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, fo
     fmt = fmt.lower()
     leads_v = _leads_value(leads)
     multilead = _multilead_options(leads_v, joint, pooled)
+    if stability and leads_v is not None:
+        raise click.BadParameter("--stability checks one lead; leave out --leads",
+                                 param_hint="'--stability'")
     try:
         row = fit_one(file, out, lead=lead_v, leads=leads_v, fs=fs, fmt=fmt, threads=threads,
                       force_ecg=force_ecg, keep_fit=True,
@@ -215,6 +223,8 @@ def fit_cmd(file, lead, out, fmt, fs, figures, threads, leads, joint, pooled, fo
     if row["status"] == "no_ok_beat":
         click.echo(f"gmesa fit: {row['reason']}", err=True)
         return EXIT_NO_OK_BEAT
+    if stability:
+        report_stability(file, row, fs, threads, force_ecg)
     if figures:
         try:
             if leads_v is None:

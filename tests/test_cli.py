@@ -656,3 +656,14 @@ def test_several_lead_figures_of_a_wfdb_record_draw_the_samples(runner, tmp_path
                                     for k, v in fit.fits.items()}, fit.primary, fit.info)
     with pytest.raises(ValueError, match="no samples"):
         leads_beat(bare, 0)
+
+
+def test_fit_stability_says_whether_the_lead_moves_under_tiny_noise(runner, small_record,
+                                                                      tmp_path):
+    res = runner.invoke(app, ["fit", str(small_record), "--out", str(tmp_path),
+                              "--stability"])
+    assert res.exit_code == 0, res.stderr
+    assert "under 0.0001 mV of white noise (3 fits compared" in res.output
+    res = runner.invoke(app, ["fit", str(small_record), "--out", str(tmp_path),
+                              "--stability", "--leads", "all"])
+    assert res.exit_code == 2 and "--stability checks one lead" in res.stderr

@@ -125,13 +125,15 @@ def _choice(fit):
 
 
 def stability(record, lead=None, *, repeats=3, noise_mv=NOISE_MV, seed=0,
-              moved_ms=MOVED_MS, **options):
+              moved_ms=MOVED_MS, base=None, **options):
     """Fit one lead of ``record`` (as :func:`~gmesa.ecg.fit_record` does, with
     ``lead`` and ``options``) without noise and ``repeats`` times with white noise of
     SD ``noise_mv`` (mV; seeds ``seed``, ``seed + 1``, ...) added, and compare each
     noisy fit with the first, beat by beat (R peaks within :data:`SAME_BEAT_S`), on
-    the beats fitted ok in the first.  Returns :class:`Stability`.  Costs
-    ``repeats + 1`` fits of the record."""
+    the beats fitted ok in the first.  ``base``: the fit without noise when it is at
+    hand (a :class:`~gmesa.ecg.RecordFit` of the same lead and options).  Returns
+    :class:`Stability`.  Costs ``repeats`` fits of the record, one more without
+    ``base``."""
     from .fit import fit_record
     repeats = int(repeats)
     if repeats < 1:
@@ -139,7 +141,7 @@ def stability(record, lead=None, *, repeats=3, noise_mv=NOISE_MV, seed=0,
     moved_ms = float(moved_ms)
     if not moved_ms > 0:
         raise ValueError(f"moved_ms={moved_ms!r}: give a shift > 0 ms")
-    base = fit_record(record, lead, **options)
+    base = fit_record(record, lead, **options) if base is None else base
     b0 = base.beats[base.beats["status"] == "ok"]
     names = [b for b in BOUNDARIES if f"{b}_s" in b0]
     shifts = {b: [] for b in names}
