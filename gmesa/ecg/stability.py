@@ -88,18 +88,18 @@ class Stability:
 def perturbed(record, noise_mv=NOISE_MV, seed=0):
     """A copy of ``record`` (:class:`~gmesa.ecg.io.Record`) with white noise of SD
     ``noise_mv`` (mV) added to every voltage lead, in the lead's own unit (other leads,
-    and missing samples, unchanged); the noise is drawn from ``seed``."""
+    and missing samples, unchanged); lead ``i``'s noise is drawn from ``(seed, i)``."""
     noise_mv = float(noise_mv)
     if not np.isfinite(noise_mv) or noise_mv <= 0:
         raise ValueError(f"noise_mv={noise_mv!r}: give a noise SD > 0 mV")
     sig = np.array(record.signal, dtype=np.float64, copy=True)
     cols = sig if sig.ndim == 2 else sig[:, None]
-    rng = np.random.default_rng(int(seed))
     units = record.units if isinstance(record.units, tuple) else (record.units,) * cols.shape[1]
     mv_per_unit = to_millivolts(np.ones((1, len(units))), units)[0][0]
     for i, unit in enumerate(units):
-        if is_voltage(unit):
-            cols[:, i] += noise_mv / mv_per_unit[i] * rng.standard_normal(cols.shape[0])
+        if is_voltage(unit):  # each lead its own draw: the others do not change it
+            draw = np.random.default_rng([int(seed), i]).standard_normal(cols.shape[0])
+            cols[:, i] += noise_mv / mv_per_unit[i] * draw
     return replace(record, signal=sig)
 
 
@@ -118,7 +118,23 @@ def _matched(base, other):
     return np.where(np.abs(r1[j] - r0) <= SAME_BEAT_S, order[j], -1)
 
 
+def _differences(b0, b1, names):
+    """{boundary: (shifts ms where both tables have it, flips bool per matched beat)}
+    of the beats ``b0`` against the beats ``b1`` of another fit, beat by beat."""
+    j = _matched(b0, b1)
+    hit = j >= 0
+    out = {}
+    for b in names:
+        x0 = b0[f"{b}_s"].to_numpy(dtype=float)[hit]
+        x1 = (b1[f"{b}_s"].to_numpy(dtype=float)[j[hit]] if f"{b}_s" in b1
+              else np.full(x0.size, np.nan))
+        both = np.isfinite(x0) & np.isfinite(x1)
+        out[b] = (1000.0 * (x1[both] - x0[both]), np.isfinite(x0) != np.isfinite(x1))
+    return out
+
+
 def _choice(fit):
+    """The model a fit chose, in words (the hypothesis, a U wave, a T lobe)."""
     mc = fit.info.get("model_choice") or {}
     return str(mc.get("chosen", "")) + (" + U" if "U" in fit.waves else "") + (
         " + T lobe" if "T2" in fit.waves else "")
@@ -150,16 +166,9 @@ def stability(record, lead=None, *, repeats=3, noise_mv=NOISE_MV, seed=0,
     for k in range(repeats):
         fit = fit_record(perturbed(record, noise_mv, seed + k), lead, **options)
         choices.append(_choice(fit))
-        b1 = fit.beats
-        j = _matched(b0, b1)
-        hit = j >= 0
-        for b in names:
-            x0 = b0[f"{b}_s"].to_numpy(dtype=float)[hit]
-            x1 = b1[f"{b}_s"].to_numpy(dtype=float)[j[hit]] if f"{b}_s" in b1 else np.full(
-                int(hit.sum()), np.nan)
-            both = np.isfinite(x0) & np.isfinite(x1)
-            shifts[b].append(1000.0 * (x1[both] - x0[both]))
-            flips[b].append(np.isfinite(x0) != np.isfinite(x1))
+        for b, (shift, flip) in _differences(b0, fit.beats, names).items():
+            shifts[b].append(shift)
+            flips[b].append(flip)
     rows = []
     for b in names:
         s = np.abs(np.concatenate(shifts[b]))
