@@ -56,6 +56,11 @@ JOINT_R_PRIME = False
 #: beats fitted per block (bounds the memory of a long record's rows)
 BLOCK_BEATS = 2000
 
+#: the columns of the primary lead's own table that the joint fit reads
+PRIMARY_COLUMNS = ("beat", "r_peak_s", "rr_s", "window_start_s", "window_end_s", "status",
+                   "reason", "flagged", "start", "template_corr", "P_present", "T_present",
+                   "pacing_spike_s")
+
 #: the part of a beat (s from R) :func:`~gmesa.ecg.waves.qrs_onset` reads, with a
 #: margin: its earliest onset (-0.15 s) less the quiet stretch, to 60 ms after R
 ONSET_SPAN = (-0.25, 0.10)
@@ -333,9 +338,13 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
                               # an R' only when asked (JOINT_R_PRIME)
                               r_prime=options.get("r_prime", JOINT_R_PRIME)))
     no_beats(first, primary)
+    # what the blocks read of the primary's own table (a long record's other columns
+    # would be held through every lead's cleaning and every block)
+    first = replace(first, beats=first.beats[[c for c in PRIMARY_COLUMNS if c in first.beats]])
     opts = _options(options, first.waves)
     fs, name = float(record.fs), record.name
     del record
+    release_free_memory()  # the primary's fit done: its temporaries before the next lead
     sigs, names, skipped = [], [], {}
     for lead in leads:
         try:
