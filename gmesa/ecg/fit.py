@@ -32,6 +32,7 @@ from .heights import heights
 from .identity import follow_template
 from .io import Record, ecg_lead_mv
 from .lead import given_rpeaks, lead_signal, mv_limits
+from .._memory import release_free_memory
 from .options import BEAT_STATUS, FitOptions
 from .plausible import beat_evidence, is_ecg
 from .presence import template_noise, wave_presence
@@ -447,6 +448,7 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
         artefacts = artefacts if artefacts.any else None
     tables, params, template, clean_sig, choices, taken = _fit_chunks(raw, fs, opts, given,
                                                                        artefacts)
+    release_free_memory()  # the chunks' temporaries, before their tables are joined
     opts = record_options(opts, [used for _, used in params])
     beats, pmat = _beats_table(tables, params, opts)
     evidence = _judge_ecg(beats, clean_sig, fs)
