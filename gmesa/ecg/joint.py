@@ -321,6 +321,27 @@ def _like_template(opts, jt, theta, coef, fit_me, beats, X, Y, primary):
     return like
 
 
+def _primary_fit(read, primary, rpeaks, force_ecg, options):
+    """(the primary lead's own fit, sampling rate Hz, record name): :func:`fit_record`
+    as the joint model starts from it (no split-half spread, no T lobe, an R' only when
+    asked), its table kept only in :data:`PRIMARY_COLUMNS` (a long record's other
+    columns would be held through every lead's cleaning and every block) and the free
+    memory returned before the next lead is read."""
+    record = read(primary)
+    first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg,
+                       **dict(options, fit_beats=_first_pass(record, options),
+                              template_spread=False,  # the joint's own SDs are read
+                              t_lobe=False,  # the joint model has no terminal T lobe
+                              # an R' only when asked (JOINT_R_PRIME)
+                              r_prime=options.get("r_prime", JOINT_R_PRIME)))
+    no_beats(first, primary)
+    first = replace(first, beats=first.beats[[c for c in PRIMARY_COLUMNS if c in first.beats]])
+    fs, name = float(record.fs), record.name
+    del record
+    release_free_memory()
+    return first, fs, name
+
+
 def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
               **options):
     """The joint fit of ``leads`` (names) of a record (the module docstring), read lead
@@ -330,21 +351,8 @@ def fit_joint(read, leads, primary, *, rpeaks=None, force_ecg=False, keep=None,
     ``keep(lead, fit)`` (None: keep all) is handed each lead's fit as soon as it is
     built and returns what to keep of it (a batch saves it and drops its signal before
     the next lead's table is built)."""
-    record = read(primary)
-    first = fit_record(record, primary, rpeaks=rpeaks, force_ecg=force_ecg,
-                       **dict(options, fit_beats=_first_pass(record, options),
-                              template_spread=False,  # the joint's own SDs are read
-                              t_lobe=False,  # the joint model has no terminal T lobe
-                              # an R' only when asked (JOINT_R_PRIME)
-                              r_prime=options.get("r_prime", JOINT_R_PRIME)))
-    no_beats(first, primary)
-    # what the blocks read of the primary's own table (a long record's other columns
-    # would be held through every lead's cleaning and every block)
-    first = replace(first, beats=first.beats[[c for c in PRIMARY_COLUMNS if c in first.beats]])
+    first, fs, name = _primary_fit(read, primary, rpeaks, force_ecg, options)
     opts = _options(options, first.waves)
-    fs, name = float(record.fs), record.name
-    del record
-    release_free_memory()  # the primary's fit done: its temporaries before the next lead
     sigs, names, skipped = [], [], {}
     for lead in leads:
         try:
