@@ -76,14 +76,12 @@ def edges(table: pd.DataFrame, noisy: list) -> pd.Series:
     key = ["dataset", "record"]
     cols = [f"{b}_mean_ms" for b in BOUNDARIES]
     base = table.set_index(key)
-    edge = pd.Series(np.nan, index=base.index)
+    moves = []
     for other in noisy:
         o = other.set_index(key).reindex(base.index)
-        d = [(o[c] - base[c]).abs() for c in cols]
-        d += [(o[c] - base[c]).abs() * MISS_MS for c in ("P_se", "T_se")]
-        here = pd.concat(d, axis=1).max(axis=1, skipna=True)
-        edge = edge.combine(here, lambda a, b: np.nanmax([a, b]) if np.isfinite(a) or
-                            np.isfinite(b) else np.nan)
+        moves += [(o[c] - base[c]).abs() for c in cols]
+        moves += [(o[c] - base[c]).abs() * MISS_MS for c in ("P_se", "T_se")]
+    edge = pd.concat(moves, axis=1).max(axis=1, skipna=True)
     return pd.Series(edge.to_numpy(), index=table.index)
 
 

@@ -27,7 +27,7 @@ from .beats import add_reason, p_after_previous_t, p_start_seen, t_end_seen
 from .fiducials import QRS_WAVES, intervals
 from .heights import heights
 from .joint_edges import global_qrs_edges, spread_out, spread_sd
-from .leads import POOLED_SPREAD
+from .leads import POOLED_SPREAD, pooled_edge
 from .presence import P_MIN_OF_R, consistent_p, like_template_p, p_is_wave
 from .result import AMPLITUDE_WAVES, FIDUCIAL_COLUMNS
 
@@ -197,10 +197,7 @@ def _fiducials(opts, parts, coef, theta, present, leads, t_end, t_room, rr, show
                 use = share
                 if shows is not None and np.any(shows):  # not a lead without the beat
                     use = share & np.asarray(shows, dtype=bool)[:, None]
-                edge = np.where(use, raw[b], np.nan)
-                n = np.sum(np.isfinite(edge), axis=0)
-                mid = np.nanmedian(edge, axis=0)
-                fid[b] = spread_out(mid, mid, "QRS", n, POOLED_SPREAD)[side]
+                fid[b], _, n = pooled_edge(raw[b], use, "QRS", side)
                 lead_sd = np.nanmedian(np.where(use, raw[f"{b}_sd"], np.nan), axis=0)
                 sd[b] = spread_sd(lead_sd, b, n, POOLED_SPREAD)
             else:  # the earliest onset or latest offset of the leads that show the QRS

@@ -288,15 +288,27 @@ def pool(out, group, cols, values, near, spread):
     have it.  The onset and offset SD columns become the standard error of the pooled
     leads' mean (NaN for one lead)."""
     for j, side in ((0, 0), (2, 1)):  # a lead may show the wave but withhold one edge
-        edge = np.where(near, values[:, j, :], np.nan)
-        n = np.sum(np.isfinite(edge), axis=0)
+        out[cols[j]], edge, n = pooled_edge(values[:, j, :], near, group, side, spread)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # beats no lead shows: NaN
-            mid = np.nanmedian(edge, axis=0)
             sem = np.nanstd(edge, axis=0, ddof=1) / np.sqrt(n) * 1000.0
-        out[cols[j]] = spread_out(mid, mid, group, n, spread)[side]
         out[f"{group}_{('on', 'off')[side]}_sd_ms"] = sem
     out[f"{group}_n_leads"] = np.sum(near, axis=0)
+
+
+def pooled_edge(values, use, group, side, spread=None):
+    """One pooled edge: the median of ``values`` (leads, beats; s) over the leads ``use``
+    that have it, moved out to where the extreme of that many leads' marks lies
+    (:func:`~gmesa.ecg.joint_edges.spread_out`, ``side`` 0 an onset, 1 an offset of
+    ``group``; ``spread`` default :data:`POOLED_SPREAD`).  Returns (edge s, the values
+    pooled (NaN elsewhere), the number of leads pooled)."""
+    edge = np.where(use, values, np.nan)
+    n = np.sum(np.isfinite(edge), axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # beats no lead shows: NaN
+        mid = np.nanmedian(edge, axis=0)
+    spread = POOLED_SPREAD if spread is None else spread
+    return spread_out(mid, mid, group, n, spread)[side], edge, n
 
 
 def _typical_center(wave, rr):
