@@ -239,3 +239,28 @@ def test_same_stretch_criterion():
     p_gone = p_gone + 0.005 * rng.standard_normal(t.size)
     assert choice.same_stretch(stretch, t, p_gone, ("T",))
     assert not choice.same_stretch(stretch, t, p_gone, ("P", "T"))
+
+
+def test_a_kept_choice_starts_the_chunks_template_from_its_own_fit(monkeypatch):
+    """A chunk that keeps the choice in force fits its template from the guesses and from
+    the template fit the choice was made with (the same model of a beat that looks the
+    same: a guess that lands elsewhere in a later chunk no longer decides alone); the
+    chunk that chose fits from the guesses only."""
+    from gmesa.ecg import template
+    starts = []
+    fit_rows = template._fit_rows
+
+    def spy(opts, t, y, rows, lo, hi):
+        starts.append(np.array(rows))
+        return fit_rows(opts, t, y, rows, lo, hi)
+
+    monkeypatch.setattr(template, "_fit_rows", spy)
+    syn = ecg.synthesize(duration=130, fs=250, heart_rate=70, noise=0.02, seed=6)
+    fit = ecg.fit_record(syn.record, chunk_s=60)
+    assert [s["n_chunks"] for s in fit.info["model_choice"]["stretches"]] == [3]
+    chosen = np.array(list(fit.info["template_params"].values()))
+    held = [s for s in starts if len(s) == 4]
+    assert len(held) == 2 and len(starts) == 6          # chunks 2 and 3, one fit each
+    for rows in held:
+        np.testing.assert_allclose(rows[3, :chosen.size], chosen, atol=1e-5)   # clipped in
+        assert not np.allclose(rows[0, :chosen.size], chosen, atol=1e-3)   # a guess

@@ -90,7 +90,10 @@ class Stretch(NamedTuple):
     says whether a U wave was added; ``lobe``: a terminal T lobe; ``r_prime``: an R'),
     the median beat it was made on (``t`` s from R, ``y`` mV), the summary of the choice (``summary``,
     :func:`choose_model`) and the template's split-half spread measured when it was made
-    (``spread``, :mod:`gmesa.ecg.spread`; None: not measured)."""
+    (``spread``, :mod:`gmesa.ecg.spread`; None: not measured) and the template's fit
+    (``fit``: {"cut": (layout, parameter vector)} and, where the beats' waves overlap,
+    "less": that of the signal less the neighbours' waves, :mod:`gmesa.ecg.overlap`;
+    None: not kept), from which a later chunk's template is fitted too."""
     hyp: Hypothesis
     t: np.ndarray
     y: np.ndarray
@@ -98,6 +101,7 @@ class Stretch(NamedTuple):
     spread: dict | None = None
     lobe: bool = False
     r_prime: bool = False
+    fit: dict | None = None
 
 
 def same_stretch(stretch, t, y, factors=FACTORS):

@@ -212,6 +212,8 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     now, fit, median, on = made
     if not (apart(now, fit.params, rr_med) and same_t(used, fit0.params, now, fit.params)):
         return None
+    if held is not None and held.fit is not None:  # later chunks of the stretch start here too
+        held.fit.setdefault("less", (now.layout, fit.params))
     return Overlap(now, fit, median, on, comps, less, start, end)
 
 

@@ -106,19 +106,24 @@ def _fit_rows(opts, t, y, starts, lo, hi):
                     gtol=1e-10, check=False, stderr=False)
 
 
-def _starts(opts, t, y, rr, qrs_on, lo, hi):
+def _starts(opts, t, y, rr, qrs_on, lo, hi, held=None):
     """(params, costs) of the template ``y`` fitted within [``lo``, ``hi``] from the
-    largest P bump, the largest upward and the largest downward one."""
+    largest P bump, the largest upward and the largest downward one, and from ``held``
+    (a parameter vector of ``opts``' layout; None: none)."""
     def start(p_sign):
         guess = guess_beat(t, y, opts.waves, opts.n_baseline, qrs_on, p_sign,
                            float(t_latest(rr)))
         return clip_into(with_steps(guess, opts), lo, hi)
 
-    res = _fit_rows(opts, t, y, np.array([start(ps) for ps in (0.0, 1.0, -1.0)]), lo, hi)
+    rows = [start(ps) for ps in (0.0, 1.0, -1.0)]
+    if held is not None:
+        rows.append(clip_into(held, lo, hi))
+    res = _fit_rows(opts, t, y, np.array(rows), lo, hi)
     return res.params, res.cost
 
 
-def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, near=None):
+def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, near=None,
+                 held=None):
     """Fit the template beat (``t`` s from R, ``y`` mV; median RR ``rr`` s, observed
     QRS onset ``qrs_on`` s, noise variance ``noise2`` mV^2) and return its
     :class:`TemplateFit`.  The fit starts from several places (:func:`_starts`);
@@ -128,7 +133,8 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     when none has, the starts are fitted again within its signs.  ``cache``: a dict
     keeping the free fits for the other hypotheses of one template.  ``near``: a
     template fit (of ``opts``) whose R' this one keeps, as the beats do
-    (:func:`~gmesa.ecg.rprime.hold_r_prime`)."""
+    (:func:`~gmesa.ecg.rprime.hold_r_prime`).  ``held``: (layout, parameter vector) of
+    the template fit of the choice in force, one more start."""
     ext, *base = template_bounds(opts, t, y, rr, qrs_on)
     if near is not None and "R2" in opts.waves:
         hold_r_prime(opts.layout, *base, near.params, ext[0])
@@ -138,7 +144,7 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     key = (free, opts.waves)
     if cache is None or key not in cache:
         f_lo, f_hi = base if free is None else constrain(opts, free, *base)
-        found = _starts(opts, t, y, rr, qrs_on, f_lo, f_hi)
+        found = _starts(opts, t, y, rr, qrs_on, f_lo, f_hi, _held_start(opts, held))
         cache = {} if cache is None else cache
         cache[key] = found
     params, costs = cache[key]
@@ -146,9 +152,17 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     if inside.any():
         params, costs = params[inside], costs[inside]
     else:
-        params, costs = _starts(opts, t, y, rr, qrs_on, lo, hi)
+        params, costs = _starts(opts, t, y, rr, qrs_on, lo, hi, _held_start(opts, held))
     best = best_start(params, costs, opts.waves, qrs_on, t[0])
     return _template_fit(t, params[best], costs[best], noise2, lo, hi)
+
+
+def _held_start(opts, held):
+    """The parameter vector of ``held`` ((layout, vector) or None) in ``opts``' layout."""
+    if held is None:
+        return None
+    lay, vec = held
+    return in_layout(np.asarray(vec, dtype=float)[None, :], lay, opts.layout)[0]
 
 
 def _template_fit(t, params, cost, noise2, lo, hi):
@@ -176,7 +190,8 @@ def _fit_from(opts, t, y, start, lo, hi, noise2):
     return _template_fit(t, res.params[0], res.cost[0], noise2, lo, hi)
 
 
-def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None, kept=False):
+def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None, kept=False,
+                    less=False):
     """(options, :class:`TemplateFit`) of the hypothesis the beats choose
     (:func:`~gmesa.ecg.choice.choose_model`): each is fitted on the median beat
     ``median`` ((t s from R, y mV, noise variance mV^2); median RR ``rr`` s, observed
@@ -189,13 +204,16 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None, kept=Fals
     like its own (:func:`~gmesa.ecg.choice.same_stretch`) its whole model is kept (the
     hypothesis, its U wave and its lobe) and only that one is fitted; where it does not,
     the beats choose again and the U wave and the lobe are decided again (``kept``: it is
-    kept whatever the median beat looks like).  The fit carries
+    kept whatever the median beat looks like); the kept model is fitted from the choice's
+    own template fit too (that of the signal less the neighbours' waves when ``less``,
+    :mod:`gmesa.ecg.overlap`).  The fit carries
     the summary of the choice (``choice``) and the choice in force (``stretch``); the
     options are the model fitted (the U wave, the lobe ``T2``)."""
     t, y, noise2 = median
     if stretch is not None and (kept or same_stretch(stretch, t, y, opts.model_choice)):
         used = options_for(opts, stretch.hyp)
-        fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp)
+        held = None if stretch.fit is None else stretch.fit.get("less" if less else "cut")
+        fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp, held=held)
         if stretch.lobe:
             used, fit = with_t_lobe(replace(used, t_lobe=True), fit, t, y, rr, qrs_on,
                                     noise2, bw)
@@ -210,7 +228,7 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None, kept=Fals
     hyp = hyp._replace(u="U" in used.waves)
     summary["hypothesis"].update(U=hyp.u, T2="T2" in used.waves, R2="R2" in used.waves)
     stretch = Stretch(hyp, t, y, summary, lobe="T2" in used.waves,
-                      r_prime="R2" in used.waves)
+                      r_prime="R2" in used.waves, fit={"cut": (used.layout, fit.params)})
     return used, fit._replace(choice=summary, stretch=stretch)
 
 
@@ -392,7 +410,7 @@ def fitted_template(opts, sig, r, start, end, fs, fit_me, regular, rr_med, stret
     if own is not None:
         beats = beats + own(tt)[None, :]
     opts, fit = chosen_template(opts, tmpl, beats, rr_med, on, opts.bandwidth(fs), stretch,
-                                kept)
+                                kept, less=own is not None)
     return opts, fit, (tt, ty), on
 
 
