@@ -85,6 +85,13 @@ def map_p_shape(fit, idx, rr_prev, noise, resid=None):
     return changed
 
 
+def p_shape_wanted(opts):
+    """Is a found P's shape fitted again by MAP (``opts.p_shape_prior``, a P in the
+    model, and no P prior in the beats' fit already)?"""
+    return bool(opts.p_shape_prior and "P" in opts.waves and not (
+        opts.priors is True or "P" in (opts.priors or ())))
+
+
 def p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, template=None,
                    resid=None):
     """With ``opts.p_shape_prior`` (and no P prior in the beats' fit already): the P of
@@ -99,8 +106,7 @@ def p_shape_by_map(opts, fit, fid, fid_sd, rmse, rr, rr_prev, noise, template=No
     window.  ``resid``: the beats' residuals, passed on to :func:`map_p_shape` and
     brought up to date there.  Returns the beats changed."""
     none = np.zeros(0, dtype=np.int64)
-    if not opts.p_shape_prior or "P" not in opts.waves or (
-            opts.priors is True or "P" in (opts.priors or ())):
+    if not p_shape_wanted(opts):
         return none
     scale = PRIOR_NOISE if noise is None or not np.isfinite(noise) else noise
     changed = map_p_shape(fit, np.flatnonzero(np.isfinite(fid["P_on"])), rr_prev, scale,
