@@ -48,6 +48,37 @@ def test_record_from_2d_array_leads_and_select():
     assert Record(x, 500, units="uV").units == ("uV",) * 3
 
 
+def test_record_crop_moves_annotations_and_start_time():
+    sig = np.arange(1000.0).reshape(500, 2)
+    ann = pd.DataFrame({"sample": [10, 150, 400], "symbol": ["N", "V", "N"], "aux": ""})
+    rec = Record(sig, 100.0, leads=("ii", "v5"), start_time=datetime(2026, 1, 1),
+                 annotations=ann, name="r", adc_limits=((-5, 5), None))
+    cut = rec.crop(1.0, 3.0)
+    npt.assert_array_equal(cut.signal, sig[100:300])
+    assert cut.leads == ("ii", "v5") and cut.name == "r" and cut.adc_limits == rec.adc_limits
+    assert cut.annotations["sample"].tolist() == [50] and cut.annotations["symbol"].tolist() == ["V"]
+    assert cut.start_time == datetime(2026, 1, 1, 0, 0, 1)
+    assert rec.annotations["sample"].tolist() == [10, 150, 400]      # the record is unchanged
+    assert rec.crop(4.5).n_samples == 50                               # to the end
+    assert rec.crop(4.0, 99.0).n_samples == 100                        # clipped at the end
+    for bad in [(-1.0, 2.0), (3.0, 2.0), (6.0, 9.0), (float("nan"), 1.0)]:
+        with pytest.raises(ValueError, match="crop"):
+            rec.crop(*bad)
+
+
+def test_record_crop_fits_one_stretch():
+    """A minute of a longer synthetic record fits as that minute: same beats, times from
+    the cut's start."""
+    from gmesa import ecg
+    syn = ecg.synthesize(duration=90, fs=250, heart_rate=70, noise=0.01, seed=2)
+    cut = syn.record.crop(30.0, 60.0)
+    beats = ecg.fit_record(cut).beats
+    r_true = np.asarray(syn.truth["r_peak_s"], dtype=float)
+    inside = r_true[(r_true > 30.5) & (r_true < 59.5)] - 30.0
+    found = beats["r_peak_s"].to_numpy()
+    assert np.all(np.min(np.abs(found[:, None] - inside[None, :]), axis=0) < 0.02)
+
+
 def test_record_from_dataframe_takes_column_names():
     df = pd.DataFrame({"MLII": np.zeros(200), "V5": np.ones(200)})
     rec = Record(df, 360)

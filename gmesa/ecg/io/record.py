@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 import numpy as np
@@ -216,6 +216,31 @@ class Record:
             start_time=self.start_time, annotations=ann, name=self.name, path=self.path,
             adc_limits=None if self.adc_limits is None else (self.adc_limits[i],),
         )
+
+    def crop(self, start_s: float, end_s: float | None = None) -> "Record":
+        """A new Record of the samples from ``start_s`` to ``end_s`` (s from the first
+        sample; None: the end), every lead, its annotations and start time moved with
+        it: to fit one stretch of a long record on its own (docs/ecg.md, "A long record
+        and a cut of it").  Times in a fit of it count from ``start_s``."""
+        end = self.duration_s if end_s is None else end_s
+        if not (math.isfinite(start_s) and math.isfinite(end) and 0 <= start_s < end):
+            raise ValueError(f"crop({start_s!r}, {end_s!r}): give 0 <= start_s < end_s "
+                             f"(s; the record lasts {self.duration_s:g} s)")
+        if start_s >= self.duration_s:
+            raise ValueError(f"crop: start_s={start_s:g} s is past the record's end "
+                             f"({self.duration_s:g} s)")
+        a = int(round(start_s * self.fs))
+        b = min(int(round(end * self.fs)), self.n_samples)
+        ann = self.annotations
+        if ann is not None:
+            ann = ann[(ann["sample"] >= a) & (ann["sample"] < b)].copy()
+            ann["sample"] = ann["sample"] - a
+            ann = ann.reset_index(drop=True)
+        start = None if self.start_time is None else self.start_time + timedelta(
+            seconds=a / self.fs)
+        return Record(self.signal[a:b].copy(), self.fs, leads=self.leads, units=self.units,
+                      start_time=start, annotations=ann, name=self.name, path=self.path,
+                      adc_limits=self.adc_limits)
 
     def limits(self, name_or_index: str | int = 0):
         """The converter's physical range (low, high) of one lead in its unit, when the
