@@ -287,20 +287,6 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
     upper = join_shared(hi, inf, lay.n_waves, lay.n_steps)
     Xv = np.where(usable, X, np.nan)
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
-
-    def lead_tables(theta, coef, cost):
-        tables, parts = [], []
-        for li in range(len(sigs)):
-            p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
-            rows = BeatRows(X, Y[li], Xv, np.where(usable, Y[li], np.nan), usable, lengths)
-            seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, params=p, cost=cost,
-                             nit=nit, code=code)
-            t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
-                                  jt.fits[li], fs, rr, t_room[idx], first, idx, owns is None)
-            tables.append(t)
-            parts.append(part)
-        return tables, parts
-
     if p_shape_wanted(opts):  # a P where a P wave can be gets its shape by MAP
         p = join_shared(theta, coef[:, primary], lay.n_waves, lay.n_steps)[:, lay.waves_slice]
         seen = np.flatnonzero(fit_me & p_is_wave(p, opts.waves, qrs_on, X[:, 0]))
@@ -309,9 +295,17 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
             coef[seen], lo[seen], hi[seen], rr_prev[seen])
         if got is not None:
             ok, new_theta, new_coef, new_cost = got
-            theta, coef, cost = theta.copy(), coef.copy(), cost.copy()
             theta[seen[ok]], coef[seen[ok]], cost[seen[ok]] = new_theta, new_coef, new_cost
-    tables, parts = lead_tables(theta, coef, cost)
+    tables, parts = [], []
+    for li in range(len(sigs)):
+        p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
+        rows = BeatRows(X, Y[li], Xv, np.where(usable, Y[li], np.nan), usable, lengths)
+        seg = SegmentFit(opts, rows, qrs_on, p, lower, upper, params=p, cost=cost, nit=nit,
+                         code=code)
+        t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
+                              jt.fits[li], fs, rr, t_room[idx], first, idx, owns is None)
+        tables.append(t)
+        parts.append(part)
     like = _like_template(opts, jt, theta, coef, fit_me, b, X, Y[primary], primary)
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
                         (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths,
