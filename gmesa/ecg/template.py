@@ -115,10 +115,8 @@ def _starts(opts, t, y, rr, qrs_on, lo, hi, held=None):
                            float(t_latest(rr)))
         return clip_into(with_steps(guess, opts), lo, hi)
 
-    rows = [start(ps) for ps in (0.0, 1.0, -1.0)]
-    if held is not None:
-        rows.append(clip_into(held, lo, hi))
-    res = _fit_rows(opts, t, y, np.array(rows), lo, hi)
+    rows = [start(ps) for ps in (0.0, 1.0, -1.0)] + ([] if held is None else [held])
+    res = _fit_rows(opts, t, y, clip_into(np.array(rows), lo, hi), lo, hi)
     return res.params, res.cost
 
 
@@ -133,8 +131,8 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     when none has, the starts are fitted again within its signs.  ``cache``: a dict
     keeping the free fits for the other hypotheses of one template.  ``near``: a
     template fit (of ``opts``) whose R' this one keeps, as the beats do
-    (:func:`~gmesa.ecg.rprime.hold_r_prime`).  ``held``: (layout, parameter vector) of
-    the template fit of the choice in force, one more start."""
+    (:func:`~gmesa.ecg.rprime.hold_r_prime`).  ``held``: the parameter vector (of
+    ``opts``' layout) of the template fit of the choice in force, one more start."""
     ext, *base = template_bounds(opts, t, y, rr, qrs_on)
     if near is not None and "R2" in opts.waves:
         hold_r_prime(opts.layout, *base, near.params, ext[0])
@@ -144,7 +142,7 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     key = (free, opts.waves)
     if cache is None or key not in cache:
         f_lo, f_hi = base if free is None else constrain(opts, free, *base)
-        found = _starts(opts, t, y, rr, qrs_on, f_lo, f_hi, _held_start(opts, held))
+        found = _starts(opts, t, y, rr, qrs_on, f_lo, f_hi, held)
         cache = {} if cache is None else cache
         cache[key] = found
     params, costs = cache[key]
@@ -152,17 +150,9 @@ def fit_template(opts, t, y, rr, qrs_on, noise2=np.nan, hyp=None, cache=None, ne
     if inside.any():
         params, costs = params[inside], costs[inside]
     else:
-        params, costs = _starts(opts, t, y, rr, qrs_on, lo, hi, _held_start(opts, held))
+        params, costs = _starts(opts, t, y, rr, qrs_on, lo, hi, held)
     best = best_start(params, costs, opts.waves, qrs_on, t[0])
     return _template_fit(t, params[best], costs[best], noise2, lo, hi)
-
-
-def _held_start(opts, held):
-    """The parameter vector of ``held`` ((layout, vector) or None) in ``opts``' layout."""
-    if held is None:
-        return None
-    lay, vec = held
-    return in_layout(np.asarray(vec, dtype=float)[None, :], lay, opts.layout)[0]
 
 
 def _template_fit(t, params, cost, noise2, lo, hi):
@@ -212,8 +202,9 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None, kept=Fals
     t, y, noise2 = median
     if stretch is not None and (kept or same_stretch(stretch, t, y, opts.model_choice)):
         used = options_for(opts, stretch.hyp)
-        held = None if stretch.fit is None else stretch.fit.get("less" if less else "cut")
-        fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp, held=held)
+        held = (stretch.fit or {}).get("less" if less else "cut")  # (layout, vector)
+        fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp, held=None if held is
+                           None else in_layout(held[1][None, :], held[0], used.layout)[0])
         if stretch.lobe:
             used, fit = with_t_lobe(replace(used, t_lobe=True), fit, t, y, rr, qrs_on,
                                     noise2, bw)
