@@ -523,9 +523,11 @@ def test_joint_p_shape_by_map(twelve, monkeypatch):
     monkeypatch.setattr(joint, "map_shared_p_shape", spy)
     mapped = ecg.fit_leads(record, primary="ii", fiducials="rule").beats
     assert len(calls) == 1 and calls[0] is not None and calls[0][0].sum() >= len(r_times) - 4
+    calls_ok = int(calls[0][0].sum())
     calls.clear()
     free = ecg.fit_leads(record, primary="ii", fiducials="rule", p_shape_prior=False).beats
     assert not calls
+    assert mapped["P_shape_prior"].sum() == calls_ok and not free["P_shape_prior"].any()
     ok = (mapped["status"] == "ok") & (free["status"] == "ok")
     for label in ("QRS_on_s", "T_off_s", "R_center", "T_sigma_right"):   # held
         np.testing.assert_allclose(mapped.loc[ok, label], free.loc[ok, label], atol=2e-3)

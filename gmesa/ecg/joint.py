@@ -287,6 +287,7 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
     upper = join_shared(hi, inf, lay.n_waves, lay.n_steps)
     Xv = np.where(usable, X, np.nan)
     t_last = X[np.arange(nb), np.maximum(lengths - 1, 0)]
+    shaped = np.zeros(nb, dtype=bool)
     if p_shape_wanted(opts):  # a P where a P wave can be gets its shape by MAP
         p = join_shared(theta, coef[:, primary], lay.n_waves, lay.n_steps)[:, lay.waves_slice]
         seen = np.flatnonzero(fit_me & p_is_wave(p, opts.waves, qrs_on, X[:, 0]))
@@ -296,6 +297,7 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
         if got is not None:
             ok, new_theta, new_coef, new_cost = got
             theta[seen[ok]], coef[seen[ok]], cost[seen[ok]] = new_theta, new_coef, new_cost
+            shaped[seen[ok]] = True
     tables, parts = [], []
     for li in range(len(sigs)):
         p = join_shared(theta, coef[:, li], lay.n_waves, lay.n_steps)
@@ -304,13 +306,13 @@ def _block(opts, jt, sigs, first, idx, fs, rr_all, rr_med, t_room, primary, owns
                          code=code)
         t, part = _lead_table(opts, seg, fit_me, status0.copy(), reason0.copy(),
                               jt.fits[li], fs, rr, t_room[idx], first, idx, owns is None)
-        tables.append(t)
+        tables.append(t.assign(P_shape_prior=shaped))
         parts.append(part)
     like = _like_template(opts, jt, theta, coef, fit_me, b, X, Y[primary], primary)
     glob = global_table(opts, b, theta, coef, parts, fit_me, status0, reason0,
                         (code, cost, nit), qrs_on, (X[:, 0], t_last, t_room[idx]), lengths,
                         fs, primary, owns is None, like, jt.shows, jt.weights)
-    return tables, glob
+    return tables, glob.assign(P_shape_prior=shaped)
 
 
 def _like_template(opts, jt, theta, coef, fit_me, beats, X, Y, primary):
