@@ -45,7 +45,7 @@ QRS_SPREAD = {"QRS_on": 0.0062, "QRS_off": 0.0087}
 #: the same SD (s) for the P and T boundaries, whose edges come from the shared timing
 #: read by the fiducial map (learned on lead ii's own marks): LUDB odd, global marks over
 #: the 12 leads, mean error with no spread (benchmarks/joint_rules.py, rule ``pt0``):
-#: P_on +10.6, P_off -5.9 (with the shared P's shape by MAP, session 33; +10.0 and -5.4
+#: P_on +10.6, P_off -5.8 (with the shared P's shape by MAP, session 33; +10.0 and -5.4
 #: without, with the map's P rows of session 27; +12.5 and -6.7 before),
 #: T_on +24.3, T_off -29.2 ms, over expected_max(12)
 WAVE_SPREAD = {"P_on": 0.0065, "P_off": 0.0036, "T_on": 0.0149, "T_off": 0.0179}

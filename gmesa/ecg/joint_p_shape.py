@@ -14,7 +14,7 @@ import numpy as np
 from ..solvers import fit_shared, join_shared, split_shared
 from .beatmodel import rows_model
 from .init import clip_into
-from .joint_template import ridge
+from .joint_template import ridge, split_index
 from .priors import shape_prior
 
 
@@ -28,15 +28,14 @@ def map_shared_p_shape(opts, jt, X, Y, usable, lengths, theta, coef, lo, hi, rr_
     replaced, or None."""
     lay = opts.layout
     k, m, nb = lay.n_waves, lay.n_steps, lay.n_baseline
-    t_p = slice(4 * lay.waves.index("P"), 4 * lay.waves.index("P") + 4)
-    c_p = np.r_[lay.waves.index("P"), np.arange(k + m, coef.shape[2])]
-    p_cols = np.r_[np.arange(lay.wave("P").start, lay.wave("P").stop),
-                   np.arange(lay.baseline_slice.start, lay.baseline_slice.stop)]
+    t_p = slice(split_index(lay, "P", "center"), split_index(lay, "P", "sigma_right") + 1)
+    c_p = np.r_[lay.waves.index("P"), np.arange(k + m, coef.shape[2])]  # P height, baseline
     target = np.empty((X.shape[0], Y.shape[0], X.shape[1]))
-    for li in range(Y.shape[0]):
-        full = join_shared(theta, coef[:, li], k, m)
-        target[:, li] = (Y[li] - rows_model(X, full, lengths, k, m, nb)
-                         + rows_model(X, full[:, p_cols], lengths, 1, 0, nb))
+    for li in range(Y.shape[0]):  # each lead less its other waves and ST step
+        others = coef[:, li].copy()
+        others[:, c_p] = 0.0
+        target[:, li] = Y[li] - rows_model(X, join_shared(theta, others, k, m), lengths,
+                                           k, m, nb)
     mean, sd = (split_shared(v, k, m)[0][:, t_p]
                 for v in shape_prior(lay, rr_prev, 1.0, ("P",)))
     res = fit_shared(X, target, clip_into(theta[:, t_p], lo[:, t_p], hi[:, t_p]),
@@ -47,7 +46,7 @@ def map_shared_p_shape(opts, jt, X, Y, usable, lengths, theta, coef, lo, hi, rr_
     ok = (res.status > 0) & np.all(np.isfinite(res.theta), axis=1)
     if not ok.any():
         return None
-    theta, coef = theta[ok].copy(), coef[ok].copy()
+    theta, coef = theta[ok], coef[ok]  # copies (boolean indexing)
     theta[:, t_p] = res.theta[ok]
     coef[:, :, c_p] = res.coef[ok]
     return ok, theta, coef, res.data_cost[ok]

@@ -113,7 +113,7 @@ def _starts(opts, t, y, rr, qrs_on, lo, hi, held=None):
     def start(p_sign):
         guess = guess_beat(t, y, opts.waves, opts.n_baseline, qrs_on, p_sign,
                            float(t_latest(rr)))
-        return clip_into(with_steps(guess, opts), lo, hi)
+        return with_steps(guess, opts)
 
     rows = [start(ps) for ps in (0.0, 1.0, -1.0)] + ([] if held is None else [held])
     res = _fit_rows(opts, t, y, clip_into(np.array(rows), lo, hi), lo, hi)
