@@ -20,12 +20,10 @@ import numpy as np
 from .init import clip_into
 from .presence import p_is_wave
 
-#: the components whose identity the template decides here, in the order they are named.
-#: (The P wave's is decided by the template too, by the second starts of
-#: :func:`~gmesa.ecg.beatmodel.second_starts` and the usual P place and sign of
-#: :func:`~gmesa.ecg.presence.consistent_p`; holding it here as well lost P waves the
-#: second starts had found.)
-IDENTITY = ("T",)
+# Only the T wave's identity (with its ST step) is held here.  The P wave's is decided by
+# the template too, by the second starts of :func:`~gmesa.ecg.beatmodel.second_starts`
+# and the usual P place and sign of :func:`~gmesa.ecg.presence.consistent_p`; holding it
+# here as well lost P waves the second starts had found.
 
 #: a component whose center lies farther than this (s) from the template's disagrees
 #: with it; the refit holds its center this close to the template's
@@ -40,8 +38,6 @@ IDENTITY_BIC = 2.0
 #: a wave or step of less than this share of the beat's R (and 0.01 mV) has no sign
 NEGLIGIBLE_OF_R = 0.01
 
-_NAMES = {"P": "P wave", "T": "T wave", "ST": "ST step"}
-
 
 def negligible(amplitude, r_amplitude):
     """Is a component of ``amplitude`` (mV) too small beside the R amplitude
@@ -50,73 +46,51 @@ def negligible(amplitude, r_amplitude):
     return np.abs(amplitude) < limit
 
 
-def _part(lay, name):
-    return lay.step(name) if name in lay.steps else lay.wave(name)
-
-
 def disagreements(params, template_vec, lay):
-    """{component: (N,) bool} for the :data:`IDENTITY` components of ``lay`` (a
-    :class:`~gmesa.core.Layout`) the template (``template_vec``) shows: a beat's
-    (rows of ``params``) disagrees where it has the other sign (and is not
-    :func:`negligible`) or its center lies over :data:`IDENTITY_NEAR` from the
-    template's."""
-    r = lay.index("R", "amplitude")
-    out = {}
-    for w in IDENTITY:
-        if w not in lay.waves and w not in lay.steps:
-            continue
-        a, c = lay.index(w, "amplitude"), lay.index(w, "center")
-        ta, tc = template_vec[a], template_vec[c]
-        if negligible(ta, template_vec[r]):
-            continue
-        with np.errstate(invalid="ignore"):
-            flip = (np.sign(params[:, a]) != np.sign(ta)) & ~negligible(params[:, a],
-                                                                     params[:, r])
-            out[w] = flip | (np.abs(params[:, c] - tc) > IDENTITY_NEAR)
-    return out
+    """(N,) bool: the beats (rows of ``params``) whose T wave disagrees with the template's
+    (``template_vec``, layout ``lay``): the other sign (and not :func:`negligible`) or a
+    center over :data:`IDENTITY_NEAR` from the template's.  None where the template shows
+    no T wave (none modelled, or :func:`negligible` beside its R)."""
+    if "T" not in lay.waves:
+        return None
+    a, c = lay.index("T", "amplitude"), lay.index("T", "center")
+    ta, tc = template_vec[a], template_vec[c]
+    if negligible(ta, template_vec[lay.index("R", "amplitude")]):
+        return None
+    with np.errstate(invalid="ignore"):
+        flip = (np.sign(params[:, a]) != np.sign(ta)) & ~negligible(
+            params[:, a], params[:, lay.index("R", "amplitude")])
+        return flip | (np.abs(params[:, c] - tc) > IDENTITY_NEAR)
 
 
-def _held(fit, idx, template_vec, which):
-    """(start, lower, upper) of beats ``idx`` of ``fit`` with the components
-    ``which[w]`` (per beat) started from the template's and held near it: center
-    within :data:`IDENTITY_NEAR`, amplitude of its sign (a T wave also starts from the
-    template's ST step, which stays free)."""
+def _held(fit, idx, template_vec):
+    """(start, lower, upper) of beats ``idx`` of ``fit`` with the T wave (and its ST step)
+    started from the template's and held near it: center within :data:`IDENTITY_NEAR`,
+    amplitude of its sign."""
     lay = fit.opts.layout
     start = fit.params[idx].copy()
     lo, hi = fit.lower[idx].copy(), fit.upper[idx].copy()
-    for w, hit in which.items():
-        rows = np.flatnonzero(hit[idx])
-        if rows.size == 0:
-            continue
-        part = _part(lay, w)
-        a, c = lay.index(w, "amplitude"), lay.index(w, "center")
-        start[rows, part] = template_vec[part]
-        if w == "T" and "ST" in lay.steps:  # the ST step shares the T wave's identity
-            start[rows, lay.step("ST")] = template_vec[lay.step("ST")]
-        lo[rows, c] = np.maximum(lo[rows, c], template_vec[c] - IDENTITY_NEAR)
-        hi[rows, c] = np.minimum(hi[rows, c], template_vec[c] + IDENTITY_NEAR)
-        if template_vec[a] > 0:
-            lo[rows, a] = np.maximum(lo[rows, a], 0.0)
-        else:
-            hi[rows, a] = np.minimum(hi[rows, a], 0.0)
+    a, c = lay.index("T", "amplitude"), lay.index("T", "center")
+    start[:, lay.wave("T")] = template_vec[lay.wave("T")]
+    if "ST" in lay.steps:  # the ST step shares the T wave's identity
+        start[:, lay.step("ST")] = template_vec[lay.step("ST")]
+    lo[:, c] = np.maximum(lo[:, c], template_vec[c] - IDENTITY_NEAR)
+    hi[:, c] = np.minimum(hi[:, c], template_vec[c] + IDENTITY_NEAR)
+    if template_vec[a] > 0:
+        lo[:, a] = np.maximum(lo[:, a], 0.0)
+    else:
+        hi[:, a] = np.minimum(hi[:, a], 0.0)
     lo = np.minimum(lo, hi)
     return clip_into(start, lo, hi), lo, hi
 
 
-def _note(params, template_vec, lay, which, i):
-    """What of beat ``i`` still disagrees with the template, in words."""
-    parts = []
-    for w, hit in which.items():
-        if not hit[i]:
-            continue
-        a, c = lay.index(w, "amplitude"), lay.index(w, "center")
-        if np.sign(params[i, a]) != np.sign(template_vec[a]):
-            how = "opposite sign"
-        else:
-            d = 1000.0 * (params[i, c] - template_vec[c])
-            how = f"{abs(d):.0f} ms {'later' if d > 0 else 'earlier'}"
-        parts.append(f"{_NAMES[w]} {how}")
-    return "unlike the template: " + ", ".join(parts)
+def _note(params, template_vec, lay, i):
+    """How beat ``i``'s T wave still disagrees with the template's, in words."""
+    a, c = lay.index("T", "amplitude"), lay.index("T", "center")
+    if np.sign(params[i, a]) != np.sign(template_vec[a]):
+        return "unlike the template: T wave opposite sign"
+    d = 1000.0 * (params[i, c] - template_vec[c])
+    return f"unlike the template: T wave {abs(d):.0f} ms {'later' if d > 0 else 'earlier'}"
 
 
 def _no_worse_p(fit, idx, new, old):
@@ -132,43 +106,41 @@ def follow_template(fit, template_vec, beats, bw):
     """Beats ``beats`` of ``fit`` (a :class:`~gmesa.ecg.beatmodel.SegmentFit`, updated in
     place; those started from the template and those started from their own guess,
     whose own choice of the largest bump splits a record between two identities)
-    follow the wave identity of the template (``template_vec``): where a beat
-    disagrees (:func:`disagreements`) it is fitted again with the disagreeing
-    components held near the template's, then once more from there set free (the
-    beat's own best fit is the better of its first and this one: the first alone
-    depends on where the optimizer happened to land).  The held fit is kept unless the
-    beat's own explains it better by more than :data:`IDENTITY_BIC` ln(n_eff) per held
-    component in chi-square (noise variance from the own fit's residual; ``bw`` the
-    share of the Nyquist band the low-pass leaves, so n_eff = ``bw`` times the
-    samples), or loses a P wave the own fit has (:func:`_no_worse_p`).  Returns the
-    reason of each beat that still disagrees ("" elsewhere)."""
+    follow the T wave identity of the template (``template_vec``): where a beat
+    disagrees (:func:`disagreements`) it is fitted again with its T held near the
+    template's, then once more from there set free (the beat's own best fit is the
+    better of its first and this one: the first alone depends on where the optimizer
+    happened to land).  The held fit is kept unless the beat's own explains it better
+    by more than :data:`IDENTITY_BIC` ln(n_eff) in chi-square (noise variance from the
+    own fit's residual; ``bw`` the share of the Nyquist band the low-pass leaves, so
+    n_eff = ``bw`` times the samples), or loses a P wave the own fit has
+    (:func:`_no_worse_p`).  Returns the reason of each beat that still disagrees (""
+    elsewhere)."""
     lay = fit.opts.layout
     notes = np.full(len(fit.params), "", dtype=object)
-    fitted = beats & np.all(np.isfinite(fit.params), axis=1) & np.isfinite(fit.cost)
-    which = {w: hit & fitted for w, hit in disagreements(fit.params, template_vec,
-                                                          lay).items()}
-    idx = np.flatnonzero(np.any(list(which.values()), axis=0)) if which else np.zeros(0, int)
+    hit = disagreements(fit.params, template_vec, lay)
+    if hit is None:
+        return notes
+    idx = np.flatnonzero(hit & beats & np.all(np.isfinite(fit.params), axis=1)
+                         & np.isfinite(fit.cost))
     if idx.size == 0:
         return notes
-    start, lo, hi = _held(fit, idx, template_vec, which)
+    start, lo, hi = _held(fit, idx, template_vec)
     p, cost, nit, code = fit.solve(idx, start, lo, hi)
     free = fit.solve(idx, clip_into(p, fit.lower[idx], fit.upper[idx]))
     with np.errstate(invalid="ignore"):
         better = (free[1] < fit.cost[idx]) & _no_worse_p(fit, idx, free[0], fit.params[idx])
     fit.keep(idx[better], tuple(v[better] for v in free))
-    now = disagreements(fit.params, template_vec, lay)
-    still = np.any([now[w][idx] & which[w][idx] for w in which], axis=0)
+    still = disagreements(fit.params, template_vec, lay)[idx]
     n = fit.rows.lengths[idx]
     dof = np.maximum(n - np.sum(fit.upper[idx] > fit.lower[idx], axis=1), 1)
     sigma2 = np.maximum(2.0 * fit.cost[idx] / dof, 1e-30)
     n_eff = np.maximum(n * bw, 2.0)
-    m = np.sum([hit[idx] for hit in which.values()], axis=0)  # components held
     with np.errstate(invalid="ignore"):
         excess = 2.0 * (cost - fit.cost[idx]) * bw / sigma2
-        held = (still & np.isfinite(cost) & (excess <= IDENTITY_BIC * m * np.log(n_eff))
+        held = (still & np.isfinite(cost) & (excess <= IDENTITY_BIC * np.log(n_eff))
                 & _no_worse_p(fit, idx, p, fit.params[idx]))
     fit.keep(idx[held], (p[held], cost[held], nit[held], code[held]))
-    left = {w: now[w] & which[w] for w in which}
     for i in idx[still & ~held]:
-        notes[i] = _note(fit.params, template_vec, lay, left, i)
+        notes[i] = _note(fit.params, template_vec, lay, i)
     return notes

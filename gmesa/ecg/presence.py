@@ -185,6 +185,14 @@ def rr_jumps(rr):
     return float(np.median(d) / np.nanmedian(rr)) if d.size > 2 else 0.0
 
 
+def usual_place(centers):
+    """The usual place (s) of P centers ``centers``: the one with the most others within
+    +-20 ms (the earliest of ties)."""
+    c = np.sort(centers)
+    density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
+    return float(c[int(np.argmax(density))])
+
+
 def steady_p(amp, center, candidate, n_fitted, window=0.040, share=0.5, t_min=5.0):
     """Beats whose P wave is too small for their own evidence but belongs to a steady
     atrial rhythm: when at least ``share`` of the ``n_fitted`` beats have a
@@ -192,12 +200,10 @@ def steady_p(amp, center, candidate, n_fitted, window=0.040, share=0.5, t_min=5.
     (the center with the most others within +-20 ms) and their amplitudes differ from
     zero (mean over its standard error beyond ``t_min``), those of the common sign and
     within a third to three times their median amplitude have a P wave."""
-    c = np.sort(center[candidate])
     none = np.zeros(amp.shape, dtype=bool)
-    if c.size < 5:
+    if np.count_nonzero(candidate) < 5:
         return none
-    density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
-    near = candidate & (np.abs(center - c[int(np.argmax(density))]) <= window)
+    near = candidate & (np.abs(center - usual_place(center[candidate])) <= window)
     a = amp[near]
     if a.size < max(5, share * n_fitted) or not np.std(a) > 0:
         return none
@@ -226,12 +232,9 @@ def consistent_p(center, present, rr, window=0.040, amplitude=None, n_fitted=Non
     fall anywhere before the paced QRS; LUDB 34, 74 and 8).
     Returns (present, reason for beats without P).
     """
-    c = np.sort(center[present])
-    if c.size < 3:
+    if np.count_nonzero(present) < 3:
         return present, "no P wave: no evidence above the noise"
-    density = np.searchsorted(c, c + 0.020, "right") - np.searchsorted(c, c - 0.020, "left")
-    usual = float(c[int(np.argmax(density))])
-    near = np.abs(center - usual) <= window
+    near = np.abs(center - usual_place(center[present])) <= window
     if amplitude is not None:  # and their usual sign
         sign = np.sign(np.sum(np.sign(amplitude[present & near])))
         near &= np.sign(amplitude) == sign if sign else True
