@@ -32,9 +32,8 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.rule_ablation import run  # noqa: E402
-
-BOUNDARIES = ("P_on", "P_off", "QRS_on", "QRS_off", "T_off")
+from benchmarks.rule_ablation import BOUNDARIES, run  # noqa: E402
+from gmesa.ecg.evaluate import error_stats  # noqa: E402
 
 
 def sets(split):
@@ -64,12 +63,18 @@ def readings(m, boundary):
     return {"A": a, "B": b, "extreme": extreme, "mean": 0.5 * (a + b)}
 
 
+def criterion(err):
+    """|mean| + SD (ms) of errors (:func:`~gmesa.ecg.evaluate.error_stats`; NaN under 2)."""
+    st = error_stats(err)
+    return abs(st["mean"]) + st["sd"]
+
+
 def cell(err):
     """'|mean| + SD (mean +- SD)' of errors (ms)."""
-    if err.size < 2:
+    st = error_stats(err)
+    if not np.isfinite(st["sd"]):
         return "n/a"
-    mu, sd = float(np.mean(err)), float(np.std(err, ddof=1))
-    return f"{abs(mu) + sd:.1f} ({mu:+.1f} ± {sd:.1f})"
+    return f"{abs(st['mean']) + st['sd']:.1f} ({st['mean']:+.1f} ± {st['sd']:.1f})"
 
 
 def table(name_a, name_b, m):
@@ -78,7 +83,8 @@ def table(name_a, name_b, m):
              "| boundary | n | A | B | extreme of A, B | mean of A, B |", "|---|---|---|---|---|---|"]
     for b in BOUNDARIES:
         r = readings(m, b)
-        score = {k: abs(np.mean(v)) + np.std(v, ddof=1) for k, v in r.items() if v.size > 1}
+        score = {k: criterion(v) for k, v in r.items()}
+        score = {k: v for k, v in score.items() if np.isfinite(v)}
         best = min(score, key=score.get) if score else None
         cells = [f"**{cell(v)}**" if k == best else cell(v) for k, v in r.items()]
         lines.append(f"| {b} | {r['A'].size} | " + " | ".join(cells) + " |")

@@ -53,13 +53,13 @@ def disagreements(params, template_vec, lay):
     no T wave (none modelled, or :func:`negligible` beside its R)."""
     if "T" not in lay.waves:
         return None
-    a, c = lay.index("T", "amplitude"), lay.index("T", "center")
+    a, c, r = (lay.index(w, k) for w, k in (("T", "amplitude"), ("T", "center"),
+                                             ("R", "amplitude")))
     ta, tc = template_vec[a], template_vec[c]
-    if negligible(ta, template_vec[lay.index("R", "amplitude")]):
+    if negligible(ta, template_vec[r]):
         return None
     with np.errstate(invalid="ignore"):
-        flip = (np.sign(params[:, a]) != np.sign(ta)) & ~negligible(
-            params[:, a], params[:, lay.index("R", "amplitude")])
+        flip = (np.sign(params[:, a]) != np.sign(ta)) & ~negligible(params[:, a], params[:, r])
         return flip | (np.abs(params[:, c] - tc) > IDENTITY_NEAR)
 
 
@@ -131,7 +131,7 @@ def follow_template(fit, template_vec, beats, bw):
     with np.errstate(invalid="ignore"):
         better = (free[1] < fit.cost[idx]) & _no_worse_p(fit, idx, free[0], fit.params[idx])
     fit.keep(idx[better], tuple(v[better] for v in free))
-    still = disagreements(fit.params, template_vec, lay)[idx]
+    still = disagreements(fit.params[idx], template_vec, lay)
     n = fit.rows.lengths[idx]
     dof = np.maximum(n - np.sum(fit.upper[idx] > fit.lower[idx], axis=1), 1)
     sigma2 = np.maximum(2.0 * fit.cost[idx] / dof, 1e-30)
