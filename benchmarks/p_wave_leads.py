@@ -33,7 +33,7 @@ PRE_S, POST_S = 0.45, 0.15  # median beat span around the experts' QRS onset (s)
 
 def _cleaned(signal, fs):
     from gmesa.ecg.clean import clean
-    return clean(signal, fs, baseline="highpass", powerline=None, lowpass=40.0, cutoff=0.3)
+    return clean(signal, fs, wander="highpass", powerline=None, lowpass=40.0, cutoff=0.3)
 
 
 def _before_next(times, qrs_on):

@@ -286,3 +286,21 @@ def test_a_lead_of_noise_is_reported_not_trusted():
         _w.simplefilter("error", UserWarning)
         clean = ecg.fit_record(syn.record)
     assert "warning" not in clean.info
+
+
+@pytest.mark.parametrize("seconds, chunk_s, edges", [
+    (125.0, 60.0, [0, 60, 125]),             # a 5-s rest joins the last chunk
+    (180.0, 60.0, [0, 60, 120, 180]),        # a rest of 60 s is a chunk of its own
+    (30.0, 600.0, [0, 30]),                  # a record shorter than a chunk
+    (1805.0, 600.0, [0, 600, 1200, 1805]),   # MIT-BIH 100: 30 min 5 s
+])
+def test_no_chunk_is_shorter_than_the_shortest(seconds, chunk_s, edges):
+    """A chunk's template is the median of its beats: a rest of a few seconds at the
+    record's end (a handful of beats) joins the chunk before it."""
+    from gmesa.ecg.fit import cleaned_chunks
+    from gmesa.ecg.options import FitOptions
+    fs = 100.0
+    raw = np.zeros(int(seconds * fs))
+    got = [(a, b) for a, b, *_ in cleaned_chunks(raw, fs, FitOptions(chunk_s=chunk_s))]
+    assert [a / fs for a, _ in got] + [got[-1][1] / fs] == edges
+    assert all(b == a2 for (_, b), (a2, _) in zip(got, got[1:]))

@@ -81,7 +81,7 @@ def test_a_kept_choice_keeps_its_spread(monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(fit_module, "split_half_spread", counted)
-    rec = ecg.synthesize(duration=130, fs=250, heart_rate=70, noise=0.02, seed=6).record
+    rec = ecg.synthesize(duration=180, fs=250, heart_rate=70, noise=0.02, seed=6).record
     kept = ecg.fit_record(rec, chunk_s=60)
     assert [s["n_chunks"] for s in kept.info["model_choice"]["stretches"]] == [3]
     assert len(calls) == 1

@@ -502,7 +502,7 @@ def test_u_wave_decided_per_stretch_of_a_chunked_record():
     template decides (the first models U, the later stretch not), and the table keeps
     one set of columns (no U there: amplitude 0, not present)."""
     beat = _beat(T=(0.12,) + TYPICAL_BEAT["T"][1:])[:-1]
-    syn = ecg.synthesize(duration=130, fs=250, heart_rate=55, noise=0.01, wander=0.0,
+    syn = ecg.synthesize(duration=180, fs=250, heart_rate=55, noise=0.01, wander=0.0,
                          seed=5, beat=beat, variability=0.0)
     fit = ecg.fit_record(_with_u_wave(syn, until=55.0), chunk_s=60)
     b = fit.beats

@@ -238,17 +238,25 @@ def cleaned(seg, fs, opts):
                         lowpass=opts.lowpass, cutoff=opts.highpass_hz)
 
 
+#: the shortest chunk (s) a record is fitted in (:func:`cleaned_chunks`): a chunk's
+#: template is the median of its beats, and its model choice is scored on them
+SHORTEST_CHUNK_S = 60.0
+
+
 def cleaned_chunks(raw, fs, opts, artefacts=None):
-    """The lead ``raw`` cleaned chunk by chunk (``opts.chunk_s`` s, at least 60 s, with
-    10 s of overlap on each side): yields (a, b, lo, hi, cleaned samples lo..hi as
-    float64, the :class:`~gmesa.ecg.artefacts.Artefacts` of lo..hi or None) for the
-    chunks [a, b).  Samples marked in ``artefacts`` are NaN before cleaning (``raw`` is
-    not changed: no copy of a whole lead)."""
+    """The lead ``raw`` cleaned chunk by chunk (``opts.chunk_s`` s, at least
+    :data:`SHORTEST_CHUNK_S`, with 10 s of overlap on each side; a rest shorter than that
+    at the record's end joins the last chunk): yields (a, b, lo, hi, cleaned samples
+    lo..hi as float64, the :class:`~gmesa.ecg.artefacts.Artefacts` of lo..hi or None)
+    for the chunks [a, b).  Samples marked in ``artefacts`` are NaN before cleaning
+    (``raw`` is not changed: no copy of a whole lead)."""
     n = raw.size
-    chunk = max(int(opts.chunk_s * fs), int(60 * fs))
+    shortest = int(SHORTEST_CHUNK_S * fs)
+    chunk = max(int(opts.chunk_s * fs), shortest)
     pad = int(10 * fs)
-    for a in range(0, n, chunk):
-        b = min(a + chunk, n)
+    a = 0
+    while a < n:
+        b = n if n - a < chunk + shortest else a + chunk
         lo, hi = max(a - pad, 0), min(b + pad, n)
         part = None if artefacts is None else artefacts.part(lo, hi)
         seg = raw[lo:hi]
@@ -257,6 +265,7 @@ def cleaned_chunks(raw, fs, opts, artefacts=None):
                 seg = bridge(seg, part.spikes, fs)
             seg = np.where(part.mask, np.nan, seg)
         yield a, b, lo, hi, cleaned(seg, fs, opts), part
+        a = b
 
 
 def _fit_chunks(raw, fs, opts, given, artefacts=None):
@@ -420,7 +429,8 @@ def fit_record(record, lead=None, *, waves=WAVES, rpeaks=None, st_step=True,
     max_iter, tol : solver iteration limit and tolerance (ftol, xtol and gtol).
     threads : Numba threads for the batch solver.
     chunk_s : records longer than this are processed in chunks of this many seconds,
-        each beat in exactly one chunk (its R peak decides), with 10 s of overlap.
+        each beat in exactly one chunk (its R peak decides), with 10 s of overlap; a
+        rest under a minute at the record's end joins the last chunk.
     force_ecg : fit a lead that is not an ECG (a unit that is not a voltage, or a name
         such as ABP, PLETH, RESP); refused by default (:class:`~gmesa.ecg.RecordError`).
         A lead in V, µV or nV is fitted in mV.
