@@ -70,7 +70,6 @@ ONSET_SPAN = (-0.25, 0.10)
 #: iteration limit of a beat's second start
 SECOND_ITER = 60
 
-
 #: beats the primary lead's own pipeline fitted (the others' windows are unusable)
 FITTED = ("ok", "poor_fit", "max_iter", "failed")
 
