@@ -245,3 +245,28 @@ def test_the_joint_template_starts_from_the_windows_that_cut_the_waves():
         err = _errors_ms(fit, syns[0], key)
         assert np.isfinite(err).mean() >= 0.95, key
         assert np.nanmedian(np.abs(err)) < 15.0, (key, np.nanmedian(np.abs(err)))
+
+
+def test_a_later_chunk_of_the_stretch_starts_its_tied_fit_from_the_earlier_one(monkeypatch):
+    """Two minutes at 123/min in 60-s chunks: the second chunk keeps the first's choice,
+    and its tied template is also started from the first chunk's fit on the signal less
+    the neighbours' waves (a later chunk's own starts may land in another basin: QTDB
+    sel38's second chunk put T 66 ms later and a -0.6 mV P before it, and lost every P
+    wave of its five minutes); the first chunk has no earlier fit to start from."""
+    from gmesa.ecg import overlap, periodic
+    calls = []
+    real = periodic.tied_template
+
+    def spy(*args, **kwargs):
+        also = kwargs.get("also", args[7] if len(args) > 7 else None)
+        calls.append(None if also is None else np.array(also))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(overlap, "tied_template", spy)
+    syn = ecg.synthesize(duration=120, heart_rate=123, noise=0.01, seed=2)
+    fit = ecg.fit_record(syn.record, chunk_s=60)
+    assert [s["n_chunks"] for s in fit.info["model_choice"]["stretches"]] == [2]
+    assert len(calls) == 2 and calls[0] is None and calls[1] is not None
+    p = list(fit.param_names).index("P_center")   # the chunks model the same waves here
+    first = fit.info["template_params"]["P_center"]
+    assert abs(calls[1][p] - first) < 0.01   # the first chunk's P place

@@ -42,6 +42,7 @@ from .presence import (IRREGULAR_CV, p_is_wave, rr_jumps, rr_variation, template
                        template_shows)
 from .periodic import NEIGHBOUR_WAVES, tied_template
 from .template import fitted_template, median_beat
+from .waves import in_layout
 
 #: a window stays this far (s) from the neighbours' QRS complexes
 QRS_GUARD = 0.02
@@ -181,7 +182,9 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     Hz): the median beat on windows from the previous QRS to the next (less
     :data:`QRS_GUARD`) is fitted with the neighbours' waves tied to its own
     (:mod:`gmesa.ecg.periodic`), from the template fit ``first`` ((options, fit) of the
-    windows that cut the waves) under the choice in force (``stretch``, else the one
+    windows that cut the waves) and from the stretch's earlier chunk's fit on the signal
+    less its neighbours' waves, where one was made, under the choice in force
+    (``stretch``, else the one
     ``first`` made: the hypothesis, U wave, lobe and R'; taking the neighbours' waves
     out changes the median beat, not the record's waves).  Those neighbours' waves are
     then taken out of the signal (:func:`without_neighbours`) and the template fitted
@@ -198,8 +201,11 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     if med is None:
         return None
     t, y, _ = med
+    earlier = None if held is None or held.fit is None else held.fit.get("less")
     params = tied_template(used, fit0, t, y, rr_med, None if held is None else held.hyp,
-                           template_noise(fit0, used.bandwidth(fs)))
+                           template_noise(fit0, used.bandwidth(fs)),
+                           None if earlier is None else
+                           in_layout(earlier[1][None, :], earlier[0], used.layout)[0])
     if params is None:
         return None
     comps = reaching_waves(used, params)

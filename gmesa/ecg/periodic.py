@@ -95,7 +95,7 @@ def fit_periodic(opts, t, y, start, lower, upper, period, prior=None, tol=1e-10,
     return full(res.x), float(res.cost)
 
 
-def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
+def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05, also=None):
     """Parameters (layout of ``opts``) of the median beat ``y`` (mV at ``t`` s from R,
     on windows reaching the neighbouring beats; median RR ``rr`` s) fitted by
     :func:`fit_periodic` with the population prior on the plateau and tails of P and
@@ -104,9 +104,11 @@ def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
     (None: none), the lobe's and the R''s as the template fit ``fit0`` (of the windows
     that cut the waves) had them, and what ``fit0`` held (an absent P) held.  Starts:
     ``fit0``'s parameters, and the same with an upright and with an inverted P of the
-    prior's place and shape (at least :data:`START_P` of R); the lowest cost whose P
-    is a P wave by its place wins (:func:`~gmesa.ecg.beatmodel.best_start`).  None when
-    no start can be fitted (a median beat that is not finite)."""
+    prior's place and shape (at least :data:`START_P` of R), and ``also`` (a vector of
+    ``opts``' layout: an earlier chunk's fit of the stretch; None: none); the lowest
+    cost whose P is a P wave by its place wins
+    (:func:`~gmesa.ecg.beatmodel.best_start`).  None when no start can be fitted (a
+    median beat that is not finite)."""
     if not np.all(np.isfinite(y)):
         return None
     lay = opts.layout
@@ -133,6 +135,8 @@ def tied_template(opts, fit0, t, y, rr, hyp=None, noise=0.05):
             s[part] = mean[part]
             s[part.start] = sign * size
             starts.append(np.clip(s, lo, hi))
+    if also is not None:
+        starts.append(np.clip(np.asarray(also, dtype=float), lo, hi))
     fits = []
     for s in starts:
         try:
