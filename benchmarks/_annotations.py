@@ -192,6 +192,14 @@ def list_records(dataset: str, data_dir: Path | None = None) -> list[str]:
     return (data_dir / dataset / "RECORDS").read_text().split()
 
 
+def split_records(names, split):
+    """LUDB record names (``data/N``) of one half by number parity: ``"odd"`` (the
+    calibration half), ``"even"`` (the choosing half) or ``"all"``."""
+    if split == "all":
+        return list(names)
+    return [r for r in names if int(r.split("/")[-1]) % 2 == (split == "odd")]
+
+
 #: reference marks of LUDB: the scored lead's own, or global over its 12 leads
 LUDB_MARKS = ("lead", "global")
 

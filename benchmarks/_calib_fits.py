@@ -14,12 +14,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._annotations import list_records, read_ludb  # noqa: E402
+from benchmarks._annotations import list_records, read_ludb, split_records  # noqa: E402
 
 
 def calibration_records(limit=None):
     """The LUDB records with odd numbers (``data/1``, ``data/3``, ...), the first ``limit``."""
-    recs = [r for r in list_records("ludb") if int(Path(r).name) % 2 == 1]
+    recs = split_records(list_records("ludb"), "odd")
     return recs[:limit] if limit else recs
 
 

@@ -69,6 +69,7 @@ if __package__ in (None, ""):
 
 from benchmarks._annotations import (  # noqa: E402
     LUDB_MARKS, QTDB_MARGIN_S, acquired, default_data_dir, list_records, read_case,
+    split_records,
 )
 from gmesa.ecg.evaluate import (  # noqa: E402
     ALL_FIDUCIALS, CSE_TOLERANCE_MS, FIDUCIALS, MATCH_TOLERANCE_S, score_fiducial, fiducial_summary,
@@ -673,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     recs = {d: a.records.split(",") for d in datasets} if a.records else {}
     if a.ludb_split != "all" and "ludb" in datasets:
         names = recs.get("ludb") or list_records("ludb", a.data)
-        recs["ludb"] = [r for r in names if int(r.split("/")[-1]) % 2 == (a.ludb_split == "odd")]
+        recs["ludb"] = split_records(names, a.ludb_split)
     print(f"scoring {', '.join(methods)} on {', '.join(datasets)} (jobs={a.jobs}"
           f"{', limit=%d' % a.limit if a.limit else ''})", flush=True)
     res = run(datasets, methods, limit=a.limit, records=recs, jobs=a.jobs, options=opt, progress=not a.quiet)

@@ -23,7 +23,7 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._annotations import list_records, read_ludb  # noqa: E402
+from benchmarks._annotations import list_records, read_ludb, split_records  # noqa: E402
 
 LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 KEYS = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
@@ -62,8 +62,7 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
     from gmesa.ecg import Record, fit_leads
-    recs = [r for r in list_records("ludb")
-            if args.split == "all" or (int(r.split("/")[-1]) % 2 == (args.split == "odd"))]
+    recs = split_records(list_records("ludb"), args.split)
     recs = recs[:args.limit] if args.limit else recs
     err = {(k, ref, r): [] for k in KEYS for ref in ("ii", "global") for r in RULES}
     for name in recs:

@@ -35,7 +35,7 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._annotations import list_records, read_case  # noqa: E402
+from benchmarks._annotations import list_records, read_case, split_records  # noqa: E402
 from gmesa.ecg.evaluate import fiducial_summary, score_fiducial  # noqa: E402
 
 FIDS = ("P_on", "P_off", "QRS_on", "QRS_off", "T_on", "T_off")
@@ -218,8 +218,8 @@ def main(argv=None):
     rules = {r: RULES[r] for r in args.rules.split(",")}
     for ds in args.datasets.split(","):
         recs = list_records(ds)
-        if ds == "ludb" and args.ludb_split != "all":
-            recs = [r for r in recs if int(r.split("/")[-1]) % 2 == (args.ludb_split == "odd")]
+        if ds == "ludb":
+            recs = split_records(recs, args.ludb_split)
         recs = recs[:args.limit] if args.limit else recs
         subset = args.ludb_leads.split(",") if args.ludb_leads and ds == "ludb" else None
         tasks = [(ds, r, args.cache, args.qtdb_context if ds == "qtdb" else None, subset)

@@ -25,7 +25,9 @@ import numpy as np
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._annotations import default_data_dir, group_waves, list_records  # noqa: E402
+from benchmarks._annotations import (default_data_dir, group_waves, list_records,  # noqa: E402
+                                     split_records)
+from gmesa.ecg.evaluate import match  # noqa: E402
 
 LEADS = ("i", "ii", "iii", "avr", "avl", "avf", "v1", "v2", "v3", "v4", "v5", "v6")
 WAVES = ("P", "QRS", "T")
@@ -52,13 +54,9 @@ def marked_waves(path, lead, fs):
 
 
 def paired(a, b, within=PAIR_S):
-    """Index pairs (i into ``a``, j into ``b``) of peaks nearer than ``within`` (s), each
-    of ``a`` to its nearest in ``b``."""
-    if a.size == 0 or b.size == 0:
-        return np.zeros(0, int), np.zeros(0, int)
-    j = np.abs(a[:, None] - b[None, :]).argmin(axis=1)
-    keep = np.abs(a - b[j]) <= within
-    return np.flatnonzero(keep), j[keep]
+    """Index pairs (i into ``a``, j into ``b``) of peaks within ``within`` (s) of each
+    other, one to one, nearest first (:func:`gmesa.ecg.evaluate.match`)."""
+    return match(a, b, within)
 
 
 def record_rows(path, leads, ref, fs):
@@ -109,10 +107,7 @@ def main(argv=None):
         return 0
     import wfdb
 
-    names = list_records("ludb", data)
-    if a.split != "all":
-        names = [r for r in names if int(r.split("/")[-1]) % 2 == (a.split == "odd")]
-    names = names[:a.limit]
+    names = split_records(list_records("ludb", data), a.split)[:a.limit]
     per_record = []
     for name in names:
         path = str(data / "ludb" / name)

@@ -33,6 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..solvers import fit_many
+from .waves import in_layout
 
 #: at most this many beats (evenly spaced over the usable ones) score the hypotheses
 CHOICE_BEATS = 30
@@ -102,6 +103,12 @@ class Stretch(NamedTuple):
     lobe: bool = False
     r_prime: bool = False
     fit: dict | None = None
+
+    def held(self, kind, layout):
+        """The template fit ``kind`` ("cut" or "less", see ``fit``) as a parameter
+        vector of ``layout`` (:func:`~gmesa.ecg.waves.in_layout`), or None where not kept."""
+        got = (self.fit or {}).get(kind)
+        return None if got is None else in_layout(got[1][None, :], got[0], layout)[0]
 
 
 def same_stretch(stretch, t, y, factors=FACTORS):

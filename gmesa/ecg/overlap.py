@@ -42,7 +42,6 @@ from .presence import (IRREGULAR_CV, p_is_wave, rr_jumps, rr_variation, template
                        template_shows)
 from .periodic import NEIGHBOUR_WAVES, tied_template
 from .template import fitted_template, median_beat
-from .waves import in_layout
 
 #: a window stays this far (s) from the neighbours' QRS complexes
 QRS_GUARD = 0.02
@@ -201,11 +200,9 @@ def overlap_template(opts, first, sig, r, fs, fit_me, regular, rr_med, stretch=N
     if med is None:
         return None
     t, y, _ = med
-    earlier = None if held is None or held.fit is None else held.fit.get("less")
     params = tied_template(used, fit0, t, y, rr_med, None if held is None else held.hyp,
                            template_noise(fit0, used.bandwidth(fs)),
-                           None if earlier is None else
-                           in_layout(earlier[1][None, :], earlier[0], used.layout)[0])
+                           None if held is None else held.held("less", used.layout))
     if params is None:
         return None
     comps = reaching_waves(used, params)

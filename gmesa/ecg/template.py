@@ -202,9 +202,8 @@ def chosen_template(opts, median, beats, rr, qrs_on, bw, stretch=None, kept=Fals
     t, y, noise2 = median
     if stretch is not None and (kept or same_stretch(stretch, t, y, opts.model_choice)):
         used = options_for(opts, stretch.hyp)
-        held = (stretch.fit or {}).get("less" if less else "cut")  # (layout, vector)
-        fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp, held=None if held is
-                           None else in_layout(held[1][None, :], held[0], used.layout)[0])
+        fit = fit_template(used, t, y, rr, qrs_on, noise2, stretch.hyp,
+                           held=stretch.held("less" if less else "cut", used.layout))
         if stretch.lobe:
             used, fit = with_t_lobe(replace(used, t_lobe=True), fit, t, y, rr, qrs_on,
                                     noise2, bw)
