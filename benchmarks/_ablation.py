@@ -70,6 +70,40 @@ OPTIONS = {
 #: every rule that can be taken out, in the order the table lists them
 RULES = tuple(PATCHES) + tuple(OPTIONS)
 
+#: rule: the code that is there for it alone (``benchmarks/_codelines.py`` parts: a module
+#: of gmesa.ecg or "module:function"); the few lines that call it are not counted, and
+#: the 2%-of-R floor is a constant and two tests inside other functions
+CODE = {
+    "identity": ("identity",),
+    "second_starts": ("beatmodel:second_starts",),
+    "restart": ("beatmodel:restart_misfits",),
+    "steady_p": ("presence:steady_p",),
+    "template_p": ("presence:like_template_p",),
+    "irregular": ("presence:rr_variation", "presence:rr_jumps"),
+    "p_lock": ("presence:p_lock",),
+    "p_floor": (),
+    "window_edge": ("beats:window_edge_check",),
+    "u_wave": ("template:with_u_wave",),
+    "t_lobe": ("template:with_t_lobe", "template:_qtc", "beatmodel:lobe_bounds"),
+    "r_prime": ("template:with_r_prime", "template:qrs_misfit", "rprime"),
+    "overlap": ("overlap", "periodic"),
+    "p_shape": ("p_shape",),
+    "signal_onset": ("beatmodel:misfit_qrs_onset",),
+    "t_choice": ("choice",),
+    "pacing": ("pacing",),
+    "artefacts": ("artefacts",),
+    "spread": ("spread",),
+}
+
+
+def code_of(rule):
+    """(code lines of ``rule``'s own code, how many of them lie in the modules that decide
+    waves, :data:`benchmarks._codelines.DECIDING`)."""
+    from benchmarks._codelines import DECIDING, code_lines
+    parts = CODE[rule]
+    inside = [p for p in parts if p.partition(":")[0] in DECIDING]
+    return code_lines(*parts), code_lines(*inside)
+
 
 def check(names):
     """Raise ValueError naming the unknown rules among ``names``."""

@@ -374,6 +374,54 @@ def test_ablation_takes_rules_out_in_its_process_and_children():
     assert float(plain.stdout) > 0.0                      # untouched without it
 
 
+def test_code_lines_count_code_only_and_each_line_once(tmp_path, monkeypatch):
+    """``benchmarks/_codelines.py``: docstrings, comments and blank lines are not code; a
+    statement over several lines counts them all; parts that overlap count a line once;
+    an unknown module or function is refused by name."""
+    from benchmarks import _codelines
+    (tmp_path / "toy.py").write_text(
+        '"""Module docstring,\nover two lines."""\n'
+        "import math  # a comment\n"
+        "\n"
+        "# a comment line\n"
+        "X = (1,\n"
+        "     2)\n"
+        "\n"
+        "def f(a):\n"
+        '    """Docstring."""\n'
+        "    return math.sqrt(a)\n"
+        "\n"
+        "class C:\n"
+        "    y = 1\n")
+    monkeypatch.setattr(_codelines, "ECG", tmp_path)
+    _codelines._module.cache_clear()
+    try:
+        assert _codelines.code_lines("toy") == 7     # import, X (2 lines), def, return, class, y
+        assert _codelines.code_lines("toy:f") == 2
+        assert _codelines.code_lines("toy:f", "toy:C") == 4
+        assert _codelines.code_lines("toy", "toy:f") == 7
+        with pytest.raises(ValueError, match="'g'"):
+            _codelines.code_lines("toy:g")
+        with pytest.raises(ValueError, match="nope"):
+            _codelines.code_lines("nope")
+    finally:
+        _codelines._module.cache_clear()
+
+
+def test_every_ablation_rule_names_code_that_exists():
+    """Each rule of ``rule_ablation.py`` names the code that is there for it alone, and
+    that code is found in gmesa.ecg; the deciding modules' total is the sum of theirs."""
+    from benchmarks import _ablation, _codelines
+    assert set(_ablation.CODE) == set(_ablation.RULES)
+    for rule in _ablation.RULES:
+        own, inside = _ablation.code_of(rule)
+        assert 0 <= inside <= own
+        assert own > 0 or rule == "p_floor"
+    assert _ablation.code_of("identity") == (_codelines.code_lines("identity"),) * 2
+    assert _codelines.deciding_lines() == sum(_codelines.code_lines(m)
+                                              for m in _codelines.DECIDING)
+
+
 def test_knife_edge_reads_each_set_and_gives_its_band_over_the_seeds():
     from benchmarks.knife_edge import band, figures
     rows = [dict(fiducial=f, mean_ms=m, sd_ms=s, se=se, ppv=ppv)
