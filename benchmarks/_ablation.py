@@ -96,11 +96,11 @@ CODE = {
 }
 
 
-def code_of(rule):
-    """(code lines of ``rule``'s own code, how many of them lie in the modules that decide
-    waves, :data:`benchmarks._codelines.DECIDING`)."""
+def code_of(*rules):
+    """(code lines of the ``rules``' own code, how many of them lie in the modules that
+    decide waves, :data:`benchmarks._codelines.DECIDING`), each line counted once."""
     from benchmarks._codelines import DECIDING, code_lines
-    parts = CODE[rule]
+    parts = [p for rule in rules for p in CODE[rule]]
     inside = [p for p in parts if p.partition(":")[0] in DECIDING]
     return code_lines(*parts), code_lines(*inside)
 

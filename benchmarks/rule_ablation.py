@@ -76,7 +76,7 @@ def main(argv=None):
             **{k: f"{v[0]} (`{v[1]}={v[2]!r}`)" for k, v in OPTIONS.items()}}
     total = deciding_lines()
     print(f"code deciding waves ({' + '.join(DECIDING)}): {total} lines; "
-          f"the rules' own share of it: {sum(code_of(r)[1] for r in rules)}\n")
+          f"the listed rules' own share of it: {code_of(*rules)[1]}\n")
     sets = [] if a.lines else SETS
     print("| " + " | ".join(["without", "code lines"] + [label for label, _ in sets]) + " |")
     print("|---" * (len(sets) + 2) + "|")

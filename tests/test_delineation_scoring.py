@@ -418,6 +418,10 @@ def test_every_ablation_rule_names_code_that_exists():
         assert 0 <= inside <= own
         assert own > 0 or rule == "p_floor"
     assert _ablation.code_of("identity") == (_codelines.code_lines("identity"),) * 2
+    both = _ablation.code_of("identity", "p_lock")
+    assert both == tuple(a + b for a, b in zip(_ablation.code_of("identity"),
+                                               _ablation.code_of("p_lock")))
+    assert _ablation.code_of("p_lock", "p_lock") == _ablation.code_of("p_lock")
     assert _codelines.deciding_lines() == sum(_codelines.code_lines(m)
                                               for m in _codelines.DECIDING)
 
