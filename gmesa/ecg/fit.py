@@ -243,20 +243,29 @@ def cleaned(seg, fs, opts):
 SHORTEST_CHUNK_S = 60.0
 
 
+def chunk_spans(n, fs, chunk_s):
+    """The chunks [a, b) (samples) a lead of ``n`` samples at ``fs`` Hz is fitted in:
+    ``chunk_s`` s each, at least :data:`SHORTEST_CHUNK_S`; a rest shorter than that at
+    the record's end joins the last chunk."""
+    shortest = int(SHORTEST_CHUNK_S * fs)
+    chunk = max(int(chunk_s * fs), shortest)
+    spans, a = [], 0
+    while a < n:
+        b = n if n - a < chunk + shortest else a + chunk
+        spans.append((a, b))
+        a = b
+    return spans
+
+
 def cleaned_chunks(raw, fs, opts, artefacts=None):
-    """The lead ``raw`` cleaned chunk by chunk (``opts.chunk_s`` s, at least
-    :data:`SHORTEST_CHUNK_S`, with 10 s of overlap on each side; a rest shorter than that
-    at the record's end joins the last chunk): yields (a, b, lo, hi, cleaned samples
+    """The lead ``raw`` cleaned chunk by chunk (:func:`chunk_spans` of ``opts.chunk_s``,
+    with 10 s of overlap on each side): yields (a, b, lo, hi, cleaned samples
     lo..hi as float64, the :class:`~gmesa.ecg.artefacts.Artefacts` of lo..hi or None)
     for the chunks [a, b).  Samples marked in ``artefacts`` are NaN before cleaning
     (``raw`` is not changed: no copy of a whole lead)."""
     n = raw.size
-    shortest = int(SHORTEST_CHUNK_S * fs)
-    chunk = max(int(opts.chunk_s * fs), shortest)
     pad = int(10 * fs)
-    a = 0
-    while a < n:
-        b = n if n - a < chunk + shortest else a + chunk
+    for a, b in chunk_spans(n, fs, opts.chunk_s):
         lo, hi = max(a - pad, 0), min(b + pad, n)
         part = None if artefacts is None else artefacts.part(lo, hi)
         seg = raw[lo:hi]
@@ -265,7 +274,6 @@ def cleaned_chunks(raw, fs, opts, artefacts=None):
                 seg = bridge(seg, part.spikes, fs)
             seg = np.where(part.mask, np.nan, seg)
         yield a, b, lo, hi, cleaned(seg, fs, opts), part
-        a = b
 
 
 def _fit_chunks(raw, fs, opts, given, artefacts=None):

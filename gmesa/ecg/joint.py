@@ -24,7 +24,7 @@ from .beatmodel import SegmentFit, best_start, quality
 from .beats import MAX_MASKED, BeatRows, room, window_edge_check
 from .fiducials import intervals
 from .heights import heights
-from .fit import SHORTEST_CHUNK_S, fit_record, waves_present
+from .fit import chunk_spans, fit_record, waves_present
 from .leads import fragmented, no_beats
 from .identity import IDENTITY_NEAR
 from .init import clip_into
@@ -198,9 +198,9 @@ def _first_pass(record, options):
     poorly (a few tenths of a ms better on LUDB's 10-s records, at little cost)."""
     if "fit_beats" in options:
         return options["fit_beats"]
-    chunk_s = max(float(options.get("chunk_s", FitOptions.chunk_s)), SHORTEST_CHUNK_S)
-    long_s = chunk_s + SHORTEST_CHUNK_S  # cleaned_chunks' rest of a record joins its chunk
-    return "flagged" if record.n_samples >= long_s * float(record.fs) else "all"
+    chunk_s = float(options.get("chunk_s", FitOptions.chunk_s))
+    long = len(chunk_spans(record.n_samples, float(record.fs), chunk_s)) > 1
+    return "flagged" if long else "all"
 
 
 def _lead_table(opts, seg, fit_me, status, reason, tmpl, fs, rr, t_room, first, idx,
